@@ -1,0 +1,194 @@
+// Runs in: Node. The ledger contract the layers above (net, market, api) program against.
+// Implemented by client.ts (this folder) over @solana/kit; message catalog in messages.ts.
+import type { Address } from '@solana/kit';
+
+export type Lamports = bigint;
+export type Tier = 'direct' | 'relay';
+export type Role = 'relay' | 'reflector';
+
+/** Recover actions after Neuron's error taxonomy: what the receiver of a PeerError should do. */
+export type RecoverAction = 'retry' | 'reconnect' | 'renew' | 'refund-none' | 'abort';
+
+interface Base {
+  /** Random, unique per message (replay protection, AEAD associated data). 16 bytes. */
+  nonce: Uint8Array;
+  /** Unix seconds after which the message must be ignored. */
+  expiresAt: number;
+}
+
+export interface Listing extends Base {
+  type: 'Listing';
+  streamId: string;
+  title: string;
+  description: string;
+  tags: string[];
+  format: string; // MIME
+  rateMilliHz: number; // nominal rate: 10 Hz = 10_000
+  priceDirect: Lamports; // per minute, direct tier
+  priceRelay?: Lamports; // per minute, rebroadcast tier
+  periodSec: number; // pay-as-you-go period
+  region?: string;
+  healthy: boolean;
+  roles: Role[]; // seller's roles
+  /** For a rebroadcast listing: the origin listing (seller address, stream id). */
+  origin?: { seller: Address; streamId: string };
+}
+export interface Delist extends Base {
+  type: 'Delist';
+  streamId: string;
+}
+export interface NodeAnnounce extends Base {
+  type: 'NodeAnnounce';
+  roles: Role[];
+  multiaddrs: string[];
+}
+export interface ServiceRequest extends Base {
+  type: 'ServiceRequest';
+  requestId: string;
+  streamId: string;
+  tier: Tier;
+  maxMinutes: number;
+  maxLamports: Lamports;
+  /** Buyer's connect info (candidates, ICE parameters), sealed to the seller (crypto.ts). */
+  sealed: Uint8Array;
+}
+export interface ServiceAccept extends Base {
+  type: 'ServiceAccept';
+  requestId: string;
+  pricePerPeriod: Lamports;
+  periodSec: number;
+  graceSec: number;
+  /** Unix ms at which both sides start the hole punch. */
+  punchAt: number;
+  relays: string[]; // relay multiaddrs (public anyway)
+  /** Seller's connect info, sealed to the buyer. */
+  sealed: Uint8Array;
+}
+export interface ServiceReject extends Base {
+  type: 'ServiceReject';
+  requestId: string;
+  reason: 'unknown-stream' | 'full' | 'price-changed' | 'expired' | 'not-allowed' | 'other';
+  message: string;
+}
+export interface Payment extends Base {
+  type: 'Payment';
+  requestId: string;
+  period: number;
+}
+export interface PunchSync extends Base {
+  type: 'PunchSync';
+  requestId: string;
+  round: number;
+  punchAt: number;
+  sealed: Uint8Array;
+}
+export interface AddressRequest extends Base {
+  type: 'AddressRequest';
+  requestId: string;
+  /** Token the requester puts in its UDP probe so the reflector can match it. */
+  probeToken: Uint8Array;
+}
+export interface AddressReport extends Base {
+  type: 'AddressReport';
+  requestId: string;
+  /** Observed ip:port, sealed to the requester. */
+  sealed: Uint8Array;
+}
+export interface ServiceStop extends Base {
+  type: 'ServiceStop';
+  requestId: string;
+  reason: string;
+}
+export interface PeerError extends Base {
+  type: 'PeerError';
+  requestId?: string;
+  code: string;
+  recover: RecoverAction;
+  message: string;
+}
+
+export type AxonMessage =
+  | Listing
+  | Delist
+  | NodeAnnounce
+  | ServiceRequest
+  | ServiceAccept
+  | ServiceReject
+  | Payment
+  | PunchSync
+  | AddressRequest
+  | AddressReport
+  | ServiceStop
+  | PeerError;
+export type MessageType = AxonMessage['type'];
+
+/** A message read from a topic: the sender is the transaction's fee payer / signer. */
+export interface Received<M extends AxonMessage = AxonMessage> {
+  signature: string;
+  slot: bigint;
+  blockTime: number | null;
+  sender: Address;
+  topic: Address;
+  message: M;
+  /** Lamports transferred to the topic's owner in the same transaction, if any. */
+  transfer?: { from: Address; to: Address; lamports: Lamports };
+}
+
+export interface PostOptions {
+  /** A System transfer in the same transaction (payments). */
+  transfer?: { to: Address; lamports: Lamports };
+  /** Wait for this commitment before resolving (default 'confirmed'). */
+  commitment?: 'processed' | 'confirmed' | 'finalized';
+}
+
+export interface PostResult {
+  signature: string;
+  slot: bigint;
+}
+
+export interface WatchOptions {
+  signal?: AbortSignal;
+  /** Ignore the topic's history before the first call (no stored cursor): start at now. */
+  fromNow?: boolean;
+  /** Cursor name in ledger_cursors (default: the topic address). */
+  cursor?: string;
+}
+
+export interface PaymentExpectation {
+  payer: Address;
+  recipient: Address;
+  lamports: Lamports;
+  requestId: string;
+  period: number;
+}
+export type PaymentVerdict =
+  | { ok: true; slot: bigint }
+  | {
+      ok: false;
+      reason:
+        | 'not-found'
+        | 'failed'
+        | 'wrong-payer'
+        | 'wrong-recipient'
+        | 'underpaid'
+        | 'wrong-request'
+        | 'wrong-period'
+        | 'replayed'
+        | 'expired'
+        | 'malformed';
+      detail: string;
+    };
+
+export interface LedgerClient {
+  readonly address: Address;
+  stdinTopic(peer: Address): Promise<Address>;
+  marketTopic(marketId: string): Promise<Address>;
+  post(topic: Address, message: AxonMessage, opts?: PostOptions): Promise<PostResult>;
+  watch(topic: Address, opts?: WatchOptions): AsyncIterable<Received>;
+  balance(addr?: Address): Promise<Lamports>;
+  airdrop(lamports: Lamports): Promise<string>;
+  /** Fee in lamports of a post (with or without a transfer). */
+  estimateFee(withTransfer: boolean): Promise<Lamports>;
+  verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
+  close(): Promise<void>;
+}

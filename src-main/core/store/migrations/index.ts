@@ -1,0 +1,11 @@
+// Numbered migrations, applied in order, each in one transaction (Signal Desktop's habit).
+// Never edit a migration that has shipped: add the next number.
+import m001 from './001_initial';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sql: m001 }];
