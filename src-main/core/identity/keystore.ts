@@ -49,8 +49,8 @@ export class KeychainStore implements KeyStore {
   }
   /** Is a usable keychain service here? Probes with a throwaway item. */
   static probe(): { ok: true } | { ok: false; reason: string } {
-    const probe = keychainEntry(`probe-${process.pid}-${Date.now()}`);
     try {
+      const probe = keychainEntry(`probe-${process.pid}-${Date.now()}`);
       probe.setPassword('probe');
       const back = probe.getPassword();
       probe.deletePassword();

@@ -1,6 +1,7 @@
 // Numbered migrations, applied in order, each in one transaction (Signal Desktop's habit).
 // Never edit a migration that has shipped: add the next number.
 import m001 from './001_initial';
+import m004 from './004_market';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,5 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sql: m001 }];
+export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sql: m001 },
+  { version: 4, name: 'market', sql: m004 }];

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `npm start`: the desktop app where it can run, the same UI in a browser where it cannot.
+// - Electron needs its binary (node_modules/electron/dist, downloaded by electron's postinstall)
+//   and a display (X11/Wayland on Linux; always on macOS and Windows).
+// - Otherwise: run `axon serve --ui` (the node headless, UI and API on loopback) and say why.
+// Builds out/ first when it is missing or older than the sources. Extra arguments go to the app
+// (e.g. `npm start -- --data-dir /tmp/axon-b`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const args = process.argv.slice(2);
+const say = (m) => console.log(`[axon start] ${m}`);
+
+function electronBinary() {
+  const dist = join(root, 'node_modules', 'electron', 'dist');
+  const file = join(root, 'node_modules', 'electron', 'path.txt');
+  if (!existsSync(file) || !existsSync(dist)) return null;
+  const bin = join(dist, readFileSync(file, 'utf8').trim());
+  return existsSync(bin) ? bin : null;
+}
+
+function hasDisplay() {
+  if (process.platform === 'darwin' || process.platform === 'win32') return true;
+  return Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIfNeeded(what) {
+  const outputs = what === 'electron' ? ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'] : ['out/renderer/index.html'];
+  const built = outputs.map((o) => join(root, o));
+  const oldest = built.every(existsSync) ? Math.min(...built.map((f) => statSync(f).mtimeMs)) : 0;
+  const sources = Math.max(newestMtime(join(root, 'src-renderer')), newestMtime(join(root, 'src-preload')), what === 'electron' ? newestMtime(join(root, 'src-main')) : 0);
+  if (oldest && oldest >= sources) return;
+  say(oldest ? 'sources changed since the last build: building…' : 'building the app (first start)…');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (r.status !== 0) {
+    say('the build failed (see above). Fix it, or run `npm run build` to see the error again.');
+    process.exit(r.status ?? 1);
+  }
+}
+
+function run(cmd, cmdArgs, env = process.env) {
+  const child = spawn(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
+  const forward = (sig) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+const electron = electronBinary();
+const display = hasDisplay();
+if (electron && display) {
+  buildIfNeeded('electron');
+  say('starting the desktop app');
+  const env = { ...process.env };
+  delete env.ELECTRON_RUN_AS_NODE;
+  run(electron, [root, ...args], env);
+} else {
+  const why = !electron
+    ? 'the Electron binary is not installed (node_modules/electron/dist is missing — its download needs internet access; run `npx install-electron` or reinstall with network)'
+    : 'there is no display ($DISPLAY and $WAYLAND_DISPLAY are unset)';
+  say(`running headless because ${why}.`);
+  say('Starting `axon serve --ui`: open the URL it prints in a browser on this machine.');
+  buildIfNeeded('renderer');
+  run(process.execPath, [join(root, 'bin', 'axon.mjs'), ...args, 'serve', '--ui']);
+}

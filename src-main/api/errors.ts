@@ -1,0 +1,77 @@
+// Runs in: Node. Turns anything thrown below the API into what the user sees: what happened
+// (message) and what to do (hint). Code that knows better throws a UserFacingError.
+import type { ApiErrorInfo } from '../../src-preload/api';
+
+/** An error whose message and hint are written for the person using the app. */
+export class UserFacingError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'UserFacingError';
+  }
+}
+
+interface Rule {
+  test: RegExp;
+  code: string;
+  hint: string;
+}
+
+// Known failure shapes from the layers below, matched on their message.
+const RULES: Rule[] = [
+  {
+    test: /insufficient (funds|balance)|not enough (sol|lamports|balance)/i,
+    code: 'insufficient-balance',
+    hint: 'Add SOL to your wallet (Wallet → Airdrop on local/devnet), or buy fewer minutes.',
+  },
+  {
+    test: /ECONNREFUSED|fetch failed|rpc.*(unreachable|failed)|HTTP error/i,
+    code: 'ledger-unreachable',
+    hint: 'The ledger cannot be reached. Check the cluster in Settings (and that `axon ledger` runs for the local one).',
+  },
+  {
+    test: /reject/i,
+    code: 'rejected',
+    hint: 'The seller refused the request. Pick another listing or try again later.',
+  },
+  {
+    test: /timed? ?out|timeout|expired/i,
+    code: 'timeout',
+    hint: 'The other side did not answer in time. It may be offline; try again or pick another seller.',
+  },
+  {
+    test: /unknown (listing|stream|purchase)|not found/i,
+    code: 'not-found',
+    hint: 'It may have expired or been removed. Refresh the list.',
+  },
+];
+
+// Hints for the market layer's coded errors (MarketError.code).
+const CODE_HINTS: Record<string, string> = {
+  'unknown-listing': 'The listing expired or was withdrawn. Refresh Browse and pick a current one.',
+  'insufficient-balance': 'Add SOL to your wallet (Wallet → Airdrop on local/devnet), or buy fewer minutes.',
+  'bad-input': 'Correct the value and try again.',
+  'own-listing': 'This is your own stream: it is already yours to see under Sell.',
+  'no-relay': 'No relay rebroadcasts this stream yet: buy the direct tier instead.',
+  'unknown-purchase': 'This purchase is no longer known to the node. Refresh Purchases.',
+  'unknown-stream': 'This stream is no longer listed. Refresh Sell.',
+  'cap-too-low': 'Raise the cap or the minutes: the cap must cover at least one period.',
+};
+
+export function toErrorInfo(e: unknown): ApiErrorInfo {
+  if (e instanceof UserFacingError) return { code: e.code, message: e.message, hint: e.hint };
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && typeof code === 'string' && CODE_HINTS[code]) {
+    return { code, message: e.message, hint: CODE_HINTS[code] };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  for (const r of RULES) if (r.test.test(message)) return { code: r.code, message, hint: r.hint };
+  return {
+    code: 'internal',
+    message,
+    hint: 'Try again. If it keeps happening, restart Axon and look at axon.log in the data directory.',
+  };
+}

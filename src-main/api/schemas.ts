@@ -1,0 +1,116 @@
+// Runs in: Node (Electron main or the headless bridge). zod schemas for every command's
+// arguments: nothing from the renderer (or from a browser talking to the bridge) reaches the node
+// without passing through here.
+import { z } from 'zod';
+import type { CommandName } from '../../src-preload/api';
+
+const lamports = z
+  .string()
+  .regex(/^\d{1,20}$/, 'lamports must be a whole number written as a decimal string')
+  .refine((s) => BigInt(s) <= 18_446_744_073_709_551_615n, 'lamports out of range');
+const id = z.string().min(1, 'must not be empty').max(200, 'too long (max 200 characters)');
+const listingId = z
+  .string()
+  .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}:[A-Za-z0-9._-]{1,64}$/, 'expected a listing id: <seller address>:<stream id>');
+const streamId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'stream id: 1–64 letters, digits, dot, dash or underscore');
+const tier = z.enum(['direct', 'relay']);
+const limit = z.number().int().min(1).max(10_000).optional();
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
+
+export const ListingQuerySchema = z
+  .object({
+    text: z.string().max(200).optional(),
+    format: z.string().max(100).optional(),
+    tag: z.string().max(100).optional(),
+    region: z.string().max(100).optional(),
+    maxPrice: lamports.optional(),
+    freshWithinSec: z.number().int().min(1).max(86_400 * 30).optional(),
+  })
+  .strict();
+
+export const BuyRequestSchema = z
+  .object({
+    listingId,
+    tier,
+    maxMinutes: z.number().int().min(1, 'buy at least 1 minute').max(60 * 24 * 30, 'at most 30 days at once'),
+    maxLamports: lamports.optional(),
+  })
+  .strict();
+
+export const SourceSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('synthetic'), feed: z.enum(['aircraft', 'weather']) }).strict(),
+  z.object({ kind: z.literal('file'), path: z.string().min(1).max(4096) }).strict(),
+  z.object({ kind: z.literal('command'), command: z.string().min(1).max(4096) }).strict(),
+  z
+    .object({
+      kind: z.literal('tcp'),
+      host: z.string().min(1).max(255),
+      port: z.number().int().min(1).max(65535),
+    })
+    .strict(),
+  z.object({ kind: z.literal('udp'), port: z.number().int().min(1).max(65535) }).strict(),
+  z
+    .object({
+      kind: z.literal('websocket'),
+      url: z.url({ protocol: /^wss?$/, error: 'expected a ws:// or wss:// URL' }),
+    })
+    .strict(),
+]);
+
+export const SellRequestSchema = z
+  .object({
+    streamId: streamId.optional(),
+    title: z.string().trim().min(1, 'give the stream a title').max(120),
+    description: z.string().max(1000),
+    tags: z.array(z.string().min(1).max(40)).max(16),
+    format: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'format must be a MIME type, e.g. application/x-ndjson'),
+    source: SourceSpecSchema,
+    priceDirect: lamports,
+    priceRelay: lamports.optional(),
+    periodSec: z.number().int().min(5, 'a period is at least 5 s').max(3600, 'a period is at most 1 h'),
+    region: z.string().max(64).optional(),
+    capacity: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+
+export const SettingsPatchSchema = z
+  .object({
+    cluster: z.union([
+      z.enum(['local', 'devnet', 'mainnet-beta']),
+      z.url({ protocol: /^https?$/, error: 'cluster must be local, devnet, mainnet-beta or an http(s) RPC URL' }),
+    ]),
+    market: z.string().min(1).max(32),
+    listenPort: z.number().int().min(0).max(65535),
+    roles: z.object({ relay: z.boolean(), reflector: z.boolean() }).strict(),
+    stunServers: z.array(hostPort).max(16),
+    startOnLogin: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** Argument tuples per command (the renderer calls with positional arguments). */
+export const commandArgs = {
+  status: z.tuple([]),
+  listings: z.tuple([ListingQuerySchema.optional()]),
+  quote: z.tuple([BuyRequestSchema]),
+  buy: z.tuple([BuyRequestSchema]),
+  purchases: z.tuple([]),
+  recentFrames: z.tuple([id, limit]),
+  renew: z.tuple([id, z.number().int().min(1).max(60 * 24 * 30)]),
+  stopPurchase: z.tuple([id]),
+  ownStreams: z.tuple([]),
+  sell: z.tuple([SellRequestSchema]),
+  setStreamPaused: z.tuple([streamId, z.boolean()]),
+  removeStream: z.tuple([streamId]),
+  setSellingPaused: z.tuple([z.boolean()]),
+  sales: z.tuple([]),
+  peers: z.tuple([]),
+  wallet: z.tuple([]),
+  airdrop: z.tuple([z.number().positive('ask for more than 0 SOL').max(100, 'at most 100 SOL per airdrop')]),
+  payments: z.tuple([limit]),
+  connections: z.tuple([limit]),
+  settings: z.tuple([]),
+  updateSettings: z.tuple([SettingsPatchSchema]),
+} satisfies Record<CommandName, z.ZodType>;

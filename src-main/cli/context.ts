@@ -1,0 +1,44 @@
+// Runs in: Node (the `axon` command). What every subcommand needs: data dir, settings, logger,
+// identity. Opened lazily so that `axon --help` touches nothing.
+import { ensureDataDir, resolveDataDir, type DataPaths } from '../core/paths';
+import { loadSettings, type Settings } from '../core/settings';
+import { createLogger, type Logger } from '../core/log';
+import { openIdentity, type OpenedIdentity } from '../core/identity/keystore';
+
+export interface GlobalOptions {
+  dataDir?: string;
+  logLevel?: string;
+  keystore?: 'auto' | 'keychain' | 'file';
+}
+
+export interface CliContext {
+  paths: DataPaths;
+  settings: Settings;
+  log: Logger;
+  identity(): OpenedIdentity;
+}
+
+export function cliContext(g: GlobalOptions): CliContext {
+  const paths = ensureDataDir(resolveDataDir(g.dataDir));
+  const settings = loadSettings(paths.settings);
+  // The log file gets everything at the chosen level; the terminal only warnings and errors.
+  const log = createLogger({ level: g.logLevel, file: paths.log, stderr: false });
+  let opened: OpenedIdentity | undefined;
+  return {
+    paths,
+    settings,
+    log,
+    identity() {
+      if (!opened) {
+        opened = openIdentity({ dataDir: paths.root, store: g.keystore, log });
+        if (opened.fallbackReason) {
+          process.stderr.write(
+            `note: no OS keychain is available (${opened.fallbackReason}).\n` +
+              `      The identity key is kept in ${opened.store.where} instead.\n`,
+          );
+        }
+      }
+      return opened;
+    },
+  };
+}

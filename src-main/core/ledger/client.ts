@@ -1,0 +1,269 @@
+// Runs in: Node. The LedgerClient (types.ts) over @solana/kit: post, watch, balance, airdrop,
+// fee estimate, payment check. One client per identity; create it with createLedgerClient().
+import {
+  compileTransactionMessage,
+  getBase64Decoder,
+  getCompiledTransactionMessageEncoder,
+  getSignatureFromTransaction,
+  isSolanaError,
+  lamports as toLamports,
+  sendAndConfirmTransactionFactory,
+  signTransactionMessageWithSigners,
+  SOLANA_ERROR__BLOCK_HEIGHT_EXCEEDED,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
+  SOLANA_ERROR__TRANSACTION_ERROR__ALREADY_PROCESSED,
+  SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND,
+  type Address,
+  type KeyPairSigner,
+  type Signature,
+  type TransactionMessageBytesBase64,
+} from '@solana/kit';
+import type { Identity } from '../identity/identity';
+import type { Db } from '../store/db';
+import { silentLogger, type Logger } from '../log';
+import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
+import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
+import { expiresIn, newNonce } from './messages';
+import { verifyPayment } from './payments';
+import { backoffMs, createRpc, createRpcSubscriptions, sleep, type LedgerRpc, type RetryPolicy } from './rpc';
+import { MARKET_BASE, marketTopic, stdinTopic } from './topics';
+import { buildPostMessage } from './transactions';
+import type {
+  AxonMessage,
+  LedgerClient,
+  Lamports,
+  PaymentExpectation,
+  PaymentVerdict,
+  PostOptions,
+  PostResult,
+  Received,
+  WatchOptions,
+} from './types';
+import { ReplayCache, watchTopic, type WatchContext } from './watcher';
+
+export interface LedgerClientOptions {
+  identity: Identity;
+  /** 'local' (default), 'devnet', 'mainnet-beta' or an http(s) RPC URL. Ignored if rpcUrl is given. */
+  cluster?: string;
+  /** Port of the local ledger for cluster 'local' (default 8899). */
+  localPort?: number;
+  rpcUrl?: string;
+  /** Default: derived from rpcUrl (ws, port + 1). */
+  wsUrl?: string;
+  db: Db;
+  log?: Logger;
+  /** Poll interval while the push path is down (default 1000 ms on loopback, 2000 ms elsewhere). */
+  pollIntervalMs?: number;
+  /** Safety-net poll interval while the push path is up (default 10 s). */
+  pushPollIntervalMs?: number;
+  /** Use logsSubscribe to wake watchers (default true). false = polling only. */
+  push?: boolean;
+  /** Attempts of one post (default 6). */
+  postAttempts?: number;
+  retry?: RetryPolicy;
+}
+
+export type PostFailure = 'rejected' | 'failed' | 'gave-up' | 'closed';
+export class LedgerPostError extends Error {
+  override name = 'LedgerPostError';
+  constructor(
+    readonly kind: PostFailure,
+    message: string,
+    readonly signature?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type SendAndConfirm = ReturnType<typeof sendAndConfirmTransactionFactory>;
+const RANK = { processed: 0, confirmed: 1, finalized: 2 } as const;
+type Commitment = keyof typeof RANK;
+
+export class SolanaLedgerClient implements LedgerClient {
+  readonly address: Address;
+  readonly endpoints: ClusterEndpoints;
+  readonly garbage: GarbageStats;
+  readonly rpc: LedgerRpc;
+  readonly #subs: ReturnType<typeof createRpcSubscriptions>;
+  readonly #signer: Promise<KeyPairSigner>;
+  readonly #sendAndConfirm: SendAndConfirm;
+  readonly #log: Logger;
+  readonly #db: Db;
+  readonly #closed = new AbortController();
+  readonly #watch: WatchContext;
+  readonly #postAttempts: number;
+
+  constructor(opts: LedgerClientOptions) {
+    this.#log = opts.log ?? silentLogger;
+    this.#db = opts.db;
+    this.address = opts.identity.address;
+    this.endpoints = opts.rpcUrl
+      ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
+      : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry);
+    this.#subs = createRpcSubscriptions(this.endpoints.wsUrl);
+    this.#signer = opts.identity.signer();
+    this.#signer.catch(() => undefined); // surfaced by post()
+    // kit's factory is typed per cluster; ours is chosen at run time.
+    this.#sendAndConfirm = sendAndConfirmTransactionFactory({
+      rpc: this.rpc,
+      rpcSubscriptions: this.#subs,
+    } as unknown as Parameters<typeof sendAndConfirmTransactionFactory>[0]);
+    this.garbage = new GarbageStats(this.#log);
+    this.#postAttempts = opts.postAttempts ?? 6;
+    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
+    this.#watch = {
+      rpc: this.rpc,
+      subs: opts.push === false ? undefined : this.#subs,
+      db: this.#db,
+      log: this.#log,
+      garbage: this.garbage,
+      replay: new ReplayCache(),
+      pollMs: opts.pollIntervalMs ?? (loopback ? 1_000 : 2_000),
+      pushPollMs: opts.pushPollIntervalMs ?? 10_000,
+      closed: this.#closed.signal,
+    };
+  }
+
+  stdinTopic(peer: Address): Promise<Address> {
+    return stdinTopic(peer);
+  }
+
+  marketTopic(marketId: string): Promise<Address> {
+    return marketTopic(marketId);
+  }
+
+  async post(topic: Address, message: AxonMessage, opts: PostOptions = {}): Promise<PostResult> {
+    const memo = encodeEnvelope(message); // invalid or too large: throws before anything is sent
+    const commitment: Commitment = opts.commitment ?? 'confirmed';
+    const signer = await this.#signer;
+    let signed: Awaited<ReturnType<typeof signTransactionMessageWithSigners>> | undefined;
+    let signature: Signature | undefined;
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < this.#postAttempts; attempt++) {
+      if (this.#closed.signal.aborted) throw new LedgerPostError('closed', 'ledger client closed', signature);
+      try {
+        if (!signed) {
+          const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+          const msg = buildPostMessage({ signer, topic, memo, transfer: opts.transfer, blockhash }, message.type);
+          signed = await signTransactionMessageWithSigners(msg);
+          signature = getSignatureFromTransaction(signed);
+        }
+        await this.#sendAndConfirm(signed as Parameters<SendAndConfirm>[0], {
+          commitment,
+          abortSignal: this.#closed.signal,
+        });
+        const st = await this.#status(signature!);
+        return { signature: signature!, slot: st?.slot ?? 0n };
+      } catch (e) {
+        if (e instanceof MessageTooLargeError) throw e;
+        lastErr = e;
+        const st = signature ? await this.#status(signature).catch(() => undefined) : undefined;
+        if (st && !st.err && RANK[st.confirmationStatus ?? 'processed'] >= RANK[commitment]) {
+          return { signature: signature!, slot: st.slot };
+        }
+        if (st?.err) {
+          throw new LedgerPostError('failed', `transaction ${signature} failed: ${describe(st.err)}`, signature, { cause: e });
+        }
+        const cls = classify(e);
+        if (cls === 'fatal') {
+          throw new LedgerPostError('rejected', `ledger refused the transaction: ${errText(e)}`, signature, { cause: e });
+        }
+        if (cls === 'expired') signed = undefined; // the old blockhash can no longer land: rebuild
+        const wait = backoffMs(attempt);
+        this.#log.debug({ attempt, wait, signature, err: errText(e) }, 'ledger post: retrying');
+        await sleep(wait, this.#closed.signal);
+      }
+    }
+    throw new LedgerPostError('gave-up', `post failed after ${this.#postAttempts} attempts: ${errText(lastErr)}`, signature, {
+      cause: lastErr,
+    });
+  }
+
+  async #status(signature: Signature) {
+    const { value } = await this.rpc.getSignatureStatuses([signature], { searchTransactionHistory: true }).send();
+    const s = value[0];
+    return s ? { slot: BigInt(s.slot), err: s.err, confirmationStatus: s.confirmationStatus ?? undefined } : undefined;
+  }
+
+  watch(topic: Address, opts: WatchOptions = {}): AsyncIterable<Received> {
+    return watchTopic(this.#watch, topic, opts);
+  }
+
+  async balance(addr?: Address): Promise<Lamports> {
+    const { value } = await this.rpc.getBalance(addr ?? this.address, { commitment: 'confirmed' }).send();
+    return BigInt(value);
+  }
+
+  async airdrop(lamports: Lamports): Promise<string> {
+    if (!this.endpoints.airdrop) throw new Error(`no airdrops on ${this.endpoints.name}`);
+    const signature = await this.rpc.requestAirdrop(this.address, toLamports(lamports), { commitment: 'confirmed' }).send();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !this.#closed.signal.aborted) {
+      const st = await this.#status(signature);
+      if (st?.err) throw new Error(`airdrop ${signature} failed: ${describe(st.err)}`);
+      if (st && RANK[st.confirmationStatus ?? 'processed'] >= RANK.confirmed) return signature;
+      await sleep(150, this.#closed.signal);
+    }
+    throw new Error(`airdrop ${signature} not confirmed within 60 s`);
+  }
+
+  async estimateFee(withTransfer: boolean): Promise<Lamports> {
+    const signer = await this.#signer;
+    const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+    const sample: AxonMessage = { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(60), requestId: 'fee', period: 0 };
+    const msg = buildPostMessage({
+      signer,
+      topic: MARKET_BASE,
+      memo: encodeEnvelope(sample),
+      transfer: withTransfer ? { to: await stdinTopic(this.address), lamports: 1n } : undefined,
+      blockhash,
+    });
+    const bytes = getCompiledTransactionMessageEncoder().encode(compileTransactionMessage(msg));
+    const b64 = getBase64Decoder().decode(bytes) as TransactionMessageBytesBase64;
+    const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
+    if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
+    return BigInt(value);
+  }
+
+  verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {
+    return verifyPayment({ rpc: this.rpc, db: this.#db, log: this.#log }, signature, expected);
+  }
+
+  async close(): Promise<void> {
+    this.#closed.abort();
+  }
+}
+
+export function createLedgerClient(opts: LedgerClientOptions): SolanaLedgerClient {
+  return new SolanaLedgerClient(opts);
+}
+
+type ErrorClass = 'fatal' | 'expired' | 'transient';
+
+/** What a failed send-and-confirm means for the next attempt. */
+function classify(e: unknown): ErrorClass {
+  if (isSolanaError(e, SOLANA_ERROR__BLOCK_HEIGHT_EXCEEDED)) return 'expired';
+  if (isSolanaError(e, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_TRANSACTION_SIGNATURE_VERIFICATION_FAILURE)) return 'fatal';
+  if (isSolanaError(e, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE)) {
+    const cause = (e as Error).cause;
+    if (isSolanaError(cause, SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND)) return 'expired';
+    if (isSolanaError(cause, SOLANA_ERROR__TRANSACTION_ERROR__ALREADY_PROCESSED)) return 'transient';
+    return 'fatal'; // insufficient funds, program error, …: resending cannot help
+  }
+  if (isSolanaError(e, SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND)) return 'expired';
+  return 'transient';
+}
+
+function errText(e: unknown): string {
+  if (!e) return 'unknown error';
+  const err = e as Error;
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  return `${err.message ?? String(e)}${cause}`;
+}
+
+function describe(err: unknown): string {
+  return JSON.stringify(err, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}

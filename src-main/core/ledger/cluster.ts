@@ -1,0 +1,56 @@
+// Runs in: Node. Cluster setting → RPC and pubsub URLs (the same conventions as the Solana CLI:
+// the pubsub WebSocket of an http://host:PORT RPC is ws://host:PORT+1 when a port is given).
+export type ClusterName = 'local' | 'devnet' | 'mainnet-beta';
+
+export interface ClusterEndpoints {
+  name: ClusterName | 'custom';
+  rpcUrl: string;
+  wsUrl: string;
+  /** requestAirdrop works there (a faucet exists): local and devnet. */
+  airdrop: boolean;
+}
+
+export const LOCAL_LEDGER_PORT = 8899;
+
+export function resolveCluster(cluster: string, opts: { localPort?: number } = {}): ClusterEndpoints {
+  switch (cluster) {
+    case 'local': {
+      const port = opts.localPort ?? LOCAL_LEDGER_PORT;
+      return { name: 'local', rpcUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port + 1}`, airdrop: true };
+    }
+    case 'devnet':
+      return { name: 'devnet', rpcUrl: 'https://api.devnet.solana.com', wsUrl: 'wss://api.devnet.solana.com', airdrop: true };
+    case 'mainnet-beta':
+      return {
+        name: 'mainnet-beta',
+        rpcUrl: 'https://api.mainnet-beta.solana.com',
+        wsUrl: 'wss://api.mainnet-beta.solana.com',
+        airdrop: false,
+      };
+    default:
+      return { name: 'custom', rpcUrl: cluster, wsUrl: wsUrlFor(cluster), airdrop: isLoopback(cluster) };
+  }
+}
+
+/** The pubsub URL of an RPC URL: http→ws, https→wss, explicit port + 1. */
+export function wsUrlFor(rpcUrl: string): string {
+  let u: URL;
+  try {
+    u = new URL(rpcUrl);
+  } catch {
+    throw new Error(`not an RPC URL: ${rpcUrl}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`an RPC URL is http(s), got ${rpcUrl}`);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (u.port) u.port = String(Number(u.port) + 1);
+  return u.toString().replace(/\/$/, '');
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const h = new URL(url).hostname;
+    return h === 'localhost' || h.startsWith('127.') || h === '[::1]';
+  } catch {
+    return false;
+  }
+}

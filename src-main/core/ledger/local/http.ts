@@ -1,0 +1,82 @@
+// Runs in: Node. The JSON-RPC HTTP endpoint (POST /), as Agave serves it: JSON-RPC errors with
+// HTTP 200, GET /health, CORS for any origin. Bodies over the limit get HTTP 413 with a JSON-RPC
+// error; the connection is drained, not trusted, and the server keeps serving.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errorResponse, INVALID_REQUEST, RpcError, stringifyJson } from './rpc-errors';
+import type { RpcDispatcher } from './rpc';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Past this much we stop draining an oversized request and drop the connection. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Headers': '*',
+};
+
+function send(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...CORS, ...extra });
+  res.end(body);
+}
+
+export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxBody = MAX_BODY_BYTES): Server {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(200, CORS);
+      res.end();
+      return;
+    }
+    if (req.method === 'GET' && (req.url === '/health' || req.url?.startsWith('/health?'))) {
+      res.writeHead(200, { 'Content-Type': 'text/plain', ...CORS });
+      res.end('ok');
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { 'Content-Type': 'text/plain', ...CORS });
+      res.end('Used HTTP Method is not allowed. POST or OPTIONS is required');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBody) {
+        tooLarge = true;
+        chunks.length = 0;
+        if (size > MAX_DRAIN_BYTES) {
+          send(res, 413, stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`))), { Connection: 'close' });
+          req.destroy();
+        }
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      /* client went away */
+    });
+    req.on('end', () => {
+      if (tooLarge) {
+        log.debug({ size }, 'local ledger: oversized request refused');
+        send(res, 413, stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`))), { Connection: 'close' });
+        return;
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      dispatcher.handleBody(body).then(
+        (out) => send(res, 200, out),
+        (e: unknown) => {
+          log.error({ err: (e as Error)?.message }, 'local ledger: request failed');
+          send(res, 200, stringifyJson(errorResponse(null, e)));
+        },
+      );
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}

@@ -1,0 +1,114 @@
+// Runs in: Node. Building a post (ONE transaction: optional System transfer + Memo v1 naming the
+// topic) and reading one back from its wire bytes (sender, memos on a topic, transfers).
+import {
+  AccountRole,
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  getBase64Encoder,
+  getCompiledTransactionMessageDecoder,
+  getTransactionDecoder,
+  getTransactionMessageSize,
+  getTransactionMessageSizeLimit,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  type Address,
+  type Blockhash,
+  type Instruction,
+  type LegacyCompiledTransactionMessage,
+  type TransactionSigner,
+  type V0CompiledTransactionMessage,
+} from '@solana/kit';
+import { getTransferSolInstruction } from '@solana-program/system';
+import { MessageTooLargeError } from './envelope';
+import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
+
+/** Memo v1 instruction with the topic as a read-only, non-signer account. */
+export function memoInstruction(topic: Address, memo: string): Instruction {
+  return {
+    programAddress: MEMO_V1_PROGRAM,
+    accounts: [{ address: topic, role: AccountRole.READONLY }],
+    data: new TextEncoder().encode(memo),
+  };
+}
+
+export interface PostShape {
+  signer: TransactionSigner;
+  topic: Address;
+  memo: string;
+  transfer?: { to: Address; lamports: bigint };
+  blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint };
+}
+
+/** The transaction message of a post; throws MessageTooLargeError when it does not fit. */
+export function buildPostMessage(p: PostShape, type = 'memo') {
+  const instructions: Instruction[] = [];
+  if (p.transfer) {
+    instructions.push(getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }));
+  }
+  instructions.push(memoInstruction(p.topic, p.memo));
+  const msg = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(p.signer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(p.blockhash, m),
+    (m) => appendTransactionMessageInstructions(instructions, m),
+  );
+  const size = getTransactionMessageSize(msg);
+  const limit = getTransactionMessageSizeLimit(msg);
+  if (size > limit) throw new MessageTooLargeError(type, size, limit, 'the transaction');
+  return msg;
+}
+
+export interface ParsedTransfer {
+  from: Address;
+  to: Address;
+  lamports: bigint;
+}
+export interface ParsedTopicTx {
+  /** Fee payer = first signer. */
+  sender: Address;
+  signers: Address[];
+  /** Data of every Memo v1 instruction that lists `topic` among its accounts, in order. */
+  memos: Uint8Array[];
+  /** Data of every Memo v1 instruction, whatever its accounts (payment check). */
+  allMemos: { data: Uint8Array; accounts: Address[] }[];
+  transfers: ParsedTransfer[];
+}
+
+export interface LoadedAddresses {
+  writable?: readonly string[];
+  readonly?: readonly string[];
+}
+
+const b64 = getBase64Encoder();
+const txDecoder = getTransactionDecoder();
+const msgDecoder = getCompiledTransactionMessageDecoder();
+
+/** Parse a transaction from its base64 wire form. Throws on bytes that are no transaction. */
+export function parseTransaction(base64: string, loaded?: LoadedAddresses | null, topic?: Address): ParsedTopicTx {
+  const tx = txDecoder.decode(b64.encode(base64));
+  const msg = msgDecoder.decode(tx.messageBytes) as LegacyCompiledTransactionMessage | V0CompiledTransactionMessage;
+  if (!Array.isArray(msg.instructions)) throw new Error(`unsupported transaction version ${String(msg.version)}`);
+  const keys: Address[] = [
+    ...msg.staticAccounts,
+    ...((loaded?.writable ?? []) as Address[]),
+    ...((loaded?.readonly ?? []) as Address[]),
+  ];
+  const signers = msg.staticAccounts.slice(0, msg.header.numSignerAccounts);
+  const out: ParsedTopicTx = { sender: signers[0]!, signers, memos: [], allMemos: [], transfers: [] };
+  for (const ix of msg.instructions) {
+    const program = keys[ix.programAddressIndex];
+    const accounts = (ix.accountIndices ?? []).map((i) => keys[i]!).filter(Boolean);
+    const data = ix.data ? Uint8Array.from(ix.data) : new Uint8Array(0);
+    if (program === MEMO_V1_PROGRAM) {
+      out.allMemos.push({ data, accounts });
+      if (topic && accounts.includes(topic)) out.memos.push(data);
+    } else if (program === SYSTEM_PROGRAM && data.length === 12 && accounts.length >= 2) {
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      if (dv.getUint32(0, true) === 2) {
+        out.transfers.push({ from: accounts[0]!, to: accounts[1]!, lamports: dv.getBigUint64(4, true) });
+      }
+    }
+  }
+  return out;
+}

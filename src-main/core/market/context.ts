@@ -1,0 +1,22 @@
+// Runs in: Node. What the seller side, buyer side and catalog share (built by market.ts).
+import type { Identity } from '../identity/identity';
+import type { Logger } from '../log';
+import type { LedgerClient, AxonMessage } from '../ledger/types';
+import type { ListingStore } from '../store/listings';
+import type { TradeStore } from '../store/trades';
+import type { Address } from '@solana/kit';
+import type { MarketEvents, MarketNet, MarketTiming } from './types';
+
+export interface MarketContext {
+  identity: Identity;
+  ledger: LedgerClient;
+  net: MarketNet;
+  listings: ListingStore;
+  trades: TradeStore;
+  timing: MarketTiming;
+  log: Logger;
+  marketTopic: Address;
+  emit<K extends keyof MarketEvents>(event: K, ...args: MarketEvents[K]): void;
+  /** Post on a peer's stdin topic. */
+  postTo(peer: Address, msg: AxonMessage, opts?: Parameters<LedgerClient['post']>[2]): ReturnType<LedgerClient['post']>;
+}

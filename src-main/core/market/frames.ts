@@ -1,0 +1,239 @@
+// Runs in: Node. Wire codec of the stream protocol /axon/stream/1.0.0.
+//
+// Every unit on the wire is a frame: [u32 BE length][u8 kind][body], length = 1 + body length,
+// at most MAX_FRAME_BYTES (4 MiB, as the Neuron spec). Kinds:
+//   DATA    seq u64 ‖ source timestamp u64 (unix ms) ‖ payload        (seller → buyer)
+//   PING    unix ms u64                                               (either way: keep-alive)
+//   PONG    echoed unix ms u64                                        (RTT)
+//   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end)
+// The first frame of a stream is the buyer's CONTROL ticket; the seller answers with a CONTROL
+// welcome or error. Anything that does not parse is junk: the reader throws FrameError and the
+// caller closes the stream with a PeerError-like control message.
+import { z } from 'zod';
+
+export const STREAM_PROTOCOL = '/axon/stream/1.0.0';
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - 1 - 16;
+
+export const KIND_DATA = 1;
+export const KIND_PING = 2;
+export const KIND_PONG = 3;
+export const KIND_CONTROL = 4;
+
+export class FrameError extends Error {
+  override name = 'FrameError';
+  constructor(
+    readonly code: 'frame-too-large' | 'bad-kind' | 'bad-frame' | 'bad-control' | 'protocol',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const requestId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/, 'request id: [A-Za-z0-9_-]{8,64}');
+const streamId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'stream id: [A-Za-z0-9._:-]{1,64}');
+
+export const TicketSchema = z
+  .object({
+    t: z.literal('ticket'),
+    v: z.literal(1),
+    requestId,
+    streamId,
+    /** Last sequence number the buyer received (resume); -1 or absent = from now. */
+    lastSeq: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+export type Ticket = z.infer<typeof TicketSchema>;
+
+export const WelcomeSchema = z
+  .object({
+    t: z.literal('welcome'),
+    requestId,
+    streamId,
+    /** Sequence number of the first DATA frame that will follow. */
+    nextSeq: z.number().int().min(0),
+    /** Frames the buyer asked for that were no longer in the replay buffer. */
+    missed: z.number().int().min(0),
+    /** Unix ms until which the seller streams without a further payment (incl. grace). */
+    paidUntil: z.number().int().min(0),
+    keepAliveMs: z.number().int().min(100).max(600_000),
+    format: z.string().max(128),
+  })
+  .strict();
+export type Welcome = z.infer<typeof WelcomeSchema>;
+
+export const StatsSchema = z
+  .object({
+    t: z.literal('stats'),
+    /** Frames dropped for this buyer so far (slow reader, drop-oldest). */
+    dropped: z.number().int().min(0),
+    paidUntil: z.number().int().min(0),
+  })
+  .strict();
+
+export const RecoverSchema = z.enum(['retry', 'reconnect', 'renew', 'refund-none', 'abort']);
+export const ErrorControlSchema = z
+  .object({
+    t: z.literal('error'),
+    code: z.string().min(1).max(64),
+    recover: RecoverSchema,
+    message: z.string().max(512),
+  })
+  .strict();
+export type ErrorControl = z.infer<typeof ErrorControlSchema>;
+
+export const EndSchema = z.object({ t: z.literal('end'), reason: z.string().max(256) }).strict();
+
+export const ControlSchema = z.discriminatedUnion('t', [TicketSchema, WelcomeSchema, StatsSchema, ErrorControlSchema, EndSchema]);
+export type Control = z.infer<typeof ControlSchema>;
+
+export type Frame =
+  | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array }
+  | { kind: typeof KIND_PING; ts: number }
+  | { kind: typeof KIND_PONG; ts: number }
+  | { kind: typeof KIND_CONTROL; control: Control };
+
+const TWO32 = 0x1_0000_0000;
+
+function putU64(view: DataView, off: number, n: number): void {
+  view.setUint32(off, Math.floor(n / TWO32));
+  view.setUint32(off + 4, n >>> 0);
+}
+function getU64(view: DataView, off: number): number {
+  const hi = view.getUint32(off);
+  if (hi > 0x1fffff) throw new FrameError('bad-frame', 'u64 field beyond 2^53');
+  return hi * TWO32 + view.getUint32(off + 4);
+}
+
+/** One DATA frame, encoded once and shared by every subscriber of a hub. */
+export function encodeData(seq: number, ts: number, payload: Uint8Array): Uint8Array {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    throw new FrameError('frame-too-large', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  }
+  const out = new Uint8Array(4 + 1 + 16 + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 1 + 16 + payload.length);
+  out[4] = KIND_DATA;
+  putU64(view, 5, seq);
+  putU64(view, 13, ts);
+  out.set(payload, 21);
+  return out;
+}
+
+export function encodePing(kind: typeof KIND_PING | typeof KIND_PONG, ts: number): Uint8Array {
+  const out = new Uint8Array(4 + 1 + 8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 9);
+  out[4] = kind;
+  putU64(view, 5, ts);
+  return out;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeControl(c: Control): Uint8Array {
+  const body = enc.encode(JSON.stringify(c));
+  const out = new Uint8Array(5 + body.length);
+  new DataView(out.buffer).setUint32(0, 1 + body.length);
+  out[4] = KIND_CONTROL;
+  out.set(body, 5);
+  return out;
+}
+
+function decodeBody(body: Uint8Array): Frame {
+  const kind = body[0];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  switch (kind) {
+    case KIND_DATA:
+      if (body.length < 17) throw new FrameError('bad-frame', 'DATA frame shorter than its header');
+      return { kind, seq: getU64(view, 1), ts: getU64(view, 9), payload: body.subarray(17) };
+    case KIND_PING:
+    case KIND_PONG:
+      if (body.length !== 9) throw new FrameError('bad-frame', 'PING/PONG frame must hold 8 bytes');
+      return { kind, ts: getU64(view, 1) };
+    case KIND_CONTROL: {
+      let json: unknown;
+      try {
+        json = JSON.parse(dec.decode(body.subarray(1)));
+      } catch {
+        throw new FrameError('bad-control', 'CONTROL frame is not UTF-8 JSON');
+      }
+      const r = ControlSchema.safeParse(json);
+      if (!r.success) {
+        throw new FrameError('bad-control', `CONTROL frame invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      }
+      return { kind, control: r.data };
+    }
+    default:
+      throw new FrameError('bad-kind', `unknown frame kind ${kind}`);
+  }
+}
+
+/**
+ * Incremental reader: push chunks as they arrive, take whole frames out. Throws FrameError on
+ * junk (oversize length, unknown kind, invalid control) — the stream must then be closed.
+ */
+export class FrameDecoder {
+  #chunks: Uint8Array[] = [];
+  #len = 0;
+  readonly maxFrame: number;
+
+  constructor(maxFrame = MAX_FRAME_BYTES) {
+    this.maxFrame = maxFrame;
+  }
+
+  get buffered(): number {
+    return this.#len;
+  }
+
+  push(chunk: Uint8Array | { subarray(): Uint8Array }): Frame[] {
+    const c = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+    if (c.length) {
+      this.#chunks.push(c);
+      this.#len += c.length;
+    }
+    const out: Frame[] = [];
+    for (;;) {
+      if (this.#len < 4) break;
+      const head = this.#peek(4);
+      const n = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+      if (n === 0) throw new FrameError('bad-frame', 'zero-length frame');
+      if (n > this.maxFrame) throw new FrameError('frame-too-large', `frame of ${n} bytes exceeds ${this.maxFrame}`);
+      if (this.#len < 4 + n) break;
+      const whole = this.#take(4 + n);
+      out.push(decodeBody(whole.subarray(4)));
+    }
+    return out;
+  }
+
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    this.#coalesce();
+    return this.#chunks[0]!.subarray(0, n);
+  }
+
+  #take(n: number): Uint8Array {
+    let first = this.#chunks[0]!;
+    if (first.length < n) {
+      this.#coalesce();
+      first = this.#chunks[0]!;
+    }
+    const out = first.subarray(0, n);
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#len -= n;
+    return out;
+  }
+
+  #coalesce(): void {
+    const all = new Uint8Array(this.#len);
+    let off = 0;
+    for (const c of this.#chunks) {
+      all.set(c, off);
+      off += c.length;
+    }
+    this.#chunks = [all];
+  }
+}

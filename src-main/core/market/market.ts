@@ -1,0 +1,209 @@
+// Runs in: Node. The market: one object per node holding the seller side, the buyer side, the
+// catalog and the local endpoint, fed by two ledger watchers (the market topic and our stdin).
+import { EventEmitter } from 'node:events';
+import type { Address } from '@solana/kit';
+import type { Identity } from '../identity/identity';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import type { Db } from '../store/db';
+import type { LedgerClient, Received, AxonMessage } from '../ledger/types';
+import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
+import { TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
+import { SellerSide, type SellOptions } from './seller';
+import { BuyerSide } from './buyer';
+import { Catalog } from './catalog';
+import { LocalEndpoint } from './sinks/local-endpoint';
+import type { MarketContext } from './context';
+import { DEFAULT_TIMING, MarketError, type BuyOptions, type MarketEvents, type MarketNet, type MarketTiming } from './types';
+
+export interface MarketOptions {
+  identity: Identity;
+  db: Db;
+  ledger: LedgerClient;
+  net: MarketNet;
+  marketId?: string;
+  timing?: Partial<MarketTiming>;
+  log?: Logger;
+  /** The buyer's local endpoint (WebSocket + TCP on 127.0.0.1); false = none. Ports 0 = any. */
+  endpoint?: { wsPort?: number; tcpPort?: number } | false;
+}
+
+export interface MarketStatus {
+  address: string;
+  offers: ReturnType<SellerSide['status']>;
+  purchases: PurchaseRow[];
+  sales: SaleRow[];
+  endpoint: { wsPort: number; tcpPort: number } | null;
+}
+
+export class Market extends EventEmitter<MarketEvents> {
+  readonly listingsStore: ListingStore;
+  readonly trades: TradeStore;
+  readonly seller: SellerSide;
+  readonly buyer: BuyerSide;
+  readonly catalog: Catalog;
+  readonly endpoint: LocalEndpoint | null;
+  readonly ctx: MarketContext;
+  #abort = new AbortController();
+  #loops: Promise<void>[] = [];
+  #purgeTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly opts: MarketOptions,
+    marketTopic: Address,
+  ) {
+    super();
+    this.listingsStore = new ListingStore(opts.db);
+    this.trades = new TradeStore(opts.db);
+    const log = (opts.log ?? silentLogger).child({ mod: 'market' });
+    this.ctx = {
+      identity: opts.identity,
+      ledger: opts.ledger,
+      net: opts.net,
+      listings: this.listingsStore,
+      trades: this.trades,
+      timing: { ...DEFAULT_TIMING, ...opts.timing },
+      log,
+      marketTopic,
+      emit: (ev, ...args) => {
+        try {
+          (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
+        } catch (e) {
+          log.error({ ev, err: (e as Error).message }, 'market event listener threw');
+        }
+      },
+      postTo: async (peer, msg, o) => opts.ledger.post(await opts.ledger.stdinTopic(peer), msg, o),
+    };
+    this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
+    this.seller = new SellerSide(this.ctx);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f) => {
+      for (const hub of this.seller.hubsFedBy(purchaseId)) hub.publish(f.payload, f.ts);
+      this.ctx.emit('frame', { purchaseId, ...f });
+    });
+    this.catalog = new Catalog(this.ctx);
+  }
+
+  static async start(opts: MarketOptions): Promise<Market> {
+    const topic = await opts.ledger.marketTopic(opts.marketId ?? 'main');
+    const m = new Market(opts, topic);
+    await m.endpoint?.start();
+    const stdin = await opts.ledger.stdinTopic(opts.identity.address);
+    m.#loops.push(m.#watch(topic, 'market', (rx) => m.#onMarket(rx)));
+    m.#loops.push(m.#watch(stdin, 'stdin', (rx) => m.#onStdin(rx), true));
+    await m.seller.start();
+    await m.buyer.start();
+    m.#purgeTimer = setInterval(() => m.listingsStore.purge(), 3600_000);
+    m.#purgeTimer.unref();
+    return m;
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    await this.buyer.stop();
+    await this.seller.stop();
+    await this.endpoint?.stop();
+    await Promise.race([Promise.allSettled(this.#loops), new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  // ---- API for node.ts / CLI / api layer ----
+
+  sell(o: SellOptions): Promise<OfferRow> {
+    return this.seller.sell(o);
+  }
+  pause(streamId: string): Promise<void> {
+    return this.seller.setPaused(streamId, true);
+  }
+  unpause(streamId: string): Promise<void> {
+    return this.seller.setPaused(streamId, false);
+  }
+  unsell(streamId: string): Promise<void> {
+    return this.seller.remove(streamId);
+  }
+
+  listings(filter: ListingFilter = {}): ListingRow[] {
+    return this.listingsStore.search(filter);
+  }
+
+  /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
+  async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
+    let l = this.listingsStore.get(listingId);
+    if (!l || l.expiresAt <= Date.now() || l.delistedAt !== null) throw new MarketError('unknown-listing', `no live listing '${listingId}' (expired, delisted or never seen)`);
+    if (l.seller === this.opts.identity.address) throw new MarketError('own-listing', 'this is your own listing');
+    if (o.tier === 'relay' && !l.origin) {
+      const derived = this.listingsStore
+        .search({ includeOwn: false })
+        .filter((d) => d.origin === l!.id && d.healthy)
+        .sort((a, b) => Number((a.priceRelay ?? a.priceDirect) - (b.priceRelay ?? b.priceDirect)))[0];
+      if (!derived) throw new MarketError('no-relay', `no relay rebroadcasts '${listingId}' right now`);
+      l = derived;
+    }
+    return this.buyer.buy(l, o);
+  }
+
+  stopPurchase(id: string): Promise<PurchaseRow> {
+    return this.buyer.stopPurchase(id);
+  }
+
+  status(): MarketStatus {
+    return {
+      address: this.opts.identity.address,
+      offers: this.seller.status(),
+      purchases: this.trades.purchases({ limit: 200 }),
+      sales: this.trades.sales({ limit: 200 }),
+      endpoint: this.endpoint ? { wsPort: this.endpoint.wsPort, tcpPort: this.endpoint.tcpPort } : null,
+    };
+  }
+
+  // ---- ledger watchers ----
+
+  async #watch(topic: Address, name: string, handle: (rx: Received) => Promise<void> | void, fromNow = false): Promise<void> {
+    let backoff = 250;
+    while (!this.#abort.signal.aborted) {
+      try {
+        for await (const rx of this.opts.ledger.watch(topic, { signal: this.#abort.signal, fromNow, cursor: `market:${name}:${topic}` })) {
+          backoff = 250;
+          try {
+            await handle(rx);
+          } catch (e) {
+            this.ctx.log.error({ topic: name, type: rx.message.type, err: (e as Error).message }, 'handling a ledger message failed');
+          }
+        }
+      } catch (e) {
+        if (this.#abort.signal.aborted) return;
+        this.ctx.log.warn({ topic: name, err: (e as Error).message, retryMs: backoff }, 'ledger watch failed; retrying');
+      }
+      if (this.#abort.signal.aborted) return;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(10_000, backoff * 2);
+    }
+  }
+
+  #onMarket(rx: Received): void {
+    const m = rx.message as AxonMessage;
+    if (m.type === 'Listing') this.catalog.onListing(rx as Received<typeof m>);
+    else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
+  }
+
+  async #onStdin(rx: Received): Promise<void> {
+    const m = rx.message;
+    switch (m.type) {
+      case 'ServiceRequest':
+        return this.seller.onRequest(rx as Received<typeof m>);
+      case 'Payment':
+        return this.seller.onPayment(rx as Received<typeof m>);
+      case 'ServiceStop':
+        return this.seller.onStop(rx as Received<typeof m>);
+      case 'ServiceAccept':
+        // do not block the watcher while connecting
+        void this.buyer.onAccept(rx as Received<typeof m>).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'accept handling failed'));
+        return;
+      case 'ServiceReject':
+        return this.buyer.onReject(rx as Received<typeof m>);
+      case 'PeerError':
+        return this.buyer.onPeerError(rx as Received<typeof m>);
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,449 @@
+// Runs in: Node. The seller side: offers (a stream = source → hub → stream server), listings
+// published and refreshed before their TTL, and the sale state machine:
+//   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
+// Rules: capacity per stream, price per tier, period, grace; a reject always says why. Every
+// Payment on our stdin is verified on the ledger (payer, recipient, amount, request, period, once).
+import { z } from 'zod';
+import { address as toAddress, type Address } from '@solana/kit';
+import { peerIdToAddress, addressToPeerId } from '../identity/identity';
+import type { Payment, Received, ServiceRequest, ServiceStop, Lamports, Listing } from '../ledger/types';
+import { newNonce, expiresIn } from '../ledger/messages';
+import { seal, open } from '../ledger/crypto';
+import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
+import { isFinal, type SaleRow } from '../store/trades';
+import { listingId, type OfferRow } from '../store/listings';
+import { StreamHub } from './hub';
+import { StreamServer, type Authorize } from './stream-server';
+import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
+import type { MarketContext } from './context';
+import { MarketError, pricePerPeriod } from './types';
+
+export const SellOptionsSchema = z
+  .object({
+    streamId: z.string().regex(/^[A-Za-z0-9._-]{1,48}$/, 'stream id: letters, digits, . _ - (1..48)').optional(),
+    title: z.string().min(1).max(80),
+    description: z.string().max(280).default(''),
+    tags: z.array(z.string().min(1).max(24)).max(8).default([]),
+    format: z.string().min(1).max(64).optional(),
+    source: SourceConfigSchema,
+    /** Lamports per minute, direct tier. */
+    priceDirect: z.bigint().min(0n),
+    /** Lamports per minute, rebroadcast tier (a relay may resell at this price). */
+    priceRelay: z.bigint().min(0n).optional(),
+    periodSec: z.number().int().min(1).max(86_400).optional(),
+    graceSec: z.number().int().min(1).max(3_600).optional(),
+    capacity: z.number().int().min(1).max(10_000).default(50),
+    region: z.string().max(32).optional(),
+    origin: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+  })
+  .strict();
+export type SellOptions = z.input<typeof SellOptionsSchema>;
+
+interface LiveOffer {
+  offer: OfferRow;
+  hub: StreamHub;
+  supervisor: SourceSupervisor | null;
+  healthy: boolean;
+}
+
+const ACTIVE = new Set(['requested', 'accepted', 'connecting', 'streaming']);
+
+export class SellerSide {
+  readonly live = new Map<string, LiveOffer>();
+  readonly server: StreamServer;
+  #timers: NodeJS.Timeout[] = [];
+  #verifying = new Map<string, Promise<void>>();
+
+  constructor(private readonly ctx: MarketContext) {
+    this.server = new StreamServer(ctx.net.libp2p, this.authorize, {
+      keepAliveMs: ctx.timing.keepAliveMs,
+      maxQueueFrames: ctx.timing.maxQueueFrames,
+      log: ctx.log,
+    });
+    this.server.on('peer-error', (e) => ctx.emit('peer-error', e));
+  }
+
+  async start(): Promise<void> {
+    await this.server.start();
+    for (const o of this.ctx.listings.offers()) await this.#startOffer(o);
+    const ttlMs = this.ctx.timing.listingTtlSec * 1000;
+    const refresh = setInterval(() => void this.publishAll(), Math.max(500, ttlMs / 2));
+    const sweep = setInterval(() => this.#sweep(), 1000);
+    refresh.unref();
+    sweep.unref();
+    this.#timers.push(refresh, sweep);
+    await this.publishAll();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.server.stop();
+    for (const l of this.live.values()) {
+      await l.supervisor?.stop();
+      this.ctx.listings.setNextSeq(l.offer.streamId, l.hub.nextSeq);
+      l.hub.close();
+    }
+    this.live.clear();
+  }
+
+  /** Add (or replace) a stream for sale and publish its listing. */
+  async sell(input: SellOptions): Promise<OfferRow> {
+    const r = SellOptionsSchema.safeParse(input);
+    if (!r.success) throw new MarketError('bad-input', r.error.issues.map((i) => `${i.path.join('.') || 'sell'}: ${i.message}`).join('; '));
+    const o = r.data;
+    const streamId = o.streamId ?? (o.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'stream');
+    const source: SourceConfig = o.source;
+    const format = o.format ?? (source.kind === 'purchase' ? 'application/x-ndjson' : createSource(source).format);
+    const prev = this.live.get(streamId);
+    if (prev) {
+      await prev.supervisor?.stop();
+      prev.hub.close();
+      this.live.delete(streamId);
+    }
+    this.ctx.listings.putOffer({
+      streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format,
+      source,
+      priceDirect: o.priceDirect,
+      priceRelay: o.priceRelay ?? null,
+      periodSec: o.periodSec ?? this.ctx.timing.periodSec,
+      graceSec: o.graceSec ?? this.ctx.timing.graceSec,
+      capacity: o.capacity,
+      region: o.region ?? null,
+      origin: o.origin ? listingId(o.origin.seller, o.origin.streamId) : null,
+      ttlSec: this.ctx.timing.listingTtlSec,
+      paused: false,
+    });
+    const offer = this.ctx.listings.offer(streamId)!;
+    await this.#startOffer(offer);
+    await this.publish(streamId);
+    return offer;
+  }
+
+  async setPaused(streamId: string, paused: boolean): Promise<void> {
+    if (!this.ctx.listings.setPaused(streamId, paused)) throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    const l = this.live.get(streamId);
+    if (l) l.offer = this.ctx.listings.offer(streamId)!;
+    if (paused) await this.#delist(streamId);
+    else await this.publish(streamId);
+  }
+
+  /** Stop selling a stream: delist, end its sales, stop its source. */
+  async remove(streamId: string): Promise<void> {
+    const l = this.live.get(streamId);
+    if (!l && !this.ctx.listings.offer(streamId)) throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
+    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.#endSale(s.id, 'ended', 'seller stopped selling');
+    if (l) {
+      await l.supervisor?.stop();
+      l.hub.close();
+      this.live.delete(streamId);
+    }
+    this.ctx.listings.deleteOffer(streamId);
+  }
+
+  /** The hub of a stream (rebroadcast feeds it from a purchase). */
+  hub(streamId: string): StreamHub | undefined {
+    return this.live.get(streamId)?.hub;
+  }
+
+  /** Rebroadcast offers fed by this purchase. */
+  hubsFedBy(purchaseId: string): StreamHub[] {
+    const out: StreamHub[] = [];
+    for (const l of this.live.values()) {
+      const s = l.offer.source as SourceConfig;
+      if (s.kind === 'purchase' && s.purchaseId === purchaseId) out.push(l.hub);
+    }
+    return out;
+  }
+
+  status(): { offer: OfferRow; healthy: boolean; lastError: string | null; subscribers: number; framesIn: number }[] {
+    return [...this.live.values()].map((l) => ({
+      offer: l.offer,
+      healthy: l.healthy,
+      lastError: l.supervisor?.health.lastError ?? null,
+      subscribers: l.hub.subscribers.size,
+      framesIn: l.hub.framesIn,
+    }));
+  }
+
+  async publishAll(): Promise<void> {
+    for (const l of this.live.values()) {
+      if (!l.offer.paused) await this.publish(l.offer.streamId).catch((e) => this.ctx.log.warn({ streamId: l.offer.streamId, err: (e as Error).message }, 'listing refresh failed'));
+    }
+  }
+
+  async publish(streamId: string): Promise<void> {
+    const l = this.live.get(streamId);
+    if (!l || l.offer.paused) return;
+    const o = l.offer;
+    const origin = o.origin ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') } : undefined;
+    const msg: Listing = {
+      type: 'Listing',
+      nonce: newNonce(),
+      expiresAt: expiresIn(o.ttlSec),
+      streamId: o.streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format: o.format,
+      rateMilliHz: this.#rate(l),
+      priceDirect: o.priceDirect,
+      ...(o.priceRelay !== null ? { priceRelay: o.priceRelay } : {}),
+      periodSec: o.periodSec,
+      ...(o.region ? { region: o.region } : {}),
+      healthy: l.healthy,
+      roles: [],
+      ...(origin ? { origin } : {}),
+    };
+    const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
+    const at = Date.now();
+    this.ctx.listings.upsert({
+      seller: this.ctx.identity.address,
+      streamId: o.streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format: o.format,
+      rateMilliHz: msg.rateMilliHz,
+      priceDirect: o.priceDirect,
+      priceRelay: o.priceRelay,
+      periodSec: o.periodSec,
+      region: o.region,
+      origin: o.origin,
+      healthy: l.healthy,
+      own: true,
+      publishedAt: at,
+      expiresAt: msg.expiresAt * 1000,
+      signature: res.signature,
+    });
+    this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
+  }
+
+  #rate(l: LiveOffer): number {
+    const s = l.offer.source as SourceConfig;
+    if (s.kind === 'purchase') return 0;
+    return createSource(s).rateMilliHz;
+  }
+
+  async #delist(streamId: string): Promise<void> {
+    await this.ctx.ledger.post(this.ctx.marketTopic, { type: 'Delist', nonce: newNonce(), expiresAt: expiresIn(this.ctx.timing.listingTtlSec), streamId });
+    this.ctx.listings.delist(this.ctx.identity.address, streamId);
+    this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, streamId), change: 'delisted' });
+  }
+
+  async #startOffer(offer: OfferRow): Promise<void> {
+    const hub = new StreamHub(offer.streamId);
+    hub.setNextSeq(offer.nextSeq);
+    const src = offer.source as SourceConfig;
+    const l: LiveOffer = { offer, hub, supervisor: null, healthy: true };
+    this.live.set(offer.streamId, l);
+    if (src.kind !== 'purchase') {
+      const sup = new SourceSupervisor(createSource(src), hub, { log: this.ctx.log });
+      l.supervisor = sup;
+      sup.on('health', (h) => {
+        l.healthy = h.healthy;
+        this.ctx.emit('health', { streamId: offer.streamId, healthy: h.healthy, lastError: h.lastError });
+        // the listing says so: republish at once when health changes
+        void this.publish(offer.streamId).catch(() => undefined);
+      });
+      await sup.start();
+      l.healthy = sup.health.healthy;
+    }
+    // persist seq progress now and then so seq stays monotonic across restarts
+    hub.on('frame', (f) => {
+      if (f.seq % 256 === 0) this.ctx.listings.setNextSeq(offer.streamId, f.seq + 1);
+    });
+  }
+
+  // ---- sale state machine ----
+
+  async onRequest(rx: Received<ServiceRequest>): Promise<void> {
+    const m = rx.message;
+    const buyer = rx.sender;
+    const log = this.ctx.log.child({ requestId: m.requestId, buyer });
+    if (this.ctx.trades.sale(m.requestId)) return; // seen (replay or re-read)
+    const reject = async (reason: 'unknown-stream' | 'full' | 'price-changed' | 'expired' | 'not-allowed' | 'other', message: string): Promise<void> => {
+      log.info({ reason, message }, 'rejecting service request');
+      await this.ctx
+        .postTo(buyer, { type: 'ServiceReject', nonce: newNonce(), expiresAt: expiresIn(300), requestId: m.requestId, reason, message })
+        .catch((e) => log.warn({ err: (e as Error).message }, 'could not post reject'));
+    };
+    if (m.expiresAt * 1000 + this.ctx.timing.clockSkewMs < Date.now()) return; // stale: ignore silently
+    const l = this.live.get(m.streamId);
+    if (!l || l.offer.paused) return reject('unknown-stream', `no stream '${m.streamId}' for sale here`);
+    const o = l.offer;
+    const perMinute = m.tier === 'relay' ? o.priceRelay : o.priceDirect;
+    if (perMinute === null) return reject('not-allowed', 'this stream has no rebroadcast tier');
+    const active = this.ctx.trades.sales({ active: true, streamId: o.streamId }).length;
+    if (active >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);
+    const price = pricePerPeriod(perMinute, o.periodSec);
+    if (m.maxLamports < price) return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
+    const sale = this.ctx.trades.insertSale({
+      id: m.requestId,
+      buyer,
+      streamId: o.streamId,
+      tier: m.tier,
+      pricePerPeriod: price,
+      periodMs: o.periodSec * 1000,
+      graceMs: o.graceSec * 1000,
+      maxLamports: m.maxLamports,
+      maxMinutes: m.maxMinutes,
+    });
+    this.ctx.emit('sale', sale);
+    let buyerInfo;
+    try {
+      buyerInfo = decodeConnectInfo(open(m.sealed, { recipient: this.ctx.identity, sender: buyer, type: 'ServiceRequest', nonce: m.nonce }));
+    } catch (e) {
+      this.#endSale(m.requestId, 'failed', `cannot read the buyer's connect info: ${(e as Error).message}`);
+      return reject('other', 'connect info could not be opened');
+    }
+    const cs = await this.ctx.net.prepareConnect({ peer: addressToPeerId(buyer), role: 'responder', remote: buyerInfo, requestId: m.requestId });
+    const nonce = newNonce();
+    const punchAt = Date.now() + 1500;
+    const sealed = seal(encodeConnectInfo(cs.localInfo), { sender: this.ctx.identity, recipient: buyer, type: 'ServiceAccept', nonce });
+    try {
+      await this.ctx.postTo(buyer, {
+        type: 'ServiceAccept',
+        nonce,
+        expiresAt: expiresIn(Math.ceil(this.ctx.timing.requestTimeoutMs / 1000)),
+        requestId: m.requestId,
+        pricePerPeriod: price,
+        periodSec: o.periodSec,
+        graceSec: o.graceSec,
+        punchAt,
+        relays: cs.localInfo.relays.slice(0, 3),
+        sealed,
+      });
+    } catch (e) {
+      cs.close();
+      this.#endSale(m.requestId, 'failed', `could not post the accept: ${(e as Error).message}`);
+      return;
+    }
+    this.#move(m.requestId, 'accepted', `quote ${price} lamports per ${o.periodSec} s period, grace ${o.graceSec} s`);
+    this.#move(m.requestId, 'connecting', 'connect ladder (responder)');
+    cs.connect(buyerInfo, { punchAt, requestId: m.requestId })
+      .then((r) => {
+        log.info({ path: r.path.kind, ms: r.elapsedMs }, 'connected to buyer');
+        this.ctx.emit('connection', { requestId: m.requestId, peer: buyer, path: r.path.kind, elapsedMs: r.elapsedMs, role: 'seller' });
+      })
+      .catch((e) => log.info({ err: (e as Error).message }, 'seller-side ladder gave up (the buyer may still dial us)'));
+  }
+
+  /** Stream server check: the ticket's request must be ours, active, and made by this PeerId. */
+  readonly authorize: Authorize = async (ticket, remote) => {
+    const sale = this.ctx.trades.sale(ticket.requestId);
+    if (!sale) return { refuse: { code: 'unknown-request', recover: 'abort', message: 'no such request here' } };
+    let remoteAddr: Address;
+    try {
+      remoteAddr = peerIdToAddress(remote);
+    } catch {
+      return { refuse: { code: 'forged-ticket', recover: 'abort', message: 'peer has no Ed25519 identity' } };
+    }
+    if (remoteAddr !== sale.buyer) {
+      this.ctx.log.warn({ requestId: sale.id, remote: remote.toString() }, 'forged ticket: request made by another peer');
+      return { refuse: { code: 'forged-ticket', recover: 'abort', message: 'this request was not made by your PeerId' } };
+    }
+    if (ticket.streamId !== sale.streamId) return { refuse: { code: 'wrong-stream', recover: 'abort', message: 'ticket names another stream' } };
+    if (isFinal(sale.state)) return { refuse: { code: 'ended', recover: 'abort', message: `this purchase is ${sale.state}: ${sale.reason ?? ''}` } };
+    const l = this.live.get(sale.streamId);
+    if (!l) return { refuse: { code: 'unknown-stream', recover: 'abort', message: 'stream no longer for sale' } };
+    let startedAt = sale.startedAt;
+    if (startedAt === null) {
+      startedAt = Date.now();
+      this.ctx.trades.updateSale(sale.id, { startedAt });
+    }
+    if (Date.now() > this.#deadline(sale.id)) return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
+    if (sale.state !== 'streaming') this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
+    return {
+      hub: l.hub,
+      format: l.offer.format,
+      deadline: () => this.#deadline(sale.id),
+      onClose: (info, reason) => {
+        const s = this.ctx.trades.sale(sale.id);
+        if (!s) return;
+        this.ctx.trades.updateSale(sale.id, { frames: s.frames + info.framesOut, dropped: s.dropped + info.dropped });
+        if (reason.startsWith('not paid')) this.#endSale(sale.id, 'ended', 'buyer stopped paying: cut after the grace');
+        else if (reason.startsWith('buyer ended')) this.#endSale(sale.id, 'ended', reason);
+      },
+    };
+  };
+
+  /** paid-until + grace, in unix ms, from the stored sale. */
+  #deadline(id: string): number {
+    const s = this.ctx.trades.sale(id);
+    if (!s || isFinal(s.state) || s.startedAt === null) return 0;
+    return s.startedAt + (s.paidThrough + 1) * s.periodMs + s.graceMs;
+  }
+
+  async onPayment(rx: Received<Payment>): Promise<void> {
+    // one at a time per request: periods must be verified in order
+    const key = rx.message.requestId;
+    const prev = this.#verifying.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.#verify(rx)).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'payment check failed'));
+    this.#verifying.set(key, next);
+    await next;
+  }
+
+  async #verify(rx: Received<Payment>): Promise<void> {
+    const m = rx.message;
+    const sale = this.ctx.trades.sale(m.requestId);
+    if (!sale) return;
+    const me = this.ctx.identity.address;
+    const v = await this.ctx.ledger.verifyPayment(rx.signature, { payer: sale.buyer as Address, recipient: me, lamports: sale.pricePerPeriod, requestId: sale.id, period: m.period });
+    const base = { signature: rx.signature, requestId: sale.id, direction: 'in' as const, payer: rx.sender, recipient: me, lamports: rx.transfer?.lamports ?? 0n, period: m.period };
+    if (!v.ok) {
+      this.ctx.trades.recordPayment({ ...base, state: 'refused', reason: `${v.reason}: ${v.detail}`, slot: null });
+      this.ctx.emit('payment', { direction: 'in', requestId: sale.id, period: m.period, lamports: base.lamports, signature: rx.signature, state: 'refused', reason: v.reason });
+      return;
+    }
+    if (m.period !== sale.paidThrough + 1) {
+      this.ctx.trades.recordPayment({ ...base, state: 'refused', reason: `period ${m.period} out of order (paid through ${sale.paidThrough})`, slot: v.slot });
+      return;
+    }
+    this.ctx.trades.recordPayment({ ...base, state: 'verified', reason: null, slot: v.slot });
+    this.ctx.trades.updateSale(sale.id, { paidThrough: m.period, earned: sale.earned + base.lamports });
+    if (!isFinal(sale.state)) this.#move(sale.id, 'streaming', `paid through period ${m.period}`);
+    this.ctx.emit('payment', { direction: 'in', requestId: sale.id, period: m.period, lamports: base.lamports, signature: rx.signature, state: 'verified' });
+  }
+
+  onStop(rx: Received<ServiceStop>): void {
+    const sale = this.ctx.trades.sale(rx.message.requestId);
+    if (!sale || sale.buyer !== rx.sender || isFinal(sale.state)) return;
+    this.#endSale(sale.id, 'ended', `buyer stopped: ${rx.message.reason}`);
+  }
+
+  /** Sales whose paid time + grace ran out with no stream, or that never connected. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const s of this.ctx.trades.sales({ active: true })) {
+      const streaming = this.server.sessionsFor(s.id).length > 0;
+      if (s.startedAt === null) {
+        if (now - s.createdAt > this.ctx.timing.requestTimeoutMs) this.#endSale(s.id, 'failed', 'buyer never opened the stream');
+      } else if (!streaming && now > this.#deadline(s.id)) {
+        this.#endSale(s.id, 'ended', s.paidThrough < 0 ? 'never paid: cut after the grace' : `paid time over (through period ${s.paidThrough})`);
+      }
+    }
+  }
+
+  #move(id: string, to: SaleRow['state'], reason: string): void {
+    try {
+      this.ctx.emit('sale', this.ctx.trades.moveSale(id, to, reason));
+    } catch (e) {
+      this.ctx.log.debug({ id, to, err: (e as Error).message }, 'sale transition skipped');
+    }
+  }
+
+  #endSale(id: string, to: 'ended' | 'failed', reason: string): void {
+    const s = this.ctx.trades.sale(id);
+    if (!s || isFinal(s.state)) return;
+    this.#move(id, to, reason);
+    this.server.closeRequest(id, reason);
+  }
+}
+
+export type { Lamports };

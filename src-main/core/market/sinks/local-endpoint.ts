@@ -1,0 +1,164 @@
+// Runs in: Node. The buyer's ONE local endpoint: a WebSocket port and a TCP port on 127.0.0.1 from
+// which any local program reads any purchased stream by id — one address for many providers.
+//
+//   WebSocket: ws://127.0.0.1:PORT/streams/<id>   (id = purchase id, listing id or stream id)
+//              ws://127.0.0.1:PORT/streams        → one JSON message listing the streams, then close
+//   TCP:       connect, write "<id>\n", then read NDJSON records (one per frame);
+//              write "list\n" to get the list as one JSON line.
+// Each message / line is a FrameRecord (record.ts). A reader that falls behind loses frames
+// (counted per client) rather than growing memory or slowing other readers.
+import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { recordLine, toRecord, type FrameMeta } from './record';
+
+const MAX_BUFFERED = 8 * 1024 * 1024;
+
+interface Client {
+  send(line: string): boolean;
+  dropped: number;
+}
+
+interface Entry {
+  meta: FrameMeta;
+  clients: Set<Client>;
+  frames: number;
+}
+
+export interface LocalEndpointOptions {
+  host?: string;
+  wsPort?: number;
+  tcpPort?: number;
+}
+
+export class LocalEndpoint {
+  readonly streams = new Map<string, Entry>();
+  #http: HttpServer | null = null;
+  #wss: WebSocketServer | null = null;
+  #tcp: TcpServer | null = null;
+  wsPort = 0;
+  tcpPort = 0;
+  readonly host: string;
+
+  constructor(readonly opts: LocalEndpointOptions = {}) {
+    this.host = opts.host ?? '127.0.0.1';
+  }
+
+  async start(): Promise<{ wsPort: number; tcpPort: number }> {
+    this.#http = createServer((req, res) => {
+      if (req.url === '/streams') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.list()));
+      } else {
+        res.writeHead(404).end('use ws://host:port/streams/<id>\n');
+      }
+    });
+    this.#wss = new WebSocketServer({ server: this.#http });
+    this.#wss.on('connection', (ws, req) => this.#onWs(ws, req.url ?? '/'));
+    await new Promise<void>((r) => this.#http!.listen(this.opts.wsPort ?? 0, this.host, r));
+    this.wsPort = (this.#http.address() as AddressInfo).port;
+    this.#tcp = createTcpServer((sock) => this.#onTcp(sock));
+    await new Promise<void>((r) => this.#tcp!.listen(this.opts.tcpPort ?? 0, this.host, r));
+    this.tcpPort = (this.#tcp.address() as AddressInfo).port;
+    return { wsPort: this.wsPort, tcpPort: this.tcpPort };
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#wss?.clients ?? []) c.terminate();
+    this.#wss?.close();
+    await new Promise<void>((r) => (this.#http ? this.#http.close(() => r()) : r()));
+    this.#http?.closeAllConnections();
+    await new Promise<void>((r) => (this.#tcp ? this.#tcp.close(() => r()) : r()));
+  }
+
+  /** Make a purchase readable here (under its purchase id, listing id and stream id). */
+  add(meta: FrameMeta): void {
+    if (!this.streams.has(meta.purchaseId)) this.streams.set(meta.purchaseId, { meta, clients: new Set(), frames: 0 });
+  }
+
+  remove(purchaseId: string): void {
+    this.streams.delete(purchaseId);
+  }
+
+  list(): (FrameMeta & { readers: number; frames: number })[] {
+    return [...this.streams.values()].map((e) => ({ ...e.meta, readers: e.clients.size, frames: e.frames }));
+  }
+
+  publish(purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }): void {
+    const e = this.streams.get(purchaseId);
+    if (!e) return;
+    e.frames++;
+    if (e.clients.size === 0) return;
+    const line = recordLine(toRecord(e.meta, f));
+    for (const c of e.clients) if (!c.send(line)) c.dropped++;
+  }
+
+  #resolve(id: string): Entry | undefined {
+    const direct = this.streams.get(id);
+    if (direct) return direct;
+    for (const e of this.streams.values()) if (e.meta.listingId === id || e.meta.streamId === id) return e;
+    return undefined;
+  }
+
+  #onWs(ws: WebSocket, url: string): void {
+    const path = decodeURIComponent(url.split('?')[0] ?? '/');
+    if (path === '/streams' || path === '/streams/') {
+      ws.send(JSON.stringify(this.list()));
+      ws.close(1000, 'list sent');
+      return;
+    }
+    const m = /^\/streams\/(.+)$/.exec(path);
+    const entry = m ? this.#resolve(m[1]!) : undefined;
+    if (!entry) {
+      ws.close(4404, 'unknown stream id');
+      return;
+    }
+    const client: Client = {
+      dropped: 0,
+      send: (line) => {
+        if (ws.bufferedAmount > MAX_BUFFERED) return false;
+        ws.send(line.slice(0, -1));
+        return true;
+      },
+    };
+    entry.clients.add(client);
+    ws.on('close', () => entry.clients.delete(client));
+    ws.on('error', () => entry.clients.delete(client));
+  }
+
+  #onTcp(sock: Socket): void {
+    let buf = '';
+    let subscribed = false;
+    sock.setEncoding('utf8');
+    sock.on('error', () => undefined);
+    sock.on('data', (d: string) => {
+      if (subscribed) return; // readers do not talk after subscribing
+      buf += d;
+      if (buf.length > 1024) return void sock.destroy();
+      const i = buf.indexOf('\n');
+      if (i < 0) return;
+      const id = buf.slice(0, i).trim();
+      if (id === 'list') {
+        sock.end(JSON.stringify(this.list()) + '\n');
+        return;
+      }
+      const entry = this.#resolve(id);
+      if (!entry) {
+        sock.end(JSON.stringify({ error: 'unknown stream id', id }) + '\n');
+        return;
+      }
+      subscribed = true;
+      const client: Client = {
+        dropped: 0,
+        send: (line) => {
+          if (sock.writableLength > MAX_BUFFERED) return false;
+          sock.write(line);
+          return true;
+        },
+      };
+      entry.clients.add(client);
+      sock.on('close', () => entry.clients.delete(client));
+    });
+  }
+}

@@ -1,0 +1,95 @@
+// Runs in: Node. Shared types of the market layer: what it needs from the layers below (a net
+// node that can prepare a connect and open streams; the ledger client), its timing knobs and
+// the events it emits for the api / UI / CLI.
+import type { Libp2p } from '@libp2p/interface';
+import type { ConnectSession, PrepareOptions } from '../net/types';
+import type { Lamports, Tier } from '../ledger/types';
+import type { PurchaseRow, SaleRow } from '../store/trades';
+
+/** The part of the net node the market uses (NetNode satisfies it). */
+export interface MarketNet {
+  readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'peerId' | 'dial' | 'getConnections'>;
+  prepareConnect(opts: PrepareOptions): Promise<ConnectSession>;
+  /** Addresses to announce with /p2p/<self> (for relays' NodeAnnounce); optional. */
+  multiaddrs?(): string[];
+}
+
+export interface MarketTiming {
+  /** Listing TTL (s); refreshed at half of it. */
+  listingTtlSec: number;
+  /** Default pay-as-you-go period and grace for new offers (s). */
+  periodSec: number;
+  graceSec: number;
+  /** A ServiceRequest not answered within this time expires (ms). */
+  requestTimeoutMs: number;
+  /** Stream keep-alive (ms). */
+  keepAliveMs: number;
+  /** Pay the next period this long before it starts: fraction of the period (min 300 ms). */
+  payLeadFraction: number;
+  /** The buyer stops paying when no frame arrived for this long (ms). */
+  dataStallMs: number;
+  /** Seller: per-buyer queue bound (frames). */
+  maxQueueFrames: number;
+  /** Ledger pub-sub lag allowance when checking a request's expiry (ms). */
+  clockSkewMs: number;
+}
+
+export const DEFAULT_TIMING: MarketTiming = {
+  listingTtlSec: 300,
+  periodSec: 60,
+  graceSec: 15,
+  requestTimeoutMs: 60_000,
+  keepAliveMs: 5_000,
+  payLeadFraction: 0.3,
+  dataStallMs: 30_000,
+  maxQueueFrames: 256,
+  clockSkewMs: 5_000,
+};
+
+export interface BuyOptions {
+  /** Most minutes to buy (default 60). */
+  minutes?: number;
+  /** Spending cap in lamports (default: price of `minutes`). */
+  maxLamports?: Lamports;
+  /** 'relay' buys a rebroadcast of the listing (a derived listing from a relay node). */
+  tier?: Tier;
+  /** Append frames to this file (NDJSON with metadata). */
+  out?: string;
+  /** Serve on the local endpoint (default true). */
+  serve?: boolean;
+}
+
+export interface MarketEvents {
+  purchase: [PurchaseRow];
+  sale: [SaleRow];
+  frame: [{ purchaseId: string; seq: number; ts: number; payload: Uint8Array }];
+  payment: [{ direction: 'in' | 'out'; requestId: string; period: number; lamports: Lamports; signature: string; state: string; reason?: string }];
+  connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
+  listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
+  'peer-error': [{ remote: string; code: string; message: string }];
+  health: [{ streamId: string; healthy: boolean; lastError: string | null }];
+}
+
+export class MarketError extends Error {
+  override name = 'MarketError';
+  constructor(
+    readonly code:
+      | 'unknown-listing'
+      | 'insufficient-balance'
+      | 'bad-input'
+      | 'own-listing'
+      | 'no-relay'
+      | 'unknown-purchase'
+      | 'unknown-stream'
+      | 'cap-too-low',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Lamports per period from a per-minute price (rounded up: the seller is never underpaid). */
+export function pricePerPeriod(pricePerMinute: Lamports, periodSec: number): Lamports {
+  const num = pricePerMinute * BigInt(periodSec);
+  return (num + 59n) / 60n;
+}

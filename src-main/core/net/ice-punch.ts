@@ -1,0 +1,238 @@
+// Runs in: Node. The hole punch that really gets through NATs from Node: WebRTC ICE
+// (node-datachannel/libjuice). Each side gathers host + server-reflexive (STUN) candidates up
+// front; its ICE ufrag/pwd, DTLS fingerprint and candidates travel in the sealed ConnectInfo
+// (ServiceRequest / ServiceAccept), never a full SDP. The SDP each side needs is synthesized
+// from those compact fields. Both ICE agents then send connectivity checks to each other's
+// candidates — the simultaneous outbound packets that open the two NATs. The DTLS fingerprint
+// comes from the authenticated, sealed signaling, so (as in @libp2p/webrtc private-to-private)
+// the libp2p upgrade skips Noise; the remote PeerId is the ledger sender.
+import { RTCPeerConnection, RTCSessionDescription, type RTCDataChannel } from 'node-datachannel/polyfill';
+import { PeerConnection } from 'node-datachannel';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
+import { toMultiaddrConnection, DataChannelMuxerFactory } from './webrtc-internals';
+import type { IceCandidateInfo, IceCandidateType, IceParams } from './connect-info';
+import { ipAllowed, deniedInterfaceIps } from './addresses';
+import type { AnnounceFilterOptions } from './types';
+
+export interface IcePunchComponents {
+  upgrader: Upgrader;
+  logger: ComponentLogger;
+}
+
+export interface IcePunchInit {
+  stunServers: string[];
+  announceFilter?: AnnounceFilterOptions;
+  /** Max wait for candidate gathering (STUN); default 2500 ms. */
+  gatherTimeoutMs?: number;
+}
+
+/** Selected ICE pair of a punched connection, for path classification. */
+export interface IcePair {
+  local: { type: string; address: string; port: number };
+  remote: { type: string; address: string; port: number };
+}
+
+const TYPE_PREF: Record<IceCandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
+
+export function parseIceParams(sdp: string): Omit<IceParams, 'candidates'> & { candidates: IceCandidateInfo[] } {
+  const line = (re: RegExp): string | undefined => sdp.match(re)?.[1]?.trim();
+  const ufrag = line(/a=ice-ufrag:(\S+)/);
+  const pwd = line(/a=ice-pwd:(\S+)/);
+  const fp = line(/a=fingerprint:sha-256 ([0-9A-Fa-f:]+)/);
+  if (!ufrag || !pwd || !fp) throw new Error('local SDP lacks ice-ufrag, ice-pwd or a sha-256 fingerprint');
+  const fingerprint = Uint8Array.from(fp.split(':').map((h) => parseInt(h, 16)));
+  const candidates: IceCandidateInfo[] = [];
+  for (const m of sdp.matchAll(/a=candidate:\S+ 1 UDP \d+ (\S+) (\d+) typ (host|srflx|prflx|relay)/gi)) {
+    candidates.push({ ip: m[1]!, port: Number(m[2]), type: m[3]!.toLowerCase() as IceCandidateType });
+  }
+  return { ufrag, pwd, fingerprint, candidates };
+}
+
+export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer'): string {
+  const fp = Array.from(p.fingerprint, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const cands = p.candidates.map((c, i) => {
+    const prio = (TYPE_PREF[c.type] << 24) + ((65535 - i) << 8) + 255;
+    const fam = c.ip.includes(':') ? '' : '';
+    return `a=candidate:${i + 1} 1 UDP ${prio} ${c.ip} ${c.port} typ ${c.type}${fam}${c.type === 'host' ? '' : ' raddr 0.0.0.0 rport 0'}`;
+  });
+  return [
+    'v=0',
+    `o=- ${Date.now()} 0 IN IP4 0.0.0.0`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    'a=mid:0',
+    'a=sendrecv',
+    `a=ice-ufrag:${p.ufrag}`,
+    `a=ice-pwd:${p.pwd}`,
+    `a=fingerprint:sha-256 ${fp}`,
+    `a=setup:${type === 'offer' ? 'actpass' : 'active'}`,
+    'a=sctp-port:5000',
+    'a=max-message-size:262144',
+    ...cands,
+    'a=end-of-candidates',
+    '',
+  ].join('\r\n');
+}
+
+function waitFor(check: () => boolean, target: EventTarget, events: string[], ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (check()) return resolve(true);
+    const done = (v: boolean): void => {
+      clearTimeout(timer);
+      for (const e of events) target.removeEventListener(e, on);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    const on = (): void => {
+      if (check()) done(true);
+    };
+    const onAbort = (): void => done(false);
+    const timer = setTimeout(() => done(check()), ms);
+    for (const e of events) target.addEventListener(e, on);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** One ICE negotiation with one peer. prepare() → local params to send; connect() → libp2p Connection. */
+export class IcePunchSession {
+  readonly pc: RTCPeerConnection;
+  readonly raw: PeerConnection;
+  readonly #muxerFactory: DataChannelMuxerFactory;
+  #initChannel?: RTCDataChannel;
+  #closed = false;
+  #handedOff = false;
+
+  constructor(
+    private readonly components: IcePunchComponents,
+    private readonly init: IcePunchInit,
+    readonly role: 'initiator' | 'responder',
+    readonly remotePeer: PeerId,
+  ) {
+    // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
+    this.raw = new PeerConnection(`axon-${remotePeer.toString().slice(-8)}`, { iceServers: init.stunServers });
+    this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<typeof RTCPeerConnection>[0]);
+    const log = components.logger.forComponent('axon:net:ice');
+    this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
+  }
+
+  /** Gather candidates; the responder passes the initiator's params (its offer). */
+  async prepare(remote?: IceParams): Promise<IceParams> {
+    if (this.role === 'initiator') {
+      this.#initChannel = this.pc.createDataChannel('init') as unknown as RTCDataChannel;
+      const offer = await this.pc.createOffer();
+      await this.pc.setLocalDescription(offer);
+    } else {
+      if (!remote) throw new Error('the responder prepares with the initiator\'s ICE parameters');
+      await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp(remote, 'offer') }));
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+    }
+    await waitFor(() => this.pc.iceGatheringState === 'complete', this.pc, ['icegatheringstatechange'], this.init.gatherTimeoutMs ?? 2500);
+    const sdp = this.pc.localDescription?.sdp ?? '';
+    const params = parseIceParams(sdp);
+    for (const c of this.pc.ext_localCandidates) {
+      // candidates gathered after the SDP snapshot
+      const m = c.candidate.match(/ 1 UDP \d+ (\S+) (\d+) typ (host|srflx|prflx|relay)/i);
+      if (m && !params.candidates.some((x) => x.ip === m[1] && x.port === Number(m[2]))) {
+        params.candidates.push({ ip: m[1]!, port: Number(m[2]), type: m[3]!.toLowerCase() as IceCandidateType });
+      }
+    }
+    const denied = deniedInterfaceIps(this.init.announceFilter?.denyInterfaces);
+    const filter = this.init.announceFilter ?? {};
+    const kept = params.candidates.filter((c) => c.type !== 'host' || ipAllowed(c.ip, filter, denied));
+    // libjuice never gathers loopback; for tests on 127.0.0.1 add it on the host socket's port
+    const hostPort = params.candidates.find((c) => c.type === 'host')?.port;
+    if (filter.allowLoopback && hostPort !== undefined) kept.unshift({ type: 'host', ip: '127.0.0.1', port: hostPort });
+    params.candidates = dedupe(kept).slice(0, 8);
+    return params;
+  }
+
+  /** Run the checks until connected (or timeout) and upgrade to a libp2p connection. */
+  async connect(remote: IceParams | undefined, timeoutMs: number, signal?: AbortSignal): Promise<{ connection: Connection; pair?: IcePair; counters: () => { bytesIn: number; bytesOut: number; rttMs?: number } }> {
+    if (this.role === 'initiator') {
+      if (!remote) throw new Error('the initiator connects with the responder\'s ICE parameters');
+      await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp(remote, 'answer') }));
+    }
+    const ok = await waitFor(
+      () => this.pc.connectionState === 'connected' || this.pc.connectionState === 'failed',
+      this.pc,
+      ['connectionstatechange'],
+      timeoutMs,
+      signal,
+    );
+    if (!ok || this.pc.connectionState !== 'connected') {
+      throw new Error(`ICE did not connect within ${timeoutMs} ms (state ${this.pc.connectionState})`);
+    }
+    if (this.#initChannel) {
+      const ch = this.#initChannel;
+      await waitFor(() => ch.readyState === 'open', ch as unknown as EventTarget, ['open'], 5000, signal);
+      ch.close();
+      await waitFor(() => ch.readyState === 'closed', ch as unknown as EventTarget, ['close'], 2000, signal);
+    }
+    const sel = (this.pc as unknown as { selectedCandidatePair(): IcePair | null }).selectedCandidatePair() ?? undefined;
+    const ip = sel?.remote.address ?? '0.0.0.0';
+    const fam = ip.includes(':') ? 'ip6' : 'ip4';
+    const remoteAddr = multiaddr(`/${fam}/${ip}/udp/${sel?.remote.port ?? 9}/webrtc/p2p/${this.remotePeer.toString()}`);
+    const maConn = toMultiaddrConnection({
+      peerConnection: this.pc as never,
+      remoteAddr,
+      direction: this.role === 'initiator' ? 'outbound' : 'inbound',
+      log: this.components.logger.forComponent('axon:net:ice:conn'),
+    });
+    const opts = {
+      skipProtection: true,
+      skipEncryption: true,
+      remotePeer: this.remotePeer,
+      muxerFactory: this.#muxerFactory,
+      signal: signal ?? AbortSignal.timeout(10_000),
+    } as const;
+    this.#handedOff = true;
+    if (this.role === 'initiator') {
+      return { connection: await this.components.upgrader.upgradeOutbound(maConn, opts as never), pair: sel, counters: () => this.counters() };
+    }
+    await this.components.upgrader.upgradeInbound(maConn, opts as never);
+    const connection = this.#findConnection(maConn);
+    if (!connection) throw new Error('inbound WebRTC upgrade produced no connection');
+    return { connection, pair: sel, counters: () => this.counters() };
+  }
+
+  /** Bytes and RTT as the native peer connection counts them (SCTP over DTLS over ICE). */
+  counters(): { bytesIn: number; bytesOut: number; rttMs?: number } {
+    try {
+      const rtt = this.raw.rtt();
+      return { bytesIn: this.raw.bytesReceived(), bytesOut: this.raw.bytesSent(), ...(rtt >= 0 ? { rttMs: rtt } : {}) };
+    } catch {
+      return { bytesIn: 0, bytesOut: 0 };
+    }
+  }
+
+  /** upgradeInbound returns nothing: find the connection the connection manager now holds. */
+  #findConnection(maConn: { remoteAddr: { toString(): string } }): Connection | undefined {
+    const cm = (this.components as unknown as { connectionManager?: { getConnections(p: PeerId): Connection[] } }).connectionManager;
+    const addr = maConn.remoteAddr.toString();
+    return cm?.getConnections(this.remotePeer).find((c) => c.remoteAddr.toString().startsWith(addr.replace(/\/p2p\/[^/]+$/, '')));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#handedOff) {
+      this.#muxerFactory.close();
+      this.pc.close();
+    }
+  }
+}
+
+function dedupe(c: IceCandidateInfo[]): IceCandidateInfo[] {
+  const seen = new Set<string>();
+  return c.filter((x) => {
+    const k = `${x.ip}:${x.port}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,395 @@
+// Runs in: Node. The connect ladder, run by both sides once a ServiceAccept is seen:
+//   direct dial (initiator) / reverse dial (responder)  ─┐ started together (happy eyeballs),
+//   ICE hole punch at punchAt                           ─┘ first success wins
+//   → relay (circuit v2 via the peer's reserved relays)
+//   → while relayed: background upgrade (in-band WebRTC over the relay, direct re-dial) with
+//     backoff 5 s doubling to 10 min; switch when it succeeds; if the path is lost (relay died),
+//     climb the ladder again at once.
+// Every step is recorded (connection_attempts) and counted in the peer's status.
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Logger } from '../log';
+import type { ConnectionStore } from '../store/connections';
+import type { ConnectInfo } from './connect-info';
+import { IcePunchSession, type IcePunchComponents, type IcePunchInit } from './ice-punch';
+import { PATH_RANK, type PathTracker } from './status';
+import type {
+  AttemptMethod,
+  AttemptOutcome,
+  AttemptRecord,
+  ConnectOptions,
+  ConnectResult,
+  ConnectSession,
+  LadderTimeouts,
+  PathChange,
+  Signaling,
+} from './types';
+
+export const DEFAULT_TIMEOUTS: LadderTimeouts = { directMs: 3000, punchMs: 6000, relayMs: 8000, reverseMs: 3000, totalMs: 30_000 };
+export const BACKOFF_START_MS = 5000;
+export const BACKOFF_MAX_MS = 10 * 60_000;
+/** The responder waits this long for the initiator's direct dial before dialing back. */
+const REVERSE_DELAY_MS = 400;
+
+export interface LadderDeps {
+  libp2p: Libp2p;
+  punch: IcePunchComponents;
+  punchInit: IcePunchInit;
+  tracker: PathTracker;
+  store?: ConnectionStore;
+  log: Logger;
+  /** My ConnectInfo minus ICE (addresses, relays, NAT). */
+  localInfo(): Omit<ConnectInfo, 'ice'>;
+}
+
+export class LadderError extends Error {
+  override name = 'LadderError';
+  constructor(
+    message: string,
+    readonly attempts: AttemptRecord[],
+  ) {
+    super(message);
+  }
+}
+
+export function nextBackoff(prev: number | undefined): number {
+  return prev === undefined ? BACKOFF_START_MS : Math.min(prev * 2, BACKOFF_MAX_MS);
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function withP2p(addr: string, peer: string): Multiaddr {
+  const ma = multiaddr(addr);
+  return ma.getComponents().some((c) => c.name === 'p2p' && c.value === peer) ? ma : ma.encapsulate(`/p2p/${peer}`);
+}
+
+export class LadderSession implements ConnectSession {
+  readonly peer: string;
+  readonly peerId: PeerId;
+  localInfo!: ConnectInfo;
+  #ice?: IcePunchSession;
+  #remote?: ConnectInfo;
+  #opts: Omit<ConnectOptions, 'peer' | 'role'> = {};
+  readonly #abort = new AbortController();
+  #maintaining = false;
+  #backoff?: number;
+  #upgradeTimer?: NodeJS.Timeout;
+  #onPath = (e: Event): void => this.#pathChanged((e as CustomEvent<PathChange>).detail);
+
+  constructor(
+    private readonly deps: LadderDeps,
+    peer: PeerId | string,
+    readonly role: 'initiator' | 'responder',
+    private readonly requestId?: string,
+  ) {
+    this.peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer;
+    this.peer = this.peerId.toString();
+  }
+
+  async prepare(remote?: ConnectInfo): Promise<this> {
+    const base = this.deps.localInfo();
+    let ice;
+    const remoteHasIce = this.role === 'initiator' || remote?.ice !== undefined;
+    if (remoteHasIce) {
+      this.#ice = new IcePunchSession(this.deps.punch, this.deps.punchInit, this.role, this.peerId);
+      try {
+        ice = await this.#ice.prepare(remote?.ice);
+      } catch (err) {
+        this.deps.log.warn({ peer: this.peer, err: (err as Error).message }, 'ICE preparation failed; no hole punch');
+        this.#ice.close();
+        this.#ice = undefined;
+      }
+    }
+    this.localInfo = { ...base, ...(ice ? { ice } : {}) };
+    return this;
+  }
+
+  #record(method: AttemptMethod, addresses: string[]): (outcome: AttemptOutcome, error?: string) => AttemptRecord {
+    const startedAt = Date.now();
+    this.deps.tracker.countAttempt(this.peer);
+    let id: number | undefined;
+    try {
+      id = this.deps.store?.recordAttempt({ peerId: this.peer, requestId: this.requestId, method, addresses, startedAt, outcome: 'pending' });
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'could not record attempt');
+    }
+    return (outcome, error) => {
+      const rec: AttemptRecord = { method, addresses, startedAt, durationMs: Date.now() - startedAt, outcome, ...(error ? { error } : {}) };
+      if (id !== undefined) {
+        try {
+          this.deps.store?.finishAttempt(id, { durationMs: rec.durationMs, outcome, error });
+        } catch {
+          /* db closed */
+        }
+      }
+      this.deps.log.debug({ peer: this.peer, ...rec }, 'connect attempt');
+      return rec;
+    };
+  }
+
+  async #dial(method: AttemptMethod, addrs: Multiaddr[], timeoutMs: number, signal: AbortSignal): Promise<{ conn?: Connection; rec: AttemptRecord }> {
+    const done = this.#record(method, addrs.map(String));
+    if (addrs.length === 0) return { rec: done('skipped', 'no addresses') };
+    try {
+      const conn = await this.deps.libp2p.dial(addrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      return { conn, rec: done('ok') };
+    } catch (err) {
+      const timedOut = !signal.aborted && (err as Error).name.includes('Abort');
+      return { rec: done(signal.aborted ? 'skipped' : timedOut ? 'timeout' : 'failed', (err as Error).message) };
+    }
+  }
+
+  #directAddrs(remote: ConnectInfo): Multiaddr[] {
+    return remote.addrs.filter((a) => !a.includes('p2p-circuit')).map((a) => withP2p(a, this.peer));
+  }
+
+  #relayAddrs(remote: ConnectInfo): Multiaddr[] {
+    const out = new Map<string, Multiaddr>();
+    for (const r of remote.relays) {
+      const circuit = r.includes('p2p-circuit') ? r : `${r}/p2p-circuit`;
+      const ma = multiaddr(circuit).encapsulate(`/p2p/${this.peer}`);
+      out.set(ma.toString(), ma);
+    }
+    return [...out.values()];
+  }
+
+  /** Wait until any connection to the peer is open (the other side may be the one that dialed). */
+  #connected(signal: AbortSignal): Promise<Connection | undefined> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const c = this.deps.tracker.bestConnection(this.peer);
+        if (c) {
+          finish(c);
+          return true;
+        }
+        return false;
+      };
+      const on = (): void => void check();
+      const finish = (c?: Connection): void => {
+        this.deps.tracker.removeEventListener('path', on);
+        signal.removeEventListener('abort', onAbort);
+        resolve(c);
+      };
+      const onAbort = (): void => finish(undefined);
+      if (check()) return;
+      this.deps.tracker.addEventListener('path', on);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async connect(remote: ConnectInfo, opts: Omit<ConnectOptions, 'peer' | 'role'> = {}): Promise<ConnectResult> {
+    this.#remote = remote;
+    this.#opts = opts;
+    const t: LadderTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const started = Date.now();
+    const attempts: AttemptRecord[] = [];
+    const outer = AbortSignal.any([this.#abort.signal, ...(opts.signal ? [opts.signal] : []), AbortSignal.timeout(t.totalMs)]);
+    const stage = new AbortController(); // cancels the losers once connected
+    const stageSignal = AbortSignal.any([outer, stage.signal]);
+
+    const direct = (async () => {
+      if (this.role === 'responder') await sleep(REVERSE_DELAY_MS, stageSignal);
+      if (stageSignal.aborted) return undefined;
+      // not cancelled by the stage: a dial that is landing must finish and be recorded as it ended
+      const r = await this.#dial(this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), this.role === 'initiator' ? t.directMs : t.reverseMs, outer);
+      attempts.push(r.rec);
+      return r.conn;
+    })();
+
+    const punch = (async () => {
+      const ice = this.#ice;
+      const addrs = remote.ice?.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`) ?? [];
+      if (!ice || !remote.ice) {
+        attempts.push(this.#record('hole-punch', addrs)('skipped', 'no ICE parameters on one side'));
+        return undefined;
+      }
+      if (this.localInfo.nat?.mapping === 'endpoint-dependent' && remote.nat?.mapping === 'endpoint-dependent') {
+        attempts.push(this.#record('hole-punch', addrs)('skipped', 'both NATs map endpoint-dependent (symmetric)'));
+        ice.close();
+        return undefined;
+      }
+      if (opts.punchAt && opts.punchAt > Date.now()) await sleep(opts.punchAt - Date.now(), stageSignal);
+      if (stageSignal.aborted) return undefined;
+      const done = this.#record('hole-punch', addrs);
+      try {
+        const { connection, pair, counters } = await ice.connect(this.role === 'initiator' ? remote.ice : undefined, t.punchMs, stageSignal);
+        this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
+        attempts.push(done('ok'));
+        return connection;
+      } catch (err) {
+        attempts.push(done(stageSignal.aborted ? 'skipped' : 'timeout', (err as Error).message));
+        ice.close();
+        return undefined;
+      }
+    })();
+
+    // first of: direct ok, punch ok, a connection the peer opened; undefined once both steps failed
+    let conn = await firstDefined([direct, punch], this.#connected(stageSignal));
+    if (!conn) await sleep(300, outer); // the peer's own dial may be landing right now
+    conn ??= this.deps.tracker.bestConnection(this.peer);
+
+    if (!conn && !outer.aborted) {
+      const relayAddrs = this.#relayAddrs(remote);
+      if (this.role === 'responder' && relayAddrs.length === 0) {
+        // the initiator holds no reservation: it will dial our relay addresses; wait for it
+        conn = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(t.relayMs)]));
+      } else {
+        if (this.role === 'responder') conn = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(REVERSE_DELAY_MS * 2)]));
+        if (!conn) {
+          const r = await this.#dial(this.role === 'initiator' ? 'relay' : 'reverse', relayAddrs, t.relayMs, outer);
+          attempts.push(r.rec);
+          conn = r.conn ?? this.deps.tracker.bestConnection(this.peer);
+        }
+      }
+    }
+    stage.abort();
+    if (!conn) {
+      this.#ice?.close();
+      throw new LadderError(`could not connect to ${this.peer}: ${attempts.map((a) => `${a.method} ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join('; ')}`, attempts);
+    }
+    conn = this.deps.tracker.bestConnection(this.peer) ?? conn;
+    const path = this.deps.tracker.pathOf(conn);
+    if (path.kind !== 'hole-punched') {
+      // a punched connection that lost the race still helps as a fallback; an unused agent does not
+      void punch.then((p) => (p ? undefined : this.#ice?.close()));
+    }
+    this.#maintain();
+    return { connection: conn, path, elapsedMs: Date.now() - started, attempts };
+  }
+
+  /** Keep the peer connected on the best path until close(). */
+  #maintain(): void {
+    if (this.#maintaining) return;
+    this.#maintaining = true;
+    this.deps.tracker.addEventListener('path', this.#onPath);
+    this.#scheduleUpgrade();
+  }
+
+  #pathChanged(ch: PathChange): void {
+    if (ch.peer !== this.peer || this.#abort.signal.aborted) return;
+    if (!ch.to) {
+      // lost the path (relay died, peer vanished): climb the ladder again at once
+      this.deps.log.info({ peer: this.peer }, 'path lost; reconnecting');
+      void this.#reconnect();
+      return;
+    }
+    if (ch.to.kind !== 'relayed') {
+      this.#backoff = undefined;
+      this.#closeRelayed();
+    }
+    this.#scheduleUpgrade();
+  }
+
+  async #reconnect(): Promise<void> {
+    const remote = this.#remote;
+    if (!remote) return;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DEFAULT_TIMEOUTS.totalMs)]);
+    for (const [method, addrs, ms] of [
+      [this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), DEFAULT_TIMEOUTS.directMs],
+      ['relay', this.#relayAddrs(remote), DEFAULT_TIMEOUTS.relayMs],
+    ] as const) {
+      if (this.deps.tracker.bestConnection(this.peer) || signal.aborted) return;
+      const r = await this.#dial(method, addrs, ms, signal);
+      if (r.conn) return;
+    }
+    if (!this.deps.tracker.bestConnection(this.peer) && !this.#abort.signal.aborted) {
+      this.#backoff = nextBackoff(this.#backoff);
+      this.deps.log.info({ peer: this.peer, retryInMs: this.#backoff }, 'reconnect failed; backing off');
+      this.#upgradeTimer = setTimeout(() => void this.#reconnect(), this.#backoff);
+      this.#upgradeTimer.unref();
+    }
+  }
+
+  #scheduleUpgrade(): void {
+    if (this.#upgradeTimer || this.#abort.signal.aborted) return;
+    const best = this.deps.tracker.bestConnection(this.peer);
+    if (!best || this.deps.tracker.pathOf(best).kind !== 'relayed') return;
+    // the first try comes soon (the relay is the signaling channel), then back off
+    const delay = this.#backoff === undefined ? 500 : this.#backoff;
+    this.#upgradeTimer = setTimeout(() => {
+      this.#upgradeTimer = undefined;
+      void this.#upgrade().finally(() => {
+        this.#backoff = nextBackoff(this.#backoff);
+        this.#scheduleUpgrade();
+      });
+    }, delay);
+    this.#upgradeTimer.unref();
+  }
+
+  /** In-band upgrade over the relayed connection: WebRTC (ICE) signaled through the relay, then a direct re-dial. */
+  async #upgrade(): Promise<void> {
+    const best = this.deps.tracker.bestConnection(this.peer);
+    if (!best || this.deps.tracker.pathOf(best).kind !== 'relayed' || !this.#remote) return;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DEFAULT_TIMEOUTS.punchMs + 4000)]);
+    // only the initiator starts the in-band WebRTC dial, so both sides do not race each other
+    if (this.role === 'initiator') {
+      const circuit = best.remoteAddr.toString();
+      const webrtcAddr = multiaddr(circuit.replace(/\/p2p\/[^/]+$/, '')).encapsulate(`/webrtc/p2p/${this.peer}`);
+      const r = await this.#dial('upgrade', [webrtcAddr], DEFAULT_TIMEOUTS.punchMs + 3000, signal);
+      if (r.conn) return;
+    }
+    await this.#dial('upgrade', this.#directAddrs(this.#remote), DEFAULT_TIMEOUTS.directMs, signal);
+  }
+
+  #closeRelayed(): void {
+    for (const c of this.deps.libp2p.getConnections(this.peerId)) {
+      if (this.deps.tracker.pathOf(c).kind === 'relayed' && PATH_RANK[this.deps.tracker.pathOf(this.deps.tracker.bestConnection(this.peer) ?? c).kind] < PATH_RANK.relayed) {
+        // give streams on the relayed connection a moment to move over
+        setTimeout(() => void c.close().catch(() => c.abort(new Error('upgraded'))), 2000).unref();
+      }
+    }
+  }
+
+  close(): void {
+    this.#abort.abort();
+    if (this.#upgradeTimer) clearTimeout(this.#upgradeTimer);
+    this.deps.tracker.removeEventListener('path', this.#onPath);
+    this.#ice?.close();
+  }
+}
+
+/** The first defined value of `steps` or `extra`; undefined once every step gave undefined. */
+function firstDefined<T>(steps: Promise<T | undefined>[], extra: Promise<T | undefined>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let pending = steps.length;
+    const take = (v: T | undefined): void => {
+      if (v !== undefined) resolve(v);
+    };
+    for (const s of steps) {
+      void s.then((v) => {
+        take(v);
+        if (--pending === 0) resolve(undefined);
+      });
+    }
+    void extra.then(take);
+  });
+}
+
+/** The whole exchange over a Signaling channel (the market implements it over the ledger). */
+export async function connectViaSignaling(
+  prepare: (remote?: ConnectInfo) => Promise<LadderSession>,
+  role: 'initiator' | 'responder',
+  signaling: Signaling,
+  opts: Omit<ConnectOptions, 'peer' | 'role'>,
+): Promise<{ session: LadderSession; result: ConnectResult }> {
+  if (role === 'initiator') {
+    const session = await prepare();
+    await signaling.send(session.localInfo);
+    const remote = await signaling.receive(opts.signal);
+    return { session, result: await session.connect(remote, opts) };
+  }
+  const remote = await signaling.receive(opts.signal);
+  const session = await prepare(remote);
+  await signaling.send(session.localInfo);
+  return { session, result: await session.connect(remote, opts) };
+}

@@ -1,0 +1,112 @@
+// Runs in: Node. The reflector role: tells a peer the address it sees the peer at.
+//  - /axon/reflect/1.0.0: over a libp2p connection, answers JSON {observed: <remote multiaddr>}.
+//  - a UDP Binding responder (STUN wire format): answers XOR-MAPPED-ADDRESS and remembers the
+//    transaction id → observed ip:port for a few minutes, so the ledger variant can answer an
+//    AddressRequest (whose probeToken is the transaction id) with a sealed AddressReport.
+// Reflectors announce the UDP responder as /ip4/<ip>/udp/<port>/p2p/<peer> (no further protocol).
+import type { Socket } from 'node:dgram';
+import type { Connection, Libp2p, Stream } from '@libp2p/interface';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Logger } from '../log';
+import { multiaddrIp } from './addresses';
+import { encodeBindingResponse, isBindingRequest, openUdp, parseStun, type Endpoint } from './stun';
+
+export const REFLECT_PROTOCOL = '/axon/reflect/1.0.0';
+
+export async function handleReflect(stream: Stream, connection: Connection): Promise<void> {
+  const observed = connection.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, '');
+  stream.send(new TextEncoder().encode(JSON.stringify({ observed })));
+  await stream.close().catch(() => undefined);
+}
+
+/** Ask a reflector over libp2p which address it sees us at. */
+export async function reflectViaPeer(libp2p: Libp2p, addr: string, signal?: AbortSignal): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
+  const sig = signal ?? AbortSignal.timeout(5000);
+  const stream = await libp2p.dialProtocol(multiaddr(addr), REFLECT_PROTOCOL, { signal: sig });
+  let text = '';
+  for await (const chunk of stream) {
+    text += new TextDecoder().decode(chunk.subarray());
+    if (text.length > 2048) break;
+  }
+  const parsed = JSON.parse(text) as { observed?: unknown };
+  if (typeof parsed.observed !== 'string') throw new Error('reflector answered without an observed address');
+  const ma = multiaddr(parsed.observed);
+  const ip = multiaddrIp(ma);
+  const comps = ma.getComponents();
+  const port = Number(comps[1]?.value);
+  if (!ip || !Number.isInteger(port)) throw new Error(`reflector answered an unusable address: ${parsed.observed}`);
+  return { observed: { ip, port }, protocol: comps[1]?.name === 'udp' ? 'udp' : 'tcp' };
+}
+
+export class ReflectorUdp {
+  readonly #seen = new Map<string, { ep: Endpoint; at: number }>();
+  readonly #waiters = new Map<string, ((ep: Endpoint) => void)[]>();
+  #timer: NodeJS.Timeout;
+
+  private constructor(
+    readonly socket: Socket,
+    private readonly log: Logger,
+  ) {
+    socket.on('message', (buf, rinfo) => this.#onMessage(buf, { ip: rinfo.address, port: rinfo.port }));
+    this.#timer = setInterval(() => this.#expire(), 30_000);
+    this.#timer.unref();
+  }
+
+  static async start(o: { host?: string; port?: number; log: Logger }): Promise<ReflectorUdp> {
+    return new ReflectorUdp(await openUdp(o.port ?? 0, o.host), o.log);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** /ipX/<ip>/udp/<port>/p2p/<peer> for each announced IP address. */
+  announceAddrs(libp2pAddrs: string[]): string[] {
+    const out = new Set<string>();
+    for (const a of libp2pAddrs) {
+      const ma = multiaddr(a);
+      const ip = multiaddrIp(ma);
+      const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+      if (!ip) continue;
+      out.add(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/udp/${this.port}${peer ? `/p2p/${peer}` : ''}`);
+    }
+    return [...out];
+  }
+
+  #onMessage(buf: Buffer, from: Endpoint): void {
+    const m = parseStun(buf);
+    if (!m || !isBindingRequest(m)) return;
+    const key = Buffer.from(m.txId).toString('hex');
+    this.#seen.set(key, { ep: from, at: Date.now() });
+    for (const w of this.#waiters.get(key) ?? []) w(from);
+    this.#waiters.delete(key);
+    this.socket.send(encodeBindingResponse(m.txId, from), from.port, from.ip);
+    this.log.debug({ from: `${from.ip}:${from.port}` }, 'reflected a UDP probe');
+  }
+
+  /** Where the probe carrying `token` (the 12-byte transaction id) came from; waits up to `waitMs`. */
+  observedFor(token: Uint8Array, waitMs = 5000): Promise<Endpoint | undefined> {
+    const key = Buffer.from(token).toString('hex');
+    const hit = this.#seen.get(key);
+    if (hit) return Promise.resolve(hit.ep);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(undefined), waitMs);
+      const list = this.#waiters.get(key) ?? [];
+      list.push((ep) => {
+        clearTimeout(t);
+        resolve(ep);
+      });
+      this.#waiters.set(key, list);
+    });
+  }
+
+  #expire(): void {
+    const cutoff = Date.now() - 5 * 60_000;
+    for (const [k, v] of this.#seen) if (v.at < cutoff) this.#seen.delete(k);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.socket.close();
+  }
+}

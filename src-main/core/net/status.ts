@@ -1,0 +1,277 @@
+// Runs in: Node. Per-peer path status for users: which path each peer is on (direct LAN, direct
+// WAN, hole-punched, relayed via X), RTT (ping on the connection in use), bytes in/out, attempts;
+// a 'path' event (CustomEvent<PathChange>) whenever a peer's best path changes. Connections are
+// recorded in SQLite (store/connections.ts) when a store is given.
+import { randomBytes } from 'node:crypto';
+import type { Connection, Libp2p } from '@libp2p/interface';
+import type { Logger } from '../log';
+import type { ConnectionStore } from '../store/connections';
+import { isOnLink, multiaddrIp } from './addresses';
+import type { IcePair } from './ice-punch';
+import type { PathChange, PathInfo, PathKind, PeerStatus } from './types';
+
+export const PATH_RANK: Record<PathKind, number> = { 'direct-lan': 0, 'direct-wan': 1, 'hole-punched': 2, relayed: 3 };
+const PING = '/ipfs/ping/1.0.0';
+
+interface Tracked {
+  conn: Connection;
+  path: PathInfo;
+  rowId?: number;
+  bytesIn: number;
+  bytesOut: number;
+  openedAt: number;
+  requestId?: string;
+}
+
+interface PeerState {
+  bytesIn: number; // closed connections' totals
+  bytesOut: number;
+  attempts: number;
+  rttMs?: number;
+  best?: PathInfo;
+  since?: number;
+}
+
+/** Classify a libp2p connection. `pair` is the selected ICE pair of a punched WebRTC connection. */
+export function classifyConnection(conn: Pick<Connection, 'remoteAddr' | 'limits'>, pair?: IcePair): PathInfo {
+  const remoteAddr = conn.remoteAddr.toString();
+  const names = conn.remoteAddr.getComponents().map((c) => c.name);
+  if (conn.limits != null || names.includes('p2p-circuit')) {
+    const comps = conn.remoteAddr.getComponents();
+    const ci = comps.findIndex((c) => c.name === 'p2p-circuit');
+    const relay = comps
+      .slice(0, ci)
+      .reverse()
+      .find((c) => c.name === 'p2p')?.value;
+    return { kind: 'relayed', ...(relay ? { relay } : {}), remoteAddr, transport: 'circuit' };
+  }
+  const transport = names.includes('webrtc-direct')
+    ? 'webrtc-direct'
+    : names.includes('webrtc')
+      ? 'webrtc'
+      : names.includes('quic-v1')
+        ? 'quic'
+        : names.includes('tcp')
+          ? 'tcp'
+          : (names[1] ?? 'unknown');
+  const ip = pair?.remote.address ?? multiaddrIp(conn.remoteAddr);
+  if (pair) {
+    if (ip && isOnLink(ip)) return { kind: 'direct-lan', remoteAddr, transport };
+    const bothHost = pair.local.type === 'host' && pair.remote.type === 'host';
+    return { kind: bothHost ? 'direct-wan' : 'hole-punched', remoteAddr, transport };
+  }
+  return { kind: ip && isOnLink(ip) ? 'direct-lan' : 'direct-wan', remoteAddr, transport };
+}
+
+export class PathTracker extends EventTarget {
+  readonly #conns = new Map<string, Tracked>(); // by connection id
+  readonly #peers = new Map<string, PeerState>();
+  readonly #pairs = new Map<string, IcePair>(); // connection id → ICE pair
+  readonly #requestIds = new Map<string, string>(); // peer → request id (for rows)
+  /** Byte counters of connections whose data bypasses the maConn (WebRTC data channels). */
+  readonly #counters = new Map<string, () => { bytesIn: number; bytesOut: number }>();
+  #timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly libp2p: Libp2p,
+    private readonly opts: { store?: ConnectionStore; log: Logger; pingIntervalMs: number },
+  ) {
+    super();
+    libp2p.addEventListener('connection:open', (e) => this.#onOpen(e.detail));
+    libp2p.addEventListener('connection:close', (e) => this.#onClose(e.detail));
+    for (const c of libp2p.getConnections()) this.#onOpen(c);
+    if (opts.pingIntervalMs > 0) {
+      this.#timer = setInterval(() => void this.pingAll(), opts.pingIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  #peer(id: string): PeerState {
+    let p = this.#peers.get(id);
+    if (!p) {
+      p = { bytesIn: 0, bytesOut: 0, attempts: 0 };
+      this.#peers.set(id, p);
+    }
+    return p;
+  }
+
+  /** The ladder tells us the ICE pair of a punched connection and the request it serves. */
+  annotate(conn: Connection, info: { pair?: IcePair; requestId?: string; counters?: () => { bytesIn: number; bytesOut: number } }): void {
+    if (info.pair) this.#pairs.set(conn.id, info.pair);
+    if (info.counters) this.#counters.set(conn.id, info.counters);
+    if (info.requestId) this.#requestIds.set(conn.remotePeer.toString(), info.requestId);
+    const t = this.#conns.get(conn.id);
+    if (t) {
+      t.path = classifyConnection(conn, this.#pairs.get(conn.id));
+      if (t.rowId !== undefined) this.opts.store?.updateConnection(t.rowId, { path: t.path.kind });
+    }
+    this.#recompute(conn.remotePeer.toString());
+  }
+
+  countAttempt(peer: string): void {
+    this.#peer(peer).attempts++;
+  }
+
+  pathOf(conn: Connection): PathInfo {
+    return this.#conns.get(conn.id)?.path ?? classifyConnection(conn, this.#pairs.get(conn.id));
+  }
+
+  #onOpen(conn: Connection): void {
+    if (this.#conns.has(conn.id)) return;
+    const peer = conn.remotePeer.toString();
+    const path = classifyConnection(conn, this.#pairs.get(conn.id));
+    const t: Tracked = { conn, path, bytesIn: 0, bytesOut: 0, openedAt: Date.now() };
+    this.#countBytes(conn, t);
+    try {
+      t.rowId = this.opts.store?.openConnection({
+        peerId: peer,
+        requestId: this.#requestIds.get(peer),
+        path: path.kind,
+        relay: path.relay,
+        remoteAddr: path.remoteAddr,
+      });
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'could not record connection');
+    }
+    this.#conns.set(conn.id, t);
+    this.#recompute(peer);
+  }
+
+  #onClose(conn: Connection): void {
+    const t = this.#conns.get(conn.id);
+    if (!t) return;
+    const b = this.#bytes(t);
+    t.bytesIn = b.bytesIn;
+    t.bytesOut = b.bytesOut;
+    this.#conns.delete(conn.id);
+    this.#pairs.delete(conn.id);
+    this.#counters.delete(conn.id);
+    const peer = conn.remotePeer.toString();
+    const p = this.#peer(peer);
+    p.bytesIn += t.bytesIn;
+    p.bytesOut += t.bytesOut;
+    if (t.rowId !== undefined) {
+      try {
+        this.opts.store?.updateConnection(t.rowId, { bytesIn: t.bytesIn, bytesOut: t.bytesOut });
+        this.opts.store?.closeConnection(t.rowId, 'closed');
+      } catch {
+        /* db closed during shutdown */
+      }
+    }
+    this.#recompute(peer);
+  }
+
+  /** Count raw bytes on the connection's underlying MultiaddrConnection (js-libp2p keeps it as `maConn`). */
+  #countBytes(conn: Connection, t: Tracked): void {
+    const ma = (conn as unknown as { maConn?: EventTarget & { send?: (d: unknown) => boolean } }).maConn;
+    if (!ma) return;
+    ma.addEventListener('message', (e) => {
+      const d = (e as unknown as { data?: { byteLength: number } }).data;
+      if (d) t.bytesIn += d.byteLength;
+    });
+    const send = ma.send?.bind(ma);
+    if (send) {
+      ma.send = (d: unknown) => {
+        t.bytesOut += (d as { byteLength?: number }).byteLength ?? 0;
+        return send(d);
+      };
+    }
+  }
+
+  #bytes(t: Tracked): { bytesIn: number; bytesOut: number } {
+    const c = this.#counters.get(t.conn.id)?.();
+    return c ? { bytesIn: Math.max(c.bytesIn, t.bytesIn), bytesOut: Math.max(c.bytesOut, t.bytesOut) } : t;
+  }
+
+  bestConnection(peer: string): Connection | undefined {
+    let best: Tracked | undefined;
+    for (const t of this.#conns.values()) {
+      if (t.conn.remotePeer.toString() !== peer || t.conn.status !== 'open') continue;
+      if (!best || PATH_RANK[t.path.kind] < PATH_RANK[best.path.kind]) best = t;
+    }
+    return best?.conn;
+  }
+
+  #recompute(peer: string): void {
+    const p = this.#peer(peer);
+    const conn = this.bestConnection(peer);
+    const next = conn ? this.#conns.get(conn.id)!.path : undefined;
+    const prev = p.best;
+    if (prev?.kind === next?.kind && prev?.remoteAddr === next?.remoteAddr) return;
+    p.best = next;
+    p.since = next ? Date.now() : undefined;
+    this.opts.log.info({ peer, from: prev?.kind, to: next?.kind, relay: next?.relay }, 'path changed');
+    this.dispatchEvent(new CustomEvent<PathChange>('path', { detail: { peer, from: prev, to: next } }));
+  }
+
+  async ping(peer: string, signal?: AbortSignal): Promise<number | undefined> {
+    const conn = this.bestConnection(peer);
+    if (!conn) return undefined;
+    const rtt = await pingConnection(conn, signal ?? AbortSignal.timeout(5000));
+    this.#peer(peer).rttMs = rtt;
+    const t = this.#conns.get(conn.id);
+    if (t?.rowId !== undefined) {
+      try {
+        this.opts.store?.updateConnection(t.rowId, { rttMs: rtt, ...this.#bytes(t) });
+      } catch {
+        /* ignore */
+      }
+    }
+    return rtt;
+  }
+
+  async pingAll(): Promise<void> {
+    const peers = new Set([...this.#conns.values()].map((t) => t.conn.remotePeer.toString()));
+    await Promise.allSettled([...peers].map((p) => this.ping(p)));
+  }
+
+  peerStatus(peer: string): PeerStatus {
+    const p = this.#peer(peer);
+    let bytesIn = p.bytesIn;
+    let bytesOut = p.bytesOut;
+    for (const t of this.#conns.values()) {
+      if (t.conn.remotePeer.toString() !== peer) continue;
+      const b = this.#bytes(t);
+      bytesIn += b.bytesIn;
+      bytesOut += b.bytesOut;
+    }
+    return {
+      peer,
+      connected: p.best !== undefined,
+      ...(p.best ? { path: p.best } : {}),
+      ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
+      bytesIn,
+      bytesOut,
+      attempts: p.attempts,
+      ...(p.since !== undefined ? { since: p.since } : {}),
+    };
+  }
+
+  status(): PeerStatus[] {
+    return [...this.#peers.keys()].map((p) => this.peerStatus(p));
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}
+
+/** libp2p ping protocol on one specific connection (also a limited/relayed one). */
+export async function pingConnection(conn: Connection, signal: AbortSignal): Promise<number> {
+  const stream = await conn.newStream(PING, { signal, runOnLimitedConnection: true });
+  try {
+    const data = randomBytes(32);
+    const start = performance.now();
+    stream.send(data);
+    let got = 0;
+    for await (const chunk of stream) {
+      got += chunk.byteLength;
+      if (got >= 32) break;
+      if (signal.aborted) throw signal.reason;
+    }
+    if (got < 32) throw new Error('ping stream ended early');
+    return performance.now() - start;
+  } finally {
+    await stream.close().catch(() => stream.abort(new Error('ping done')));
+  }
+}

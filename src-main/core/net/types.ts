@@ -1,0 +1,198 @@
+// Runs in: Node. Public types of the net layer (what market/api program against).
+import type { Connection, PeerId } from '@libp2p/interface';
+import type { Logger } from '../log';
+import type { Db } from '../store/db';
+import type { Identity } from '../identity/identity';
+import type { ConnectInfo } from './connect-info';
+
+/** How a connection reaches the peer, as shown to users. */
+export type PathKind = 'direct-lan' | 'direct-wan' | 'hole-punched' | 'relayed';
+
+/** How the ladder got there (connection_attempts.method). */
+export type AttemptMethod = 'direct' | 'hole-punch' | 'relay' | 'reverse' | 'upgrade';
+export type AttemptOutcome = 'pending' | 'ok' | 'failed' | 'timeout' | 'skipped';
+
+export interface PathInfo {
+  kind: PathKind;
+  /** PeerId of the relay when kind === 'relayed'. */
+  relay?: string;
+  /** Remote multiaddr of the connection in use. */
+  remoteAddr: string;
+  /** Transport in use: tcp | webrtc-direct | webrtc (ICE) | quic | circuit. */
+  transport: string;
+}
+
+export interface PeerStatus {
+  peer: string;
+  /** Best open connection's path; undefined when not connected. */
+  path?: PathInfo;
+  connected: boolean;
+  /** Last ping round-trip time in ms. */
+  rttMs?: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Connect attempts made for this peer since the node started. */
+  attempts: number;
+  /** ms since epoch of the current path's start. */
+  since?: number;
+}
+
+/** Detail of the 'path' event: the best path to `peer` changed (undefined = disconnected). */
+export interface PathChange {
+  peer: string;
+  from?: PathInfo;
+  to?: PathInfo;
+}
+
+export interface AnnounceFilterOptions {
+  /** Announce 127.0.0.0/8 and ::1 (tests on loopback). Default false. */
+  allowLoopback?: boolean;
+  /** Announce RFC 1918 / ULA addresses (LAN peers); default true. They only go to peers in sealed connect info. */
+  allowPrivate?: boolean;
+  /** Interface-name prefixes never announced (default: docker, br-, veth, tun, tap, wg, virbr). */
+  denyInterfaces?: string[];
+}
+
+export interface NetRoles {
+  /** Circuit relay v2 server with limits suited to paid streaming. */
+  relay?: boolean | RelayLimits;
+  /** Observed-address service (/axon/reflect/1.0.0 + UDP probe responder). */
+  reflector?: boolean | { udpPort?: number };
+}
+
+export interface RelayLimits {
+  maxReservations?: number;
+  /** Per relayed connection; default 6 h. */
+  durationLimitMs?: number;
+  /** Per relayed connection per direction; default 8 GiB. */
+  dataLimitBytes?: bigint;
+  /** Reservation lifetime (the client refreshes); default 1 h. */
+  reservationTtlMs?: number;
+}
+
+export interface NetNodeOptions {
+  identity: Identity;
+  /** One port for TCP and WebRTC-Direct (UDP). 0 = any free port. */
+  listenPort?: number;
+  /** Listen host; default 0.0.0.0. */
+  host?: string;
+  roles?: NetRoles;
+  announceFilter?: AnnounceFilterOptions;
+  /** stun:host:port URLs used by ICE and by address discovery. */
+  stunServers?: string[];
+  /** Extra addresses to announce (e.g. a known public ip:port). */
+  announce?: string[];
+  log?: Logger;
+  /** Where connections and attempts are recorded; optional. */
+  db?: Db;
+  /** Ping interval for RTT (ms); default 10 s. */
+  pingIntervalMs?: number;
+}
+
+/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the ledger). */
+export interface Signaling {
+  send(info: ConnectInfo): Promise<void>;
+  /** The next ConnectInfo from the peer; rejects when `signal` aborts. */
+  receive(signal?: AbortSignal): Promise<ConnectInfo>;
+}
+
+export interface ConnectOptions {
+  peer: PeerId | string;
+  /** initiator = buyer (sends its info first), responder = seller. */
+  role: 'initiator' | 'responder';
+  /** Unix ms: both sides act at this time (the punch; earlier steps may start at once). */
+  punchAt?: number;
+  /** Relay multiaddrs (ending in /p2p/<relay>) the peers may meet on. */
+  relays?: string[];
+  requestId?: string;
+  signal?: AbortSignal;
+  timeouts?: Partial<LadderTimeouts>;
+}
+
+export interface LadderTimeouts {
+  directMs: number;
+  punchMs: number;
+  relayMs: number;
+  reverseMs: number;
+  /** Whole ladder. */
+  totalMs: number;
+}
+
+export interface ConnectResult {
+  connection: Connection;
+  path: PathInfo;
+  /** ms from the call to connected. */
+  elapsedMs: number;
+  attempts: AttemptRecord[];
+}
+
+export interface AttemptRecord {
+  method: AttemptMethod;
+  addresses: string[];
+  startedAt: number;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  error?: string;
+}
+
+export type { ConnectInfo };
+
+/** A prepared connect: my ConnectInfo is ready to be sealed and sent; then call connect(). */
+export interface ConnectSession {
+  readonly peer: string;
+  readonly role: 'initiator' | 'responder';
+  /** Put this (encodeConnectInfo → seal) into ServiceRequest / ServiceAccept. */
+  readonly localInfo: ConnectInfo;
+  /** Run the ladder with the peer's info (decoded from its sealed message). */
+  connect(remote: ConnectInfo, opts?: Omit<ConnectOptions, 'peer' | 'role'>): Promise<ConnectResult>;
+  /** Give up (frees the ICE agent). */
+  close(): void;
+}
+
+export interface PrepareOptions {
+  peer: PeerId | string;
+  role: 'initiator' | 'responder';
+  /** The responder prepares with the initiator's info (its ICE offer). */
+  remote?: ConnectInfo;
+  requestId?: string;
+}
+
+export interface NatReport {
+  publicIp?: string;
+  mapping: 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'unknown';
+  reachability: 'public' | 'punchable' | 'relay-only' | 'unknown';
+  /** Which observations were used: 'stun:<server>' | 'reflector:<peer>' | 'ledger:<peer>'. */
+  sources: string[];
+  /** 0..1: share of sources agreeing with the verdict's IP, scaled by how many there were. */
+  confidence: number;
+  warnings: string[];
+}
+
+export interface NodeAnnounceBody {
+  type: 'NodeAnnounce';
+  nonce: Uint8Array;
+  expiresAt: number;
+  roles: ('relay' | 'reflector')[];
+  multiaddrs: string[];
+}
+
+export interface NetNode extends EventTarget {
+  readonly peerId: PeerId;
+  readonly libp2p: import('libp2p').Libp2p;
+  /** Addresses fit to announce to remote peers (filtered), with /p2p/<self>. */
+  multiaddrs(): string[];
+  /** Port TCP and WebRTC-Direct listen on. */
+  readonly port: number;
+  prepareConnect(opts: PrepareOptions): Promise<ConnectSession>;
+  /** The whole exchange over a Signaling channel: prepare → send/receive → ladder. */
+  connectPeer(opts: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult>;
+  status(): PeerStatus[];
+  peerStatus(peer: PeerId | string): PeerStatus;
+  /** NodeAnnounce for this node's roles (the market posts it); undefined when it has no role. */
+  announcement(ttlSec?: number): NodeAnnounceBody | undefined;
+  /** STUN + reflectors → consensus verdict. */
+  discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
+  /** Hold reservations on these relays (multiaddrs ending in /p2p/<relay>); returns the circuit addrs held. */
+  useRelays(relays: string[]): Promise<string[]>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,328 @@
+// Runs in: Node. Store module for trades: purchases (buyer side), sales (seller side), their state
+// transitions (each with reason and time) and the payments that paid for them. A state change
+// and its transitions row are written in one SQLite transaction. Lamports are bigint.
+import type { Db } from './db';
+import { now } from './db';
+
+export type TradeState = 'requested' | 'accepted' | 'connecting' | 'streaming' | 'ended' | 'failed' | 'rejected';
+export const FINAL_STATES: readonly TradeState[] = ['ended', 'failed', 'rejected'];
+export const isFinal = (s: TradeState): boolean => FINAL_STATES.includes(s);
+
+/** Allowed moves; streaming → streaming records "paid through period k". */
+const NEXT: Record<TradeState, TradeState[]> = {
+  requested: ['accepted', 'rejected', 'failed', 'ended'],
+  accepted: ['connecting', 'streaming', 'failed', 'ended'],
+  connecting: ['streaming', 'connecting', 'failed', 'ended'],
+  streaming: ['streaming', 'connecting', 'ended', 'failed'],
+  ended: [],
+  failed: [],
+  rejected: [],
+};
+
+export class TransitionError extends Error {
+  override name = 'TransitionError';
+}
+
+export interface PurchaseRow {
+  id: string;
+  listingId: string;
+  seller: string;
+  streamId: string;
+  tier: 'direct' | 'relay';
+  state: TradeState;
+  reason: string | null;
+  maxMinutes: number;
+  maxLamports: bigint;
+  pricePerPeriod: bigint | null;
+  periodMs: number | null;
+  graceMs: number | null;
+  paidThrough: number;
+  spent: bigint;
+  lastSeq: number;
+  frames: number;
+  dropped: number;
+  startedAt: number | null;
+  peerInfo: unknown;
+  sinks: { file?: string; serve?: boolean };
+  expiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SaleRow {
+  id: string;
+  buyer: string;
+  streamId: string;
+  tier: 'direct' | 'relay';
+  state: TradeState;
+  reason: string | null;
+  pricePerPeriod: bigint;
+  periodMs: number;
+  graceMs: number;
+  paidThrough: number;
+  earned: bigint;
+  frames: number;
+  dropped: number;
+  startedAt: number | null;
+  maxLamports: bigint;
+  maxMinutes: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TransitionRow {
+  kind: 'purchase' | 'sale';
+  refId: string;
+  from: TradeState | null;
+  to: TradeState;
+  reason: string | null;
+  at: number;
+}
+
+export interface PaymentRow {
+  signature: string;
+  requestId: string;
+  direction: 'out' | 'in';
+  payer: string;
+  recipient: string;
+  lamports: bigint;
+  period: number;
+  state: 'sent' | 'confirmed' | 'verified' | 'refused' | 'failed';
+  reason: string | null;
+  slot: bigint | null;
+  createdAt: number;
+}
+
+type Raw = Record<string, unknown>;
+const n = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
+const nOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : n(v));
+const big = (v: unknown): bigint => BigInt(v as number | bigint);
+
+function purchaseFrom(r: Raw): PurchaseRow {
+  return {
+    id: r.id as string,
+    listingId: r.listing_id as string,
+    seller: r.seller as string,
+    streamId: r.stream_id as string,
+    tier: r.tier as 'direct' | 'relay',
+    state: r.state as TradeState,
+    reason: (r.reason as string | null) ?? null,
+    maxMinutes: n(r.max_minutes),
+    maxLamports: big(r.max_lamports),
+    pricePerPeriod: r.price_per_period === null ? null : big(r.price_per_period),
+    periodMs: nOrNull(r.period_ms),
+    graceMs: nOrNull(r.grace_ms),
+    paidThrough: n(r.paid_through),
+    spent: big(r.spent),
+    lastSeq: n(r.last_seq),
+    frames: n(r.frames),
+    dropped: n(r.dropped),
+    startedAt: nOrNull(r.started_at),
+    peerInfo: r.peer_info ? JSON.parse(r.peer_info as string) : null,
+    sinks: JSON.parse((r.sinks as string) || '{}'),
+    expiresAt: nOrNull(r.expires_at),
+    createdAt: n(r.created_at),
+    updatedAt: n(r.updated_at),
+  };
+}
+
+function saleFrom(r: Raw): SaleRow {
+  return {
+    id: r.id as string,
+    buyer: r.buyer as string,
+    streamId: r.stream_id as string,
+    tier: r.tier as 'direct' | 'relay',
+    state: r.state as TradeState,
+    reason: (r.reason as string | null) ?? null,
+    pricePerPeriod: big(r.price_per_period),
+    periodMs: n(r.period_ms),
+    graceMs: n(r.grace_ms),
+    paidThrough: n(r.paid_through),
+    earned: big(r.earned),
+    frames: n(r.frames),
+    dropped: n(r.dropped),
+    startedAt: nOrNull(r.started_at),
+    maxLamports: big(r.max_lamports),
+    maxMinutes: n(r.max_minutes),
+    createdAt: n(r.created_at),
+    updatedAt: n(r.updated_at),
+  };
+}
+
+export class TradeStore {
+  constructor(private readonly db: Db) {}
+
+  // ---- purchases ----
+  insertPurchase(p: {
+    id: string;
+    listingId: string;
+    seller: string;
+    streamId: string;
+    tier: 'direct' | 'relay';
+    maxMinutes: number;
+    maxLamports: bigint;
+    sinks: PurchaseRow['sinks'];
+    expiresAt: number;
+  }): PurchaseRow {
+    const t = now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO purchases (id, listing_id, seller, stream_id, tier, state, max_minutes, max_lamports, sinks, expires_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(p.id, p.listingId, p.seller, p.streamId, p.tier, p.maxMinutes, p.maxLamports, JSON.stringify(p.sinks), p.expiresAt, t, t);
+      this.#transition('purchase', p.id, null, 'requested', 'buy', t);
+    })();
+    return this.purchase(p.id)!;
+  }
+
+  purchase(id: string): PurchaseRow | undefined {
+    const r = this.db.prepare(`SELECT * FROM purchases WHERE id = ?`).safeIntegers(true).get(id) as Raw | undefined;
+    return r ? purchaseFrom(r) : undefined;
+  }
+
+  purchases(opts: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
+    const where = opts.active ? `WHERE state NOT IN ('ended', 'failed', 'rejected')` : '';
+    return (this.db.prepare(`SELECT * FROM purchases ${where} ORDER BY created_at DESC LIMIT ?`).safeIntegers(true).all(opts.limit ?? 1000) as Raw[]).map(purchaseFrom);
+  }
+
+  updatePurchase(id: string, u: Partial<Pick<PurchaseRow, 'pricePerPeriod' | 'periodMs' | 'graceMs' | 'paidThrough' | 'spent' | 'lastSeq' | 'frames' | 'dropped' | 'startedAt' | 'peerInfo'>>): void {
+    const cols: string[] = [];
+    const vals: unknown[] = [];
+    const map: Record<string, string> = {
+      pricePerPeriod: 'price_per_period', periodMs: 'period_ms', graceMs: 'grace_ms', paidThrough: 'paid_through',
+      spent: 'spent', lastSeq: 'last_seq', frames: 'frames', dropped: 'dropped', startedAt: 'started_at', peerInfo: 'peer_info',
+    };
+    for (const [k, v] of Object.entries(u)) {
+      if (v === undefined) continue;
+      cols.push(`${map[k]} = ?`);
+      vals.push(k === 'peerInfo' ? JSON.stringify(v) : v);
+    }
+    if (!cols.length) return;
+    this.db.prepare(`UPDATE purchases SET ${cols.join(', ')}, updated_at = ? WHERE id = ?`).run(...vals, now(), id);
+  }
+
+  /** Move a purchase to `to` (checked against the state machine), recording the transition. */
+  movePurchase(id: string, to: TradeState, reason: string): PurchaseRow {
+    return this.#move('purchase', 'purchases', id, to, reason) as PurchaseRow;
+  }
+
+  // ---- sales ----
+  insertSale(s: {
+    id: string;
+    buyer: string;
+    streamId: string;
+    tier: 'direct' | 'relay';
+    pricePerPeriod: bigint;
+    periodMs: number;
+    graceMs: number;
+    maxLamports: bigint;
+    maxMinutes: number;
+  }): SaleRow {
+    const t = now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO sales (id, buyer, stream_id, tier, state, price_per_period, period_ms, grace_ms, max_lamports, max_minutes, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(s.id, s.buyer, s.streamId, s.tier, s.pricePerPeriod, s.periodMs, s.graceMs, s.maxLamports, s.maxMinutes, t, t);
+      this.#transition('sale', s.id, null, 'requested', 'service request', t);
+    })();
+    return this.sale(s.id)!;
+  }
+
+  sale(id: string): SaleRow | undefined {
+    const r = this.db.prepare(`SELECT * FROM sales WHERE id = ?`).safeIntegers(true).get(id) as Raw | undefined;
+    return r ? saleFrom(r) : undefined;
+  }
+
+  sales(opts: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
+    const where: string[] = [];
+    const p: unknown[] = [];
+    if (opts.active) where.push(`state NOT IN ('ended', 'failed', 'rejected')`);
+    if (opts.streamId) {
+      where.push('stream_id = ?');
+      p.push(opts.streamId);
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return (this.db.prepare(`SELECT * FROM sales ${w} ORDER BY created_at DESC LIMIT ?`).safeIntegers(true).all(...p, opts.limit ?? 1000) as Raw[]).map(saleFrom);
+  }
+
+  updateSale(id: string, u: Partial<Pick<SaleRow, 'paidThrough' | 'earned' | 'frames' | 'dropped' | 'startedAt'>>): void {
+    const map: Record<string, string> = { paidThrough: 'paid_through', earned: 'earned', frames: 'frames', dropped: 'dropped', startedAt: 'started_at' };
+    const cols: string[] = [];
+    const vals: unknown[] = [];
+    for (const [k, v] of Object.entries(u)) {
+      if (v === undefined) continue;
+      cols.push(`${map[k]} = ?`);
+      vals.push(v);
+    }
+    if (!cols.length) return;
+    this.db.prepare(`UPDATE sales SET ${cols.join(', ')}, updated_at = ? WHERE id = ?`).run(...vals, now(), id);
+  }
+
+  moveSale(id: string, to: TradeState, reason: string): SaleRow {
+    return this.#move('sale', 'sales', id, to, reason) as SaleRow;
+  }
+
+  // ---- transitions ----
+  transitions(kind: 'purchase' | 'sale', refId: string): TransitionRow[] {
+    return (this.db.prepare(`SELECT * FROM transitions WHERE kind = ? AND ref_id = ? ORDER BY id`).all(kind, refId) as Raw[]).map((r) => ({
+      kind: r.kind as 'purchase' | 'sale',
+      refId: r.ref_id as string,
+      from: (r.from_state as TradeState | null) ?? null,
+      to: r.to_state as TradeState,
+      reason: (r.reason as string | null) ?? null,
+      at: n(r.at),
+    }));
+  }
+
+  // ---- payments ----
+  recordPayment(p: Omit<PaymentRow, 'createdAt'>): void {
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO payments (signature, request_id, direction, payer, recipient, lamports, period, state, reason, slot, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (signature) DO UPDATE SET state = excluded.state, reason = excluded.reason, slot = excluded.slot, updated_at = excluded.updated_at`,
+      )
+      .run(p.signature, p.requestId, p.direction, p.payer, p.recipient, p.lamports, p.period, p.state, p.reason, p.slot, t, t);
+  }
+
+  payments(requestId?: string): PaymentRow[] {
+    const rows = (requestId
+      ? this.db.prepare(`SELECT * FROM payments WHERE request_id = ? ORDER BY period, created_at`).safeIntegers(true).all(requestId)
+      : this.db.prepare(`SELECT * FROM payments ORDER BY created_at DESC LIMIT 1000`).safeIntegers(true).all()) as Raw[];
+    return rows.map((r) => ({
+      signature: r.signature as string,
+      requestId: r.request_id as string,
+      direction: r.direction as 'out' | 'in',
+      payer: r.payer as string,
+      recipient: r.recipient as string,
+      lamports: big(r.lamports),
+      period: n(r.period),
+      state: r.state as PaymentRow['state'],
+      reason: (r.reason as string | null) ?? null,
+      slot: r.slot === null ? null : big(r.slot),
+      createdAt: n(r.created_at),
+    }));
+  }
+
+  #transition(kind: 'purchase' | 'sale', id: string, from: TradeState | null, to: TradeState, reason: string, at: number): void {
+    this.db.prepare(`INSERT INTO transitions (kind, ref_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?, ?)`).run(kind, id, from, to, reason, at);
+  }
+
+  #move(kind: 'purchase' | 'sale', table: 'purchases' | 'sales', id: string, to: TradeState, reason: string): PurchaseRow | SaleRow {
+    return this.db.transaction(() => {
+      const cur = this.db.prepare(`SELECT state FROM ${table} WHERE id = ?`).get(id) as { state: TradeState } | undefined;
+      if (!cur) throw new TransitionError(`no ${kind} ${id}`);
+      if (!NEXT[cur.state].includes(to)) throw new TransitionError(`${kind} ${id}: ${cur.state} → ${to} is not allowed (${reason})`);
+      const t = now();
+      this.db.prepare(`UPDATE ${table} SET state = ?, reason = ?, updated_at = ? WHERE id = ?`).run(to, reason, t, id);
+      this.#transition(kind, id, cur.state, to, reason, t);
+      return kind === 'purchase' ? this.purchase(id)! : this.sale(id)!;
+    })();
+  }
+}

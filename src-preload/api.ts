@@ -1,0 +1,478 @@
+// Runs in: main, preload and renderer (pure TypeScript, no imports).
+// The app API contract: the ONE interface the UI programs against, whether it reaches the node
+// through Electron IPC (window.axon, built by src-preload/index.ts) or through the headless
+// bridge (HTTP + WebSocket, src-main/bridge). Lamports travel as decimal strings (JSON has no
+// bigint); times are unix milliseconds.
+
+export type LamportsString = string;
+export type Tier = 'direct' | 'relay';
+export type ConnectionPath = 'direct-lan' | 'direct-wan' | 'hole-punched' | 'relayed';
+
+export interface StatusView {
+  state: 'starting' | 'ready' | 'error';
+  /** What went wrong and what to do, when state is 'error'. */
+  error?: ApiErrorInfo;
+  version: string;
+  address: string;
+  peerId: string;
+  cluster: string;
+  dataDir: string;
+  listenAddrs: string[];
+  /** NAT classification as the node sees it, e.g. 'public', 'endpoint-independent', 'symmetric'. */
+  nat?: string;
+  /** True while at least one own stream is listed and not paused. */
+  serving: boolean;
+  /** All selling paused (tray "Pause selling"). */
+  sellingPaused: boolean;
+  buyers: number;
+  purchasesActive: number;
+}
+
+export interface ListingView {
+  /** seller address + ':' + stream id */
+  id: string;
+  seller: string;
+  streamId: string;
+  title: string;
+  description: string;
+  tags: string[];
+  format: string;
+  rateHz: number;
+  /** lamports per minute */
+  priceDirect: LamportsString;
+  priceRelay: LamportsString | null;
+  periodSec: number;
+  region: string | null;
+  healthy: boolean;
+  own: boolean;
+  publishedAt: number;
+  expiresAt: number;
+  /** For a rebroadcast listing: the origin listing id. */
+  origin: string | null;
+}
+
+export interface ListingQuery {
+  text?: string;
+  format?: string;
+  tag?: string;
+  region?: string;
+  /** lamports per minute, direct tier */
+  maxPrice?: LamportsString;
+  /** Only listings published within this many seconds. */
+  freshWithinSec?: number;
+}
+
+export interface BuyRequest {
+  listingId: string;
+  tier: Tier;
+  /** How long to buy at most (minutes). */
+  maxMinutes: number;
+  /** Spending cap; defaults to maxMinutes × price per minute. */
+  maxLamports?: LamportsString;
+}
+
+export interface BuyQuote {
+  listingId: string;
+  tier: Tier;
+  pricePerMinute: LamportsString;
+  periodSec: number;
+  pricePerPeriod: LamportsString;
+  /** Network fee per period payment. */
+  feePerPeriod: LamportsString;
+  maxMinutes: number;
+  cap: LamportsString;
+  balance: LamportsString;
+  /** Set when the balance cannot cover the first period: what to do. */
+  problem?: string;
+}
+
+export type PurchaseState =
+  | 'requested'
+  | 'accepted'
+  | 'connecting'
+  | 'streaming'
+  | 'ended'
+  | 'failed'
+  | 'rejected';
+
+export interface PurchaseView {
+  id: string;
+  listingId: string;
+  seller: string;
+  streamId: string;
+  title: string;
+  format: string;
+  tier: Tier;
+  state: PurchaseState;
+  reason: string | null;
+  maxMinutes: number;
+  maxLamports: LamportsString;
+  pricePerPeriod: LamportsString | null;
+  periodMs: number | null;
+  /** Last period paid (0-based), -1 = none. */
+  paidThrough: number;
+  spent: LamportsString;
+  frames: number;
+  dropped: number;
+  /** Frames per second over the last few seconds. */
+  rateHz: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface FrameView {
+  purchaseId: string;
+  seq: number;
+  /** Source timestamp, unix ms. */
+  ts: number;
+  /** The payload as text (truncated to a few KiB for display). */
+  text: string;
+}
+
+export type SourceSpec =
+  | { kind: 'synthetic'; feed: 'aircraft' | 'weather' }
+  | { kind: 'file'; path: string }
+  | { kind: 'command'; command: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'udp'; port: number }
+  | { kind: 'websocket'; url: string };
+export type SourceKind = SourceSpec['kind'];
+
+export interface SellRequest {
+  /** Defaults to a slug of the title. */
+  streamId?: string;
+  title: string;
+  description: string;
+  tags: string[];
+  format: string;
+  source: SourceSpec;
+  /** lamports per minute */
+  priceDirect: LamportsString;
+  priceRelay?: LamportsString;
+  periodSec: number;
+  region?: string;
+  /** Max buyers at once. */
+  capacity?: number;
+}
+
+export interface OwnStreamView {
+  streamId: string;
+  listingId: string;
+  title: string;
+  description: string;
+  format: string;
+  source: SourceSpec;
+  priceDirect: LamportsString;
+  priceRelay: LamportsString | null;
+  periodSec: number;
+  region: string | null;
+  paused: boolean;
+  healthy: boolean;
+  /** Why the source is unhealthy. */
+  problem: string | null;
+  buyers: number;
+  framesOut: number;
+}
+
+export interface SaleView {
+  id: string;
+  buyer: string;
+  streamId: string;
+  tier: Tier;
+  state: string;
+  reason: string | null;
+  pricePerPeriod: LamportsString;
+  paidThrough: number;
+  earned: LamportsString;
+  frames: number;
+  dropped: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptView {
+  method: string;
+  startedAt: number;
+  durationMs: number | null;
+  outcome: string;
+  error: string | null;
+}
+
+export interface PeerView {
+  peerId: string;
+  address: string;
+  connected: boolean;
+  path: ConnectionPath | null;
+  /** Relay peer id / address when path is 'relayed'. */
+  relay: string | null;
+  remoteAddr: string | null;
+  rttMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  /** Recent throughput samples, bytes per second, oldest first. */
+  throughput: number[];
+  openedAt: number | null;
+  attempts: AttemptView[];
+}
+
+export interface WalletView {
+  address: string;
+  balance: LamportsString;
+  cluster: string;
+  /** Airdrops exist on the local ledger and devnet only. */
+  canAirdrop: boolean;
+  /** Block explorer page of the address on public clusters. */
+  explorerUrl: string | null;
+}
+
+export interface PaymentView {
+  signature: string;
+  requestId: string;
+  direction: 'in' | 'out';
+  counterparty: string;
+  lamports: LamportsString;
+  period: number;
+  state: string;
+  reason: string | null;
+  createdAt: number;
+  explorerUrl: string | null;
+}
+
+export interface ConnectionRecordView {
+  id: number;
+  peerId: string;
+  requestId: string | null;
+  path: string;
+  relay: string | null;
+  remoteAddr: string | null;
+  openedAt: number;
+  closedAt: number | null;
+  closeReason: string | null;
+  rttMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface SettingsView {
+  cluster: string;
+  market: string;
+  listenPort: number;
+  roles: { relay: boolean; reflector: boolean };
+  stunServers: string[];
+  startOnLogin: boolean;
+  uiPort: number;
+  dataDir: string;
+  /** Start-on-login is an Electron feature; false in the headless UI. */
+  canStartOnLogin: boolean;
+}
+
+export interface SettingsPatch {
+  cluster?: string;
+  market?: string;
+  listenPort?: number;
+  roles?: { relay: boolean; reflector: boolean };
+  stunServers?: string[];
+  startOnLogin?: boolean;
+}
+
+export interface SettingsResult {
+  settings: SettingsView;
+  /** Changes that take effect only after a restart. */
+  restartRequired: boolean;
+}
+
+export interface Notice {
+  level: 'info' | 'warning' | 'error';
+  title: string;
+  message: string;
+}
+
+/** Events pushed by the node. */
+export interface AxonEvents {
+  status: StatusView;
+  listings: { count: number };
+  purchase: PurchaseView;
+  frames: FrameView[];
+  sale: SaleView;
+  stream: OwnStreamView;
+  peer: PeerView;
+  payment: PaymentView;
+  notice: Notice;
+}
+export type AxonEventName = keyof AxonEvents;
+
+/** Commands: each returns a result or rejects with an ApiError. */
+export interface AxonCommands {
+  status(): Promise<StatusView>;
+  listings(query?: ListingQuery): Promise<ListingView[]>;
+  quote(req: BuyRequest): Promise<BuyQuote>;
+  buy(req: BuyRequest): Promise<PurchaseView>;
+  purchases(): Promise<PurchaseView[]>;
+  recentFrames(purchaseId: string, limit?: number): Promise<FrameView[]>;
+  renew(purchaseId: string, addMinutes: number): Promise<PurchaseView>;
+  stopPurchase(purchaseId: string): Promise<PurchaseView>;
+  ownStreams(): Promise<OwnStreamView[]>;
+  sell(req: SellRequest): Promise<OwnStreamView>;
+  setStreamPaused(streamId: string, paused: boolean): Promise<OwnStreamView>;
+  removeStream(streamId: string): Promise<void>;
+  setSellingPaused(paused: boolean): Promise<StatusView>;
+  sales(): Promise<SaleView[]>;
+  peers(): Promise<PeerView[]>;
+  wallet(): Promise<WalletView>;
+  airdrop(sol: number): Promise<{ signature: string; balance: LamportsString }>;
+  payments(limit?: number): Promise<PaymentView[]>;
+  connections(limit?: number): Promise<ConnectionRecordView[]>;
+  settings(): Promise<SettingsView>;
+  updateSettings(patch: SettingsPatch): Promise<SettingsResult>;
+}
+export type CommandName = keyof AxonCommands;
+
+export const COMMAND_NAMES: readonly CommandName[] = [
+  'status',
+  'listings',
+  'quote',
+  'buy',
+  'purchases',
+  'recentFrames',
+  'renew',
+  'stopPurchase',
+  'ownStreams',
+  'sell',
+  'setStreamPaused',
+  'removeStream',
+  'setSellingPaused',
+  'sales',
+  'peers',
+  'wallet',
+  'airdrop',
+  'payments',
+  'connections',
+  'settings',
+  'updateSettings',
+] as const;
+
+export const EVENT_NAMES: readonly AxonEventName[] = [
+  'status',
+  'listings',
+  'purchase',
+  'frames',
+  'sale',
+  'stream',
+  'peer',
+  'payment',
+  'notice',
+] as const;
+
+export interface AxonApi extends AxonCommands {
+  /** Subscribe to an event; returns the unsubscribe function. */
+  on<E extends AxonEventName>(event: E, listener: (payload: AxonEvents[E]) => void): () => void;
+}
+
+/** What went wrong (message) and what the user can do about it (hint). */
+export interface ApiErrorInfo {
+  code: string;
+  message: string;
+  hint: string;
+}
+
+/** The wire form of a command's outcome (IPC and HTTP alike). */
+export type ApiResult<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiErrorInfo };
+
+export class ApiError extends Error implements ApiErrorInfo {
+  readonly code: string;
+  readonly hint: string;
+  constructor(info: ApiErrorInfo) {
+    super(info.message);
+    this.name = 'ApiError';
+    this.code = info.code;
+    this.hint = info.hint;
+  }
+}
+
+/**
+ * Errors crossing Electron's contextBridge keep only their message: the preload encodes the
+ * whole ApiErrorInfo into it, and toApiErrorInfo() decodes it again in the renderer.
+ */
+const ENCODED_PREFIX = 'AXON_API_ERROR ';
+
+export function encodeApiError(info: ApiErrorInfo): Error {
+  return new Error(ENCODED_PREFIX + JSON.stringify(info));
+}
+
+export function toApiErrorInfo(e: unknown): ApiErrorInfo {
+  if (e instanceof ApiError) return { code: e.code, message: e.message, hint: e.hint };
+  const message = e instanceof Error ? e.message : String(e);
+  const at = message.indexOf(ENCODED_PREFIX);
+  if (at >= 0) {
+    try {
+      const info = JSON.parse(message.slice(at + ENCODED_PREFIX.length)) as ApiErrorInfo;
+      if (typeof info.message === 'string') return info;
+    } catch {
+      /* fall through */
+    }
+  }
+  return {
+    code: 'unexpected',
+    message,
+    hint: 'Try again; if it keeps happening, restart Axon and check its log file.',
+  };
+}
+
+/** The transport under a client: Electron IPC or the HTTP/WebSocket bridge. */
+export interface ApiTransport {
+  call(command: CommandName, args: unknown[]): Promise<ApiResult>;
+  /** Deliver every event to the sink; returns a function that stops delivery. */
+  subscribe(sink: (event: AxonEventName, payload: unknown) => void): () => void;
+}
+
+/** Build the typed API over a transport. `encodeErrors` for clients handed through contextBridge. */
+export function createApiClient(transport: ApiTransport, opts: { encodeErrors?: boolean } = {}): AxonApi {
+  const listeners = new Map<AxonEventName, Set<(payload: unknown) => void>>();
+  let unsubscribe: (() => void) | null = null;
+  const ensureSubscribed = () => {
+    if (unsubscribe) return;
+    unsubscribe = transport.subscribe((event, payload) => {
+      for (const l of listeners.get(event) ?? []) {
+        try {
+          l(payload);
+        } catch (e) {
+          console.error(`axon: a '${event}' listener failed`, e);
+        }
+      }
+    });
+  };
+  const api: Record<string, unknown> = {};
+  for (const name of COMMAND_NAMES) {
+    api[name] = async (...args: unknown[]) => {
+      const r = await transport.call(name, args);
+      if (r.ok) return r.value;
+      throw opts.encodeErrors ? encodeApiError(r.error) : new ApiError(r.error);
+    };
+  }
+  api.on = (event: AxonEventName, listener: (payload: unknown) => void) => {
+    if (!EVENT_NAMES.includes(event)) throw new Error(`unknown event '${String(event)}'`);
+    ensureSubscribed();
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  };
+  return api as unknown as AxonApi;
+}
+
+/** IPC channel names (Electron). */
+export const IPC_CALL = 'axon:call';
+export const IPC_EVENT = 'axon:event';
+
+/** Format lamports as SOL for display (exact, no floats). */
+export function formatSol(lamports: LamportsString | bigint, maxDecimals = 6): string {
+  let v = typeof lamports === 'bigint' ? lamports : BigInt(lamports);
+  const neg = v < 0n;
+  if (neg) v = -v;
+  const whole = v / 1_000_000_000n;
+  let frac = (v % 1_000_000_000n).toString().padStart(9, '0').slice(0, maxDecimals).replace(/0+$/, '');
+  if (frac === '' && v % 1_000_000_000n !== 0n && maxDecimals < 9) frac = '';
+  return `${neg ? '-' : ''}${whole.toString()}${frac ? '.' + frac : ''} SOL`;
+}

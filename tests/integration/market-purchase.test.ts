@@ -1,0 +1,87 @@
+// A full purchase on the real local ledger between two real nodes on loopback.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AxonNode } from '../../src-main/core/node';
+import { startLedger, startNode, waitFor } from './market-helpers';
+import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+
+const SOL = 1_000_000_000n;
+const PER_MIN = 60_000n; // lamports per minute → 2 000 per 2 s period
+
+describe('full purchase', () => {
+  let ledger: LocalLedger;
+  const cleanups: (() => Promise<void>)[] = [];
+  let seller: AxonNode;
+  let buyer: AxonNode;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    ledger = l.ledger;
+    cleanups.push(l.cleanup);
+    const s = await startNode(ledger, { airdrop: SOL });
+    const b = await startNode(ledger, { airdrop: SOL });
+    cleanups.unshift(s.cleanup, b.cleanup);
+    seller = s.node;
+    buyer = b.node;
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('listing seen, request, accept, connect, paid periods, frames in order, renewal, stop', async () => {
+    await seller.sell({ streamId: 'adsb', title: 'Aircraft over FRA', tags: ['adsb', 'aviation'], source: { kind: 'adsb', aircraft: 4 }, priceDirect: PER_MIN, priceRelay: PER_MIN / 2n });
+    const listingId = `${seller.identity.address}:adsb`;
+    const seen = await waitFor(() => buyer.listings({ text: 'aircraft' }).find((l) => l.id === listingId), 15_000, 'listing on the buyer');
+    expect(seen.priceDirect).toBe(PER_MIN);
+    expect(seen.periodSec).toBe(2);
+    expect(buyer.listings({ tag: 'aviation' })).toHaveLength(1);
+    expect(buyer.listings({ tag: 'weather' })).toHaveLength(0);
+    expect(buyer.listings({ maxPrice: PER_MIN - 1n })).toHaveLength(0);
+
+    const sellerBefore = await seller.ledger.balance();
+    const buyerBefore = await buyer.ledger.balance();
+    const frames: { seq: number }[] = [];
+    buyer.on('frame', (f) => frames.push(f));
+    const p = await buyer.buy(listingId, { minutes: 10 });
+    expect(p.state).toBe('requested');
+
+    // streaming, first period paid and verified by the seller on the ledger
+    await waitFor(() => seller.market.trades.payments(p.id).some((x) => x.state === 'verified' && x.period === 0), 20_000, 'first payment verified');
+    await waitFor(() => frames.length > 20, 10_000, 'frames');
+    // renewal: periods 1 and 2 paid before they start
+    await waitFor(() => seller.market.trades.sale(p.id)!.paidThrough >= 2, 20_000, 'renewals');
+    const streamed = await buyer.stop(p.id);
+    expect(streamed.state).toBe('ended');
+    expect(streamed.reason).toMatch(/stopped by the buyer/);
+
+    for (let i = 1; i < frames.length; i++) expect(frames[i]!.seq).toBe(frames[i - 1]!.seq + 1);
+    const json = JSON.parse(new TextDecoder().decode((frames[0] as unknown as { payload: Uint8Array }).payload));
+    expect(json.aircraft).toHaveLength(4);
+
+    // history: each transition with a reason
+    const h = buyer.history('purchase', p.id).map((t) => t.to);
+    expect(h.slice(0, 4)).toEqual(['requested', 'accepted', 'connecting', 'streaming']);
+    expect(h.at(-1)).toBe('ended');
+    const reasons = buyer.history('purchase', p.id).map((t) => t.reason);
+    expect(reasons).toContain('paid through period 0');
+    expect(reasons).toContain('paid through period 1');
+
+    // money: exactly the periods paid moved from buyer to seller
+    const final = buyer.market.trades.purchase(p.id)!;
+    const periods = BigInt(final.paidThrough + 1);
+    expect(final.spent).toBe(periods * 2000n);
+    const outs = buyer.market.trades.payments(p.id);
+    expect(outs.map((x) => x.period)).toEqual([...Array(Number(periods)).keys()]);
+    await waitFor(() => seller.market.trades.sale(p.id)!.paidThrough === final.paidThrough, 10_000, 'seller saw every payment');
+    const sale = seller.market.trades.sale(p.id)!;
+    expect(sale.earned).toBe(final.spent);
+    const sellerAfter = await seller.ledger.balance();
+    const buyerAfter = await buyer.ledger.balance();
+    const fee = await buyer.ledger.estimateFee(true);
+    const feeMsg = await buyer.ledger.estimateFee(false);
+    // seller: + payments, − listing fees (it posted its listing at most a few times)
+    expect(sellerAfter - sellerBefore + 5n * feeMsg >= final.spent - 0n).toBe(true);
+    // buyer: − payments − fees of request, payments and stop
+    expect(buyerBefore - buyerAfter).toBe(final.spent + periods * fee + 2n * feeMsg);
+    await waitFor(() => seller.market.trades.sale(p.id)!.state === 'ended', 10_000, 'sale ended');
+  });
+});

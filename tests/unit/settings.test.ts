@@ -1,0 +1,49 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadSettings, updateSettings, SettingsError } from '../../src-main/core/settings';
+import { resolveDataDir, DATA_DIR_ENV } from '../../src-main/core/paths';
+
+describe('settings and data dir', () => {
+  it('defaults to the embedded local ledger', () => {
+    const s = loadSettings(join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json'));
+    expect(s.cluster).toBe('local');
+    expect(s.roles).toEqual({ relay: false, reflector: false });
+  });
+
+  it('names each bad field and why', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    writeFileSync(f, JSON.stringify({ cluster: 'moon', stunServers: ['nope'], extra: 1 }));
+    try {
+      loadSettings(f);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(SettingsError);
+      const msg = (e as Error).message;
+      expect(msg).toMatch(/cluster/);
+      expect(msg).toMatch(/stunServers\.0: expected host:port/);
+      expect(msg).toMatch(/extra/);
+    }
+    writeFileSync(f, '{ not json');
+    expect(() => loadSettings(f)).toThrow(/not valid JSON/);
+  });
+
+  it('accepts an RPC URL as cluster and saves updates atomically with mode 0600', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const s = updateSettings(f, { cluster: 'https://rpc.example.org', stunServers: ['stun.example.org:3478'] });
+    expect(s.cluster).toBe('https://rpc.example.org');
+    expect(JSON.parse(readFileSync(f, 'utf8')).stunServers).toEqual(['stun.example.org:3478']);
+    expect(statSync(f).mode & 0o777).toBe(0o600);
+    expect(() => updateSettings(f, { listenPort: 70000 })).toThrow(/listenPort/);
+    expect(loadSettings(f).listenPort).toBe(0); // the bad update wrote nothing
+  });
+
+  it('takes the data dir from the flag, then the environment', () => {
+    process.env[DATA_DIR_ENV] = '/tmp/from-env';
+    expect(resolveDataDir()).toBe('/tmp/from-env');
+    expect(resolveDataDir('/tmp/flag')).toBe('/tmp/flag');
+    delete process.env[DATA_DIR_ENV];
+    expect(resolveDataDir()).toMatch(/axon/);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, it, expect } from 'vitest';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { openDb, migrate, schemaVersion } from '../../src-main/core/store/db';
+import { MIGRATIONS } from '../../src-main/core/store/migrations/index';
+
+const tmp = () => join(mkdtempSync(join(tmpdir(), 'axon-store-')), 'axon.sqlite');
+
+describe('store', () => {
+  it('creates every table at the latest schema version, in WAL mode', () => {
+    const db = openDb(tmp());
+    expect(schemaVersion(db)).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name);
+    for (const t of ['peers', 'listings', 'purchases', 'sales', 'payments', 'connections', 'connection_attempts', 'ledger_cursors', 'settings', 'transitions']) {
+      expect(tables).toContain(t);
+    }
+  });
+
+  it('applies migrations once, in order, and refuses a database from a newer Axon', () => {
+    const file = tmp();
+    openDb(file).close();
+    const db = openDb(file); // reopening applies nothing twice
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
+    db.pragma('user_version = 999');
+    expect(() => migrate(db, MIGRATIONS)).toThrow(/newer than this Axon knows/);
+  });
+
+  it('keeps lamports exact beyond 2^53 and refuses floats and negative amounts', () => {
+    const db = openDb(tmp());
+    const big = 2n ** 62n + 7n;
+    db.prepare(
+      `INSERT INTO payments (signature, request_id, direction, payer, recipient, lamports, period, state, created_at, updated_at) VALUES ('s', 'r', 'in', 'a', 'b', ?, 0, 'verified', 0, 0)`,
+    ).run(big);
+    const row = db.prepare('SELECT lamports FROM payments').safeIntegers(true).get() as { lamports: bigint };
+    expect(row.lamports).toBe(big);
+    const ins = db.prepare(
+      `INSERT INTO payments (signature, request_id, direction, payer, recipient, lamports, period, state, created_at, updated_at) VALUES (?, 'r', 'in', 'a', 'b', ?, 0, 'verified', 0, 0)`,
+    );
+    expect(() => ins.run('f', 1.5)).toThrow(/cannot store REAL value in INTEGER column/);
+    expect(() => ins.run('n', -1)).toThrow(/CHECK constraint failed/);
+  });
+});
