@@ -18,7 +18,6 @@ import {
   lamports,
   pipe,
   airdropFactory,
-  sendAndConfirmTransactionFactory,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
@@ -200,7 +199,6 @@ describe('local ledger error handling', () => {
   it('asks for maxSupportedTransactionVersion on a v0 transaction (-32015)', async () => {
     const wire = await wireTx([memo('v0')]);
     const sig = (await call('sendTransaction', [wire, { encoding: 'base64' }])).body.result as string;
-    await sendAndConfirmTransactionFactory; // (kit not needed: wait for confirmation by polling)
     let r: RpcReply;
     do {
       await new Promise((res) => setTimeout(res, 30));

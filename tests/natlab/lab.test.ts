@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  expectedNat,
   NatLab,
   UdpPeer,
   printMatrix,
@@ -87,6 +88,7 @@ describe('NAT kinds, seen from the public side', () => {
     });
 
     test('a LAN host is seen with the router WAN address', () => {
+      expect(viaS1.split(':')[0]).toBe(expectedNat(hosts[kind]).publicIp);
       expect(viaS1.split(':')[0]).toBe(routers[kind].wanIp);
       expect(viaS2.split(':')[0]).toBe(routers[kind].wanIp);
     });

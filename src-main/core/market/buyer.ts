@@ -61,8 +61,9 @@ export class BuyerSide {
       r.stopping = true;
       this.#clearTimers(r);
       r.cs?.close();
-      // leave the purchase as it is in SQLite: a restart resumes it
-      await r.session?.close('buyer node shutting down').catch(() => undefined);
+      // leave the purchase as it is in SQLite (and the seller's sale open): a restart resumes it
+      this.#saveProgress(r, r.session);
+      r.session?.abort('buyer node shutting down');
       await r.file?.close();
     }
     this.runs.clear();
@@ -283,15 +284,21 @@ export class BuyerSide {
       run.payTimer.unref();
       return;
     }
-    await this.#pay(run, next);
-    this.#schedule(run);
+    const ok = await this.#pay(run, next);
+    if (ok) this.#schedule(run);
+    else {
+      // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
+      run.payTimer = setTimeout(() => void this.#due(run), 1000);
+      run.payTimer.unref();
+    }
   }
 
-  async #pay(run: Run, period: number): Promise<void> {
-    if (run.paying) return;
+  async #pay(run: Run, period: number): Promise<boolean> {
+    if (run.paying) return false;
     const p = this.ctx.trades.purchase(run.id);
-    if (!p || p.pricePerPeriod === null || p.paidThrough >= period) return;
-    if (p.spent + p.pricePerPeriod > p.maxLamports) return;
+    if (!p || p.pricePerPeriod === null) return false;
+    if (p.paidThrough >= period) return true;
+    if (p.spent + p.pricePerPeriod > p.maxLamports) return false;
     run.paying = true;
     try {
       const res = await this.ctx.postTo(
@@ -303,10 +310,12 @@ export class BuyerSide {
       this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: p.spent + p.pricePerPeriod });
       this.#move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', { direction: 'out', requestId: p.id, period, lamports: p.pricePerPeriod, signature: res.signature, state: 'confirmed' });
+      return true;
     } catch (e) {
       const msg = (e as Error).message;
       this.ctx.log.warn({ id: p.id, period, err: msg }, 'payment failed');
       this.ctx.emit('payment', { direction: 'out', requestId: p.id, period, lamports: p.pricePerPeriod, signature: '', state: 'failed', reason: msg });
+      return false;
     } finally {
       run.paying = false;
     }

@@ -138,6 +138,13 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.emit('end', e);
   }
 
+  /** Drop the stream without a word (as a crash would): the seller keeps the sale for a resume. */
+  abort(reason = 'buyer going away'): void {
+    if (this.ended) return;
+    this.#finish({ kind: 'local', code: 'aborted', message: reason });
+    this.stream.abort(new Error(reason));
+  }
+
   /** Stop reading: tell the seller, close our side. */
   async close(reason = 'buyer stopped'): Promise<void> {
     if (this.ended) return;

@@ -141,7 +141,8 @@ export class LadderSession implements ConnectSession {
     const done = this.#record(method, addrs.map(String));
     if (addrs.length === 0) return { rec: done('skipped', 'no addresses') };
     try {
-      const conn = await this.deps.libp2p.dial(addrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      // force: a new connection even when a (relayed) one exists — that is the point of the ladder
+      const conn = await this.deps.libp2p.dial(addrs, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
       return { conn, rec: done('ok') };
     } catch (err) {
       const timedOut = !signal.aborted && (err as Error).name.includes('Abort');

@@ -111,7 +111,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   /** Circuit addresses we hold (without /p2p/<self>). */
   relayAddrs(): string[] {
     return this.multiaddrs()
-      .filter((a) => a.includes('/p2p-circuit'))
+      .filter((a) => /\/p2p-circuit\/p2p\/[^/]+$/.test(a))
       .map((a) => a.replace(new RegExp(`/p2p/${this.peerId.toString()}$`), ''));
   }
 

@@ -11,6 +11,8 @@ export type {
   RouterOptions,
   StunServer,
 } from './natlab';
+export { expectedNat } from './expected';
+export type { ExpectedNat } from './expected';
 export { NAT_KINDS, NAT_KIND_DESCRIPTION, natRuleset } from './nat-rules';
 export type { NatKind } from './nat-rules';
 export { LabProcess } from './process';

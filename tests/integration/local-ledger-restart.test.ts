@@ -1,0 +1,110 @@
+// The local ledger as a real child process (`main.ts`), killed with SIGKILL and restarted on the
+// same data dir: history, balances, the signature index and duplicate detection survive, and
+// the chain continues from where it stopped.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AccountRole,
+  address,
+  airdropFactory,
+  appendTransactionMessageInstruction,
+  createSolanaRpc,
+  createSolanaRpcSubscriptions,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  lamports,
+  pipe,
+  sendAndConfirmTransactionFactory,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from '@solana/kit';
+import { getTransferSolInstruction } from '@solana-program/system';
+
+const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
+const SOL = 1_000_000_000n;
+const ROOT = join(__dirname, '..', '..');
+
+const dir = mkdtempSync(join(tmpdir(), 'axon-ledger-restart-'));
+const children: ChildProcess[] = [];
+
+async function startChild(): Promise<{ child: ChildProcess; rpcUrl: string; wsUrl: string }> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+  });
+  children.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`ledger exited early (${code})`)));
+  });
+  const { rpcUrl, wsUrl } = JSON.parse(line) as { rpcUrl: string; wsUrl: string };
+  return { child, rpcUrl, wsUrl };
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) await kill(c);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('local ledger restart', () => {
+  it('keeps history, balances and the address index across a SIGKILL', async () => {
+    const first = await startChild();
+    let rpc = createSolanaRpc(first.rpcUrl);
+    let subs = createSolanaRpcSubscriptions(first.wsUrl);
+    const payer = await generateKeyPairSigner();
+    const topic = (await generateKeyPairSigner()).address;
+    const to = (await generateKeyPairSigner()).address;
+    await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: payer.address, lamports: lamports(5n * SOL), commitment: 'confirmed' });
+
+    const { value: bh } = await rpc.getLatestBlockhash().send();
+    const msg = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(bh, m),
+      (m) => appendTransactionMessageInstruction(getTransferSolInstruction({ source: payer, destination: to, amount: SOL }), m),
+      (m) => appendTransactionMessageInstruction({ programAddress: MEMO_V1, accounts: [{ address: topic, role: AccountRole.READONLY }], data: new TextEncoder().encode('paid') }, m),
+    );
+    const tx = await signTransactionMessageWithSigners(msg);
+    await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions: subs })(tx, { commitment: 'confirmed' });
+    const sig = getSignatureFromTransaction(tx);
+    const payerBalance = (await rpc.getBalance(payer.address, { commitment: 'confirmed' }).send()).value;
+    const slotBefore = await rpc.getSlot({ commitment: 'processed' }).send();
+
+    await kill(first.child);
+
+    const second = await startChild();
+    rpc = createSolanaRpc(second.rpcUrl);
+    subs = createSolanaRpcSubscriptions(second.wsUrl);
+    expect(await rpc.getSlot({ commitment: 'processed' }).send()).toBeGreaterThan(slotBefore);
+    expect((await rpc.getBalance(payer.address).send()).value).toBe(payerBalance);
+    expect((await rpc.getBalance(to).send()).value).toBe(SOL);
+    const history = await rpc.getSignaturesForAddress(topic).send();
+    expect(history.map((h) => h.signature)).toEqual([sig]);
+    expect(history[0]!.memo).toBe('[4] paid');
+    const got = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed' }).send();
+    expect(got?.meta?.err).toBeNull();
+    // The same transaction again (its blockhash is still recent) is a duplicate, not a second payment.
+    const dup = await rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64' }).send().catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(Error);
+    expect((await rpc.getBalance(to).send()).value).toBe(SOL);
+    // And the ledger keeps working: the faucet survived too.
+    await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: to, lamports: lamports(SOL), commitment: 'confirmed' });
+    expect((await rpc.getBalance(to).send()).value).toBe(2n * SOL);
+  });
+});
