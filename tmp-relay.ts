@@ -8,7 +8,7 @@ const r = await mk({ roles: { relay: true, reflector: true } });
 const a = await mk(), b = await mk();
 const relayAddr = r.multiaddrs().find(x => x.includes('/tcp/'))!;
 console.log('held', await b.useRelays([relayAddr]));
-a.addEventListener('path', (e: any) => console.log('A path', Date.now() % 100000, e.detail.from?.kind, '->', e.detail.to?.kind, e.detail.to?.relay?.slice(-6)));
+a.addEventListener('path', (e: any) => console.log('A path', Date.now() % 100000, e.detail.from?.kind, '->', e.detail.to?.kind, e.detail.to?.relay?.slice(-6), e.detail.peer.slice(-6), e.detail.to?.remoteAddr));
 const [s1, s2] = createMemorySignalingPair(20);
 const strip = (s: any) => ({ send: (x: any) => s.send({ ...x, addrs: [], ice: undefined }), receive: (sig: any) => s.receive(sig) });
 const [ra, rb] = await Promise.all([
@@ -18,7 +18,7 @@ const [ra, rb] = await Promise.all([
 console.log('A', ra.path, ra.elapsedMs, ra.attempts.map(x => x.method + ':' + x.outcome + ':' + (x.error ?? '')).join(' | '));
 console.log('B', rb.path, rb.elapsedMs, rb.attempts.map(x => x.method + ':' + x.outcome + ':' + (x.error ?? '')).join(' | '));
 await new Promise(res => setTimeout(res, 6000));
-console.log(a.peerStatus(b.peerId), (a as any).store.attempts());
+console.log(JSON.stringify(a.peerStatus(b.peerId)), (a as any).store.attempts().map((x: any) => [x.method, x.outcome, x.duration_ms, x.error, x.addresses.slice(0, 200)]));
 console.log('announce', r.announcement());
 console.log('nat', await a.discoverAddress({ reflectors: r.announcement()!.multiaddrs }));
 await Promise.all([a.stop(), b.stop(), r.stop()]);

@@ -1,13 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
-// Default suite: unit + integration (real SQLite, real libp2p nodes, the real local ledger).
-// The NAT lab (root, namespaces) and the browser end-to-end tests have their own configs.
+// `npm test` runs every suite in one vitest run, as projects:
+//   unit         pure and fast
+//   integration  real SQLite, real libp2p nodes, the real local ledger, real gnome-keyring
+//   natlab       network namespaces + NAT routers (root), one file at a time   (vitest.natlab.config.ts)
+//   e2e          real headless Chromium against headless nodes                 (vitest.e2e.config.ts)
+// The natlab and e2e groups run after unit + integration (sequence.groupOrder), not beside them.
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          sequence: { groupOrder: 0 },
+          include: ['tests/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          sequence: { groupOrder: 0 },
+          include: ['tests/integration/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      './vitest.natlab.config.ts',
+      './vitest.e2e.config.ts',
+    ],
   },
 });

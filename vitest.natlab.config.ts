@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // the run with the reason (NatLab.create throws), it never skips. See docs/natlab.md.
 export default defineConfig({
   test: {
+    name: 'natlab',
+    sequence: { groupOrder: 1 },
     include: ['tests/natlab/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 180_000,

@@ -1,25 +1,129 @@
-// Runs in: Node (Electron main or `axon serve`). Starts AxonNode for a UI and returns the API
-// backend over it. PLACEHOLDER until src-main/core/node.ts exists (see docs/app.md).
-import type { DataPaths } from '../core/paths';
-import type { Settings } from '../core/settings';
-import type { Logger } from '../core/log';
+// Runs in: Node (Electron main or `axon serve`). Starts AxonNode for a UI — and, when the cluster
+// is `local` and no local ledger answers on its port, the embedded local ledger too — and
+// returns the API backend over it.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AxonNode, type AxonNodeOptions } from '../core/node';
+import { ensureDataDir, resolveDataDir, type DataPaths } from '../core/paths';
+import { loadSettings, type Settings } from '../core/settings';
+import { createLogger, type Logger } from '../core/log';
+import { resolveCluster } from '../core/ledger/cluster';
+import { startLocalLedger, type LocalLedger } from '../core/ledger/local/index';
+import type { Identity } from '../core/identity/identity';
 import type { AxonBackend } from './service';
+import { createNodeBackend } from './node-backend';
 
 export interface HostOptions {
   dataDir?: string;
   logLevel?: string;
+  log?: Logger;
   /** Present inside Electron: capabilities only the desktop app has. */
   electron?: { setStartOnLogin(on: boolean): void };
+  /** Explicit ledger endpoints (tests); default: from the cluster setting. */
+  ledger?: { rpcUrl: string; wsUrl?: string };
+  identity?: Identity;
+  timing?: AxonNodeOptions['timing'];
+  net?: AxonNodeOptions['net'];
+  endpoint?: AxonNodeOptions['endpoint'];
+  version?: string;
 }
 
 export interface AxonHost {
   backend: AxonBackend;
+  node: AxonNode;
   paths: DataPaths;
   settings: Settings;
   log: Logger;
+  /** Set when this process runs the embedded local ledger. */
+  localLedger: LocalLedger | null;
   close(): Promise<void>;
 }
 
-export async function startHost(_opts: HostOptions = {}): Promise<AxonHost> {
-  throw new Error('AxonNode (src-main/core/node.ts) is not available yet');
+function readVersion(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 6; i++) {
+    const f = join(dir, 'package.json');
+    if (existsSync(f)) {
+      try {
+        const pkg = JSON.parse(readFileSync(f, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'axon' && pkg.version) return pkg.version;
+      } catch {
+        /* keep looking */
+      }
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+/** Does a Solana JSON-RPC server answer at this URL? */
+async function rpcAnswers(rpcUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }),
+      signal: AbortSignal.timeout(1500),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
+  const paths = ensureDataDir(resolveDataDir(opts.dataDir));
+  const settings = loadSettings(paths.settings);
+  const log = opts.log ?? createLogger({ level: opts.logLevel, file: paths.log, stderr: false });
+  let localLedger: LocalLedger | null = null;
+  let ledger = opts.ledger;
+  if (!ledger && settings.cluster === 'local') {
+    const ep = resolveCluster('local', { localPort: settings.localLedgerPort });
+    if (!(await rpcAnswers(ep.rpcUrl))) {
+      // The embedded default: run the local ledger inside this process.
+      localLedger = await startLocalLedger({ port: settings.localLedgerPort, dataDir: paths.ledger, log: log.child({ mod: 'local-ledger' }) });
+      log.info({ rpcUrl: localLedger.rpcUrl }, 'embedded local ledger started');
+      ledger = { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl };
+    }
+  }
+  let node: AxonNode;
+  try {
+    node = await AxonNode.start({
+      dataDir: paths.root,
+      log,
+      ...(ledger ? { ledger } : {}),
+      ...(opts.identity ? { identity: opts.identity } : {}),
+      ...(opts.timing ? { timing: opts.timing } : {}),
+      ...(opts.net ? { net: opts.net } : {}),
+      ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+    });
+  } catch (e) {
+    await localLedger?.close();
+    throw e;
+  }
+  const canAirdrop = opts.ledger || localLedger ? true : resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).airdrop;
+  const backend = createNodeBackend(node, {
+    dataDir: paths.root,
+    settingsFile: paths.settings,
+    version: opts.version ?? readVersion(),
+    canAirdrop,
+    ...(opts.electron ? { setStartOnLogin: opts.electron.setStartOnLogin } : {}),
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    backend,
+    node,
+    paths,
+    settings,
+    log,
+    localLedger,
+    close() {
+      closed ??= (async () => {
+        backend.close();
+        await node.shutdown();
+        await localLedger?.close();
+      })();
+      return closed;
+    },
+  };
 }

@@ -131,6 +131,10 @@ export class AxonNode extends EventEmitter<MarketEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.market.buy(listingId, o);
   }
+  /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
+  rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
+    return this.market.rebroadcast(listingId, o);
+  }
   stopPurchase(purchaseId: string): Promise<PurchaseRow> {
     return this.market.stopPurchase(purchaseId);
   }

@@ -119,19 +119,11 @@ describe('ledger client on the local ledger', () => {
   it('a message too large for a transaction is refused before anything is sent', async () => {
     const before = await a.client.balance();
     const huge: AxonMessage = {
-      type: 'Listing',
+      type: 'NodeAnnounce',
       nonce: newNonce(),
       expiresAt: expiresIn(60),
-      streamId: 's',
-      title: 't'.repeat(80),
-      description: 'd'.repeat(280),
-      tags: Array.from({ length: 8 }, (_, i) => `tag-${i}-`.padEnd(24, 'x')),
-      format: 'application/x-ndjson',
-      rateMilliHz: 1,
-      priceDirect: 1n,
-      periodSec: 60,
-      healthy: true,
-      roles: [],
+      roles: ['relay'],
+      multiaddrs: Array.from({ length: 6 }, (_, i) => `/dns4/relay-${i}.example.org/tcp/4001/p2p/`.padEnd(200, 'x')),
     };
     const topic = await a.client.marketTopic('main');
     await expect(a.client.post(topic, huge)).rejects.toBeInstanceOf(MessageTooLargeError);

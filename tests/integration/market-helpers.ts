@@ -46,7 +46,7 @@ export const FAST_TIMING: Partial<MarketTiming> = {
   periodSec: 2,
   graceSec: 2,
   requestTimeoutMs: 8000,
-  keepAliveMs: 500,
+  keepAliveMs: 1000,
   dataStallMs: 3000,
   clockSkewMs: 2000,
 };

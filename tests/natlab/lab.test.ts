@@ -2,6 +2,7 @@
 // the STUN server answers RFC 5780 tests, processes run inside namespaces with Node 22, and
 // teardown leaves nothing behind. Needs root; without it every test fails with the reason.
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -9,12 +10,15 @@ import {
   NatLab,
   UdpPeer,
   printMatrix,
+  NODE_BIN,
   REPO_ROOT,
+  TSX_CLI,
   type LanHost,
   type NatKind,
   type PublicHost,
   type Router,
 } from './lab';
+import { pidAlive } from './lab/teardown';
 
 const netnsList = (): string[] =>
   execFileSync('ip', ['netns', 'list'])
@@ -22,15 +26,6 @@ const netnsList = (): string[] =>
     .split('\n')
     .map((l) => l.split(' ')[0]!)
     .filter(Boolean);
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('this machine can run the NAT lab (root, ip netns, nftables, coturn)', async () => {
   expect(await NatLab.available()).toEqual({ ok: true });
@@ -131,6 +126,17 @@ describe('NAT kinds, seen from the public side', () => {
     expect(await pb.observe(s1main.local)).not.toBe(await pa.observe(s1main.local));
   });
 
+  test('two homes may use the same LAN range; each is seen with its own WAN address', async () => {
+    const h1 = await lab.hostBehind(await lab.router('home1', { kind: 'eim', lanPrefix: '192.168.1' }), 'home1pc');
+    const h2 = await lab.hostBehind(await lab.router('home2', { kind: 'eim', lanPrefix: '192.168.1' }), 'home2pc');
+    expect(h1.ip).toBe('192.168.1.2');
+    expect(h2.ip).toBe('192.168.1.2');
+    const p1 = await UdpPeer.start(lab, h1, 4400);
+    const p2 = await UdpPeer.start(lab, h2, 4400);
+    expect(await p1.observe(s1main.local)).toBe(`${expectedNat(h1).publicIp}:4400`);
+    expect(await p2.observe(s1main.local)).toBe(`${expectedNat(h2).publicIp}:4400`);
+  });
+
   test('the public side has no route into a LAN', async () => {
     const pa = await UdpPeer.start(lab, hosts.eim, 4200);
     await s2main.send(pa.local, 'direct-to-lan-address');
@@ -153,6 +159,48 @@ describe('NAT kinds, seen from the public side', () => {
     expect(info.addresses.sort()).toEqual(['127.0.0.1', hosts.edm.ip].sort());
   });
 });
+
+test.each([0, 50])(
+  'a standard ICE agent (node-datachannel) hole-punches between two EIM routers, delay %i ms',
+  async (delayMs) => {
+    const lab = await NatLab.create({ name: 'axti' });
+    try {
+      const stun = await lab.startStun();
+      const a = await lab.hostBehind(await lab.router('nata', { kind: 'eim', delayMs }), 'a');
+      const b = await lab.hostBehind(await lab.router('natb', { kind: 'eim', delayMs }), 'b');
+      const script = join(REPO_ROOT, 'tests/natlab/lab/fixtures/ice-peer.mjs');
+      const pa = lab.spawnNode(a, script, ['offer', stun.url]);
+      const pb = lab.spawnNode(b, script, ['answer', stun.url]);
+      // Signalling out of band: every description and candidate of one side goes to the other.
+      const relay = async (from: typeof pa, to: typeof pb): Promise<void> => {
+        for await (const ev of from.jsonLines<{
+          event: string;
+          sdp?: string;
+          type?: string;
+          candidate?: string;
+          mid?: string;
+        }>()) {
+          if (ev.event === 'description') to.send({ description: { sdp: ev.sdp, type: ev.type } });
+          if (ev.event === 'candidate') to.send({ candidate: { candidate: ev.candidate, mid: ev.mid } });
+        }
+      };
+      void relay(pa, pb);
+      void relay(pb, pa);
+      type Open = {
+        event: 'open';
+        local: { type: string; address: string };
+        remote: { type: string; address: string };
+      };
+      const open = await pa.waitForJson<Open>((e) => e.event === 'open', 20_000);
+      expect(open.local.type).toBe('srflx');
+      expect(open.remote.type).toBe('srflx');
+      expect(open.remote.address).toBe(expectedNat(b).publicIp);
+      await pb.waitForJson((e) => e.event === 'message' && e.text === 'hello from offer', 10_000);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
 
 test('a router with delayMs holds its outgoing packets that long', async () => {
   const lab = await NatLab.create({ name: 'axtw' });
@@ -230,6 +278,7 @@ describe('teardown', () => {
     await lab.destroy();
     expect(netnsList().filter((ns) => ns.startsWith('axtd-'))).toEqual([]);
     expect(proc.exit).not.toBeNull();
+    expect(existsSync(lab.tmpDir)).toBe(false);
     expect(() => lab.spawn(h, 'true')).toThrow(/destroyed/);
   });
 
@@ -250,6 +299,26 @@ describe('teardown', () => {
     } finally {
       await lab.destroy();
     }
+  });
+
+  test('after a SIGKILLed run, the next lab (any name) removes its namespaces, processes and files', async () => {
+    const crashed = spawn(NODE_BIN, [TSX_CLI, join(REPO_ROOT, 'tests/natlab/lab/fixtures/crash-lab.ts'), 'axtz'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const info = await new Promise<{ pid: number; sleeper: number; tmpDir: string }>((resolve, reject) => {
+      crashed.stdout!.on('data', (d: Buffer) => resolve(JSON.parse(d.toString())));
+      crashed.once('exit', (code) => reject(new Error(`crash-lab exited ${code}`)));
+    });
+    expect(netnsList().filter((ns) => ns.startsWith('axtz-')).length).toBe(3);
+    process.kill(info.pid, 'SIGKILL'); // the lab's own process: no exit hook runs
+    crashed.kill('SIGKILL'); // tsx's launcher, if it is a separate process
+    await new Promise((r) => setTimeout(r, 200));
+    expect(netnsList().filter((ns) => ns.startsWith('axtz-')).length).toBe(3);
+    const lab = await NatLab.create({ name: 'axtq' });
+    await lab.destroy();
+    expect(netnsList().filter((ns) => ns.startsWith('axtz-'))).toEqual([]);
+    expect(pidAlive(info.sleeper)).toBe(false);
+    expect(existsSync(info.tmpDir)).toBe(false);
   });
 
   test('a name in use by a live lab is refused', async () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiService } from '../../api/service';
-import { startHost, type AxonHost } from '../../api/host';
+import { startHost, type AxonHost, type HostOptions } from '../../api/host';
 import { startBridge, type Bridge } from '../../bridge/server';
 
 export interface ServeOptions {
@@ -20,6 +20,8 @@ export interface ServeOptions {
   until?: Promise<void>;
   /** Where to print the URL (default: stdout). */
   print?: (line: string) => void;
+  /** More node options (tests: explicit ledger, identity, fast timing, loopback). */
+  hostOptions?: Omit<HostOptions, 'dataDir' | 'logLevel'>;
 }
 
 export interface Serving {
@@ -33,7 +35,8 @@ export const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 
 /** Start the node (and the UI bridge); returns once both listen. */
 export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const host = await startHost({ dataDir: opts.dataDir, logLevel: opts.logLevel });
+  const host = await startHost({ ...opts.hostOptions, dataDir: opts.dataDir, logLevel: opts.logLevel });
+  if (host.localLedger) print(`Started the embedded local ledger at ${host.localLedger.rpcUrl}.`);
   let bridge: Bridge | null = null;
   let api: ApiService | null = null;
   try {

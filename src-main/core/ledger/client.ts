@@ -40,7 +40,7 @@ import type {
   Received,
   WatchOptions,
 } from './types';
-import { ReplayCache, watchTopic, type WatchContext } from './watcher';
+import { ReplayCache, topicWatch, type WatchContext } from './watcher';
 
 export interface LedgerClientOptions {
   identity: Identity;
@@ -189,7 +189,7 @@ export class SolanaLedgerClient implements LedgerClient {
   }
 
   watch(topic: Address, opts: WatchOptions = {}): AsyncIterable<Received> {
-    return watchTopic(this.#watch, topic, opts);
+    return topicWatch(this.#watch, topic, opts);
   }
 
   async balance(addr?: Address): Promise<Lamports> {

@@ -202,7 +202,51 @@ async function readTopicTx(
   return out;
 }
 
-export async function* watchTopic(ctx: WatchContext, topic: Address, opts: WatchOptions = {}): AsyncGenerator<Received> {
+/**
+ * The iterable the client hands out: its iterator's return() stops the watcher at once, even
+ * while it waits for the next message (a plain async generator would queue the return()
+ * behind the pending next()).
+ */
+export function topicWatch(ctx: WatchContext, topic: Address, opts: WatchOptions = {}): AsyncIterable<Received> {
+  // fromNow means "from this call": read the topic's head right away, not at the first next().
+  let head: Promise<SigInfo | null> | undefined;
+  if (opts.fromNow && !getCursor(ctx.db, opts.cursor ?? topic)) {
+    head = readHead(ctx, topic, ctx.closed);
+    head.catch(() => undefined);
+  }
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Received> {
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      if (opts.signal?.aborted) ac.abort();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      const gen = watchTopic(ctx, topic, { ...opts, signal: ac.signal }, head);
+      return {
+        next: () => gen.next(),
+        return: async (value?: unknown) => {
+          ac.abort();
+          opts.signal?.removeEventListener('abort', stop);
+          await gen.return(undefined);
+          return { done: true, value: value as Received };
+        },
+      };
+    },
+  };
+}
+
+async function readHead(ctx: WatchContext, topic: Address, signal: AbortSignal): Promise<SigInfo | null> {
+  const latest = await ctx.rpc
+    .getSignaturesForAddress(topic, { commitment: COMMITMENT, limit: 1 })
+    .send({ abortSignal: signal });
+  return latest[0] ? { signature: latest[0].signature, slot: BigInt(latest[0].slot), err: latest[0].err } : null;
+}
+
+export async function* watchTopic(
+  ctx: WatchContext,
+  topic: Address,
+  opts: WatchOptions = {},
+  head?: Promise<SigInfo | null>,
+): AsyncGenerator<Received> {
   const name = opts.cursor ?? topic;
   const ac = new AbortController();
   const stop = (): void => ac.abort();
@@ -227,10 +271,8 @@ export async function* watchTopic(ctx: WatchContext, topic: Address, opts: Watch
     until = cur?.lastSignature ?? undefined;
     for (let attempt = 0; !cur && opts.fromNow && !signal.aborted; attempt++) {
       try {
-        const latest = await ctx.rpc
-          .getSignaturesForAddress(topic, { commitment: COMMITMENT, limit: 1 })
-          .send({ abortSignal: signal });
-        if (latest[0]) commit(latest[0].signature, BigInt(latest[0].slot));
+        const latest = await (attempt === 0 && head ? head : readHead(ctx, topic, signal));
+        if (latest) commit(latest.signature, latest.slot);
         else setCursor(ctx.db, name, null, null);
         break;
       } catch (e) {

@@ -21,6 +21,9 @@ import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { MarketError, pricePerPeriod, type BuyOptions } from './types';
 
+/** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
+export const RENT_EXEMPT_MIN = 890_880n;
+
 interface Run {
   id: string;
   cs: ConnectSession | null;
@@ -80,9 +83,10 @@ export class BuyerSide {
     if (maxLamports < perPeriod) throw new MarketError('cap-too-low', `the spending cap ${maxLamports} is below one period (${perPeriod} lamports)`);
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay] = await Promise.all([this.ctx.ledger.balance(), this.ctx.ledger.estimateFee(false), this.ctx.ledger.estimateFee(true)]);
-    const need = feeMsg + feePay + perPeriod;
+    // a System account must stay rent-exempt (or be emptied): keep that minimum too
+    const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
     if (balance < need) {
-      throw new MarketError('insufficient-balance', `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay}); nothing was sent`);
+      throw new MarketError('insufficient-balance', `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`);
     }
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
@@ -202,7 +206,7 @@ export class BuyerSide {
       const peer = addressToPeerId(p.seller);
       session = await openStream(this.ctx.net.libp2p, peer, { requestId: p.id, streamId: p.streamId, lastSeq: p.lastSeq });
     } catch (e) {
-      const err = e as Error & { code?: string };
+      const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string };
       if (err.code === 'forged-ticket' || err.code === 'ended' || err.code === 'unknown-request' || err.code === 'payment-overdue') {
         return void this.#finish(run, p.paidThrough >= 0 ? 'ended' : 'failed', `seller refused the stream: ${err.message}`);
       }
@@ -278,12 +282,13 @@ export class BuyerSide {
       run.endTimer.unref();
       return;
     }
-    if (!run.session) {
-      // not connected right now: keep trying without paying; re-check shortly
+    if (!run.session && Date.now() - run.lastFrameAt > this.ctx.timing.dataStallMs) {
+      // not connected for a while: do not pay into the void; re-check shortly
       run.payTimer = setTimeout(() => void this.#due(run), 500);
       run.payTimer.unref();
       return;
     }
+    // (a stream that dropped moments ago is being re-opened: keep paying so it can resume)
     const ok = await this.#pay(run, next);
     if (ok) this.#schedule(run);
     else {

@@ -141,6 +141,34 @@ export class Market extends EventEmitter<MarketEvents> {
     return this.buyer.buy(l, o);
   }
 
+  /**
+   * Relay role: buy `listingId` once and resell it as a derived listing (origin set) at the
+   * origin's rebroadcast price (or `price`). Every buyer of the derived listing is served from
+   * this node's hub: the origin seller sends each frame once, to us.
+   */
+  async rebroadcast(listingId: string, o: { minutes?: number; maxLamports?: bigint; price?: bigint; capacity?: number } = {}): Promise<{ purchase: PurchaseRow; offer: OfferRow }> {
+    const origin = this.listingsStore.get(listingId);
+    if (!origin || origin.expiresAt <= Date.now()) throw new MarketError('unknown-listing', `no live listing '${listingId}'`);
+    if (origin.origin) throw new MarketError('bad-input', 'that listing is itself a rebroadcast: rebroadcast its origin');
+    const price = o.price ?? origin.priceRelay;
+    if (price === null || price === undefined) throw new MarketError('bad-input', 'the origin has no rebroadcast price: give one');
+    const purchase = await this.buyer.buy(origin, { minutes: o.minutes ?? 60, maxLamports: o.maxLamports, serve: false });
+    const offer = await this.seller.sell({
+      streamId: `rb-${origin.streamId}`.slice(0, 48).replace(/[^A-Za-z0-9._-]/g, '-'),
+      title: origin.title,
+      description: `rebroadcast of ${origin.id}`.slice(0, 280),
+      tags: origin.tags,
+      format: origin.format,
+      source: { kind: 'purchase', purchaseId: purchase.id },
+      priceDirect: price,
+      priceRelay: price,
+      periodSec: origin.periodSec,
+      capacity: o.capacity ?? 200,
+      origin: { seller: origin.seller, streamId: origin.streamId },
+    });
+    return { purchase, offer };
+  }
+
   stopPurchase(id: string): Promise<PurchaseRow> {
     return this.buyer.stopPurchase(id);
   }

@@ -10,6 +10,7 @@ import type { Payment, Received, ServiceRequest, ServiceStop, Lamports, Listing 
 import { newNonce, expiresIn } from '../ledger/messages';
 import { seal, open } from '../ledger/crypto';
 import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
+import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
 import { StreamHub } from './hub';
@@ -46,13 +47,13 @@ interface LiveOffer {
   healthy: boolean;
 }
 
-const ACTIVE = new Set(['requested', 'accepted', 'connecting', 'streaming']);
-
 export class SellerSide {
   readonly live = new Map<string, LiveOffer>();
   readonly server: StreamServer;
   #timers: NodeJS.Timeout[] = [];
   #verifying = new Map<string, Promise<void>>();
+  /** The connect session of each active sale (keeps the path up; holds an ICE agent). */
+  #connects = new Map<string, ConnectSession>();
 
   constructor(private readonly ctx: MarketContext) {
     this.server = new StreamServer(ctx.net.libp2p, this.authorize, {
@@ -79,6 +80,8 @@ export class SellerSide {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.server.stop();
+    for (const cs of this.#connects.values()) cs.close();
+    this.#connects.clear();
     for (const l of this.live.values()) {
       await l.supervisor?.stop();
       this.ctx.listings.setNextSeq(l.offer.streamId, l.hub.nextSeq);
@@ -303,6 +306,7 @@ export class SellerSide {
       return reject('other', 'connect info could not be opened');
     }
     const cs = await this.ctx.net.prepareConnect({ peer: addressToPeerId(buyer), role: 'responder', remote: buyerInfo, requestId: m.requestId });
+    this.#connects.set(m.requestId, cs);
     const nonce = newNonce();
     const punchAt = Date.now() + 1500;
     const sealed = seal(encodeConnectInfo(cs.localInfo), { sender: this.ctx.identity, recipient: buyer, type: 'ServiceAccept', nonce });
@@ -320,7 +324,6 @@ export class SellerSide {
         sealed,
       });
     } catch (e) {
-      cs.close();
       this.#endSale(m.requestId, 'failed', `could not post the accept: ${(e as Error).message}`);
       return;
     }
@@ -443,6 +446,8 @@ export class SellerSide {
     if (!s || isFinal(s.state)) return;
     this.#move(id, to, reason);
     this.server.closeRequest(id, reason);
+    this.#connects.get(id)?.close();
+    this.#connects.delete(id);
   }
 }
 

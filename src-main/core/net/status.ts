@@ -36,6 +36,10 @@ interface PeerState {
 export function classifyConnection(conn: Pick<Connection, 'remoteAddr' | 'limits'>, pair?: IcePair): PathInfo {
   const remoteAddr = conn.remoteAddr.toString();
   const names = conn.remoteAddr.getComponents().map((c) => c.name);
+  if (conn.limits == null && names.includes('p2p-circuit') && names.includes('webrtc')) {
+    // @libp2p/webrtc signaled through a relay, then ICE connected the peers themselves
+    return { kind: 'hole-punched', remoteAddr, transport: 'webrtc' };
+  }
   if (conn.limits != null || names.includes('p2p-circuit')) {
     const comps = conn.remoteAddr.getComponents();
     const ci = comps.findIndex((c) => c.name === 'p2p-circuit');

@@ -86,3 +86,9 @@ export function signalBars(path: string | null, rttMs: number | null): number {
   const byRtt = rttMs === null ? 3 : rttMs < 20 ? 4 : rttMs < 80 ? 3 : rttMs < 250 ? 2 : 1;
   return Math.min(ceiling, byRtt);
 }
+
+/** A multiaddr without its /p2p/<id> and /certhash/<hash> parts (what a person wants to read). */
+export function shortAddr(ma: string | null | undefined): string {
+  if (!ma) return '—';
+  return ma.replace(/\/certhash\/[^/]+/g, '').replace(/\/p2p\/[^/]+/g, '');
+}

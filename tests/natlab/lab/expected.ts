@@ -1,6 +1,6 @@
 // Runs in: Node (test harness). What a correct NAT verdict for a lab host is, from what the lab
 // built — the "expected" side of the matrix (the node's own report is the "detected" side).
-import type { LabHost, LanHost, Router } from './natlab';
+import type { LabHost, LanHost, Router } from './types';
 
 export interface ExpectedNat {
   /** The address the internet sees the host with. */

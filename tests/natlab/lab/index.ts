@@ -10,7 +10,7 @@ export type {
   Router,
   RouterOptions,
   StunServer,
-} from './natlab';
+} from './types';
 export { expectedNat } from './expected';
 export type { ExpectedNat } from './expected';
 export { NAT_KINDS, NAT_KIND_DESCRIPTION, natRuleset } from './nat-rules';

@@ -9,89 +9,31 @@
 // Only 198.18.0.0/15 (RFC 2544 benchmark range) and 10.0.0.0/8 are used, only inside namespaces
 // the lab creates. veth pairs are created directly inside their namespaces: the root namespace's
 // links, routes and firewall are never touched. See docs/natlab.md.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_BIN, REPO_ROOT, TSX_CLI, labPath, nsRun, nsScript, run, runSyncQuiet, sleep } from './exec';
-import { natRuleset, type NatKind } from './nat-rules';
+import { checkAvailability, netemAvailable } from './availability';
+import { NODE_BIN, REPO_ROOT, TSX_CLI, labPath, nsRun, nsScript, run, sleep } from './exec';
+import { natRuleset } from './nat-rules';
 import { LabProcess, type SpawnOptions } from './process';
 import {
   claimLabName,
+  labTmpDir,
   deleteNamespaceSync,
   labNamespaces,
   registerLiveLab,
   releaseLabName,
   unregisterLiveLab,
 } from './teardown';
-
-export interface LabHost {
-  /** Name given at creation (unique in the lab). */
-  name: string;
-  /** Network namespace name, `<lab>-<name>` (use with `ip netns exec`). */
-  ns: string;
-  /** The host's main address: public hosts and routers 198.18.N.2, LAN hosts 10.M.0.K. */
-  ip: string;
-  kind: 'public' | 'router' | 'lan';
-}
-
-export interface PublicHost extends LabHost {
-  kind: 'public';
-  /** All addresses on eth0, `ips[0] === ip`. */
-  ips: string[];
-}
-
-export interface Router extends LabHost {
-  kind: 'router';
-  nat: NatKind;
-  /** The public (WAN) address hosts behind it are seen with; same as `ip`. */
-  wanIp: string;
-  /** The router's LAN address (LAN hosts' gateway). */
-  lanIp: string;
-  /** e.g. '10.1.0.0/24'. */
-  lanSubnet: string;
-  delayMs: number;
-}
-
-export interface LanHost extends LabHost {
-  kind: 'lan';
-  router: Router;
-}
-
-export interface RouterOptions {
-  kind: NatKind;
-  /**
-   * Delay (ms) for packets leaving the router's WAN towards the internet (one way, like
-   * `tc qdisc add dev wan root netem delay Xms`). Two routers with 50 ms each add 100 ms RTT
-   * between their hosts. Uses netem where the kernel has it, else a userspace TAP wire (python3).
-   */
-  delayMs?: number;
-}
-
-export interface StunServer {
-  host: PublicHost;
-  /** 'ip:port' of the primary address and port. */
-  primary: string;
-  /** 'ip:port' of the other address (RFC 5780 OTHER-ADDRESS: other IP, alternate port). */
-  alternate: string;
-  ip: string;
-  altIp: string;
-  port: number;
-  altPort: number;
-  /** 'stun:ip:port' for ICE configurations. */
-  url: string;
-  process: LabProcess;
-}
-
-export interface LedgerServer {
-  host: PublicHost;
-  /** e.g. 'http://198.18.N.2:8899'. */
-  rpcUrl: string;
-  /** e.g. 'ws://198.18.N.2:8900'. */
-  wsUrl: string;
-  process: LabProcess;
-}
-
-export type Availability = { ok: true } | { ok: false; reason: string };
+import type {
+  Availability,
+  LabHost,
+  LanHost,
+  LedgerServer,
+  PublicHost,
+  Router,
+  RouterOptions,
+  StunServer,
+} from './types';
 
 const NAME_RE = /^[a-z][a-z0-9]{0,9}$/;
 const HOST_RE = /^[a-z][a-z0-9]{0,14}$/;
@@ -114,43 +56,14 @@ export class NatLab {
   private constructor(name: string) {
     this.name = name;
     this.inetNs = `${name}-inet`;
-    this.tmpDir = mkdtempSync(join(tmpdir(), `natlab-${name}-`));
+    this.tmpDir = labTmpDir(name);
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
   }
 
   /** Whether this machine can run the lab; `reason` says plainly why not. */
-  static async available(): Promise<Availability> {
-    if (process.platform !== 'linux')
-      return {
-        ok: false,
-        reason: `the NAT lab needs Linux (this is ${process.platform})`,
-      };
-    if (process.getuid?.() !== 0) {
-      return {
-        ok: false,
-        reason: 'the NAT lab needs root (network namespaces, nftables): run it as root, e.g. in CI',
-      };
-    }
-    for (const tool of ['ip', 'nft', 'turnserver', 'ss']) {
-      if (!runSyncQuiet('sh', ['-c', `command -v ${tool}`]).trim()) {
-        return {
-          ok: false,
-          reason: `\`${tool}\` not found: apt-get install -y iproute2 nftables coturn (see docs/natlab.md)`,
-        };
-      }
-    }
-    const probe = `natlab-probe-${process.pid}`;
-    try {
-      await run('ip', ['netns', 'add', probe]);
-      await run('ip', ['netns', 'exec', probe, 'nft', 'list', 'ruleset']);
-    } catch (err) {
-      return {
-        ok: false,
-        reason: `cannot create a network namespace with nftables: ${(err as Error).message}`,
-      };
-    } finally {
-      runSyncQuiet('ip', ['netns', 'delete', probe]);
-    }
-    return { ok: true };
+  static available(): Promise<Availability> {
+    return checkAvailability();
   }
 
   /**
@@ -214,8 +127,15 @@ export class NatLab {
     const { ns, site } = await this.attachToInternet(name, 'wan', delayMs);
     const lan = this.nextLan++;
     if (lan > 250) throw new Error('too many routers');
+    const lanPrefix = opts.lanPrefix ?? `10.${lan}.0`;
+    if (
+      !/^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\.\d{1,3}(\.\d{1,3})?$/.test(lanPrefix) ||
+      lanPrefix.split('.').length !== 3
+    ) {
+      throw new Error(`lanPrefix "${lanPrefix}" must be three octets of a private range, e.g. '192.168.1'`);
+    }
     const wanIp = `198.18.${site}.2`;
-    const lanIp = `10.${lan}.0.1`;
+    const lanIp = `${lanPrefix}.1`;
     await nsScript(ns, [
       'ip link set lo up',
       `ip addr add ${wanIp}/24 dev wan`,
@@ -236,7 +156,7 @@ export class NatLab {
       nat: opts.kind,
       wanIp,
       lanIp,
-      lanSubnet: `10.${lan}.0.0/24`,
+      lanSubnet: `${lanPrefix}.0/24`,
       delayMs,
     };
     this.hostsByName.set(name, router);
@@ -494,23 +414,3 @@ export class NatLab {
 
 const TAP_WIRE = join(REPO_ROOT, 'tests/natlab/lab/fixtures/tap-wire.py');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-let netemCache: boolean | undefined;
-
-/** Whether `tc … netem` works on this kernel (probed once on a throwaway veth pair in `ns`). */
-async function netemAvailable(ns: string): Promise<boolean> {
-  if (netemCache === undefined) {
-    try {
-      await nsScript(ns, [
-        'ip link add name nmprobe0 type veth peer name nmprobe1',
-        'tc qdisc add dev nmprobe0 root netem delay 1ms',
-      ]);
-      netemCache = true;
-    } catch {
-      netemCache = false;
-    } finally {
-      await nsRun(ns, 'ip', ['link', 'del', 'nmprobe0']).catch(() => undefined);
-    }
-  }
-  return netemCache;
-}

@@ -3,11 +3,17 @@
 // Everything a lab creates lives inside namespaces named `<name>-…` (links, addresses, routes,
 // nft rules, conntrack state): killing the processes in them and deleting them removes it all.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSyncQuiet } from './exec';
 
 /** Where a live lab records its owner pid, so a second run with the same name is refused. */
 const LOCK_DIR = '/run/axon-natlab';
+
+/** The lab's scratch directory (fixed per name, so a crashed run's is found and removed). */
+export function labTmpDir(name: string): string {
+  return join(tmpdir(), `axon-natlab-${name}`);
+}
 
 export function labNamespaces(name: string): string[] {
   const out = runSyncQuiet('ip', ['netns', 'list']);
@@ -36,12 +42,18 @@ export function deleteNamespaceSync(ns: string): void {
   runSyncQuiet('ip', ['netns', 'delete', ns]);
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether `pid` is a running process (a zombie — killed, not yet reaped — counts as dead). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -65,6 +77,7 @@ export function claimLabName(name: string): void {
     throw new Error(`NAT lab name "${name}" is already in use in this process; destroy it first or pick another`);
   }
   for (const ns of labNamespaces(name)) deleteNamespaceSync(ns);
+  rmSync(labTmpDir(name), { recursive: true, force: true });
   writeFileSync(lockFile, String(process.pid));
   sweepDeadLabs();
 }
@@ -82,6 +95,7 @@ function sweepDeadLabs(): void {
     }
     if (pid && pidAlive(pid)) continue;
     for (const ns of labNamespaces(other)) deleteNamespaceSync(ns);
+    rmSync(labTmpDir(other), { recursive: true, force: true });
     rmSync(join(LOCK_DIR, file), { force: true });
   }
 }

@@ -3,7 +3,8 @@
 // sender's address as seen by it (a minimal reflector). Used to check what a NAT does.
 import { join } from 'node:path';
 import { REPO_ROOT, sleep } from './exec';
-import type { LabHost, NatLab } from './natlab';
+import type { NatLab } from './natlab';
+import type { LabHost } from './types';
 import type { LabProcess } from './process';
 
 export const UDP_PEER_SCRIPT = join(REPO_ROOT, 'tests/natlab/lab/fixtures/udp-peer.mjs');

@@ -1,0 +1,283 @@
+// `npm run bench -- stream`: the stream protocol /axon/stream/1.0.0, all figures from one run.
+//  1. one-connection throughput vs a raw TCP socket on loopback (ratio; goal ≥ 0.5)
+//  2. frame latency p50/p99 at 10 Hz and at 10 000 frames/s (goal p99 < 5 ms at 10 Hz)
+//  3. fan-out of one 1 KiB / 10 Hz stream to 200 buyers: latency p99 (goal < 50 ms), seller CPU
+//     (goal < 1 core) and peak memory per 100 buyers — the seller runs in its own process
+//  4. click-to-first-frame on the local ledger (goal < 2 s)
+// This file is also the seller child process of (3) when AXON_BENCH_ROLE=seller.
+import { fork } from 'node:child_process';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
+import { yamux } from '@libp2p/yamux';
+import { multiaddr } from '@multiformats/multiaddr';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Identity, peerIdToAddress } from '../../src-main/core/identity/identity';
+import { StreamHub } from '../../src-main/core/market/hub';
+import { StreamServer } from '../../src-main/core/market/stream-server';
+import { openStream } from '../../src-main/core/market/stream-client';
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+async function node(): Promise<Libp2p> {
+  return createLibp2p({
+    privateKey: Identity.generate().privateKey,
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: 2000, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
+  });
+}
+
+/** A seller: hub + stream server that lets every ticket in. */
+async function seller(opts: { maxQueueFrames?: number } = {}): Promise<{ n: Libp2p; hub: StreamHub; server: StreamServer }> {
+  const n = await node();
+  const hub = new StreamHub('bench', { replayFrames: 64 });
+  const server = new StreamServer(n, async (_t, remote) => (peerIdToAddress(remote) ? { hub, format: 'application/octet-stream', deadline: () => Date.now() + 3_600_000 } : { refuse: { code: 'x', recover: 'abort', message: 'x' } }), {
+    keepAliveMs: 5000,
+    maxQueueFrames: opts.maxQueueFrames ?? 256,
+    maxQueueBytes: 64 * 1024 * 1024,
+  });
+  await server.start();
+  return { n, hub, server };
+}
+
+const pct = (xs: number[], p: number): number => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+
+// ---------- 1. throughput ----------
+async function rawTcpThroughput(ms: number, chunk: number): Promise<number> {
+  const buf = Buffer.alloc(chunk, 7);
+  let received = 0;
+  const srv = createServer((s) => {
+    let stop = false;
+    setTimeout(() => (stop = true), ms);
+    const pump = (): void => {
+      while (!stop) if (!s.write(buf)) return void s.once('drain', pump);
+      s.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const t0 = performance.now();
+  const c = connect((srv.address() as AddressInfo).port, '127.0.0.1');
+  c.on('data', (d: Buffer) => (received += d.length));
+  await new Promise((r) => c.on('close', r));
+  const sec = (performance.now() - t0) / 1000;
+  srv.close();
+  return received / sec;
+}
+
+async function protocolThroughput(ms: number, chunk: number): Promise<number> {
+  const s = await seller({ maxQueueFrames: 64 });
+  const b = await node();
+  const session = await openStream(b, s.n.getMultiaddrs(), { requestId: 'bench-throughput', streamId: 'bench' });
+  let received = 0;
+  session.on('frame', (f) => (received += f.payload.length));
+  const payload = new Uint8Array(chunk).fill(7);
+  const sub = [...s.hub.subscribers][0]!;
+  const t0 = performance.now();
+  // publish with backpressure: keep the subscriber's queue short, never drop
+  while (performance.now() - t0 < ms) {
+    if (sub.length < 16) s.hub.publish(payload);
+    else await new Promise((r) => setImmediate(r));
+  }
+  while (sub.length > 0) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 50));
+  const sec = (performance.now() - t0) / 1000;
+  await session.close();
+  await s.server.stop();
+  await Promise.all([s.n.stop(), b.stop()]);
+  return received / sec;
+}
+
+// ---------- 2. latency ----------
+async function latency(rateHz: number, seconds: number, size = 256): Promise<{ p50: number; p99: number; n: number; dropped: number }> {
+  const s = await seller({ maxQueueFrames: 100_000 });
+  const b = await node();
+  const session = await openStream(b, s.n.getMultiaddrs(), { requestId: 'bench-latency', streamId: 'bench' });
+  const lat: number[] = [];
+  session.on('frame', (f) => lat.push(nowMs() - new DataView(f.payload.buffer, f.payload.byteOffset).getFloat64(0)));
+  const payload = new Uint8Array(size);
+  const dv = new DataView(payload.buffer);
+  const t0 = performance.now();
+  let sent = 0;
+  const total = rateHz * seconds;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rateHz) + 1);
+      while (sent < due) {
+        dv.setFloat64(0, nowMs());
+        s.hub.publish(payload.slice());
+        sent++;
+      }
+      if (sent >= total) return resolve();
+      if (rateHz >= 1000) setImmediate(tick);
+      else setTimeout(tick, Math.max(0, (sent / rateHz) * 1000 - (performance.now() - t0)));
+    };
+    tick();
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const dropped = session.gaps;
+  await session.close();
+  await s.server.stop();
+  await Promise.all([s.n.stop(), b.stop()]);
+  return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, dropped };
+}
+
+// ---------- 3. fan-out (seller in its own process) ----------
+async function sellerChild(): Promise<void> {
+  const s = await seller();
+  const payload = new Uint8Array(1024);
+  const dv = new DataView(payload.buffer);
+  let timer: NodeJS.Timeout | null = null;
+  let cpu0 = process.cpuUsage();
+  let wall0 = performance.now();
+  let peakRss = process.memoryUsage().rss;
+  const mem = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'start') {
+      timer = setInterval(() => {
+        dv.setFloat64(0, nowMs());
+        s.hub.publish(payload.slice());
+      }, 100);
+    } else if (m.cmd === 'mark') {
+      cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+      peakRss = process.memoryUsage().rss;
+      process.send!({ ev: 'marked', rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+    } else if (m.cmd === 'report') {
+      const c = process.cpuUsage(cpu0);
+      const wall = performance.now() - wall0;
+      process.send!({ ev: 'report', cores: (c.user + c.system) / 1000 / wall, rss: process.memoryUsage().rss, peakRss, subscribers: s.hub.subscribers.size, heap: process.memoryUsage().heapUsed });
+    } else if (m.cmd === 'exit') {
+      if (timer) clearInterval(timer);
+      clearInterval(mem);
+      void s.server.stop().then(() => s.n.stop()).then(() => process.exit(0));
+    }
+  });
+  process.send!({ ev: 'ready', addrs: s.n.getMultiaddrs().map(String), rss: process.memoryUsage().rss });
+}
+
+async function fanOut(buyers: number, seconds: number): Promise<Record<string, number>> {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, AXON_BENCH_ROLE: 'seller' }, execArgv: ['--import', 'tsx'] });
+  const next = (ev: string): Promise<Record<string, unknown>> => new Promise((r) => {
+    const on = (m: Record<string, unknown>): void => {
+      if (m.ev === ev) {
+        child.off('message', on);
+        r(m);
+      }
+    };
+    child.on('message', on);
+  });
+  const ready = await next('ready');
+  const addrs = (ready.addrs as string[]).map((a) => multiaddr(a));
+  const baseline = ready.rss as number;
+  // buyers: one libp2p node per buyer, all in this process
+  const nodes: Libp2p[] = [];
+  for (let i = 0; i < buyers; i += 20) nodes.push(...(await Promise.all(Array.from({ length: Math.min(20, buyers - i) }, () => node()))));
+  const lat: number[] = [];
+  let measuring = false;
+  const sessions = [];
+  for (let i = 0; i < buyers; i += 20) {
+    sessions.push(...(await Promise.all(nodes.slice(i, i + 20).map((n, j) => openStream(n, addrs, { requestId: `bench-fan-${i + j}`, streamId: 'bench', welcomeTimeoutMs: 60_000 })))));
+  }
+  for (const s of sessions) {
+    s.on('frame', (f) => {
+      if (measuring) lat.push(nowMs() - new DataView(f.payload.buffer, f.payload.byteOffset).getFloat64(0));
+    });
+  }
+  child.send({ cmd: 'start' });
+  await new Promise((r) => setTimeout(r, 1000));
+  child.send({ cmd: 'mark' });
+  await next('marked');
+  measuring = true;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  child.send({ cmd: 'report' });
+  const rep = await next('report');
+  const dropped = sessions.reduce((a, s) => a + s.gaps, 0);
+  child.send({ cmd: 'exit' });
+  await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+  await Promise.all(nodes.map((n) => n.stop()));
+  return {
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    frames: lat.length,
+    cores: rep.cores as number,
+    subscribers: rep.subscribers as number,
+    mbPer100: (((rep.peakRss as number) - baseline) / 1024 / 1024) * (100 / buyers),
+    dropped,
+  };
+}
+
+// ---------- 4. click-to-first-frame on the local ledger ----------
+async function clickToFirstFrame(): Promise<{ firstFrameMs: number; firstPaymentMs: number } | null> {
+  let helpers;
+  try {
+    helpers = await import('../integration/market-helpers');
+  } catch {
+    return null;
+  }
+  const l = await helpers.startLedger();
+  const s = await helpers.startNode(l.ledger, { airdrop: 1_000_000_000n, timing: { periodSec: 60, graceSec: 15 } });
+  const b = await helpers.startNode(l.ledger, { airdrop: 1_000_000_000n, timing: { periodSec: 60, graceSec: 15 } });
+  try {
+    await s.node.sell({ streamId: 'adsb', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: 60_000n });
+    const id = `${s.node.identity.address}:adsb`;
+    await helpers.waitFor(() => b.node.listings().find((x) => x.id === id), 20_000, 'listing');
+    const t0 = performance.now();
+    let first = 0;
+    let paid = 0;
+    b.node.once('frame', () => (first = performance.now() - t0));
+    b.node.once('payment', () => (paid = performance.now() - t0));
+    const p = await b.node.buy(id, { minutes: 5 });
+    await helpers.waitFor(() => first > 0 && paid > 0, 30_000, 'first frame');
+    await b.node.stop(p.id);
+    return { firstFrameMs: first, firstPaymentMs: paid };
+  } finally {
+    await b.cleanup();
+    await s.cleanup();
+    await l.cleanup();
+  }
+}
+
+export default async function run(): Promise<void> {
+  const CHUNK = 64 * 1024;
+  const raw = await rawTcpThroughput(2000, CHUNK);
+  const proto = await protocolThroughput(2000, CHUNK);
+  console.log(`throughput (64 KiB frames, one connection, loopback, same process)`);
+  console.log(`  raw TCP socket        ${f1(raw / 1e6)} MB/s`);
+  console.log(`  /axon/stream/1.0.0    ${f1(proto / 1e6)} MB/s   ratio ${f2(proto / raw)} (goal ≥ 0.5)`);
+  const big = await protocolThroughput(2000, 1024 * 1024);
+  console.log(`  /axon/stream (1 MiB)  ${f1(big / 1e6)} MB/s   ratio ${f2(big / raw)}`);
+
+  const l10 = await latency(10, 5);
+  console.log(`latency at 10 Hz        p50 ${f2(l10.p50)} ms  p99 ${f2(l10.p99)} ms  (n=${l10.n}; goal p99 < 5 ms)`);
+  const l10k = await latency(10_000, 2);
+  console.log(`latency at 10 000 fps   p50 ${f2(l10k.p50)} ms  p99 ${f2(l10k.p99)} ms  (n=${l10k.n}, lost ${l10k.dropped})`);
+
+  const buyers = Number(process.env.AXON_BENCH_BUYERS ?? 200);
+  const fo = await fanOut(buyers, 5);
+  console.log(`fan-out 1 KiB @ 10 Hz to ${fo.subscribers} buyers (seller in its own process, ${buyers} buyer nodes)`);
+  console.log(`  latency p50 ${f2(fo.p50!)} ms  p99 ${f2(fo.p99!)} ms (goal < 50 ms; n=${fo.frames}, lost ${fo.dropped})`);
+  console.log(`  seller CPU ${f2(fo.cores!)} cores (goal < 1)   peak memory ${f1(fo.mbPer100!)} MB per 100 buyers`);
+
+  const c = await clickToFirstFrame().catch((e) => {
+    console.log(`click-to-first-frame: failed (${(e as Error).message})`);
+    return null;
+  });
+  if (c) console.log(`click-to-first-frame on the local ledger: ${f1(c.firstFrameMs)} ms (first payment confirmed at ${f1(c.firstPaymentMs)} ms; goal < 2000 ms)`);
+}
+
+if (process.env.AXON_BENCH_ROLE === 'seller') void sellerChild();

@@ -1,0 +1,163 @@
+// Failure paths of a purchase, each with a clear message and nothing lost — real ledger, real nodes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Identity } from '../../src-main/core/identity/identity';
+import type { AxonNode } from '../../src-main/core/node';
+import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import { MarketError } from '../../src-main/core/market/types';
+import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';
+import { STREAM_PROTOCOL } from '../../src-main/core/market/frames';
+import { multiaddr } from '@multiformats/multiaddr';
+import { startLedger, startNode, tempDir, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+const PER_MIN = 60_000n; // 2 000 lamports per 2 s period
+
+describe('purchase failure paths', () => {
+  let ledger: LocalLedger;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let seller: AxonNode;
+  let listingId: string;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    ledger = l.ledger;
+    cleanups.push(l.cleanup);
+    const s = await startNode(ledger, { airdrop: SOL });
+    cleanups.unshift(s.cleanup);
+    seller = s.node;
+    await seller.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 10 }, priceDirect: PER_MIN, capacity: 1 });
+    listingId = `${seller.identity.address}:wx`;
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  async function buyerNode(airdrop?: bigint, identity?: Identity, dataDir?: string): Promise<AxonNode> {
+    const b = await startNode(ledger, { airdrop, identity, dataDir });
+    cleanups.unshift(b.cleanup);
+    await waitFor(() => b.node.listings().find((l) => l.id === listingId), 15_000, 'listing');
+    return b.node;
+  }
+
+  it('insufficient balance: refused before any transaction is sent', async () => {
+    const poor = await buyerNode();
+    const err = await poor.buy(listingId, { minutes: 1 }).catch((e) => e);
+    expect(err).toBeInstanceOf(MarketError);
+    expect((err as MarketError).code).toBe('insufficient-balance');
+    expect((err as Error).message).toMatch(/nothing was sent/);
+    expect(poor.market.trades.purchases()).toHaveLength(0);
+    expect(await poor.ledger.balance()).toBe(0n);
+  });
+
+  it('seller at capacity: rejected with the reason, nothing paid; a forged ticket is refused; the stream is cut after the grace when the buyer stops paying', async () => {
+    const a = await buyerNode(SOL);
+    const b = await buyerNode(SOL);
+    const pa = await a.buy(listingId, { minutes: 5 });
+    await waitFor(() => a.market.trades.purchase(pa.id)!.paidThrough >= 0, 20_000, 'first buyer streaming');
+
+    const pb = await b.buy(listingId, { minutes: 5 });
+    const rejected = await waitFor(() => {
+      const r = b.market.trades.purchase(pb.id)!;
+      return r.state === 'rejected' ? r : null;
+    }, 15_000, 'rejection');
+    expect(rejected.reason).toMatch(/^full: .*capacity/);
+    expect(rejected.spent).toBe(0n);
+    expect(b.market.trades.payments(pb.id)).toHaveLength(0);
+
+    // b presents a's request id on its own connection: refused as forged
+    const err = await openStream(b.net.libp2p, seller.net.multiaddrs().map((a) => multiaddr(a)), { requestId: pa.id, streamId: 'wx' }).catch((e) => e);
+    expect(err).toBeInstanceOf(StreamRefusedError);
+    expect((err as StreamRefusedError).code).toBe('forged-ticket');
+
+    // a can no longer pay: move (almost) all its lamports away
+    const balance = await a.ledger.balance();
+    const fee = await a.ledger.estimateFee(true);
+    const sink = Identity.generate().address;
+    await a.ledger.post(await a.ledger.stdinTopic(sink), { type: 'ServiceStop', nonce: new Uint8Array(16).fill(1), expiresAt: Math.floor(Date.now() / 1000) + 60, requestId: 'drain-balance-1', reason: 'test' }, { transfer: { to: sink, lamports: balance - fee } });
+    const ended = await waitFor(() => {
+      const s = seller.market.trades.sale(pa.id)!;
+      return s.state === 'ended' ? s : null;
+    }, 20_000, 'seller cut');
+    expect(ended.reason).toMatch(/stopped paying|grace/);
+    const pEnd = await waitFor(() => {
+      const r = a.market.trades.purchase(pa.id)!;
+      return r.state === 'ended' ? r : null;
+    }, 10_000, 'buyer ended');
+    expect(pEnd.reason).toMatch(/payment overdue|paid time/);
+    expect(ended.earned).toBe(pEnd.spent);
+  });
+
+  it('seller offline: the request expires and nothing is paid', async () => {
+    const s2 = await startNode(ledger, { airdrop: SOL });
+    await s2.node.sell({ streamId: 'gone', title: 'Soon gone', source: { kind: 'weather' }, priceDirect: PER_MIN });
+    const id = `${s2.node.identity.address}:gone`;
+    const b = await startNode(ledger, { airdrop: SOL, timing: { requestTimeoutMs: 3000 } });
+    cleanups.unshift(b.cleanup);
+    await waitFor(() => b.node.listings().find((l) => l.id === id), 15_000, 'listing');
+    await s2.cleanup(); // seller goes offline (its listing has not expired yet)
+    const before = await b.node.ledger.balance();
+    const p = await b.node.buy(id, { minutes: 1 });
+    const failed = await waitFor(() => {
+      const r = b.node.market.trades.purchase(p.id)!;
+      return r.state === 'failed' ? r : null;
+    }, 15_000, 'expiry');
+    expect(failed.reason).toMatch(/did not answer.*nothing paid/);
+    expect(failed.spent).toBe(0n);
+    expect(b.node.market.trades.payments(p.id)).toHaveLength(0);
+    const fee = await b.node.ledger.estimateFee(false);
+    expect(before - (await b.node.ledger.balance())).toBe(fee); // only the request itself
+  });
+
+  it('junk frames from a peer: closed with a PeerError, the node lives on', async () => {
+    const errors: string[] = [];
+    seller.on('peer-error', (e) => errors.push(e.code));
+    const t = tempDir();
+    cleanups.unshift(t.cleanup);
+    const j = await startNode(ledger, {});
+    cleanups.unshift(j.cleanup);
+    const raw = await j.node.net.libp2p.dialProtocol(seller.net.multiaddrs().map((a) => multiaddr(a)), STREAM_PROTOCOL);
+    raw.send(Uint8Array.from([0, 0, 0, 3, 99, 1, 2]));
+    await waitFor(() => errors.length > 0, 5000, 'peer error');
+    expect(errors[0]).toBe('bad-kind');
+    // the seller still publishes and serves
+    await seller.market.seller.publish('wx');
+  });
+});
+
+describe('restart', () => {
+  it('a buyer killed and restarted mid-stream resumes, without paying twice', async () => {
+    const l = await startLedger();
+    const s = await startNode(l.ledger, { airdrop: SOL });
+    try {
+      await s.node.sell({ streamId: 'adsb', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: PER_MIN, periodSec: 3, graceSec: 3 });
+      const lid = `${s.node.identity.address}:adsb`;
+      const id = Identity.generate();
+      const dir = tempDir();
+      let b = await startNode(l.ledger, { airdrop: SOL, identity: id, dataDir: dir.dir });
+      await waitFor(() => b.node.listings().find((x) => x.id === lid), 15_000, 'listing');
+      const p = await b.node.buy(lid, { minutes: 5 });
+      await waitFor(() => b.node.market.trades.purchase(p.id)!.paidThrough >= 0 && b.node.market.trades.purchase(p.id)!.frames > 0, 20_000, 'streaming');
+      const before = b.node.market.trades.purchase(p.id)!;
+      await b.node.shutdown(); // as a crash: no stop message, the sale stays open
+      b = await startNode(l.ledger, { identity: id, dataDir: dir.dir });
+      const frames: number[] = [];
+      b.node.on('frame', (f) => frames.push(f.seq));
+      await waitFor(() => frames.length > 10, 15_000, 'frames after restart');
+      expect(frames[0]).toBeGreaterThan(before.lastSeq);
+      await waitFor(() => b.node.market.trades.purchase(p.id)!.paidThrough >= before.paidThrough + 1, 15_000, 'next period paid');
+      await b.node.stop(p.id);
+      const pays = b.node.market.trades.payments(p.id);
+      const periods = pays.map((x) => x.period);
+      expect(new Set(periods).size).toBe(periods.length); // never twice
+      const sale = s.node.market.trades.sale(p.id)!;
+      await waitFor(() => s.node.market.trades.sale(p.id)!.paidThrough === b.node.market.trades.purchase(p.id)!.paidThrough, 10_000, 'seller saw all');
+      expect(s.node.market.trades.payments(p.id).filter((x) => x.state === 'verified')).toHaveLength(periods.length);
+      expect(sale.state === 'streaming' || sale.state === 'ended').toBe(true);
+      await b.cleanup();
+      dir.cleanup();
+    } finally {
+      await s.cleanup();
+      await l.cleanup();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+// M × N on the real local ledger: one buyer with three sellers, one seller with twenty buyers, and
+// a rebroadcast through a relay node where the origin seller sends each frame once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AxonNode } from '../../src-main/core/node';
+import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLedger, startNode, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+const PER_MIN = 30_000n;
+
+describe('M × N', () => {
+  let ledger: LocalLedger;
+  const cleanups: (() => Promise<void>)[] = [];
+  const node = async (airdrop = SOL): Promise<AxonNode> => {
+    const n = await startNode(ledger, { airdrop, timing: { periodSec: 3, graceSec: 3 } });
+    cleanups.unshift(n.cleanup);
+    return n.node;
+  };
+  beforeAll(async () => {
+    const l = await startLedger();
+    ledger = l.ledger;
+    cleanups.push(l.cleanup);
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('one buyer holds streams from three sellers at once over its one listen port', async () => {
+    const sellers = await Promise.all([node(), node(), node()]);
+    await Promise.all(sellers.map((s, i) => s.sell({ streamId: `s${i}`, title: `Feed ${i}`, source: { kind: 'weather', hz: 10 }, priceDirect: PER_MIN })));
+    const buyer = await node();
+    const ids = sellers.map((s, i) => `${s.identity.address}:s${i}`);
+    await waitFor(() => ids.every((id) => buyer.listings().some((l) => l.id === id)), 20_000, 'three listings');
+    const counts = new Map<string, number>();
+    buyer.on('frame', (f) => counts.set(f.purchaseId, (counts.get(f.purchaseId) ?? 0) + 1));
+    const purchases = await Promise.all(ids.map((id) => buyer.buy(id, { minutes: 2 })));
+    await waitFor(() => purchases.every((p) => (counts.get(p.id) ?? 0) >= 10), 30_000, 'frames from all three');
+    for (const p of purchases) expect(buyer.market.trades.purchase(p.id)!.paidThrough).toBeGreaterThanOrEqual(0);
+    // one listen port: every seller reached the buyer's single port
+    expect(new Set(buyer.net.multiaddrs().map((a) => a.split('/')[4]))).toEqual(new Set([String(buyer.net.port)]));
+    await Promise.all(purchases.map((p) => buyer.stop(p.id)));
+  });
+
+  it('one seller serves twenty buyers from one source read', async () => {
+    const seller = await node();
+    await seller.sell({ streamId: 'adsb', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: PER_MIN, capacity: 25 });
+    const id = `${seller.identity.address}:adsb`;
+    const buyers = await Promise.all(Array.from({ length: 20 }, () => node()));
+    await waitFor(() => buyers.every((b) => b.listings().some((l) => l.id === id)), 30_000, 'listing on all buyers');
+    const got = new Map<string, number[]>();
+    for (const b of buyers) b.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), f.seq]));
+    const ps = await Promise.all(buyers.map((b) => b.buy(id, { minutes: 1 })));
+    await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty');
+    await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers');
+    const hubFrames = seller.market.seller.status()[0]!;
+    // one source read: the hub got each frame once, however many buyers
+    const health = seller.market.seller.live.get('adsb')!.supervisor!.health;
+    expect(hubFrames.framesIn).toBe(health.frames);
+    for (const seqs of got.values()) for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
+    await Promise.all(buyers.map((b, i) => b.stop(ps[i]!.id)));
+  });
+
+  it('rebroadcast: a relay buys once and resells; the origin sends each frame once', async () => {
+    const origin = await node();
+    await origin.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 10 }, priceDirect: PER_MIN, priceRelay: PER_MIN / 3n });
+    const oid = `${origin.identity.address}:wx`;
+    const relay = await node();
+    await waitFor(() => relay.listings().some((l) => l.id === oid), 20_000, 'origin listing on the relay');
+    const { purchase: up, offer } = await relay.rebroadcast(oid, { minutes: 5 });
+    const did = `${relay.identity.address}:${offer.streamId}`;
+    const buyers = await Promise.all([node(), node(), node()]);
+    await waitFor(() => buyers.every((b) => b.listings().some((l) => l.id === did && l.origin === oid)), 20_000, 'derived listing');
+    const counts = new Map<string, number>();
+    for (const b of buyers) b.on('frame', (f) => counts.set(f.purchaseId, (counts.get(f.purchaseId) ?? 0) + 1));
+    // buyers pick the rebroadcast tier on the ORIGIN listing: they get the relay's derived listing
+    const ps = await Promise.all(buyers.map((b) => b.buy(oid, { tier: 'relay', minutes: 2 })));
+    for (const p of ps) expect(p.listingId).toBe(did);
+    await waitFor(() => ps.every((p) => (counts.get(p.id) ?? 0) >= 10), 30_000, 'frames through the relay');
+    // the origin has exactly one buyer (the relay) and one stream session
+    expect(origin.market.trades.sales()).toHaveLength(1);
+    expect(origin.market.seller.server.sessions.size).toBe(1);
+    expect(relay.market.seller.server.sessions.size).toBe(3);
+    // buyers pay the relay at the rebroadcast price
+    const paid = buyers[0]!.market.trades.purchase(ps[0]!.id)!;
+    expect(paid.pricePerPeriod).toBe(((PER_MIN / 3n) * 3n + 59n) / 60n);
+    expect(relay.market.trades.purchase(up.id)!.state).toBe('streaming');
+  });
+});
