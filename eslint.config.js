@@ -14,7 +14,6 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'no enums: use string unions' }],
     },
   },
@@ -28,7 +27,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/src-main/**', 'node:*', 'electron'], message: 'the renderer knows only the API contract (src-preload/api)' }] },
+        {
+          patterns: [
+            {
+              group: ['**/src-main/**', 'node:*', 'electron'],
+              message: 'the renderer knows only the API contract (src-preload/api)',
+            },
+          ],
+        },
       ],
     },
   },
@@ -40,7 +46,10 @@ export default tseslint.config(
     // Layers: core never imports Electron.
     files: ['src-main/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'src-main/core runs in plain Node' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'src-main/core runs in plain Node' }] },
+      ],
     },
   },
   {

@@ -34,11 +34,17 @@ function png(size, pixel) {
     raw[y * (size * 4 + 1)] = 0;
     for (let x = 0; x < size; x++) {
       // 4×4 supersampling for smooth edges.
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < 4; sy++)
         for (let sx = 0; sx < 4; sx++) {
           const [pr, pg, pb, pa] = pixel((x + (sx + 0.5) / 4) / size, (y + (sy + 0.5) / 4) / size);
-          r += pr * pa; g += pg * pa; b += pb * pa; a += pa;
+          r += pr * pa;
+          g += pg * pa;
+          b += pb * pa;
+          a += pa;
         }
       const o = y * (size * 4 + 1) + 1 + x * 4;
       raw[o] = a ? Math.round(r / a) : 0;
@@ -50,8 +56,17 @@ function png(size, pixel) {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(size, 0);
   ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; ihdr[9] = 6; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  ihdr[8] = 8;
+  ihdr[9] = 6;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const inRoundRect = (x, y, m, r) => {
@@ -63,13 +78,21 @@ const distSeg = (x, y, ax, ay, bx, by) => {
   const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
   return Math.hypot(x - (ax + t * (bx - ax)), y - (ay + t * (by - ay)));
 };
-const nodes = [[0.3, 0.68], [0.5, 0.3], [0.72, 0.64]];
+const nodes = [
+  [0.3, 0.68],
+  [0.5, 0.3],
+  [0.72, 0.64],
+];
 
 function appIcon(x, y) {
   if (!inRoundRect(x, y, 0.06, 0.2)) return [0, 0, 0, 0];
   const white = [255, 255, 255, 1];
   for (const [nx, ny] of nodes) if (Math.hypot(x - nx, y - ny) < 0.085) return white;
-  const links = [[0, 1], [1, 2], [0, 2]];
+  const links = [
+    [0, 1],
+    [1, 2],
+    [0, 2],
+  ];
   for (const [i, j] of links) if (distSeg(x, y, ...nodes[i], ...nodes[j]) < 0.028) return [255, 255, 255, 0.85];
   const t = (x + y) / 2; // indigo #4f46e5 → cyan #06b6d4
   return [Math.round(79 + (6 - 79) * t), Math.round(70 + (182 - 70) * t), Math.round(229 + (212 - 229) * t), 1];

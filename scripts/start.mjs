@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
@@ -38,10 +38,17 @@ function newestMtime(dir) {
 }
 
 function buildIfNeeded(what) {
-  const outputs = what === 'electron' ? ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'] : ['out/renderer/index.html'];
+  const outputs =
+    what === 'electron'
+      ? ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html']
+      : ['out/renderer/index.html'];
   const built = outputs.map((o) => join(root, o));
   const oldest = built.every(existsSync) ? Math.min(...built.map((f) => statSync(f).mtimeMs)) : 0;
-  const sources = Math.max(newestMtime(join(root, 'src-renderer')), newestMtime(join(root, 'src-preload')), what === 'electron' ? newestMtime(join(root, 'src-main')) : 0);
+  const sources = Math.max(
+    newestMtime(join(root, 'src-renderer')),
+    newestMtime(join(root, 'src-preload')),
+    what === 'electron' ? newestMtime(join(root, 'src-main')) : 0,
+  );
   if (oldest && oldest >= sources) return;
   say(oldest ? 'sources changed since the last build: building…' : 'building the app (first start)…');
   const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
@@ -74,5 +81,17 @@ if (electron && display) {
   say(`running headless because ${why}.`);
   say('Starting `axon serve --ui`: open the URL it prints in a browser on this machine.');
   buildIfNeeded('renderer');
-  run(process.execPath, [join(root, 'bin', 'axon.mjs'), ...args, 'serve', '--ui']);
+  const cli = join(root, 'bin', 'axon.mjs');
+  const help = spawnSync(process.execPath, [cli, '--help'], { cwd: root, encoding: 'utf8' });
+  if (/^\s+serve\b/m.test(help.stdout ?? '')) {
+    run(process.execPath, [cli, ...args, 'serve', '--ui']);
+  } else {
+    // This CLI has no `serve` subcommand yet: start the same thing directly.
+    const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
+    const node = existsSync(pinned) ? pinned : process.execPath;
+    const dataDir = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1] : undefined;
+    const serve = pathToFileURL(join(root, 'src-main', 'cli', 'commands', 'serve.ts')).href;
+    const code = `const m = await import(${JSON.stringify(serve)}); await m.serveCommand({ ui: true, dataDir: ${JSON.stringify(dataDir)} }); process.exit(0);`;
+    run(node, ['--import', 'tsx', '--input-type=module', '-e', code]);
+  }
 }

@@ -81,7 +81,11 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
     const ep = resolveCluster('local', { localPort: settings.localLedgerPort });
     if (!(await rpcAnswers(ep.rpcUrl))) {
       // The embedded default: run the local ledger inside this process.
-      localLedger = await startLocalLedger({ port: settings.localLedgerPort, dataDir: paths.ledger, log: log.child({ mod: 'local-ledger' }) });
+      localLedger = await startLocalLedger({
+        port: settings.localLedgerPort,
+        dataDir: paths.ledger,
+        log: log.child({ mod: 'local-ledger' }),
+      });
       log.info({ rpcUrl: localLedger.rpcUrl }, 'embedded local ledger started');
       ledger = { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl };
     }
@@ -101,7 +105,10 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
     await localLedger?.close();
     throw e;
   }
-  const canAirdrop = opts.ledger || localLedger ? true : resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).airdrop;
+  const canAirdrop =
+    opts.ledger || localLedger
+      ? true
+      : resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).airdrop;
   const backend = createNodeBackend(node, {
     dataDir: paths.root,
     settingsFile: paths.settings,

@@ -2,6 +2,7 @@
 // ApiService) and the events the UI listens to. This is the ONLY module that knows AxonNode's
 // shape; AxonNodeLike lists exactly what it uses.
 import type {
+  ApiErrorInfo,
   AxonEventName,
   AxonEvents,
   BuyQuote,
@@ -86,10 +87,16 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
 
   const listingMeta = (listingId: string) => {
     const l = node.market.listingsStore.get(listingId);
-    return { title: l?.title ?? listingId.split(':').slice(1).join(':'), format: l?.format ?? 'application/octet-stream' };
+    return {
+      title: l?.title ?? listingId.split(':').slice(1).join(':'),
+      format: l?.format ?? 'application/octet-stream',
+    };
   };
   const toPurchase = (p: PurchaseRow): PurchaseView => {
-    const v = purchaseView(p, { ...listingMeta(p.listingId), rateHz: ['streaming', 'connecting'].includes(p.state) ? frames.rate(p.id) : 0 });
+    const v = purchaseView(p, {
+      ...listingMeta(p.listingId),
+      rateHz: ['streaming', 'connecting'].includes(p.state) ? frames.rate(p.id) : 0,
+    });
     v.frames = Math.max(v.frames, frames.count(p.id));
     return v;
   };
@@ -102,11 +109,33 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     if (!s) throw new UserFacingError('unknown-stream', `You are not selling a stream '${streamId}'.`, 'Refresh Sell.');
     return s;
   };
+  // The node is in trouble when the ledger stops answering: checked every 10 s (tray: error icon).
+  let ledgerProblem: ApiErrorInfo | null = null;
+  let probing = false;
+  const probeLedger = async () => {
+    if (probing) return;
+    probing = true;
+    const before = ledgerProblem;
+    try {
+      await node.ledger.balance();
+      ledgerProblem = null;
+    } catch (e) {
+      ledgerProblem = {
+        code: 'ledger-unreachable',
+        message: `The ledger does not answer: ${(e as Error).message}`,
+        hint: 'Check the network and the cluster in Settings; for the local cluster, run `axon ledger`. Axon keeps retrying.',
+      };
+    } finally {
+      probing = false;
+    }
+    if (Boolean(before) !== Boolean(ledgerProblem)) emit('status', status());
+  };
   const status = (): StatusView => {
     const s = node.status();
     const offers = s.offers;
     return {
-      state: 'ready',
+      state: ledgerProblem ? 'error' : 'ready',
+      ...(ledgerProblem ? { error: ledgerProblem } : {}),
       version: ctx.version,
       address: node.identity.address,
       peerId: s.peerId,
@@ -176,10 +205,19 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     health: (h: { streamId: string; healthy: boolean; lastError: string | null }) => {
       const s = ownStreams().find((x) => x.streamId === h.streamId);
       if (s) emit('stream', s);
-      if (!h.healthy) emit('notice', { level: 'warning', title: `Source of '${h.streamId}' failed`, message: `${h.lastError ?? 'unknown error'} — restarting it with backoff.` });
+      if (!h.healthy)
+        emit('notice', {
+          level: 'warning',
+          title: `Source of '${h.streamId}' failed`,
+          message: `${h.lastError ?? 'unknown error'} — restarting it with backoff.`,
+        });
     },
     connection: (c: { peer: string; path: string; elapsedMs: number; role: string }) =>
-      emit('notice', { level: 'info', title: `Connected to ${c.role === 'buyer' ? 'the seller' : 'a buyer'}`, message: `${c.path} in ${c.elapsedMs} ms` }),
+      emit('notice', {
+        level: 'info',
+        title: `Connected to ${c.role === 'buyer' ? 'the seller' : 'a buyer'}`,
+        message: `${c.path} in ${c.elapsedMs} ms`,
+      }),
     'peer-error': (e: { remote: string; code: string; message: string }) =>
       emit('notice', { level: 'warning', title: `Peer error (${e.code})`, message: e.message }),
   };
@@ -210,6 +248,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         emit('listings', { count: node.listings({ includeOwn: true }).length });
       }
       if (tick % 5 === 0) emit('status', status());
+      if (tick % 10 === 0) void probeLedger();
     } catch {
       /* the node is shutting down */
     }
@@ -245,9 +284,15 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
 
     async quote(req: BuyRequest): Promise<BuyQuote> {
       const l = node.market.listingsStore.get(req.listingId);
-      if (!l) throw new UserFacingError('unknown-listing', 'This listing is no longer on the market.', 'Refresh Browse and pick a current one.');
+      if (!l)
+        throw new UserFacingError(
+          'unknown-listing',
+          'This listing is no longer on the market.',
+          'Refresh Browse and pick a current one.',
+        );
       const perMinute = req.tier === 'relay' ? l.priceRelay : l.priceDirect;
-      if (perMinute === null) throw new UserFacingError('no-relay', 'This listing has no rebroadcast tier.', 'Buy the direct tier.');
+      if (perMinute === null)
+        throw new UserFacingError('no-relay', 'This listing has no rebroadcast tier.', 'Buy the direct tier.');
       const perPeriod = pricePerPeriod(perMinute, l.periodSec);
       const cap = req.maxLamports ? BigInt(req.maxLamports) : perMinute * BigInt(req.maxMinutes);
       const [fee, balance] = await Promise.all([node.ledger.estimateFee(true), node.ledger.balance()]);
@@ -262,7 +307,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         cap: cap.toString(),
         balance: balance.toString(),
       };
-      if (balance < perPeriod + fee) q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
+      if (balance < perPeriod + fee)
+        q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
       return q;
     },
 
@@ -281,17 +327,22 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
 
     async renew(id: string, addMinutes: number) {
       const p = node.market.trades.purchase(id);
-      if (!p) throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
+      if (!p)
+        throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
       if (['ended', 'failed', 'rejected'].includes(p.state)) {
         // A finished purchase is renewed by buying the same listing again.
         return toPurchase(await node.buy(p.listingId, { minutes: addMinutes, tier: p.tier }));
       }
       const l = node.market.listingsStore.get(p.listingId);
       const perMinute =
-        p.pricePerPeriod !== null && p.periodMs ? (p.pricePerPeriod * 60_000n + BigInt(p.periodMs) - 1n) / BigInt(p.periodMs) : (p.tier === 'relay' ? l?.priceRelay : l?.priceDirect) ?? 0n;
+        p.pricePerPeriod !== null && p.periodMs
+          ? (p.pricePerPeriod * 60_000n + BigInt(p.periodMs) - 1n) / BigInt(p.periodMs)
+          : ((p.tier === 'relay' ? l?.priceRelay : l?.priceDirect) ?? 0n);
       // The buyer reads its cap and minutes before each period: raising them extends the purchase.
       node.db
-        .prepare(`UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`)
+        .prepare(
+          `UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`,
+        )
         .run(addMinutes, perMinute * BigInt(addMinutes), Date.now(), id);
       return toPurchase(node.market.trades.purchase(id)!);
     },
@@ -368,13 +419,21 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
 
     async airdrop(sol: number) {
       if (!ctx.canAirdrop) {
-        throw new UserFacingError('no-airdrop', `There are no airdrops on ${cluster}.`, 'Send SOL to your address from another wallet.');
+        throw new UserFacingError(
+          'no-airdrop',
+          `There are no airdrops on ${cluster}.`,
+          'Send SOL to your address from another wallet.',
+        );
       }
       const signature = await node.airdrop(BigInt(Math.round(sol * 1e9)));
       return { signature, balance: (await node.ledger.balance()).toString() };
     },
 
-    payments: (limit?: number) => node.market.trades.payments().slice(0, limit ?? 200).map((p) => paymentView(p, cluster)),
+    payments: (limit?: number) =>
+      node.market.trades
+        .payments()
+        .slice(0, limit ?? 200)
+        .map((p) => paymentView(p, cluster)),
 
     connections: (limit?: number) => conns.connections(undefined, limit ?? 200).map(connectionView),
 
@@ -383,7 +442,11 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     updateSettings(patch: SettingsPatch) {
       const before = loadSettings(ctx.settingsFile);
       if (patch.startOnLogin !== undefined && !ctx.setStartOnLogin) {
-        throw new UserFacingError('not-supported', 'Start on login is a desktop-app setting.', 'Set up a service (systemd, launchd) for the headless node instead.');
+        throw new UserFacingError(
+          'not-supported',
+          'Start on login is a desktop-app setting.',
+          'Set up a service (systemd, launchd) for the headless node instead.',
+        );
       }
       const next = updateSettings(ctx.settingsFile, patch as Parameters<typeof updateSettings>[1]);
       if (patch.startOnLogin !== undefined) ctx.setStartOnLogin?.(patch.startOnLogin);

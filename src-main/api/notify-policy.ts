@@ -30,14 +30,20 @@ export class NotificationPolicy {
         const p = payload as AxonEvents['payment'];
         if (p.direction !== 'in' || p.state !== 'verified' || this.#paymentsSeen.has(p.signature)) return null;
         this.#paymentsSeen.add(p.signature);
-        return { title: 'Payment received', body: `${formatSol(p.lamports, 9)} from ${short(p.counterparty)} (period ${p.period + 1}).` };
+        return {
+          title: 'Payment received',
+          body: `${formatSol(p.lamports, 9)} from ${short(p.counterparty)} (period ${p.period + 1}).`,
+        };
       }
       case 'peer': {
         const p = payload as AxonEvents['peer'];
         const was = this.#connected.get(p.peerId) ?? false;
         this.#connected.set(p.peerId, p.connected);
         if (was && !p.connected) {
-          return { title: 'Connection lost', body: `Lost the connection to ${short(p.address)}. Axon tries to reconnect.` };
+          return {
+            title: 'Connection lost',
+            body: `Lost the connection to ${short(p.address)}. Axon tries to reconnect.`,
+          };
         }
         return null;
       }

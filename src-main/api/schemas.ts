@@ -15,9 +15,7 @@ const listingId = z
 const streamId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'stream id: 1–64 letters, digits, dot, dash or underscore');
 const tier = z.enum(['direct', 'relay']);
 const limit = z.number().int().min(1).max(10_000).optional();
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const ListingQuerySchema = z
   .object({
@@ -26,7 +24,12 @@ export const ListingQuerySchema = z
     tag: z.string().max(100).optional(),
     region: z.string().max(100).optional(),
     maxPrice: lamports.optional(),
-    freshWithinSec: z.number().int().min(1).max(86_400 * 30).optional(),
+    freshWithinSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400 * 30)
+      .optional(),
   })
   .strict();
 
@@ -34,7 +37,11 @@ export const BuyRequestSchema = z
   .object({
     listingId,
     tier,
-    maxMinutes: z.number().int().min(1, 'buy at least 1 minute').max(60 * 24 * 30, 'at most 30 days at once'),
+    maxMinutes: z
+      .number()
+      .int()
+      .min(1, 'buy at least 1 minute')
+      .max(60 * 24 * 30, 'at most 30 days at once'),
     maxLamports: lamports.optional(),
   })
   .strict();
@@ -98,7 +105,14 @@ export const commandArgs = {
   buy: z.tuple([BuyRequestSchema]),
   purchases: z.tuple([]),
   recentFrames: z.tuple([id, limit]),
-  renew: z.tuple([id, z.number().int().min(1).max(60 * 24 * 30)]),
+  renew: z.tuple([
+    id,
+    z
+      .number()
+      .int()
+      .min(1)
+      .max(60 * 24 * 30),
+  ]),
   stopPurchase: z.tuple([id]),
   ownStreams: z.tuple([]),
   sell: z.tuple([SellRequestSchema]),

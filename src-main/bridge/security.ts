@@ -36,12 +36,20 @@ export function checkRequest(
 ): { ok: true; rest: string } | ({ ok: false } & Refusal) {
   const host = (req.headers.host ?? '').toLowerCase();
   if (!allowedHosts(port).has(host)) {
-    return { ok: false, status: 403, message: `refused: Host '${host.slice(0, 100)}' is not this machine's loopback address` };
+    return {
+      ok: false,
+      status: 403,
+      message: `refused: Host '${host.slice(0, 100)}' is not this machine's loopback address`,
+    };
   }
   const origin = req.headers.origin;
   if (origin !== undefined || opts.requireOrigin) {
     if (!origin || !allowedOrigins(port).has(origin.toLowerCase())) {
-      return { ok: false, status: 403, message: `refused: requests from origin '${String(origin).slice(0, 100)}' are not allowed` };
+      return {
+        ok: false,
+        status: 403,
+        message: `refused: requests from origin '${String(origin).slice(0, 100)}' are not allowed`,
+      };
     }
   }
   // The path is /t/<token>/<rest>: relative asset URLs of the UI then carry the token by themselves.
@@ -51,7 +59,8 @@ export function checkRequest(
     return {
       ok: false,
       status: 403,
-      message: 'refused: missing or wrong access token. Open the URL printed by `axon serve --ui` (it contains the token).',
+      message:
+        'refused: missing or wrong access token. Open the URL printed by `axon serve --ui` (it contains the token).',
     };
   }
   return { ok: true, rest: m[2] ?? '/' };

@@ -63,7 +63,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const check = checkRequest(req, port, token);
     if (!check.ok) {
-      opts.log?.warn({ url: redact(req.url), host: req.headers.host, origin: req.headers.origin }, 'bridge: refused request');
+      opts.log?.warn(
+        { url: redact(req.url), host: req.headers.host, origin: req.headers.origin },
+        'bridge: refused request',
+      );
       return refuse(res, check.status, check.message, port);
     }
     const rest = check.rest;
@@ -109,7 +112,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const check = checkRequest(req, port, token, { requireOrigin: true });
     if (!check.ok || check.rest !== '/api/events') {
       const status = check.ok ? 404 : check.status;
-      opts.log?.warn({ url: redact(req.url), host: req.headers.host, origin: req.headers.origin }, 'bridge: refused WebSocket');
+      opts.log?.warn(
+        { url: redact(req.url), host: req.headers.host, origin: req.headers.origin },
+        'bridge: refused WebSocket',
+      );
       socket.end(`HTTP/1.1 ${status} Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }

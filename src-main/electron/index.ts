@@ -1,15 +1,17 @@
 // Runs in: Electron main. The desktop app: one instance per user, hosts AxonNode, the window, the
 // tray, notifications and the IPC that carries the app API. Thin: everything it calls lives in
 // src-main/api (tested in plain Node); this file only wires Electron to it.
-import { app, ipcMain, Notification, type BrowserWindow } from 'electron';
+import { app, dialog, ipcMain, Notification, type BrowserWindow } from 'electron';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IPC_CALL, IPC_EVENT, type ApiResult, type StatusView } from '../../src-preload/api';
 import { ApiService } from '../api/service';
+import { toErrorInfo } from '../api/errors';
 import { startHost, type AxonHost } from '../api/host';
 import { NotificationPolicy, trayStateFor } from '../api/notify-policy';
 import { AppTray } from './tray';
-import { createMainWindow, hardenSession, isOwnFrame } from './window';
+import { createMainWindow, hardenSession } from './window';
+import { isOwnPage } from '../api/window-policy';
 
 const here = import.meta.dirname; // out/main
 const preload = join(here, '../preload/index.cjs');
@@ -28,6 +30,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   app.on('second-instance', () => showWindow());
+  app.on('activate', () => showWindow()); // macOS: click on the Dock icon
   app.on('window-all-closed', () => {
     /* stay in the tray */
   });
@@ -37,10 +40,14 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_e, contents) => {
     contents.on('will-attach-webview', (ev) => ev.preventDefault());
   });
-  app.whenReady().then(start, (e: unknown) => fatal(e));
+  app
+    .whenReady()
+    .then(start)
+    .catch((e: unknown) => fatal(e));
 }
 
 function showWindow(): void {
+  if (!app.isReady() || !host) return; // still starting: the window opens when the node is up
   if (!win || win.isDestroyed()) win = openWindow(true);
   if (win.isMinimized()) win.restore();
   win.show();
@@ -73,12 +80,14 @@ function notify(title: string, body: string): void {
 
 async function start(): Promise<void> {
   hardenSession();
-  host = await startHost({ electron: { setStartOnLogin } });
-  api = new ApiService(host.backend, { onError: (cmd, err) => host?.log.warn({ cmd, err: String(err) }, 'api command failed') });
+  host = await startHost({ electron: { setStartOnLogin }, version: app.getVersion() });
+  api = new ApiService(host.backend, {
+    onError: (cmd, err) => host?.log.warn({ cmd, err: String(err) }, 'api command failed'),
+  });
   if (host.settings.startOnLogin) setStartOnLogin(true);
 
   ipcMain.handle(IPC_CALL, async (event, command: unknown, args: unknown): Promise<ApiResult> => {
-    if (!isOwnFrame(event.senderFrame?.url, indexHtml)) {
+    if (!isOwnPage(event.senderFrame?.url, indexHtml)) {
       return { ok: false, error: { code: 'forbidden', message: 'IPC from an unknown page', hint: 'Restart Axon.' } };
     }
     return api!.call(command, args);
@@ -132,8 +141,8 @@ app.on('will-quit', (e) => {
 });
 
 function fatal(e: unknown): void {
-  const msg = e instanceof Error ? e.message : String(e);
-  notify('Axon could not start', msg);
+  const info = toErrorInfo(e);
   console.error('axon: could not start:', e);
+  dialog.showErrorBox('Axon could not start', `${info.message}\n\nWhat to do: ${info.hint}`);
   app.exit(1);
 }

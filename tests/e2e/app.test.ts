@@ -62,7 +62,8 @@ describe('the app in a real browser', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     // Test the UI as it is now: build it.
     const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
@@ -126,7 +127,9 @@ describe('the app in a real browser', () => {
 
     // --- Purchases: frames arrive live.
     await buyerPage.waitForURL(/#\/purchases/);
-    await expect.poll(() => buyerPage.getByTestId('purchase-state').textContent(), { timeout: 45_000 }).toBe('streaming');
+    await expect
+      .poll(() => buyerPage.getByTestId('purchase-state').textContent(), { timeout: 45_000 })
+      .toBe('streaming');
     await expect.poll(() => buyerPage.getByTestId('frame-row').count(), { timeout: 20_000 }).toBeGreaterThan(5);
     const tableText = await buyerPage.getByTestId('frames-table').textContent();
     expect(tableText).toMatch(/hex|flight|lat/);

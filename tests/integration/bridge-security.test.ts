@@ -138,7 +138,12 @@ describe('bridge security (headless UI)', () => {
   });
 
   it('refuses a forged Host header (DNS rebinding) even with the token', async () => {
-    for (const host of [`evil.example:${bridge.port}`, 'evil.example', `127.0.0.1.nip.io:${bridge.port}`, `127.0.0.1:${bridge.port + 1}`]) {
+    for (const host of [
+      `evil.example:${bridge.port}`,
+      'evil.example',
+      `127.0.0.1.nip.io:${bridge.port}`,
+      `127.0.0.1:${bridge.port + 1}`,
+    ]) {
       const page = await http(bridge.port, `/t/${bridge.token}/`, { headers: { Host: host } });
       expect(page.status, host).toBe(403);
       const api = await callStatus({ Host: host });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 import { MessageTooLargeError } from '../../src-main/core/ledger/envelope';
+import { LedgerPostError } from '../../src-main/core/ledger/client';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
 import { open, seal, openJson, sealJson } from '../../src-main/core/ledger/crypto';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
@@ -60,7 +61,9 @@ describe('ledger client on the local ledger', () => {
     expect(got!.message).toEqual(request);
     const m = got!.message as Extract<AxonMessage, { type: 'ServiceRequest' }>;
     // Only Bob opens it, and only as coming from the transaction's signer.
-    expect(openJson(m.sealed, { recipient: bob, sender: got!.sender, type: 'ServiceRequest', nonce: m.nonce })).toEqual(buyerInfo);
+    expect(openJson(m.sealed, { recipient: bob, sender: got!.sender, type: 'ServiceRequest', nonce: m.nonce })).toEqual(
+      buyerInfo,
+    );
 
     const accNonce = newNonce();
     const accept: AxonMessage = {
@@ -73,16 +76,23 @@ describe('ledger client on the local ledger', () => {
       graceSec: 15,
       punchAt: Date.now() + 2_000,
       relays: [],
-      sealed: seal(new TextEncoder().encode('seller-addrs'), { sender: bob, recipient: alice.address, type: 'ServiceAccept', nonce: accNonce }),
+      sealed: seal(new TextEncoder().encode('seller-addrs'), {
+        sender: bob,
+        recipient: alice.address,
+        type: 'ServiceAccept',
+        nonce: accNonce,
+      }),
     };
     await b.client.post(aliceStdin, accept);
     const [reply] = await aliceInbox.waitFor(1);
     expect(reply!.sender).toBe(bob.address);
     expect(reply!.message).toEqual(accept);
     const r = reply!.message as Extract<AxonMessage, { type: 'ServiceAccept' }>;
-    expect(new TextDecoder().decode(open(r.sealed, { recipient: alice, sender: bob.address, type: 'ServiceAccept', nonce: r.nonce }))).toBe(
-      'seller-addrs',
-    );
+    expect(
+      new TextDecoder().decode(
+        open(r.sealed, { recipient: alice, sender: bob.address, type: 'ServiceAccept', nonce: r.nonce }),
+      ),
+    ).toBe('seller-addrs');
     await bobInbox.stop();
     await aliceInbox.stop();
     expect(bobInbox.items).toHaveLength(1);
@@ -128,6 +138,20 @@ describe('ledger client on the local ledger', () => {
     const topic = await a.client.marketTopic('main');
     await expect(a.client.post(topic, huge)).rejects.toBeInstanceOf(MessageTooLargeError);
     expect(await a.client.balance()).toBe(before);
+  });
+
+  it('a post the ledger refuses fails at once with the reason, without retrying', async () => {
+    const topic = await a.client.stdinTopic(bob.address);
+    const tooMuch = (await a.client.balance()) + 1n;
+    const err = await a.client
+      .post(topic, stop('overdraft'), { transfer: { to: bob.address, lamports: tooMuch } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerPostError);
+    expect((err as LedgerPostError).kind).toBe('rejected');
+    const broke = testClient(Identity.generate(), ledger, join(tmp.dir, 'broke.db'));
+    const err2 = await broke.client.post(topic, stop('no fee')).catch((e: unknown) => e);
+    await broke.close();
+    expect((err2 as LedgerPostError).kind).toBe('rejected');
   });
 
   it('reports balance and fees; a fee is paid per post', async () => {

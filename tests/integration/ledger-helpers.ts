@@ -19,7 +19,11 @@ import {
   type Address,
 } from '@solana/kit';
 import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
-import { createLedgerClient, type LedgerClientOptions, type SolanaLedgerClient } from '../../src-main/core/ledger/client';
+import {
+  createLedgerClient,
+  type LedgerClientOptions,
+  type SolanaLedgerClient,
+} from '../../src-main/core/ledger/client';
 import { MEMO_V1_PROGRAM } from '../../src-main/core/ledger/topics';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
 import type { Identity } from '../../src-main/core/identity/identity';

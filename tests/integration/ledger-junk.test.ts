@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { encode } from 'cborg';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
-import { ENVELOPE_PREFIX, encodeEnvelope, encodePayload, MAX_ENVELOPE_CHARS } from '../../src-main/core/ledger/envelope';
+import {
+  ENVELOPE_PREFIX,
+  encodeEnvelope,
+  encodePayload,
+  MAX_ENVELOPE_CHARS,
+} from '../../src-main/core/ledger/envelope';
 import { newNonce, TYPE_CODES } from '../../src-main/core/ledger/messages';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
 import { collector, inProcessLedger, postRawMemo, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
@@ -51,7 +56,10 @@ describe('junk on a topic', () => {
       ['truncated', env(valid.subarray(0, valid.length - 4))],
       ['oversized', text(ENVELOPE_PREFIX + Buffer.alloc(700, 1).toString('base64'))],
       ['not base64', text('axon1:%%%%')],
-      ['schema violation', env(Uint8Array.from([1, ...encode([TYPE_CODES.Payment, newNonce(), 1, 'r', 'not-a-number'])]))],
+      [
+        'schema violation',
+        env(Uint8Array.from([1, ...encode([TYPE_CODES.Payment, newNonce(), 1, 'r', 'not-a-number'])])),
+      ],
       ['unknown type', env(Uint8Array.from([1, ...encode([77, newNonce(), 1])]))],
     ];
     expect(junk.find(([n]) => n === 'oversized')![1].length).toBeGreaterThan(MAX_ENVELOPE_CHARS);
@@ -62,7 +70,8 @@ describe('junk on a topic', () => {
     let i = 0;
     for (const [name, data] of junk) {
       const r = await postRawMemo(t.client, troll, topic, data);
-      if (name === 'random bytes') expect(r.err).not.toBeNull(); // Memo v1 refuses non-UTF-8: failed tx
+      if (name === 'random bytes')
+        expect(r.err).not.toBeNull(); // Memo v1 refuses non-UTF-8: failed tx
       else expect(r.err).toBeNull();
       if (++i % 3 === 0) {
         const label = `valid-${order.length + 1}`;
@@ -81,7 +90,9 @@ describe('junk on a topic', () => {
     await new Promise((r) => setTimeout(r, 500)); // nothing else may arrive
     await inbox.stop();
     expect(inbox.items.map((x) => (x.message as { reason: string }).reason)).toEqual(order);
-    expect(got.find((x) => (x.message as { reason: string }).reason === 'replayed-original')!.sender).toBe(troll.address);
+    expect(got.find((x) => (x.message as { reason: string }).reason === 'replayed-original')!.sender).toBe(
+      troll.address,
+    );
     const slots = got.map((x) => x.slot);
     expect([...slots].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(slots);
 

@@ -36,7 +36,11 @@ beforeAll(async () => {
   s = testClient(seller, ledger, join(tmp.dir, 'seller.db'));
   x = testClient(stranger, ledger, join(tmp.dir, 'stranger.db'));
   // Recipients must hold the rent-exempt minimum before a small transfer can land (as on Solana).
-  await Promise.all([b.client.airdrop(5_000_000_000n), s.client.airdrop(1_000_000_000n), x.client.airdrop(1_000_000_000n)]);
+  await Promise.all([
+    b.client.airdrop(5_000_000_000n),
+    s.client.airdrop(1_000_000_000n),
+    x.client.airdrop(1_000_000_000n),
+  ]);
   sellerStdin = await s.client.stdinTopic(seller.address);
 });
 afterAll(async () => {
@@ -48,12 +52,19 @@ afterAll(async () => {
 describe('payments', () => {
   it('a transfer+memo transaction pays the seller and is verified once; its replay is refused', async () => {
     const sellerBefore = await s.client.balance();
-    const paid = await b.client.post(sellerStdin, payment('req-pay', 0), { transfer: { to: seller.address, lamports: PRICE } });
+    const paid = await b.client.post(sellerStdin, payment('req-pay', 0), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     expect(await s.client.balance()).toBe(sellerBefore + PRICE);
 
     const ok = await s.client.verifyPayment(paid.signature, expect0());
     expect(ok).toEqual({ ok: true, slot: paid.slot });
-    expect(getPayment(s.db, paid.signature)).toMatchObject({ state: 'verified', lamports: PRICE, period: 0, direction: 'in' });
+    expect(getPayment(s.db, paid.signature)).toMatchObject({
+      state: 'verified',
+      lamports: PRICE,
+      period: 0,
+      direction: 'in',
+    });
 
     // The same signature again, even presented as the payment of the next period: refused.
     const again = await s.client.verifyPayment(paid.signature, expect0({ period: 1 }));
@@ -66,7 +77,9 @@ describe('payments', () => {
     const seen: unknown[] = [];
     const signal = AbortSignal.timeout(20_000); // fails the test instead of hanging
     const iter = s.client.watch(sellerStdin, { signal, cursor: 'pay-watch', fromNow: true });
-    const paid = await b.client.post(sellerStdin, payment('req-pay', 7), { transfer: { to: seller.address, lamports: 1_234n } });
+    const paid = await b.client.post(sellerStdin, payment('req-pay', 7), {
+      transfer: { to: seller.address, lamports: 1_234n },
+    });
     for await (const r of iter) {
       seen.push(r);
       if (r.signature === paid.signature) {
@@ -90,38 +103,50 @@ describe('payments', () => {
 
   it('an expired payment is refused', async () => {
     const past = Math.floor(Date.now() / 1000) - 30;
-    const paid = await b.client.post(sellerStdin, payment('req-pay', 2, past), { transfer: { to: seller.address, lamports: PRICE } });
+    const paid = await b.client.post(sellerStdin, payment('req-pay', 2, past), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     const v = await s.client.verifyPayment(paid.signature, expect0({ period: 2 }));
     expect(v).toMatchObject({ ok: false, reason: 'expired' });
   });
 
   it('a payment to the wrong recipient is refused', async () => {
     // Memo on the seller's stdin, money to someone else.
-    const paid = await b.client.post(sellerStdin, payment('req-pay', 3), { transfer: { to: stranger.address, lamports: PRICE } });
+    const paid = await b.client.post(sellerStdin, payment('req-pay', 3), {
+      transfer: { to: stranger.address, lamports: PRICE },
+    });
     const v = await s.client.verifyPayment(paid.signature, expect0({ period: 3 }));
     expect(v).toMatchObject({ ok: false, reason: 'wrong-recipient' });
   });
 
   it('a payment from someone else, for another request or period, or without a Payment memo is refused', async () => {
-    const byStranger = await x.client.post(sellerStdin, payment('req-pay', 4), { transfer: { to: seller.address, lamports: PRICE } });
+    const byStranger = await x.client.post(sellerStdin, payment('req-pay', 4), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     expect(await s.client.verifyPayment(byStranger.signature, expect0({ period: 4 }))).toMatchObject({
       ok: false,
       reason: 'wrong-payer',
     });
 
-    const otherReq = await b.client.post(sellerStdin, payment('req-other', 4), { transfer: { to: seller.address, lamports: PRICE } });
+    const otherReq = await b.client.post(sellerStdin, payment('req-other', 4), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     expect(await s.client.verifyPayment(otherReq.signature, expect0({ period: 4 }))).toMatchObject({
       ok: false,
       reason: 'wrong-request',
     });
 
-    const otherPeriod = await b.client.post(sellerStdin, payment('req-pay', 9), { transfer: { to: seller.address, lamports: PRICE } });
+    const otherPeriod = await b.client.post(sellerStdin, payment('req-pay', 9), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     expect(await s.client.verifyPayment(otherPeriod.signature, expect0({ period: 4 }))).toMatchObject({
       ok: false,
       reason: 'wrong-period',
     });
 
-    const noMemo = await b.client.post(sellerStdin, stop('not a payment'), { transfer: { to: seller.address, lamports: PRICE } });
+    const noMemo = await b.client.post(sellerStdin, stop('not a payment'), {
+      transfer: { to: seller.address, lamports: PRICE },
+    });
     expect(await s.client.verifyPayment(noMemo.signature, expect0({ period: 4 }))).toMatchObject({
       ok: false,
       reason: 'malformed',
@@ -130,7 +155,10 @@ describe('payments', () => {
     // A signature that never landed, and garbage.
     const unknownSig = '5'.repeat(88);
     expect(await s.client.verifyPayment(unknownSig, expect0())).toMatchObject({ ok: false, reason: 'not-found' });
-    expect(await s.client.verifyPayment('not-a-signature', expect0())).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await s.client.verifyPayment('not-a-signature', expect0())).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
 
     // A refused payment for the wrong period is still good for the right one (once).
     expect(await s.client.verifyPayment(otherPeriod.signature, expect0({ period: 9 }))).toMatchObject({ ok: true });

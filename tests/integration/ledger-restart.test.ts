@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import { nonceKey } from '../../src-main/core/ledger/messages';
 import { getCursor } from '../../src-main/core/store/cursors';
-import { collector, freePortPair, spawnLedger, stop, tempDir, testClient, type LedgerProcess, type TestClient } from './ledger-helpers';
+import {
+  collector,
+  freePortPair,
+  spawnLedger,
+  stop,
+  tempDir,
+  testClient,
+  type LedgerProcess,
+  type TestClient,
+} from './ledger-helpers';
 
 let tmp: ReturnType<typeof tempDir>;
 let proc: LedgerProcess | undefined;
@@ -50,13 +59,24 @@ describe('ledger process restart', () => {
     const got = await inbox.waitFor(6, 30_000);
     await new Promise((res) => setTimeout(res, 800)); // a duplicate would arrive by now
     await inbox.stop();
-    expect(inbox.items.map((x) => (x.message as { reason: string }).reason)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    expect(inbox.items.map((x) => (x.message as { reason: string }).reason)).toEqual([
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+      'm6',
+    ]);
     expect(new Set(got.map((x) => x.signature)).size).toBe(6);
     expect(new Set(got.map((x) => nonceKey(x.message.nonce))).size).toBe(6);
     // History survived the kill: the cursor names the last message, which the ledger still knows.
     expect(getCursor(r.db, topic)!.lastSignature).toBe(got[5]!.signature);
     const tx = await r.client.rpc
-      .getTransaction(got[0]!.signature as never, { commitment: 'confirmed', encoding: 'base64', maxSupportedTransactionVersion: 0 })
+      .getTransaction(got[0]!.signature as never, {
+        commitment: 'confirmed',
+        encoding: 'base64',
+        maxSupportedTransactionVersion: 0,
+      })
       .send();
     expect(tx).not.toBeNull();
   });

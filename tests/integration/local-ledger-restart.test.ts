@@ -35,10 +35,10 @@ const dir = mkdtempSync(join(tmpdir(), 'axon-ledger-restart-'));
 const children: ChildProcess[] = [];
 
 async function startChild(): Promise<{ child: ChildProcess; rpcUrl: string; wsUrl: string }> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir], {
+  // One process (node with tsx's loader), so SIGKILL hits the ledger itself, not a wrapper.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
   });
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {

@@ -12,7 +12,7 @@ describe('M × N', () => {
   let ledger: LocalLedger;
   const cleanups: (() => Promise<void>)[] = [];
   const node = async (airdrop = SOL): Promise<AxonNode> => {
-    const n = await startNode(ledger, { airdrop, timing: { periodSec: 3, graceSec: 3 } });
+    const n = await startNode(ledger, { airdrop, timing: { periodSec: 3, graceSec: 6 } });
     cleanups.unshift(n.cleanup);
     return n.node;
   };
@@ -51,7 +51,11 @@ describe('M × N', () => {
     for (const b of buyers) b.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), f.seq]));
     const ps = await Promise.all(buyers.map((b) => b.buy(id, { minutes: 1 })));
     await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty');
-    await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers');
+    await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers').catch((e) => {
+      console.log(JSON.stringify(buyers.map((b, i) => { const p = b.market.trades.purchase(ps[i]!.id)!; return [p.state, p.reason, p.paidThrough]; })));
+      console.log(JSON.stringify(seller.market.trades.sales().map((s) => [s.state, s.reason, s.paidThrough])));
+      throw e;
+    });
     const hubFrames = seller.market.seller.status()[0]!;
     // one source read: the hub got each frame once, however many buyers
     const health = seller.market.seller.live.get('adsb')!.supervisor!.health;

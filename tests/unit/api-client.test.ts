@@ -34,7 +34,11 @@ describe('createApiClient', () => {
     expect(await api.payments(5)).toEqual({ cmd: 'payments', args: [5] });
     const err = await api.airdrop(1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect(toApiErrorInfo(err)).toEqual({ code: 'no-faucet', message: 'no airdrops on mainnet', hint: 'Fund the address.' });
+    expect(toApiErrorInfo(err)).toEqual({
+      code: 'no-faucet',
+      message: 'no airdrops on mainnet',
+      hint: 'Fund the address.',
+    });
   });
 
   it('keeps the error details through a message-only channel (contextBridge)', async () => {

@@ -95,3 +95,23 @@ describe('trayStateFor', () => {
     expect(trayStateFor(null).state).toBe('idle');
   });
 });
+
+describe('window policy', () => {
+  it('opens only https block-explorer links outside the app', async () => {
+    const { isAllowedExternal } = await import('../../src-main/api/window-policy');
+    expect(isAllowedExternal('https://explorer.solana.com/tx/abc?cluster=devnet')).toBe(true);
+    expect(isAllowedExternal('http://explorer.solana.com/tx/abc')).toBe(false);
+    expect(isAllowedExternal('https://explorer.solana.com.evil.example/tx')).toBe(false);
+    expect(isAllowedExternal('https://user@explorer.solana.com/')).toBe(false);
+    expect(isAllowedExternal('file:///etc/passwd')).toBe(false);
+    expect(isAllowedExternal('javascript:alert(1)')).toBe(false);
+  });
+  it('accepts IPC and navigation only from the app’s own page', async () => {
+    const { isOwnPage } = await import('../../src-main/api/window-policy');
+    const index = '/opt/Axon/resources/app.asar/out/renderer/index.html';
+    expect(isOwnPage('file:///opt/Axon/resources/app.asar/out/renderer/index.html#/wallet', index)).toBe(true);
+    expect(isOwnPage('file:///tmp/evil.html', index)).toBe(false);
+    expect(isOwnPage('https://example.org/', index)).toBe(false);
+    expect(isOwnPage(undefined, index)).toBe(false);
+  });
+});

@@ -55,15 +55,61 @@ describe('ApiService', () => {
       ['buy', [{ listingId: 'nope', tier: 'direct', maxMinutes: 10 }], /listingId: expected a listing id/],
       ['buy', [{ listingId: `${SELLER}:a`, tier: 'gold', maxMinutes: 10 }], /tier/],
       ['buy', [{ listingId: `${SELLER}:a`, tier: 'direct', maxMinutes: 0 }], /maxMinutes: buy at least 1 minute/],
-      ['buy', [{ listingId: `${SELLER}:a`, tier: 'direct', maxMinutes: 5, maxLamports: '-1' }], /maxLamports: lamports must be a whole number/],
+      [
+        'buy',
+        [{ listingId: `${SELLER}:a`, tier: 'direct', maxMinutes: 5, maxLamports: '-1' }],
+        /maxLamports: lamports must be a whole number/,
+      ],
       ['buy', [{ listingId: `${SELLER}:a`, tier: 'direct', maxMinutes: 5, extra: 1 }], /extra/],
       ['airdrop', [0], /more than 0 SOL/],
       ['airdrop', ['1'], /number/],
       ['renew', ['p1', 1.5], /int/i],
       ['setStreamPaused', ['../etc', true], /stream id/],
-      ['sell', [{ title: '', description: '', tags: [], format: 'x', source: { kind: 'synthetic', feed: 'aircraft' }, priceDirect: '1', periodSec: 60 }], /title|format/],
-      ['sell', [{ title: 'a', description: '', tags: [], format: 'text/plain', source: { kind: 'shell', cmd: 'rm' }, priceDirect: '1', periodSec: 60 }], /source/],
-      ['sell', [{ title: 'a', description: '', tags: [], format: 'text/plain', source: { kind: 'websocket', url: 'http://x' }, priceDirect: '1', periodSec: 60 }], /ws:\/\/ or wss:\/\//],
+      [
+        'sell',
+        [
+          {
+            title: '',
+            description: '',
+            tags: [],
+            format: 'x',
+            source: { kind: 'synthetic', feed: 'aircraft' },
+            priceDirect: '1',
+            periodSec: 60,
+          },
+        ],
+        /title|format/,
+      ],
+      [
+        'sell',
+        [
+          {
+            title: 'a',
+            description: '',
+            tags: [],
+            format: 'text/plain',
+            source: { kind: 'shell', cmd: 'rm' },
+            priceDirect: '1',
+            periodSec: 60,
+          },
+        ],
+        /source/,
+      ],
+      [
+        'sell',
+        [
+          {
+            title: 'a',
+            description: '',
+            tags: [],
+            format: 'text/plain',
+            source: { kind: 'websocket', url: 'http://x' },
+            priceDirect: '1',
+            periodSec: 60,
+          },
+        ],
+        /ws:\/\/ or wss:\/\//,
+      ],
       ['updateSettings', [{ cluster: 'javascript:alert(1)' }], /cluster/],
       ['updateSettings', [{ stunServers: ['no-port'] }], /host:port/],
       ['updateSettings', [{ dataDir: '/tmp' }], /dataDir/],
@@ -96,14 +142,19 @@ describe('ApiService', () => {
   });
 
   it('turns failures into what happened and what to do', async () => {
-    const api1 = new ApiService(recordingBackend(new UserFacingError('no-seller', 'The seller is offline.', 'Pick another listing.')).backend);
+    const api1 = new ApiService(
+      recordingBackend(new UserFacingError('no-seller', 'The seller is offline.', 'Pick another listing.')).backend,
+    );
     expect(await api1.call('status', [])).toEqual({
       ok: false,
       error: { code: 'no-seller', message: 'The seller is offline.', hint: 'Pick another listing.' },
     });
     const api2 = new ApiService(recordingBackend(new Error('insufficient balance: need 5000 lamports')).backend);
     const r2 = await api2.call('status', []);
-    expect(r2).toMatchObject({ ok: false, error: { code: 'insufficient-balance', message: 'insufficient balance: need 5000 lamports' } });
+    expect(r2).toMatchObject({
+      ok: false,
+      error: { code: 'insufficient-balance', message: 'insufficient balance: need 5000 lamports' },
+    });
     if (!r2.ok) expect(r2.error.hint).toMatch(/Airdrop/);
     const errors: string[] = [];
     const api3 = new ApiService(recordingBackend(new Error('boom')).backend, { onError: (c) => errors.push(c) });

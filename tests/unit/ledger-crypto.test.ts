@@ -70,7 +70,8 @@ describe('sealed boxes (X25519 + HKDF-SHA256 + XChaCha20-Poly1305)', () => {
   });
 
   const ctx = { recipient: bob, sender: alice.address, type: 'ServiceRequest', nonce } as const;
-  const sealed = (): Uint8Array => seal(plaintext, { sender: alice, recipient: bob.address, type: 'ServiceRequest', nonce });
+  const sealed = (): Uint8Array =>
+    seal(plaintext, { sender: alice, recipient: bob.address, type: 'ServiceRequest', nonce });
 
   const fails = (box: Uint8Array, c: Parameters<typeof open>[1], code: string): void => {
     let err: unknown;

@@ -110,11 +110,7 @@ describe('decoding garbage never throws and names the kind', () => {
       b64(Uint8Array.from([1, ...encode([TYPE_CODES.Payment, new Uint8Array(16), 1, 'r', 'x'])])),
       'schema',
     ],
-    [
-      'short nonce',
-      b64(Uint8Array.from([1, ...encode([TYPE_CODES.Payment, new Uint8Array(4), 1, 'r', 1])])),
-      'schema',
-    ],
+    ['short nonce', b64(Uint8Array.from([1, ...encode([TYPE_CODES.Payment, new Uint8Array(4), 1, 'r', 1])])), 'schema'],
     [
       'bad enum index',
       b64(Uint8Array.from([1, ...encode([TYPE_CODES.ServiceReject, new Uint8Array(16), 1, 'r', 42, 'm'])])),

@@ -31,7 +31,12 @@ describe('ledger cursors', () => {
     setCursor(db, 'topicA', 'sig2', 9_007_199_254_740_993n, 2000);
     db.close();
     db = openDb(join(dir, 'axon.db'));
-    expect(getCursor(db, 'topicA')).toEqual({ name: 'topicA', lastSignature: 'sig2', lastSlot: 9_007_199_254_740_993n, updatedAt: 2000 });
+    expect(getCursor(db, 'topicA')).toEqual({
+      name: 'topicA',
+      lastSignature: 'sig2',
+      lastSlot: 9_007_199_254_740_993n,
+      updatedAt: 2000,
+    });
     setCursor(db, 'topicB', null, null);
     expect(listCursors(db).map((c) => c.name)).toEqual(['topicA', 'topicB']);
   });

@@ -2,13 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { getAddressDecoder, getAddressEncoder } from '@solana/kit';
 import { Identity } from '../../src-main/core/identity/identity';
-import {
-  MARKET_BASE,
-  MEMO_V1_PROGRAM,
-  TopicError,
-  marketTopic,
-  stdinTopic,
-} from '../../src-main/core/ledger/topics';
+import { MARKET_BASE, MEMO_V1_PROGRAM, TopicError, marketTopic, stdinTopic } from '../../src-main/core/ledger/topics';
 
 describe('topics', () => {
   it('the market base is sha256("axon:market-base:v1")', () => {
@@ -19,7 +13,13 @@ describe('topics', () => {
     const peer = Identity.fromSeed(new Uint8Array(32).fill(3)).address;
     const enc = getAddressEncoder();
     const expected = getAddressDecoder().decode(
-      sha256(Uint8Array.from([...enc.encode(peer), ...new TextEncoder().encode('axon:stdin'), ...enc.encode(MEMO_V1_PROGRAM)])),
+      sha256(
+        Uint8Array.from([
+          ...enc.encode(peer),
+          ...new TextEncoder().encode('axon:stdin'),
+          ...enc.encode(MEMO_V1_PROGRAM),
+        ]),
+      ),
     );
     expect(await stdinTopic(peer)).toBe(expected);
   });

@@ -6,7 +6,13 @@ import {
   type Address,
 } from '@solana/kit';
 import { Identity } from '../../src-main/core/identity/identity';
-import { ENVELOPE_PREFIX, MAX_PAYLOAD_BYTES, MessageTooLargeError, encodeEnvelope, decodeEnvelope } from '../../src-main/core/ledger/envelope';
+import {
+  ENVELOPE_PREFIX,
+  MAX_PAYLOAD_BYTES,
+  MessageTooLargeError,
+  encodeEnvelope,
+  decodeEnvelope,
+} from '../../src-main/core/ledger/envelope';
 import { buildPostMessage, parseTransaction } from '../../src-main/core/ledger/transactions';
 import { MEMO_V1_PROGRAM, stdinTopic } from '../../src-main/core/ledger/topics';
 import { resolveCluster, wsUrlFor } from '../../src-main/core/ledger/cluster';
@@ -81,7 +87,10 @@ describe('cluster setting', () => {
     expect(resolveCluster('local', { localPort: 9100 }).wsUrl).toBe('ws://127.0.0.1:9101');
     expect(resolveCluster('devnet')).toMatchObject({ rpcUrl: 'https://api.devnet.solana.com', airdrop: true });
     expect(resolveCluster('mainnet-beta').airdrop).toBe(false);
-    expect(resolveCluster('https://rpc.example.org/abc')).toMatchObject({ name: 'custom', wsUrl: 'wss://rpc.example.org/abc' });
+    expect(resolveCluster('https://rpc.example.org/abc')).toMatchObject({
+      name: 'custom',
+      wsUrl: 'wss://rpc.example.org/abc',
+    });
     expect(wsUrlFor('http://10.0.0.2:7000')).toBe('ws://10.0.0.2:7001');
     expect(() => wsUrlFor('ftp://x')).toThrow(/http/);
   });

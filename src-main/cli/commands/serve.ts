@@ -45,7 +45,9 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
       if (!existsSync(join(staticDir, 'index.html'))) {
         print(`note: the UI is not built yet (${staticDir}); run \`npm run build\` — the API still works.`);
       }
-      api = new ApiService(host.backend, { onError: (cmd, err) => host.log.warn({ cmd, err: String(err) }, 'api command failed') });
+      api = new ApiService(host.backend, {
+        onError: (cmd, err) => host.log.warn({ cmd, err: String(err) }, 'api command failed'),
+      });
       bridge = await startBridge({ api, port: opts.port ?? host.settings.uiPort, staticDir, log: host.log });
       print(`Axon UI: ${bridge.url}`);
       print('(loopback only; the URL holds the access token — do not share it)');

@@ -26,7 +26,15 @@ import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
 import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
-import { backoffMs, createRpc, createRpcSubscriptions, sleep, type LedgerRpc, type RetryPolicy } from './rpc';
+import {
+  backoffMs,
+  createRpc,
+  sleep,
+  SubscriptionsHolder,
+  type LedgerRpc,
+  type LedgerRpcSubscriptions,
+  type RetryPolicy,
+} from './rpc';
 import { MARKET_BASE, marketTopic, stdinTopic } from './topics';
 import { buildPostMessage } from './transactions';
 import type {
@@ -86,9 +94,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly endpoints: ClusterEndpoints;
   readonly garbage: GarbageStats;
   readonly rpc: LedgerRpc;
-  readonly #subs: ReturnType<typeof createRpcSubscriptions>;
+  readonly #subs: SubscriptionsHolder;
   readonly #signer: Promise<KeyPairSigner>;
-  readonly #sendAndConfirm: SendAndConfirm;
   readonly #log: Logger;
   readonly #db: Db;
   readonly #closed = new AbortController();
@@ -103,14 +110,9 @@ export class SolanaLedgerClient implements LedgerClient {
       ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
       : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
     this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry);
-    this.#subs = createRpcSubscriptions(this.endpoints.wsUrl);
+    this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
-    // kit's factory is typed per cluster; ours is chosen at run time.
-    this.#sendAndConfirm = sendAndConfirmTransactionFactory({
-      rpc: this.rpc,
-      rpcSubscriptions: this.#subs,
-    } as unknown as Parameters<typeof sendAndConfirmTransactionFactory>[0]);
     this.garbage = new GarbageStats(this.#log);
     this.#postAttempts = opts.postAttempts ?? 6;
     const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
@@ -142,6 +144,7 @@ export class SolanaLedgerClient implements LedgerClient {
     let signed: Awaited<ReturnType<typeof signTransactionMessageWithSigners>> | undefined;
     let signature: Signature | undefined;
     let lastErr: unknown;
+    let subs: LedgerRpcSubscriptions | undefined;
     for (let attempt = 0; attempt < this.#postAttempts; attempt++) {
       if (this.#closed.signal.aborted) throw new LedgerPostError('closed', 'ledger client closed', signature);
       try {
@@ -151,10 +154,13 @@ export class SolanaLedgerClient implements LedgerClient {
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
         }
-        await this.#sendAndConfirm(signed as Parameters<SendAndConfirm>[0], {
-          commitment,
-          abortSignal: this.#closed.signal,
-        });
+        subs = this.#subs.get();
+        // kit's factory is typed per cluster; ours is chosen at run time.
+        const sendAndConfirm = sendAndConfirmTransactionFactory({
+          rpc: this.rpc,
+          rpcSubscriptions: subs,
+        } as unknown as Parameters<typeof sendAndConfirmTransactionFactory>[0]);
+        await sendAndConfirm(signed as Parameters<SendAndConfirm>[0], { commitment, abortSignal: this.#closed.signal });
         const st = await this.#status(signature!);
         return { signature: signature!, slot: st?.slot ?? 0n };
       } catch (e) {
@@ -165,21 +171,31 @@ export class SolanaLedgerClient implements LedgerClient {
           return { signature: signature!, slot: st.slot };
         }
         if (st?.err) {
-          throw new LedgerPostError('failed', `transaction ${signature} failed: ${describe(st.err)}`, signature, { cause: e });
+          throw new LedgerPostError('failed', `transaction ${signature} failed: ${describe(st.err)}`, signature, {
+            cause: e,
+          });
         }
         const cls = classify(e);
         if (cls === 'fatal') {
-          throw new LedgerPostError('rejected', `ledger refused the transaction: ${errText(e)}`, signature, { cause: e });
+          throw new LedgerPostError('rejected', `ledger refused the transaction: ${errText(e)}`, signature, {
+            cause: e,
+          });
         }
         if (cls === 'expired') signed = undefined; // the old blockhash can no longer land: rebuild
+        if (subs) this.#subs.renew(subs); // a failed WebSocket channel is not reusable
         const wait = backoffMs(attempt);
         this.#log.debug({ attempt, wait, signature, err: errText(e) }, 'ledger post: retrying');
         await sleep(wait, this.#closed.signal);
       }
     }
-    throw new LedgerPostError('gave-up', `post failed after ${this.#postAttempts} attempts: ${errText(lastErr)}`, signature, {
-      cause: lastErr,
-    });
+    throw new LedgerPostError(
+      'gave-up',
+      `post failed after ${this.#postAttempts} attempts: ${errText(lastErr)}`,
+      signature,
+      {
+        cause: lastErr,
+      },
+    );
   }
 
   async #status(signature: Signature) {
@@ -199,7 +215,9 @@ export class SolanaLedgerClient implements LedgerClient {
 
   async airdrop(lamports: Lamports): Promise<string> {
     if (!this.endpoints.airdrop) throw new Error(`no airdrops on ${this.endpoints.name}`);
-    const signature = await this.rpc.requestAirdrop(this.address, toLamports(lamports), { commitment: 'confirmed' }).send();
+    const signature = await this.rpc
+      .requestAirdrop(this.address, toLamports(lamports), { commitment: 'confirmed' })
+      .send();
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !this.#closed.signal.aborted) {
       const st = await this.#status(signature);
@@ -213,7 +231,13 @@ export class SolanaLedgerClient implements LedgerClient {
   async estimateFee(withTransfer: boolean): Promise<Lamports> {
     const signer = await this.#signer;
     const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-    const sample: AxonMessage = { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(60), requestId: 'fee', period: 0 };
+    const sample: AxonMessage = {
+      type: 'Payment',
+      nonce: newNonce(),
+      expiresAt: expiresIn(60),
+      requestId: 'fee',
+      period: 0,
+    };
     const msg = buildPostMessage({
       signer,
       topic: MARKET_BASE,

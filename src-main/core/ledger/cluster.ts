@@ -19,7 +19,12 @@ export function resolveCluster(cluster: string, opts: { localPort?: number } = {
       return { name: 'local', rpcUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port + 1}`, airdrop: true };
     }
     case 'devnet':
-      return { name: 'devnet', rpcUrl: 'https://api.devnet.solana.com', wsUrl: 'wss://api.devnet.solana.com', airdrop: true };
+      return {
+        name: 'devnet',
+        rpcUrl: 'https://api.devnet.solana.com',
+        wsUrl: 'wss://api.devnet.solana.com',
+        airdrop: true,
+      };
     case 'mainnet-beta':
       return {
         name: 'mainnet-beta',

@@ -86,7 +86,11 @@ function associatedData(sender: Address, recipient: Address, type: MessageType, 
   return ad;
 }
 
-function deriveKey(shared: Uint8Array, ephPub: Uint8Array, recipientPub: Uint8Array): { key: Uint8Array; iv: Uint8Array } {
+function deriveKey(
+  shared: Uint8Array,
+  ephPub: Uint8Array,
+  recipientPub: Uint8Array,
+): { key: Uint8Array; iv: Uint8Array } {
   const salt = new Uint8Array(64);
   salt.set(ephPub, 0);
   salt.set(recipientPub, 32);

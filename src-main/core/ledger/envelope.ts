@@ -50,8 +50,7 @@ export type GarbageKind =
   | 'schema'; // fields fail validation
 
 export type DecodeResult =
-  | { ok: true; message: AxonMessage; bytes: number }
-  | { ok: false; kind: GarbageKind; detail: string };
+  { ok: true; message: AxonMessage; bytes: number } | { ok: false; kind: GarbageKind; detail: string };
 
 /** Binary payload (version byte + CBOR) of a message; throws MessageInvalidError / MessageTooLargeError. */
 export function encodePayload(msg: AxonMessage): Uint8Array {
@@ -106,7 +105,11 @@ export function decodePayload(bin: Uint8Array): DecodeResult {
     return { ok: false, kind: 'oversized', detail: `payload of ${bin.length} bytes > ${MAX_PAYLOAD_BYTES}` };
   }
   if (bin[0] !== PROTOCOL_VERSION) {
-    return { ok: false, kind: 'wrong-version', detail: `envelope version ${bin[0]}, this node reads ${PROTOCOL_VERSION}` };
+    return {
+      ok: false,
+      kind: 'wrong-version',
+      detail: `envelope version ${bin[0]}, this node reads ${PROTOCOL_VERSION}`,
+    };
   }
   let arr: unknown;
   try {

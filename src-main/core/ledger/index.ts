@@ -36,13 +36,13 @@ export {
   stdinTopic,
   marketTopic,
 } from './topics';
+export { seal, open, sealJson, openJson, SealError, SEAL_OVERHEAD, type SealContext, type OpenContext } from './crypto';
 export {
-  seal,
-  open,
-  sealJson,
-  openJson,
-  SealError,
-  SEAL_OVERHEAD,
-  type SealContext,
-  type OpenContext,
-} from './crypto';
+  createLedgerClient,
+  SolanaLedgerClient,
+  LedgerPostError,
+  type LedgerClientOptions,
+  type PostFailure,
+} from './client';
+export { resolveCluster, wsUrlFor, LOCAL_LEDGER_PORT, type ClusterEndpoints, type ClusterName } from './cluster';
+export { verifyPayment } from './payments';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { getAddressDecoder, getAddressEncoder, isAddress, type Address } from '@solana/kit';
 import { randomBytes } from 'node:crypto';
-import type { AxonMessage, MessageType } from './types';
+import type { MessageType } from './types';
 
 export const NONCE_BYTES = 16;
 export const MAX_U64 = (1n << 64n) - 1n;
@@ -162,7 +162,11 @@ export const MESSAGE_SCHEMAS = Object.fromEntries(
     const shape: Record<string, z.ZodType> = {
       type: z.literal(t),
       nonce: bytes(NONCE_BYTES, NONCE_BYTES),
-      expiresAt: z.number().int().min(0).max(U32 * 256),
+      expiresAt: z
+        .number()
+        .int()
+        .min(0)
+        .max(U32 * 256),
     };
     for (const f of CATALOG[t]) shape[f.name] = f.optional ? zodFor(f.kind).optional() : zodFor(f.kind);
     return [t, z.object(shape).strict()];

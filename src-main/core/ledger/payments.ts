@@ -22,7 +22,11 @@ export interface VerifyContext {
   log: Logger;
 }
 
-export async function verifyPayment(ctx: VerifyContext, signature: string, exp: PaymentExpectation): Promise<PaymentVerdict> {
+export async function verifyPayment(
+  ctx: VerifyContext,
+  signature: string,
+  exp: PaymentExpectation,
+): Promise<PaymentVerdict> {
   if (!isSignature(signature)) return refuse('malformed', `not a transaction signature: ${signature.slice(0, 100)}`);
   const known = getPayment(ctx.db, signature);
   if (known?.direction === 'in' && known.state === 'verified') {
@@ -30,7 +34,11 @@ export async function verifyPayment(ctx: VerifyContext, signature: string, exp: 
   }
 
   const tx = await ctx.rpc
-    .getTransaction(signature as Signature, { commitment: 'confirmed', encoding: 'base64', maxSupportedTransactionVersion: 0 })
+    .getTransaction(signature as Signature, {
+      commitment: 'confirmed',
+      encoding: 'base64',
+      maxSupportedTransactionVersion: 0,
+    })
     .send();
   if (!tx) return refuse('not-found', 'no confirmed transaction with this signature (yet)');
 
@@ -90,7 +98,8 @@ function check(tx: TxView, exp: PaymentExpectation): Check {
     return no(refuse('wrong-payer', `paid by ${parsed.sender}, expected ${exp.payer}`));
   }
   const lamports = fromPayer.reduce((a, t) => a + t.lamports, 0n);
-  if (lamports < exp.lamports) return no(refuse('underpaid', `paid ${lamports} lamports, expected ${exp.lamports}`), lamports);
+  if (lamports < exp.lamports)
+    return no(refuse('underpaid', `paid ${lamports} lamports, expected ${exp.lamports}`), lamports);
   if (memo.requestId !== exp.requestId) {
     return no(refuse('wrong-request', `memo names request ${memo.requestId}, expected ${exp.requestId}`), lamports);
   }
@@ -99,7 +108,10 @@ function check(tx: TxView, exp: PaymentExpectation): Check {
   }
   const landedSec = tx.blockTime === null ? Date.now() / 1000 : Number(tx.blockTime);
   if (memo.expiresAt < landedSec) {
-    return no(refuse('expired', `Payment memo expired at ${memo.expiresAt}, landed at ${Math.floor(landedSec)}`), lamports);
+    return no(
+      refuse('expired', `Payment memo expired at ${memo.expiresAt}, landed at ${Math.floor(landedSec)}`),
+      lamports,
+    );
   }
   return { ok: true, lamports };
 }

@@ -82,5 +82,23 @@ export function createRpcSubscriptions(wsUrl: string) {
   return createSolanaRpcSubscriptions(wsUrl);
 }
 
+/**
+ * The subscriptions client, replaceable: once kit's pooled WebSocket channel has failed (for
+ * instance while the ledger restarts), every later subscribe on the same object fails with
+ * "WebSocket failed to connect" even when the server is back (kit 8.4, seen here). So whoever
+ * sees a subscription fail calls renew(), and the next get() builds a fresh client.
+ */
+export class SubscriptionsHolder {
+  #current: LedgerRpcSubscriptions | undefined;
+  constructor(private readonly wsUrl: string) {}
+  get(): LedgerRpcSubscriptions {
+    return (this.#current ??= createRpcSubscriptions(this.wsUrl));
+  }
+  /** Drop `failed` (if it is still the current one). */
+  renew(failed: LedgerRpcSubscriptions): void {
+    if (this.#current === failed) this.#current = undefined;
+  }
+}
+
 export type LedgerRpc = ReturnType<typeof createRpc>;
 export type LedgerRpcSubscriptions = ReturnType<typeof createRpcSubscriptions>;

@@ -44,7 +44,9 @@ export interface PostShape {
 export function buildPostMessage(p: PostShape, type = 'memo') {
   const instructions: Instruction[] = [];
   if (p.transfer) {
-    instructions.push(getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }));
+    instructions.push(
+      getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }),
+    );
   }
   instructions.push(memoInstruction(p.topic, p.memo));
   const msg = pipe(

@@ -13,13 +13,14 @@ import type { Logger } from '../log';
 import { getCursor, setCursor } from '../store/cursors';
 import { decodeEnvelope, type GarbageStats } from './envelope';
 import { nonceKey } from './messages';
-import { backoffMs, sleep, type LedgerRpc, type LedgerRpcSubscriptions } from './rpc';
+import { backoffMs, sleep, type LedgerRpc, type SubscriptionsHolder } from './rpc';
 import { parseTransaction } from './transactions';
 import type { Received, WatchOptions } from './types';
 
 export interface WatchContext {
   rpc: LedgerRpc;
-  subs: LedgerRpcSubscriptions | undefined;
+  /** Push path; undefined = polling only. */
+  subs: SubscriptionsHolder | undefined;
   db: Db;
   log: Logger;
   garbage: GarbageStats;
@@ -33,6 +34,8 @@ export interface WatchContext {
 }
 
 const PAGE = 1000;
+/** Transactions fetched ahead while catching up. */
+const PREFETCH = 4;
 const COMMITMENT = 'confirmed' as const;
 
 /** Nonces seen per topic until their message expires: a replayed envelope is dropped. */
@@ -106,11 +109,18 @@ interface PushState {
   healthy: boolean;
 }
 
-async function runPush(ctx: WatchContext, topic: Address, wake: Wake, state: PushState, signal: AbortSignal): Promise<void> {
+async function runPush(
+  ctx: WatchContext,
+  topic: Address,
+  wake: Wake,
+  state: PushState,
+  signal: AbortSignal,
+): Promise<void> {
   if (!ctx.subs) return;
-  for (let attempt = 0; !signal.aborted; ) {
+  for (let attempt = 0; !signal.aborted;) {
+    const subs = ctx.subs.get();
     try {
-      const notes = await ctx.subs
+      const notes = await subs
         .logsNotifications({ mentions: [topic] }, { commitment: COMMITMENT })
         .subscribe({ abortSignal: signal });
       state.healthy = true;
@@ -118,7 +128,10 @@ async function runPush(ctx: WatchContext, topic: Address, wake: Wake, state: Pus
       wake.set(); // catch up on whatever happened while the push path was down
       for await (const n of notes) wake.set(n.value.signature);
     } catch (e) {
-      if (!signal.aborted) ctx.log.debug({ topic, err: (e as Error).message }, 'ledger watch: push path down');
+      if (!signal.aborted) {
+        ctx.log.debug({ topic, err: (e as Error).message }, 'ledger watch: push path down');
+        ctx.subs.renew(subs);
+      }
     }
     state.healthy = false;
     wake.set();
@@ -133,7 +146,12 @@ interface SigInfo {
 }
 
 /** Every signature on the topic after `until`, oldest first. */
-async function fetchNew(ctx: WatchContext, topic: Address, until: string | undefined, signal: AbortSignal): Promise<SigInfo[]> {
+async function fetchNew(
+  ctx: WatchContext,
+  topic: Address,
+  until: string | undefined,
+  signal: AbortSignal,
+): Promise<SigInfo[]> {
   const all: SigInfo[] = [];
   let before: Signature | undefined;
   for (;;) {
@@ -151,25 +169,31 @@ async function fetchNew(ctx: WatchContext, topic: Address, until: string | undef
   }
   all.reverse();
   // Oldest first by slot; within a slot keep the ledger's order (stable sort).
-  return all.map((x, i) => ({ x, i })).sort((a, b) => (a.x.slot === b.x.slot ? a.i - b.i : a.x.slot < b.x.slot ? -1 : 1)).map((y) => y.x);
+  return all
+    .map((x, i) => ({ x, i }))
+    .sort((a, b) => (a.x.slot === b.x.slot ? a.i - b.i : a.x.slot < b.x.slot ? -1 : 1))
+    .map((y) => y.x);
 }
 
-async function readTopicTx(
-  ctx: WatchContext,
-  topic: Address,
-  info: SigInfo,
-  signal: AbortSignal,
-): Promise<Received[] | undefined> {
-  const tx = await ctx.rpc
-    .getTransaction(info.signature, { commitment: COMMITMENT, encoding: 'base64', maxSupportedTransactionVersion: 0 })
+type TopicTx = NonNullable<Awaited<ReturnType<typeof fetchTx>>>;
+
+function fetchTx(ctx: WatchContext, signature: Signature, signal: AbortSignal) {
+  return ctx.rpc
+    .getTransaction(signature, { commitment: COMMITMENT, encoding: 'base64', maxSupportedTransactionVersion: 0 })
     .send({ abortSignal: signal });
-  if (!tx) return undefined; // listed but not readable yet: try again next round
+}
+
+/** Decode a fetched transaction into deliverable messages (counts junk, expiry and replays). */
+function toReceived(ctx: WatchContext, topic: Address, info: SigInfo, tx: TopicTx): Received[] {
   if (tx.meta?.err) return [];
   let parsed;
   try {
     parsed = parseTransaction(tx.transaction[0], tx.meta?.loadedAddresses, topic);
   } catch (e) {
-    ctx.log.warn({ signature: info.signature, err: (e as Error).message }, 'ledger watch: unreadable transaction skipped');
+    ctx.log.warn(
+      { signature: info.signature, err: (e as Error).message },
+      'ledger watch: unreadable transaction skipped',
+    );
     return [];
   }
   const out: Received[] = [];
@@ -181,7 +205,10 @@ async function readTopicTx(
       continue;
     }
     if (r.message.expiresAt < nowSec) {
-      ctx.garbage.note('expired', `${r.message.type} expired at ${r.message.expiresAt}`, { topic, signature: info.signature });
+      ctx.garbage.note('expired', `${r.message.type} expired at ${r.message.expiresAt}`, {
+        topic,
+        signature: info.signature,
+      });
       continue;
     }
     if (!ctx.replay.add(topic, r.message.nonce, r.message.expiresAt, nowSec)) {
@@ -287,17 +314,35 @@ export async function* watchTopic(
       try {
         const batch = await fetchNew(ctx, topic, until, signal);
         failures = 0;
-        for (const info of batch) {
+        // Fetch a few transactions ahead (catch-up over a remote RPC), process strictly in order.
+        const fetched = new Map<number, Promise<{ tx?: TopicTx | null; error?: unknown }>>();
+        const prefetch = (i: number): void => {
+          const info = batch[i];
+          if (!info || fetched.has(i) || info.err || seen.has(info.signature)) return;
+          fetched.set(
+            i,
+            fetchTx(ctx, info.signature, signal).then(
+              (tx) => ({ tx }),
+              (error: unknown) => ({ error }),
+            ),
+          );
+        };
+        for (let n = 0; n < batch.length; n++) {
+          const info = batch[n]!;
           if (signal.aborted) return;
           if (seen.has(info.signature) || info.err) {
             commit(info.signature, info.slot);
             continue;
           }
-          const items = await readTopicTx(ctx, topic, info, signal);
-          if (items === undefined) {
-            retrySoon = true;
+          for (let k = n; k < n + PREFETCH; k++) prefetch(k);
+          const got = await fetched.get(n)!;
+          fetched.delete(n);
+          if (got.error) throw got.error;
+          if (!got.tx) {
+            retrySoon = true; // listed but not readable yet: try again shortly
             break;
           }
+          const items = toReceived(ctx, topic, info, got.tx);
           if (items.length === 0) commit(info.signature, info.slot);
           for (let i = 0; i < items.length; i++) {
             try {

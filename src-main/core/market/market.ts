@@ -216,10 +216,14 @@ export class Market extends EventEmitter<MarketEvents> {
   async #onStdin(rx: Received): Promise<void> {
     const m = rx.message;
     switch (m.type) {
+      // requests and payments are handled concurrently (each posts or reads the ledger): one slow
+      // buyer must not hold up the others. Capacity is checked and the sale inserted before any await.
       case 'ServiceRequest':
-        return this.seller.onRequest(rx as Received<typeof m>);
+        void this.seller.onRequest(rx as Received<typeof m>).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'request handling failed'));
+        return;
       case 'Payment':
-        return this.seller.onPayment(rx as Received<typeof m>);
+        void this.seller.onPayment(rx as Received<typeof m>);
+        return;
       case 'ServiceStop':
         return this.seller.onStop(rx as Received<typeof m>);
       case 'ServiceAccept':

@@ -62,6 +62,8 @@ export function makeAnnounceFilter(opts: AnnounceFilterOptions = {}): (addrs: Mu
   return (addrs) => {
     const denied = deniedInterfaceIps(opts.denyInterfaces);
     return addrs.filter((ma) => {
+      // a circuit address is as reachable as its relay, which filtered its own announcement
+      if (ma.getComponents().some((c) => c.name === 'p2p-circuit')) return true;
       const ip = multiaddrIp(ma);
       if (ip === undefined) return true; // dns, circuit-only…
       if (denied.has(ip)) return false;

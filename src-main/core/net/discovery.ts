@@ -11,7 +11,7 @@ export interface DiscoverOptions {
   stunServers: string[];
   /** Reflector addresses from NodeAnnounce: UDP responders (/ip4/x/udp/p[/p2p/id]) and libp2p addrs (…/p2p/id). */
   reflectors: string[];
-  reflectPeer?: (addr: string, signal?: AbortSignal) => Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }>;
+  reflectPeer?: (addrs: string[], signal?: AbortSignal) => Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }>;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -59,6 +59,7 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
         ),
       );
     }
+    const byPeer = new Map<string, string[]>(); // libp2p reflectors: one query per peer
     for (const addr of o.reflectors) {
       const udp = udpResponder(addr);
       if (udp) {
@@ -68,11 +69,22 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
             () => undefined,
           ),
         );
-      } else if (o.reflectPeer) {
-        const peer = multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value ?? addr;
+        continue;
+      }
+      let peer: string | undefined;
+      try {
+        peer = multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value;
+      } catch {
+        continue;
+      }
+      if (!peer) continue;
+      byPeer.set(peer, [...(byPeer.get(peer) ?? []), addr]);
+    }
+    if (o.reflectPeer) {
+      for (const [peer, addrs] of byPeer) {
         tasks.push(
-          o.reflectPeer(addr, o.signal).then(
-            (r) => void obs.push({ source: `reflector:${peer}`, observer: addr, protocol: r.protocol, localPort: -1, observed: r.observed }),
+          o.reflectPeer(addrs, o.signal).then(
+            (r) => void obs.push({ source: `reflector:${peer}`, observer: addrs[0], protocol: r.protocol, localPort: -1, observed: r.observed }),
             () => undefined,
           ),
         );

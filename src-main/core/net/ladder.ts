@@ -41,6 +41,11 @@ export interface LadderDeps {
   log: Logger;
   /** My ConnectInfo minus ICE (addresses, relays, NAT). */
   localInfo(): Omit<ConnectInfo, 'ice'>;
+  /** Offer ICE hole punching (NetNodeOptions.punch). */
+  punchEnabled: boolean;
+  /** Dial one address through its transport, outside libp2p's per-peer dial queue (which joins
+   *  concurrent dials to one peer into one, so a dead relay would stall the live one). */
+  transportDial(ma: Multiaddr, opts: { signal: AbortSignal }): Promise<Connection>;
 }
 
 export class LadderError extends Error {
@@ -100,7 +105,7 @@ export class LadderSession implements ConnectSession {
     const base = this.deps.localInfo();
     let ice;
     const remoteHasIce = this.role === 'initiator' || remote?.ice !== undefined;
-    if (remoteHasIce) {
+    if (remoteHasIce && this.deps.punchEnabled) {
       this.#ice = new IcePunchSession(this.deps.punch, this.deps.punchInit, this.role, this.peerId);
       try {
         ice = await this.#ice.prepare(remote?.ice);
@@ -137,12 +142,13 @@ export class LadderSession implements ConnectSession {
     };
   }
 
-  async #dial(method: AttemptMethod, addrs: Multiaddr[], timeoutMs: number, signal: AbortSignal): Promise<{ conn?: Connection; rec: AttemptRecord }> {
+  async #dial(method: AttemptMethod, addrs: Multiaddr[], timeoutMs: number, signal: AbortSignal, viaTransport = false): Promise<{ conn?: Connection; rec: AttemptRecord }> {
     const done = this.#record(method, addrs.map(String));
     if (addrs.length === 0) return { rec: done('skipped', 'no addresses') };
     try {
+      const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
       // force: a new connection even when a (relayed) one exists — that is the point of the ladder
-      const conn = await this.deps.libp2p.dial(addrs, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      const conn = viaTransport ? await this.#transportDialAny(addrs, sig) : await this.deps.libp2p.dial(addrs, { force: true, signal: sig });
       return { conn, rec: done('ok') };
     } catch (err) {
       const timedOut = !signal.aborted && (err as Error).name.includes('Abort');
@@ -154,14 +160,54 @@ export class LadderSession implements ConnectSession {
     return remote.addrs.filter((a) => !a.includes('p2p-circuit')).map((a) => withP2p(a, this.peer));
   }
 
-  #relayAddrs(remote: ConnectInfo): Multiaddr[] {
-    const out = new Map<string, Multiaddr>();
+  async #transportDialAny(addrs: Multiaddr[], signal: AbortSignal): Promise<Connection> {
+    let last: unknown;
+    for (const a of addrs) {
+      try {
+        return await this.deps.transportDial(a, { signal });
+      } catch (err) {
+        last = err;
+        if (signal.aborted) break;
+      }
+    }
+    throw last instanceof Error ? last : new Error(String(last));
+  }
+
+  /** Circuit addresses through the peer's relays, grouped per relay, TCP first (a UDP dial to a dead relay only times out). */
+  #relayGroups(remote: ConnectInfo): Multiaddr[][] {
+    const groups = new Map<string, Multiaddr[]>();
     for (const r of remote.relays) {
       const circuit = r.includes('p2p-circuit') ? r : `${r}/p2p-circuit`;
       const ma = multiaddr(circuit).encapsulate(`/p2p/${this.peer}`);
-      out.set(ma.toString(), ma);
+      const relay = circuit.match(/\/p2p\/([^/]+)\/p2p-circuit/)?.[1] ?? circuit;
+      const list = groups.get(relay) ?? [];
+      if (!list.some((x) => x.equals(ma))) list.push(ma);
+      groups.set(relay, list);
     }
-    return [...out.values()];
+    return [...groups.values()].map((l) => l.sort((x, y) => Number(x.toString().includes('/udp/')) - Number(y.toString().includes('/udp/'))));
+  }
+
+  #relayAddrs(remote: ConnectInfo): Multiaddr[] {
+    return this.#relayGroups(remote).flat();
+  }
+
+  /** Dial every relay at once (each its own attempt); the first relayed connection wins. */
+  async #dialRelays(method: AttemptMethod, remote: ConnectInfo, timeoutMs: number, signal: AbortSignal): Promise<{ conn?: Connection; recs: AttemptRecord[] }> {
+    const groups = this.#relayGroups(remote);
+    if (groups.length === 0) return { recs: [this.#record(method, [])('skipped', 'no relay addresses')] };
+    const recs: AttemptRecord[] = [];
+    const won = new AbortController();
+    const tries = groups.map(async (g, i) => {
+      // a little head start for the first relay, so a healthy pair does not open two circuits
+      if (i > 0) await sleep(250 * i, AbortSignal.any([signal, won.signal]));
+      if (won.signal.aborted || signal.aborted) return undefined;
+      const r = await this.#dial(method, g, timeoutMs, AbortSignal.any([signal, won.signal]), true);
+      recs.push(r.rec);
+      if (r.conn) won.abort();
+      return r.conn;
+    });
+    const conn = await firstDefined(tries, new Promise<undefined>(() => undefined));
+    return { conn, recs };
   }
 
   /** Wait until any connection to the peer is open (the other side may be the one that dialed). */
@@ -247,8 +293,8 @@ export class LadderSession implements ConnectSession {
       } else {
         if (this.role === 'responder') conn = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(REVERSE_DELAY_MS * 2)]));
         if (!conn) {
-          const r = await this.#dial(this.role === 'initiator' ? 'relay' : 'reverse', relayAddrs, t.relayMs, outer);
-          attempts.push(r.rec);
+          const r = await this.#dialRelays(this.role === 'initiator' ? 'relay' : 'reverse', remote, t.relayMs, outer);
+          attempts.push(...r.recs);
           conn = r.conn ?? this.deps.tracker.bestConnection(this.peer);
         }
       }
@@ -295,14 +341,9 @@ export class LadderSession implements ConnectSession {
     const remote = this.#remote;
     if (!remote) return;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DEFAULT_TIMEOUTS.totalMs)]);
-    for (const [method, addrs, ms] of [
-      [this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), DEFAULT_TIMEOUTS.directMs],
-      ['relay', this.#relayAddrs(remote), DEFAULT_TIMEOUTS.relayMs],
-    ] as const) {
-      if (this.deps.tracker.bestConnection(this.peer) || signal.aborted) return;
-      const r = await this.#dial(method, addrs, ms, signal);
-      if (r.conn) return;
-    }
+    const direct = await this.#dial(this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), DEFAULT_TIMEOUTS.directMs, signal);
+    if (direct.conn || this.deps.tracker.bestConnection(this.peer) || signal.aborted) return;
+    await this.#dialRelays('relay', remote, 4000, signal);
     if (!this.deps.tracker.bestConnection(this.peer) && !this.#abort.signal.aborted) {
       this.#backoff = nextBackoff(this.#backoff);
       this.deps.log.info({ peer: this.peer, retryInMs: this.#backoff }, 'reconnect failed; backing off');
@@ -332,14 +373,26 @@ export class LadderSession implements ConnectSession {
     const best = this.deps.tracker.bestConnection(this.peer);
     if (!best || this.deps.tracker.pathOf(best).kind !== 'relayed' || !this.#remote) return;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DEFAULT_TIMEOUTS.punchMs + 4000)]);
-    // only the initiator starts the in-band WebRTC dial, so both sides do not race each other
-    if (this.role === 'initiator') {
+    // only the initiator starts the in-band WebRTC dial (both sides racing would collide), and only
+    // with a peer that offers ICE at all
+    if (this.role === 'initiator' && this.#remote.ice && this.deps.punchEnabled) {
       const circuit = best.remoteAddr.toString();
       const webrtcAddr = multiaddr(circuit.replace(/\/p2p\/[^/]+$/, '')).encapsulate(`/webrtc/p2p/${this.peer}`);
       const r = await this.#dial('upgrade', [webrtcAddr], DEFAULT_TIMEOUTS.punchMs + 3000, signal);
       if (r.conn) return;
     }
-    await this.#dial('upgrade', this.#directAddrs(this.#remote), DEFAULT_TIMEOUTS.directMs, signal);
+    // the addresses from the connect info and those identify learned over the relayed connection
+    const known = new Map(this.#directAddrs(this.#remote).map((a) => [a.toString(), a]));
+    try {
+      const p = await this.deps.libp2p.peerStore.get(this.peerId);
+      for (const a of p.addresses) {
+        const s = a.multiaddr.toString();
+        if (!s.includes('p2p-circuit') && !s.includes('/webrtc/')) known.set(s, withP2p(s, this.peer));
+      }
+    } catch {
+      /* not in the peer store */
+    }
+    await this.#dial('upgrade', [...known.values()], DEFAULT_TIMEOUTS.directMs, signal);
   }
 
   #closeRelayed(): void {

@@ -77,7 +77,10 @@ export async function freeDualPort(host = '0.0.0.0'): Promise<number> {
 interface AxonComponents {
   upgrader: Upgrader;
   logger: ComponentLogger;
-  transportManager: { listen(addrs: ReturnType<typeof multiaddr>[]): Promise<void> };
+  transportManager: {
+    listen(addrs: ReturnType<typeof multiaddr>[]): Promise<void>;
+    dial(ma: ReturnType<typeof multiaddr>, o: { signal: AbortSignal }): Promise<import('@libp2p/interface').Connection>;
+  };
 }
 
 class NetNodeImpl extends EventTarget implements NetNode {
@@ -134,6 +137,8 @@ class NetNodeImpl extends EventTarget implements NetNode {
       store: this.store,
       log: this.opts.log ?? silentLogger,
       localInfo: () => this.#localInfo(),
+      punchEnabled: this.opts.punch ?? true,
+      transportDial: (ma, o) => this.components.transportManager.dial(ma, o),
     };
   }
 

@@ -19,10 +19,12 @@ export async function handleReflect(stream: Stream, connection: Connection): Pro
   await stream.close().catch(() => undefined);
 }
 
-/** Ask a reflector over libp2p which address it sees us at. */
-export async function reflectViaPeer(libp2p: Libp2p, addr: string, signal?: AbortSignal): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
-  const sig = signal ?? AbortSignal.timeout(5000);
-  const stream = await libp2p.dialProtocol(multiaddr(addr), REFLECT_PROTOCOL, { signal: sig });
+/** Ask a reflector over libp2p which address it sees us at (one connection, any of its addresses). */
+export async function reflectViaPeer(libp2p: Libp2p, addrs: string | string[], signal?: AbortSignal): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
+  const sig = AbortSignal.any([signal ?? AbortSignal.timeout(5000), AbortSignal.timeout(8000)]);
+  const list = (Array.isArray(addrs) ? addrs : [addrs]).map((a) => multiaddr(a));
+  const conn = await libp2p.dial(list, { signal: sig });
+  const stream = await conn.newStream(REFLECT_PROTOCOL, { signal: sig });
   let text = '';
   for await (const chunk of stream) {
     text += new TextDecoder().decode(chunk.subarray());

@@ -85,6 +85,8 @@ export interface NetNodeOptions {
   log?: Logger;
   /** Where connections and attempts are recorded; optional. */
   db?: Db;
+  /** Offer WebRTC/ICE hole punching to peers (default true). */
+  punch?: boolean;
   /** Ping interval for RTT (ms); default 10 s. */
   pingIntervalMs?: number;
 }

@@ -22,10 +22,21 @@ export function getCursor(db: Db, name: string): LedgerCursor | undefined {
     .safeIntegers(true)
     .get(name) as Row | undefined;
   if (!row) return undefined;
-  return { name: row.topic, lastSignature: row.last_signature, lastSlot: row.last_slot, updatedAt: Number(row.updated_at) };
+  return {
+    name: row.topic,
+    lastSignature: row.last_signature,
+    lastSlot: row.last_slot,
+    updatedAt: Number(row.updated_at),
+  };
 }
 
-export function setCursor(db: Db, name: string, lastSignature: string | null, lastSlot: bigint | null, at = Date.now()): void {
+export function setCursor(
+  db: Db,
+  name: string,
+  lastSignature: string | null,
+  lastSlot: bigint | null,
+  at = Date.now(),
+): void {
   db.prepare(
     `INSERT INTO ledger_cursors (topic, last_signature, last_slot, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (topic) DO UPDATE SET last_signature = excluded.last_signature,

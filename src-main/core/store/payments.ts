@@ -80,7 +80,8 @@ export function recordPayment(db: Db, p: PaymentRecord, now = Date.now()): void 
 }
 
 export function getPayment(db: Db, signature: string): PaymentRecord | undefined {
-  const row = db.prepare('SELECT * FROM payments WHERE signature = ?').safeIntegers(true).get(signature) as Row | undefined;
+  const row = db.prepare('SELECT * FROM payments WHERE signature = ?').safeIntegers(true).get(signature) as
+    Row | undefined;
   return row && fromRow(row);
 }
 
@@ -117,9 +118,9 @@ export function claimIncomingPayment(
   now = Date.now(),
 ): 'claimed' | 'replayed' {
   const tx = db.transaction((): 'claimed' | 'replayed' => {
-    const row = db.prepare('SELECT state FROM payments WHERE signature = ? AND direction = ?').get(p.signature, 'in') as
-      | { state: string }
-      | undefined;
+    const row = db
+      .prepare('SELECT state FROM payments WHERE signature = ? AND direction = ?')
+      .get(p.signature, 'in') as { state: string } | undefined;
     if (row?.state === 'verified') return 'replayed';
     db.prepare(UPSERT).run(params({ ...p, direction: 'in', state: 'verified', reason: null }, now));
     return 'claimed';
@@ -134,7 +135,8 @@ export function recordRefusedPayment(
   now = Date.now(),
 ): void {
   const tx = db.transaction(() => {
-    const row = db.prepare('SELECT state FROM payments WHERE signature = ?').get(p.signature) as { state: string } | undefined;
+    const row = db.prepare('SELECT state FROM payments WHERE signature = ?').get(p.signature) as
+      { state: string } | undefined;
     if (row?.state === 'verified') return;
     db.prepare(UPSERT).run(params({ ...p, direction: 'in', state: 'refused' }, now));
   });
@@ -145,7 +147,9 @@ export function recordRefusedPayment(
 export function totalForRequest(db: Db, requestId: string, direction: PaymentDirection): bigint {
   const state = direction === 'in' ? 'verified' : 'confirmed';
   const row = db
-    .prepare('SELECT COALESCE(SUM(lamports), 0) AS total FROM payments WHERE request_id = ? AND direction = ? AND state = ?')
+    .prepare(
+      'SELECT COALESCE(SUM(lamports), 0) AS total FROM payments WHERE request_id = ? AND direction = ? AND state = ?',
+    )
     .safeIntegers(true)
     .get(requestId, direction, state) as { total: bigint };
   return row.total;

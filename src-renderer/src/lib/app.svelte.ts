@@ -65,6 +65,8 @@ class AppState {
     void this.refreshPeers();
     // Rate samples once a second for every live purchase.
     setInterval(() => this.#sampleRates(), 1000);
+    // The balance also moves with fees (listings, requests): re-read it now and then.
+    setInterval(() => void this.refreshWallet(), 10_000);
   }
 
   async refreshStatus(): Promise<void> {

@@ -1,14 +1,34 @@
 // Runs in: Node. Decodes Solana wire transactions (legacy and v0) without trusting them: every
 // length is bounds-checked and any malformed input throws a WireError (→ JSON-RPC -32602).
-import { getBase58Decoder, getBase58Encoder } from '@solana/kit';
+import { getBase58Encoder } from '@solana/kit';
 
 export const PACKET_DATA_SIZE = 1232;
 
-const b58dec = getBase58Decoder();
 const b58enc = getBase58Encoder();
+const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
+/** Base58 (Bitcoin alphabet). Byte-wise long division: much faster than BigInt for 32/64 bytes. */
 export function toBase58(bytes: Uint8Array): string {
-  return b58dec.decode(bytes);
+  let zeros = 0;
+  while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
+  const size = Math.ceil(((bytes.length - zeros) * 138) / 100) + 1;
+  const digits = new Uint8Array(size);
+  let length = 0;
+  for (let i = zeros; i < bytes.length; i++) {
+    let carry = bytes[i]!;
+    let j = 0;
+    for (let k = size - 1; (carry !== 0 || j < length) && k >= 0; k--, j++) {
+      carry += 256 * digits[k]!;
+      digits[k] = carry % 58;
+      carry = Math.floor(carry / 58);
+    }
+    length = j;
+  }
+  let start = size - length;
+  while (start < size && digits[start] === 0) start++;
+  let out = '1'.repeat(zeros);
+  for (let i = start; i < size; i++) out += ALPHABET[digits[i]!];
+  return out;
 }
 export function fromBase58(text: string): Uint8Array {
   return new Uint8Array(b58enc.encode(text));

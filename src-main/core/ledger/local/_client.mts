@@ -1,0 +1,12 @@
+import { memoTx } from '../../../../tests/bench/ledger';
+import { createSolanaRpc, generateKeyPairSigner, getBase64EncodedWireTransaction, lamports } from '@solana/kit';
+const rpc = createSolanaRpc(process.argv[2]!);
+const payer = await generateKeyPairSigner();
+const topic = (await generateKeyPairSigner()).address;
+await rpc.requestAirdrop(payer.address, lamports(1_000_000_000_000n)).send();
+const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'processed' }).send();
+const N = 3000;
+const pre = await Promise.all(Array.from({ length: N }, async (_, i) => getBase64EncodedWireTransaction(await memoTx(payer, topic, bh, 'axon1:b' + i))));
+let next = 0; const t0 = performance.now();
+await Promise.all(Array.from({ length: 16 }, async () => { while (next < N) { const i = next++; await rpc.sendTransaction(pre[i]!, { encoding: 'base64' }).send(); } }));
+console.log('tx/s', N / ((performance.now() - t0) / 1000));

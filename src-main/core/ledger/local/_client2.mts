@@ -1,0 +1,16 @@
+import { memoTx } from '../../../../tests/bench/ledger';
+import { createSolanaRpc, generateKeyPairSigner, getBase64EncodedWireTransaction, lamports } from '@solana/kit';
+import { Agent, request } from 'node:http';
+const url = new URL(process.argv[2]!);
+const rpc = createSolanaRpc(process.argv[2]!);
+const payer = await generateKeyPairSigner();
+const topic = (await generateKeyPairSigner()).address;
+await rpc.requestAirdrop(payer.address, lamports(1_000_000_000_000n)).send();
+const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'processed' }).send();
+const N = 3000;
+const pre = await Promise.all(Array.from({ length: N }, async (_, i) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'sendTransaction', params: [getBase64EncodedWireTransaction(await memoTx(payer, topic, bh, 'axon1:b' + i)), { encoding: 'base64' }] })));
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+const post = (body: string) => new Promise<string>((res, rej) => { const r = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (resp) => { let d = ''; resp.on('data', (c) => (d += c)); resp.on('end', () => res(d)); }); r.on('error', rej); r.end(body); });
+let next = 0; const t0 = performance.now();
+await Promise.all(Array.from({ length: 16 }, async () => { while (next < N) { const i = next++; const out = await post(pre[i]!); if (out.includes('"error"')) throw new Error(out); } }));
+console.log('raw tx/s', N / ((performance.now() - t0) / 1000));

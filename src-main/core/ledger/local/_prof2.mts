@@ -1,0 +1,27 @@
+import { LedgerStore } from './store';
+import { SlotClock } from './clock';
+import { Bank } from './bank';
+import { Faucet } from './faucet';
+import { decodeTransaction } from './wire';
+import { memoTx } from '../../../../tests/bench/ledger';
+import { generateKeyPairSigner, getTransactionEncoder } from '@solana/kit';
+import { rmSync } from 'node:fs';
+import { silentLogger } from '../../log';
+rmSync('/tmp/ll/p2', { recursive: true, force: true });
+const store = new LedgerStore('/tmp/ll/p2');
+const clock = new SlotClock(store, { slotMs: 400, confirmDepth: 1, finalizeDepth: 32 });
+const bank = new Bank(store, clock, silentLogger);
+const faucet = await Faucet.open(store, bank);
+const payer = await generateKeyPairSigner();
+const topic = (await generateKeyPairSigner()).address;
+bank.setAccount(bank.newSystemAccount(payer.address, 10n ** 15n));
+const bh = clock.latestBlockhash('processed');
+const txs: Uint8Array[] = [];
+for (let i = 0; i < 2000; i++) txs.push(new Uint8Array(getTransactionEncoder().encode(await memoTx(payer, topic, { blockhash: bh.blockhash as any, lastValidBlockHeight: 0n }, 'axon1:b' + i))));
+let t0 = performance.now();
+const dec = txs.map((t) => decodeTransaction(t));
+console.log('decode ms/tx', (performance.now() - t0) / 2000);
+t0 = performance.now();
+for (let i = 0; i < 2000; i++) { const o = bank.process(txs[i]!, dec[i]!, false); if (o.kind !== 'landed') throw new Error(JSON.stringify(o.failure)); }
+console.log('process ms/tx', (performance.now() - t0) / 2000);
+void faucet;

@@ -1,0 +1,12 @@
+import { createNetNode } from './src-main/core/net/index';
+import { collectObservations } from './src-main/core/net/discovery';
+import { reflectViaPeer } from './src-main/core/net/reflector';
+import { Identity } from './src-main/core/identity/identity';
+const mk = (o = {}) => createNetNode({ identity: Identity.generate(), host: '127.0.0.1', announceFilter: { allowLoopback: true }, pingIntervalMs: 0, ...o });
+const r = await mk({ roles: { relay: true, reflector: true } });
+const a = await mk();
+const ann = r.announcement()!.multiaddrs;
+console.log('udp only', await collectObservations({ stunServers: [], reflectors: [ann[2]!] }));
+const t = Date.now(); console.log('all', await collectObservations({ stunServers: [], reflectors: ann, reflectPeer: (x, s) => reflectViaPeer(a.libp2p, x, s) }), Date.now() - t);
+await Promise.all([a.stop(), r.stop()]);
+process.exit(0);

@@ -1,0 +1,11 @@
+import { NetFixture } from './tests/integration/net-helpers';
+const fx = new NetFixture();
+const refl = await fx.node({ roles: { reflector: true } });
+const a = await fx.node();
+let t = Date.now();
+const ann = refl.announcement()!;
+console.log(ann.multiaddrs);
+const report = await a.discoverAddress({ reflectors: ann.multiaddrs, stunServers: [] });
+console.log(report, Date.now() - t);
+await fx.close();
+process.exit(0);
