@@ -18,10 +18,18 @@ interface Rule {
   test: RegExp;
   code: string;
   hint: string;
+  /** A plainer sentence put before the original message. */
+  say?: string;
 }
 
 // Known failure shapes from the layers below, matched on their message.
 const RULES: Rule[] = [
+  {
+    test: /no record of a prior credit|AccountNotFound|insufficient (lamports|funds) for (fee|rent)/i,
+    code: 'insufficient-balance',
+    say: 'Your wallet has no SOL to pay the ledger fee.',
+    hint: 'Airdrop SOL in Wallet (local ledger and devnet) or send SOL to your address, then try again.',
+  },
   {
     test: /insufficient (funds|balance)|not enough (sol|lamports|balance)/i,
     code: 'insufficient-balance',
@@ -68,7 +76,9 @@ export function toErrorInfo(e: unknown): ApiErrorInfo {
     return { code, message: e.message, hint: CODE_HINTS[code] };
   }
   const message = e instanceof Error ? e.message : String(e);
-  for (const r of RULES) if (r.test.test(message)) return { code: r.code, message, hint: r.hint };
+  for (const r of RULES) {
+    if (r.test.test(message)) return { code: r.code, message: r.say ? `${r.say} (${message})` : message, hint: r.hint };
+  }
   return {
     code: 'internal',
     message,

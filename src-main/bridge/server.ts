@@ -70,6 +70,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return refuse(res, check.status, check.message, port);
     }
     const rest = check.rest;
+    if (!(req.url ?? '').split('?')[0]!.endsWith('/') && rest === '/') {
+      // /t/<token> → /t/<token>/ so that the UI's relative asset URLs resolve under the token.
+      res.writeHead(308, { Location: `${(req.url ?? '').split('?')[0]}/`, ...securityHeaders(port) });
+      res.end();
+      return;
+    }
     if (rest.startsWith('/api/call/')) {
       if (req.method !== 'POST') return refuse(res, 405, 'use POST', port);
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {

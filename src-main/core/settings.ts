@@ -19,7 +19,7 @@ export const SettingsSchema = z
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */
-    market: z.string().min(1).max(32).default('main'),
+    market: z.string().min(1).max(20, 'a market id has at most 20 characters (it seeds the market topic address)').default('main'),
     /** One listen port for TCP and WebRTC-Direct (UDP). 0 = pick a free one. */
     listenPort: z.number().int().min(0).max(65535).default(0),
     roles: z

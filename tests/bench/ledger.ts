@@ -43,22 +43,41 @@ export interface Row {
   note?: string;
 }
 
-export async function memoTx(payer: KeyPairSigner, topic: Address, blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint }, text: string) {
+export async function memoTx(
+  payer: KeyPairSigner,
+  topic: Address,
+  blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint },
+  text: string,
+) {
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
     (m) => setTransactionMessageFeePayerSigner(payer, m),
     (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-    (m) => appendTransactionMessageInstruction({ programAddress: MEMO_V1, accounts: [{ address: topic, role: AccountRole.READONLY }], data: new TextEncoder().encode(text) }, m),
+    (m) =>
+      appendTransactionMessageInstruction(
+        {
+          programAddress: MEMO_V1,
+          accounts: [{ address: topic, role: AccountRole.READONLY }],
+          data: new TextEncoder().encode(text),
+        },
+        m,
+      ),
   );
   return signTransactionMessageWithSigners(msg);
 }
 
 /** The ledger as its own process (as `axon ledger` runs), so client and server get a core each. */
-export async function spawnLedger(dataDir: string): Promise<{ rpcUrl: string; wsUrl: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dataDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export async function spawnLedger(
+  dataDir: string,
+): Promise<{ rpcUrl: string; wsUrl: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dataDir],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`ledger exited (${code})`)));
@@ -94,8 +113,18 @@ async function ceilingLiteSvm(): Promise<Row[]> {
   pre.forEach(send);
   const executeOnly = N / ((performance.now() - t0) / 1000);
   return [
-    { measurement: 'LiteSVM in-process, sign + execute', value: signed, unit: 'tx/s', note: `${N} txs, sequential (ceiling for "signs" rows)` },
-    { measurement: 'LiteSVM in-process, execute pre-signed', value: executeOnly, unit: 'tx/s', note: `${N} txs, sequential (ceiling for pre-signed rows)` },
+    {
+      measurement: 'LiteSVM in-process, sign + execute',
+      value: signed,
+      unit: 'tx/s',
+      note: `${N} txs, sequential (ceiling for "signs" rows)`,
+    },
+    {
+      measurement: 'LiteSVM in-process, execute pre-signed',
+      value: executeOnly,
+      unit: 'tx/s',
+      note: `${N} txs, sequential (ceiling for pre-signed rows)`,
+    },
   ];
 }
 
@@ -108,7 +137,14 @@ function rawPoster(rpcUrl: string): (body: string) => Promise<string> {
   return (body) =>
     new Promise((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, method: 'POST', path: '/', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let data = '';
           res.setEncoding('utf8');
@@ -136,7 +172,11 @@ async function throughRpc(rpcUrl: string, label: string, mode: Mode): Promise<Ro
   const presigned = mode !== 'kit, client signs';
   const pre = presigned ? await Promise.all(Array.from({ length: N }, (_, i) => wire(i))) : [];
   const raw = mode === 'raw HTTP, pre-signed' ? rawPoster(rpcUrl) : undefined;
-  const bodies = raw ? pre.map((tx, i) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'sendTransaction', params: [tx, { encoding: 'base64' }] })) : [];
+  const bodies = raw
+    ? pre.map((tx, i) =>
+        JSON.stringify({ jsonrpc: '2.0', id: i, method: 'sendTransaction', params: [tx, { encoding: 'base64' }] }),
+      )
+    : [];
   let next = 0;
   let failed = 0;
   const t0 = performance.now();
@@ -192,7 +232,9 @@ export const sections: (() => Promise<Row[]>)[] = [ceilingLiteSvm, rpcSeparatePr
 export function printTable(rows: Row[]): void {
   const w = Math.max(...rows.map((r) => r.measurement.length));
   for (const r of rows) {
-    console.log(`${r.measurement.padEnd(w)}  ${r.value.toFixed(r.value < 10 ? 2 : 0).padStart(8)} ${r.unit.padEnd(6)} ${r.note ?? ''}`);
+    console.log(
+      `${r.measurement.padEnd(w)}  ${r.value.toFixed(r.value < 10 ? 2 : 0).padStart(8)} ${r.unit.padEnd(6)} ${r.note ?? ''}`,
+    );
   }
 }
 
@@ -203,9 +245,16 @@ export default async function run(): Promise<void> {
   for (const r of rows.slice(2)) {
     if (r.unit !== 'tx/s') continue;
     const signs = r.note?.includes('client signs') ?? false;
-    rows.push({ measurement: `ratio: ${r.measurement}`, value: r.value / (signs ? signCeiling : execCeiling), unit: '×', note: signs ? 'vs LiteSVM sign + execute' : 'vs LiteSVM execute only' });
+    rows.push({
+      measurement: `ratio: ${r.measurement}`,
+      value: r.value / (signs ? signCeiling : execCeiling),
+      unit: '×',
+      note: signs ? 'vs LiteSVM sign + execute' : 'vs LiteSVM execute only',
+    });
   }
-  console.log(`\nlocal ledger throughput (goal: ≥ 300 tx/s through JSON-RPC); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores\n`);
+  console.log(
+    `\nlocal ledger throughput (goal: ≥ 300 tx/s through JSON-RPC); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores\n`,
+  );
   printTable(rows);
 }
 
@@ -218,7 +267,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
 // random pause so they land anywhere in a slot. "send→observed" starts when post() is called
 // (includes confirmation); "confirmed→observed" starts when post() resolved for the sender.
 import { createLedgerClient as latencyClient } from '../../src-main/core/ledger/client';
-import { expiresIn as latencyExpiresIn, newNonce as latencyNonce, nonceKey as latencyNonceKey } from '../../src-main/core/ledger/messages';
+import {
+  expiresIn as latencyExpiresIn,
+  newNonce as latencyNonce,
+  nonceKey as latencyNonceKey,
+} from '../../src-main/core/ledger/messages';
 import { Identity as LatencyIdentity } from '../../src-main/core/identity/identity';
 import { openDb as latencyOpenDb } from '../../src-main/core/store/db';
 
@@ -237,7 +290,12 @@ async function watchLatency(): Promise<Row[]> {
   const p50: Record<string, number> = {};
   try {
     const senderDb = latencyOpenDb(join(dir, 'sender.db'));
-    const sender = latencyClient({ identity: LatencyIdentity.generate(), rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl, db: senderDb });
+    const sender = latencyClient({
+      identity: LatencyIdentity.generate(),
+      rpcUrl: ledger.rpcUrl,
+      wsUrl: ledger.wsUrl,
+      db: senderDb,
+    });
     await sender.airdrop(10_000_000_000n);
     for (const path of ['push', 'poll'] as const) {
       const reader = LatencyIdentity.generate();
@@ -264,7 +322,13 @@ async function watchLatency(): Promise<Row[]> {
       for (let i = 0; i < LATENCY_N; i++) {
         const nonce = latencyNonce();
         const t0 = performance.now();
-        await sender.post(topic, { type: 'ServiceStop', nonce, expiresAt: latencyExpiresIn(120), requestId: 'bench', reason: String(i) });
+        await sender.post(topic, {
+          type: 'ServiceStop',
+          nonce,
+          expiresAt: latencyExpiresIn(120),
+          requestId: 'bench',
+          reason: String(i),
+        });
         const t1 = performance.now();
         const key = latencyNonceKey(nonce);
         while (!observed.has(key) && performance.now() - t1 < 15_000) await new Promise((r) => setTimeout(r, 2));
@@ -278,10 +342,16 @@ async function watchLatency(): Promise<Row[]> {
       await loop;
       await client.close();
       db.close();
-      const label = path === 'push' ? 'watch() push path (logsSubscribe)' : `watch() polling path (every ${LATENCY_POLL_MS} ms)`;
+      const label =
+        path === 'push' ? 'watch() push path (logsSubscribe)' : `watch() polling path (every ${LATENCY_POLL_MS} ms)`;
       p50[path] = latencyPct(send, 50);
       rows.push(
-        { measurement: `${label}: send→observed p50`, value: latencyPct(send, 50), unit: 'ms', note: `${LATENCY_N} posts` },
+        {
+          measurement: `${label}: send→observed p50`,
+          value: latencyPct(send, 50),
+          unit: 'ms',
+          note: `${LATENCY_N} posts`,
+        },
         { measurement: `${label}: send→observed p95`, value: latencyPct(send, 95), unit: 'ms' },
         { measurement: `${label}: confirmed→observed p50`, value: latencyPct(confirmed, 50), unit: 'ms' },
         { measurement: `${label}: confirmed→observed p95`, value: latencyPct(confirmed, 95), unit: 'ms' },

@@ -121,6 +121,9 @@ describe('bridge security (headless UI)', () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>Axon</title>');
     expect(String(page.headers['content-security-policy'])).toContain("script-src 'self'");
+    const bare = await http(bridge.port, `/t/${bridge.token}`, { headers: { Host: self } });
+    expect(bare.status).toBe(308);
+    expect(bare.headers.location).toBe(`/t/${bridge.token}/`);
     const api = await callStatus({ Host: self, Origin: `http://${self}` });
     expect(api.status).toBe(200);
     expect(JSON.parse(api.body)).toEqual({ ok: true, value: status });

@@ -126,6 +126,19 @@ describe('ledger client on the local ledger', () => {
     expect(inbox.items).toHaveLength(3);
   });
 
+  it('two watchers of one topic (two cursors) in one client each get every message once', async () => {
+    const topic = await b.client.stdinTopic(bob.address);
+    const w1 = collector(b.client.watch(topic, { cursor: 'w1', fromNow: true }));
+    const w2 = collector(b.client.watch(topic, { cursor: 'w2', fromNow: true }));
+    const posted = await a.client.post(topic, stop('to both'));
+    const [x1] = await w1.waitFor(1);
+    const [x2] = await w2.waitFor(1);
+    await Promise.all([w1.stop(), w2.stop()]);
+    expect(x1!.signature).toBe(posted.signature);
+    expect(x2!.signature).toBe(posted.signature);
+    expect(b.client.garbage.counts.replayed ?? 0).toBe(0);
+  });
+
   it('a message too large for a transaction is refused before anything is sent', async () => {
     const before = await a.client.balance();
     const huge: AxonMessage = {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import {
   AccountRole,
   address,
-  appendTransactionMessageInstruction,
+  appendTransactionMessageInstructions,
+  devnet,
   createSolanaRpc,
   createSolanaRpcSubscriptions,
   createTransactionMessage,
@@ -35,13 +36,19 @@ const SOL = 1_000_000_000n;
 
 let dir: string;
 let ledger: LocalLedger;
-let rpc: ReturnType<typeof createSolanaRpc>;
-let subs: ReturnType<typeof createSolanaRpcSubscriptions>;
+const rpcFor = (url: string) => createSolanaRpc(devnet(url));
+const subsFor = (url: string) => createSolanaRpcSubscriptions(devnet(url));
+let rpc: ReturnType<typeof rpcFor>;
+let subs: ReturnType<typeof subsFor>;
 let payer: KeyPairSigner;
 
 interface RpcReply {
   status: number;
-  body: { result?: unknown; error?: { code: number; message: string; data?: { err?: unknown; logs?: string[] } }; id?: unknown };
+  body: {
+    result?: unknown;
+    error?: { code: number; message: string; data?: { err?: unknown; logs?: string[] } };
+    id?: unknown;
+  };
 }
 
 async function raw(body: string): Promise<RpcReply> {
@@ -50,7 +57,8 @@ async function raw(body: string): Promise<RpcReply> {
   expect(text).not.toMatch(/at .*\.ts:\d+/); // never a stack trace
   return { status: res.status, body: JSON.parse(text) as RpcReply['body'] };
 }
-const call = (method: string, params: unknown[] = []): Promise<RpcReply> => raw(JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }));
+const call = (method: string, params: unknown[] = []): Promise<RpcReply> =>
+  raw(JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }));
 
 const memo = (text: string): Instruction => ({
   programAddress: MEMO_V1,
@@ -58,14 +66,17 @@ const memo = (text: string): Instruction => ({
   data: new TextEncoder().encode(text),
 });
 
-async function wireTx(ixs: Instruction[], opts: { feePayer?: KeyPairSigner; blockhash?: { blockhash: Blockhash; lastValidBlockHeight: bigint } } = {}): Promise<string> {
+async function wireTx(
+  ixs: Instruction[],
+  opts: { feePayer?: KeyPairSigner; blockhash?: { blockhash: Blockhash; lastValidBlockHeight: bigint } } = {},
+): Promise<string> {
   const bh = opts.blockhash ?? (await rpc.getLatestBlockhash({ commitment: 'processed' }).send()).value;
-  let msg = pipe(
+  const msg = pipe(
     createTransactionMessage({ version: 0 }),
     (m) => setTransactionMessageFeePayerSigner(opts.feePayer ?? payer, m),
     (m) => setTransactionMessageLifetimeUsingBlockhash(bh, m),
+    (m) => appendTransactionMessageInstructions(ixs, m),
   );
-  for (const ix of ixs) msg = appendTransactionMessageInstruction(ix, msg) as typeof msg;
   return getBase64EncodedWireTransaction(await signTransactionMessageWithSigners(msg));
 }
 
@@ -78,10 +89,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'axon-ledger-err-'));
   // Short slots so a blockhash expires (150 slots) within the test.
   ledger = await startLocalLedger({ port: 0, dataDir: dir, slotMs: 20 });
-  rpc = createSolanaRpc(ledger.rpcUrl);
-  subs = createSolanaRpcSubscriptions(ledger.wsUrl);
+  rpc = rpcFor(ledger.rpcUrl);
+  subs = subsFor(ledger.wsUrl);
   payer = await generateKeyPairSigner();
-  await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: payer.address, lamports: lamports(2n * SOL), commitment: 'confirmed' });
+  await airdropFactory({ rpc, rpcSubscriptions: subs })({
+    recipientAddress: payer.address,
+    lamports: lamports(2n * SOL),
+    commitment: 'confirmed',
+  });
 });
 
 afterAll(async () => {
@@ -126,7 +141,12 @@ describe('local ledger error handling', () => {
   });
 
   it('serves batches', async () => {
-    const r = await raw(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'getHealth' }, { jsonrpc: '2.0', id: 2, method: 'nope' }]));
+    const r = await raw(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'getHealth' },
+        { jsonrpc: '2.0', id: 2, method: 'nope' },
+      ]),
+    );
     const arr = r.body as unknown as { id: number; result?: unknown; error?: { code: number } }[];
     expect(arr[0]).toMatchObject({ id: 1, result: 'ok' });
     expect(arr[1]?.error?.code).toBe(-32601);
@@ -141,7 +161,9 @@ describe('local ledger error handling', () => {
   });
 
   it('refuses an unknown and an expired blockhash with -32002 "Blockhash not found"', async () => {
-    const unknown = await wireTx([memo('unknown bh')], { blockhash: { blockhash: '11111111111111111111111111111111' as Blockhash, lastValidBlockHeight: 10n } });
+    const unknown = await wireTx([memo('unknown bh')], {
+      blockhash: { blockhash: '11111111111111111111111111111111' as Blockhash, lastValidBlockHeight: 10n },
+    });
     const r = await call('sendTransaction', [unknown, { encoding: 'base64' }]);
     expect(r.body.error?.code).toBe(-32002);
     expect(r.body.error?.message).toBe('Transaction simulation failed: Blockhash not found');
@@ -155,7 +177,10 @@ describe('local ledger error handling', () => {
     const e = await call('sendTransaction', [expired, { encoding: 'base64' }]);
     expect(e.body.error?.data?.err).toBe('BlockhashNotFound');
     // kit sees the same thing as a typed preflight failure caused by BlockhashNotFound.
-    const kitErr = await rpc.sendTransaction(expired as never, { encoding: 'base64' }).send().catch((x: unknown) => x);
+    const kitErr = await rpc
+      .sendTransaction(expired as never, { encoding: 'base64' })
+      .send()
+      .catch((x: unknown) => x);
     expect(isSolanaError(kitErr, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE)).toBe(true);
     expect(isSolanaError((kitErr as Error).cause, SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND)).toBe(true);
   });
@@ -163,14 +188,20 @@ describe('local ledger error handling', () => {
   it('refuses insufficient funds with -32002, charging nothing', async () => {
     const before = (await rpc.getBalance(payer.address, { commitment: 'processed' }).send()).value;
     const to = (await generateKeyPairSigner()).address;
-    const r = await call('sendTransaction', [await wireTx([getTransferSolInstruction({ source: payer, destination: to, amount: 100n * SOL })]), { encoding: 'base64' }]);
+    const r = await call('sendTransaction', [
+      await wireTx([getTransferSolInstruction({ source: payer, destination: to, amount: 100n * SOL })]),
+      { encoding: 'base64' },
+    ]);
     expect(r.body.error?.code).toBe(-32002);
     expect(r.body.error?.data?.err).toEqual({ InstructionError: [0, { Custom: 1 }] });
     expect(r.body.error?.data?.logs?.join('\n')).toContain('insufficient lamports');
     expect((await rpc.getBalance(payer.address, { commitment: 'processed' }).send()).value).toBe(before);
 
     const pauper = await generateKeyPairSigner();
-    const p = await call('sendTransaction', [await wireTx([memo('no funds')], { feePayer: pauper }), { encoding: 'base64' }]);
+    const p = await call('sendTransaction', [
+      await wireTx([memo('no funds')], { feePayer: pauper }),
+      { encoding: 'base64' },
+    ]);
     expect(p.body.error?.code).toBe(-32002);
     expect(p.body.error?.data?.err).toBe('AccountNotFound');
     await expectServing();
@@ -185,7 +216,9 @@ describe('local ledger error handling', () => {
     expect(typeof sig).toBe('string');
     expect((await rpc.getBalance(payer.address, { commitment: 'processed' }).send()).value).toBe(before - 5000n);
     const st = await call('getSignatureStatuses', [[sig]]);
-    expect((st.body.result as { value: { err: unknown }[] }).value[0]?.err).toEqual({ InstructionError: [0, { Custom: 1 }] });
+    expect((st.body.result as { value: { err: unknown }[] }).value[0]?.err).toEqual({
+      InstructionError: [0, { Custom: 1 }],
+    });
   });
 
   it('refuses a duplicate with AlreadyProcessed', async () => {

@@ -12,6 +12,8 @@ import {
   address,
   airdropFactory,
   appendTransactionMessageInstruction,
+  assertIsTransactionWithBlockhashLifetime,
+  devnet,
   createSolanaRpc,
   createSolanaRpcSubscriptions,
   createTransactionMessage,
@@ -36,10 +38,14 @@ const children: ChildProcess[] = [];
 
 async function startChild(): Promise<{ child: ChildProcess; rpcUrl: string; wsUrl: string }> {
   // One process (node with tsx's loader), so SIGKILL hits the ledger itself, not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -65,33 +71,51 @@ afterAll(async () => {
 describe('local ledger restart', () => {
   it('keeps history, balances and the address index across a SIGKILL', async () => {
     const first = await startChild();
-    let rpc = createSolanaRpc(first.rpcUrl);
-    let subs = createSolanaRpcSubscriptions(first.wsUrl);
+    let rpc = createSolanaRpc(devnet(first.rpcUrl));
+    let subs = createSolanaRpcSubscriptions(devnet(first.wsUrl));
     const payer = await generateKeyPairSigner();
     const topic = (await generateKeyPairSigner()).address;
     const to = (await generateKeyPairSigner()).address;
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: payer.address, lamports: lamports(5n * SOL), commitment: 'confirmed' });
+    await airdropFactory({ rpc, rpcSubscriptions: subs })({
+      recipientAddress: payer.address,
+      lamports: lamports(5n * SOL),
+      commitment: 'confirmed',
+    });
 
     const { value: bh } = await rpc.getLatestBlockhash().send();
     const msg = pipe(
       createTransactionMessage({ version: 0 }),
       (m) => setTransactionMessageFeePayerSigner(payer, m),
       (m) => setTransactionMessageLifetimeUsingBlockhash(bh, m),
-      (m) => appendTransactionMessageInstruction(getTransferSolInstruction({ source: payer, destination: to, amount: SOL }), m),
-      (m) => appendTransactionMessageInstruction({ programAddress: MEMO_V1, accounts: [{ address: topic, role: AccountRole.READONLY }], data: new TextEncoder().encode('paid') }, m),
+      (m) =>
+        appendTransactionMessageInstruction(
+          getTransferSolInstruction({ source: payer, destination: to, amount: SOL }),
+          m,
+        ),
+      (m) =>
+        appendTransactionMessageInstruction(
+          {
+            programAddress: MEMO_V1,
+            accounts: [{ address: topic, role: AccountRole.READONLY }],
+            data: new TextEncoder().encode('paid'),
+          },
+          m,
+        ),
     );
     const tx = await signTransactionMessageWithSigners(msg);
+    assertIsTransactionWithBlockhashLifetime(tx);
     await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions: subs })(tx, { commitment: 'confirmed' });
     const sig = getSignatureFromTransaction(tx);
     const payerBalance = (await rpc.getBalance(payer.address, { commitment: 'confirmed' }).send()).value;
-    const slotBefore = await rpc.getSlot({ commitment: 'processed' }).send();
+    const confirmedSlotBefore = await rpc.getSlot({ commitment: 'confirmed' }).send();
 
     await kill(first.child);
 
     const second = await startChild();
-    rpc = createSolanaRpc(second.rpcUrl);
-    subs = createSolanaRpcSubscriptions(second.wsUrl);
-    expect(await rpc.getSlot({ commitment: 'processed' }).send()).toBeGreaterThan(slotBefore);
+    rpc = createSolanaRpc(devnet(second.rpcUrl));
+    subs = createSolanaRpcSubscriptions(devnet(second.wsUrl));
+    // The chain continues after the last block on disk (every confirmed block is on disk).
+    expect(await rpc.getSlot({ commitment: 'processed' }).send()).toBeGreaterThan(confirmedSlotBefore);
     expect((await rpc.getBalance(payer.address).send()).value).toBe(payerBalance);
     expect((await rpc.getBalance(to).send()).value).toBe(SOL);
     const history = await rpc.getSignaturesForAddress(topic).send();
@@ -100,11 +124,18 @@ describe('local ledger restart', () => {
     const got = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed' }).send();
     expect(got?.meta?.err).toBeNull();
     // The same transaction again (its blockhash is still recent) is a duplicate, not a second payment.
-    const dup = await rpc.sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64' }).send().catch((e: unknown) => e);
+    const dup = await rpc
+      .sendTransaction(getBase64EncodedWireTransaction(tx), { encoding: 'base64' })
+      .send()
+      .catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(Error);
     expect((await rpc.getBalance(to).send()).value).toBe(SOL);
     // And the ledger keeps working: the faucet survived too.
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: to, lamports: lamports(SOL), commitment: 'confirmed' });
+    await airdropFactory({ rpc, rpcSubscriptions: subs })({
+      recipientAddress: to,
+      lamports: lamports(SOL),
+      commitment: 'confirmed',
+    });
     expect((await rpc.getBalance(to).send()).value).toBe(2n * SOL);
   });
 });

@@ -9,7 +9,9 @@ import {
   AccountRole,
   address,
   airdropFactory,
-  appendTransactionMessageInstruction,
+  appendTransactionMessageInstructions,
+  assertIsTransactionWithBlockhashLifetime,
+  devnet,
   createSolanaRpc,
   createSolanaRpcSubscriptions,
   createTransactionMessage,
@@ -34,40 +36,52 @@ const SOL = 1_000_000_000n;
 
 let dir: string;
 let ledger: LocalLedger;
-let rpc: ReturnType<typeof createSolanaRpc>;
-let subs: ReturnType<typeof createSolanaRpcSubscriptions>;
+const rpcFor = (url: string) => createSolanaRpc(devnet(url));
+const subsFor = (url: string) => createSolanaRpcSubscriptions(devnet(url));
+let rpc: ReturnType<typeof rpcFor>;
+let subs: ReturnType<typeof subsFor>;
 let sendAndConfirm: ReturnType<typeof sendAndConfirmTransactionFactory>;
 let payer: KeyPairSigner;
 
 function memoIx(topic: Address, text: string): Instruction {
-  return { programAddress: MEMO_V1, accounts: [{ address: topic, role: AccountRole.READONLY }], data: new TextEncoder().encode(text) };
+  return {
+    programAddress: MEMO_V1,
+    accounts: [{ address: topic, role: AccountRole.READONLY }],
+    data: new TextEncoder().encode(text),
+  };
 }
 
 async function signed(ixs: Instruction[], feePayer = payer) {
   const { value: bh } = await rpc.getLatestBlockhash().send();
-  let msg = pipe(
+  const msg = pipe(
     createTransactionMessage({ version: 0 }),
     (m) => setTransactionMessageFeePayerSigner(feePayer, m),
     (m) => setTransactionMessageLifetimeUsingBlockhash(bh, m),
+    (m) => appendTransactionMessageInstructions(ixs, m),
   );
-  for (const ix of ixs) msg = appendTransactionMessageInstruction(ix, msg) as typeof msg;
-  return signTransactionMessageWithSigners(msg);
+  const tx = await signTransactionMessageWithSigners(msg);
+  assertIsTransactionWithBlockhashLifetime(tx);
+  return tx;
 }
 
 async function post(ixs: Instruction[], feePayer = payer): Promise<Signature> {
   const tx = await signed(ixs, feePayer);
-  await sendAndConfirm(tx as Parameters<typeof sendAndConfirm>[0], { commitment: 'confirmed' });
+  await sendAndConfirm(tx, { commitment: 'confirmed' });
   return getSignatureFromTransaction(tx);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'axon-ledger-'));
   ledger = await startLocalLedger({ port: 0, dataDir: dir });
-  rpc = createSolanaRpc(ledger.rpcUrl);
-  subs = createSolanaRpcSubscriptions(ledger.wsUrl);
+  rpc = rpcFor(ledger.rpcUrl);
+  subs = subsFor(ledger.wsUrl);
   sendAndConfirm = sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions: subs });
   payer = await generateKeyPairSigner();
-  await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: payer.address, lamports: lamports(10n * SOL), commitment: 'confirmed' });
+  await airdropFactory({ rpc, rpcSubscriptions: subs })({
+    recipientAddress: payer.address,
+    lamports: lamports(10n * SOL),
+    commitment: 'confirmed',
+  });
 });
 
 afterAll(async () => {
@@ -80,7 +94,11 @@ describe('local ledger with @solana/kit', () => {
     const { value } = await rpc.getBalance(payer.address).send();
     expect(value).toBe(10n * SOL);
     const who = await generateKeyPairSigner();
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({ recipientAddress: who.address, lamports: lamports(SOL), commitment: 'confirmed' });
+    await airdropFactory({ rpc, rpcSubscriptions: subs })({
+      recipientAddress: who.address,
+      lamports: lamports(SOL),
+      commitment: 'confirmed',
+    });
     expect((await rpc.getBalance(who.address, { commitment: 'confirmed' }).send()).value).toBe(SOL);
   });
 
@@ -90,25 +108,43 @@ describe('local ledger with @solana/kit', () => {
     const sig = await post([getTransferSolInstruction({ source: payer, destination: to, amount: 2n * SOL })]);
     expect((await rpc.getBalance(to).send()).value).toBe(2n * SOL);
     expect((await rpc.getBalance(payer.address).send()).value).toBe(before - 2n * SOL - 5000n);
-    const tx = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed', commitment: 'confirmed' }).send();
+    const tx = await rpc
+      .getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed', commitment: 'confirmed' })
+      .send();
     expect(tx?.meta?.err).toBeNull();
     expect(tx?.meta?.fee).toBe(5000n);
-    const ix = tx!.transaction.message.instructions[0] as { program: string; parsed: { type: string; info: Record<string, unknown> } };
+    const ix = tx!.transaction.message.instructions[0] as {
+      program: string;
+      parsed: { type: string; info: Record<string, unknown> };
+    };
     expect(ix.program).toBe('system');
-    expect(ix.parsed).toEqual({ type: 'transfer', info: { source: payer.address, destination: to, lamports: 2n * SOL } });
+    expect(ix.parsed).toEqual({
+      type: 'transfer',
+      info: { source: payer.address, destination: to, lamports: 2n * SOL },
+    });
   });
 
   it('posts a Memo v1 with a read-only topic account and serves it back in every encoding', async () => {
     const topic = (await generateKeyPairSigner()).address;
     const sig = await post([memoIx(topic, 'axon1:hello')]);
-    const json = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' }).send();
+    const json = await rpc
+      .getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'json', commitment: 'confirmed' })
+      .send();
     expect(json?.version).toBe(0);
     expect(json?.transaction.message.accountKeys).toContain(topic);
     expect(json?.meta?.logMessages?.some((l) => l.includes(MEMO_V1))).toBe(true);
     expect(json?.meta?.status).toEqual({ Ok: null });
-    const parsed = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed', commitment: 'confirmed' }).send();
-    expect(parsed?.transaction.message.instructions[0]).toMatchObject({ program: 'spl-memo', parsed: 'axon1:hello', programId: MEMO_V1 });
-    const b64 = await rpc.getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'base64', commitment: 'confirmed' }).send();
+    const parsed = await rpc
+      .getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'jsonParsed', commitment: 'confirmed' })
+      .send();
+    expect(parsed?.transaction.message.instructions[0]).toMatchObject({
+      program: 'spl-memo',
+      parsed: 'axon1:hello',
+      programId: MEMO_V1,
+    });
+    const b64 = await rpc
+      .getTransaction(sig, { maxSupportedTransactionVersion: 0, encoding: 'base64', commitment: 'confirmed' })
+      .send();
     expect(typeof b64?.transaction[0]).toBe('string');
     expect(b64?.transaction[1]).toBe('base64');
     const list = await rpc.getSignaturesForAddress(topic, { commitment: 'confirmed' }).send();
@@ -127,11 +163,15 @@ describe('local ledger with @solana/kit', () => {
     expect(all.map((s) => s.signature)).toEqual(newestFirst);
     const page1 = await rpc.getSignaturesForAddress(topic, { limit: 2, commitment: 'confirmed' }).send();
     expect(page1.map((s) => s.signature)).toEqual(newestFirst.slice(0, 2));
-    const page2 = await rpc.getSignaturesForAddress(topic, { limit: 2, before: page1[1]!.signature, commitment: 'confirmed' }).send();
+    const page2 = await rpc
+      .getSignaturesForAddress(topic, { limit: 2, before: page1[1]!.signature, commitment: 'confirmed' })
+      .send();
     expect(page2.map((s) => s.signature)).toEqual(newestFirst.slice(2, 4));
     const since = await rpc.getSignaturesForAddress(topic, { until: sigs[2]!, commitment: 'confirmed' }).send();
     expect(since.map((s) => s.signature)).toEqual([sigs[4], sigs[3]]);
-    const between = await rpc.getSignaturesForAddress(topic, { before: sigs[4]!, until: sigs[1]!, commitment: 'confirmed' }).send();
+    const between = await rpc
+      .getSignaturesForAddress(topic, { before: sigs[4]!, until: sigs[1]!, commitment: 'confirmed' })
+      .send();
     expect(between.map((s) => s.signature)).toEqual([sigs[3], sigs[2]]);
   });
 
@@ -139,8 +179,12 @@ describe('local ledger with @solana/kit', () => {
     const topic = (await generateKeyPairSigner()).address;
     const other = (await generateKeyPairSigner()).address;
     const abort = new AbortController();
-    const logs = await subs.logsNotifications({ mentions: [topic] }, { commitment: 'confirmed' }).subscribe({ abortSignal: abort.signal });
-    const accounts = await subs.accountNotifications(other, { commitment: 'confirmed', encoding: 'base64' }).subscribe({ abortSignal: abort.signal });
+    const logs = await subs
+      .logsNotifications({ mentions: [topic] }, { commitment: 'confirmed' })
+      .subscribe({ abortSignal: abort.signal });
+    const accounts = await subs
+      .accountNotifications(other, { commitment: 'confirmed', encoding: 'base64' })
+      .subscribe({ abortSignal: abort.signal });
     const slots = await subs.slotNotifications().subscribe({ abortSignal: abort.signal });
     // kit's iterables deliver what arrives after the first next(): start listening first.
     const logIt = logs[Symbol.asyncIterator]();
@@ -175,7 +219,7 @@ describe('local ledger with @solana/kit', () => {
     const { value: bh } = await rpc.getLatestBlockhash({ commitment: 'processed' }).send();
     expect(bh.lastValidBlockHeight - info.blockHeight).toBeGreaterThanOrEqual(149n);
     expect((await rpc.isBlockhashValid(bh.blockhash, { commitment: 'processed' }).send()).value).toBe(true);
-    expect((await rpc.getHealth().send())).toBe('ok');
-    expect((await rpc.getMinimumBalanceForRentExemption(0n).send())).toBeGreaterThan(0n);
+    expect(await rpc.getHealth().send()).toBe('ok');
+    expect(await rpc.getMinimumBalanceForRentExemption(0n).send()).toBeGreaterThan(0n);
   });
 });

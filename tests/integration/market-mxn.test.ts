@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
-import { startLedger, startNode, waitFor } from './market-helpers';
+import { releaseNativeWebRtc, startLedger, startNode, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 30_000n;
@@ -23,6 +23,7 @@ describe('M × N', () => {
   });
   afterAll(async () => {
     for (const c of cleanups) await c();
+    await releaseNativeWebRtc();
   });
 
   it('one buyer holds streams from three sellers at once over its one listen port', async () => {

@@ -58,7 +58,6 @@ describe('relays', () => {
       10_000,
       'a new path after the relay died',
     );
-    console.log('moved after', Date.now() - lostAt, back.path);
     expect(Date.now() - lostAt).toBeLessThan(10_000);
     expect(back.path?.kind === 'relayed' ? back.path.relay : 'direct').toBe(back.path?.kind === 'relayed' ? other.peerId.toString() : 'direct');
     expect(changes.some((c) => c.to === undefined || c.to.relay !== used.peerId.toString())).toBe(true);

@@ -17,8 +17,13 @@ vi.mock('electron', () => ({
         ? { ok: false, error: { code: 'no-airdrop', message: 'no airdrops here', hint: 'fund it' } }
         : { ok: true, value: command };
     },
-    on: (channel: string, fn: (e: unknown, ...a: unknown[]) => void) => listeners.set(channel, [...(listeners.get(channel) ?? []), fn]),
-    off: (channel: string, fn: (e: unknown, ...a: unknown[]) => void) => listeners.set(channel, (listeners.get(channel) ?? []).filter((f) => f !== fn)),
+    on: (channel: string, fn: (e: unknown, ...a: unknown[]) => void) =>
+      listeners.set(channel, [...(listeners.get(channel) ?? []), fn]),
+    off: (channel: string, fn: (e: unknown, ...a: unknown[]) => void) =>
+      listeners.set(
+        channel,
+        (listeners.get(channel) ?? []).filter((f) => f !== fn),
+      ),
   },
 }));
 

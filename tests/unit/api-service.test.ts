@@ -156,6 +156,17 @@ describe('ApiService', () => {
       error: { code: 'insufficient-balance', message: 'insufficient balance: need 5000 lamports' },
     });
     if (!r2.ok) expect(r2.error.hint).toMatch(/Airdrop/);
+    const api4 = new ApiService(
+      recordingBackend(
+        new Error('ledger refused the transaction: Attempt to debit an account but found no record of a prior credit.'),
+      ).backend,
+    );
+    const r4 = await api4.call('status', []);
+    expect(r4).toMatchObject({ ok: false, error: { code: 'insufficient-balance' } });
+    if (!r4.ok) {
+      expect(r4.error.message).toMatch(/^Your wallet has no SOL to pay the ledger fee/);
+      expect(r4.error.hint).toMatch(/Airdrop/);
+    }
     const errors: string[] = [];
     const api3 = new ApiService(recordingBackend(new Error('boom')).backend, { onError: (c) => errors.push(c) });
     const r3 = await api3.call('wallet', []);

@@ -4,7 +4,11 @@ import type { Logger } from '../../core/log';
 import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../core/ledger/local/index';
 
 export async function ledgerCommand(opts: { port?: number; dataDir: string; log: Logger }): Promise<void> {
-  const ledger = await startLocalLedger({ port: opts.port ?? DEFAULT_LEDGER_PORT, dataDir: opts.dataDir, log: opts.log });
+  const ledger = await startLocalLedger({
+    port: opts.port ?? DEFAULT_LEDGER_PORT,
+    dataDir: opts.dataDir,
+    log: opts.log,
+  });
   console.log(`local ledger: JSON-RPC ${ledger.rpcUrl}  pubsub ${ledger.wsUrl}  data ${opts.dataDir}`);
   console.log('press Ctrl-C to stop');
   await new Promise<void>((resolve) => {

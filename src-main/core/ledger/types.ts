@@ -130,7 +130,7 @@ export interface Received<M extends AxonMessage = AxonMessage> {
   sender: Address;
   topic: Address;
   message: M;
-  /** Lamports transferred to the topic's owner in the same transaction, if any. */
+  /** The first System transfer from the sender in the same transaction, if any (only verifyPayment proves a payment). */
   transfer?: { from: Address; to: Address; lamports: Lamports };
 }
 

@@ -38,14 +38,14 @@ const PAGE = 1000;
 const PREFETCH = 4;
 const COMMITMENT = 'confirmed' as const;
 
-/** Nonces seen per topic until their message expires: a replayed envelope is dropped. */
+/** Nonces seen per cursor (topic reader) until their message expires: a replayed envelope is dropped. */
 export class ReplayCache {
   readonly #seen = new Map<string, number>();
   constructor(private readonly max = 100_000) {}
 
   /** true if new (and remembers it), false if seen before. */
-  add(topic: string, nonce: Uint8Array, expiresAtSec: number, nowSec = Date.now() / 1000): boolean {
-    const key = `${topic}:${nonceKey(nonce)}`;
+  add(scope: string, nonce: Uint8Array, expiresAtSec: number, nowSec = Date.now() / 1000): boolean {
+    const key = `${scope}:${nonceKey(nonce)}`;
     if (this.#seen.has(key)) return false;
     if (this.#seen.size >= this.max) this.prune(nowSec);
     this.#seen.set(key, expiresAtSec);
@@ -184,7 +184,7 @@ function fetchTx(ctx: WatchContext, signature: Signature, signal: AbortSignal) {
 }
 
 /** Decode a fetched transaction into deliverable messages (counts junk, expiry and replays). */
-function toReceived(ctx: WatchContext, topic: Address, info: SigInfo, tx: TopicTx): Received[] {
+function toReceived(ctx: WatchContext, topic: Address, cursor: string, info: SigInfo, tx: TopicTx): Received[] {
   if (tx.meta?.err) return [];
   let parsed;
   try {
@@ -211,7 +211,8 @@ function toReceived(ctx: WatchContext, topic: Address, info: SigInfo, tx: TopicT
       });
       continue;
     }
-    if (!ctx.replay.add(topic, r.message.nonce, r.message.expiresAt, nowSec)) {
+    // Per cursor: two watchers of one topic (two cursors) each see every message once.
+    if (!ctx.replay.add(cursor, r.message.nonce, r.message.expiresAt, nowSec)) {
       ctx.garbage.note('replayed', `${r.message.type} nonce seen before`, { topic, signature: info.signature });
       continue;
     }
@@ -342,7 +343,7 @@ export async function* watchTopic(
             retrySoon = true; // listed but not readable yet: try again shortly
             break;
           }
-          const items = toReceived(ctx, topic, info, got.tx);
+          const items = toReceived(ctx, topic, name, info, got.tx);
           if (items.length === 0) commit(info.signature, info.slot);
           for (let i = 0; i < items.length; i++) {
             try {

@@ -14,6 +14,7 @@ import { encodeBindingResponse, isBindingRequest, openUdp, parseStun, type Endpo
 export const REFLECT_PROTOCOL = '/axon/reflect/1.0.0';
 
 export async function handleReflect(stream: Stream, connection: Connection): Promise<void> {
+  console.log('HANDLER', connection.remoteAddr.toString().slice(0, 40), stream.status);
   const observed = connection.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, '');
   stream.send(new TextEncoder().encode(JSON.stringify({ observed })));
   await stream.close().catch(() => undefined);
@@ -22,13 +23,34 @@ export async function handleReflect(stream: Stream, connection: Connection): Pro
 /** Ask a reflector over libp2p which address it sees us at (one connection, any of its addresses). */
 export async function reflectViaPeer(libp2p: Libp2p, addrs: string | string[], signal?: AbortSignal): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
   const sig = AbortSignal.any([signal ?? AbortSignal.timeout(5000), AbortSignal.timeout(8000)]);
+  // one address at a time, TCP first: a parallel multi-address dial here was seen to hand back a
+  // connection whose new stream never answered
   const list = (Array.isArray(addrs) ? addrs : [addrs]).map((a) => multiaddr(a));
-  const conn = await libp2p.dial(list, { signal: sig });
-  const stream = await conn.newStream(REFLECT_PROTOCOL, { signal: sig });
+  list.sort((x, y) => Number(x.toString().includes('/udp/')) - Number(y.toString().includes('/udp/')));
+  let stream: Stream | undefined;
+  let last: unknown;
+  for (const ma of list) {
+    try {
+      stream = await libp2p.dialProtocol(ma, REFLECT_PROTOCOL, { signal: AbortSignal.any([sig, AbortSignal.timeout(3000)]) });
+      break;
+    } catch (err) {
+      last = err;
+      if (sig.aborted) break;
+    }
+  }
+  if (!stream) throw last instanceof Error ? last : new Error('reflector unreachable');
+  // a request line: with lazy protocol selection nothing reaches the reflector until we write
+  stream.send(new TextEncoder().encode('{"want":"observed"}\n'));
+  const onAbort = (): void => stream.abort(new Error('reflector did not answer in time'));
+  sig.addEventListener('abort', onAbort, { once: true });
   let text = '';
-  for await (const chunk of stream) {
-    text += new TextDecoder().decode(chunk.subarray());
-    if (text.length > 2048) break;
+  try {
+    for await (const chunk of stream) {
+      text += new TextDecoder().decode(chunk.subarray());
+      if (text.length > 2048) break;
+    }
+  } finally {
+    sig.removeEventListener('abort', onAbort);
   }
   const parsed = JSON.parse(text) as { observed?: unknown };
   if (typeof parsed.observed !== 'string') throw new Error('reflector answered without an observed address');

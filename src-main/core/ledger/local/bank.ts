@@ -7,7 +7,7 @@ import { LiteSvm } from 'litesvm/dist/internal';
 import type { Logger } from 'pino';
 import type { LedgerStore, StoredAccount, TxMeta } from './store';
 import type { SlotClock } from './clock';
-import { decodeTransaction, fromBase58, isWritable, toBase58, type DecodedTransaction } from './wire';
+import { decodeTransaction, fromBase58, isWritable, keyToBase58, toBase58, type DecodedTransaction } from './wire';
 import { describeFailure, fieldlessTxError, type TransactionErrorJson, type TxFailure } from './tx-errors';
 import { extractMemos } from './tx-format';
 
@@ -30,7 +30,14 @@ export interface LandedTx {
 export type ProcessOutcome =
   | { kind: 'landed'; tx: LandedTx }
   /** Rejected before execution: nothing changed, nothing recorded. */
-  | { kind: 'rejected'; signature: string; failure: TxFailure; logs: string[]; unitsConsumed: bigint; signatureFailure: boolean };
+  | {
+      kind: 'rejected';
+      signature: string;
+      failure: TxFailure;
+      logs: string[];
+      unitsConsumed: bigint;
+      signatureFailure: boolean;
+    };
 
 export interface SimulationResult {
   err: TransactionErrorJson | null;
@@ -42,8 +49,16 @@ export interface SimulationResult {
 }
 
 function toStored(address: string, a: Account | null): StoredAccount {
-  if (!a) return { address, lamports: 0n, data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
-  return { address, lamports: a.lamports(), data: a.data(), owner: toBase58(a.owner()), executable: a.executable(), rentEpoch: a.rentEpoch() };
+  if (!a)
+    return { address, lamports: 0n, data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
+  return {
+    address,
+    lamports: a.lamports(),
+    data: a.data(),
+    owner: keyToBase58(a.owner()),
+    executable: a.executable(),
+    rentEpoch: a.rentEpoch(),
+  };
 }
 
 function returnDataOf(md: TransactionMetadata): SimulationResult['returnData'] {
@@ -68,7 +83,10 @@ export class Bank {
     this.svm.setTransactionHistory(0n);
     let restored = 0;
     for (const acc of store.allAccounts()) {
-      this.svm.setAccount(fromBase58(acc.address), new Account(acc.lamports, acc.data, fromBase58(acc.owner), acc.executable, acc.rentEpoch));
+      this.svm.setAccount(
+        fromBase58(acc.address),
+        new Account(acc.lamports, acc.data, fromBase58(acc.owner), acc.executable, acc.rentEpoch),
+      );
       restored++;
     }
     this.syncClock();
@@ -90,7 +108,10 @@ export class Bank {
 
   /** Writes an account directly (genesis: the faucet). Persisted. */
   setAccount(acc: StoredAccount): void {
-    this.svm.setAccount(fromBase58(acc.address), new Account(acc.lamports, acc.data, fromBase58(acc.owner), acc.executable, acc.rentEpoch));
+    this.svm.setAccount(
+      fromBase58(acc.address),
+      new Account(acc.lamports, acc.data, fromBase58(acc.owner), acc.executable, acc.rentEpoch),
+    );
     this.store.putAccount(acc);
   }
 
@@ -113,8 +134,18 @@ export class Bank {
    * a failed transaction is kept.
    */
   process(bytes: Uint8Array, tx: DecodedTransaction, keepFailed: boolean): ProcessOutcome {
-    const reject = (failure: TxFailure, logs: string[] = [], unitsConsumed = 0n, signatureFailure = false): ProcessOutcome => ({
-      kind: 'rejected', signature: tx.signature, failure, logs, unitsConsumed, signatureFailure,
+    const reject = (
+      failure: TxFailure,
+      logs: string[] = [],
+      unitsConsumed = 0n,
+      signatureFailure = false,
+    ): ProcessOutcome => ({
+      kind: 'rejected',
+      signature: tx.signature,
+      failure,
+      logs,
+      unitsConsumed,
+      signatureFailure,
     });
     if (this.store.hasSignature(tx.signature)) return reject(fieldlessTxError('AlreadyProcessed'));
     if (!this.clock.isBlockhashValidForProcessing(tx.recentBlockhash)) {
@@ -122,7 +153,8 @@ export class Bank {
       return reject(fieldlessTxError('BlockhashNotFound'), [], 0n, !this.verifySignatures(bytes, tx));
     }
     const pre = tx.accountKeyBytes.map((k) => this.svm.getAccount(k));
-    const res = tx.version === 'legacy' ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
+    const res =
+      tx.version === 'legacy' ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
     if (res instanceof TransactionMetadata) return { kind: 'landed', tx: this.commit(bytes, tx, pre, null, res) };
     const failure = describeFailure(res as FailedTransactionMetadata);
     const md = (res as FailedTransactionMetadata).meta();
@@ -135,11 +167,20 @@ export class Bank {
   }
 
   private verifySignatures(bytes: Uint8Array, tx: DecodedTransaction): boolean {
-    const res = tx.version === 'legacy' ? this.svm.simulateLegacyTransaction(bytes) : this.svm.simulateVersionedTransaction(bytes);
+    const res =
+      tx.version === 'legacy'
+        ? this.svm.simulateLegacyTransaction(bytes)
+        : this.svm.simulateVersionedTransaction(bytes);
     return !(res instanceof FailedTransactionMetadata && describeFailure(res).err === 'SignatureFailure');
   }
 
-  private commit(bytes: Uint8Array, tx: DecodedTransaction, pre: (Account | null)[], err: TransactionErrorJson | null, md: TransactionMetadata): LandedTx {
+  private commit(
+    bytes: Uint8Array,
+    tx: DecodedTransaction,
+    pre: (Account | null)[],
+    err: TransactionErrorJson | null,
+    md: TransactionMetadata,
+  ): LandedTx {
     const slot = this.clock.slot;
     const post = tx.accountKeyBytes.map((k) => this.svm.getAccount(k));
     const changed: StoredAccount[] = [];
@@ -159,7 +200,12 @@ export class Bank {
           index,
           instructions: list.map((ii) => {
             const ci = ii.instruction();
-            return { programIdIndex: ci.programIdIndex(), accounts: Array.from(ci.accounts()), data: toBase58(ci.data()), stackHeight: ii.stackHeight() };
+            return {
+              programIdIndex: ci.programIdIndex(),
+              accounts: Array.from(ci.accounts()),
+              data: toBase58(ci.data()),
+              stackHeight: ii.stackHeight(),
+            };
           }),
         }))
         .filter((x) => x.instructions.length > 0),
@@ -177,7 +223,15 @@ export class Bank {
       addresses: tx.accountKeys,
       accounts: changed,
     });
-    const landed: LandedTx = { seq, signature: tx.signature, slot, err, logs: meta.logMessages, accountKeys: tx.accountKeys, accounts: changed };
+    const landed: LandedTx = {
+      seq,
+      signature: tx.signature,
+      slot,
+      err,
+      logs: meta.logMessages,
+      accountKeys: tx.accountKeys,
+      accounts: changed,
+    };
     try {
       this.onLanded(landed);
     } catch (e) {
@@ -186,21 +240,37 @@ export class Bank {
     return landed;
   }
 
-  simulate(bytes: Uint8Array, tx: DecodedTransaction, opts: { sigVerify: boolean; checkBlockhash: boolean; accounts: string[] }): SimulationResult {
-    const base = { postAccounts: new Map<string, StoredAccount | null>(), fee: this.feeFor(tx.header.numRequiredSignatures) };
+  simulate(
+    bytes: Uint8Array,
+    tx: DecodedTransaction,
+    opts: { sigVerify: boolean; checkBlockhash: boolean; accounts: string[] },
+  ): SimulationResult {
+    const base = {
+      postAccounts: new Map<string, StoredAccount | null>(),
+      fee: this.feeFor(tx.header.numRequiredSignatures),
+    };
     if (opts.checkBlockhash && !this.clock.isBlockhashValidForProcessing(tx.recentBlockhash)) {
       return { ...base, err: 'BlockhashNotFound', logs: [], unitsConsumed: 0n, returnData: null };
     }
     this.svm.setSigverify(opts.sigVerify);
     let res;
     try {
-      res = tx.version === 'legacy' ? this.svm.simulateLegacyTransaction(bytes) : this.svm.simulateVersionedTransaction(bytes);
+      res =
+        tx.version === 'legacy'
+          ? this.svm.simulateLegacyTransaction(bytes)
+          : this.svm.simulateVersionedTransaction(bytes);
     } finally {
       this.svm.setSigverify(true);
     }
     if (res instanceof FailedTransactionMetadata) {
       const md = res.meta();
-      return { ...base, err: describeFailure(res).err, logs: md.logs(), unitsConsumed: md.computeUnitsConsumed(), returnData: null };
+      return {
+        ...base,
+        err: describeFailure(res).err,
+        logs: md.logs(),
+        unitsConsumed: md.computeUnitsConsumed(),
+        returnData: null,
+      };
     }
     const md = res.meta();
     const postByAddr = new Map<string, StoredAccount>();
@@ -209,7 +279,13 @@ export class Bank {
       postByAddr.set(addr, toStored(addr, aa.account()));
     }
     for (const a of opts.accounts) base.postAccounts.set(a, postByAddr.get(a) ?? this.getAccount(a));
-    return { ...base, err: null, logs: md.logs(), unitsConsumed: md.computeUnitsConsumed(), returnData: returnDataOf(md) };
+    return {
+      ...base,
+      err: null,
+      logs: md.logs(),
+      unitsConsumed: md.computeUnitsConsumed(),
+      returnData: returnDataOf(md),
+    };
   }
 
   decode(bytes: Uint8Array): DecodedTransaction {

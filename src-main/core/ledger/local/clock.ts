@@ -82,6 +82,8 @@ export class SlotClock {
 
   /** Advances one slot (the timer calls this; tests may too). */
   tick(): void {
+    // The finished block goes to disk before anyone hears it is confirmed.
+    this.store.flush();
     this.advance();
     for (const fn of this.listeners) fn(this.current.slot);
     const waiters = this.waiters;

@@ -33,7 +33,8 @@ export class Faucet {
       store.setSetting('faucetSeed', seedHex);
     }
     const signer = await createKeyPairSignerFromPrivateKeyBytes(new Uint8Array(Buffer.from(seedHex, 'hex')));
-    if (fresh || !bank.getAccount(signer.address)) bank.setAccount(bank.newSystemAccount(signer.address, FAUCET_LAMPORTS));
+    if (fresh || !bank.getAccount(signer.address))
+      bank.setAccount(bank.newSystemAccount(signer.address, FAUCET_LAMPORTS));
     return new Faucet(signer);
   }
 
@@ -42,12 +43,25 @@ export class Faucet {
   }
 
   /** Wire bytes of a signed transfer from the faucet. */
-  async transferBytes(to: string, lamports: bigint, blockhash: string, lastValidBlockHeight: number): Promise<Uint8Array> {
+  async transferBytes(
+    to: string,
+    lamports: bigint,
+    blockhash: string,
+    lastValidBlockHeight: number,
+  ): Promise<Uint8Array> {
     const msg = pipe(
       createTransactionMessage({ version: 'legacy' }),
       (m) => setTransactionMessageFeePayerSigner(this.signer, m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: blockhash as Blockhash, lastValidBlockHeight: BigInt(lastValidBlockHeight) }, m),
-      (m) => appendTransactionMessageInstruction(getTransferSolInstruction({ source: this.signer, destination: toAddress(to), amount: lamports }), m),
+      (m) =>
+        setTransactionMessageLifetimeUsingBlockhash(
+          { blockhash: blockhash as Blockhash, lastValidBlockHeight: BigInt(lastValidBlockHeight) },
+          m,
+        ),
+      (m) =>
+        appendTransactionMessageInstruction(
+          getTransferSolInstruction({ source: this.signer, destination: toAddress(to), amount: lamports }),
+          m,
+        ),
     );
     const tx = await signTransactionMessageWithSigners(msg);
     return new Uint8Array(getTransactionEncoder().encode(tx));

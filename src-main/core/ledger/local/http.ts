@@ -18,7 +18,12 @@ const CORS = {
 
 function send(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...CORS, ...extra });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...CORS,
+    ...extra,
+  });
   res.end(body);
 }
 
@@ -48,7 +53,14 @@ export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxB
         tooLarge = true;
         chunks.length = 0;
         if (size > MAX_DRAIN_BYTES) {
-          send(res, 413, stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`))), { Connection: 'close' });
+          send(
+            res,
+            413,
+            stringifyJson(
+              errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`)),
+            ),
+            { Connection: 'close' },
+          );
           req.destroy();
         }
         return;
@@ -61,7 +73,14 @@ export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxB
     req.on('end', () => {
       if (tooLarge) {
         log.debug({ size }, 'local ledger: oversized request refused');
-        send(res, 413, stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`))), { Connection: 'close' });
+        send(
+          res,
+          413,
+          stringifyJson(
+            errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`)),
+          ),
+          { Connection: 'close' },
+        );
         return;
       }
       const body = Buffer.concat(chunks).toString('utf8');

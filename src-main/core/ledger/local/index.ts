@@ -88,7 +88,11 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
   const store = new LedgerStore(opts.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [() => store.close(), unlock];
   try {
-    const clock = new SlotClock(store, { slotMs: opts.slotMs ?? 400, confirmDepth: opts.confirmDepth ?? 1, finalizeDepth: opts.finalizeDepth ?? 32 });
+    const clock = new SlotClock(store, {
+      slotMs: opts.slotMs ?? 400,
+      confirmDepth: opts.confirmDepth ?? 1,
+      finalizeDepth: opts.finalizeDepth ?? 32,
+    });
     const bank = new Bank(store, clock, log);
     const faucet = await Faucet.open(store, bank);
     let identity = store.getSetting('identity');
@@ -96,6 +100,7 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
       identity = toBase58(randomBytes(32));
       store.setSetting('identity', identity);
     }
+    store.flush();
     const ctx = { clock, bank, store, faucet, log, identity };
     const dispatcher = new RpcDispatcher({ ...chainMethods, ...accountMethods, ...txMethods }, ctx, log);
 
@@ -130,7 +135,10 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
 
     const rpcUrl = `http://${urlHost(host)}:${port}`;
     const wsUrl = `ws://${urlHost(host)}:${wsPort}`;
-    log.info({ rpcUrl, wsUrl, dataDir: opts.dataDir, slot: clock.slot, faucet: faucet.address }, 'local ledger started');
+    log.info(
+      { rpcUrl, wsUrl, dataDir: opts.dataDir, slot: clock.slot, faucet: faucet.address },
+      'local ledger started',
+    );
     let closed: Promise<void> | undefined;
     return {
       rpcUrl,

@@ -13,7 +13,13 @@ function dataSlice(cfg: Config): { offset: number; length: number } | undefined 
   const ds = cfg.dataSlice;
   if (ds === undefined || ds === null) return undefined;
   const o = ds as { offset?: unknown; length?: unknown };
-  if (typeof ds !== 'object' || typeof o.offset !== 'number' || typeof o.length !== 'number' || o.offset < 0 || o.length < 0) {
+  if (
+    typeof ds !== 'object' ||
+    typeof o.offset !== 'number' ||
+    typeof o.length !== 'number' ||
+    o.offset < 0 ||
+    o.length < 0
+  ) {
     throw invalidParams('invalid `dataSlice`: expected {offset, length}');
   }
   return { offset: o.offset, length: o.length };
@@ -26,18 +32,32 @@ export function accountEncoding(cfg: Config, fallback: AccountEncoding = 'binary
 }
 
 /** Agave's UiAccount. */
-export function encodeAccount(acc: StoredAccount, encoding: AccountEncoding, slice?: { offset: number; length: number }): Record<string, unknown> {
+export function encodeAccount(
+  acc: StoredAccount,
+  encoding: AccountEncoding,
+  slice?: { offset: number; length: number },
+): Record<string, unknown> {
   const data = slice ? acc.data.subarray(slice.offset, slice.offset + slice.length) : acc.data;
   let encoded: unknown;
   if (encoding === 'binary' || encoding === 'base58') {
     if (data.length > 128) {
-      throw new RpcError(INVALID_REQUEST, 'Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.');
+      throw new RpcError(
+        INVALID_REQUEST,
+        'Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.',
+      );
     }
     encoded = encoding === 'binary' ? toBase58(data) : [toBase58(data), 'base58'];
   } else {
     encoded = [Buffer.from(data).toString('base64'), 'base64'];
   }
-  return { data: encoded, executable: acc.executable, lamports: acc.lamports, owner: acc.owner, rentEpoch: acc.rentEpoch, space: acc.data.length };
+  return {
+    data: encoded,
+    executable: acc.executable,
+    lamports: acc.lamports,
+    owner: acc.owner,
+    rentEpoch: acc.rentEpoch,
+    space: acc.data.length,
+  };
 }
 
 export const accountMethods: MethodTable = {

@@ -16,7 +16,13 @@ export const chainMethods: MethodTable = {
   getFirstAvailableBlock: () => 0,
   minimumLedgerSlot: () => 0,
   getRecentPrioritizationFees: () => [],
-  getEpochSchedule: () => ({ firstNormalEpoch: 0, firstNormalSlot: 0, leaderScheduleSlotOffset: SLOTS_PER_EPOCH, slotsPerEpoch: SLOTS_PER_EPOCH, warmup: false }),
+  getEpochSchedule: () => ({
+    firstNormalEpoch: 0,
+    firstNormalSlot: 0,
+    leaderScheduleSlotOffset: SLOTS_PER_EPOCH,
+    slotsPerEpoch: SLOTS_PER_EPOCH,
+    warmup: false,
+  }),
 
   getSlot: (p, ctx) => {
     const cfg = config(p[0]);
@@ -74,12 +80,15 @@ export const chainMethods: MethodTable = {
     } catch (e) {
       throw invalidParams(`invalid message: ${e instanceof WireError ? e.message : 'undecodable'}`);
     }
-    const valid = ctx.clock.isBlockhashValid(msg.recentBlockhash, c) || ctx.clock.isBlockhashValidForProcessing(msg.recentBlockhash);
+    const valid =
+      ctx.clock.isBlockhashValid(msg.recentBlockhash, c) ||
+      ctx.clock.isBlockhashValidForProcessing(msg.recentBlockhash);
     return withContext(slot, valid ? ctx.bank.feeFor(msg.header.numRequiredSignatures) : null);
   },
   getMinimumBalanceForRentExemption: (p, ctx) => {
     const len = p[0] ?? 0;
-    if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || len > 10 * 1024 * 1024) throw invalidParams('invalid data length');
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || len > 10 * 1024 * 1024)
+      throw invalidParams('invalid data length');
     config(p[1]);
     return ctx.bank.minimumBalanceForRentExemption(len);
   },

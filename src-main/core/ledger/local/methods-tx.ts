@@ -41,11 +41,15 @@ function decodeWireText(p: unknown[], cfg: Config): { bytes: Uint8Array; tx: Dec
   const enc = optString(cfg, 'encoding', ['base58', 'base64'] as const) ?? 'base58';
   const max = enc === 'base58' ? MAX_BASE58_LEN : MAX_BASE64_LEN;
   if (text.length > max) {
-    throw new RpcError(-32602, `${enc} encoded ${TX_TYPE} too large: ${text.length} bytes (max: encoded/raw ${max}/${PACKET_DATA_SIZE})`);
+    throw new RpcError(
+      -32602,
+      `${enc} encoded ${TX_TYPE} too large: ${text.length} bytes (max: encoded/raw ${max}/${PACKET_DATA_SIZE})`,
+    );
   }
   let bytes: Uint8Array;
   if (enc === 'base64') {
-    if (text.length % 4 !== 0 || !BASE64_RE.test(text)) throw new RpcError(-32602, 'invalid base64 encoding: InvalidByte');
+    if (text.length % 4 !== 0 || !BASE64_RE.test(text))
+      throw new RpcError(-32602, 'invalid base64 encoding: InvalidByte');
     bytes = new Uint8Array(Buffer.from(text, 'base64'));
   } else {
     try {
@@ -78,7 +82,8 @@ function preflightFailure(failure: TxFailure, logs: string[], unitsConsumed: big
   });
 }
 
-const sigVerifyFailure = (): RpcError => new RpcError(TRANSACTION_SIGNATURE_VERIFICATION_FAILURE, 'Transaction signature verification failure');
+const sigVerifyFailure = (): RpcError =>
+  new RpcError(TRANSACTION_SIGNATURE_VERIFICATION_FAILURE, 'Transaction signature verification failure');
 
 async function airdrop(ctx: RpcContext, to: string, lamports: bigint): Promise<string> {
   for (let attempt = 0; ; attempt++) {
@@ -119,16 +124,20 @@ export const txMethods: MethodTable = {
     const c = commitment(cfg);
     const slot = checkMinContextSlot(cfg, ctx.clock, c);
     const accCfg = config(cfg.accounts);
-    const accAddrs = accCfg.addresses === undefined ? [] : Array.isArray(accCfg.addresses) ? accCfg.addresses.map(address) : [];
+    const accAddrs =
+      accCfg.addresses === undefined ? [] : Array.isArray(accCfg.addresses) ? accCfg.addresses.map(address) : [];
     const enc = accountEncoding(accCfg, 'base64');
     const res = ctx.bank.simulate(bytes, tx, { sigVerify, checkBlockhash: !replace, accounts: accAddrs });
     if (sigVerify && res.err === 'SignatureFailure') throw sigVerifyFailure();
     const bh = ctx.clock.latestBlockhash(c);
     return withContext(slot, {
-      accounts: cfg.accounts === undefined ? null : accAddrs.map((a) => {
-        const acc = res.postAccounts.get(a);
-        return acc && acc.lamports > 0n ? encodeAccount(acc, enc) : null;
-      }),
+      accounts:
+        cfg.accounts === undefined
+          ? null
+          : accAddrs.map((a) => {
+              const acc = res.postAccounts.get(a);
+              return acc && acc.lamports > 0n ? encodeAccount(acc, enc) : null;
+            }),
       err: res.err,
       fee: res.err === null ? res.fee : null,
       innerInstructions: null,
@@ -143,9 +152,11 @@ export const txMethods: MethodTable = {
   requestAirdrop: async (p, ctx) => {
     const to = required(p, 0, address, 'pubkey');
     const amount = p[1];
-    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0) throw invalidParams('invalid lamports amount');
+    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0)
+      throw invalidParams('invalid lamports amount');
     const lamports = BigInt(amount);
-    if (lamports > MAX_AIRDROP_LAMPORTS) throw invalidParams(`airdrop request exceeds the local faucet's limit of ${MAX_AIRDROP_LAMPORTS} lamports`);
+    if (lamports > MAX_AIRDROP_LAMPORTS)
+      throw invalidParams(`airdrop request exceeds the local faucet's limit of ${MAX_AIRDROP_LAMPORTS} lamports`);
     commitment(config(p[2]));
     return airdrop(ctx, to, lamports);
   },
@@ -199,7 +210,11 @@ export const txMethods: MethodTable = {
     const c = confirmedCommitment(cfg);
     checkMinContextSlot(cfg, ctx.clock, c);
     const limitRaw = cfg.limit;
-    if (limitRaw !== undefined && limitRaw !== null && (typeof limitRaw !== 'number' || !Number.isInteger(limitRaw) || limitRaw < 1 || limitRaw > 1000)) {
+    if (
+      limitRaw !== undefined &&
+      limitRaw !== null &&
+      (typeof limitRaw !== 'number' || !Number.isInteger(limitRaw) || limitRaw < 1 || limitRaw > 1000)
+    ) {
       throw invalidParams('Invalid limit; max 1000');
     }
     const limit = (limitRaw as number | undefined | null) ?? 1000;

@@ -43,7 +43,9 @@ export function commitment(cfg: Config, fallback: Commitment = 'finalized'): Com
   const c = cfg.commitment;
   if (c === undefined || c === null) return fallback;
   if (typeof c !== 'string' || !COMMITMENTS.has(c)) {
-    throw invalidParams(`unknown variant \`${String(c)}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``);
+    throw invalidParams(
+      `unknown variant \`${String(c)}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``,
+    );
   }
   return c as Commitment;
 }
@@ -57,7 +59,8 @@ export function confirmedCommitment(cfg: Config): Commitment {
 export function optInt(cfg: Config, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = cfg[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidParams(`invalid value for \`${key}\``);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw invalidParams(`invalid value for \`${key}\``);
   return v;
 }
 export function optBool(cfg: Config, key: string): boolean | undefined {
@@ -70,7 +73,9 @@ export function optString<T extends string>(cfg: Config, key: string, allowed: r
   const v = cfg[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw invalidParams(`unknown variant \`${String(v)}\` for \`${key}\`, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`);
+    throw invalidParams(
+      `unknown variant \`${String(v)}\` for \`${key}\`, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`,
+    );
   }
   return v as T;
 }
@@ -80,7 +85,9 @@ export function checkMinContextSlot(cfg: Config, clock: SlotClock, c: Commitment
   const slot = clock.commitmentSlot(c);
   const min = optInt(cfg, 'minContextSlot');
   if (min !== undefined && slot < min) {
-    throw new RpcError(MIN_CONTEXT_SLOT_NOT_REACHED, 'Minimum context slot has not been reached', { contextSlot: slot });
+    throw new RpcError(MIN_CONTEXT_SLOT_NOT_REACHED, 'Minimum context slot has not been reached', {
+      contextSlot: slot,
+    });
   }
   return slot;
 }

@@ -3,7 +3,16 @@
 // Transactions are delivered to each subscription when they reach its commitment (CommitmentFeed).
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { errorResponse, INVALID_REQUEST, invalidParams, METHOD_NOT_FOUND, PARSE_ERROR, RpcError, stringifyJson, type JsonRpcId } from './rpc-errors';
+import {
+  errorResponse,
+  INVALID_REQUEST,
+  invalidParams,
+  METHOD_NOT_FOUND,
+  PARSE_ERROR,
+  RpcError,
+  stringifyJson,
+  type JsonRpcId,
+} from './rpc-errors';
 import { address, commitment, config, paramList, required, signature } from './params';
 import { accountEncoding, encodeAccount } from './methods-accounts';
 import type { Commitment, SlotClock } from './clock';
@@ -33,7 +42,11 @@ export class PubSubServer {
   readonly wss: WebSocketServer;
   private nextId = 1;
   private readonly subs = new Map<number, Sub>();
-  private readonly byKey = { signature: new Map<string, Set<Sub>>(), logs: new Map<string, Set<Sub>>(), account: new Map<string, Set<Sub>>() };
+  private readonly byKey = {
+    signature: new Map<string, Set<Sub>>(),
+    logs: new Map<string, Set<Sub>>(),
+    account: new Map<string, Set<Sub>>(),
+  };
   private readonly allLogs = new Set<Sub>();
   private readonly slotSubs = new Set<Sub>();
 
@@ -71,7 +84,13 @@ export class PubSubServer {
     }
     const r = msg as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
     const id: JsonRpcId = typeof r?.id === 'number' || typeof r?.id === 'string' ? r.id : null;
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || r.jsonrpc !== '2.0' || typeof r.method !== 'string') {
+    if (
+      typeof msg !== 'object' ||
+      msg === null ||
+      Array.isArray(msg) ||
+      r.jsonrpc !== '2.0' ||
+      typeof r.method !== 'string'
+    ) {
       this.send(ws, errorResponse(id, new RpcError(INVALID_REQUEST, 'Invalid request')));
       return;
     }
@@ -80,7 +99,8 @@ export class PubSubServer {
       const result = this.call(ws, r.method, paramList(r.params), id);
       if (result !== undefined) this.send(ws, { jsonrpc: '2.0', result, id });
     } catch (e) {
-      if (!(e instanceof RpcError)) this.log.warn({ method: r.method, err: (e as Error)?.message }, 'local ledger: pubsub call failed');
+      if (!(e instanceof RpcError))
+        this.log.warn({ method: r.method, err: (e as Error)?.message }, 'local ledger: pubsub call failed');
       this.send(ws, errorResponse(id, e));
     }
   }
@@ -121,7 +141,13 @@ export class PubSubServer {
         const sig = required(p, 0, signature, 'signature');
         const cfg = config(p[1]);
         const c = commitment(cfg);
-        const sub = this.add({ kind: 'signature', ws, commitment: c, key: sig, receivedNotification: cfg.enableReceivedNotification === true });
+        const sub = this.add({
+          kind: 'signature',
+          ws,
+          commitment: c,
+          key: sig,
+          receivedNotification: cfg.enableReceivedNotification === true,
+        });
         this.send(ws, { jsonrpc: '2.0', result: sub.id, id });
         // Already there at this commitment: answer at once (the transaction landed before).
         const st = this.store.status(sig);
@@ -137,7 +163,11 @@ export class PubSubServer {
         const c = commitment(cfg);
         let key: string | undefined;
         if (filter === 'all' || filter === 'allWithVotes') key = undefined;
-        else if (typeof filter === 'object' && filter !== null && Array.isArray((filter as { mentions?: unknown }).mentions)) {
+        else if (
+          typeof filter === 'object' &&
+          filter !== null &&
+          Array.isArray((filter as { mentions?: unknown }).mentions)
+        ) {
           const mentions = (filter as { mentions: unknown[] }).mentions;
           if (mentions.length !== 1) throw invalidParams('Invalid Request: Only 1 address supported');
           key = address(mentions[0]);
@@ -149,7 +179,13 @@ export class PubSubServer {
       case 'accountSubscribe': {
         const addr = required(p, 0, address, 'pubkey');
         const cfg = config(p[1]);
-        return this.add({ kind: 'account', ws, commitment: commitment(cfg), key: addr, encoding: accountEncoding(cfg, 'binary') }).id;
+        return this.add({
+          kind: 'account',
+          ws,
+          commitment: commitment(cfg),
+          key: addr,
+          encoding: accountEncoding(cfg, 'binary'),
+        }).id;
       }
       case 'signatureUnsubscribe':
       case 'logsUnsubscribe':
@@ -243,7 +279,8 @@ export class CommitmentFeed {
 
   onSlot(slot: number): void {
     const confirmed = this.clock.commitmentSlot('confirmed');
-    for (let s = this.confirmedUpTo + 1; s <= confirmed; s++) for (const tx of this.bySlot.get(s) ?? []) this.pubsub.deliver(tx, 'confirmed');
+    for (let s = this.confirmedUpTo + 1; s <= confirmed; s++)
+      for (const tx of this.bySlot.get(s) ?? []) this.pubsub.deliver(tx, 'confirmed');
     this.confirmedUpTo = Math.max(this.confirmedUpTo, confirmed);
     const finalized = this.clock.commitmentSlot('finalized');
     for (let s = this.finalizedUpTo + 1; s <= finalized; s++) {

@@ -1,7 +1,16 @@
 // Runs in: Node. JSON-RPC 2.0 dispatch (single and batch requests) over the method tables.
 // Every failure becomes a JSON-RPC error object; unexpected exceptions are logged, never sent.
 import type { Logger } from 'pino';
-import { errorResponse, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RpcError, stringifyJson, type JsonRpcId, type JsonRpcResponse } from './rpc-errors';
+import {
+  errorResponse,
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  PARSE_ERROR,
+  RpcError,
+  stringifyJson,
+  type JsonRpcId,
+  type JsonRpcResponse,
+} from './rpc-errors';
 import { paramList } from './params';
 import type { MethodTable, RpcContext } from './methods-common';
 
@@ -28,7 +37,15 @@ export class RpcDispatcher {
     }
     if (Array.isArray(msg)) {
       if (msg.length === 0 || msg.length > MAX_BATCH) {
-        return stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, msg.length === 0 ? 'Invalid request' : `Invalid request: batch larger than ${MAX_BATCH}`)));
+        return stringifyJson(
+          errorResponse(
+            null,
+            new RpcError(
+              INVALID_REQUEST,
+              msg.length === 0 ? 'Invalid request' : `Invalid request: batch larger than ${MAX_BATCH}`,
+            ),
+          ),
+        );
       }
       const out: JsonRpcResponse[] = [];
       for (const item of msg) out.push(await this.handleOne(item));
@@ -52,7 +69,8 @@ export class RpcDispatcher {
       const result = await handler(paramList(r.params), this.ctx);
       return { jsonrpc: '2.0', result, id };
     } catch (e) {
-      if (!(e instanceof RpcError)) this.log.warn({ method: r.method, err: (e as Error)?.message }, 'local ledger: method failed');
+      if (!(e instanceof RpcError))
+        this.log.warn({ method: r.method, err: (e as Error)?.message }, 'local ledger: method failed');
       return errorResponse(id, e);
     }
   }

@@ -1,7 +1,12 @@
 // Runs in: Node. The local ledger's own SQLite file (<dataDir>/ledger.sqlite): every transaction
 // (wire bytes + status meta), the signature-by-address index, the account state LiteSVM is rebuilt
 // from on start, recent blocks (slot → blockhash, time) and a few settings. Each committed
-// transaction is one SQLite transaction, so a SIGKILL never leaves history and balances apart.
+// from on start, recent blocks (slot → blockhash, time) and a few settings.
+// Group commit: writes go into one open SQLite transaction that the slot clock commits at every
+// slot boundary (`flush`), before the finished block counts as confirmed. So a SIGKILL can lose
+// at most the current slot's *processed* transactions — history and state together, never one
+// without the other — and nothing confirmed, like a real validator's processed-but-not-voted
+// block. Each transaction's rows go in under a SAVEPOINT, so a failed insert leaves no part.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +29,10 @@ export interface TxMeta {
   postBalances: bigint[];
   logMessages: string[];
   computeUnitsConsumed: bigint;
-  innerInstructions: { index: number; instructions: { programIdIndex: number; accounts: number[]; data: string; stackHeight: number }[] }[];
+  innerInstructions: {
+    index: number;
+    instructions: { programIdIndex: number; accounts: number[]; data: string; stackHeight: number }[];
+  }[];
   returnData: { programId: string; data: string } | null;
 }
 
@@ -76,7 +84,8 @@ CREATE TABLE IF NOT EXISTS accounts (
 );
 `;
 
-const metaToJson = (m: TxMeta): string => JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+const metaToJson = (m: TxMeta): string =>
+  JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 function metaFromJson(text: string): TxMeta {
   const m = JSON.parse(text) as Record<string, unknown>;
   return {
@@ -126,7 +135,9 @@ export class LedgerStore {
     const db = this.db;
     this.stmts = {
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
-      setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      setSetting: db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
       insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (slot, blockhash, time_ms) VALUES (?, ?, ?)'),
       recentBlocks: db.prepare<[number], { slot: number; blockhash: string; time_ms: number }>(
         'SELECT slot, blockhash, time_ms FROM blocks ORDER BY slot DESC LIMIT ?',
@@ -142,9 +153,13 @@ export class LedgerStore {
          executable = excluded.executable, rent_epoch = excluded.rent_epoch`,
       ),
       deleteAccount: db.prepare('DELETE FROM accounts WHERE address = ?'),
-      allAccounts: db.prepare('SELECT address, lamports, data, owner, executable, rent_epoch FROM accounts').safeIntegers(true),
+      allAccounts: db
+        .prepare('SELECT address, lamports, data, owner, executable, rent_epoch FROM accounts')
+        .safeIntegers(true),
       txBySig: db.prepare<[string], RawTxRow>('SELECT * FROM txs WHERE signature = ?'),
-      statusBySig: db.prepare<[string], { slot: number; err: string | null }>('SELECT slot, err FROM txs WHERE signature = ?'),
+      statusBySig: db.prepare<[string], { slot: number; err: string | null }>(
+        'SELECT slot, err FROM txs WHERE signature = ?',
+      ),
       hasSig: db.prepare<[string], { seq: number }>('SELECT seq FROM txs WHERE signature = ?'),
       seqOf: db.prepare<[string], { seq: number }>('SELECT seq FROM txs WHERE signature = ?'),
       sigsForAddress: db.prepare<[string, number, number, number, number], RawTxRow>(
@@ -171,50 +186,89 @@ export class LedgerStore {
     });
   }
 
+  private inBatch = false;
+
+  /** Opens the group-commit transaction if none is open. */
+  private batch(): void {
+    if (!this.inBatch) {
+      this.db.exec('BEGIN');
+      this.inBatch = true;
+    }
+  }
+
+  /** Commits everything written since the last flush (called at each slot boundary). */
+  flush(): void {
+    if (this.inBatch) {
+      this.db.exec('COMMIT');
+      this.inBatch = false;
+    }
+  }
+
   private putAccountRow(acc: StoredAccount): void {
     if (acc.lamports === 0n) {
       this.stmts.deleteAccount.run(acc.address);
       return;
     }
-    this.stmts.upsertAccount.run(acc.address, acc.lamports, Buffer.from(acc.data), acc.owner, acc.executable ? 1 : 0, acc.rentEpoch.toString());
+    this.stmts.upsertAccount.run(
+      acc.address,
+      acc.lamports,
+      Buffer.from(acc.data),
+      acc.owner,
+      acc.executable ? 1 : 0,
+      acc.rentEpoch.toString(),
+    );
   }
 
   getSetting(key: string): string | undefined {
     return this.stmts.getSetting.get(key)?.value;
   }
   setSetting(key: string, value: string): void {
+    this.batch();
     this.stmts.setSetting.run(key, value);
   }
 
   putBlock(slot: number, blockhash: string, timeMs: number): void {
+    this.batch();
     this.stmts.insertBlock.run(slot, blockhash, timeMs);
   }
   /** Newest first. */
   recentBlocks(limit: number): { slot: number; blockhash: string; timeMs: number }[] {
-    return this.stmts.recentBlocks.all(limit).map((r) => ({ slot: Number(r.slot), blockhash: r.blockhash, timeMs: Number(r.time_ms) }));
+    return this.stmts.recentBlocks
+      .all(limit)
+      .map((r) => ({ slot: Number(r.slot), blockhash: r.blockhash, timeMs: Number(r.time_ms) }));
   }
   pruneBlocksBefore(slot: number): void {
+    this.batch();
     this.stmts.pruneBlocks.run(slot);
   }
 
-  /** Records a transaction, its address index rows and the accounts it changed, atomically. */
+  /** Records a transaction, its address index rows and the accounts it changed (one savepoint). */
   insertTransaction(tx: NewTx): number {
+    this.batch();
     return this.insertTxTxn(tx);
   }
   putAccount(acc: StoredAccount): void {
+    this.batch();
     this.putAccountRow(acc);
   }
   allAccounts(): StoredAccount[] {
-    return (this.stmts.allAccounts.all() as { address: string; lamports: bigint; data: Buffer; owner: string; executable: bigint; rent_epoch: string }[]).map(
-      (r) => ({
-        address: r.address,
-        lamports: r.lamports,
-        data: new Uint8Array(r.data),
-        owner: r.owner,
-        executable: r.executable !== 0n,
-        rentEpoch: BigInt(r.rent_epoch),
-      }),
-    );
+    return (
+      this.stmts.allAccounts.all() as {
+        address: string;
+        lamports: bigint;
+        data: Buffer;
+        owner: string;
+        executable: bigint;
+        rent_epoch: string;
+      }[]
+    ).map((r) => ({
+      address: r.address,
+      lamports: r.lamports,
+      data: new Uint8Array(r.data),
+      owner: r.owner,
+      executable: r.executable !== 0n,
+      rentEpoch: BigInt(r.rent_epoch),
+    }));
   }
 
   hasSignature(sig: string): boolean {
@@ -222,7 +276,9 @@ export class LedgerStore {
   }
   status(sig: string): { slot: number; err: TransactionErrorJson | null } | undefined {
     const r = this.stmts.statusBySig.get(sig);
-    return r ? { slot: Number(r.slot), err: r.err === null ? null : (JSON.parse(r.err) as TransactionErrorJson) } : undefined;
+    return r
+      ? { slot: Number(r.slot), err: r.err === null ? null : (JSON.parse(r.err) as TransactionErrorJson) }
+      : undefined;
   }
   getTransaction(sig: string): TxRow | undefined {
     const r = this.stmts.txBySig.get(sig);
@@ -245,6 +301,8 @@ export class LedgerStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
   }
 }

@@ -39,7 +39,16 @@ function parseSystem(data: Uint8Array, keys: string[]): { type: string; info: Re
   try {
     switch (tag) {
       case 0:
-        return { type: 'createAccount', info: { source: k(0), newAccount: k(1), lamports: u64(data, 4), space: u64(data, 12), owner: toBase58(data.subarray(20, 52)) } };
+        return {
+          type: 'createAccount',
+          info: {
+            source: k(0),
+            newAccount: k(1),
+            lamports: u64(data, 4),
+            space: u64(data, 12),
+            owner: toBase58(data.subarray(20, 52)),
+          },
+        };
       case 1:
         return { type: 'assign', info: { account: k(0), owner: toBase58(data.subarray(4, 36)) } };
       case 2:
@@ -55,7 +64,11 @@ function parseSystem(data: Uint8Array, keys: string[]): { type: string; info: Re
   }
 }
 
-function parsedInstruction(ix: { programIdIndex: number; accounts: number[]; data: Uint8Array }, keys: string[], stackHeight: number | null): unknown {
+function parsedInstruction(
+  ix: { programIdIndex: number; accounts: number[]; data: Uint8Array },
+  keys: string[],
+  stackHeight: number | null,
+): unknown {
   const programId = keys[ix.programIdIndex]!;
   const accs = ix.accounts.map((i) => keys[i]!);
   if (programId === SYSTEM_PROGRAM) {
@@ -68,7 +81,12 @@ function parsedInstruction(ix: { programIdIndex: number; accounts: number[]; dat
   return { accounts: accs, data: toBase58(ix.data), programId, stackHeight };
 }
 
-const rawIx = (ix: CompiledIx) => ({ programIdIndex: ix.programIdIndex, accounts: ix.accounts, data: toBase58(ix.data), stackHeight: null });
+const rawIx = (ix: CompiledIx) => ({
+  programIdIndex: ix.programIdIndex,
+  accounts: ix.accounts,
+  data: toBase58(ix.data),
+  stackHeight: null,
+});
 
 export type TxEncoding = 'json' | 'jsonParsed' | 'base64' | 'base58';
 
@@ -84,7 +102,11 @@ function uiMeta(meta: TxMeta, err: TxRow['err'], encoding: TxEncoding, keys: str
         ? meta.innerInstructions.map((ii) => ({
             index: ii.index,
             instructions: ii.instructions.map((x) =>
-              parsedInstruction({ programIdIndex: x.programIdIndex, accounts: x.accounts, data: fromBase58(x.data) }, keys, x.stackHeight),
+              parsedInstruction(
+                { programIdIndex: x.programIdIndex, accounts: x.accounts, data: fromBase58(x.data) },
+                keys,
+                x.stackHeight,
+              ),
             ),
           }))
         : meta.innerInstructions,
@@ -95,12 +117,18 @@ function uiMeta(meta: TxMeta, err: TxRow['err'], encoding: TxEncoding, keys: str
     computeUnitsConsumed: meta.computeUnitsConsumed,
   };
   if (encoding !== 'jsonParsed') out.loadedAddresses = { writable: [], readonly: [] };
-  if (meta.returnData) out.returnData = { programId: meta.returnData.programId, data: [meta.returnData.data, 'base64'] };
+  if (meta.returnData)
+    out.returnData = { programId: meta.returnData.programId, data: [meta.returnData.data, 'base64'] };
   return out;
 }
 
 /** Agave's EncodedConfirmedTransactionWithStatusMeta for one stored transaction. */
-export function formatTransaction(row: TxRow, tx: DecodedTransaction, encoding: TxEncoding, withVersion: boolean): Record<string, unknown> {
+export function formatTransaction(
+  row: TxRow,
+  tx: DecodedTransaction,
+  encoding: TxEncoding,
+  withVersion: boolean,
+): Record<string, unknown> {
   let transaction: unknown;
   if (encoding === 'base64') transaction = [Buffer.from(row.wire).toString('base64'), 'base64'];
   else if (encoding === 'base58') transaction = [toBase58(row.wire), 'base58'];
@@ -115,7 +143,12 @@ export function formatTransaction(row: TxRow, tx: DecodedTransaction, encoding: 
     transaction = { message, signatures: tx.signatures };
   } else {
     const message: Record<string, unknown> = {
-      accountKeys: tx.accountKeys.map((pubkey, i) => ({ pubkey, signer: isSigner(tx, i), source: 'transaction', writable: isWritable(tx, i) })),
+      accountKeys: tx.accountKeys.map((pubkey, i) => ({
+        pubkey,
+        signer: isSigner(tx, i),
+        source: 'transaction',
+        writable: isWritable(tx, i),
+      })),
       instructions: tx.instructions.map((ix) => parsedInstruction(ix, tx.accountKeys, null)),
       recentBlockhash: tx.recentBlockhash,
     };

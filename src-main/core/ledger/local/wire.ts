@@ -30,6 +30,19 @@ export function toBase58(bytes: Uint8Array): string {
   for (let i = start; i < size; i++) out += ALPHABET[digits[i]!];
   return out;
 }
+/** Account keys repeat (payers, topics, programs): their base58 forms are cached. */
+const keyCache = new Map<string, string>();
+export function keyToBase58(key: Uint8Array): string {
+  const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+  let b58 = keyCache.get(hex);
+  if (b58 === undefined) {
+    b58 = toBase58(key);
+    if (keyCache.size >= 50_000) keyCache.clear();
+    keyCache.set(hex, b58);
+  }
+  return b58;
+}
+
 export function fromBase58(text: string): Uint8Array {
   return new Uint8Array(b58enc.encode(text));
 }
@@ -93,7 +106,9 @@ class Reader {
   }
 }
 
-export function decodeMessage(msg: Uint8Array): Omit<DecodedTransaction, 'signature' | 'signatures' | 'signatureBytes'> {
+export function decodeMessage(
+  msg: Uint8Array,
+): Omit<DecodedTransaction, 'signature' | 'signatures' | 'signatureBytes'> {
   const r = new Reader(msg);
   let version: 'legacy' | 0 = 'legacy';
   const first = r.u8();
@@ -112,10 +127,10 @@ export function decodeMessage(msg: Uint8Array): Omit<DecodedTransaction, 'signat
   for (let i = 0; i < nKeys; i++) {
     const key = r.bytes(32).slice();
     accountKeyBytes.push(key);
-    accountKeys.push(toBase58(key));
+    accountKeys.push(keyToBase58(key));
   }
   if (new Set(accountKeys).size !== accountKeys.length) throw new WireError('Account loaded twice');
-  const recentBlockhash = toBase58(r.bytes(32));
+  const recentBlockhash = keyToBase58(r.bytes(32));
   const nIx = r.compactU16();
   const instructions: CompiledIx[] = [];
   for (let i = 0; i < nIx; i++) {
@@ -153,7 +168,16 @@ export function decodeMessage(msg: Uint8Array): Omit<DecodedTransaction, 'signat
       if (a >= nKeys + nLoaded) throw new WireError('Transaction failed to sanitize accounts offsets correctly');
     }
   }
-  return { version, messageBytes: msg, header, accountKeys, accountKeyBytes, recentBlockhash, instructions, addressTableLookups };
+  return {
+    version,
+    messageBytes: msg,
+    header,
+    accountKeys,
+    accountKeyBytes,
+    recentBlockhash,
+    instructions,
+    addressTableLookups,
+  };
 }
 
 export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
