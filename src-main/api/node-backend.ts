@@ -13,11 +13,9 @@ import type {
   PurchaseView,
   SellRequest,
   SettingsPatch,
-  SettingsView,
   StatusView,
 } from '../../src-preload/api';
 import type { AxonNode } from '../core/node';
-import { loadSettings, updateSettings } from '../core/settings';
 import { pricePerPeriod } from '../core/market/types';
 import { ConnectionStore } from '../core/store/connections';
 import type { PurchaseRow } from '../core/store/trades';
@@ -25,6 +23,7 @@ import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
 import type { AxonBackend, EventSink } from './service';
 import { UserFacingError } from './errors';
+import { readSettingsView, writeSettings } from './settings-api';
 import { FrameLog, ThroughputMeter } from './live';
 import {
   attemptView,
@@ -69,8 +68,6 @@ export interface BackendContext {
   /** Set inside Electron: start-on-login is an app feature. */
   setStartOnLogin?: (on: boolean) => void;
 }
-
-const RESTART_KEYS = ['cluster', 'market', 'listenPort', 'roles', 'stunServers'] as const;
 
 export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): AxonBackend & { close(): void } {
   const sinks = new Set<EventSink>();
@@ -171,21 +168,6 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         attempts: conns.attempts(p.peer, 20).map(attemptView),
       };
     });
-  const settingsView = (): SettingsView => {
-    const s = loadSettings(ctx.settingsFile);
-    return {
-      cluster: s.cluster,
-      market: s.market,
-      listenPort: s.listenPort,
-      roles: s.roles,
-      stunServers: s.stunServers,
-      startOnLogin: s.startOnLogin,
-      uiPort: s.uiPort,
-      dataDir: ctx.dataDir,
-      canStartOnLogin: Boolean(ctx.setStartOnLogin),
-    };
-  };
-
   // ---- events from the node ----
   const on = {
     purchase: (p: PurchaseRow) => {
@@ -437,22 +419,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
 
     connections: (limit?: number) => conns.connections(undefined, limit ?? 200).map(connectionView),
 
-    settings: settingsView,
-
-    updateSettings(patch: SettingsPatch) {
-      const before = loadSettings(ctx.settingsFile);
-      if (patch.startOnLogin !== undefined && !ctx.setStartOnLogin) {
-        throw new UserFacingError(
-          'not-supported',
-          'Start on login is a desktop-app setting.',
-          'Set up a service (systemd, launchd) for the headless node instead.',
-        );
-      }
-      const next = updateSettings(ctx.settingsFile, patch as Parameters<typeof updateSettings>[1]);
-      if (patch.startOnLogin !== undefined) ctx.setStartOnLogin?.(patch.startOnLogin);
-      const restartRequired = RESTART_KEYS.some((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));
-      return { settings: settingsView(), restartRequired };
-    },
+    settings: () => readSettingsView(ctx),
+    updateSettings: (patch: SettingsPatch) => writeSettings(ctx, patch),
   };
   return backend;
 }

@@ -12,7 +12,7 @@ const id = z.string().min(1, 'must not be empty').max(200, 'too long (max 200 ch
 const listingId = z
   .string()
   .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}:[A-Za-z0-9._-]{1,64}$/, 'expected a listing id: <seller address>:<stream id>');
-const streamId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'stream id: 1–64 letters, digits, dot, dash or underscore');
+const streamId = z.string().regex(/^[A-Za-z0-9._-]{1,48}$/, 'stream id: 1–48 letters, digits, dot, dash or underscore');
 const tier = z.enum(['direct', 'relay']);
 const limit = z.number().int().min(1).max(10_000).optional();
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
@@ -69,15 +69,18 @@ export const SourceSpecSchema = z.discriminatedUnion('kind', [
 export const SellRequestSchema = z
   .object({
     streamId: streamId.optional(),
-    title: z.string().trim().min(1, 'give the stream a title').max(120),
-    description: z.string().max(1000),
-    tags: z.array(z.string().min(1).max(40)).max(16),
-    format: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'format must be a MIME type, e.g. application/x-ndjson'),
+    title: z.string().trim().min(1, 'give the stream a title').max(80, 'at most 80 characters'),
+    description: z.string().max(280, 'at most 280 characters'),
+    tags: z.array(z.string().min(1).max(24, 'a tag is at most 24 characters')).max(8, 'at most 8 tags'),
+    format: z
+      .string()
+      .max(64, 'at most 64 characters')
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, 'format must be a MIME type, e.g. application/x-ndjson'),
     source: SourceSpecSchema,
     priceDirect: lamports,
     priceRelay: lamports.optional(),
     periodSec: z.number().int().min(5, 'a period is at least 5 s').max(3600, 'a period is at most 1 h'),
-    region: z.string().max(64).optional(),
+    region: z.string().max(32, 'at most 32 characters').optional(),
     capacity: z.number().int().min(1).max(10_000).optional(),
   })
   .strict();

@@ -16,6 +16,7 @@ import {
   createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
   getSignatureFromTransaction,
   lamports,
   pipe,
@@ -27,6 +28,7 @@ import {
   type Instruction,
   type KeyPairSigner,
   type Signature,
+  type TransactionMessageBytesBase64,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
@@ -207,6 +209,27 @@ describe('local ledger with @solana/kit', () => {
     } finally {
       abort.abort();
     }
+  });
+
+  it('simulates, prices a message and reads several accounts', async () => {
+    const to = (await generateKeyPairSigner()).address;
+    const tx = await signed([getTransferSolInstruction({ source: payer, destination: to, amount: SOL })]);
+    const wire = getBase64EncodedWireTransaction(tx);
+    const sim = await rpc
+      .simulateTransaction(wire, { encoding: 'base64', accounts: { addresses: [to], encoding: 'base64' } })
+      .send();
+    expect(sim.value.err).toBeNull();
+    expect(sim.value.logs?.length).toBeGreaterThan(0);
+    expect(sim.value.accounts?.[0]?.lamports).toBe(SOL);
+    // Simulation changes nothing.
+    expect((await rpc.getBalance(to, { commitment: 'processed' }).send()).value).toBe(0n);
+    const fee = await rpc
+      .getFeeForMessage(Buffer.from(tx.messageBytes).toString('base64') as TransactionMessageBytesBase64)
+      .send();
+    expect(fee.value).toBe(5000n);
+    const many = await rpc.getMultipleAccounts([payer.address, to], { encoding: 'base64' }).send();
+    expect(many.value[0]?.lamports).toBeGreaterThan(0n);
+    expect(many.value[1]).toBeNull();
   });
 
   it('reports statuses, epoch info and blockhash validity as kit expects', async () => {

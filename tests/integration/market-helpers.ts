@@ -87,13 +87,3 @@ export async function startNode(
   };
 }
 
-/**
- * Free node-datachannel's native threads once every node of a test file has stopped: without it
- * the worker may abort at exit (a glibc pthread assertion inside libdatachannel) after many
- * WebRTC-capable nodes ran in one process. Call in the file's last afterAll.
- */
-export async function releaseNativeWebRtc(): Promise<void> {
-  const ndc = await import('node-datachannel');
-  await new Promise((r) => setTimeout(r, 200));
-  (ndc.cleanup ?? (ndc as unknown as { default: { cleanup: () => void } }).default.cleanup)();
-}

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
-import { releaseNativeWebRtc, startLedger, startNode, waitFor } from './market-helpers';
+import { startLedger, startNode, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 30_000n;
@@ -23,7 +23,8 @@ describe('M × N', () => {
   });
   afterAll(async () => {
     for (const c of cleanups) await c();
-    await releaseNativeWebRtc();
+    // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
+    await new Promise((r) => setTimeout(r, 1500));
   });
 
   it('one buyer holds streams from three sellers at once over its one listen port', async () => {
@@ -36,7 +37,7 @@ describe('M × N', () => {
     buyer.on('frame', (f) => counts.set(f.purchaseId, (counts.get(f.purchaseId) ?? 0) + 1));
     const purchases = await Promise.all(ids.map((id) => buyer.buy(id, { minutes: 2 })));
     await waitFor(() => purchases.every((p) => (counts.get(p.id) ?? 0) >= 10), 30_000, 'frames from all three');
-    for (const p of purchases) expect(buyer.market.trades.purchase(p.id)!.paidThrough).toBeGreaterThanOrEqual(0);
+    await waitFor(() => purchases.every((p) => buyer.market.trades.purchase(p.id)!.paidThrough >= 0), 20_000, 'all three paid');
     // one listen port: every seller reached the buyer's single port
     expect(new Set(buyer.net.multiaddrs().map((a) => a.split('/')[4]))).toEqual(new Set([String(buyer.net.port)]));
     await Promise.all(purchases.map((p) => buyer.stop(p.id)));

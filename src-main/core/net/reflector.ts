@@ -14,9 +14,14 @@ import { encodeBindingResponse, isBindingRequest, openUdp, parseStun, type Endpo
 export const REFLECT_PROTOCOL = '/axon/reflect/1.0.0';
 
 export async function handleReflect(stream: Stream, connection: Connection): Promise<void> {
-  console.log('HANDLER', connection.remoteAddr.toString().slice(0, 40), stream.status);
   const observed = connection.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, '');
-  stream.send(new TextEncoder().encode(JSON.stringify({ observed })));
+  // read the request line first, then answer one JSON line; the asker closes
+  let seen = 0;
+  for await (const chunk of stream) {
+    seen += chunk.byteLength;
+    if (chunk.subarray().includes(0x0a) || seen > 256) break;
+  }
+  stream.send(new TextEncoder().encode(JSON.stringify({ observed }) + '\n'));
   await stream.close().catch(() => undefined);
 }
 
@@ -47,10 +52,11 @@ export async function reflectViaPeer(libp2p: Libp2p, addrs: string | string[], s
   try {
     for await (const chunk of stream) {
       text += new TextDecoder().decode(chunk.subarray());
-      if (text.length > 2048) break;
+      if (text.includes('\n') || text.length > 2048) break;
     }
   } finally {
     sig.removeEventListener('abort', onAbort);
+    stream.abort(new Error('done'));
   }
   const parsed = JSON.parse(text) as { observed?: unknown };
   if (typeof parsed.observed !== 'string') throw new Error('reflector answered without an observed address');

@@ -99,6 +99,9 @@ function metaFromJson(text: string): TxMeta {
   };
 }
 
+export type SignatureRow = Pick<TxRow, 'seq' | 'signature' | 'slot' | 'blockTime' | 'err' | 'memo'>;
+type RawSigRow = Pick<RawTxRow, 'seq' | 'signature' | 'slot' | 'block_time' | 'err' | 'memo'>;
+
 interface RawTxRow {
   seq: number | bigint;
   signature: string;
@@ -162,8 +165,8 @@ export class LedgerStore {
       ),
       hasSig: db.prepare<[string], { seq: number }>('SELECT seq FROM txs WHERE signature = ?'),
       seqOf: db.prepare<[string], { seq: number }>('SELECT seq FROM txs WHERE signature = ?'),
-      sigsForAddress: db.prepare<[string, number, number, number, number], RawTxRow>(
-        `SELECT t.* FROM address_signatures a JOIN txs t ON t.seq = a.seq
+      sigsForAddress: db.prepare<[string, number, number, number, number], RawSigRow>(
+        `SELECT t.seq, t.signature, t.slot, t.block_time, t.err, t.memo FROM address_signatures a JOIN txs t ON t.seq = a.seq
          WHERE a.address = ? AND a.seq < ? AND a.seq > ? AND t.slot <= ? ORDER BY a.seq DESC LIMIT ?`,
       ),
       txCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM txs'),
@@ -289,8 +292,21 @@ export class LedgerStore {
     return r ? Number(r.seq) : undefined;
   }
   /** Newest first: seq in (afterSeq, beforeSeq), slot ≤ maxSlot. */
-  signaturesForAddress(address: string, beforeSeq: number, afterSeq: number, maxSlot: number, limit: number): TxRow[] {
-    return this.stmts.sigsForAddress.all(address, beforeSeq, afterSeq, maxSlot, limit).map(toTxRow);
+  signaturesForAddress(
+    address: string,
+    beforeSeq: number,
+    afterSeq: number,
+    maxSlot: number,
+    limit: number,
+  ): SignatureRow[] {
+    return this.stmts.sigsForAddress.all(address, beforeSeq, afterSeq, maxSlot, limit).map((r) => ({
+      seq: Number(r.seq),
+      signature: r.signature,
+      slot: Number(r.slot),
+      blockTime: Number(r.block_time),
+      err: r.err === null ? null : (JSON.parse(r.err) as TransactionErrorJson),
+      memo: r.memo,
+    }));
   }
   transactionCount(): number {
     return Number(this.stmts.txCount.get()!.n);
