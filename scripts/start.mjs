@@ -70,13 +70,19 @@ const electron = electronBinary();
 const display = hasDisplay();
 if (electron && display) {
   buildIfNeeded('electron');
+  // better-sqlite3 for Electron's ABI, beside the Node 22 build the tests and CLI use.
+  const native = spawnSync(process.execPath, [join(root, 'scripts', 'rebuild-electron.mjs')], { cwd: root, stdio: 'inherit' });
+  if (native.status !== 0) {
+    say('could not build better-sqlite3 for Electron (see above); the app cannot open its database.');
+    process.exit(1);
+  }
   say('starting the desktop app');
   const env = { ...process.env };
   delete env.ELECTRON_RUN_AS_NODE;
   run(electron, [root, ...args], env);
 } else {
   const why = !electron
-    ? 'the Electron binary is not installed (node_modules/electron/dist is missing — its download needs internet access; run `npx install-electron` or reinstall with network)'
+    ? 'the Electron binary is not installed (node_modules/electron/dist is missing — its download needs internet access; run `node node_modules/electron/install.js` on a machine with network access)'
     : 'there is no display ($DISPLAY and $WAYLAND_DISPLAY are unset)';
   say(`running headless because ${why}.`);
   say('Starting `axon serve --ui`: open the URL it prints in a browser on this machine.');

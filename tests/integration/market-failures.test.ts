@@ -30,6 +30,8 @@ describe('purchase failure paths', () => {
   });
   afterAll(async () => {
     for (const c of cleanups) await c();
+    // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
+    await new Promise((r) => setTimeout(r, 1500));
   });
 
   async function buyerNode(airdrop?: bigint, identity?: Identity, dataDir?: string): Promise<AxonNode> {

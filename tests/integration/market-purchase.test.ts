@@ -25,6 +25,8 @@ describe('full purchase', () => {
   });
   afterAll(async () => {
     for (const c of cleanups) await c();
+    // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
+    await new Promise((r) => setTimeout(r, 1500));
   });
 
   it('listing seen, request, accept, connect, paid periods, frames in order, renewal, stop', async () => {

@@ -4,13 +4,14 @@
 //
 // Wire form (CBOR array): [1, addrs: bytes[], relays: bytes[], ice | null, nat | null]
 //   ice = [ufrag, pwd, fingerprint(32 bytes, sha-256), [[typeCode, ipBytes, port], ...]]
-//   nat = [mappingCode, publicIpBytes | null]
+//   nat = [mappingCode, publicIpBytes | null, filteringCode?]
 import { encode, decode } from 'cborg';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 
 export type IceCandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 export type NatMapping = 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'unknown';
+export type NatFiltering = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
 export interface IceCandidateInfo {
   type: IceCandidateType;
@@ -35,7 +36,7 @@ export interface ConnectInfo {
   /** ICE parameters for the hole punch; absent when this side does not punch. */
   ice?: IceParams;
   /** What this node knows about its NAT. */
-  nat?: { mapping: NatMapping; publicIp?: string };
+  nat?: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering };
 }
 
 export class ConnectInfoError extends Error {
@@ -44,6 +45,7 @@ export class ConnectInfoError extends Error {
 
 const TYPES: IceCandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
 const MAPPINGS: NatMapping[] = ['unknown', 'endpoint-independent', 'endpoint-dependent', 'none'];
+const FILTERINGS: NatFiltering[] = ['unknown', 'endpoint-independent', 'address-dependent', 'address-and-port-dependent'];
 export const MAX_CONNECT_INFO_BYTES = 700;
 
 function ipToBytes(ip: string): Uint8Array {
@@ -79,7 +81,7 @@ const wireSchema = z.tuple([
       z.array(z.tuple([z.number().int().min(0).max(3), bytes, z.number().int().min(1).max(65535)])).max(16),
     ])
     .nullable(),
-  z.tuple([z.number().int().min(0).max(3), bytes.nullable()]).nullable(),
+  z.tuple([z.number().int().min(0).max(3), bytes.nullable()], z.number().int().min(0).max(3)).nullable(),
 ]);
 
 export function encodeConnectInfo(info: ConnectInfo): Uint8Array {
@@ -95,7 +97,13 @@ export function encodeConnectInfo(info: ConnectInfo): Uint8Array {
           info.ice.candidates.map((c) => [TYPES.indexOf(c.type), ipToBytes(c.ip), c.port]),
         ]
       : null,
-    info.nat ? [MAPPINGS.indexOf(info.nat.mapping), info.nat.publicIp ? ipToBytes(info.nat.publicIp) : null] : null,
+    info.nat
+      ? [
+          MAPPINGS.indexOf(info.nat.mapping),
+          info.nat.publicIp ? ipToBytes(info.nat.publicIp) : null,
+          ...(info.nat.filtering && info.nat.filtering !== 'unknown' ? [FILTERINGS.indexOf(info.nat.filtering)] : []),
+        ]
+      : null,
   ];
   const out = encode(wire);
   if (out.length > MAX_CONNECT_INFO_BYTES) {
@@ -132,7 +140,15 @@ export function decodeConnectInfo(data: Uint8Array): ConnectInfo {
             },
           }
         : {}),
-      ...(nat ? { nat: { mapping: MAPPINGS[nat[0]]!, ...(nat[1] ? { publicIp: bytesToIp(nat[1]) } : {}) } } : {}),
+      ...(nat
+        ? {
+            nat: {
+              mapping: MAPPINGS[nat[0]]!,
+              ...(nat[1] ? { publicIp: bytesToIp(nat[1]) } : {}),
+              ...(nat[2] ? { filtering: FILTERINGS[nat[2]]! } : {}),
+            },
+          }
+        : {}),
     };
   } catch (err) {
     if (err instanceof ConnectInfoError) throw err;

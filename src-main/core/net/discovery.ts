@@ -47,6 +47,7 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
               localPort: x.localPort,
               observed: x.mapped,
               ...(i === 0 && r.mapping !== 'unknown' ? { mappingTest: r.mapping } : {}),
+              ...(i === 0 && r.filtering !== 'unknown' ? { filteringTest: r.filtering } : {}),
             }),
           );
         }),

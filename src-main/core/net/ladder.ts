@@ -260,8 +260,9 @@ export class LadderSession implements ConnectSession {
         attempts.push(this.#record('hole-punch', addrs)('skipped', 'no ICE parameters on one side'));
         return undefined;
       }
-      if (this.localInfo.nat?.mapping === 'endpoint-dependent' && remote.nat?.mapping === 'endpoint-dependent') {
-        attempts.push(this.#record('hole-punch', addrs)('skipped', 'both NATs map endpoint-dependent (symmetric)'));
+      const hopeless = punchHopeless(this.localInfo.nat, remote.nat);
+      if (hopeless) {
+        attempts.push(this.#record('hole-punch', addrs)('skipped', hopeless));
         ice.close();
         return undefined;
       }
@@ -410,6 +411,22 @@ export class LadderSession implements ConnectSession {
     this.deps.tracker.removeEventListener('path', this.#onPath);
     this.#ice?.close();
   }
+}
+
+/** Why a punch cannot work between these two NATs, or undefined when it may. A symmetric (EDM)
+ *  side sends from a fresh port per destination: only a peer whose NAT filters by address at
+ *  most (or not at all) lets those packets in. */
+export function punchHopeless(a?: ConnectInfo['nat'], b?: ConnectInfo['nat']): string | undefined {
+  if (a?.mapping === 'endpoint-dependent' && b?.mapping === 'endpoint-dependent') return 'both NATs map endpoint-dependent (symmetric)';
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    if (x?.mapping === 'endpoint-dependent' && y?.filtering === 'address-and-port-dependent') {
+      return 'a symmetric NAT facing a port-restricted one (address-and-port-dependent filtering)';
+    }
+  }
+  return undefined;
 }
 
 /** The first defined value of `steps` or `extra`; undefined once every step gave undefined. */

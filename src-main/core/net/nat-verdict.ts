@@ -16,6 +16,8 @@ export interface AddressObservation {
   observed: { ip: string; port: number };
   /** An RFC 5780 mapping verdict this source produced itself (STUN with two addresses). */
   mappingTest?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'none' | 'unknown';
+  /** An RFC 5780 filtering verdict from the same test. */
+  filteringTest?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 }
 
 export interface CombineOptions {
@@ -82,5 +84,6 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   const mapping = dependent ? 'endpoint-dependent' : independent ? 'endpoint-independent' : 'unknown';
   if (mapping === 'unknown') warnings.push('too few observers of one local UDP port to tell the NAT mapping (need two with different addresses)');
   const reachability = mapping === 'endpoint-dependent' ? 'relay-only' : mapping === 'endpoint-independent' ? 'punchable' : 'unknown';
-  return { publicIp, mapping, reachability, sources, confidence, warnings };
+  const filtering = mine.find((o) => o.filteringTest && o.filteringTest !== 'unknown')?.filteringTest;
+  return { publicIp, mapping, reachability, ...(filtering ? { filtering } : {}), sources, confidence, warnings };
 }

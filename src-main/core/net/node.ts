@@ -20,7 +20,7 @@ import type { ComponentLogger, PeerId, Upgrader } from '@libp2p/interface';
 import { silentLogger } from '../log';
 import { ConnectionStore } from '../store/connections';
 import { makeAnnounceFilter } from './addresses';
-import type { ConnectInfo, NatMapping } from './connect-info';
+import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
 import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
@@ -88,7 +88,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   readonly tracker: PathTracker;
   readonly store?: ConnectionStore;
   readonly #sessions = new Set<LadderSession>();
-  #nat: { mapping: NatMapping; publicIp?: string } = { mapping: 'unknown' };
+  #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
 
   constructor(
@@ -195,7 +195,11 @@ class NetNodeImpl extends EventTarget implements NetNode {
       signal: o.signal,
     });
     this.#lastReport = report;
-    this.#nat = { mapping: report.mapping, ...(report.publicIp ? { publicIp: report.publicIp } : {}) };
+    this.#nat = {
+      mapping: report.mapping,
+      ...(report.publicIp ? { publicIp: report.publicIp } : {}),
+      ...(report.filtering ? { filtering: report.filtering } : {}),
+    };
     return report;
   }
 

@@ -163,6 +163,8 @@ export interface NatReport {
   publicIp?: string;
   mapping: 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'unknown';
   reachability: 'public' | 'punchable' | 'relay-only' | 'unknown';
+  /** RFC 5780 filtering from a STUN server with two addresses, when one answered. */
+  filtering?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
   /** Which observations were used: 'stun:<server>' | 'reflector:<peer>' | 'ledger:<peer>'. */
   sources: string[];
   /** 0..1: share of sources agreeing with the verdict's IP, scaled by how many there were. */
