@@ -11,7 +11,20 @@ export interface GlobalOptions {
   keystore?: 'auto' | 'keychain' | 'file';
 }
 
+/** An error the user can fix: printed as one line `axon: <message>`, exit code `exitCode`. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
 export interface CliContext {
+  /** The global options the context was made from. */
+  global: GlobalOptions;
   paths: DataPaths;
   settings: Settings;
   log: Logger;
@@ -25,6 +38,7 @@ export function cliContext(g: GlobalOptions): CliContext {
   const log = createLogger({ level: g.logLevel, file: paths.log, stderr: false });
   let opened: OpenedIdentity | undefined;
   return {
+    global: g,
     paths,
     settings,
     log,

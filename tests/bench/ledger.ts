@@ -9,7 +9,6 @@ import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'node:http';
 import { LiteSVM } from 'litesvm';
 import {
@@ -258,7 +257,6 @@ export default async function run(): Promise<void> {
   printTable(rows);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
 
 // ───────────────────────────────────────────────────────────────────────────────────────────────
 // Section added by the ledger-client work (issue 3): post → observed latency of watch(), on the

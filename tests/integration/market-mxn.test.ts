@@ -52,7 +52,10 @@ describe('M × N', () => {
     const got = new Map<string, number[]>();
     for (const b of buyers) b.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), f.seq]));
     const ps = await Promise.all(buyers.map((b) => b.buy(id, { minutes: 1 })));
-    await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty');
+    await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty').catch((e) => {
+      console.log('DUMP', JSON.stringify(buyers.map((b, i) => { const p = b.market.trades.purchase(ps[i]!.id)!; return [p.state, p.reason, p.paidThrough, got.get(p.id)?.length ?? 0]; })));
+      throw e;
+    });
     await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers').catch((e) => {
       console.log(JSON.stringify(buyers.map((b, i) => { const p = b.market.trades.purchase(ps[i]!.id)!; return [p.state, p.reason, p.paidThrough]; })));
       console.log(JSON.stringify(seller.market.trades.sales().map((s) => [s.state, s.reason, s.paidThrough])));

@@ -70,7 +70,7 @@ describe('connect ladder on loopback', () => {
     const b = await fx.node({ punch: false });
     const [sa, sb] = createMemorySignalingPair();
     const nothing = (i: Parameters<Parameters<typeof rewriting>[1]>[0]) => ({ ...i, addrs: [], relays: [] });
-    const timeouts = { directMs: 500, punchMs: 500, relayMs: 500, reverseMs: 500, totalMs: 3000 };
+    const timeouts = { directMs: 500, punchMs: 500, relayAfterMs: 500, relayMs: 500, reverseMs: 500, totalMs: 3000 };
     const results = await Promise.allSettled([
       a.connectPeer({ peer: b.peerId, role: 'initiator', signaling: rewriting(sa, nothing), timeouts }),
       b.connectPeer({ peer: a.peerId, role: 'responder', signaling: rewriting(sb, nothing), timeouts }),

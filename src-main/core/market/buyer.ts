@@ -6,6 +6,7 @@
 // resumes whatever is still paid for (reconnect + resume from the last seq, no double payment).
 import { randomBytes } from 'node:crypto';
 import type { Address } from '@solana/kit';
+import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { addressToPeerId } from '../identity/identity';
 import type { Received, ServiceAccept, ServiceReject, PeerError, Lamports } from '../ledger/types';
@@ -181,13 +182,15 @@ export class BuyerSide {
     this.ctx.trades.updatePurchase(p.id, { pricePerPeriod: m.pricePerPeriod, periodMs: m.periodSec * 1000, graceMs: m.graceSec * 1000, peerInfo: info });
     this.#move(p.id, 'accepted', `quote ${m.pricePerPeriod} lamports per ${m.periodSec} s period`);
     this.#move(p.id, 'connecting', 'connect ladder (initiator)');
+    let conn: Connection;
     try {
       const r = await run.cs.connect(info, { punchAt: m.punchAt, relays: m.relays, requestId: p.id });
+      conn = r.connection;
       this.ctx.emit('connection', { requestId: p.id, peer: p.seller, path: r.path.kind, elapsedMs: r.elapsedMs, role: 'buyer' });
     } catch (e) {
       return void this.#finish(run, 'failed', `could not connect to the seller: ${(e as Error).message}; nothing paid`);
     }
-    await this.#openStream(run);
+    await this.#openStream(run, conn);
   }
 
   // ---- internals ----
@@ -198,13 +201,21 @@ export class BuyerSide {
     return r;
   }
 
-  async #openStream(run: Run): Promise<void> {
+  /** The connection to open streams on: the one given, else the best open one (direct before relayed). */
+  #pickConnection(seller: string, given?: Connection): Connection | PeerId {
+    const peer = addressToPeerId(seller);
+    if (given && given.status === 'open') return given;
+    const open = this.ctx.net.libp2p.getConnections(peer).filter((c) => c.status === 'open');
+    open.sort((a, b) => Number(a.limits !== undefined) - Number(b.limits !== undefined) || Number(a.remoteAddr.toString().includes('webrtc')) - Number(b.remoteAddr.toString().includes('webrtc')));
+    return open[0] ?? peer;
+  }
+
+  async #openStream(run: Run, conn?: Connection): Promise<void> {
     const p = this.ctx.trades.purchase(run.id);
     if (!p || isFinal(p.state) || run.stopping) return;
     let session: StreamSession;
     try {
-      const peer = addressToPeerId(p.seller);
-      session = await openStream(this.ctx.net.libp2p, peer, { requestId: p.id, streamId: p.streamId, lastSeq: p.lastSeq });
+      session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), { requestId: p.id, streamId: p.streamId, lastSeq: p.lastSeq, openTimeoutMs: 5000 });
     } catch (e) {
       const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string };
       if (err.code === 'forged-ticket' || err.code === 'ended' || err.code === 'unknown-request' || err.code === 'payment-overdue') {

@@ -3,7 +3,7 @@
 // keep-alives, and report how the session ended (the seller's reason, or junk → PeerError).
 import { EventEmitter } from 'node:events';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import type { PeerId, Stream } from '@libp2p/interface';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import {
   FrameDecoder,
   FrameError,
@@ -46,6 +46,12 @@ export interface OpenStreamOptions {
   signal?: AbortSignal;
   /** Give up if no welcome arrives within this time. */
   welcomeTimeoutMs?: number;
+  /** Give up opening the stream (protocol negotiation) after this time. Default 8 s. */
+  openTimeoutMs?: number;
+}
+
+function isConnection(x: unknown): x is Connection {
+  return typeof x === 'object' && x !== null && typeof (x as Connection).newStream === 'function' && 'remotePeer' in x;
 }
 
 export class StreamRefusedError extends Error {
@@ -163,11 +169,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
  */
 export async function openStream(
   host: StreamHost,
-  peer: PeerId | Multiaddr | Multiaddr[],
+  peer: PeerId | Multiaddr | Multiaddr[] | Connection,
   opts: OpenStreamOptions,
 ): Promise<StreamSession> {
-  const stream = await host.dialProtocol(peer, STREAM_PROTOCOL, { signal: opts.signal, runOnLimitedConnection: true });
-  const remote = 'toString' in peer && !Array.isArray(peer) ? peer.toString() : String(peer);
+  const signal = AbortSignal.any([opts.signal ?? new AbortController().signal, AbortSignal.timeout(opts.openTimeoutMs ?? 8000)]);
+  const stream = isConnection(peer)
+    ? await peer.newStream(STREAM_PROTOCOL, { signal, runOnLimitedConnection: true })
+    : await host.dialProtocol(peer, STREAM_PROTOCOL, { signal, runOnLimitedConnection: true });
+  const remote = isConnection(peer) ? peer.remotePeer.toString() : 'toString' in peer && !Array.isArray(peer) ? peer.toString() : String(peer);
   stream.send(
     encodeControl({ t: 'ticket', v: 1, requestId: opts.requestId, streamId: opts.streamId, lastSeq: opts.lastSeq ?? -1 }),
   );

@@ -155,7 +155,11 @@ export class IcePunchSession {
   async connect(remote: IceParams | undefined, timeoutMs: number, signal?: AbortSignal): Promise<{ connection: Connection; pair?: IcePair; counters: () => { bytesIn: number; bytesOut: number; rttMs?: number } }> {
     if (this.role === 'initiator') {
       if (!remote) throw new Error('the initiator connects with the responder\'s ICE parameters');
-      await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp(remote, 'answer') }));
+      try {
+        await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp(remote, 'answer') }));
+      } catch (err) {
+        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`);
+      }
     }
     const ok = await waitFor(
       () => this.pc.connectionState === 'connected' || this.pc.connectionState === 'failed',

@@ -26,11 +26,13 @@ import type {
   Signaling,
 } from './types';
 
-export const DEFAULT_TIMEOUTS: LadderTimeouts = { directMs: 3000, punchMs: 6000, relayMs: 8000, reverseMs: 3000, totalMs: 30_000 };
+export const DEFAULT_TIMEOUTS: LadderTimeouts = { directMs: 3000, punchMs: 6000, relayAfterMs: 3000, relayMs: 8000, reverseMs: 3000, totalMs: 30_000 };
 export const BACKOFF_START_MS = 5000;
 export const BACKOFF_MAX_MS = 10 * 60_000;
 /** The responder waits this long for the initiator's direct dial before dialing back. */
 const REVERSE_DELAY_MS = 400;
+/** The punch waits this long for a direct dial when the peer offered direct addresses. */
+const PUNCH_HEAD_START_MS = 250;
 
 export interface LadderDeps {
   libp2p: Libp2p;
@@ -266,7 +268,10 @@ export class LadderSession implements ConnectSession {
         ice.close();
         return undefined;
       }
-      if (opts.punchAt && opts.punchAt > Date.now()) await sleep(opts.punchAt - Date.now(), stageSignal);
+      // start at punchAt; and give a reachable peer's direct dial a short head start (a TCP
+      // connection is cheaper than a data channel when both would work)
+      const at = Math.max(opts.punchAt ?? 0, remote.addrs.length > 0 ? started + PUNCH_HEAD_START_MS : 0);
+      if (at > Date.now()) await sleep(at - Date.now(), stageSignal);
       if (stageSignal.aborted) return undefined;
       const done = this.#record('hole-punch', addrs);
       try {
@@ -282,25 +287,35 @@ export class LadderSession implements ConnectSession {
     })();
 
     // first of: direct ok, punch ok, a connection the peer opened; undefined once both steps failed
-    let conn = await firstDefined([direct, punch], this.#connected(stageSignal));
-    if (!conn) await sleep(300, outer); // the peer's own dial may be landing right now
-    conn ??= this.deps.tracker.bestConnection(this.peer);
+    const early = firstDefined([direct, punch], this.#connected(stageSignal));
+    // the relay starts when both failed, or after relayAfterMs while the punch goes on (a punch
+    // that lands later upgrades the path; the relayed connection is then closed)
+    let conn = await Promise.race([early, sleep(t.relayAfterMs, outer).then(() => undefined)]);
+    if (!conn) {
+      await Promise.race([sleep(300, outer), early]); // the peer's own dial may be landing right now
+      conn = this.deps.tracker.bestConnection(this.peer);
+    }
 
     if (!conn && !outer.aborted) {
       const relayAddrs = this.#relayAddrs(remote);
-      if (this.role === 'responder' && relayAddrs.length === 0) {
-        // the initiator holds no reservation: it will dial our relay addresses; wait for it
-        conn = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(t.relayMs)]));
-      } else {
-        if (this.role === 'responder') conn = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(REVERSE_DELAY_MS * 2)]));
-        if (!conn) {
-          const r = await this.#dialRelays(this.role === 'initiator' ? 'relay' : 'reverse', remote, t.relayMs, outer);
-          attempts.push(...r.recs);
-          conn = r.conn ?? this.deps.tracker.bestConnection(this.peer);
+      const relayStep = async (): Promise<Connection | undefined> => {
+        if (this.role === 'responder' && relayAddrs.length === 0) {
+          // the initiator holds no reservation: it will dial our relay addresses; wait for it
+          return this.#connected(AbortSignal.any([outer, AbortSignal.timeout(t.relayMs)]));
         }
-      }
+        if (this.role === 'responder') {
+          const c = await this.#connected(AbortSignal.any([outer, AbortSignal.timeout(REVERSE_DELAY_MS * 2)]));
+          if (c) return c;
+        }
+        const r = await this.#dialRelays(this.role === 'initiator' ? 'relay' : 'reverse', remote, t.relayMs, outer);
+        attempts.push(...r.recs);
+        return r.conn ?? this.deps.tracker.bestConnection(this.peer);
+      };
+      conn = await firstDefined([early, relayStep()], new Promise<undefined>(() => undefined));
     }
-    stage.abort();
+    const relayedWin = conn !== undefined && this.deps.tracker.pathOf(conn).kind === 'relayed';
+    if (!relayedWin) stage.abort(); // else let a running punch finish: it may still upgrade the path
+    else void Promise.allSettled([direct, punch]).then(() => stage.abort());
     if (!conn) {
       this.#ice?.close();
       throw new LadderError(`could not connect to ${this.peer}: ${attempts.map((a) => `${a.method} ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join('; ')}`, attempts);

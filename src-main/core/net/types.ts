@@ -114,6 +114,8 @@ export interface ConnectOptions {
 export interface LadderTimeouts {
   directMs: number;
   punchMs: number;
+  /** Start the relay this long after the ladder began if nothing connected yet (the punch goes on). */
+  relayAfterMs: number;
   relayMs: number;
   reverseMs: number;
   /** Whole ladder. */

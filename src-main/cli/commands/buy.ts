@@ -1,0 +1,166 @@
+// Runs in: Node. `axon buy <listing> [--minutes N] [--max-lamports L] [--tier direct|relay]
+// [--out FILE | --serve]`: buy a stream and show its progress — request → accept → connect →
+// first payment — then print the frames on stdout (NDJSON when the stream is), append them to
+// FILE, or serve them on the local endpoint. Status lines go to stderr, so stdout is only data.
+// Ends when the purchase ends (cap reached, seller stopped, …) or at Ctrl+C, which stops paying
+// and tells the seller.
+import { resolve as resolvePath } from 'node:path';
+import type { CliContext } from '../context';
+import { CliError } from '../context';
+import type { AxonNode } from '../../core/node';
+import type { MarketEvents } from '../../core/market/types';
+import { isFinal, type PurchaseRow } from '../../core/store/trades';
+import { amount, parseLamports, parsePositiveInt, payloadText } from '../format';
+import { progress, type Progress } from '../progress';
+import { openNode, resolveListingId, untilInterrupted, waitCatalogSynced } from './node-context';
+import { connectionLine, paymentLine, purchaseLine } from './trade-log';
+import { checkTier } from './listings';
+
+export interface BuyCliOptions {
+  minutes?: string;
+  maxLamports?: string;
+  tier?: string;
+  out?: string;
+  serve?: boolean;
+}
+
+const FIND_TIMEOUT_MS = 15_000;
+
+export interface FollowedPurchase {
+  /** Resolves with the final row when the purchase ends (ended / failed / rejected). */
+  done: Promise<PurchaseRow>;
+  frames(): number;
+  dispose(): void;
+}
+
+/**
+ * Follow one purchase: move the spinner through its steps, print its path and payments with
+ * `status`, hand each frame to `onFrame`. Shared with `axon demo`.
+ */
+export function followPurchase(
+  node: AxonNode,
+  purchaseId: string,
+  p: Progress,
+  status: (line: string) => void,
+  onFrame: (f: MarketEvents['frame'][0]) => void,
+): FollowedPurchase {
+  let frames = 0;
+  let firstFrame = false;
+  let resolveDone: (r: PurchaseRow) => void = () => undefined;
+  const done = new Promise<PurchaseRow>((r) => (resolveDone = r));
+  let lastState = '';
+  const onPurchase = (row: PurchaseRow): void => {
+    if (row.id !== purchaseId || row.state === lastState) return;
+    const prev = lastState;
+    lastState = row.state;
+    if (row.state === 'accepted') p.succeed(`accepted by the seller: ${row.reason ?? ''}`.trim());
+    else if (row.state === 'connecting') p.step(prev === 'streaming' ? 'connection lost: reconnecting to the seller…' : 'connecting to the seller (direct → hole punch → relay)…');
+    else if (row.state === 'streaming' && prev !== 'streaming') p.step('waiting for the first frame…');
+    else if (isFinal(row.state)) {
+      if (row.state === 'ended') p.stop();
+      else p.fail(purchaseLine(row));
+      resolveDone(row);
+    }
+  };
+  const onConnection = (e: MarketEvents['connection'][0]): void => {
+    if (e.requestId !== purchaseId) return;
+    p.succeed(connectionLine(e).replace(/^path\s+/, 'connected: '));
+    p.step('paying the first period (waits for the ledger)…');
+  };
+  const onPayment = (e: MarketEvents['payment'][0]): void => {
+    if (e.requestId !== purchaseId || e.direction !== 'out') return;
+    if (e.period === 0 && !firstFrame) p.succeed(paymentLine(e));
+    else p.log(paymentLine(e), process.stderr);
+    if (!firstFrame && e.state !== 'failed') p.step('waiting for the first frame…');
+    status('');
+  };
+  const onFrame = (f: MarketEvents['frame'][0]): void => {
+    if (f.purchaseId !== purchaseId) return;
+    frames++;
+    if (!firstFrame) {
+      firstFrame = true;
+      p.succeed(`streaming (first frame #${f.seq})`);
+    }
+    onFrame(f);
+  };
+  node.on('purchase', onPurchase);
+  node.on('connection', onConnection);
+  node.on('payment', onPayment);
+  node.on('frame', onFrame);
+  // a purchase that ended before we subscribed (e.g. rejected at once)
+  const now = node.market.trades.purchase(purchaseId);
+  if (now) onPurchase(now);
+  return {
+    done,
+    frames: () => frames,
+    dispose() {
+      node.off('purchase', onPurchase);
+      node.off('connection', onConnection);
+      node.off('payment', onPayment);
+      node.off('frame', onFrame);
+    },
+  };
+}
+
+export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCliOptions): Promise<void> {
+  if (o.out && o.serve) throw new CliError('use either --out FILE or --serve, not both', 2);
+  const minutes = o.minutes !== undefined ? parsePositiveInt(o.minutes, '--minutes', 525_600) : undefined;
+  const maxLamports = o.maxLamports !== undefined ? parseLamports(o.maxLamports, '--max-lamports') : undefined;
+  const tier = checkTier(o.tier);
+  const out = o.out ? resolvePath(o.out) : undefined;
+  const status = (line: string): void => {
+    if (line) process.stderr.write(line + '\n');
+  };
+  const p = progress();
+  const stop = untilInterrupted();
+  p.step('starting the node…');
+  const opened = await openNode(ctx, { endpoint: o.serve ? {} : false });
+  const { node } = opened;
+  let followed: FollowedPurchase | null = null;
+  let final: PurchaseRow | null = null;
+  try {
+    p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
+    p.step(`looking for '${listingText}' on the market…`);
+    await waitCatalogSynced(node.db, node.ledger, node.market.ctx.marketTopic, FIND_TIMEOUT_MS);
+    const id = resolveListingId(node.market.listingsStore, listingText);
+    if (!id) {
+      p.fail(`listing '${listingText}' not found`);
+      throw new CliError(`no live listing '${listingText}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``);
+    }
+    const listing = node.market.listingsStore.get(id)!;
+    p.succeed(`found "${listing.title}" by ${listing.seller} at ${amount(tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect)} per minute`);
+    p.step('posting the service request on the ledger…');
+    const purchase = await node.buy(id, {
+      ...(minutes !== undefined ? { minutes } : {}),
+      ...(maxLamports !== undefined ? { maxLamports } : {}),
+      ...(tier ? { tier } : {}),
+      ...(out ? { out } : {}),
+      serve: !!o.serve,
+    });
+    p.succeed(`request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)}`);
+    if (out) status(`frames   appended to ${out} (NDJSON with metadata)`);
+    const ep = node.status().endpoint;
+    if (o.serve && ep) status(`serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${purchase.id}\\n")`);
+    p.step('waiting for the seller to accept…');
+    followed = followPurchase(node, purchase.id, p, status, (f) => {
+      if (!out && !o.serve) process.stdout.write(payloadText(f.payload) + '\n');
+    });
+    const ended = await Promise.race([followed.done, stop.interrupted.then(() => null)]);
+    if (ended) final = ended;
+    else {
+      p.stop();
+      status('\nCtrl+C: stopping the purchase (no further payment)…');
+      final = await node.stop(purchase.id);
+    }
+  } finally {
+    stop.dispose();
+    followed?.dispose();
+    p.stop();
+    await opened.close();
+  }
+  status(
+    `${final.state}: ${final.reason ?? ''} — ${final.frames} frames (${final.dropped} dropped), ` +
+      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)}`,
+  );
+  if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
+}

@@ -1,0 +1,85 @@
+// Runs in: Node. `axon listings [--search TEXT] [--tag T] [--format F] [--max-price L] [--tier T]
+// [--fresh S] [--all] [--json]`: the market's live listings as a table. First reads the market
+// topic up to its head into the local catalog (SQLite), then searches it.
+import type { CliContext } from '../context';
+import type { ListingFilter, ListingRow } from '../../core/store/listings';
+import { ago, parseLamports, parsePositiveInt, rate, short, sol, table, toJson } from '../format';
+import { progress } from '../progress';
+import { openLedgerView, syncCatalogOnce } from './node-context';
+import { CliError } from '../context';
+
+export interface ListingsOptions {
+  search?: string;
+  tag?: string;
+  format?: string;
+  maxPrice?: string;
+  tier?: 'direct' | 'relay';
+  fresh?: string;
+  all?: boolean;
+  json?: boolean;
+}
+
+const SYNC_TIMEOUT_MS = 15_000;
+
+export function listingFilter(o: ListingsOptions): ListingFilter {
+  return {
+    ...(o.search ? { text: o.search } : {}),
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.format ? { format: o.format } : {}),
+    ...(o.maxPrice !== undefined ? { maxPrice: parseLamports(o.maxPrice, '--max-price') } : {}),
+    ...(o.tier ? { tier: o.tier } : {}),
+    ...(o.fresh !== undefined ? { freshWithinMs: parsePositiveInt(o.fresh, '--fresh (seconds)') * 1000 } : {}),
+    includeOwn: !!o.all,
+  };
+}
+
+export async function listingsCommand(ctx: CliContext, o: ListingsOptions): Promise<void> {
+  const filter = listingFilter(o);
+  const view = await openLedgerView(ctx);
+  const p = progress({ json: o.json });
+  try {
+    p.step(`reading the market '${ctx.settings.market}' from ${view.endpoint.rpcUrl}…`);
+    const synced = await syncCatalogOnce(view, ctx.settings.market, SYNC_TIMEOUT_MS);
+    if (synced) p.stop();
+    else p.fail(`the market topic was not read to its end within ${SYNC_TIMEOUT_MS / 1000} s; showing what was read`);
+    const rows = view.listings.search(filter);
+    if (o.json) {
+      console.log(toJson(rows));
+      return;
+    }
+    printListings(rows);
+  } finally {
+    p.stop();
+    await view.close();
+  }
+}
+
+export function printListings(rows: ListingRow[]): void {
+  if (rows.length === 0) {
+    console.log('no live listings match');
+    return;
+  }
+  console.log(
+    table(
+      ['ID (SELLER:STREAM)', 'TITLE', 'FORMAT', 'RATE', 'DIRECT/min', 'RELAY/min', 'PERIOD', 'HEALTH', 'SEEN'],
+      rows.map((l) => [
+        l.id,
+        l.title + (l.origin ? ` (rebroadcast of ${short(l.origin.split(':')[0])}:${l.origin.split(':')[1] ?? ''})` : ''),
+        l.format,
+        rate(l.rateMilliHz),
+        `${l.priceDirect} (${sol(l.priceDirect)} SOL)`,
+        l.priceRelay === null ? '-' : `${l.priceRelay} (${sol(l.priceRelay)} SOL)`,
+        `${l.periodSec} s`,
+        l.healthy ? 'ok' : 'source down',
+        ago(l.publishedAt),
+      ]),
+    ),
+  );
+  console.log(`\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute. Buy one with \`axon buy <ID>\` (or its stream id when unique).`);
+}
+
+export function checkTier(t: string | undefined): 'direct' | 'relay' | undefined {
+  if (t === undefined) return undefined;
+  if (t !== 'direct' && t !== 'relay') throw new CliError(`--tier must be direct or relay, got '${t}'`, 2);
+  return t;
+}

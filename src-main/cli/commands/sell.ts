@@ -1,0 +1,163 @@
+// Runs in: Node. `axon sell --source SPEC --title T [--price-direct L] [--price-relay L]
+// [--period S] [--capacity N] …`: publish a stream and serve buyers until Ctrl+C, printing each
+// buyer, connection path and payment as it comes. Ctrl+C delists the stream and ends its sales.
+import type { CliContext } from '../context';
+import { CliError } from '../context';
+import { parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
+import { listingId } from '../../core/store/listings';
+import type { AxonNode } from '../../core/node';
+import { amount, parseLamports, parsePositiveInt, short } from '../format';
+import { progress, type Progress } from '../progress';
+import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
+import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
+import type { SaleRow } from '../../core/store/trades';
+
+export interface SellCliOptions {
+  source: string;
+  title: string;
+  description?: string;
+  tag?: string[];
+  format?: string;
+  streamId?: string;
+  priceDirect?: string;
+  priceRelay?: string;
+  period?: string;
+  capacity?: string;
+}
+
+export const DEFAULT_PRICE_PER_MIN = 60_000n;
+/** Below this a node cannot pay its listing refreshes for long: top up on a local ledger. */
+const FEE_FLOOR = 10_000_000n;
+const LOCAL_TOP_UP = 1_000_000_000n;
+
+/**
+ * A source as typed on the command line. Besides parseSourceSpec's forms (adsb|aircraft, weather,
+ * file:PATH, cmd:COMMAND, tcp:[HOST:]PORT, udp:[HOST:]PORT, ws://URL) this accepts ws:URL.
+ */
+export function sourceFromSpec(spec: string): SourceConfig {
+  let s = spec.trim();
+  if (/^wss?:(?!\/\/)/.test(s)) {
+    const rest = s.replace(/^wss?:/, '');
+    s = /^wss?:\/\//.test(rest) ? rest : `${s.startsWith('wss:') ? 'wss' : 'ws'}://${rest}`;
+  }
+  try {
+    return parseSourceSpec(s);
+  } catch (e) {
+    throw new CliError((e as Error).message.replace('ws://URL', 'ws:URL'));
+  }
+}
+
+export interface SellParams {
+  streamId?: string;
+  title: string;
+  description: string;
+  tags: string[];
+  format?: string;
+  source: SourceConfig;
+  priceDirect: bigint;
+  priceRelay: bigint;
+  periodSec?: number;
+  capacity?: number;
+}
+
+export function sellParams(o: SellCliOptions): SellParams {
+  if (!o.title?.trim()) throw new CliError('--title is required: the name buyers see');
+  const priceDirect = o.priceDirect !== undefined ? parseLamports(o.priceDirect, '--price-direct') : DEFAULT_PRICE_PER_MIN;
+  return {
+    ...(o.streamId ? { streamId: o.streamId } : {}),
+    title: o.title.trim(),
+    description: o.description ?? '',
+    tags: o.tag ?? [],
+    ...(o.format ? { format: o.format } : {}),
+    source: sourceFromSpec(o.source),
+    priceDirect,
+    priceRelay: o.priceRelay !== undefined ? parseLamports(o.priceRelay, '--price-relay') : priceDirect / 2n,
+    ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
+    ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
+  };
+}
+
+/** Make sure the node can pay the fees of its listings; on a local ledger, top it up itself. */
+export async function ensureFeeMoney(node: AxonNode, endpoint: LedgerEndpoint, p: Progress, print: (l: string) => void): Promise<void> {
+  p.step('checking the balance for ledger fees…');
+  const balance = await node.ledger.balance();
+  p.stop();
+  if (balance >= FEE_FLOOR) return;
+  if (endpoint.loopback && endpoint.airdrop) {
+    p.step(`balance ${amount(balance)} is low: airdropping ${amount(LOCAL_TOP_UP)} on the local ledger…`);
+    await node.airdrop(LOCAL_TOP_UP);
+    p.succeed(`airdropped ${amount(LOCAL_TOP_UP)} for fees (local ledger)`);
+    print(`note: topped up ${node.identity.address} with ${amount(LOCAL_TOP_UP)} on the local ledger`);
+    return;
+  }
+  if (balance === 0n) throw new CliError(`the balance of ${node.identity.address} is 0: listings cost ledger fees; fund it first (\`axon wallet airdrop\` on devnet)`);
+}
+
+/** Print what a seller node does (shared with `axon demo`). Returns the unsubscribe function. */
+export function followSeller(node: AxonNode, print: (line: string) => void, prefix = ''): () => void {
+  const onSale = onStateChange<SaleRow>((s) => print(prefix + saleLine(s)));
+  const onPayment = (e: Parameters<typeof paymentLine>[0]): void => {
+    if (e.direction === 'in') print(prefix + paymentLine(e));
+  };
+  const onConnection = (e: Parameters<typeof connectionLine>[0]): void => {
+    if (e.role === 'seller') print(prefix + connectionLine(e));
+  };
+  const onHealth = (e: { streamId: string; healthy: boolean; lastError: string | null }): void =>
+    print(prefix + (e.healthy ? `source   ${e.streamId} is healthy again` : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`));
+  const onPeerError = (e: { remote: string; code: string; message: string }): void => print(prefix + `peer     ${short(e.remote)} error ${e.code}: ${e.message}`);
+  node.on('sale', onSale);
+  node.on('payment', onPayment);
+  node.on('connection', onConnection);
+  node.on('health', onHealth);
+  node.on('peer-error', onPeerError);
+  return () => {
+    node.off('sale', onSale);
+    node.off('payment', onPayment);
+    node.off('connection', onConnection);
+    node.off('health', onHealth);
+    node.off('peer-error', onPeerError);
+  };
+}
+
+export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<void> {
+  const params = sellParams(o);
+  const print = (l: string): void => console.log(l);
+  const p = progress();
+  const stop = untilInterrupted();
+  p.step('starting the node…');
+  const opened = await openNode(ctx, { endpoint: false });
+  const { node } = opened;
+  let streamId: string | null = null;
+  let summary = 'stopped';
+  try {
+    p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
+    await ensureFeeMoney(node, opened.endpoint, p, print);
+    p.step('publishing the listing on the market (waits for the ledger)…');
+    const offer = await node.sell(params);
+    streamId = offer.streamId;
+    p.succeed('listing published');
+    const id = listingId(node.identity.address, offer.streamId);
+    print(`selling  "${offer.title}" (${offer.format}) from ${o.source}`);
+    print(`listing  ${id}`);
+    print(`price    direct ${amount(offer.priceDirect)} per minute` + (offer.priceRelay !== null ? `, rebroadcast ${amount(offer.priceRelay)} per minute` : ''));
+    print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
+    const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
+    for (const x of others) print(`note: this node also sells '${x.offer.streamId}' (resumed from an earlier run)`);
+    print('waiting for buyers; Ctrl+C stops selling');
+    const unfollow = followSeller(node, print);
+    const sig = await stop.interrupted;
+    unfollow();
+    print(`\n${sig === 'SIGINT' ? 'Ctrl+C' : sig}: delisting and ending the sales…`);
+    await node.unsell(offer.streamId).catch((e) => console.error(`axon: delisting failed: ${(e as Error).message}`));
+    streamId = null;
+    const sales = node.market.trades.sales({ limit: 10_000 }).filter((s) => s.streamId === offer.streamId);
+    const earned = sales.reduce((a, s) => a + s.earned, 0n);
+    summary = `stopped: ${sales.length} sale${sales.length === 1 ? '' : 's'} of this stream, earned ${amount(earned)} in total`;
+  } finally {
+    stop.dispose();
+    p.stop();
+    if (streamId) await node.unsell(streamId).catch(() => undefined);
+    await opened.close();
+  }
+  print(summary);
+}

@@ -1,0 +1,134 @@
+// Runs in: Node. `axon status [--json]`: what this installation buys and sells and the peers it
+// is (or was last) connected to, with the path of each connection. Read from the node's history
+// (SQLite), so it works whether or not a node is running on this data dir (`axon sell`, `buy`).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliContext } from '../context';
+import { amount, ago, short, table, toJson } from '../format';
+import { openLedgerView, ledgerEndpoint } from './node-context';
+import { pathText } from './trade-log';
+import { isFinal } from '../../core/store/trades';
+
+function runningNode(root: string): number | null {
+  const f = join(root, 'node.pid');
+  if (!existsSync(f)) return null;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
+  const view = await openLedgerView(ctx, { needLedger: false });
+  try {
+    const limit = o.all ? 1000 : 20;
+    const offers = view.listings.offers();
+    const purchases = view.trades.purchases({ limit });
+    const sales = view.trades.sales({ limit });
+    const conns = view.connections.connections(undefined, 500);
+    // one row per peer: its newest connection
+    const peers = new Map<string, (typeof conns)[number]>();
+    for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
+    const pid = runningNode(ctx.paths.root);
+    const ep = ledgerEndpoint(ctx);
+    if (o.json) {
+      console.log(
+        toJson({
+          address: view.identity.address,
+          peerId: view.identity.peerId.toString(),
+          dataDir: ctx.paths.root,
+          cluster: ctx.settings.cluster,
+          rpcUrl: ep.rpcUrl,
+          runningNodePid: pid,
+          offers,
+          purchases,
+          sales,
+          peers: [...peers.values()].map((c) => ({
+            peerId: c.peer_id,
+            path: c.path,
+            relay: c.relay,
+            remoteAddr: c.remote_addr,
+            open: c.closed_at === null,
+            openedAt: c.opened_at,
+            closedAt: c.closed_at,
+            closeReason: c.close_reason,
+            rttMs: c.rtt_ms,
+            bytesIn: c.bytes_in,
+            bytesOut: c.bytes_out,
+          })),
+        }),
+      );
+      return;
+    }
+    console.log(`address  ${view.identity.address}`);
+    console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}\n`);
+
+    console.log(`SELLING (${offers.length})`);
+    if (offers.length)
+      console.log(
+        table(
+          ['STREAM', 'TITLE', 'DIRECT/min', 'PERIOD', 'CAPACITY', 'STATE'],
+          offers.map((x) => [x.streamId, x.title, amount(x.priceDirect), `${x.periodSec} s`, String(x.capacity), x.paused ? 'paused' : 'listed']),
+        ),
+      );
+    console.log(`\nPURCHASES (${purchases.length}${purchases.length === limit ? ', newest' : ''})`);
+    if (purchases.length)
+      console.log(
+        table(
+          ['ID', 'LISTING', 'TIER', 'STATE', 'PAID THROUGH', 'SPENT', 'FRAMES', 'SINCE', 'REASON'],
+          purchases.map((p) => [
+            p.id,
+            `${short(p.seller)}:${p.streamId}`,
+            p.tier,
+            p.state,
+            p.paidThrough < 0 ? '-' : `period ${p.paidThrough}`,
+            amount(p.spent),
+            `${p.frames}${p.dropped ? ` (${p.dropped} dropped)` : ''}`,
+            ago(p.createdAt),
+            isFinal(p.state) ? (p.reason ?? '') : '',
+          ]),
+        ),
+      );
+    console.log(`\nSALES (${sales.length}${sales.length === limit ? ', newest' : ''})`);
+    if (sales.length)
+      console.log(
+        table(
+          ['ID', 'BUYER', 'STREAM', 'TIER', 'STATE', 'PAID THROUGH', 'EARNED', 'FRAMES', 'SINCE', 'REASON'],
+          sales.map((s) => [
+            s.id,
+            short(s.buyer),
+            s.streamId,
+            s.tier,
+            s.state,
+            s.paidThrough < 0 ? '-' : `period ${s.paidThrough}`,
+            amount(s.earned),
+            `${s.frames}${s.dropped ? ` (${s.dropped} dropped)` : ''}`,
+            ago(s.createdAt),
+            isFinal(s.state) ? (s.reason ?? '') : '',
+          ]),
+        ),
+      );
+    console.log(`\nPEERS (${peers.size})`);
+    if (peers.size)
+      console.log(
+        table(
+          ['PEER', 'PATH', 'VIA', 'REMOTE ADDRESS', 'STATE', 'RTT', 'IN/OUT bytes'],
+          [...peers.values()].map((c) => [
+            short(c.peer_id, 6),
+            pathText(c.path),
+            c.relay ? short(c.relay, 6) : '-',
+            c.remote_addr ?? '-',
+            c.closed_at === null ? (pid ? `open since ${ago(c.opened_at)}` : 'open (at last run)') : `closed ${ago(c.closed_at)}${c.close_reason ? `: ${c.close_reason}` : ''}`,
+            c.rtt_ms === null ? '-' : `${c.rtt_ms} ms`,
+            `${c.bytes_in}/${c.bytes_out}`,
+          ]),
+        ),
+      );
+  } finally {
+    await view.close();
+  }
+}
