@@ -1,9 +1,23 @@
 // Runs in: Node. The `axon` command line: `axon --help` lists the commands.
 import { Command, CommanderError, Option } from 'commander';
-import { cliContext, type GlobalOptions } from './context';
+import { cliContext, CliError, type GlobalOptions } from './context';
 import { showId, importId, exportId } from './commands/id';
+import { ledgerCommand } from './commands/ledger';
+import { serveCommand } from './commands/serve';
+import { sellCommand, type SellCliOptions } from './commands/sell';
+import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
+import { buyCommand, type BuyCliOptions } from './commands/buy';
+import { statusCommand } from './commands/status';
+import { walletCommand } from './commands/wallet';
+import { demoCommand, type DemoOptions } from './commands/demo';
+import { parsePositiveInt } from './format';
 import { SettingsError } from '../core/settings';
 import { IdentityError } from '../core/identity/identity';
+import { MarketError } from '../core/market/types';
+import { LedgerPostError } from '../core/ledger/client';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const port = (v: string): number => parsePositiveInt(v, 'a port', 65535);
 
 function program(): Command {
   const p = new Command('axon')
@@ -28,11 +42,98 @@ function program(): Command {
     .description('write the keypair in the Solana CLI format (to FILE with mode 0600, or stdout)')
     .action((file?: string) => exportId(cliContext(g()), file));
 
+  p.command('ledger')
+    .description('run the local Solana-compatible ledger (JSON-RPC on PORT, pubsub on PORT+1) until Ctrl+C')
+    .option('--port <port>', 'JSON-RPC port (default: the localLedgerPort setting, 8899)')
+    .action(async (o: { port?: string }) => {
+      const ctx = cliContext(g());
+      await ledgerCommand({ port: o.port !== undefined ? port(o.port) : ctx.settings.localLedgerPort, dataDir: ctx.paths.ledger, log: ctx.log });
+    });
+
+  p.command('serve')
+    .description('run the node headless (starts the embedded ledger if none answers); --ui also serves the app on loopback')
+    .option('--ui', 'serve the UI and its API on 127.0.0.1 and print the URL with its access token')
+    .option('--port <port>', 'UI port (default: the uiPort setting; 0 = any free port)')
+    .action(async (o: { ui?: boolean; port?: string }) => {
+      const { dataDir, logLevel } = g();
+      await serveCommand({ dataDir, logLevel, ui: !!o.ui, ...(o.port !== undefined ? { port: o.port === '0' ? 0 : port(o.port) } : {}) });
+    });
+
+  p.command('sell')
+    .description('sell a live stream: publish a listing and serve buyers until Ctrl+C')
+    .requiredOption('--source <spec>', 'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL')
+    .requiredOption('--title <title>', 'the title buyers see')
+    .option('--price-direct <lamports>', 'price per minute, direct tier (lamports, or e.g. 0.001sol)', '60000')
+    .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
+    .option('--period <seconds>', 'pay-as-you-go period (default 60)')
+    .option('--capacity <n>', 'most buyers at once (default 50)')
+    .option('--stream-id <id>', 'stream id (default: from the title)')
+    .option('--description <text>', 'a longer description')
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option('--format <mime>', 'MIME type of the frames (default: from the source)')
+    .action((o: SellCliOptions) => sellCommand(cliContext(g()), o));
+
+  p.command('listings')
+    .description('list the live streams on the market (a table; --json for scripts)')
+    .option('--search <text>', 'free text over title, description, tags, stream id')
+    .option('--tag <tag>', 'only listings with this tag')
+    .option('--format <mime>', 'only this format, e.g. application/x-ndjson')
+    .option('--max-price <lamports>', 'at most this price per minute (on --tier)')
+    .option('--tier <tier>', 'direct | relay (price filter; relay: only listings with a rebroadcast price)')
+    .option('--fresh <seconds>', 'only listings refreshed within this many seconds')
+    .option('--all', 'include this installation\'s own listings')
+    .option('--json', 'print JSON (lamports as strings)')
+    .action((o: ListingsOptions) => listingsCommand(cliContext(g()), { ...o, tier: checkTier(o.tier) }));
+
+  p.command('buy <listing>')
+    .description('buy a stream (listing id SELLER:STREAM, or a unique stream id) and print its frames until it ends or Ctrl+C')
+    .option('--minutes <n>', 'most minutes to buy (default 60)')
+    .option('--max-lamports <lamports>', 'spending cap (default: the price of --minutes)')
+    .option('--tier <tier>', 'direct | relay (buy a relay\'s rebroadcast)')
+    .option('--out <file>', 'append the frames to FILE (NDJSON with metadata) instead of printing them')
+    .option('--serve', 'serve the frames on the local endpoint (WebSocket + TCP on 127.0.0.1) instead of printing them')
+    .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
+
+  p.command('status')
+    .description('purchases, sales, and peers with the path of their connection (direct, hole-punched, relayed)')
+    .option('--all', 'all purchases and sales, not only the newest 20')
+    .option('--json', 'print JSON (lamports as strings)')
+    .action((o: { json?: boolean; all?: boolean }) => statusCommand(cliContext(g()), o));
+
+  p.command('wallet [action] [amount]')
+    .description('wallet: balance (default) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | history')
+    .option('--json', 'print JSON (lamports as strings)')
+    .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) => walletCommand(cliContext(g()), action, amount, o));
+
+  p.command('demo')
+    .description('a local ledger, a seller and a buyer in one process: the live stream, the path and each payment')
+    .option('--seconds <n>', 'stop by itself after N seconds of streaming (default: run until Ctrl+C)')
+    .option('--source <spec>', 'what the demo seller sells (default: aircraft)')
+    .action((o: DemoOptions) => demoCommand(cliContext(g()), o));
+
+  p.addHelpText(
+    'after',
+    `
+Try it on one machine:
+  axon demo                                   everything in one process
+  axon ledger                                 terminal 1: the local ledger
+  axon --data-dir /tmp/s sell --source aircraft --title "Aircraft"    terminal 2
+  axon --data-dir /tmp/b wallet airdrop && axon --data-dir /tmp/b listings
+  axon --data-dir /tmp/b buy <ID from the listings>                   terminal 3`,
+  );
   return p;
 }
 
 /** Run the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  const code = await run(argv);
+  // Run as the `axon` process: if some handle (a socket, a native thread) outlives the command,
+  // do not hang — exit shortly after the command is done.
+  if (/axon(\.mjs)?$/.test(process.argv[1] ?? '')) setTimeout(() => process.exit(code), 2000).unref();
+  return code;
+}
+
+async function run(argv: string[]): Promise<number> {
   const p = program();
   try {
     await p.parseAsync(argv, { from: 'user' });
@@ -41,6 +142,18 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // commander already printed the message (unknown command, bad flag, missing argument).
       return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      console.error(`axon: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof MarketError) {
+      console.error(`axon: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof LedgerPostError) {
+      console.error(`axon: the ledger refused or lost a transaction: ${e.message}`);
+      return 1;
     }
     if (e instanceof SettingsError || e instanceof IdentityError) {
       console.error(`axon: ${e.message}`);

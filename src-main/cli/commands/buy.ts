@@ -42,20 +42,24 @@ export function followPurchase(
   purchaseId: string,
   p: Progress,
   status: (line: string) => void,
-  onFrame: (f: MarketEvents['frame'][0]) => void,
+  handleFrame: (f: MarketEvents['frame'][0]) => void,
 ): FollowedPurchase {
   let frames = 0;
   let firstFrame = false;
   let resolveDone: (r: PurchaseRow) => void = () => undefined;
   const done = new Promise<PurchaseRow>((r) => (resolveDone = r));
   let lastState = '';
+  const say = (line: string): void => {
+    p.stop();
+    status(line);
+  };
   const onPurchase = (row: PurchaseRow): void => {
     if (row.id !== purchaseId || row.state === lastState) return;
     const prev = lastState;
     lastState = row.state;
-    if (row.state === 'accepted') p.succeed(`accepted by the seller: ${row.reason ?? ''}`.trim());
+    if (row.state === 'accepted') say(`accepted by the seller: ${row.reason ?? ''}`.trim());
     else if (row.state === 'connecting') p.step(prev === 'streaming' ? 'connection lost: reconnecting to the seller…' : 'connecting to the seller (direct → hole punch → relay)…');
-    else if (row.state === 'streaming' && prev !== 'streaming') p.step('waiting for the first frame…');
+    else if (row.state === 'streaming' && prev !== 'streaming' && !firstFrame) p.step('waiting for the first frame…');
     else if (isFinal(row.state)) {
       if (row.state === 'ended') p.stop();
       else p.fail(purchaseLine(row));
@@ -64,24 +68,22 @@ export function followPurchase(
   };
   const onConnection = (e: MarketEvents['connection'][0]): void => {
     if (e.requestId !== purchaseId) return;
-    p.succeed(connectionLine(e).replace(/^path\s+/, 'connected: '));
-    p.step('paying the first period (waits for the ledger)…');
+    say(connectionLine(e));
+    if (!firstFrame) p.step('paying the first period (waits for the ledger)…');
   };
   const onPayment = (e: MarketEvents['payment'][0]): void => {
     if (e.requestId !== purchaseId || e.direction !== 'out') return;
-    if (e.period === 0 && !firstFrame) p.succeed(paymentLine(e));
-    else p.log(paymentLine(e), process.stderr);
+    say(paymentLine(e));
     if (!firstFrame && e.state !== 'failed') p.step('waiting for the first frame…');
-    status('');
   };
   const onFrame = (f: MarketEvents['frame'][0]): void => {
     if (f.purchaseId !== purchaseId) return;
     frames++;
     if (!firstFrame) {
       firstFrame = true;
-      p.succeed(`streaming (first frame #${f.seq})`);
+      say(`stream   first frame #${f.seq} arrived`);
     }
-    onFrame(f);
+    handleFrame(f);
   };
   node.on('purchase', onPurchase);
   node.on('connection', onConnection);

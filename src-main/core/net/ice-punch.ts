@@ -116,6 +116,12 @@ export class IcePunchSession {
     this.raw = new PeerConnection(`axon-${remotePeer.toString().slice(-8)}`, { iceServers: init.stunServers });
     this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<typeof RTCPeerConnection>[0]);
     const log = components.logger.forComponent('axon:net:ice');
+    if (process.env.DEBUG_ICE) {
+      const t0 = Date.now();
+      const id = Math.random().toString(36).slice(2, 6);
+      this.pc.addEventListener('connectionstatechange', () => console.log('ICE', id, role, Date.now() - t0, this.pc.connectionState, this.pc.iceConnectionState, new Error().stack?.split('\n').slice(2, 5).join(' | ')));
+      this.raw.onStateChange((st) => console.log('RAW', id, role, Date.now() - t0, st));
+    }
     this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
   }
 
@@ -224,7 +230,7 @@ export class IcePunchSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#handedOff) {
+    if (!this.#handedOff && !process.env.AXON_NOCLOSE) {
       this.#muxerFactory.close();
       this.pc.close();
     }
