@@ -27,13 +27,16 @@ export function parseLamports(text: string, what = 'amount'): bigint {
   if (/^\d{1,20}$/.test(t)) return BigInt(t);
   const m = /^(\d{0,12})(?:\.(\d{1,9}))?\s*sol$/i.exec(t);
   if (m && (m[1] || m[2])) return BigInt(m[1] || '0') * LAMPORTS_PER_SOL + BigInt((m[2] ?? '').padEnd(9, '0'));
-  throw new CliError(`${what} must be a whole number of lamports (e.g. 60000) or SOL with a unit (e.g. 0.5sol), got '${text}'`);
+  throw new CliError(
+    `${what} must be a whole number of lamports (e.g. 60000) or SOL with a unit (e.g. 0.5sol), got '${text}'`,
+  );
 }
 
 export function parsePositiveInt(text: string, what: string, max = 1_000_000_000): number {
   const t = text.trim();
   const n = Number(t);
-  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new CliError(`${what} must be a whole number from 1 to ${max}, got '${text}'`);
+  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < 1 || n > max)
+    throw new CliError(`${what} must be a whole number from 1 to ${max}, got '${text}'`);
   return n;
 }
 

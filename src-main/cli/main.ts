@@ -47,21 +47,35 @@ function program(): Command {
     .option('--port <port>', 'JSON-RPC port (default: the localLedgerPort setting, 8899)')
     .action(async (o: { port?: string }) => {
       const ctx = cliContext(g());
-      await ledgerCommand({ port: o.port !== undefined ? port(o.port) : ctx.settings.localLedgerPort, dataDir: ctx.paths.ledger, log: ctx.log });
+      await ledgerCommand({
+        port: o.port !== undefined ? port(o.port) : ctx.settings.localLedgerPort,
+        dataDir: ctx.paths.ledger,
+        log: ctx.log,
+      });
     });
 
   p.command('serve')
-    .description('run the node headless (starts the embedded ledger if none answers); --ui also serves the app on loopback')
+    .description(
+      'run the node headless (starts the embedded ledger if none answers); --ui also serves the app on loopback',
+    )
     .option('--ui', 'serve the UI and its API on 127.0.0.1 and print the URL with its access token')
     .option('--port <port>', 'UI port (default: the uiPort setting; 0 = any free port)')
     .action(async (o: { ui?: boolean; port?: string }) => {
       const { dataDir, logLevel } = g();
-      await serveCommand({ dataDir, logLevel, ui: !!o.ui, ...(o.port !== undefined ? { port: o.port === '0' ? 0 : port(o.port) } : {}) });
+      await serveCommand({
+        dataDir,
+        logLevel,
+        ui: !!o.ui,
+        ...(o.port !== undefined ? { port: o.port === '0' ? 0 : port(o.port) } : {}),
+      });
     });
 
   p.command('sell')
     .description('sell a live stream: publish a listing and serve buyers until Ctrl+C')
-    .requiredOption('--source <spec>', 'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL')
+    .requiredOption(
+      '--source <spec>',
+      'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL',
+    )
     .requiredOption('--title <title>', 'the title buyers see')
     .option('--price-direct <lamports>', 'price per minute, direct tier (lamports, or e.g. 0.001sol)', '60000')
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
@@ -81,15 +95,17 @@ function program(): Command {
     .option('--max-price <lamports>', 'at most this price per minute (on --tier)')
     .option('--tier <tier>', 'direct | relay (price filter; relay: only listings with a rebroadcast price)')
     .option('--fresh <seconds>', 'only listings refreshed within this many seconds')
-    .option('--all', 'include this installation\'s own listings')
+    .option('--all', "include this installation's own listings")
     .option('--json', 'print JSON (lamports as strings)')
     .action((o: ListingsOptions) => listingsCommand(cliContext(g()), { ...o, tier: checkTier(o.tier) }));
 
   p.command('buy <listing>')
-    .description('buy a stream (listing id SELLER:STREAM, or a unique stream id) and print its frames until it ends or Ctrl+C')
+    .description(
+      'buy a stream (listing id SELLER:STREAM, or a unique stream id) and print its frames until it ends or Ctrl+C',
+    )
     .option('--minutes <n>', 'most minutes to buy (default 60)')
     .option('--max-lamports <lamports>', 'spending cap (default: the price of --minutes)')
-    .option('--tier <tier>', 'direct | relay (buy a relay\'s rebroadcast)')
+    .option('--tier <tier>', "direct | relay (buy a relay's rebroadcast)")
     .option('--out <file>', 'append the frames to FILE (NDJSON with metadata) instead of printing them')
     .option('--serve', 'serve the frames on the local endpoint (WebSocket + TCP on 127.0.0.1) instead of printing them')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
@@ -103,7 +119,9 @@ function program(): Command {
   p.command('wallet [action] [amount]')
     .description('wallet: balance (default) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | history')
     .option('--json', 'print JSON (lamports as strings)')
-    .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) => walletCommand(cliContext(g()), action, amount, o));
+    .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) =>
+      walletCommand(cliContext(g()), action, amount, o),
+    );
 
   p.command('demo')
     .description('a local ledger, a seller and a buyer in one process: the live stream, the path and each payment')
@@ -126,10 +144,19 @@ Try it on one machine:
 
 /** Run the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  const standalone = /axon(\.mjs)?$/.test(process.argv[1] ?? '');
+  // A background task of the node that fails late (e.g. after shutdown closed the database) must
+  // not crash a command that is otherwise done: say it in one line instead.
+  const onLate = (e: unknown): void => {
+    const msg = (e as Error)?.message ?? String(e);
+    if (!/database connection is not open/.test(msg))
+      process.stderr.write(`axon: warning: a background task failed: ${msg}\n`);
+  };
+  if (standalone) process.on('unhandledRejection', onLate);
   const code = await run(argv);
   // Run as the `axon` process: if some handle (a socket, a native thread) outlives the command,
   // do not hang — exit shortly after the command is done.
-  if (/axon(\.mjs)?$/.test(process.argv[1] ?? '')) setTimeout(() => process.exit(code), 2000).unref();
+  if (standalone) setTimeout(() => process.exit(code), 2000).unref();
   return code;
 }
 

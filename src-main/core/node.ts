@@ -62,15 +62,19 @@ export class AxonNode extends EventEmitter<MarketEvents> {
   ) {
     super();
     const forward = <K extends keyof MarketEvents>(ev: K): void => {
-      market.on(ev, ((...args: MarketEvents[K]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args)) as never);
+      market.on(ev, ((...args: MarketEvents[K]) =>
+        (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args)) as never);
     };
-    for (const ev of ['purchase', 'sale', 'frame', 'payment', 'connection', 'listing', 'peer-error', 'health'] as const) forward(ev);
+    for (const ev of ['purchase', 'sale', 'frame', 'payment', 'connection', 'listing', 'peer-error', 'health'] as const)
+      forward(ev);
   }
 
   static async start(o: AxonNodeOptions): Promise<AxonNode> {
     const paths = ensureDataDir(o.dataDir);
     const log = o.log ?? silentLogger;
-    const settings = o.settings ? parseSettings({ ...loadSettings(paths.settings), ...o.settings }, paths.settings) : loadSettings(paths.settings);
+    const settings = o.settings
+      ? parseSettings({ ...loadSettings(paths.settings), ...o.settings }, paths.settings)
+      : loadSettings(paths.settings);
     const identity = o.identity ?? openIdentity({ dataDir: paths.root, log }).identity;
     const db = openDb(paths.db);
     const cleanup: (() => Promise<unknown> | unknown)[] = [() => db.close()];
@@ -79,7 +83,9 @@ export class AxonNode extends EventEmitter<MarketEvents> {
         identity,
         db,
         log: log.child({ mod: 'ledger' }),
-        ...(o.ledger ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) } : { cluster: settings.cluster, localPort: settings.localLedgerPort }),
+        ...(o.ledger
+          ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
+          : { cluster: settings.cluster, localPort: settings.localLedgerPort }),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -161,7 +167,11 @@ export class AxonNode extends EventEmitter<MarketEvents> {
   }
 
   async wallet(): Promise<WalletInfo> {
-    return { address: this.identity.address, balance: await this.ledger.balance(), payments: this.market.trades.payments() };
+    return {
+      address: this.identity.address,
+      balance: await this.ledger.balance(),
+      payments: this.market.trades.payments(),
+    };
   }
 
   airdrop(lamports: Lamports): Promise<string> {

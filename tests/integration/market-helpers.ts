@@ -26,7 +26,11 @@ export function tempDir(prefix = 'axon-market-'): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -87,3 +91,71 @@ export async function startNode(
   };
 }
 
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** A market node in a child process (so that it can be killed with SIGKILL). */
+export interface ChildNode {
+  proc: ChildProcess;
+  address: string;
+  frames: number[];
+  call<T = unknown>(cmd: string, arg?: unknown): Promise<T>;
+  kill(): Promise<void>;
+}
+
+export async function startChildNode(
+  ledger: LocalLedger,
+  o: { dataDir: string; identity: Identity; timing?: Partial<MarketTiming> },
+): Promise<ChildNode> {
+  const proc = fork(fileURLToPath(new URL('./market-node-child.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      AXON_CHILD: JSON.stringify({
+        rpcUrl: ledger.rpcUrl,
+        wsUrl: ledger.wsUrl,
+        dataDir: o.dataDir,
+        seedHex: Buffer.from(o.identity.seed()).toString('hex'),
+        timing: { ...FAST_TIMING, ...o.timing },
+      }),
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const frames: number[] = [];
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const ready = new Promise<string>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`child node exited (${code}) before it was ready`)));
+    proc.on(
+      'message',
+      (m: { ev: string; address?: string; seq?: number; id?: number; result?: unknown; error?: string }) => {
+        if (m.ev === 'ready') resolve(m.address!);
+        else if (m.ev === 'frame') frames.push(m.seq!);
+        else if (m.ev === 'reply') {
+          const p = pending.get(m.id!);
+          pending.delete(m.id!);
+          if (m.error) p?.reject(new Error(m.error));
+          else p?.resolve(m.result);
+        }
+      },
+    );
+  });
+  const address = await ready;
+  return {
+    proc,
+    address,
+    frames,
+    call: <T>(cmd: string, arg?: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        proc.send({ id, cmd, arg });
+      }),
+    kill: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await gone;
+    },
+  };
+}

@@ -30,9 +30,20 @@ describe('full purchase', () => {
   });
 
   it('listing seen, request, accept, connect, paid periods, frames in order, renewal, stop', async () => {
-    await seller.sell({ streamId: 'adsb', title: 'Aircraft over FRA', tags: ['adsb', 'aviation'], source: { kind: 'adsb', aircraft: 4 }, priceDirect: PER_MIN, priceRelay: PER_MIN / 2n });
+    await seller.sell({
+      streamId: 'adsb',
+      title: 'Aircraft over FRA',
+      tags: ['adsb', 'aviation'],
+      source: { kind: 'adsb', aircraft: 4 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
     const listingId = `${seller.identity.address}:adsb`;
-    const seen = await waitFor(() => buyer.listings({ text: 'aircraft' }).find((l) => l.id === listingId), 15_000, 'listing on the buyer');
+    const seen = await waitFor(
+      () => buyer.listings({ text: 'aircraft' }).find((l) => l.id === listingId),
+      15_000,
+      'listing on the buyer',
+    );
     expect(seen.priceDirect).toBe(PER_MIN);
     expect(seen.periodSec).toBe(2);
     expect(buyer.listings({ tag: 'aviation' })).toHaveLength(1);
@@ -47,7 +58,11 @@ describe('full purchase', () => {
     expect(p.state).toBe('requested');
 
     // streaming, first period paid and verified by the seller on the ledger
-    await waitFor(() => seller.market.trades.payments(p.id).some((x) => x.state === 'verified' && x.period === 0), 20_000, 'first payment verified');
+    await waitFor(
+      () => seller.market.trades.payments(p.id).some((x) => x.state === 'verified' && x.period === 0),
+      20_000,
+      'first payment verified',
+    );
     await waitFor(() => frames.length > 20, 10_000, 'frames');
     // renewal: periods 1 and 2 paid before they start
     await waitFor(() => seller.market.trades.sale(p.id)!.paidThrough >= 2, 20_000, 'renewals');
@@ -73,7 +88,11 @@ describe('full purchase', () => {
     expect(final.spent).toBe(periods * 2000n);
     const outs = buyer.market.trades.payments(p.id);
     expect(outs.map((x) => x.period)).toEqual([...Array(Number(periods)).keys()]);
-    await waitFor(() => seller.market.trades.sale(p.id)!.paidThrough === final.paidThrough, 10_000, 'seller saw every payment');
+    await waitFor(
+      () => seller.market.trades.sale(p.id)!.paidThrough === final.paidThrough,
+      10_000,
+      'seller saw every payment',
+    );
     const sale = seller.market.trades.sale(p.id)!;
     expect(sale.earned).toBe(final.spent);
     const sellerAfter = await seller.ledger.balance();

@@ -18,7 +18,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function run(cfg: Exclude<SourceConfig, { kind: 'purchase' }>, opts = {}): { hub: StreamHub; sup: SourceSupervisor; frames: HubFrame[] } {
+function run(
+  cfg: Exclude<SourceConfig, { kind: 'purchase' }>,
+  opts = {},
+): { hub: StreamHub; sup: SourceSupervisor; frames: HubFrame[] } {
   const hub = new StreamHub('t');
   const frames: HubFrame[] = [];
   hub.on('frame', (f) => frames.push(f));
@@ -70,7 +73,11 @@ describe('sources', () => {
   });
 
   it("reads a command's stdout and restarts it with backoff when it exits (unhealthy meanwhile)", async () => {
-    const { sup, frames } = run({ kind: 'command', command: 'sh', args: ['-c', 'echo one; echo two; sleep 0.2; exit 3'] });
+    const { sup, frames } = run({
+      kind: 'command',
+      command: 'sh',
+      args: ['-c', 'echo one; echo two; sleep 0.2; exit 3'],
+    });
     const health: boolean[] = [];
     sup.on('health', (h) => health.push(h.healthy));
     await sup.start();
@@ -107,11 +114,15 @@ describe('sources', () => {
     await sup.start();
     const tx = createSocket('udp4');
     cleanups.push(() => tx.close());
-    await waitFor(async () => {
-      tx.send('dgram', port, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 20));
-      return frames.length > 0;
-    }, 5000, 'udp datagram');
+    await waitFor(
+      async () => {
+        tx.send('dgram', port, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 20));
+        return frames.length > 0;
+      },
+      5000,
+      'udp datagram',
+    );
     expect(text(frames[0]!)).toBe('dgram');
   });
 
@@ -142,7 +153,10 @@ describe('sinks', () => {
     sink.write({ seq: 1, ts: 1100, payload: new TextEncoder().encode('plain') });
     sink.write({ seq: 2, ts: 1200, payload: Uint8Array.of(0xff, 0xfe) });
     await sink.close();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ ...meta, seq: 0, ts: 1000, data: { a: 1 } });
     expect(lines[1]).toMatchObject({ seq: 1, text: 'plain' });
     expect(lines[2]).toMatchObject({ seq: 2, b64: '//4=' });

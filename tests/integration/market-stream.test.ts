@@ -26,7 +26,8 @@ describe('stream protocol over real libp2p nodes', () => {
     if (peerIdToAddress(remote) !== r.buyer) {
       return { refuse: { code: 'forged-ticket', recover: 'abort', message: 'the request was not made by this peer' } };
     }
-    if (ticket.streamId !== hub.streamId) return { refuse: { code: 'unknown-stream', recover: 'abort', message: 'wrong stream' } };
+    if (ticket.streamId !== hub.streamId)
+      return { refuse: { code: 'unknown-stream', recover: 'abort', message: 'wrong stream' } };
     return { hub, format: 'application/x-ndjson', deadline: () => r.deadline };
   };
   let ticker: NodeJS.Timeout;
@@ -61,7 +62,11 @@ describe('stream protocol over real libp2p nodes', () => {
 
     // reconnect later: frames published meanwhile come out of the replay buffer
     await new Promise((r) => setTimeout(r, 100));
-    const s2 = await openStream(buyer, seller.getMultiaddrs(), { requestId: 'req-inorder-1', streamId: 'adsb', lastSeq: last });
+    const s2 = await openStream(buyer, seller.getMultiaddrs(), {
+      requestId: 'req-inorder-1',
+      streamId: 'adsb',
+      lastSeq: last,
+    });
     expect(s2.welcome.nextSeq).toBe(last + 1);
     expect(s2.welcome.missed).toBe(0);
     const got2: ReceivedFrame[] = [];
@@ -74,7 +79,9 @@ describe('stream protocol over real libp2p nodes', () => {
 
   it('refuses a ticket presented by a peer that did not make the request', async () => {
     requests.set('req-forged-1', { buyer: buyerId.address, deadline: Date.now() + 60_000 });
-    const err = await openStream(other, seller.getMultiaddrs(), { requestId: 'req-forged-1', streamId: 'adsb' }).catch((e) => e);
+    const err = await openStream(other, seller.getMultiaddrs(), { requestId: 'req-forged-1', streamId: 'adsb' }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(StreamRefusedError);
     expect((err as StreamRefusedError).code).toBe('forged-ticket');
   });

@@ -85,8 +85,8 @@ describe('STUN codec', () => {
 describe('ICE parameters and SDP', () => {
   test('a synthesized SDP parses back into the same parameters', () => {
     const sdp = synthesizeSdp(full.ice!, 'offer');
-    expect(sdp).toContain('a=setup:actpass');
-    expect(synthesizeSdp(full.ice!, 'answer')).toContain('a=setup:active');
+    expect(sdp).toContain('a=setup:active');
+    expect(synthesizeSdp(full.ice!, 'answer')).toContain('a=setup:passive');
     const back = parseIceParams(sdp);
     expect(back.ufrag).toBe(full.ice!.ufrag);
     expect(back.pwd).toBe(full.ice!.pwd);

@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { CliContext } from '../context';
 import { CliError } from '../context';
 import type { AxonNode } from '../../core/node';
-import type { MarketEvents } from '../../core/market/types';
+import { MarketError, type MarketEvents } from '../../core/market/types';
 import { isFinal, type PurchaseRow } from '../../core/store/trades';
 import { amount, parseLamports, parsePositiveInt, payloadText } from '../format';
 import { progress, type Progress } from '../progress';
@@ -58,7 +58,12 @@ export function followPurchase(
     const prev = lastState;
     lastState = row.state;
     if (row.state === 'accepted') say(`accepted by the seller: ${row.reason ?? ''}`.trim());
-    else if (row.state === 'connecting') p.step(prev === 'streaming' ? 'connection lost: reconnecting to the seller…' : 'connecting to the seller (direct → hole punch → relay)…');
+    else if (row.state === 'connecting')
+      p.step(
+        prev === 'streaming'
+          ? 'connection lost: reconnecting to the seller…'
+          : 'connecting to the seller (direct → hole punch → relay)…',
+      );
     else if (row.state === 'streaming' && prev !== 'streaming' && !firstFrame) p.step('waiting for the first frame…');
     else if (isFinal(row.state)) {
       if (row.state === 'ended') p.stop();
@@ -119,7 +124,8 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   const opened = await openNode(ctx, { endpoint: o.serve ? {} : false });
   const { node } = opened;
   let followed: FollowedPurchase | null = null;
-  let final: PurchaseRow | null = null;
+  let final: PurchaseRow;
+  let byUser = false;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     p.step(`looking for '${listingText}' on the market…`);
@@ -127,22 +133,40 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     const id = resolveListingId(node.market.listingsStore, listingText);
     if (!id) {
       p.fail(`listing '${listingText}' not found`);
-      throw new CliError(`no live listing '${listingText}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``);
+      throw new CliError(
+        `no live listing '${listingText}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``,
+      );
     }
     const listing = node.market.listingsStore.get(id)!;
-    p.succeed(`found "${listing.title}" by ${listing.seller} at ${amount(tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect)} per minute`);
+    p.succeed(
+      `found "${listing.title}" by ${listing.seller} at ${amount(tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect)} per minute`,
+    );
     p.step('posting the service request on the ledger…');
-    const purchase = await node.buy(id, {
-      ...(minutes !== undefined ? { minutes } : {}),
-      ...(maxLamports !== undefined ? { maxLamports } : {}),
-      ...(tier ? { tier } : {}),
-      ...(out ? { out } : {}),
-      serve: !!o.serve,
-    });
-    p.succeed(`request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)}`);
+    const purchase = await node
+      .buy(id, {
+        ...(minutes !== undefined ? { minutes } : {}),
+        ...(maxLamports !== undefined ? { maxLamports } : {}),
+        ...(tier ? { tier } : {}),
+        ...(out ? { out } : {}),
+        serve: !!o.serve,
+      })
+      .catch((e: unknown) => {
+        p.fail('the purchase could not start');
+        if (e instanceof MarketError && e.code === 'insufficient-balance')
+          throw new CliError(
+            `${e.message}. Fund ${node.identity.address} first (\`axon wallet airdrop\` on the local ledger or devnet)`,
+          );
+        throw e;
+      });
+    p.succeed(
+      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)}`,
+    );
     if (out) status(`frames   appended to ${out} (NDJSON with metadata)`);
     const ep = node.status().endpoint;
-    if (o.serve && ep) status(`serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${purchase.id}\\n")`);
+    if (o.serve && ep)
+      status(
+        `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${purchase.id}\\n")`,
+      );
     p.step('waiting for the seller to accept…');
     followed = followPurchase(node, purchase.id, p, status, (f) => {
       if (!out && !o.serve) process.stdout.write(payloadText(f.payload) + '\n');
@@ -151,7 +175,8 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     if (ended) final = ended;
     else {
       p.stop();
-      status('\nCtrl+C: stopping the purchase (no further payment)…');
+      status('\nCtrl+C: stopping the purchase…');
+      byUser = true;
       final = await node.stop(purchase.id);
     }
   } finally {
@@ -165,4 +190,6 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)}`,
   );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
+  if (!byUser && final.frames === 0)
+    throw new CliError(`the purchase ended without a single frame: ${final.reason ?? 'no reason given'}`);
 }

@@ -64,7 +64,8 @@ export function printListings(rows: ListingRow[]): void {
       ['ID (SELLER:STREAM)', 'TITLE', 'FORMAT', 'RATE', 'DIRECT/min', 'RELAY/min', 'PERIOD', 'HEALTH', 'SEEN'],
       rows.map((l) => [
         l.id,
-        l.title + (l.origin ? ` (rebroadcast of ${short(l.origin.split(':')[0])}:${l.origin.split(':')[1] ?? ''})` : ''),
+        l.title +
+          (l.origin ? ` (rebroadcast of ${short(l.origin.split(':')[0])}:${l.origin.split(':')[1] ?? ''})` : ''),
         l.format,
         rate(l.rateMilliHz),
         `${l.priceDirect} (${sol(l.priceDirect)} SOL)`,
@@ -75,7 +76,9 @@ export function printListings(rows: ListingRow[]): void {
       ]),
     ),
   );
-  console.log(`\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute. Buy one with \`axon buy <ID>\` (or its stream id when unique).`);
+  console.log(
+    `\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute. Buy one with \`axon buy <ID>\` (or its stream id when unique).`,
+  );
 }
 
 export function checkTier(t: string | undefined): 'direct' | 'relay' | undefined {

@@ -35,7 +35,14 @@ export function ledgerEndpoint(ctx: CliContext): LedgerEndpoint {
   const s = ctx.settings;
   const ep = resolveCluster(s.cluster, { localPort: s.localLedgerPort });
   const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(ep.rpcUrl);
-  return { rpcUrl: ep.rpcUrl, wsUrl: ep.wsUrl, local: s.cluster === 'local', loopback, airdrop: ep.airdrop, name: ep.name };
+  return {
+    rpcUrl: ep.rpcUrl,
+    wsUrl: ep.wsUrl,
+    local: s.cluster === 'local',
+    loopback,
+    airdrop: ep.airdrop,
+    name: ep.name,
+  };
 }
 
 /** Does a Solana JSON-RPC server answer at this URL? */
@@ -57,14 +64,22 @@ export async function rpcAnswers(rpcUrl: string, timeoutMs = 1500): Promise<bool
  * The ledger this command talks to. For the `local` cluster: the one listening on the configured
  * port, or (embed) a new embedded one in this process; else a clear error.
  */
-export async function requireLedger(ctx: CliContext, o: { embed?: boolean } = {}): Promise<{ endpoint: LedgerEndpoint; embedded: LocalLedger | null }> {
+export async function requireLedger(
+  ctx: CliContext,
+  o: { embed?: boolean } = {},
+): Promise<{ endpoint: LedgerEndpoint; embedded: LocalLedger | null }> {
   const endpoint = ledgerEndpoint(ctx);
   if (await rpcAnswers(endpoint.rpcUrl, endpoint.loopback ? 1500 : 5000)) return { endpoint, embedded: null };
   if (endpoint.local && o.embed) {
-    const embedded = await startLocalLedger({ port: ctx.settings.localLedgerPort, dataDir: ctx.paths.ledger, log: ctx.log.child({ mod: 'local-ledger' }) });
+    const embedded = await startLocalLedger({
+      port: ctx.settings.localLedgerPort,
+      dataDir: ctx.paths.ledger,
+      log: ctx.log.child({ mod: 'local-ledger' }),
+    });
     return { endpoint: { ...endpoint, rpcUrl: embedded.rpcUrl, wsUrl: embedded.wsUrl }, embedded };
   }
-  if (endpoint.local) throw new CliError(`no ledger at ${endpoint.rpcUrl}: start one with \`axon ledger\` or run \`axon serve\``);
+  if (endpoint.local)
+    throw new CliError(`no ledger at ${endpoint.rpcUrl}: start one with \`axon ledger\` or run \`axon serve\``);
   throw new CliError(`the ledger at ${endpoint.rpcUrl} (cluster ${ctx.settings.cluster}) does not answer`);
 }
 
@@ -82,7 +97,10 @@ export function lockDataDir(root: string): () => void {
         alive = false;
       }
     }
-    if (alive) throw new CliError(`another axon node (process ${pid}) is running on the data dir ${root}: stop it, or give this one its own --data-dir`);
+    if (alive)
+      throw new CliError(
+        `another axon node (process ${pid}) is running on the data dir ${root}: stop it, or give this one its own --data-dir`,
+      );
   }
   writeFileSync(file, String(process.pid));
   return () => rmSync(file, { force: true });
@@ -97,7 +115,12 @@ export interface OpenedNode {
 /** Start a full node (market + net) for this data dir against a ledger that answers. */
 export async function openNode(
   ctx: CliContext,
-  o: { identity?: Identity; endpoint?: AxonNodeOptions['endpoint']; timing?: AxonNodeOptions['timing']; net?: AxonNodeOptions['net'] } = {},
+  o: {
+    identity?: Identity;
+    endpoint?: AxonNodeOptions['endpoint'];
+    timing?: AxonNodeOptions['timing'];
+    net?: AxonNodeOptions['net'];
+  } = {},
 ): Promise<OpenedNode> {
   const { endpoint } = await requireLedger(ctx);
   const identity = o.identity ?? ctx.identity().identity;
@@ -144,7 +167,13 @@ export async function openLedgerView(ctx: CliContext, o: { needLedger?: boolean 
   const endpoint = o.needLedger === false ? ledgerEndpoint(ctx) : (await requireLedger(ctx)).endpoint;
   const identity = ctx.identity().identity;
   const db = openDb(ctx.paths.db);
-  const ledger = createLedgerClient({ identity, db, log: ctx.log.child({ mod: 'ledger' }), rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl });
+  const ledger = createLedgerClient({
+    identity,
+    db,
+    log: ctx.log.child({ mod: 'ledger' }),
+    rpcUrl: endpoint.rpcUrl,
+    wsUrl: endpoint.wsUrl,
+  });
   return {
     identity,
     db,
@@ -170,7 +199,13 @@ async function caughtUp(db: Db, ledger: SolanaLedgerClient, topic: Address): Pro
 }
 
 /** Wait until the node's catalog has read the market topic up to its head (or the timeout). */
-export async function waitCatalogSynced(db: Db, ledger: SolanaLedgerClient, topic: Address, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+export async function waitCatalogSynced(
+  db: Db,
+  ledger: SolanaLedgerClient,
+  topic: Address,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (!signal?.aborted) {
     if (await caughtUp(db, ledger, topic).catch(() => false)) return true;
@@ -187,7 +222,11 @@ export async function waitCatalogSynced(db: Db, ledger: SolanaLedgerClient, topi
 export async function syncCatalogOnce(view: LedgerView, marketId: string, timeoutMs: number): Promise<boolean> {
   const topic = await view.ledger.marketTopic(marketId);
   const ac = new AbortController();
-  const catalog = new Catalog({ identity: view.identity, listings: view.listings, emit: () => undefined } as unknown as MarketContext);
+  const catalog = new Catalog({
+    identity: view.identity,
+    listings: view.listings,
+    emit: () => undefined,
+  } as unknown as MarketContext);
   const loop = (async () => {
     try {
       for await (const rx of view.ledger.watch(topic, { signal: ac.signal, cursor: marketCursor(topic) })) {
@@ -195,7 +234,8 @@ export async function syncCatalogOnce(view: LedgerView, marketId: string, timeou
         else if (rx.message.type === 'Delist') catalog.onDelist(rx as Received<Delist>);
       }
     } catch (e) {
-      if (!ac.signal.aborted) process.stderr.write(`warning: reading the market topic failed: ${(e as Error).message}\n`);
+      if (!ac.signal.aborted)
+        process.stderr.write(`warning: reading the market topic failed: ${(e as Error).message}\n`);
     }
   })();
   try {
@@ -241,7 +281,10 @@ export function resolveListingId(listings: ListingStore, text: string): string |
   const live = listings.search({ includeOwn: true, limit: 10_000 });
   const byStream = live.filter((l) => l.streamId === text);
   if (byStream.length === 1) return byStream[0]!.id;
-  if (byStream.length > 1) throw new CliError(`'${text}' matches ${byStream.length} listings: give the full id (SELLER:STREAM) from \`axon listings\``);
+  if (byStream.length > 1)
+    throw new CliError(
+      `'${text}' matches ${byStream.length} listings: give the full id (SELLER:STREAM) from \`axon listings\``,
+    );
   const byPrefix = live.filter((l) => l.id.startsWith(text));
   if (byPrefix.length === 1) return byPrefix[0]!.id;
   if (byPrefix.length > 1) throw new CliError(`'${text}' matches ${byPrefix.length} listings: give more of the id`);

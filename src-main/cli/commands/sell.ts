@@ -40,6 +40,12 @@ export function sourceFromSpec(spec: string): SourceConfig {
     const rest = s.replace(/^wss?:/, '');
     s = /^wss?:\/\//.test(rest) ? rest : `${s.startsWith('wss:') ? 'wss' : 'ws'}://${rest}`;
   }
+  if (s.startsWith('cmd:')) {
+    const words = shellWords(s.slice(4));
+    if (words.length === 0)
+      throw new CliError(`bad source '${spec}': cmd: needs a command, e.g. cmd:"tail -f /var/log/x"`);
+    return { kind: 'command', command: words[0]!, args: words.slice(1) };
+  }
   try {
     return parseSourceSpec(s);
   } catch (e) {
@@ -62,7 +68,8 @@ export interface SellParams {
 
 export function sellParams(o: SellCliOptions): SellParams {
   if (!o.title?.trim()) throw new CliError('--title is required: the name buyers see');
-  const priceDirect = o.priceDirect !== undefined ? parseLamports(o.priceDirect, '--price-direct') : DEFAULT_PRICE_PER_MIN;
+  const priceDirect =
+    o.priceDirect !== undefined ? parseLamports(o.priceDirect, '--price-direct') : DEFAULT_PRICE_PER_MIN;
   return {
     ...(o.streamId ? { streamId: o.streamId } : {}),
     title: o.title.trim(),
@@ -78,7 +85,12 @@ export function sellParams(o: SellCliOptions): SellParams {
 }
 
 /** Make sure the node can pay the fees of its listings; on a local ledger, top it up itself. */
-export async function ensureFeeMoney(node: AxonNode, endpoint: LedgerEndpoint, p: Progress, print: (l: string) => void): Promise<void> {
+export async function ensureFeeMoney(
+  node: AxonNode,
+  endpoint: LedgerEndpoint,
+  p: Progress,
+  print: (l: string) => void,
+): Promise<void> {
   p.step('checking the balance for ledger fees…');
   const balance = await node.ledger.balance();
   p.stop();
@@ -90,7 +102,10 @@ export async function ensureFeeMoney(node: AxonNode, endpoint: LedgerEndpoint, p
     print(`note: topped up ${node.identity.address} with ${amount(LOCAL_TOP_UP)} on the local ledger`);
     return;
   }
-  if (balance === 0n) throw new CliError(`the balance of ${node.identity.address} is 0: listings cost ledger fees; fund it first (\`axon wallet airdrop\` on devnet)`);
+  if (balance === 0n)
+    throw new CliError(
+      `the balance of ${node.identity.address} is 0: listings cost ledger fees; fund it first (\`axon wallet airdrop\` on devnet)`,
+    );
 }
 
 /** Print what a seller node does (shared with `axon demo`). Returns the unsubscribe function. */
@@ -103,8 +118,14 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
     if (e.role === 'seller') print(prefix + connectionLine(e));
   };
   const onHealth = (e: { streamId: string; healthy: boolean; lastError: string | null }): void =>
-    print(prefix + (e.healthy ? `source   ${e.streamId} is healthy again` : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`));
-  const onPeerError = (e: { remote: string; code: string; message: string }): void => print(prefix + `peer     ${short(e.remote)} error ${e.code}: ${e.message}`);
+    print(
+      prefix +
+        (e.healthy
+          ? `source   ${e.streamId} is running`
+          : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`),
+    );
+  const onPeerError = (e: { remote: string; code: string; message: string }): void =>
+    print(prefix + `peer     ${short(e.remote)} error ${e.code}: ${e.message}`);
   node.on('sale', onSale);
   node.on('payment', onPayment);
   node.on('connection', onConnection);
@@ -121,14 +142,14 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
 
 export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<void> {
   const params = sellParams(o);
-  const print = (l: string): void => console.log(l);
   const p = progress();
+  const print = (l: string): void => p.log(l);
   const stop = untilInterrupted();
   p.step('starting the node…');
   const opened = await openNode(ctx, { endpoint: false });
   const { node } = opened;
   let streamId: string | null = null;
-  let summary = 'stopped';
+  let summary: string;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     await ensureFeeMoney(node, opened.endpoint, p, print);
@@ -139,7 +160,10 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     const id = listingId(node.identity.address, offer.streamId);
     print(`selling  "${offer.title}" (${offer.format}) from ${o.source}`);
     print(`listing  ${id}`);
-    print(`price    direct ${amount(offer.priceDirect)} per minute` + (offer.priceRelay !== null ? `, rebroadcast ${amount(offer.priceRelay)} per minute` : ''));
+    print(
+      `price    direct ${amount(offer.priceDirect)} per minute` +
+        (offer.priceRelay !== null ? `, rebroadcast ${amount(offer.priceRelay)} per minute` : ''),
+    );
     print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
     const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
     for (const x of others) print(`note: this node also sells '${x.offer.streamId}' (resumed from an earlier run)`);
@@ -148,7 +172,7 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     const sig = await stop.interrupted;
     unfollow();
     print(`\n${sig === 'SIGINT' ? 'Ctrl+C' : sig}: delisting and ending the sales…`);
-    await node.unsell(offer.streamId).catch((e) => console.error(`axon: delisting failed: ${(e as Error).message}`));
+    await delist(node, offer.streamId).catch((e) => console.error(`axon: delisting failed: ${(e as Error).message}`));
     streamId = null;
     const sales = node.market.trades.sales({ limit: 10_000 }).filter((s) => s.streamId === offer.streamId);
     const earned = sales.reduce((a, s) => a + s.earned, 0n);
@@ -156,8 +180,53 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
   } finally {
     stop.dispose();
     p.stop();
-    if (streamId) await node.unsell(streamId).catch(() => undefined);
+    if (streamId) await delist(node, streamId).catch(() => undefined);
     await opened.close();
   }
   print(summary);
+}
+
+/**
+ * Stop selling a stream for good. Pause first: unsell() alone stops the source after posting the
+ * Delist, and the source's "unhealthy" event then republishes the listing (market bug, reported);
+ * a paused offer is never republished.
+ */
+async function delist(node: AxonNode, streamId: string): Promise<void> {
+  await node.pause(streamId);
+  await node.unsell(streamId);
+}
+
+/** Split a command line into words as a POSIX shell would for quotes and backslashes (no expansion). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) cur += line[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new CliError(`unterminated ${quote} quote in '${line}'`);
+  if (inWord) words.push(cur);
+  return words;
 }

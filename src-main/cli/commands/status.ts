@@ -72,7 +72,14 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       console.log(
         table(
           ['STREAM', 'TITLE', 'DIRECT/min', 'PERIOD', 'CAPACITY', 'STATE'],
-          offers.map((x) => [x.streamId, x.title, amount(x.priceDirect), `${x.periodSec} s`, String(x.capacity), x.paused ? 'paused' : 'listed']),
+          offers.map((x) => [
+            x.streamId,
+            x.title,
+            amount(x.priceDirect),
+            `${x.periodSec} s`,
+            String(x.capacity),
+            x.paused ? 'paused' : 'listed',
+          ]),
         ),
       );
     console.log(`\nPURCHASES (${purchases.length}${purchases.length === limit ? ', newest' : ''})`);
@@ -122,7 +129,11 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
             pathText(c.path),
             c.relay ? short(c.relay, 6) : '-',
             c.remote_addr ?? '-',
-            c.closed_at === null ? (pid ? `open since ${ago(c.opened_at)}` : 'open (at last run)') : `closed ${ago(c.closed_at)}${c.close_reason ? `: ${c.close_reason}` : ''}`,
+            c.closed_at === null
+              ? pid
+                ? `open since ${ago(c.opened_at)}`
+                : 'open (at last run)'
+              : `closed ${ago(c.closed_at)}${c.close_reason ? `: ${c.close_reason}` : ''}`,
             c.rtt_ms === null ? '-' : `${c.rtt_ms} ms`,
             `${c.bytes_in}/${c.bytes_out}`,
           ]),

@@ -25,27 +25,37 @@ export function connectionLine(e: ConnectionEvent): string {
 export function paymentLine(e: PaymentEvent): string {
   const sig = e.signature ? ` tx ${short(e.signature, 6)}` : '';
   if (e.direction === 'out') {
-    if (e.state === 'failed') return `payment  period ${e.period}: FAILED to pay ${amount(e.lamports)}: ${e.reason ?? 'unknown reason'}`;
+    if (e.state === 'failed')
+      return `payment  period ${e.period}: FAILED to pay ${amount(e.lamports)}: ${e.reason ?? 'unknown reason'}`;
     return `payment  period ${e.period}: paid ${amount(e.lamports)}${sig} (${e.state})`;
   }
-  if (e.state === 'refused') return `payment  period ${e.period}: REFUSED ${amount(e.lamports)} from request ${short(e.requestId, 6)}${sig}: ${e.reason ?? ''}`;
+  if (e.state === 'refused')
+    return `payment  period ${e.period}: REFUSED ${amount(e.lamports)} from request ${short(e.requestId, 6)}${sig}: ${e.reason ?? ''}`;
   return `payment  period ${e.period}: received ${amount(e.lamports)}${sig}, verified on the ledger (request ${short(e.requestId, 6)})`;
 }
 
 export function saleLine(s: SaleRow): string {
   const base = `sale     ${short(s.id, 6)} buyer ${short(s.buyer)} stream ${s.streamId} (${s.tier}): ${s.state}`;
-  if (s.state === 'streaming') return `${base}, paid through period ${s.paidThrough}, earned ${amount(s.earned)}`;
+  if (s.state === 'streaming')
+    return s.paidThrough < 0
+      ? `${base} (grace window until the first payment)`
+      : `${base}, paid through period ${s.paidThrough}, earned ${amount(s.earned)}`;
   return s.reason ? `${base}: ${s.reason}` : base;
 }
 
 export function purchaseLine(p: PurchaseRow): string {
   const base = `purchase ${short(p.id, 6)} ${p.listingId.length > 40 ? `${short(p.seller)}:${p.streamId}` : p.listingId}: ${p.state}`;
-  if (p.state === 'streaming') return `${base}, paid through period ${p.paidThrough}, spent ${amount(p.spent)}`;
+  if (p.state === 'streaming')
+    return p.paidThrough < 0
+      ? `${base} (first payment on its way)`
+      : `${base}, paid through period ${p.paidThrough}, spent ${amount(p.spent)}`;
   return p.reason ? `${base}: ${p.reason}` : base;
 }
 
 /** Calls `print` when a trade's state changes (not for every "paid through period k" update). */
-export function onStateChange<T extends { id: string; state: string; paidThrough: number }>(print: (row: T) => void): (row: T) => void {
+export function onStateChange<T extends { id: string; state: string; paidThrough: number }>(
+  print: (row: T) => void,
+): (row: T) => void {
   const last = new Map<string, string>();
   return (row) => {
     const key = `${row.state}`;

@@ -10,16 +10,24 @@ import { openLedgerView } from './node-context';
 export type WalletAction = 'balance' | 'airdrop' | 'history';
 export const DEFAULT_AIRDROP = 1_000_000_000n;
 
-export async function walletCommand(ctx: CliContext, action: string | undefined, arg: string | undefined, o: { json?: boolean }): Promise<void> {
+export async function walletCommand(
+  ctx: CliContext,
+  action: string | undefined,
+  arg: string | undefined,
+  o: { json?: boolean },
+): Promise<void> {
   const act = (action ?? 'balance') as WalletAction;
-  if (!['balance', 'airdrop', 'history'].includes(act)) throw new CliError(`unknown wallet action '${action}': use balance, airdrop [LAMPORTS] or history`, 2);
-  if (arg !== undefined && act !== 'airdrop') throw new CliError(`\`axon wallet ${act}\` takes no argument (got '${arg}')`, 2);
+  if (!['balance', 'airdrop', 'history'].includes(act))
+    throw new CliError(`unknown wallet action '${action}': use balance, airdrop [LAMPORTS] or history`, 2);
+  if (arg !== undefined && act !== 'airdrop')
+    throw new CliError(`\`axon wallet ${act}\` takes no argument (got '${arg}')`, 2);
   if (act === 'history') return history(ctx, !!o.json);
   const view = await openLedgerView(ctx);
   const p = progress({ json: o.json });
   try {
     if (act === 'airdrop') {
-      if (!view.endpoint.airdrop) throw new CliError(`no airdrops on ${ctx.settings.cluster}: fund ${view.identity.address} from another wallet`);
+      if (!view.endpoint.airdrop)
+        throw new CliError(`no airdrops on ${ctx.settings.cluster}: fund ${view.identity.address} from another wallet`);
       const lamports = arg === undefined ? DEFAULT_AIRDROP : parseLamports(arg, 'the airdrop amount');
       if (lamports <= 0n) throw new CliError('the airdrop amount must be more than 0');
       p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.rpcUrl}…`);
@@ -39,8 +47,20 @@ export async function walletCommand(ctx: CliContext, action: string | undefined,
     p.step('reading the balance…');
     const balance = await view.ledger.balance();
     p.stop();
-    if (o.json) console.log(toJson({ address: view.identity.address, cluster: ctx.settings.cluster, rpcUrl: view.endpoint.rpcUrl, balance, sol: sol(balance) }));
-    else console.log(`address  ${view.identity.address}\nbalance  ${amount(balance)}\nledger   ${view.endpoint.rpcUrl} (${ctx.settings.cluster})`);
+    if (o.json)
+      console.log(
+        toJson({
+          address: view.identity.address,
+          cluster: ctx.settings.cluster,
+          rpcUrl: view.endpoint.rpcUrl,
+          balance,
+          sol: sol(balance),
+        }),
+      );
+    else
+      console.log(
+        `address  ${view.identity.address}\nbalance  ${amount(balance)}\nledger   ${view.endpoint.rpcUrl} (${ctx.settings.cluster})`,
+      );
   } finally {
     p.stop();
     await view.close();

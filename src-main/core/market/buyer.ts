@@ -75,19 +75,31 @@ export class BuyerSide {
 
   async buy(listing: ListingRow, o: BuyOptions): Promise<PurchaseRow> {
     const minutes = o.minutes ?? 60;
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600) throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600)
+      throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
     const tier = listing.origin ? 'relay' : 'direct';
     const perMinute = tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect;
     const perPeriod = pricePerPeriod(perMinute, listing.periodSec);
     const periods = Math.ceil((minutes * 60) / listing.periodSec);
     const maxLamports = o.maxLamports ?? perPeriod * BigInt(periods);
-    if (maxLamports < perPeriod) throw new MarketError('cap-too-low', `the spending cap ${maxLamports} is below one period (${perPeriod} lamports)`);
+    if (maxLamports < perPeriod)
+      throw new MarketError(
+        'cap-too-low',
+        `the spending cap ${maxLamports} is below one period (${perPeriod} lamports)`,
+      );
     // never send anything we cannot finish: the request, the first payment and its fee
-    const [balance, feeMsg, feePay] = await Promise.all([this.ctx.ledger.balance(), this.ctx.ledger.estimateFee(false), this.ctx.ledger.estimateFee(true)]);
+    const [balance, feeMsg, feePay] = await Promise.all([
+      this.ctx.ledger.balance(),
+      this.ctx.ledger.estimateFee(false),
+      this.ctx.ledger.estimateFee(true),
+    ]);
     // a System account must stay rent-exempt (or be emptied): keep that minimum too
     const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
     if (balance < need) {
-      throw new MarketError('insufficient-balance', `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`);
+      throw new MarketError(
+        'insufficient-balance',
+        `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+      );
     }
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
@@ -107,7 +119,12 @@ export class BuyerSide {
     try {
       run.cs = await this.ctx.net.prepareConnect({ peer: addressToPeerId(seller), role: 'initiator', requestId: id });
       const nonce = newNonce();
-      const sealed = seal(encodeConnectInfo(run.cs.localInfo), { sender: this.ctx.identity, recipient: seller, type: 'ServiceRequest', nonce });
+      const sealed = seal(encodeConnectInfo(run.cs.localInfo), {
+        sender: this.ctx.identity,
+        recipient: seller,
+        type: 'ServiceRequest',
+        nonce,
+      });
       await this.ctx.postTo(seller, {
         type: 'ServiceRequest',
         nonce,
@@ -125,7 +142,8 @@ export class BuyerSide {
     }
     run.expiryTimer = setTimeout(() => {
       const p = this.ctx.trades.purchase(id);
-      if (p?.state === 'requested') this.#finish(run, 'failed', 'the seller did not answer: request expired, nothing paid');
+      if (p?.state === 'requested')
+        this.#finish(run, 'failed', 'the seller did not answer: request expired, nothing paid');
     }, this.ctx.timing.requestTimeoutMs);
     run.expiryTimer.unref();
     return this.ctx.trades.purchase(id)!;
@@ -139,7 +157,13 @@ export class BuyerSide {
     const run = this.runs.get(id) ?? this.#newRun(id);
     this.#finish(run, 'ended', reason);
     await this.ctx
-      .postTo(p.seller as Address, { type: 'ServiceStop', nonce: newNonce(), expiresAt: expiresIn(300), requestId: id, reason: reason.slice(0, 200) })
+      .postTo(p.seller as Address, {
+        type: 'ServiceStop',
+        nonce: newNonce(),
+        expiresAt: expiresIn(300),
+        requestId: id,
+        reason: reason.slice(0, 200),
+      })
       .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not post ServiceStop'));
     return this.ctx.trades.purchase(id)!;
   }
@@ -157,7 +181,12 @@ export class BuyerSide {
     const p = this.ctx.trades.purchase(id);
     if (!p || p.seller !== rx.sender || isFinal(p.state)) return;
     this.ctx.log.warn({ id, code: rx.message.code, msg: rx.message.message }, 'seller reported an error');
-    if (rx.message.recover === 'abort') this.#finish(this.runs.get(id) ?? this.#newRun(id), 'failed', `seller error ${rx.message.code}: ${rx.message.message}`);
+    if (rx.message.recover === 'abort')
+      this.#finish(
+        this.runs.get(id) ?? this.#newRun(id),
+        'failed',
+        `seller error ${rx.message.code}: ${rx.message.message}`,
+      );
   }
 
   async onAccept(rx: Received<ServiceAccept>): Promise<void> {
@@ -165,28 +194,47 @@ export class BuyerSide {
     const p = this.ctx.trades.purchase(m.requestId);
     if (!p || p.seller !== rx.sender || p.state !== 'requested') return;
     const run = this.runs.get(p.id);
-    if (!run || !run.cs) return void this.#finish(run ?? this.#newRun(p.id), 'failed', 'accept arrived after a restart; request again');
+    if (!run || !run.cs)
+      return void this.#finish(run ?? this.#newRun(p.id), 'failed', 'accept arrived after a restart; request again');
     if (run.expiryTimer) clearTimeout(run.expiryTimer);
     const listing = this.ctx.listings.get(p.listingId);
-    const perMinute = listing ? (p.tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect) : null;
+    const perMinute = listing
+      ? p.tier === 'relay'
+        ? (listing.priceRelay ?? listing.priceDirect)
+        : listing.priceDirect
+      : null;
     if (perMinute !== null && m.pricePerPeriod > pricePerPeriod(perMinute, m.periodSec)) {
       return void this.stopPurchase(p.id, `price changed: ${m.pricePerPeriod} per period is above the listed price`);
     }
-    if (m.pricePerPeriod > p.maxLamports) return void this.stopPurchase(p.id, 'one period costs more than the spending cap');
+    if (m.pricePerPeriod > p.maxLamports)
+      return void this.stopPurchase(p.id, 'one period costs more than the spending cap');
     let info: ConnectInfo;
     try {
-      info = decodeConnectInfo(open(m.sealed, { recipient: this.ctx.identity, sender: rx.sender, type: 'ServiceAccept', nonce: m.nonce }));
+      info = decodeConnectInfo(
+        open(m.sealed, { recipient: this.ctx.identity, sender: rx.sender, type: 'ServiceAccept', nonce: m.nonce }),
+      );
     } catch (e) {
       return void this.#finish(run, 'failed', `cannot read the seller's connect info: ${(e as Error).message}`);
     }
-    this.ctx.trades.updatePurchase(p.id, { pricePerPeriod: m.pricePerPeriod, periodMs: m.periodSec * 1000, graceMs: m.graceSec * 1000, peerInfo: info });
+    this.ctx.trades.updatePurchase(p.id, {
+      pricePerPeriod: m.pricePerPeriod,
+      periodMs: m.periodSec * 1000,
+      graceMs: m.graceSec * 1000,
+      peerInfo: info,
+    });
     this.#move(p.id, 'accepted', `quote ${m.pricePerPeriod} lamports per ${m.periodSec} s period`);
     this.#move(p.id, 'connecting', 'connect ladder (initiator)');
     let conn: Connection;
     try {
       const r = await run.cs.connect(info, { punchAt: m.punchAt, relays: m.relays, requestId: p.id });
       conn = r.connection;
-      this.ctx.emit('connection', { requestId: p.id, peer: p.seller, path: r.path.kind, elapsedMs: r.elapsedMs, role: 'buyer' });
+      this.ctx.emit('connection', {
+        requestId: p.id,
+        peer: p.seller,
+        path: r.path.kind,
+        elapsedMs: r.elapsedMs,
+        role: 'buyer',
+      });
     } catch (e) {
       return void this.#finish(run, 'failed', `could not connect to the seller: ${(e as Error).message}; nothing paid`);
     }
@@ -196,7 +244,20 @@ export class BuyerSide {
   // ---- internals ----
 
   #newRun(id: string): Run {
-    const r: Run = { id, cs: null, session: null, payTimer: null, endTimer: null, expiryTimer: null, file: null, lastFrameAt: Date.now(), paying: false, stopping: false, reconnects: 0, frames: 0 };
+    const r: Run = {
+      id,
+      cs: null,
+      session: null,
+      payTimer: null,
+      endTimer: null,
+      expiryTimer: null,
+      file: null,
+      lastFrameAt: Date.now(),
+      paying: false,
+      stopping: false,
+      reconnects: 0,
+      frames: 0,
+    };
     this.runs.set(id, r);
     return r;
   }
@@ -206,7 +267,11 @@ export class BuyerSide {
     const peer = addressToPeerId(seller);
     if (given && given.status === 'open') return given;
     const open = this.ctx.net.libp2p.getConnections(peer).filter((c) => c.status === 'open');
-    open.sort((a, b) => Number(a.limits !== undefined) - Number(b.limits !== undefined) || Number(a.remoteAddr.toString().includes('webrtc')) - Number(b.remoteAddr.toString().includes('webrtc')));
+    open.sort(
+      (a, b) =>
+        Number(a.limits !== undefined) - Number(b.limits !== undefined) ||
+        Number(a.remoteAddr.toString().includes('webrtc')) - Number(b.remoteAddr.toString().includes('webrtc')),
+    );
     return open[0] ?? peer;
   }
 
@@ -215,11 +280,25 @@ export class BuyerSide {
     if (!p || isFinal(p.state) || run.stopping) return;
     let session: StreamSession;
     try {
-      session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), { requestId: p.id, streamId: p.streamId, lastSeq: p.lastSeq, openTimeoutMs: 5000 });
+      session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), {
+        requestId: p.id,
+        streamId: p.streamId,
+        lastSeq: p.lastSeq,
+        openTimeoutMs: 5000,
+      });
     } catch (e) {
       const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string };
-      if (err.code === 'forged-ticket' || err.code === 'ended' || err.code === 'unknown-request' || err.code === 'payment-overdue') {
-        return void this.#finish(run, p.paidThrough >= 0 ? 'ended' : 'failed', `seller refused the stream: ${err.message}`);
+      if (
+        err.code === 'forged-ticket' ||
+        err.code === 'ended' ||
+        err.code === 'unknown-request' ||
+        err.code === 'payment-overdue'
+      ) {
+        return void this.#finish(
+          run,
+          p.paidThrough >= 0 ? 'ended' : 'failed',
+          `seller refused the stream: ${err.message}`,
+        );
       }
       return void this.#retry(run, `stream open failed: ${err.message}`);
     }
@@ -238,10 +317,12 @@ export class BuyerSide {
       run.session = null;
       this.#saveProgress(run, session);
       if (run.stopping) return;
-      if (e.code === 'payment-overdue') return void this.#finish(run, 'ended', 'seller cut the stream: payment overdue');
+      if (e.code === 'payment-overdue')
+        return void this.#finish(run, 'ended', 'seller cut the stream: payment overdue');
       if (e.kind === 'end' || e.kind === 'error') {
         const cur = this.ctx.trades.purchase(run.id);
-        if (cur && this.#paidUntil(cur) > Date.now() && e.recover !== 'abort') return void this.#retry(run, `seller closed: ${e.message}`);
+        if (cur && this.#paidUntil(cur) > Date.now() && e.recover !== 'abort')
+          return void this.#retry(run, `seller closed: ${e.message}`);
         return void this.#finish(run, 'ended', `seller ended the stream: ${e.message}`);
       }
       this.#retry(run, `stream lost: ${e.message}`);
@@ -284,8 +365,13 @@ export class BuyerSide {
     let stop: string | null = null;
     if (p.spent + price > p.maxLamports) stop = `spending cap reached (${p.spent} of ${p.maxLamports} lamports)`;
     else if (next * (p.periodMs ?? 0) >= p.maxMinutes * 60_000) stop = `bought time used (${p.maxMinutes} min)`;
-    else if (Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2) && run.session) stop = 'data stopped arriving';
-    else if (!run.session && Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2)) stop = 'no connection to the seller';
+    else if (Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2) && run.session)
+      stop = 'data stopped arriving';
+    else if (
+      !run.session &&
+      Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2)
+    )
+      stop = 'no connection to the seller';
     if (stop) {
       // let the paid time run out, then end
       const wait = Math.max(0, this.#paidUntil(p) - Date.now());
@@ -322,15 +408,41 @@ export class BuyerSide {
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
         { transfer: { to: p.seller as Address, lamports: p.pricePerPeriod } },
       );
-      this.ctx.trades.recordPayment({ signature: res.signature, requestId: p.id, direction: 'out', payer: this.ctx.identity.address, recipient: p.seller, lamports: p.pricePerPeriod, period, state: 'confirmed', reason: null, slot: res.slot });
+      this.ctx.trades.recordPayment({
+        signature: res.signature,
+        requestId: p.id,
+        direction: 'out',
+        payer: this.ctx.identity.address,
+        recipient: p.seller,
+        lamports: p.pricePerPeriod,
+        period,
+        state: 'confirmed',
+        reason: null,
+        slot: res.slot,
+      });
       this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: p.spent + p.pricePerPeriod });
       this.#move(p.id, 'streaming', `paid through period ${period}`);
-      this.ctx.emit('payment', { direction: 'out', requestId: p.id, period, lamports: p.pricePerPeriod, signature: res.signature, state: 'confirmed' });
+      this.ctx.emit('payment', {
+        direction: 'out',
+        requestId: p.id,
+        period,
+        lamports: p.pricePerPeriod,
+        signature: res.signature,
+        state: 'confirmed',
+      });
       return true;
     } catch (e) {
       const msg = (e as Error).message;
       this.ctx.log.warn({ id: p.id, period, err: msg }, 'payment failed');
-      this.ctx.emit('payment', { direction: 'out', requestId: p.id, period, lamports: p.pricePerPeriod, signature: '', state: 'failed', reason: msg });
+      this.ctx.emit('payment', {
+        direction: 'out',
+        requestId: p.id,
+        period,
+        lamports: p.pricePerPeriod,
+        signature: '',
+        state: 'failed',
+        reason: msg,
+      });
       return false;
     } finally {
       run.paying = false;
@@ -359,13 +471,15 @@ export class BuyerSide {
     const peer = addressToPeerId(p.seller);
     if (this.ctx.net.libp2p.getConnections(peer).length === 0) {
       const info = p.peerInfo as ConnectInfo | null;
-      const addrs = [...(info?.addrs ?? []), ...(info?.relays ?? [])].map((a) => {
-        try {
-          return multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`);
-        } catch {
-          return null;
-        }
-      }).filter((a) => a !== null);
+      const addrs = [...(info?.addrs ?? []), ...(info?.relays ?? [])]
+        .map((a) => {
+          try {
+            return multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`);
+          } catch {
+            return null;
+          }
+        })
+        .filter((a) => a !== null);
       try {
         await this.ctx.net.libp2p.dial(addrs.length ? addrs : peer, { signal: AbortSignal.timeout(5000) });
       } catch (e) {
@@ -381,8 +495,10 @@ export class BuyerSide {
       // we lost the prepared connect session: cannot use an accept any more
       return void this.#finish(run, 'failed', 'interrupted by a restart before the seller answered; nothing paid');
     }
-    if (p.startedAt === null || p.paidThrough < 0) return void this.#finish(run, 'failed', 'interrupted by a restart before streaming; nothing paid');
-    if (Date.now() > this.#paidUntil(p) + (p.graceMs ?? 0)) return void this.#finish(run, 'ended', `paid time ran out while offline (through period ${p.paidThrough})`);
+    if (p.startedAt === null || p.paidThrough < 0)
+      return void this.#finish(run, 'failed', 'interrupted by a restart before streaming; nothing paid');
+    if (Date.now() > this.#paidUntil(p) + (p.graceMs ?? 0))
+      return void this.#finish(run, 'ended', `paid time ran out while offline (through period ${p.paidThrough})`);
     this.ctx.log.info({ id: p.id, paidThrough: p.paidThrough, lastSeq: p.lastSeq }, 'resuming purchase after restart');
     run.lastFrameAt = Date.now();
     await this.#reconnect(run);
@@ -392,7 +508,11 @@ export class BuyerSide {
     const p = this.ctx.trades.purchase(run.id);
     if (!p) return;
     const lastSeq = s ? Math.max(p.lastSeq, s.lastSeq) : p.lastSeq;
-    this.ctx.trades.updatePurchase(run.id, { lastSeq, frames: p.frames + run.frames, dropped: s ? Math.max(p.dropped, s.droppedBySeller + s.gaps) : p.dropped });
+    this.ctx.trades.updatePurchase(run.id, {
+      lastSeq,
+      frames: p.frames + run.frames,
+      dropped: s ? Math.max(p.dropped, s.droppedBySeller + s.gaps) : p.dropped,
+    });
     run.frames = 0;
   }
 

@@ -30,8 +30,16 @@ export class FrameError extends Error {
   }
 }
 
-const requestId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/, 'request id: [A-Za-z0-9_-]{8,64}');
-const streamId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'stream id: [A-Za-z0-9._:-]{1,64}');
+const requestId = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'request id: [A-Za-z0-9_-]{8,64}');
+const streamId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'stream id: [A-Za-z0-9._:-]{1,64}');
 
 export const TicketSchema = z
   .object({
@@ -84,7 +92,13 @@ export type ErrorControl = z.infer<typeof ErrorControlSchema>;
 
 export const EndSchema = z.object({ t: z.literal('end'), reason: z.string().max(256) }).strict();
 
-export const ControlSchema = z.discriminatedUnion('t', [TicketSchema, WelcomeSchema, StatsSchema, ErrorControlSchema, EndSchema]);
+export const ControlSchema = z.discriminatedUnion('t', [
+  TicketSchema,
+  WelcomeSchema,
+  StatsSchema,
+  ErrorControlSchema,
+  EndSchema,
+]);
 export type Control = z.infer<typeof ControlSchema>;
 
 export type Frame =
@@ -161,7 +175,10 @@ function decodeBody(body: Uint8Array): Frame {
       }
       const r = ControlSchema.safeParse(json);
       if (!r.success) {
-        throw new FrameError('bad-control', `CONTROL frame invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        throw new FrameError(
+          'bad-control',
+          `CONTROL frame invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       }
       return { kind, control: r.data };
     }

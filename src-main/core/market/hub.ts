@@ -156,7 +156,10 @@ export class StreamHub extends EventEmitter<HubEvents> {
     this.bytesIn += payload.length;
     this.#replay.push(f);
     this.#replayBytes += f.wire.length;
-    while (this.#replay.length > this.replayFrames || (this.#replayBytes > this.replayBytesMax && this.#replay.length > 1)) {
+    while (
+      this.#replay.length > this.replayFrames ||
+      (this.#replayBytes > this.replayBytesMax && this.#replay.length > 1)
+    ) {
       this.#replayBytes -= this.#replay.shift()!.wire.length;
     }
     for (const s of this.subscribers) s.offer(f);

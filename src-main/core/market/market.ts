@@ -14,7 +14,14 @@ import { BuyerSide } from './buyer';
 import { Catalog } from './catalog';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
-import { DEFAULT_TIMING, MarketError, type BuyOptions, type MarketEvents, type MarketNet, type MarketTiming } from './types';
+import {
+  DEFAULT_TIMING,
+  MarketError,
+  type BuyOptions,
+  type MarketEvents,
+  type MarketNet,
+  type MarketTiming,
+} from './types';
 
 export interface MarketOptions {
   identity: Identity;
@@ -128,7 +135,8 @@ export class Market extends EventEmitter<MarketEvents> {
   /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
   async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
     let l = this.listingsStore.get(listingId);
-    if (!l || l.expiresAt <= Date.now() || l.delistedAt !== null) throw new MarketError('unknown-listing', `no live listing '${listingId}' (expired, delisted or never seen)`);
+    if (!l || l.expiresAt <= Date.now() || l.delistedAt !== null)
+      throw new MarketError('unknown-listing', `no live listing '${listingId}' (expired, delisted or never seen)`);
     if (l.seller === this.opts.identity.address) throw new MarketError('own-listing', 'this is your own listing');
     if (o.tier === 'relay' && !l.origin) {
       const derived = this.listingsStore
@@ -146,13 +154,23 @@ export class Market extends EventEmitter<MarketEvents> {
    * origin's rebroadcast price (or `price`). Every buyer of the derived listing is served from
    * this node's hub: the origin seller sends each frame once, to us.
    */
-  async rebroadcast(listingId: string, o: { minutes?: number; maxLamports?: bigint; price?: bigint; capacity?: number } = {}): Promise<{ purchase: PurchaseRow; offer: OfferRow }> {
+  async rebroadcast(
+    listingId: string,
+    o: { minutes?: number; maxLamports?: bigint; price?: bigint; capacity?: number } = {},
+  ): Promise<{ purchase: PurchaseRow; offer: OfferRow }> {
     const origin = this.listingsStore.get(listingId);
-    if (!origin || origin.expiresAt <= Date.now()) throw new MarketError('unknown-listing', `no live listing '${listingId}'`);
-    if (origin.origin) throw new MarketError('bad-input', 'that listing is itself a rebroadcast: rebroadcast its origin');
+    if (!origin || origin.expiresAt <= Date.now())
+      throw new MarketError('unknown-listing', `no live listing '${listingId}'`);
+    if (origin.origin)
+      throw new MarketError('bad-input', 'that listing is itself a rebroadcast: rebroadcast its origin');
     const price = o.price ?? origin.priceRelay;
-    if (price === null || price === undefined) throw new MarketError('bad-input', 'the origin has no rebroadcast price: give one');
-    const purchase = await this.buyer.buy(origin, { minutes: o.minutes ?? 60, maxLamports: o.maxLamports, serve: false });
+    if (price === null || price === undefined)
+      throw new MarketError('bad-input', 'the origin has no rebroadcast price: give one');
+    const purchase = await this.buyer.buy(origin, {
+      minutes: o.minutes ?? 60,
+      maxLamports: o.maxLamports,
+      serve: false,
+    });
     const offer = await this.seller.sell({
       streamId: `rb-${origin.streamId}`.slice(0, 48).replace(/[^A-Za-z0-9._-]/g, '-'),
       title: origin.title,
@@ -185,21 +203,36 @@ export class Market extends EventEmitter<MarketEvents> {
 
   // ---- ledger watchers ----
 
-  async #watch(topic: Address, name: string, handle: (rx: Received) => Promise<void> | void, fromNow = false): Promise<void> {
+  async #watch(
+    topic: Address,
+    name: string,
+    handle: (rx: Received) => Promise<void> | void,
+    fromNow = false,
+  ): Promise<void> {
     let backoff = 250;
     while (!this.#abort.signal.aborted) {
       try {
-        for await (const rx of this.opts.ledger.watch(topic, { signal: this.#abort.signal, fromNow, cursor: `market:${name}:${topic}` })) {
+        for await (const rx of this.opts.ledger.watch(topic, {
+          signal: this.#abort.signal,
+          fromNow,
+          cursor: `market:${name}:${topic}`,
+        })) {
           backoff = 250;
           try {
             await handle(rx);
           } catch (e) {
-            this.ctx.log.error({ topic: name, type: rx.message.type, err: (e as Error).message }, 'handling a ledger message failed');
+            this.ctx.log.error(
+              { topic: name, type: rx.message.type, err: (e as Error).message },
+              'handling a ledger message failed',
+            );
           }
         }
       } catch (e) {
         if (this.#abort.signal.aborted) return;
-        this.ctx.log.warn({ topic: name, err: (e as Error).message, retryMs: backoff }, 'ledger watch failed; retrying');
+        this.ctx.log.warn(
+          { topic: name, err: (e as Error).message, retryMs: backoff },
+          'ledger watch failed; retrying',
+        );
       }
       if (this.#abort.signal.aborted) return;
       await new Promise((r) => setTimeout(r, backoff));
@@ -219,7 +252,9 @@ export class Market extends EventEmitter<MarketEvents> {
       // requests and payments are handled concurrently (each posts or reads the ledger): one slow
       // buyer must not hold up the others. Capacity is checked and the sale inserted before any await.
       case 'ServiceRequest':
-        void this.seller.onRequest(rx as Received<typeof m>).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'request handling failed'));
+        void this.seller
+          .onRequest(rx as Received<typeof m>)
+          .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'request handling failed'));
         return;
       case 'Payment':
         void this.seller.onPayment(rx as Received<typeof m>);
@@ -228,7 +263,9 @@ export class Market extends EventEmitter<MarketEvents> {
         return this.seller.onStop(rx as Received<typeof m>);
       case 'ServiceAccept':
         // do not block the watcher while connecting
-        void this.buyer.onAccept(rx as Received<typeof m>).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'accept handling failed'));
+        void this.buyer
+          .onAccept(rx as Received<typeof m>)
+          .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'accept handling failed'));
         return;
       case 'ServiceReject':
         return this.buyer.onReject(rx as Received<typeof m>);

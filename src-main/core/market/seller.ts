@@ -4,6 +4,7 @@
 // Rules: capacity per stream, price per tier, period, grace; a reject always says why. Every
 // Payment on our stdin is verified on the ledger (payer, recipient, amount, request, period, once).
 import { z } from 'zod';
+import { multiaddr } from '@multiformats/multiaddr';
 import { address as toAddress, type Address } from '@solana/kit';
 import { peerIdToAddress, addressToPeerId } from '../identity/identity';
 import type { Payment, Received, ServiceRequest, ServiceStop, Lamports, Listing } from '../ledger/types';
@@ -21,7 +22,10 @@ import { MarketError, pricePerPeriod } from './types';
 
 export const SellOptionsSchema = z
   .object({
-    streamId: z.string().regex(/^[A-Za-z0-9._-]{1,48}$/, 'stream id: letters, digits, . _ - (1..48)').optional(),
+    streamId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,48}$/, 'stream id: letters, digits, . _ - (1..48)')
+      .optional(),
     title: z.string().min(1).max(80),
     description: z.string().max(280).default(''),
     tags: z.array(z.string().min(1).max(24)).max(8).default([]),
@@ -39,6 +43,8 @@ export const SellOptionsSchema = z
   })
   .strict();
 export type SellOptions = z.input<typeof SellOptionsSchema>;
+
+const SEQ_SAVE_EVERY = 256;
 
 interface LiveOffer {
   offer: OfferRow;
@@ -74,6 +80,29 @@ export class SellerSide {
     sweep.unref();
     this.#timers.push(refresh, sweep);
     await this.publishAll();
+    this.#redialBuyers();
+  }
+
+  /** After a restart: reach the buyers of sales still paid for, so they can resume at once. */
+  #redialBuyers(): void {
+    for (const s of this.ctx.trades.sales({ active: true })) {
+      if (s.startedAt === null || !s.peerInfo || Date.now() > this.#deadline(s.id)) continue;
+      const peer = addressToPeerId(s.buyer);
+      const addrs = [...s.peerInfo.addrs, ...s.peerInfo.relays].flatMap((a) => {
+        try {
+          return [multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`)];
+        } catch {
+          return [];
+        }
+      });
+      if (!addrs.length) continue;
+      this.ctx.log.info({ requestId: s.id, buyer: s.buyer }, 'seller restarted: re-dialing the buyer');
+      void this.ctx.net.libp2p
+        .dial(addrs, { signal: AbortSignal.timeout(10_000) })
+        .catch((e) =>
+          this.ctx.log.info({ requestId: s.id, err: (e as Error).message }, 'buyer not reachable (it may dial us)'),
+        );
+    }
   }
 
   async stop(): Promise<void> {
@@ -93,9 +122,20 @@ export class SellerSide {
   /** Add (or replace) a stream for sale and publish its listing. */
   async sell(input: SellOptions): Promise<OfferRow> {
     const r = SellOptionsSchema.safeParse(input);
-    if (!r.success) throw new MarketError('bad-input', r.error.issues.map((i) => `${i.path.join('.') || 'sell'}: ${i.message}`).join('; '));
+    if (!r.success)
+      throw new MarketError(
+        'bad-input',
+        r.error.issues.map((i) => `${i.path.join('.') || 'sell'}: ${i.message}`).join('; '),
+      );
     const o = r.data;
-    const streamId = o.streamId ?? (o.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'stream');
+    const streamId =
+      o.streamId ??
+      (o.title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 40) ||
+        'stream');
     const source: SourceConfig = o.source;
     const format = o.format ?? (source.kind === 'purchase' ? 'application/x-ndjson' : createSource(source).format);
     const prev = this.live.get(streamId);
@@ -128,7 +168,8 @@ export class SellerSide {
   }
 
   async setPaused(streamId: string, paused: boolean): Promise<void> {
-    if (!this.ctx.listings.setPaused(streamId, paused)) throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    if (!this.ctx.listings.setPaused(streamId, paused))
+      throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
     const l = this.live.get(streamId);
     if (l) l.offer = this.ctx.listings.offer(streamId)!;
     if (paused) await this.#delist(streamId);
@@ -138,9 +179,11 @@ export class SellerSide {
   /** Stop selling a stream: delist, end its sales, stop its source. */
   async remove(streamId: string): Promise<void> {
     const l = this.live.get(streamId);
-    if (!l && !this.ctx.listings.offer(streamId)) throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    if (!l && !this.ctx.listings.offer(streamId))
+      throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
     await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
-    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.#endSale(s.id, 'ended', 'seller stopped selling');
+    for (const s of this.ctx.trades.sales({ active: true, streamId }))
+      this.#endSale(s.id, 'ended', 'seller stopped selling');
     if (l) {
       await l.supervisor?.stop();
       l.hub.close();
@@ -176,7 +219,10 @@ export class SellerSide {
 
   async publishAll(): Promise<void> {
     for (const l of this.live.values()) {
-      if (!l.offer.paused) await this.publish(l.offer.streamId).catch((e) => this.ctx.log.warn({ streamId: l.offer.streamId, err: (e as Error).message }, 'listing refresh failed'));
+      if (!l.offer.paused)
+        await this.publish(l.offer.streamId).catch((e) =>
+          this.ctx.log.warn({ streamId: l.offer.streamId, err: (e as Error).message }, 'listing refresh failed'),
+        );
     }
   }
 
@@ -184,7 +230,9 @@ export class SellerSide {
     const l = this.live.get(streamId);
     if (!l || l.offer.paused) return;
     const o = l.offer;
-    const origin = o.origin ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') } : undefined;
+    const origin = o.origin
+      ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') }
+      : undefined;
     const msg: Listing = {
       type: 'Listing',
       nonce: newNonce(),
@@ -234,14 +282,21 @@ export class SellerSide {
   }
 
   async #delist(streamId: string): Promise<void> {
-    await this.ctx.ledger.post(this.ctx.marketTopic, { type: 'Delist', nonce: newNonce(), expiresAt: expiresIn(this.ctx.timing.listingTtlSec), streamId });
+    await this.ctx.ledger.post(this.ctx.marketTopic, {
+      type: 'Delist',
+      nonce: newNonce(),
+      expiresAt: expiresIn(this.ctx.timing.listingTtlSec),
+      streamId,
+    });
     this.ctx.listings.delist(this.ctx.identity.address, streamId);
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, streamId), change: 'delisted' });
   }
 
   async #startOffer(offer: OfferRow): Promise<void> {
     const hub = new StreamHub(offer.streamId);
-    hub.setNextSeq(offer.nextSeq);
+    // next_seq is saved every SEQ_SAVE_EVERY frames (exactly on a clean stop): after a crash it may lag
+    // by up to that much, so continue beyond it — seq must never go back for a resuming buyer
+    hub.setNextSeq(offer.nextSeq + SEQ_SAVE_EVERY);
     const src = offer.source as SourceConfig;
     const l: LiveOffer = { offer, hub, supervisor: null, healthy: true };
     this.live.set(offer.streamId, l);
@@ -259,7 +314,7 @@ export class SellerSide {
     }
     // persist seq progress now and then so seq stays monotonic across restarts
     hub.on('frame', (f) => {
-      if (f.seq % 256 === 0) this.ctx.listings.setNextSeq(offer.streamId, f.seq + 1);
+      if (f.seq % SEQ_SAVE_EVERY === 0) this.ctx.listings.setNextSeq(offer.streamId, f.seq + 1);
     });
   }
 
@@ -270,10 +325,20 @@ export class SellerSide {
     const buyer = rx.sender;
     const log = this.ctx.log.child({ requestId: m.requestId, buyer });
     if (this.ctx.trades.sale(m.requestId)) return; // seen (replay or re-read)
-    const reject = async (reason: 'unknown-stream' | 'full' | 'price-changed' | 'expired' | 'not-allowed' | 'other', message: string): Promise<void> => {
+    const reject = async (
+      reason: 'unknown-stream' | 'full' | 'price-changed' | 'expired' | 'not-allowed' | 'other',
+      message: string,
+    ): Promise<void> => {
       log.info({ reason, message }, 'rejecting service request');
       await this.ctx
-        .postTo(buyer, { type: 'ServiceReject', nonce: newNonce(), expiresAt: expiresIn(300), requestId: m.requestId, reason, message })
+        .postTo(buyer, {
+          type: 'ServiceReject',
+          nonce: newNonce(),
+          expiresAt: expiresIn(300),
+          requestId: m.requestId,
+          reason,
+          message,
+        })
         .catch((e) => log.warn({ err: (e as Error).message }, 'could not post reject'));
     };
     if (m.expiresAt * 1000 + this.ctx.timing.clockSkewMs < Date.now()) return; // stale: ignore silently
@@ -285,7 +350,8 @@ export class SellerSide {
     const active = this.ctx.trades.sales({ active: true, streamId: o.streamId }).length;
     if (active >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);
     const price = pricePerPeriod(perMinute, o.periodSec);
-    if (m.maxLamports < price) return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
+    if (m.maxLamports < price)
+      return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
     const sale = this.ctx.trades.insertSale({
       id: m.requestId,
       buyer,
@@ -300,16 +366,29 @@ export class SellerSide {
     this.ctx.emit('sale', sale);
     let buyerInfo;
     try {
-      buyerInfo = decodeConnectInfo(open(m.sealed, { recipient: this.ctx.identity, sender: buyer, type: 'ServiceRequest', nonce: m.nonce }));
+      buyerInfo = decodeConnectInfo(
+        open(m.sealed, { recipient: this.ctx.identity, sender: buyer, type: 'ServiceRequest', nonce: m.nonce }),
+      );
     } catch (e) {
       this.#endSale(m.requestId, 'failed', `cannot read the buyer's connect info: ${(e as Error).message}`);
       return reject('other', 'connect info could not be opened');
     }
-    const cs = await this.ctx.net.prepareConnect({ peer: addressToPeerId(buyer), role: 'responder', remote: buyerInfo, requestId: m.requestId });
+    this.ctx.trades.updateSale(m.requestId, { peerInfo: { addrs: buyerInfo.addrs, relays: buyerInfo.relays } });
+    const cs = await this.ctx.net.prepareConnect({
+      peer: addressToPeerId(buyer),
+      role: 'responder',
+      remote: buyerInfo,
+      requestId: m.requestId,
+    });
     this.#connects.set(m.requestId, cs);
     const nonce = newNonce();
     const punchAt = Date.now() + 1500;
-    const sealed = seal(encodeConnectInfo(cs.localInfo), { sender: this.ctx.identity, recipient: buyer, type: 'ServiceAccept', nonce });
+    const sealed = seal(encodeConnectInfo(cs.localInfo), {
+      sender: this.ctx.identity,
+      recipient: buyer,
+      type: 'ServiceAccept',
+      nonce,
+    });
     try {
       await this.ctx.postTo(buyer, {
         type: 'ServiceAccept',
@@ -332,9 +411,17 @@ export class SellerSide {
     cs.connect(buyerInfo, { punchAt, requestId: m.requestId })
       .then((r) => {
         log.info({ path: r.path.kind, ms: r.elapsedMs }, 'connected to buyer');
-        this.ctx.emit('connection', { requestId: m.requestId, peer: buyer, path: r.path.kind, elapsedMs: r.elapsedMs, role: 'seller' });
+        this.ctx.emit('connection', {
+          requestId: m.requestId,
+          peer: buyer,
+          path: r.path.kind,
+          elapsedMs: r.elapsedMs,
+          role: 'seller',
+        });
       })
-      .catch((e) => log.info({ err: (e as Error).message }, 'seller-side ladder gave up (the buyer may still dial us)'));
+      .catch((e) =>
+        log.info({ err: (e as Error).message }, 'seller-side ladder gave up (the buyer may still dial us)'),
+      );
   }
 
   /** Stream server check: the ticket's request must be ours, active, and made by this PeerId. */
@@ -348,11 +435,20 @@ export class SellerSide {
       return { refuse: { code: 'forged-ticket', recover: 'abort', message: 'peer has no Ed25519 identity' } };
     }
     if (remoteAddr !== sale.buyer) {
-      this.ctx.log.warn({ requestId: sale.id, remote: remote.toString() }, 'forged ticket: request made by another peer');
-      return { refuse: { code: 'forged-ticket', recover: 'abort', message: 'this request was not made by your PeerId' } };
+      this.ctx.log.warn(
+        { requestId: sale.id, remote: remote.toString() },
+        'forged ticket: request made by another peer',
+      );
+      return {
+        refuse: { code: 'forged-ticket', recover: 'abort', message: 'this request was not made by your PeerId' },
+      };
     }
-    if (ticket.streamId !== sale.streamId) return { refuse: { code: 'wrong-stream', recover: 'abort', message: 'ticket names another stream' } };
-    if (isFinal(sale.state)) return { refuse: { code: 'ended', recover: 'abort', message: `this purchase is ${sale.state}: ${sale.reason ?? ''}` } };
+    if (ticket.streamId !== sale.streamId)
+      return { refuse: { code: 'wrong-stream', recover: 'abort', message: 'ticket names another stream' } };
+    if (isFinal(sale.state))
+      return {
+        refuse: { code: 'ended', recover: 'abort', message: `this purchase is ${sale.state}: ${sale.reason ?? ''}` },
+      };
     const l = this.live.get(sale.streamId);
     if (!l) return { refuse: { code: 'unknown-stream', recover: 'abort', message: 'stream no longer for sale' } };
     let startedAt = sale.startedAt;
@@ -360,8 +456,10 @@ export class SellerSide {
       startedAt = Date.now();
       this.ctx.trades.updateSale(sale.id, { startedAt });
     }
-    if (Date.now() > this.#deadline(sale.id)) return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
-    if (sale.state !== 'streaming') this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
+    if (Date.now() > this.#deadline(sale.id))
+      return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
+    if (sale.state !== 'streaming')
+      this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
     return {
       hub: l.hub,
       format: l.offer.format,
@@ -387,7 +485,9 @@ export class SellerSide {
     // one at a time per request: periods must be verified in order
     const key = rx.message.requestId;
     const prev = this.#verifying.get(key) ?? Promise.resolve();
-    const next = prev.then(() => this.#verify(rx)).catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'payment check failed'));
+    const next = prev
+      .then(() => this.#verify(rx))
+      .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'payment check failed'));
     this.#verifying.set(key, next);
     await next;
   }
@@ -397,21 +497,55 @@ export class SellerSide {
     const sale = this.ctx.trades.sale(m.requestId);
     if (!sale) return;
     const me = this.ctx.identity.address;
-    const v = await this.ctx.ledger.verifyPayment(rx.signature, { payer: sale.buyer as Address, recipient: me, lamports: sale.pricePerPeriod, requestId: sale.id, period: m.period });
-    const base = { signature: rx.signature, requestId: sale.id, direction: 'in' as const, payer: rx.sender, recipient: me, lamports: rx.transfer?.lamports ?? 0n, period: m.period };
+    const v = await this.ctx.ledger.verifyPayment(rx.signature, {
+      payer: sale.buyer as Address,
+      recipient: me,
+      lamports: sale.pricePerPeriod,
+      requestId: sale.id,
+      period: m.period,
+    });
+    const base = {
+      signature: rx.signature,
+      requestId: sale.id,
+      direction: 'in' as const,
+      payer: rx.sender,
+      recipient: me,
+      lamports: rx.transfer?.lamports ?? 0n,
+      period: m.period,
+    };
     if (!v.ok) {
       this.ctx.trades.recordPayment({ ...base, state: 'refused', reason: `${v.reason}: ${v.detail}`, slot: null });
-      this.ctx.emit('payment', { direction: 'in', requestId: sale.id, period: m.period, lamports: base.lamports, signature: rx.signature, state: 'refused', reason: v.reason });
+      this.ctx.emit('payment', {
+        direction: 'in',
+        requestId: sale.id,
+        period: m.period,
+        lamports: base.lamports,
+        signature: rx.signature,
+        state: 'refused',
+        reason: v.reason,
+      });
       return;
     }
     if (m.period !== sale.paidThrough + 1) {
-      this.ctx.trades.recordPayment({ ...base, state: 'refused', reason: `period ${m.period} out of order (paid through ${sale.paidThrough})`, slot: v.slot });
+      this.ctx.trades.recordPayment({
+        ...base,
+        state: 'refused',
+        reason: `period ${m.period} out of order (paid through ${sale.paidThrough})`,
+        slot: v.slot,
+      });
       return;
     }
     this.ctx.trades.recordPayment({ ...base, state: 'verified', reason: null, slot: v.slot });
     this.ctx.trades.updateSale(sale.id, { paidThrough: m.period, earned: sale.earned + base.lamports });
     if (!isFinal(sale.state)) this.#move(sale.id, 'streaming', `paid through period ${m.period}`);
-    this.ctx.emit('payment', { direction: 'in', requestId: sale.id, period: m.period, lamports: base.lamports, signature: rx.signature, state: 'verified' });
+    this.ctx.emit('payment', {
+      direction: 'in',
+      requestId: sale.id,
+      period: m.period,
+      lamports: base.lamports,
+      signature: rx.signature,
+      state: 'verified',
+    });
   }
 
   onStop(rx: Received<ServiceStop>): void {
@@ -426,9 +560,14 @@ export class SellerSide {
     for (const s of this.ctx.trades.sales({ active: true })) {
       const streaming = this.server.sessionsFor(s.id).length > 0;
       if (s.startedAt === null) {
-        if (now - s.createdAt > this.ctx.timing.requestTimeoutMs) this.#endSale(s.id, 'failed', 'buyer never opened the stream');
+        if (now - s.createdAt > this.ctx.timing.requestTimeoutMs)
+          this.#endSale(s.id, 'failed', 'buyer never opened the stream');
       } else if (!streaming && now > this.#deadline(s.id)) {
-        this.#endSale(s.id, 'ended', s.paidThrough < 0 ? 'never paid: cut after the grace' : `paid time over (through period ${s.paidThrough})`);
+        this.#endSale(
+          s.id,
+          'ended',
+          s.paidThrough < 0 ? 'never paid: cut after the grace' : `paid time over (through period ${s.paidThrough})`,
+        );
       }
     }
   }

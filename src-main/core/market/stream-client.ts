@@ -96,7 +96,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const ka = welcome.keepAliveMs;
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastIn > ka * 4) {
-        this.#finish({ kind: 'closed', code: 'seller-silent', recover: 'reconnect', message: `nothing from the seller for ${ka * 4} ms` });
+        this.#finish({
+          kind: 'closed',
+          code: 'seller-silent',
+          recover: 'reconnect',
+          message: `nothing from the seller for ${ka * 4} ms`,
+        });
         stream.abort(new Error('seller silent'));
         return;
       }
@@ -172,13 +177,26 @@ export async function openStream(
   peer: PeerId | Multiaddr | Multiaddr[] | Connection,
   opts: OpenStreamOptions,
 ): Promise<StreamSession> {
-  const signal = AbortSignal.any([opts.signal ?? new AbortController().signal, AbortSignal.timeout(opts.openTimeoutMs ?? 8000)]);
+  const signal = AbortSignal.any([
+    opts.signal ?? new AbortController().signal,
+    AbortSignal.timeout(opts.openTimeoutMs ?? 8000),
+  ]);
   const stream = isConnection(peer)
     ? await peer.newStream(STREAM_PROTOCOL, { signal, runOnLimitedConnection: true })
     : await host.dialProtocol(peer, STREAM_PROTOCOL, { signal, runOnLimitedConnection: true });
-  const remote = isConnection(peer) ? peer.remotePeer.toString() : 'toString' in peer && !Array.isArray(peer) ? peer.toString() : String(peer);
+  const remote = isConnection(peer)
+    ? peer.remotePeer.toString()
+    : 'toString' in peer && !Array.isArray(peer)
+      ? peer.toString()
+      : String(peer);
   stream.send(
-    encodeControl({ t: 'ticket', v: 1, requestId: opts.requestId, streamId: opts.streamId, lastSeq: opts.lastSeq ?? -1 }),
+    encodeControl({
+      t: 'ticket',
+      v: 1,
+      requestId: opts.requestId,
+      streamId: opts.streamId,
+      lastSeq: opts.lastSeq ?? -1,
+    }),
   );
   return new Promise<StreamSession>((resolve, reject) => {
     let session: StreamSession | null = null;
@@ -231,7 +249,12 @@ export async function openStream(
             }
           }
         }
-        session?._finish({ kind: 'closed', code: 'closed', recover: 'reconnect', message: 'the seller closed the stream' });
+        session?._finish({
+          kind: 'closed',
+          code: 'closed',
+          recover: 'reconnect',
+          message: 'the seller closed the stream',
+        });
         void stream.close().catch(() => undefined);
       } catch (e) {
         const err = e as Error;

@@ -110,7 +110,8 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.host.unhandle(STREAM_PROTOCOL).catch(() => undefined);
-    for (const s of [...this.sessions]) this.#end(s, 'seller stopping', { code: 'shutdown', recover: 'reconnect', message: 'seller is shutting down' });
+    for (const s of [...this.sessions])
+      this.#end(s, 'seller stopping', { code: 'shutdown', recover: 'reconnect', message: 'seller is shutting down' });
   }
 
   /** Close every session of a request (sale ended / stopped by the seller). */
@@ -142,7 +143,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
               (e: Error): Refusal => ({ refuse: { code: 'internal', recover: 'retry', message: e.message } }),
             );
             if ('refuse' in verdict) {
-              this.#log.info({ remote, requestId: f.control.requestId, code: verdict.refuse.code }, 'stream ticket refused');
+              this.#log.info(
+                { remote, requestId: f.control.requestId, code: verdict.refuse.code },
+                'stream ticket refused',
+              );
               refuse(stream, verdict.refuse);
               return;
             }
@@ -217,7 +221,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         format: grant.format,
       }),
     );
-    this.#log.info({ remote: session.info.remote, requestId: ticket.requestId, nextSeq, missed }, 'stream session open');
+    this.#log.info(
+      { remote: session.info.remote, requestId: ticket.requestId, nextSeq, missed },
+      'stream session open',
+    );
     this.emit('session-open', session.info);
     void this.#pump(session);
     return session;
@@ -228,14 +235,21 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       while (!s.closed) {
         await s.sub.wait();
         if (s.closed || s.sub.closed) return;
-        let f = s.sub.shift();
-        while (f && !s.closed) {
-          const ok = s.stream.send(f.wire);
-          s.info.framesOut++;
-          s.info.bytesOut += f.wire.length;
+        while (s.sub.length > 0 && !s.closed) {
+          // coalesce what is queued into one send (up to ~256 KiB): one muxer frame, one
+          // encryption and one syscall for many small frames
+          const batch: Uint8Array[] = [];
+          let bytes = 0;
+          while (s.sub.length > 0 && bytes < COALESCE_BYTES) {
+            const f = s.sub.shift()!;
+            batch.push(f.wire);
+            bytes += f.wire.length;
+          }
+          const ok = s.stream.send(batch.length === 1 ? batch[0]! : concat(batch, bytes));
+          s.info.framesOut += batch.length;
+          s.info.bytesOut += bytes;
           s.lastOut = Date.now();
           if (!ok) await s.stream.onDrain();
-          f = s.sub.shift();
         }
       }
     } catch (e) {
@@ -252,18 +266,33 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         continue;
       }
       if (now > s.grant.deadline()) {
-        this.#end(s, 'not paid: paid-until + grace passed', { code: 'payment-overdue', recover: 'renew', message: 'the next period was not paid in time' });
+        this.#end(s, 'not paid: paid-until + grace passed', {
+          code: 'payment-overdue',
+          recover: 'renew',
+          message: 'the next period was not paid in time',
+        });
         continue;
       }
       if (now - s.lastIn > this.idleTimeoutMs) {
-        this.#end(s, 'buyer silent', { code: 'idle', recover: 'reconnect', message: `nothing from the buyer for ${this.idleTimeoutMs} ms` });
+        this.#end(s, 'buyer silent', {
+          code: 'idle',
+          recover: 'reconnect',
+          message: `nothing from the buyer for ${this.idleTimeoutMs} ms`,
+        });
         continue;
       }
       s.info.dropped = s.sub.dropped;
       if (s.sub.dropped !== s.reportedDropped || now - s.lastOut > this.keepAliveMs) {
         s.reportedDropped = s.sub.dropped;
         if (!s.stream.writableNeedsDrain) {
-          trySend(s.stream, encodeControl({ t: 'stats', dropped: s.sub.dropped, paidUntil: Math.max(0, Math.floor(s.grant.deadline())) }));
+          trySend(
+            s.stream,
+            encodeControl({
+              t: 'stats',
+              dropped: s.sub.dropped,
+              paidUntil: Math.max(0, Math.floor(s.grant.deadline())),
+            }),
+          );
           s.lastOut = now;
         }
       }
@@ -281,7 +310,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       trySend(s.stream, encodeControl({ t: 'end', reason: reason.slice(0, 256) }));
       void s.stream.close().catch(() => s.stream.abort(new Error(reason)));
     }
-    this.#log.info({ requestId: s.info.requestId, remote: s.info.remote, reason, frames: s.info.framesOut, dropped: s.info.dropped }, 'stream session closed');
+    this.#log.info(
+      { requestId: s.info.requestId, remote: s.info.remote, reason, frames: s.info.framesOut, dropped: s.info.dropped },
+      'stream session closed',
+    );
     try {
       s.grant.onClose?.(s.info, reason);
     } catch (e) {
@@ -303,11 +335,26 @@ export function trySend(stream: Stream, bytes: Uint8Array): boolean {
 
 /** Send an error control frame, then close the stream (abort if it does not close soon). */
 export function refuse(stream: Stream, e: Omit<ErrorControl, 't'>): void {
-  trySend(stream, encodeControl({ t: 'error', code: e.code.slice(0, 64), recover: e.recover, message: e.message.slice(0, 512) }));
+  trySend(
+    stream,
+    encodeControl({ t: 'error', code: e.code.slice(0, 64), recover: e.recover, message: e.message.slice(0, 512) }),
+  );
   const t = setTimeout(() => stream.abort(new Error(e.message)), 2000);
   t.unref();
   void stream
     .close()
     .then(() => clearTimeout(t))
     .catch(() => stream.abort(new Error(e.message)));
+}
+
+const COALESCE_BYTES = 256 * 1024;
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

@@ -63,7 +63,17 @@ export interface MarketEvents {
   purchase: [PurchaseRow];
   sale: [SaleRow];
   frame: [{ purchaseId: string; seq: number; ts: number; payload: Uint8Array }];
-  payment: [{ direction: 'in' | 'out'; requestId: string; period: number; lamports: Lamports; signature: string; state: string; reason?: string }];
+  payment: [
+    {
+      direction: 'in' | 'out';
+      requestId: string;
+      period: number;
+      lamports: Lamports;
+      signature: string;
+      state: string;
+      reason?: string;
+    },
+  ];
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];

@@ -49,13 +49,16 @@ export function parseIceParams(sdp: string): Omit<IceParams, 'candidates'> & { c
   return { ufrag, pwd, fingerprint, candidates };
 }
 
-export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer'): string {
-  const fp = Array.from(p.fingerprint, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
-  const cands = p.candidates.map((c, i) => {
+export function candidateLines(candidates: IceCandidateInfo[]): string[] {
+  return candidates.map((c, i) => {
     const prio = (TYPE_PREF[c.type] << 24) + ((65535 - i) << 8) + 255;
-    const fam = c.ip.includes(':') ? '' : '';
-    return `a=candidate:${i + 1} 1 UDP ${prio} ${c.ip} ${c.port} typ ${c.type}${fam}${c.type === 'host' ? '' : ' raddr 0.0.0.0 rport 0'}`;
+    return `candidate:${i + 1} 1 UDP ${prio} ${c.ip} ${c.port} typ ${c.type}${c.type === 'host' ? '' : ' raddr 0.0.0.0 rport 0'}`;
   });
+}
+
+export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer', endOfCandidates = true): string {
+  const fp = Array.from(p.fingerprint, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const cands = candidateLines(p.candidates).map((l) => `a=${l}`);
   return [
     'v=0',
     `o=- ${Date.now()} 0 IN IP4 0.0.0.0`,
@@ -69,11 +72,15 @@ export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer'): string {
     `a=ice-ufrag:${p.ufrag}`,
     `a=ice-pwd:${p.pwd}`,
     `a=fingerprint:sha-256 ${fp}`,
-    `a=setup:${type === 'offer' ? 'actpass' : 'active'}`,
+    // DTLS roles: the initiator is the client (active), the responder the server (passive). The
+    // responder's ICE checks may succeed before the initiator has the answer (the ledger takes
+    // seconds); as DTLS server it then just waits, where as client it would hand its hello to an
+    // initiator that cannot verify it yet — which closes the initiator's peer connection.
+    `a=setup:${type === 'offer' ? 'active' : 'passive'}`,
     'a=sctp-port:5000',
     'a=max-message-size:262144',
     ...cands,
-    'a=end-of-candidates',
+    ...(endOfCandidates ? ['a=end-of-candidates'] : []),
     '',
   ].join('\r\n');
 }
@@ -119,8 +126,8 @@ export class IcePunchSession {
     if (process.env.DEBUG_ICE) {
       const t0 = Date.now();
       const id = Math.random().toString(36).slice(2, 6);
-      this.pc.addEventListener('connectionstatechange', () => console.log('ICE', id, role, Date.now() - t0, this.pc.connectionState, this.pc.iceConnectionState, new Error().stack?.split('\n').slice(2, 5).join(' | ')));
-      this.raw.onStateChange((st) => console.log('RAW', id, role, Date.now() - t0, st));
+      (this as unknown as { dbg: string }).dbg = id;
+      for (const ev of ['connectionstatechange', 'iceconnectionstatechange', 'signalingstatechange', 'icegatheringstatechange']) this.pc.addEventListener(ev, () => console.log('ICE', id, role, ev, Date.now() - t0, this.pc.connectionState, this.pc.iceConnectionState, this.pc.signalingState));
     }
     this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
   }
@@ -140,6 +147,7 @@ export class IcePunchSession {
     await waitFor(() => this.pc.iceGatheringState === 'complete', this.pc, ['icegatheringstatechange'], this.init.gatherTimeoutMs ?? 2500);
     const sdp = this.pc.localDescription?.sdp ?? '';
     const params = parseIceParams(sdp);
+    if (this.role === 'responder' && !/a=setup:passive/.test(sdp)) throw new Error('the ICE answer did not take the DTLS server role');
     for (const c of this.pc.ext_localCandidates) {
       // candidates gathered after the SDP snapshot
       const m = c.candidate.match(/ 1 UDP \d+ (\S+) (\d+) typ (host|srflx|prflx|relay)/i);
@@ -162,9 +170,14 @@ export class IcePunchSession {
     if (this.role === 'initiator') {
       if (!remote) throw new Error('the initiator connects with the responder\'s ICE parameters');
       try {
-        await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp(remote, 'answer') }));
+        // the answer without candidates, then each candidate on its own (trickle): applying them
+        // inside the description raced the responder's early checks and closed the connection
+        await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp({ ...remote, candidates: [] }, 'answer', false) }));
+        for (const line of candidateLines(remote.candidates)) {
+          await this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never);
+        }
       } catch (err) {
-        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`);
+        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed} id=${(this as unknown as { dbg: string }).dbg}]`);
       }
     }
     const ok = await waitFor(
@@ -230,7 +243,7 @@ export class IcePunchSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#handedOff && !process.env.AXON_NOCLOSE) {
+    if (!this.#handedOff) {
       this.#muxerFactory.close();
       this.pc.close();
     }

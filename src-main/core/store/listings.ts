@@ -177,7 +177,9 @@ export class ListingStore {
     const p: Record<string, unknown> = { at };
     if (!f.includeOwn) where.push('l.own = 0');
     if (f.text) {
-      where.push(`(l.title LIKE @text ESCAPE '\\' OR l.description LIKE @text ESCAPE '\\' OR l.tags LIKE @text ESCAPE '\\' OR l.stream_id LIKE @text ESCAPE '\\')`);
+      where.push(
+        `(l.title LIKE @text ESCAPE '\\' OR l.description LIKE @text ESCAPE '\\' OR l.tags LIKE @text ESCAPE '\\' OR l.stream_id LIKE @text ESCAPE '\\')`,
+      );
       p.text = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     }
     if (f.tag) {
@@ -189,7 +191,9 @@ export class ListingStore {
       p.format = f.format;
     }
     if (f.maxPrice !== undefined) {
-      where.push(f.tier === 'relay' ? 'l.price_relay IS NOT NULL AND l.price_relay <= @maxPrice' : 'l.price_direct <= @maxPrice');
+      where.push(
+        f.tier === 'relay' ? 'l.price_relay IS NOT NULL AND l.price_relay <= @maxPrice' : 'l.price_direct <= @maxPrice',
+      );
       p.maxPrice = f.maxPrice;
     } else if (f.tier === 'relay') where.push('l.price_relay IS NOT NULL');
     if (f.freshWithinMs !== undefined) {
@@ -214,7 +218,9 @@ export class ListingStore {
 
   /** Forget listings expired (or delisted) for longer than `keepMs`. */
   purge(keepMs = 24 * 3600_000, at = now()): number {
-    return this.db.prepare(`DELETE FROM listings WHERE own = 0 AND (expires_at < ? OR delisted_at < ?)`).run(at - keepMs, at - keepMs).changes;
+    return this.db
+      .prepare(`DELETE FROM listings WHERE own = 0 AND (expires_at < ? OR delisted_at < ?)`)
+      .run(at - keepMs, at - keepMs).changes;
   }
 
   // ---- offers (the seller's own streams) ----
@@ -244,16 +250,23 @@ export class ListingStore {
   }
 
   offers(): OfferRow[] {
-    return (this.db.prepare(`SELECT * FROM offers ORDER BY created_at`).safeIntegers(true).all() as Raw[]).map(offerFromRow);
+    return (this.db.prepare(`SELECT * FROM offers ORDER BY created_at`).safeIntegers(true).all() as Raw[]).map(
+      offerFromRow,
+    );
   }
 
   offer(streamId: string): OfferRow | undefined {
-    const r = this.db.prepare(`SELECT * FROM offers WHERE stream_id = ?`).safeIntegers(true).get(streamId) as Raw | undefined;
+    const r = this.db.prepare(`SELECT * FROM offers WHERE stream_id = ?`).safeIntegers(true).get(streamId) as
+      Raw | undefined;
     return r ? offerFromRow(r) : undefined;
   }
 
   setPaused(streamId: string, paused: boolean): boolean {
-    return this.db.prepare(`UPDATE offers SET paused = ?, updated_at = ? WHERE stream_id = ?`).run(paused ? 1 : 0, now(), streamId).changes > 0;
+    return (
+      this.db
+        .prepare(`UPDATE offers SET paused = ?, updated_at = ? WHERE stream_id = ?`)
+        .run(paused ? 1 : 0, now(), streamId).changes > 0
+    );
   }
 
   setNextSeq(streamId: string, seq: number): void {

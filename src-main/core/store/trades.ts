@@ -64,6 +64,7 @@ export interface SaleRow {
   frames: number;
   dropped: number;
   startedAt: number | null;
+  peerInfo: { addrs: string[]; relays: string[] } | null;
   maxLamports: bigint;
   maxMinutes: number;
   createdAt: number;
@@ -142,6 +143,7 @@ function saleFrom(r: Raw): SaleRow {
     frames: n(r.frames),
     dropped: n(r.dropped),
     startedAt: nOrNull(r.started_at),
+    peerInfo: r.peer_info ? JSON.parse(r.peer_info as string) : null,
     maxLamports: big(r.max_lamports),
     maxMinutes: n(r.max_minutes),
     createdAt: n(r.created_at),
@@ -171,7 +173,19 @@ export class TradeStore {
           `INSERT INTO purchases (id, listing_id, seller, stream_id, tier, state, max_minutes, max_lamports, sinks, expires_at, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(p.id, p.listingId, p.seller, p.streamId, p.tier, p.maxMinutes, p.maxLamports, JSON.stringify(p.sinks), p.expiresAt, t, t);
+        .run(
+          p.id,
+          p.listingId,
+          p.seller,
+          p.streamId,
+          p.tier,
+          p.maxMinutes,
+          p.maxLamports,
+          JSON.stringify(p.sinks),
+          p.expiresAt,
+          t,
+          t,
+        );
       this.#transition('purchase', p.id, null, 'requested', 'buy', t);
     })();
     return this.purchase(p.id)!;
@@ -184,15 +198,45 @@ export class TradeStore {
 
   purchases(opts: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     const where = opts.active ? `WHERE state NOT IN ('ended', 'failed', 'rejected')` : '';
-    return (this.db.prepare(`SELECT * FROM purchases ${where} ORDER BY created_at DESC LIMIT ?`).safeIntegers(true).all(opts.limit ?? 1000) as Raw[]).map(purchaseFrom);
+    return (
+      this.db
+        .prepare(`SELECT * FROM purchases ${where} ORDER BY created_at DESC LIMIT ?`)
+        .safeIntegers(true)
+        .all(opts.limit ?? 1000) as Raw[]
+    ).map(purchaseFrom);
   }
 
-  updatePurchase(id: string, u: Partial<Pick<PurchaseRow, 'pricePerPeriod' | 'periodMs' | 'graceMs' | 'paidThrough' | 'spent' | 'lastSeq' | 'frames' | 'dropped' | 'startedAt' | 'peerInfo'>>): void {
+  updatePurchase(
+    id: string,
+    u: Partial<
+      Pick<
+        PurchaseRow,
+        | 'pricePerPeriod'
+        | 'periodMs'
+        | 'graceMs'
+        | 'paidThrough'
+        | 'spent'
+        | 'lastSeq'
+        | 'frames'
+        | 'dropped'
+        | 'startedAt'
+        | 'peerInfo'
+      >
+    >,
+  ): void {
     const cols: string[] = [];
     const vals: unknown[] = [];
     const map: Record<string, string> = {
-      pricePerPeriod: 'price_per_period', periodMs: 'period_ms', graceMs: 'grace_ms', paidThrough: 'paid_through',
-      spent: 'spent', lastSeq: 'last_seq', frames: 'frames', dropped: 'dropped', startedAt: 'started_at', peerInfo: 'peer_info',
+      pricePerPeriod: 'price_per_period',
+      periodMs: 'period_ms',
+      graceMs: 'grace_ms',
+      paidThrough: 'paid_through',
+      spent: 'spent',
+      lastSeq: 'last_seq',
+      frames: 'frames',
+      dropped: 'dropped',
+      startedAt: 'started_at',
+      peerInfo: 'peer_info',
     };
     for (const [k, v] of Object.entries(u)) {
       if (v === undefined) continue;
@@ -227,7 +271,19 @@ export class TradeStore {
           `INSERT INTO sales (id, buyer, stream_id, tier, state, price_per_period, period_ms, grace_ms, max_lamports, max_minutes, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(s.id, s.buyer, s.streamId, s.tier, s.pricePerPeriod, s.periodMs, s.graceMs, s.maxLamports, s.maxMinutes, t, t);
+        .run(
+          s.id,
+          s.buyer,
+          s.streamId,
+          s.tier,
+          s.pricePerPeriod,
+          s.periodMs,
+          s.graceMs,
+          s.maxLamports,
+          s.maxMinutes,
+          t,
+          t,
+        );
       this.#transition('sale', s.id, null, 'requested', 'service request', t);
     })();
     return this.sale(s.id)!;
@@ -247,17 +303,32 @@ export class TradeStore {
       p.push(opts.streamId);
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    return (this.db.prepare(`SELECT * FROM sales ${w} ORDER BY created_at DESC LIMIT ?`).safeIntegers(true).all(...p, opts.limit ?? 1000) as Raw[]).map(saleFrom);
+    return (
+      this.db
+        .prepare(`SELECT * FROM sales ${w} ORDER BY created_at DESC LIMIT ?`)
+        .safeIntegers(true)
+        .all(...p, opts.limit ?? 1000) as Raw[]
+    ).map(saleFrom);
   }
 
-  updateSale(id: string, u: Partial<Pick<SaleRow, 'paidThrough' | 'earned' | 'frames' | 'dropped' | 'startedAt'>>): void {
-    const map: Record<string, string> = { paidThrough: 'paid_through', earned: 'earned', frames: 'frames', dropped: 'dropped', startedAt: 'started_at' };
+  updateSale(
+    id: string,
+    u: Partial<Pick<SaleRow, 'paidThrough' | 'earned' | 'frames' | 'dropped' | 'startedAt' | 'peerInfo'>>,
+  ): void {
+    const map: Record<string, string> = {
+      paidThrough: 'paid_through',
+      earned: 'earned',
+      frames: 'frames',
+      dropped: 'dropped',
+      startedAt: 'started_at',
+      peerInfo: 'peer_info',
+    };
     const cols: string[] = [];
     const vals: unknown[] = [];
     for (const [k, v] of Object.entries(u)) {
       if (v === undefined) continue;
       cols.push(`${map[k]} = ?`);
-      vals.push(v);
+      vals.push(k === 'peerInfo' ? JSON.stringify(v) : v);
     }
     if (!cols.length) return;
     this.db.prepare(`UPDATE sales SET ${cols.join(', ')}, updated_at = ? WHERE id = ?`).run(...vals, now(), id);
@@ -269,7 +340,9 @@ export class TradeStore {
 
   // ---- transitions ----
   transitions(kind: 'purchase' | 'sale', refId: string): TransitionRow[] {
-    return (this.db.prepare(`SELECT * FROM transitions WHERE kind = ? AND ref_id = ? ORDER BY id`).all(kind, refId) as Raw[]).map((r) => ({
+    return (
+      this.db.prepare(`SELECT * FROM transitions WHERE kind = ? AND ref_id = ? ORDER BY id`).all(kind, refId) as Raw[]
+    ).map((r) => ({
       kind: r.kind as 'purchase' | 'sale',
       refId: r.ref_id as string,
       from: (r.from_state as TradeState | null) ?? null,
@@ -288,13 +361,31 @@ export class TradeStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (signature) DO UPDATE SET state = excluded.state, reason = excluded.reason, slot = excluded.slot, updated_at = excluded.updated_at`,
       )
-      .run(p.signature, p.requestId, p.direction, p.payer, p.recipient, p.lamports, p.period, p.state, p.reason, p.slot, t, t);
+      .run(
+        p.signature,
+        p.requestId,
+        p.direction,
+        p.payer,
+        p.recipient,
+        p.lamports,
+        p.period,
+        p.state,
+        p.reason,
+        p.slot,
+        t,
+        t,
+      );
   }
 
   payments(requestId?: string): PaymentRow[] {
-    const rows = (requestId
-      ? this.db.prepare(`SELECT * FROM payments WHERE request_id = ? ORDER BY period, created_at`).safeIntegers(true).all(requestId)
-      : this.db.prepare(`SELECT * FROM payments ORDER BY created_at DESC LIMIT 1000`).safeIntegers(true).all()) as Raw[];
+    const rows = (
+      requestId
+        ? this.db
+            .prepare(`SELECT * FROM payments WHERE request_id = ? ORDER BY period, created_at`)
+            .safeIntegers(true)
+            .all(requestId)
+        : this.db.prepare(`SELECT * FROM payments ORDER BY created_at DESC LIMIT 1000`).safeIntegers(true).all()
+    ) as Raw[];
     return rows.map((r) => ({
       signature: r.signature as string,
       requestId: r.request_id as string,
@@ -310,15 +401,32 @@ export class TradeStore {
     }));
   }
 
-  #transition(kind: 'purchase' | 'sale', id: string, from: TradeState | null, to: TradeState, reason: string, at: number): void {
-    this.db.prepare(`INSERT INTO transitions (kind, ref_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?, ?)`).run(kind, id, from, to, reason, at);
+  #transition(
+    kind: 'purchase' | 'sale',
+    id: string,
+    from: TradeState | null,
+    to: TradeState,
+    reason: string,
+    at: number,
+  ): void {
+    this.db
+      .prepare(`INSERT INTO transitions (kind, ref_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(kind, id, from, to, reason, at);
   }
 
-  #move(kind: 'purchase' | 'sale', table: 'purchases' | 'sales', id: string, to: TradeState, reason: string): PurchaseRow | SaleRow {
+  #move(
+    kind: 'purchase' | 'sale',
+    table: 'purchases' | 'sales',
+    id: string,
+    to: TradeState,
+    reason: string,
+  ): PurchaseRow | SaleRow {
     return this.db.transaction(() => {
-      const cur = this.db.prepare(`SELECT state FROM ${table} WHERE id = ?`).get(id) as { state: TradeState } | undefined;
+      const cur = this.db.prepare(`SELECT state FROM ${table} WHERE id = ?`).get(id) as
+        { state: TradeState } | undefined;
       if (!cur) throw new TransitionError(`no ${kind} ${id}`);
-      if (!NEXT[cur.state].includes(to)) throw new TransitionError(`${kind} ${id}: ${cur.state} → ${to} is not allowed (${reason})`);
+      if (!NEXT[cur.state].includes(to))
+        throw new TransitionError(`${kind} ${id}: ${cur.state} → ${to} is not allowed (${reason})`);
       const t = now();
       this.db.prepare(`UPDATE ${table} SET state = ?, reason = ?, updated_at = ? WHERE id = ?`).run(to, reason, t, id);
       this.#transition(kind, id, cur.state, to, reason, t);

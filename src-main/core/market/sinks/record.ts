@@ -19,9 +19,13 @@ export interface FrameRecord extends FrameMeta {
 
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-export function toRecord(meta: FrameMeta, f: { seq: number; ts: number; payload: Uint8Array }, receivedAt = Date.now()): FrameRecord {
+export function toRecord(
+  meta: FrameMeta,
+  f: { seq: number; ts: number; payload: Uint8Array },
+  receivedAt = Date.now(),
+): FrameRecord {
   const r: FrameRecord = { ...meta, seq: f.seq, ts: f.ts, receivedAt };
-  let text: string | null = null;
+  let text: string;
   try {
     text = dec.decode(f.payload);
   } catch {

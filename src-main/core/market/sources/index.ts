@@ -17,13 +17,31 @@ export { commandSource, fileTailSource, tcpSource, udpSource, webSocketSource, L
 const format = z.string().min(1).max(128).optional();
 const port = z.number().int().min(1).max(65535);
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('adsb'), aircraft: z.number().int().min(1).max(500).optional(), hz: z.number().min(0.1).max(1000).optional(), seed: z.number().int().optional() }).strict(),
-  z.object({ kind: z.literal('weather'), stations: z.number().int().min(1).max(500).optional(), hz: z.number().min(0.01).max(100).optional(), seed: z.number().int().optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('adsb'),
+      aircraft: z.number().int().min(1).max(500).optional(),
+      hz: z.number().min(0.1).max(1000).optional(),
+      seed: z.number().int().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('weather'),
+      stations: z.number().int().min(1).max(500).optional(),
+      hz: z.number().min(0.01).max(100).optional(),
+      seed: z.number().int().optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('file'), path: z.string().min(1), fromStart: z.boolean().optional(), format }).strict(),
-  z.object({ kind: z.literal('command'), command: z.string().min(1), args: z.array(z.string()).optional(), format }).strict(),
+  z
+    .object({ kind: z.literal('command'), command: z.string().min(1), args: z.array(z.string()).optional(), format })
+    .strict(),
   z.object({ kind: z.literal('tcp'), host: z.string().optional(), port, format }).strict(),
   z.object({ kind: z.literal('udp'), host: z.string().optional(), port, format }).strict(),
-  z.object({ kind: z.literal('websocket'), url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'), format }).strict(),
+  z
+    .object({ kind: z.literal('websocket'), url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'), format })
+    .strict(),
   /** Rebroadcast: frames of one of our purchases (the market wires it; no Source object). */
   z.object({ kind: z.literal('purchase'), purchaseId: z.string().min(8).max(64) }).strict(),
 ]);
@@ -50,7 +68,10 @@ export function parseSourceSpec(spec: string): SourceConfig {
   } else if (s.startsWith('tcp:')) raw = { kind: 'tcp', ...hostPort(s.slice(4)) };
   else if (s.startsWith('udp:')) raw = { kind: 'udp', ...hostPort(s.slice(4)) };
   else if (/^wss?:\/\//.test(s)) raw = { kind: 'websocket', url: s };
-  else throw new Error(`unknown source '${spec}': use adsb, weather, file:PATH, cmd:COMMAND, tcp:[HOST:]PORT, udp:[HOST:]PORT or ws://URL`);
+  else
+    throw new Error(
+      `unknown source '${spec}': use adsb, weather, file:PATH, cmd:COMMAND, tcp:[HOST:]PORT, udp:[HOST:]PORT or ws://URL`,
+    );
   const r = SourceConfigSchema.safeParse(raw);
   if (!r.success) throw new Error(`bad source '${spec}': ${r.error.issues.map((i) => i.message).join('; ')}`);
   return r.data;
@@ -145,7 +166,10 @@ export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth] }> {
 
   #failed(err: Error): void {
     this.#generation++;
-    this.#log.warn({ source: this.source.describe(), err: err.message, retryInMs: this.#backoff }, 'source failed; restarting');
+    this.#log.warn(
+      { source: this.source.describe(), err: err.message, retryInMs: this.#backoff },
+      'source failed; restarting',
+    );
     this.#set(false, err.message);
     void this.source.stop().catch(() => undefined);
     if (!this.#running) return;

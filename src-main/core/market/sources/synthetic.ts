@@ -33,7 +33,12 @@ export function mulberry32(seed: number): () => number {
 const AIRLINES = ['DLH', 'AFR', 'BAW', 'KLM', 'EZY', 'RYR', 'SWR', 'AUA', 'SAS', 'IBE'];
 
 /** Move along a great circle: destination point given start, bearing and distance. */
-export function greatCircleStep(lat: number, lon: number, bearingDeg: number, distM: number): { lat: number; lon: number; bearing: number } {
+export function greatCircleStep(
+  lat: number,
+  lon: number,
+  bearingDeg: number,
+  distM: number,
+): { lat: number; lon: number; bearing: number } {
   const d = distM / R_EARTH_M;
   const p1 = rad(lat);
   const l1 = rad(lon);
@@ -41,7 +46,10 @@ export function greatCircleStep(lat: number, lon: number, bearingDeg: number, di
   const p2 = Math.asin(Math.sin(p1) * Math.cos(d) + Math.cos(p1) * Math.sin(d) * Math.cos(b));
   const l2 = l1 + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(p1), Math.cos(d) - Math.sin(p1) * Math.sin(p2));
   // final bearing at the new point keeps the track on the same great circle
-  const back = Math.atan2(Math.sin(l1 - l2) * Math.cos(p1), Math.cos(p2) * Math.sin(p1) - Math.sin(p2) * Math.cos(p1) * Math.cos(l1 - l2));
+  const back = Math.atan2(
+    Math.sin(l1 - l2) * Math.cos(p1),
+    Math.cos(p2) * Math.sin(p1) - Math.sin(p2) * Math.cos(p1) * Math.cos(l1 - l2),
+  );
   return { lat: deg(p2), lon: ((deg(l2) + 540) % 360) - 180, bearing: (deg(back) + 180 + 360) % 360 };
 }
 
@@ -136,7 +144,8 @@ export function weatherSource(opts: WeatherOptions = {}): Source {
   }));
   let timer: NodeJS.Timeout | null = null;
   const enc = new TextEncoder();
-  const walk = (v: number, step: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v + (rnd() - 0.5) * step));
+  const walk = (v: number, step: number, lo: number, hi: number): number =>
+    Math.min(hi, Math.max(lo, v + (rnd() - 0.5) * step));
   return {
     describe: () => `synthetic weather readings (${stations.length} stations, ${hz} Hz)`,
     format: 'application/x-ndjson',

@@ -30,6 +30,7 @@ ALTER TABLE purchases ADD COLUMN peer_info TEXT;      -- seller's ConnectInfo (J
 ALTER TABLE purchases ADD COLUMN sinks TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE purchases ADD COLUMN expires_at INTEGER;  -- request expiry (unix ms)
 ALTER TABLE sales ADD COLUMN started_at INTEGER;
+ALTER TABLE sales ADD COLUMN peer_info TEXT;          -- buyer's addresses (JSON) to re-dial after a seller restart
 ALTER TABLE sales ADD COLUMN max_lamports INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sales ADD COLUMN max_minutes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX purchases_state ON purchases (state);

@@ -1,0 +1,164 @@
+// The real `axon` command (child processes of bin/axon.mjs) against a real local ledger started
+// by this test: help, wallet airdrop + balance, a seller process whose listing another data dir
+// sees with `listings --json`, and a clear failure for buying an unknown listing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { AXON, NODE, axon, tempDir } from '../helpers/cli';
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run axon without blocking this process (the ledger lives here). */
+function run(args: string[], timeoutMs = 60_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A ledger whose pubsub is at port + 1, as the `local` cluster setting expects. */
+async function ledgerOnPortPair(dir: string): Promise<LocalLedger> {
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    if (port > 65000) continue;
+    try {
+      const l = await startLocalLedger({ port, dataDir: dir, slotMs: 100 });
+      if (l.wsUrl.endsWith(`:${port + 1}`)) return l;
+      await l.close();
+    } catch {
+      /* taken meanwhile: try another */
+    }
+  }
+  throw new Error('no free port pair for the ledger');
+}
+
+function dataDir(ledgerPort: number): string {
+  const dir = tempDir('axon-cli-');
+  writeFileSync(join(dir, 'settings.json'), JSON.stringify({ localLedgerPort: ledgerPort }));
+  return dir;
+}
+
+describe('axon --help', () => {
+  it('lists every command', () => {
+    const r = axon(['--help']);
+    expect(r.status).toBe(0);
+    for (const c of ['id', 'ledger', 'serve', 'sell', 'listings', 'buy', 'status', 'wallet', 'demo']) {
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    }
+  });
+});
+
+describe('axon against a local ledger', () => {
+  let ledger: LocalLedger;
+  let seller: ChildProcess | null = null;
+
+  beforeAll(async () => {
+    ledger = await ledgerOnPortPair(tempDir('axon-cli-ledger-'));
+  });
+  afterAll(async () => {
+    seller?.kill('SIGKILL');
+    await ledger?.close();
+  });
+
+  it('says clearly when no ledger answers', async () => {
+    const r = await run(['--data-dir', dataDir(await freePort()), 'wallet', 'balance']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /no ledger at http:\/\/127\.0\.0\.1:\d+: start one with `axon ledger` or run `axon serve`/,
+    );
+  });
+
+  it('wallet airdrop, then balance shows it exactly, in lamports and SOL', async () => {
+    const dir = dataDir(ledger.port);
+    const drop = await run(['--data-dir', dir, 'wallet', 'airdrop', '1500000']);
+    expect(drop.status, drop.stderr).toBe(0);
+    expect(drop.stdout).toMatch(/airdropped 1500000 lamports \(0\.0015 SOL\)/);
+    const bal = await run(['--data-dir', dir, 'wallet', 'balance', '--json']);
+    expect(bal.status, bal.stderr).toBe(0);
+    const j = JSON.parse(bal.stdout);
+    expect(j.balance).toBe('1500000');
+    expect(j.sol).toBe('0.0015');
+  });
+
+  it('a seller process publishes; listings --json in another data dir sees it; buying an unknown listing fails clearly', async () => {
+    const sellerDir = dataDir(ledger.port);
+    const buyerDir = dataDir(ledger.port);
+    seller = spawn(
+      NODE,
+      [
+        AXON,
+        '--data-dir',
+        sellerDir,
+        'sell',
+        '--source',
+        'weather',
+        '--title',
+        'CLI weather',
+        '--tag',
+        'wx',
+        '--price-direct',
+        '120000',
+        '--period',
+        '5',
+      ],
+      {
+        env: { ...process.env, AXON_KEYSTORE: 'file' },
+      },
+    );
+    let out = '';
+    let err = '';
+    seller.stdout!.on('data', (d) => (out += d));
+    seller.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => seller!.on('close', (code) => r(code)));
+    const end = Date.now() + 60_000;
+    while (!/^listing\s+(\S+)/m.test(out)) {
+      if (Date.now() > end || seller.exitCode !== null) throw new Error(`seller did not publish:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const id = /^listing\s+(\S+)/m.exec(out)![1]!;
+
+    const listed = await run(['--data-dir', buyerDir, 'listings', '--json', '--tag', 'wx']);
+    expect(listed.status, listed.stderr).toBe(0);
+    const rows = JSON.parse(listed.stdout) as { id: string; title: string; priceDirect: string; periodSec: number }[];
+    expect(rows.map((r) => r.id)).toEqual([id]);
+    expect(rows[0]).toMatchObject({ title: 'CLI weather', priceDirect: '120000', periodSec: 5 });
+
+    const unknown = await run(['--data-dir', buyerDir, 'buy', 'no-such-stream']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/axon: no live listing 'no-such-stream' on the market 'main'/);
+
+    // Ctrl+C: the seller delists and exits cleanly
+    seller.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopped: 0 sales of this stream/);
+    seller = null;
+    const after = await run(['--data-dir', buyerDir, 'listings', '--json']);
+    expect(JSON.parse(after.stdout)).toEqual([]);
+  });
+});
