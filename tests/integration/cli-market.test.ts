@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
 import { AXON, NODE, axon, tempDir } from '../helpers/cli';
@@ -94,8 +94,11 @@ describe('axon against a local ledger', () => {
     );
   });
 
+  let funded = '';
+
   it('wallet airdrop, then balance shows it exactly, in lamports and SOL', async () => {
     const dir = dataDir(ledger.port);
+    funded = dir;
     const drop = await run(['--data-dir', dir, 'wallet', 'airdrop', '1500000']);
     expect(drop.status, drop.stderr).toBe(0);
     expect(drop.stdout).toMatch(/airdropped 1500000 lamports \(0\.0015 SOL\)/);
@@ -106,7 +109,7 @@ describe('axon against a local ledger', () => {
     expect(j.sol).toBe('0.0015');
   });
 
-  it('a seller process publishes; listings --json in another data dir sees it; buying an unknown listing fails clearly', async () => {
+  it('a seller process publishes; listings --json in another data dir sees it; buying an unknown listing fails clearly; a real purchase streams to a file and stops at Ctrl+C', async () => {
     const sellerDir = dataDir(ledger.port);
     const buyerDir = dataDir(ledger.port);
     seller = spawn(
@@ -153,10 +156,36 @@ describe('axon against a local ledger', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/axon: no live listing 'no-such-stream' on the market 'main'/);
 
+    // a buyer (the funded data dir) buys into a file; Ctrl+C ends the purchase cleanly
+    const file = join(funded, 'frames.ndjson');
+    const buyer = spawn(NODE, [AXON, '--data-dir', funded, 'buy', id, '--minutes', '1', '--out', file], {
+      env: { ...process.env, AXON_KEYSTORE: 'file' },
+    });
+    let bErr = '';
+    buyer.stderr.on('data', (d) => (bErr += d));
+    const buyerExited = new Promise<number | null>((r) => buyer.on('close', (code) => r(code)));
+    const until = Date.now() + 60_000;
+    while (!/first frame #\d+ arrived/.test(bErr)) {
+      if (Date.now() > until || buyer.exitCode !== null) throw new Error(`buyer did not stream:\n${bErr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(bErr).toMatch(/path\s+direct \(LAN\) to seller/);
+    expect(bErr).toMatch(/payment\s+period 0: paid 10000 lamports \(0\.00001 SOL\)/);
+    buyer.kill('SIGINT');
+    expect(await buyerExited, bErr).toBe(0);
+    expect(bErr).toMatch(/ended: stopped by the buyer — [1-9]\d* frames/);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(JSON.parse(lines[0]!)).toBeTypeOf('object');
+    const verified = /payment\s+period 0: received 10000 lamports \(0\.00001 SOL\) tx \S+, verified on the ledger/;
+    for (const end2 = Date.now() + 20_000; !verified.test(out) && Date.now() < end2;)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(verified);
+
     // Ctrl+C: the seller delists and exits cleanly
     seller.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(out).toMatch(/stopped: 0 sales of this stream/);
+    expect(out).toMatch(/stopped: 1 sale of this stream, earned \d+ lamports/);
     seller = null;
     const after = await run(['--data-dir', buyerDir, 'listings', '--json']);
     expect(JSON.parse(after.stdout)).toEqual([]);

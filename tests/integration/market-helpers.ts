@@ -159,3 +159,15 @@ export async function startChildNode(
     },
   };
 }
+
+/**
+ * Call in a test file's last afterAll, after every node stopped: give libdatachannel (WebRTC in
+ * the net node) time to finish closing, then join its threads. Without it the worker process
+ * sometimes aborts at exit (SIGSEGV / glibc pthread assertion inside libdatachannel) after many
+ * nodes ran in one process (docs/market.md).
+ */
+export async function settleNativeThreads(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  const ndc = (await import('node-datachannel')) as unknown as { cleanup?: () => void; default?: { cleanup?: () => void } };
+  (ndc.cleanup ?? ndc.default?.cleanup)?.();
+}

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
-import { startLedger, startNode, waitFor } from './market-helpers';
+import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 30_000n;
@@ -11,12 +11,14 @@ const PER_MIN = 30_000n;
 describe('M × N', () => {
   let ledger: LocalLedger;
   const cleanups: (() => Promise<void>)[] = [];
+  const nodes: AxonNode[] = [];
   const node = async (airdrop = SOL, periodSec = 3): Promise<AxonNode> => {
     const n = await startNode(ledger, {
       airdrop,
       timing: { periodSec, graceSec: periodSec * 2, requestTimeoutMs: 20_000, keepAliveMs: 2000 },
     });
     cleanups.unshift(n.cleanup);
+    nodes.push(n.node);
     return n.node;
   };
   beforeAll(async () => {
@@ -25,9 +27,12 @@ describe('M × N', () => {
     cleanups.push(l.cleanup);
   });
   afterAll(async () => {
-    for (const c of cleanups) await c();
+    // stop every market first (no reconnect attempts towards nodes going away), then all at once
+    await Promise.all(nodes.map((n) => n.market.stop()));
+    await Promise.all(cleanups.slice(0, -1).map((c) => c()));
+    await cleanups.at(-1)!();
     // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
-    await new Promise((r) => setTimeout(r, 1500));
+    await settleNativeThreads();
   });
 
   it('one buyer holds streams from three sellers at once over its one listen port', async () => {
@@ -68,7 +73,9 @@ describe('M × N', () => {
     await waitFor(() => buyers.every((b) => b.listings().some((l) => l.id === id)), 30_000, 'listing on all buyers');
     const got = new Map<string, number[]>();
     for (const b of buyers) b.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), f.seq]));
-    const ps = await Promise.all(buyers.map((b) => b.buy(id, { minutes: 1 })));
+    // buy in waves of five: twenty simultaneous connects in one loaded process starve the ladder
+    const ps = [];
+    for (let i = 0; i < buyers.length; i += 5) ps.push(...(await Promise.all(buyers.slice(i, i + 5).map((b) => b.buy(id, { minutes: 1 })))));
     await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty').catch(
       (e) => {
         console.log(

@@ -33,6 +33,7 @@ export interface IcePair {
   remote: { type: string; address: string; port: number };
 }
 
+export const CLOSE_LINGER_MS = 0;
 const TYPE_PREF: Record<IceCandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
 
 export function parseIceParams(sdp: string): Omit<IceParams, 'candidates'> & { candidates: IceCandidateInfo[] } {
@@ -123,12 +124,6 @@ export class IcePunchSession {
     this.raw = new PeerConnection(`axon-${remotePeer.toString().slice(-8)}`, { iceServers: init.stunServers });
     this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<typeof RTCPeerConnection>[0]);
     const log = components.logger.forComponent('axon:net:ice');
-    if (process.env.DEBUG_ICE) {
-      const t0 = Date.now();
-      const id = Math.random().toString(36).slice(2, 6);
-      (this as unknown as { dbg: string }).dbg = id;
-      for (const ev of ['connectionstatechange', 'iceconnectionstatechange', 'signalingstatechange', 'icegatheringstatechange']) this.pc.addEventListener(ev, () => console.log('ICE', id, role, ev, Date.now() - t0, this.pc.connectionState, this.pc.iceConnectionState, this.pc.signalingState));
-    }
     this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
   }
 
@@ -147,6 +142,7 @@ export class IcePunchSession {
     await waitFor(() => this.pc.iceGatheringState === 'complete', this.pc, ['icegatheringstatechange'], this.init.gatherTimeoutMs ?? 2500);
     const sdp = this.pc.localDescription?.sdp ?? '';
     const params = parseIceParams(sdp);
+    if (process.env.DEBUG_FP) console.log('FPPREP', this.role, sdp.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
     if (this.role === 'responder' && !/a=setup:passive/.test(sdp)) throw new Error('the ICE answer did not take the DTLS server role');
     for (const c of this.pc.ext_localCandidates) {
       // candidates gathered after the SDP snapshot
@@ -177,7 +173,8 @@ export class IcePunchSession {
           await this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never);
         }
       } catch (err) {
-        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed} id=${(this as unknown as { dbg: string }).dbg}]`);
+        if (process.env.DEBUG_FP) console.log('FPFAIL', this.role, this.pc.localDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
+        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`);
       }
     }
     const ok = await waitFor(
@@ -196,6 +193,7 @@ export class IcePunchSession {
       ch.close();
       await waitFor(() => ch.readyState === 'closed', ch as unknown as EventTarget, ['close'], 2000, signal);
     }
+    if (process.env.DEBUG_FP) console.log('FP', this.role, this.pc.localDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
     const sel = (this.pc as unknown as { selectedCandidatePair(): IcePair | null }).selectedCandidatePair() ?? undefined;
     const ip = sel?.remote.address ?? '0.0.0.0';
     const fam = ip.includes(':') ? 'ip6' : 'ip4';
@@ -240,13 +238,17 @@ export class IcePunchSession {
     return cm?.getConnections(this.remotePeer).find((c) => c.remoteAddr.toString().startsWith(addr.replace(/\/p2p\/[^/]+$/, '')));
   }
 
-  close(): void {
+  /** Free the agent (optionally after a quiet period). */
+  close(lingerMs = CLOSE_LINGER_MS): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#handedOff) {
+    if (this.#handedOff) return;
+    const shut = (): void => {
       this.#muxerFactory.close();
       this.pc.close();
-    }
+    };
+    if (lingerMs <= 0) shut();
+    else setTimeout(shut, lingerMs).unref();
   }
 }
 

@@ -87,7 +87,7 @@ function sweepDeadLabs(): void {
   for (const file of readdirSync(LOCK_DIR)) {
     if (!file.endsWith('.pid')) continue;
     const other = file.slice(0, -'.pid'.length);
-    let pid = 0;
+    let pid: number;
     try {
       pid = Number(readFileSync(join(LOCK_DIR, file), 'utf8').trim());
     } catch {
