@@ -22,7 +22,10 @@ export interface Progress {
 
 export function animated(o: ProgressOptions = {}): boolean {
   if (o.enabled !== undefined) return o.enabled;
-  return !o.json && !!process.stdout.isTTY && !!process.stderr.isTTY && !process.env.CI;
+  // A terminal of 0 columns (a pty without a window size) makes ora's line count infinite: no spinner.
+  return (
+    !o.json && !!process.stdout.isTTY && !!process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI
+  );
 }
 
 export function progress(o: ProgressOptions = {}): Progress {

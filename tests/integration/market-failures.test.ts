@@ -7,7 +7,7 @@ import { MarketError } from '../../src-main/core/market/types';
 import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';
 import { STREAM_PROTOCOL } from '../../src-main/core/market/frames';
 import { multiaddr } from '@multiformats/multiaddr';
-import { startChildNode, startLedger, startNode, tempDir, waitFor } from './market-helpers';
+import { settleNativeThreads, startChildNode, startLedger, startNode, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n; // 2 000 lamports per 2 s period
@@ -304,6 +304,6 @@ describe('restart', () => {
 
   afterAll(async () => {
     // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
-    await new Promise((r) => setTimeout(r, 1500));
+    await settleNativeThreads();
   });
 });

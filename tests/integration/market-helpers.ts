@@ -168,6 +168,9 @@ export async function startChildNode(
  */
 export async function settleNativeThreads(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
-  const ndc = (await import('node-datachannel')) as unknown as { cleanup?: () => void; default?: { cleanup?: () => void } };
+  const ndc = (await import('node-datachannel')) as unknown as {
+    cleanup?: () => void;
+    default?: { cleanup?: () => void };
+  };
   (ndc.cleanup ?? ndc.default?.cleanup)?.();
 }

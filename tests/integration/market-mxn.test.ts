@@ -2,6 +2,7 @@
 // a rebroadcast through a relay node where the origin seller sends each frame once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
+import type { PurchaseRow } from '../../src-main/core/store/trades';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
 
@@ -74,8 +75,9 @@ describe('M × N', () => {
     const got = new Map<string, number[]>();
     for (const b of buyers) b.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), f.seq]));
     // buy in waves of five: twenty simultaneous connects in one loaded process starve the ladder
-    const ps = [];
-    for (let i = 0; i < buyers.length; i += 5) ps.push(...(await Promise.all(buyers.slice(i, i + 5).map((b) => b.buy(id, { minutes: 1 })))));
+    const ps: PurchaseRow[] = [];
+    for (let i = 0; i < buyers.length; i += 5)
+      ps.push(...(await Promise.all(buyers.slice(i, i + 5).map((b) => b.buy(id, { minutes: 1 })))));
     await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty').catch(
       (e) => {
         console.log(

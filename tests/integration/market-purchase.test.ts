@@ -1,7 +1,7 @@
 // A full purchase on the real local ledger between two real nodes on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
-import { startLedger, startNode, waitFor } from './market-helpers';
+import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 
 const SOL = 1_000_000_000n;
@@ -26,7 +26,7 @@ describe('full purchase', () => {
   afterAll(async () => {
     for (const c of cleanups) await c();
     // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
-    await new Promise((r) => setTimeout(r, 1500));
+    await settleNativeThreads();
   });
 
   it('listing seen, request, accept, connect, paid periods, frames in order, renewal, stop', async () => {
@@ -104,5 +104,31 @@ describe('full purchase', () => {
     // buyer: − payments − fees of request, payments and stop
     expect(buyerBefore - buyerAfter).toBe(final.spent + periods * fee + 2n * feeMsg);
     await waitFor(() => seller.market.trades.sale(p.id)!.state === 'ended', 10_000, 'sale ended');
+  });
+
+  it('listings are refreshed before their TTL and vanish on their own when the seller stops refreshing', async () => {
+    const s = await startNode(ledger, { airdrop: SOL, timing: { listingTtlSec: 3 } });
+    const b = await startNode(ledger, {});
+    try {
+      await s.node.sell({
+        streamId: 'wx',
+        title: 'Short-lived weather',
+        source: { kind: 'weather' },
+        priceDirect: PER_MIN,
+      });
+      const id = `${s.node.identity.address}:wx`;
+      const first = await waitFor(() => b.node.listings().find((l) => l.id === id), 15_000, 'listing');
+      // still listed after more than one TTL: the seller refreshed it
+      await waitFor(
+        () => (b.node.listings().find((l) => l.id === id)?.expiresAt ?? 0) > first.expiresAt + 1000,
+        10_000,
+        'refresh',
+      );
+      await s.cleanup(); // the seller goes away without delisting
+      await waitFor(() => !b.node.listings().some((l) => l.id === id), 10_000, 'listing expired');
+    } finally {
+      await s.cleanup();
+      await b.cleanup();
+    }
   });
 });

@@ -56,11 +56,11 @@ describe('connect ladder on loopback', () => {
     ]);
     expect(ra.path.transport).toBe('webrtc');
     expect(rb.path.transport).toBe('webrtc');
-    expect(ra.attempts.find((x) => x.method === 'hole-punch')?.outcome).toBe('ok');
+    expect(ra.attempts.some((x) => x.method === 'hole-punch' && x.outcome === 'ok')).toBe(true);
     expect(await echo(ra.connection, 100_000)).toBeGreaterThanOrEqual(100_000);
     await until(() => a.peerStatus(b.peerId).rttMs !== undefined, 5000, 'an RTT over WebRTC');
     expect(a.peerStatus(b.peerId).bytesOut).toBeGreaterThanOrEqual(100_000);
-    const punch = new ConnectionStore(a.db).attempts(b.peerId.toString()).find((r) => r.method === 'hole-punch');
+    const punch = new ConnectionStore(a.db).attempts(b.peerId.toString()).find((r) => r.method === 'hole-punch' && r.outcome === 'ok');
     expect(punch?.outcome).toBe('ok');
     expect(JSON.parse(punch!.addresses).length).toBeGreaterThan(0);
   });

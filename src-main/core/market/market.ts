@@ -104,7 +104,13 @@ export class Market extends EventEmitter<MarketEvents> {
     return m;
   }
 
-  async stop(): Promise<void> {
+  #stopped: Promise<void> | null = null;
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#abort.abort();
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     await this.buyer.stop();

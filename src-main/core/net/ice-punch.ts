@@ -142,7 +142,6 @@ export class IcePunchSession {
     await waitFor(() => this.pc.iceGatheringState === 'complete', this.pc, ['icegatheringstatechange'], this.init.gatherTimeoutMs ?? 2500);
     const sdp = this.pc.localDescription?.sdp ?? '';
     const params = parseIceParams(sdp);
-    if (process.env.DEBUG_FP) console.log('FPPREP', this.role, sdp.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
     if (this.role === 'responder' && !/a=setup:passive/.test(sdp)) throw new Error('the ICE answer did not take the DTLS server role');
     for (const c of this.pc.ext_localCandidates) {
       // candidates gathered after the SDP snapshot
@@ -173,7 +172,6 @@ export class IcePunchSession {
           await this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never);
         }
       } catch (err) {
-        if (process.env.DEBUG_FP) console.log('FPFAIL', this.role, this.pc.localDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
         throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`);
       }
     }
@@ -193,7 +191,6 @@ export class IcePunchSession {
       ch.close();
       await waitFor(() => ch.readyState === 'closed', ch as unknown as EventTarget, ['close'], 2000, signal);
     }
-    if (process.env.DEBUG_FP) console.log('FP', this.role, this.pc.localDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20), 'remote', this.pc.remoteDescription?.sdp?.match(/fingerprint:sha-256 (\S+)/)?.[1]?.slice(0, 20));
     const sel = (this.pc as unknown as { selectedCandidatePair(): IcePair | null }).selectedCandidatePair() ?? undefined;
     const ip = sel?.remote.address ?? '0.0.0.0';
     const fam = ip.includes(':') ? 'ip6' : 'ip4';

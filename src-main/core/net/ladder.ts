@@ -33,6 +33,8 @@ export const BACKOFF_MAX_MS = 10 * 60_000;
 const REVERSE_DELAY_MS = 400;
 /** The punch waits this long for a direct dial when the peer offered direct addresses. */
 const PUNCH_HEAD_START_MS = 250;
+/** Punch rounds over the signaling channel (the first comes with the request/accept). */
+export const MAX_PUNCH_ROUNDS = 3;
 
 export interface LadderDeps {
   libp2p: Libp2p;
@@ -85,6 +87,7 @@ export class LadderSession implements ConnectSession {
   readonly peerId: PeerId;
   localInfo!: ConnectInfo;
   #ice?: IcePunchSession;
+  readonly #rounds = new Set<IcePunchSession>();
   #remote?: ConnectInfo;
   #opts: Omit<ConnectOptions, 'peer' | 'role'> = {};
   readonly #abort = new AbortController();
@@ -273,18 +276,42 @@ export class LadderSession implements ConnectSession {
       const at = Math.max(opts.punchAt ?? 0, remote.addrs.length > 0 ? started + PUNCH_HEAD_START_MS : 0);
       if (at > Date.now()) await sleep(at - Date.now(), stageSignal);
       if (stageSignal.aborted) return undefined;
-      const done = this.#record('hole-punch', addrs);
-      try {
-        const { connection, pair, counters } = await ice.connect(this.role === 'initiator' ? remote.ice : undefined, t.punchMs, stageSignal);
-        this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
-        attempts.push(done('ok'));
-        return connection;
-      } catch (err) {
-        attempts.push(done(stageSignal.aborted ? 'skipped' : 'timeout', (err as Error).message));
-        ice.close();
-        return undefined;
+      // round 1 with the ICE parameters from the request/accept; further rounds (PunchSync) with
+      // fresh parameters over the signaling channel when a round fails fast, with jitter
+      let session: IcePunchSession = ice;
+      let remoteIce = remote.ice;
+      for (let round = 1; ; round++) {
+        const roundStart = Date.now();
+        const done = this.#record('hole-punch', round === 1 ? addrs : remoteIce.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`));
+        try {
+          const { connection, pair, counters } = await session.connect(this.role === 'initiator' ? remoteIce : undefined, t.punchMs, stageSignal);
+          this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
+          attempts.push(done('ok'));
+          return connection;
+        } catch (err) {
+          const outcome = stageSignal.aborted ? 'skipped' : Date.now() - roundStart >= t.punchMs * 0.9 ? 'timeout' : 'failed';
+          attempts.push(done(outcome, `round ${round}: ${(err as Error).message}`));
+          session.close();
+        }
+        const sig = opts.signaling;
+        const fastFailure = Date.now() - roundStart < t.punchMs / 2;
+        if (!sig || this.role !== 'initiator' || !fastFailure || round >= MAX_PUNCH_ROUNDS || stageSignal.aborted) return undefined;
+        await sleep(50 + Math.random() * 200, stageSignal);
+        try {
+          session = new IcePunchSession(this.deps.punch, this.deps.punchInit, 'initiator', this.peerId);
+          this.#rounds.add(session);
+          const params = await session.prepare();
+          await sig.send({ ...this.localInfo, ice: params });
+          const answer = await sig.receive(AbortSignal.any([stageSignal, AbortSignal.timeout(t.punchMs)]));
+          if (!answer.ice) return undefined;
+          remoteIce = answer.ice;
+        } catch {
+          session.close();
+          return undefined;
+        }
       }
     })();
+    if (this.role === 'responder' && opts.signaling) void this.#answerRounds(opts.signaling, t, stageSignal);
 
     // first of: direct ok, punch ok, a connection the peer opened; undefined once both steps failed
     const early = firstDefined([direct, punch], this.#connected(stageSignal));
@@ -328,6 +355,33 @@ export class LadderSession implements ConnectSession {
     }
     this.#maintain();
     return { connection: conn, path, elapsedMs: Date.now() - started, attempts };
+  }
+
+  /** Responder side of further punch rounds: answer each new offer that arrives over signaling. */
+  async #answerRounds(sig: Signaling, t: LadderTimeouts, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let offer: ConnectInfo;
+      try {
+        offer = await sig.receive(signal);
+      } catch {
+        return;
+      }
+      if (!offer.ice) continue;
+      const session = new IcePunchSession(this.deps.punch, this.deps.punchInit, 'responder', this.peerId);
+      this.#rounds.add(session);
+      const done = this.#record('hole-punch', offer.ice.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`));
+      try {
+        const params = await session.prepare(offer.ice);
+        await sig.send({ ...this.localInfo, ice: params });
+        const { connection, pair, counters } = await session.connect(undefined, t.punchMs, signal);
+        this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
+        done('ok');
+        return;
+      } catch (err) {
+        done(signal.aborted ? 'skipped' : 'timeout', `answered round: ${(err as Error).message}`);
+        session.close();
+      }
+    }
   }
 
   /** Keep the peer connected on the best path until close(). */
@@ -425,6 +479,7 @@ export class LadderSession implements ConnectSession {
     if (this.#upgradeTimer) clearTimeout(this.#upgradeTimer);
     this.deps.tracker.removeEventListener('path', this.#onPath);
     this.#ice?.close();
+    for (const r of this.#rounds) r.close();
   }
 }
 
@@ -472,10 +527,10 @@ export async function connectViaSignaling(
     const session = await prepare();
     await signaling.send(session.localInfo);
     const remote = await signaling.receive(opts.signal);
-    return { session, result: await session.connect(remote, opts) };
+    return { session, result: await session.connect(remote, { ...opts, signaling }) };
   }
   const remote = await signaling.receive(opts.signal);
   const session = await prepare(remote);
   await signaling.send(session.localInfo);
-  return { session, result: await session.connect(remote, opts) };
+  return { session, result: await session.connect(remote, { ...opts, signaling }) };
 }

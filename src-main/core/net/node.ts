@@ -236,6 +236,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const limits = { ...RELAY_DEFAULTS, ...(typeof relayRole === 'object' ? relayRole : {}) };
   const rtcConfiguration = { iceServers: (opts.stunServers ?? []).length ? [{ urls: (opts.stunServers ?? []).map(stunUrl) }] : [] };
   let captured: AxonComponents | undefined;
+  const webrtcDirectOn = opts.webrtcDirect ?? false;
 
   const services: Record<string, (components: never) => unknown> = {
     identify: identify(),
@@ -264,13 +265,13 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const libp2p = await createLibp2p({
     privateKey: opts.identity.privateKey,
     addresses: {
-      listen: [`/${fam}/${host}/tcp/${port}`, `/${fam}/${host}/udp/${port}/webrtc-direct`, '/webrtc'],
+      listen: [`/${fam}/${host}/tcp/${port}`, ...(webrtcDirectOn ? [`/${fam}/${host}/udp/${port}/webrtc-direct`] : []), '/webrtc'],
       announce: opts.announce ?? [],
       announceFilter: makeAnnounceFilter(opts.announceFilter) as never,
     },
     transports: [
       tcp(),
-      webRTCDirect({ rtcConfiguration }),
+      ...(webrtcDirectOn ? [webRTCDirect({ rtcConfiguration })] : []),
       webRTC({ rtcConfiguration }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],

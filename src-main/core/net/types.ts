@@ -85,6 +85,10 @@ export interface NetNodeOptions {
   log?: Logger;
   /** Where connections and attempts are recorded; optional. */
   db?: Db;
+  /** Listen and dial WebRTC-Direct (UDP) beside TCP on the one port. Default false: with it on,
+   *  node-datachannel 0.33 aborted the process (pthread mutex assertion) in ~1 of 3 runs of the
+   *  relay-kill test (see docs/net.md). TCP + the ICE punch cover Node↔Node without it. */
+  webrtcDirect?: boolean;
   /** Offer WebRTC/ICE hole punching to peers (default true). */
   punch?: boolean;
   /** Ping interval for RTT (ms); default 10 s. */
@@ -109,6 +113,8 @@ export interface ConnectOptions {
   requestId?: string;
   signal?: AbortSignal;
   timeouts?: Partial<LadderTimeouts>;
+  /** A channel for further punch rounds (PunchSync); connectPeer passes its own. */
+  signaling?: Signaling;
 }
 
 export interface LadderTimeouts {

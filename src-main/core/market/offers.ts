@@ -1,0 +1,266 @@
+// Runs in: Node. The seller's streams for sale ("offers"): each is a source → fan-out hub,
+// restored after a restart, published as a Listing on the market topic, refreshed before its TTL,
+// republished when the source's health changes, and delisted on pause or removal.
+import { z } from 'zod';
+import { address as toAddress } from '@solana/kit';
+import type { Listing } from '../ledger/types';
+import { newNonce, expiresIn } from '../ledger/messages';
+import { listingId, type OfferRow } from '../store/listings';
+import { StreamHub } from './hub';
+import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
+import type { MarketContext } from './context';
+import { MarketError } from './types';
+
+export const SellOptionsSchema = z
+  .object({
+    streamId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,48}$/, 'stream id: letters, digits, . _ - (1..48)')
+      .optional(),
+    title: z.string().min(1).max(80),
+    description: z.string().max(280).default(''),
+    tags: z.array(z.string().min(1).max(24)).max(8).default([]),
+    format: z.string().min(1).max(64).optional(),
+    source: SourceConfigSchema,
+    /** Lamports per minute, direct tier. */
+    priceDirect: z.bigint().min(0n),
+    /** Lamports per minute, rebroadcast tier (a relay may resell at this price). */
+    priceRelay: z.bigint().min(0n).optional(),
+    periodSec: z.number().int().min(1).max(86_400).optional(),
+    graceSec: z.number().int().min(1).max(3_600).optional(),
+    capacity: z.number().int().min(1).max(10_000).default(50),
+    region: z.string().max(32).optional(),
+    origin: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+  })
+  .strict();
+export type SellOptions = z.input<typeof SellOptionsSchema>;
+
+const SEQ_SAVE_EVERY = 256;
+
+export interface LiveOffer {
+  offer: OfferRow;
+  hub: StreamHub;
+  supervisor: SourceSupervisor | null;
+  healthy: boolean;
+}
+
+export class OfferBook {
+  readonly live = new Map<string, LiveOffer>();
+
+  constructor(
+    private readonly ctx: MarketContext,
+    /** A removed stream's active sales must end (the seller side does it). */
+    private readonly onRemoved: (saleId: string, reason: string) => void,
+  ) {}
+
+  async startAll(): Promise<void> {
+    for (const o of this.ctx.listings.offers()) await this.#startOffer(o);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const l of this.live.values()) {
+      await l.supervisor?.stop();
+      this.ctx.listings.setNextSeq(l.offer.streamId, l.hub.nextSeq);
+      l.hub.close();
+    }
+    this.live.clear();
+  }
+
+  /** Add (or replace) a stream for sale and publish its listing. */
+  async sell(input: SellOptions): Promise<OfferRow> {
+    const r = SellOptionsSchema.safeParse(input);
+    if (!r.success)
+      throw new MarketError(
+        'bad-input',
+        r.error.issues.map((i) => `${i.path.join('.') || 'sell'}: ${i.message}`).join('; '),
+      );
+    const o = r.data;
+    const streamId =
+      o.streamId ??
+      (o.title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 40) ||
+        'stream');
+    const source: SourceConfig = o.source;
+    const format = o.format ?? (source.kind === 'purchase' ? 'application/x-ndjson' : createSource(source).format);
+    const prev = this.live.get(streamId);
+    if (prev) {
+      await prev.supervisor?.stop();
+      prev.hub.close();
+      this.live.delete(streamId);
+    }
+    this.ctx.listings.putOffer({
+      streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format,
+      source,
+      priceDirect: o.priceDirect,
+      priceRelay: o.priceRelay ?? null,
+      periodSec: o.periodSec ?? this.ctx.timing.periodSec,
+      graceSec: o.graceSec ?? this.ctx.timing.graceSec,
+      capacity: o.capacity,
+      region: o.region ?? null,
+      origin: o.origin ? listingId(o.origin.seller, o.origin.streamId) : null,
+      ttlSec: this.ctx.timing.listingTtlSec,
+      paused: false,
+    });
+    const offer = this.ctx.listings.offer(streamId)!;
+    await this.#startOffer(offer);
+    await this.publish(streamId);
+    return offer;
+  }
+
+  async setPaused(streamId: string, paused: boolean): Promise<void> {
+    if (!this.ctx.listings.setPaused(streamId, paused))
+      throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    const l = this.live.get(streamId);
+    if (l) l.offer = this.ctx.listings.offer(streamId)!;
+    if (paused) await this.#delist(streamId);
+    else await this.publish(streamId);
+  }
+
+  /** Stop selling a stream: delist, end its sales, stop its source. */
+  async remove(streamId: string): Promise<void> {
+    const l = this.live.get(streamId);
+    if (!l && !this.ctx.listings.offer(streamId))
+      throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
+    await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
+    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.onRemoved(s.id, 'seller stopped selling');
+    if (l) {
+      await l.supervisor?.stop();
+      l.hub.close();
+      this.live.delete(streamId);
+    }
+    this.ctx.listings.deleteOffer(streamId);
+  }
+
+  /** The hub of a stream (rebroadcast feeds it from a purchase). */
+  hub(streamId: string): StreamHub | undefined {
+    return this.live.get(streamId)?.hub;
+  }
+
+  /** Rebroadcast offers fed by this purchase. */
+  hubsFedBy(purchaseId: string): StreamHub[] {
+    const out: StreamHub[] = [];
+    for (const l of this.live.values()) {
+      const s = l.offer.source as SourceConfig;
+      if (s.kind === 'purchase' && s.purchaseId === purchaseId) out.push(l.hub);
+    }
+    return out;
+  }
+
+  status(): { offer: OfferRow; healthy: boolean; lastError: string | null; subscribers: number; framesIn: number }[] {
+    return [...this.live.values()].map((l) => ({
+      offer: l.offer,
+      healthy: l.healthy,
+      lastError: l.supervisor?.health.lastError ?? null,
+      subscribers: l.hub.subscribers.size,
+      framesIn: l.hub.framesIn,
+    }));
+  }
+
+  async publishAll(): Promise<void> {
+    for (const l of this.live.values()) {
+      if (!l.offer.paused)
+        await this.publish(l.offer.streamId).catch((e) =>
+          this.ctx.log.warn({ streamId: l.offer.streamId, err: (e as Error).message }, 'listing refresh failed'),
+        );
+    }
+  }
+
+  async publish(streamId: string): Promise<void> {
+    const l = this.live.get(streamId);
+    if (!l || l.offer.paused) return;
+    const o = l.offer;
+    const origin = o.origin
+      ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') }
+      : undefined;
+    const msg: Listing = {
+      type: 'Listing',
+      nonce: newNonce(),
+      expiresAt: expiresIn(o.ttlSec),
+      streamId: o.streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format: o.format,
+      rateMilliHz: this.#rate(l),
+      priceDirect: o.priceDirect,
+      ...(o.priceRelay !== null ? { priceRelay: o.priceRelay } : {}),
+      periodSec: o.periodSec,
+      ...(o.region ? { region: o.region } : {}),
+      healthy: l.healthy,
+      roles: [],
+      ...(origin ? { origin } : {}),
+    };
+    const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
+    const at = Date.now();
+    this.ctx.listings.upsert({
+      seller: this.ctx.identity.address,
+      streamId: o.streamId,
+      title: o.title,
+      description: o.description,
+      tags: o.tags,
+      format: o.format,
+      rateMilliHz: msg.rateMilliHz,
+      priceDirect: o.priceDirect,
+      priceRelay: o.priceRelay,
+      periodSec: o.periodSec,
+      region: o.region,
+      origin: o.origin,
+      healthy: l.healthy,
+      own: true,
+      publishedAt: at,
+      expiresAt: msg.expiresAt * 1000,
+      signature: res.signature,
+    });
+    this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
+  }
+
+  #rate(l: LiveOffer): number {
+    const s = l.offer.source as SourceConfig;
+    if (s.kind === 'purchase') return 0;
+    return createSource(s).rateMilliHz;
+  }
+
+  async #delist(streamId: string): Promise<void> {
+    await this.ctx.ledger.post(this.ctx.marketTopic, {
+      type: 'Delist',
+      nonce: newNonce(),
+      expiresAt: expiresIn(this.ctx.timing.listingTtlSec),
+      streamId,
+    });
+    this.ctx.listings.delist(this.ctx.identity.address, streamId);
+    this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, streamId), change: 'delisted' });
+  }
+
+  async #startOffer(offer: OfferRow): Promise<void> {
+    const hub = new StreamHub(offer.streamId);
+    // next_seq is saved every SEQ_SAVE_EVERY frames (exactly on a clean stop): after a crash it may lag
+    // by up to that much, so continue beyond it — seq must never go back for a resuming buyer
+    hub.setNextSeq(offer.nextSeq + SEQ_SAVE_EVERY);
+    const src = offer.source as SourceConfig;
+    const l: LiveOffer = { offer, hub, supervisor: null, healthy: true };
+    this.live.set(offer.streamId, l);
+    if (src.kind !== 'purchase') {
+      const sup = new SourceSupervisor(createSource(src), hub, { log: this.ctx.log });
+      l.supervisor = sup;
+      sup.on('health', (h) => {
+        l.healthy = h.healthy;
+        this.ctx.emit('health', { streamId: offer.streamId, healthy: h.healthy, lastError: h.lastError });
+        // the listing says so: republish at once when health changes
+        void this.publish(offer.streamId).catch(() => undefined);
+      });
+      await sup.start();
+      l.healthy = sup.health.healthy;
+    }
+    // persist seq progress now and then so seq stays monotonic across restarts
+    hub.on('frame', (f) => {
+      if (f.seq % SEQ_SAVE_EVERY === 0) this.ctx.listings.setNextSeq(offer.streamId, f.seq + 1);
+    });
+  }
+}
