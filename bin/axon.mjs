@@ -12,7 +12,9 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) {
-    console.error(`axon needs Node 22 or newer (this is ${process.version}); run \`npm install\` in ${root} to get the pinned Node 22`);
+    console.error(
+      `axon needs Node 22 or newer (this is ${process.version}); run \`npm install\` in ${root} to get the pinned Node 22`,
+    );
     process.exit(1);
   }
   const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -45,7 +45,19 @@ function rebuildSqliteFor(nodeBin) {
   const headers = nodeHeadersDir(nodeBin);
   say(`rebuilding better-sqlite3 for Node ${version} (the project's pinned runtime)…`);
   const gyp = join(nm, 'node-gyp', 'bin', 'node-gyp.js');
-  const gypBin = existsSync(gyp) ? gyp : join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const gypBin = existsSync(gyp)
+    ? gyp
+    : join(
+        dirname(process.execPath),
+        '..',
+        'lib',
+        'node_modules',
+        'npm',
+        'node_modules',
+        'node-gyp',
+        'bin',
+        'node-gyp.js',
+      );
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.toLowerCase() === 'npm_config_nodedir') delete env[k];
   const args = [gypBin, 'rebuild', '--release'];
@@ -61,7 +73,9 @@ function restoreElectronPackage() {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const want = pkg.optionalDependencies?.electron;
   if (!want || existsSync(join(nm, 'electron', 'package.json'))) return;
-  say(`the Electron binary could not be installed here; adding the electron ${want} package without its binary (types and build only)`);
+  say(
+    `the Electron binary could not be installed here; adding the electron ${want} package without its binary (types and build only)`,
+  );
   const tmp = join(tmpdir(), `axon-electron-${process.pid}`);
   mkdirSync(tmp, { recursive: true });
   const r = spawnSync('npm', ['pack', `electron@${want}`, '--silent', '--pack-destination', tmp], { encoding: 'utf8' });

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(join(root, 'package.json'));
-const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version;
+const electronVersion = JSON.parse(
+  readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8'),
+).version;
 const { getAbi } = require('node-abi');
 const abi = getAbi(electronVersion, 'electron');
 const pkgDir = join(root, 'node_modules', 'better-sqlite3');
@@ -29,7 +31,14 @@ cpSync(pkgDir, work, { recursive: true, filter: (src) => !src.includes(`${pkgDir
 const gyp = require.resolve('node-gyp/bin/node-gyp.js');
 const r = spawnSync(
   process.execPath,
-  [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--runtime=electron', '--dist-url=https://electronjs.org/headers'],
+  [
+    gyp,
+    'rebuild',
+    '--release',
+    `--target=${electronVersion}`,
+    '--runtime=electron',
+    '--dist-url=https://electronjs.org/headers',
+  ],
   { cwd: work, stdio: 'inherit', env: { ...process.env, npm_config_nodedir: '' } },
 );
 if (r.status !== 0) {

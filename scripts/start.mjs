@@ -71,7 +71,10 @@ const display = hasDisplay();
 if (electron && display) {
   buildIfNeeded('electron');
   // better-sqlite3 for Electron's ABI, beside the Node 22 build the tests and CLI use.
-  const native = spawnSync(process.execPath, [join(root, 'scripts', 'rebuild-electron.mjs')], { cwd: root, stdio: 'inherit' });
+  const native = spawnSync(process.execPath, [join(root, 'scripts', 'rebuild-electron.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (native.status !== 0) {
     say('could not build better-sqlite3 for Electron (see above); the app cannot open its database.');
     process.exit(1);

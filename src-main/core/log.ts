@@ -41,7 +41,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const targets: pino.StreamEntry[] = [];
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
-    targets.push({ level: level as pino.Level, stream: pino.destination({ dest: opts.file, sync: false, mkdir: true }) });
+    targets.push({
+      level: level as pino.Level,
+      stream: pino.destination({ dest: opts.file, sync: false, mkdir: true }),
+    });
   }
   if (opts.stderr ?? !opts.file) targets.push({ level: level as pino.Level, stream: pino.destination(2) });
   return pino(base, pino.multistream(targets));

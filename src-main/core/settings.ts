@@ -9,9 +9,7 @@ export const ClusterSchema = z.union([
 ]);
 export type Cluster = z.infer<typeof ClusterSchema>;
 
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const SettingsSchema = z
   .object({
@@ -19,7 +17,11 @@ export const SettingsSchema = z
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */
-    market: z.string().min(1).max(20, 'a market id has at most 20 characters (it seeds the market topic address)').default('main'),
+    market: z
+      .string()
+      .min(1)
+      .max(20, 'a market id has at most 20 characters (it seeds the market topic address)')
+      .default('main'),
     /** One listen port for TCP and WebRTC-Direct (UDP). 0 = pick a free one. */
     listenPort: z.number().int().min(0).max(65535).default(0),
     roles: z

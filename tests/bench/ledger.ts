@@ -257,7 +257,6 @@ export default async function run(): Promise<void> {
   printTable(rows);
 }
 
-
 // ───────────────────────────────────────────────────────────────────────────────────────────────
 // Section added by the ledger-client work (issue 3): post → observed latency of watch(), on the
 // push path (logsSubscribe wakes the reader) and on the polling path (getSignaturesForAddress

@@ -55,7 +55,9 @@ describe('SQLite history survives a SIGKILL mid-write', () => {
       db.close();
       // resume with fresh ids in the next round
       const db2 = openDb(dbFile);
-      db2.exec(`UPDATE purchases SET id = 'round${target}-' || id; UPDATE transitions SET ref_id = 'round${target}-' || ref_id; UPDATE payments SET request_id = 'round${target}-' || request_id, signature = 'round${target}-' || signature;`);
+      db2.exec(
+        `UPDATE purchases SET id = 'round${target}-' || id; UPDATE transitions SET ref_id = 'round${target}-' || ref_id; UPDATE payments SET request_id = 'round${target}-' || request_id, signature = 'round${target}-' || signature;`,
+      );
       db2.close();
     }
   });

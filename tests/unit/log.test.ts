@@ -15,7 +15,10 @@ describe('logging', () => {
     const log = createLogger({ stream, level: 'debug' });
     const id = Identity.generate();
     const secret = id.toSolanaKeygenJson();
-    log.info({ secretKey: secret, nested: { privateKey: secret, seed: 'abc' }, token: 'tok123', address: id.address }, 'hello');
+    log.info(
+      { secretKey: secret, nested: { privateKey: secret, seed: 'abc' }, token: 'tok123', address: id.address },
+      'hello',
+    );
     log.info({ identity: id }, 'with identity');
     expect(lines).toHaveLength(2);
     const first = JSON.parse(lines[0]!);

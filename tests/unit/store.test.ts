@@ -12,8 +12,21 @@ describe('store', () => {
     const db = openDb(tmp());
     expect(schemaVersion(db)).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name);
-    for (const t of ['peers', 'listings', 'purchases', 'sales', 'payments', 'connections', 'connection_attempts', 'ledger_cursors', 'settings', 'transitions']) {
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+    for (const t of [
+      'peers',
+      'listings',
+      'purchases',
+      'sales',
+      'payments',
+      'connections',
+      'connection_attempts',
+      'ledger_cursors',
+      'settings',
+      'transitions',
+    ]) {
       expect(tables).toContain(t);
     }
   });

@@ -6,7 +6,14 @@ import type { CliContext } from '../context';
 export function showId(ctx: CliContext, json: boolean): void {
   const { identity, store, created } = ctx.identity();
   if (json) {
-    console.log(JSON.stringify({ address: identity.address, peerId: identity.peerId.toString(), keyStore: store.kind, where: store.where }));
+    console.log(
+      JSON.stringify({
+        address: identity.address,
+        peerId: identity.peerId.toString(),
+        keyStore: store.kind,
+        where: store.where,
+      }),
+    );
     return;
   }
   if (created) console.log('A new identity was created for this installation.');

@@ -44,7 +44,14 @@ export interface PeerRow {
 export class ConnectionStore {
   constructor(private readonly db: Db) {}
 
-  openConnection(c: { peerId: string; requestId?: string; path: string; relay?: string; remoteAddr?: string; openedAt?: number }): number {
+  openConnection(c: {
+    peerId: string;
+    requestId?: string;
+    path: string;
+    relay?: string;
+    remoteAddr?: string;
+    openedAt?: number;
+  }): number {
     const r = this.db
       .prepare(
         `INSERT INTO connections (peer_id, request_id, path, relay, remote_addr, opened_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -59,16 +66,26 @@ export class ConnectionStore {
         `UPDATE connections SET rtt_ms = COALESCE(?, rtt_ms), bytes_in = COALESCE(?, bytes_in),
            bytes_out = COALESCE(?, bytes_out), path = COALESCE(?, path) WHERE id = ?`,
       )
-      .run(u.rttMs === undefined ? null : Math.round(u.rttMs), u.bytesIn ?? null, u.bytesOut ?? null, u.path ?? null, id);
+      .run(
+        u.rttMs === undefined ? null : Math.round(u.rttMs),
+        u.bytesIn ?? null,
+        u.bytesOut ?? null,
+        u.path ?? null,
+        id,
+      );
   }
 
   closeConnection(id: number, reason: string, at = now()): void {
-    this.db.prepare(`UPDATE connections SET closed_at = ?, close_reason = ? WHERE id = ? AND closed_at IS NULL`).run(at, reason, id);
+    this.db
+      .prepare(`UPDATE connections SET closed_at = ?, close_reason = ? WHERE id = ? AND closed_at IS NULL`)
+      .run(at, reason, id);
   }
 
   /** Connections left open by a crash are closed at startup. */
   closeDangling(reason = 'node restarted'): number {
-    return this.db.prepare(`UPDATE connections SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL`).run(now(), reason).changes;
+    return this.db
+      .prepare(`UPDATE connections SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL`)
+      .run(now(), reason).changes;
   }
 
   connections(peerId?: string, limit = 100): ConnectionRow[] {
@@ -111,14 +128,18 @@ export class ConnectionStore {
 
   finishAttempt(id: number, u: { durationMs: number; outcome: string; error?: string; connectionId?: number }): void {
     this.db
-      .prepare(`UPDATE connection_attempts SET duration_ms = ?, outcome = ?, error = ?, connection_id = COALESCE(?, connection_id) WHERE id = ?`)
+      .prepare(
+        `UPDATE connection_attempts SET duration_ms = ?, outcome = ?, error = ?, connection_id = COALESCE(?, connection_id) WHERE id = ?`,
+      )
       .run(Math.round(u.durationMs), u.outcome, u.error ?? null, u.connectionId ?? null, id);
   }
 
   attempts(peerId?: string, limit = 200): AttemptRow[] {
     return (
       peerId
-        ? this.db.prepare(`SELECT * FROM connection_attempts WHERE peer_id = ? ORDER BY id DESC LIMIT ?`).all(peerId, limit)
+        ? this.db
+            .prepare(`SELECT * FROM connection_attempts WHERE peer_id = ? ORDER BY id DESC LIMIT ?`)
+            .all(peerId, limit)
         : this.db.prepare(`SELECT * FROM connection_attempts ORDER BY id DESC LIMIT ?`).all(limit)
     ) as AttemptRow[];
   }

@@ -46,9 +46,7 @@ export function migrate(db: Db, migrations: Migration[]): number {
   const current = schemaVersion(db);
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
   if (current > latest) {
-    throw new Error(
-      `database schema v${current} is newer than this Axon knows (v${latest}): refusing to touch it`,
-    );
+    throw new Error(`database schema v${current} is newer than this Axon knows (v${latest}): refusing to touch it`);
   }
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;

@@ -9,5 +9,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sql: m001 },
-  { version: 4, name: 'market', sql: m004 }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: 'initial', sql: m001 },
+  { version: 4, name: 'market', sql: m004 },
+];
