@@ -10,8 +10,12 @@ import { createLogger, type Logger } from '../core/log';
 import { resolveCluster } from '../core/ledger/cluster';
 import { startLocalLedger, type LocalLedger } from '../core/ledger/local/index';
 import type { Identity } from '../core/identity/identity';
+import { assertDataDirFree } from '../core/lock';
 import type { AxonBackend } from './service';
 import { createNodeBackend } from './node-backend';
+import { startDemoSeller } from './demo-seller';
+
+const FIRST_START_FUNDS = 2_000_000_000n;
 
 export interface HostOptions {
   dataDir?: string;
@@ -26,6 +30,11 @@ export interface HostOptions {
   net?: AxonNodeOptions['net'];
   endpoint?: AxonNodeOptions['endpoint'];
   version?: string;
+  /**
+   * With the embedded local ledger started by this host: also run an in-process demo seller
+   * (<dataDir>/demo-seller) selling the built-in aircraft and weather streams. Default true.
+   */
+  demo?: boolean;
 }
 
 export interface AxonHost {
@@ -36,6 +45,10 @@ export interface AxonHost {
   log: Logger;
   /** Set when this process runs the embedded local ledger. */
   localLedger: LocalLedger | null;
+  /** The in-process demo seller (see HostOptions.demo), when it runs. */
+  demoSeller: AxonNode | null;
+  /** What the host did for a first-time user, one line each (the CLI prints them). */
+  notes: string[];
   close(): Promise<void>;
 }
 
@@ -56,14 +69,14 @@ function readVersion(): string {
   return '0.0.0';
 }
 
-/** Does a Solana JSON-RPC server answer at this URL? */
-async function rpcAnswers(rpcUrl: string): Promise<boolean> {
+/** Does a Solana JSON-RPC server answer at this URL? (the CLI asks the same) */
+export async function rpcAnswers(rpcUrl: string, timeoutMs = 1500): Promise<boolean> {
   try {
     const res = await fetch(rpcUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }),
-      signal: AbortSignal.timeout(1500),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     return res.ok;
   } catch {
@@ -75,6 +88,9 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
   const paths = ensureDataDir(resolveDataDir(opts.dataDir));
   const settings = loadSettings(paths.settings);
   const log = opts.log ?? createLogger({ level: opts.logLevel, file: paths.log, stderr: false });
+  // one node per data dir: say so before starting anything (AxonNode.start takes the lock)
+  assertDataDirFree(paths.root);
+  const notes: string[] = [];
   let localLedger: LocalLedger | null = null;
   let ledger = opts.ledger;
   if (!ledger && settings.cluster === 'local') {
@@ -90,6 +106,10 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
       ledger = { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl };
     }
   }
+  const rpcUrl = ledger?.rpcUrl ?? resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).rpcUrl;
+  const loopbackLedger = /^https?:\/\/(127\.|localhost|\[::1\])/.test(rpcUrl);
+  // everything on this machine (the embedded ledger): announce loopback addresses too, as the CLI does
+  const net = loopbackLedger ? { announceFilter: { allowLoopback: true }, ...opts.net } : opts.net;
   let node: AxonNode;
   try {
     node = await AxonNode.start({
@@ -98,12 +118,35 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
       ...(ledger ? { ledger } : {}),
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
-      ...(opts.net ? { net: opts.net } : {}),
+      ...(net ? { net } : {}),
       ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
     });
   } catch (e) {
     await localLedger?.close();
     throw e;
+  }
+  let demoSeller: AxonNode | null = null;
+  if (localLedger && opts.demo !== false) {
+    try {
+      demoSeller = await startDemoSeller({
+        dataDir: join(paths.root, 'demo-seller'),
+        ledger: { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl },
+        log,
+        ...(opts.timing ? { timing: opts.timing } : {}),
+        ...(opts.net ? { net: opts.net } : {}),
+      });
+      notes.push(
+        `Demo seller ${demoSeller.identity.address} is selling the demo aircraft and weather streams (turn off with --no-demo).`,
+      );
+      // a first-time user can click Buy at once: fund an empty wallet on the local ledger
+      if ((await node.ledger.balance()) === 0n) {
+        await node.airdrop(FIRST_START_FUNDS);
+        notes.push(`Airdropped 2 SOL (local ledger, not real money) to your address ${node.identity.address}.`);
+      }
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'demo seller did not start');
+      notes.push(`note: the demo seller did not start: ${(e as Error).message}`);
+    }
   }
   const canAirdrop =
     opts.ledger || localLedger
@@ -124,10 +167,13 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
     settings,
     log,
     localLedger,
+    demoSeller,
+    notes,
     close() {
       closed ??= (async () => {
         backend.close();
         await node.shutdown();
+        await demoSeller?.shutdown();
         await localLedger?.close();
       })();
       return closed;

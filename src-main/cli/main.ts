@@ -60,12 +60,14 @@ function program(): Command {
     )
     .option('--ui', 'serve the UI and its API on 127.0.0.1 and print the URL with its access token')
     .option('--port <port>', 'UI port (default: the uiPort setting; 0 = any free port)')
-    .action(async (o: { ui?: boolean; port?: string }) => {
+    .option('--no-demo', 'no demo seller next to the embedded local ledger')
+    .action(async (o: { ui?: boolean; port?: string; demo?: boolean }) => {
       const { dataDir, logLevel } = g();
       await serveCommand({
         dataDir,
         logLevel,
         ui: !!o.ui,
+        demo: o.demo !== false,
         ...(o.port !== undefined ? { port: o.port === '0' ? 0 : port(o.port) } : {}),
       });
     });

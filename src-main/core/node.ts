@@ -8,6 +8,7 @@ import { Identity } from './identity/identity';
 import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
+import { lockDataDir } from './lock';
 import { loadSettings, parseSettings, type Settings } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
@@ -59,6 +60,8 @@ export class AxonNode extends EventEmitter<MarketEvents> {
     readonly net: NetNode,
     readonly market: Market,
     readonly log: Logger,
+    /** Releases the data-dir lock (node.pid). */
+    private readonly releaseLock: () => void,
   ) {
     super();
     const forward = <K extends keyof MarketEvents>(ev: K): void => {
@@ -72,13 +75,16 @@ export class AxonNode extends EventEmitter<MarketEvents> {
   static async start(o: AxonNodeOptions): Promise<AxonNode> {
     const paths = ensureDataDir(o.dataDir);
     const log = o.log ?? silentLogger;
-    const settings = o.settings
-      ? parseSettings({ ...loadSettings(paths.settings), ...o.settings }, paths.settings)
-      : loadSettings(paths.settings);
-    const identity = o.identity ?? openIdentity({ dataDir: paths.root, log }).identity;
-    const db = openDb(paths.db);
-    const cleanup: (() => Promise<unknown> | unknown)[] = [() => db.close()];
+    // one node per data dir (throws DataDirLockedError naming the other process)
+    const releaseLock = lockDataDir(paths.root);
+    const cleanup: (() => Promise<unknown> | unknown)[] = [releaseLock];
     try {
+      const settings = o.settings
+        ? parseSettings({ ...loadSettings(paths.settings), ...o.settings }, paths.settings)
+        : loadSettings(paths.settings);
+      const identity = o.identity ?? openIdentity({ dataDir: paths.root, log }).identity;
+      const db = openDb(paths.db);
+      cleanup.unshift(() => db.close());
       const ledger = createLedgerClient({
         identity,
         db,
@@ -109,9 +115,15 @@ export class AxonNode extends EventEmitter<MarketEvents> {
         endpoint: o.endpoint,
       });
       log.info({ address: identity.address, port: net.port }, 'axon node started');
-      return new AxonNode(identity, settings, db, ledger, net, market, log);
+      return new AxonNode(identity, settings, db, ledger, net, market, log, releaseLock);
     } catch (e) {
-      for (const c of cleanup) await Promise.resolve(c()).catch(() => undefined);
+      for (const c of cleanup) {
+        try {
+          await c();
+        } catch {
+          /* best effort */
+        }
+      }
       throw e;
     }
   }
@@ -184,7 +196,11 @@ export class AxonNode extends EventEmitter<MarketEvents> {
       await this.market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
       await this.ledger.close().catch(() => undefined);
-      this.db.close();
+      try {
+        this.db.close();
+      } finally {
+        this.releaseLock();
+      }
       this.log.info('axon node stopped');
     })();
     return this.#stopped;

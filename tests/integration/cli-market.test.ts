@@ -156,6 +156,11 @@ describe('axon against a local ledger', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/axon: no live listing 'no-such-stream' on the market 'main'/);
 
+    // one node per data dir: `axon serve` on the seller's data dir names the running seller
+    const clash = await run(['--data-dir', sellerDir, 'serve']);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(new RegExp(`another axon node \\(process ${seller.pid}\\) is running on the data dir`));
+
     // a buyer (the funded data dir) buys into a file; Ctrl+C ends the purchase cleanly
     const file = join(funded, 'frames.ndjson');
     const buyer = spawn(NODE, [AXON, '--data-dir', funded, 'buy', id, '--minutes', '1', '--out', file], {

@@ -60,7 +60,9 @@ describe('connect ladder on loopback', () => {
     expect(await echo(ra.connection, 100_000)).toBeGreaterThanOrEqual(100_000);
     await until(() => a.peerStatus(b.peerId).rttMs !== undefined, 5000, 'an RTT over WebRTC');
     expect(a.peerStatus(b.peerId).bytesOut).toBeGreaterThanOrEqual(100_000);
-    const punch = new ConnectionStore(a.db).attempts(b.peerId.toString()).find((r) => r.method === 'hole-punch' && r.outcome === 'ok');
+    const punch = new ConnectionStore(a.db)
+      .attempts(b.peerId.toString())
+      .find((r) => r.method === 'hole-punch' && r.outcome === 'ok');
     expect(punch?.outcome).toBe('ok');
     expect(JSON.parse(punch!.addresses).length).toBeGreaterThan(0);
   });

@@ -22,13 +22,17 @@ describe('relays', () => {
     const held = await b.useRelays([tcpAddr(r1.multiaddrs())]);
     expect(held.every((x) => x.includes(`/p2p/${r1.peerId.toString()}/p2p-circuit`))).toBe(true);
     await b.useRelays([tcpAddr(r2.multiaddrs())]);
-    const relaysHeld = (): Set<string> => new Set(b.multiaddrs().flatMap((x) => x.match(/\/p2p\/(\w+)\/p2p-circuit/)?.[1] ?? []));
+    const relaysHeld = (): Set<string> =>
+      new Set(b.multiaddrs().flatMap((x) => x.match(/\/p2p\/(\w+)\/p2p-circuit/)?.[1] ?? []));
     await until(() => relaysHeld().size >= 2, 10_000, 'reservations on two relays');
     expect(b.multiaddrs().every((x) => x.includes('p2p-circuit'))).toBe(true);
 
     const [sa, sb] = createMemorySignalingPair(20);
     // only r1's circuit address first, so the pair starts on r1; r2 is known as the fallback
-    const r1First = (i: ConnectInfo): ConnectInfo => ({ ...i, relays: [...i.relays].sort((x) => (x.includes(r1.peerId.toString()) ? -1 : 1)) });
+    const r1First = (i: ConnectInfo): ConnectInfo => ({
+      ...i,
+      relays: [...i.relays].sort((x) => (x.includes(r1.peerId.toString()) ? -1 : 1)),
+    });
     const [ra] = await Promise.all([
       a.connectPeer({ peer: b.peerId, role: 'initiator', signaling: sa }),
       b.connectPeer({ peer: a.peerId, role: 'responder', signaling: rewriting(sb, r1First) }),
@@ -41,7 +45,11 @@ describe('relays', () => {
     const st = a.peerStatus(b.peerId);
     expect(st.path?.kind).toBe('relayed');
     expect(st.path?.relay).toBe(ra.path.relay);
-    expect(new ConnectionStore(a.db).connections(b.peerId.toString()).some((c) => c.path === 'relayed' && c.relay === ra.path.relay)).toBe(true);
+    expect(
+      new ConnectionStore(a.db)
+        .connections(b.peerId.toString())
+        .some((c) => c.path === 'relayed' && c.relay === ra.path.relay),
+    ).toBe(true);
 
     // kill the relay in use
     const used = ra.path.relay === r1.peerId.toString() ? r1 : r2;
@@ -59,7 +67,9 @@ describe('relays', () => {
       'a new path after the relay died',
     );
     expect(Date.now() - lostAt).toBeLessThan(10_000);
-    expect(back.path?.kind === 'relayed' ? back.path.relay : 'direct').toBe(back.path?.kind === 'relayed' ? other.peerId.toString() : 'direct');
+    expect(back.path?.kind === 'relayed' ? back.path.relay : 'direct').toBe(
+      back.path?.kind === 'relayed' ? other.peerId.toString() : 'direct',
+    );
     expect(changes.some((c) => c.to === undefined || c.to.relay !== used.peerId.toString())).toBe(true);
   });
 
@@ -83,11 +93,17 @@ describe('relays', () => {
     ]);
     expect(ra.path.kind).toBe('relayed');
     // identify over the relayed connection teaches each side the other's addresses; the upgrade dials them
-    const up = await until(() => (a.peerStatus(b.peerId).path?.kind === 'direct-lan' ? a.peerStatus(b.peerId) : undefined), 15_000, 'the upgrade to direct');
+    const up = await until(
+      () => (a.peerStatus(b.peerId).path?.kind === 'direct-lan' ? a.peerStatus(b.peerId) : undefined),
+      15_000,
+      'the upgrade to direct',
+    );
     expect(up.path?.transport).toBe('tcp');
     expect(seen[0]).toBe('relayed');
     expect(seen).toContain('direct-lan');
-    expect(new ConnectionStore(a.db).attempts(b.peerId.toString()).some((x) => x.method === 'upgrade' && x.outcome === 'ok')).toBe(true);
+    expect(
+      new ConnectionStore(a.db).attempts(b.peerId.toString()).some((x) => x.method === 'upgrade' && x.outcome === 'ok'),
+    ).toBe(true);
   });
 });
 
@@ -104,5 +120,18 @@ describe('reflectors', () => {
     expect(report.reachability).toBe('public');
     expect(report.sources).toEqual([`reflector:${refl.peerId.toString()}`]);
     expect(a.announcement()).toBeUndefined();
+
+    // the ledger variant: a UDP probe carrying the AddressRequest token, matched by the reflector
+    const token = Uint8Array.from({ length: 12 }, (_, i) => 200 - i);
+    const udpAddr = ann!.multiaddrs.find((x) => /\/udp\/\d+\/p2p\//.test(x))!;
+    const [seen, direct] = await Promise.all([refl.observedProbe(token, 5000), a.sendProbe(udpAddr, token)]);
+    expect(seen?.ip).toBe('127.0.0.1');
+    expect(direct).toEqual(seen);
+    expect(
+      await refl.observedProbe(
+        Uint8Array.from({ length: 12 }, () => 1),
+        200,
+      ),
+    ).toBeUndefined();
   });
 });

@@ -15,7 +15,14 @@ export interface Ready {
 }
 export interface NatEvent {
   event: 'nat';
-  report: { publicIp?: string; mapping: string; reachability: string; filtering?: string; warnings: string[]; sources: string[] };
+  report: {
+    publicIp?: string;
+    mapping: string;
+    reachability: string;
+    filtering?: string;
+    warnings: string[];
+    sources: string[];
+  };
 }
 export interface ConnectedEvent {
   event: 'connected' | 'failed';
@@ -37,7 +44,15 @@ export function spawnPeer(lab: NatLab, host: LabHost, stun: string, extra: strin
 }
 
 export const labelOf = (r: NatEvent['report']): string =>
-  r.mapping === 'none' ? 'public' : r.mapping === 'endpoint-dependent' ? 'edm' : r.mapping === 'endpoint-independent' ? (r.filtering === 'endpoint-independent' ? 'fullcone' : 'eim') : r.mapping;
+  r.mapping === 'none'
+    ? 'public'
+    : r.mapping === 'endpoint-dependent'
+      ? 'edm'
+      : r.mapping === 'endpoint-independent'
+        ? r.filtering === 'endpoint-independent'
+          ? 'fullcone'
+          : 'eim'
+        : r.mapping;
 
 /** Forward PunchSync rounds printed by one peer to the other (both directions) until stopped. */
 function pumpRounds(a: LabProcess, b: LabProcess): () => void {
@@ -86,7 +101,10 @@ export async function runPair(
   ]);
   a.send({ cmd: 'relays', relays: infra.relays });
   b.send({ cmd: 'relays', relays: infra.relays });
-  await Promise.all([a.waitForJson((e: { event: string }) => e.event === 'relays', 30_000), b.waitForJson((e: { event: string }) => e.event === 'relays', 30_000)]);
+  await Promise.all([
+    a.waitForJson((e: { event: string }) => e.event === 'relays', 30_000),
+    b.waitForJson((e: { event: string }) => e.event === 'relays', 30_000),
+  ]);
 
   // the ledger round trip: request (initiator's info) → accept (responder's info, punchAt)
   a.send({ cmd: 'prepare', peer: readyB.peerId, role: 'initiator' });
@@ -98,9 +116,14 @@ export async function runPair(
   const acceptedAt = Date.now();
   b.send({ cmd: 'connect', remote: infoA.info, punchAt });
   a.send({ cmd: 'connect', remote: infoB.info, punchAt });
-  const connA = await a.waitForJson<ConnectedEvent>((e) => e.event === 'connected' || (e.event === 'failed' && (e as { cmd?: string }).cmd === 'connect'), 60_000);
+  const connA = await a.waitForJson<ConnectedEvent>(
+    (e) => e.event === 'connected' || (e.event === 'failed' && (e as { cmd?: string }).cmd === 'connect'),
+    60_000,
+  );
   const timeToConnect = Date.now() - acceptedAt;
-  await b.waitForJson<ConnectedEvent>((e) => e.event === 'connected' || e.event === 'failed', 30_000).catch(() => undefined);
+  await b
+    .waitForJson<ConnectedEvent>((e) => e.event === 'connected' || e.event === 'failed', 30_000)
+    .catch(() => undefined);
   stop();
   const row: MatrixRow = {
     scenario,

@@ -34,11 +34,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (rows.length) printMatrix(rows, { title: 'Axon connect ladder through NATs', jsonFile: 'test-artifacts/natlab-net-matrix.json' });
+  if (rows.length)
+    printMatrix(rows, { title: 'Axon connect ladder through NATs', jsonFile: 'test-artifacts/natlab-net-matrix.json' });
   await lab?.destroy();
 });
 
-async function scenario(name: string, setup: () => Promise<[Parameters<typeof runPair>[3], Parameters<typeof runPair>[4]]>, expectedPath: string[]) {
+async function scenario(
+  name: string,
+  setup: () => Promise<[Parameters<typeof runPair>[3], Parameters<typeof runPair>[4]]>,
+  expectedPath: string[],
+) {
   const [ha, hb] = await setup();
   const r = await runPair(lab, infra, name, ha, hb, expectedPath);
   rows.push(r.row);
@@ -48,7 +53,9 @@ async function scenario(name: string, setup: () => Promise<[Parameters<typeof ru
 
 describe('NAT lab: the connect ladder', () => {
   test('public ↔ public: direct', async () => {
-    const r = await scenario('public↔public', async () => [await lab.publicHost('pa'), await lab.publicHost('pb')], ['direct-wan']);
+    const r = await scenario('public↔public', async () => [await lab.publicHost('pa'), await lab.publicHost('pb')], [
+      'direct-wan',
+    ]);
     expect(r.row.path).toBe('direct-wan');
     expect(r.row.verdicts.every((v) => v.detected === v.expected)).toBe(true);
   });
@@ -123,18 +130,31 @@ describe('NAT lab: the connect ladder', () => {
   test('relay killed mid-connection: the pair moves to another relay or direct within 10 s', async () => {
     const d4 = await lab.router('nd4', { kind: 'edm' });
     const d5 = await lab.router('nd5', { kind: 'edm' });
-    const r = await runPair(lab, infra, 'EDM↔EDM, relay killed', await lab.hostBehind(d4, 'd4a'), await lab.hostBehind(d5, 'd5a'), ['relayed', 'hole-punched', 'direct-wan']);
+    const r = await runPair(
+      lab,
+      infra,
+      'EDM↔EDM, relay killed',
+      await lab.hostBehind(d4, 'd4a'),
+      await lab.hostBehind(d5, 'd5a'),
+      ['relayed', 'hole-punched', 'direct-wan'],
+    );
     expect(r.row.path).toBe('relayed');
     const used = r.connA.path!.relay!;
     const relayProc = infra.relayProcs.get(used)!;
     const killedAt = Date.now();
-    await relayProc.kill('SIGKILL');
+    await relayProc.kill('SIGTERM', 500); // tsx forwards SIGTERM to the node process
     const back = await r.a.waitForJson<{ event: string; to: string | null; relay: string | null; at: number }>(
       (e) => e.event === 'path' && e.to !== null && e.relay !== used && e.at > killedAt,
       15_000,
     );
     const movedMs = back.at - killedAt;
-    rows.push({ ...r.row, scenario: 'relay killed → moved', path: back.to, timeToConnectMs: movedMs, note: `moved ${movedMs} ms after the kill${back.relay ? ` to relay ${back.relay.slice(-6)}` : ''}` });
+    rows.push({
+      ...r.row,
+      scenario: 'relay killed → moved',
+      path: back.to,
+      timeToConnectMs: movedMs,
+      note: `moved ${movedMs} ms after the kill${back.relay ? ` to relay ${back.relay.slice(-6)}` : ''}`,
+    });
     expect(movedMs).toBeLessThan(10_000);
     await Promise.all([r.a.kill(), r.b.kill()]);
   });

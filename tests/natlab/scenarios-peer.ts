@@ -3,7 +3,7 @@
 // role the sealed ledger messages play in the app): a real out-of-band channel, as the ledger is.
 //   stdin:  {cmd:'discover', reflectors}  {cmd:'relays', relays}  {cmd:'prepare', peer, role, remote?}
 //           {cmd:'connect', remote, punchAt?}  {cmd:'status', peer}  {cmd:'echo', peer, bytes}
-//           {cmd:'round', info} (a PunchSync round from the other side)  {cmd:'stop'}
+//           {cmd:'round', info} (a PunchSync round from the other side)  {cmd:'reset', peer}  {cmd:'stop'}
 //   stdout: {event:'ready', peerId, addrs, announce?}  {event:'nat', report}  {event:'info', info}
 //           {event:'connected', path, elapsedMs, attempts}  {event:'failed', error}  {event:'path', …}
 import { createInterface } from 'node:readline';
@@ -11,6 +11,7 @@ import { Identity } from '../../src-main/core/identity/identity';
 import { createNetNode, decodeConnectInfo, encodeConnectInfo } from '../../src-main/core/net/index';
 import type { ConnectInfo, ConnectSession, NetNode, Signaling } from '../../src-main/core/net/index';
 import { createLogger } from '../../src-main/core/log';
+import { peerIdFromString } from '@libp2p/peer-id';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,9 +33,21 @@ const node: NetNode = await createNetNode({
 });
 node.addEventListener('path', (e) => {
   const d = (e as CustomEvent).detail;
-  out({ event: 'path', peer: d.peer, from: d.from?.kind ?? null, to: d.to?.kind ?? null, relay: d.to?.relay ?? null, at: Date.now() });
+  out({
+    event: 'path',
+    peer: d.peer,
+    from: d.from?.kind ?? null,
+    to: d.to?.kind ?? null,
+    relay: d.to?.relay ?? null,
+    at: Date.now(),
+  });
 });
-out({ event: 'ready', peerId: node.peerId.toString(), addrs: node.multiaddrs(), announce: node.announcement()?.multiaddrs ?? null });
+out({
+  event: 'ready',
+  peerId: node.peerId.toString(),
+  addrs: node.multiaddrs(),
+  announce: node.announcement()?.multiaddrs ?? null,
+});
 
 // further punch rounds arrive from the test process as {cmd:'round'}
 const inbox: ConnectInfo[] = [];
@@ -82,10 +95,17 @@ for await (const line of rl) {
             role: cmd.role as 'initiator' | 'responder',
             ...(cmd.remote ? { remote: unb64(cmd.remote as string) } : {}),
           });
-          out({ event: 'info', info: b64(encodeConnectInfo(session.localInfo)), bytes: encodeConnectInfo(session.localInfo).length });
+          out({
+            event: 'info',
+            info: b64(encodeConnectInfo(session.localInfo)),
+            bytes: encodeConnectInfo(session.localInfo).length,
+          });
           break;
         case 'connect': {
-          const r = await session!.connect(unb64(cmd.remote as string), { punchAt: cmd.punchAt as number | undefined, signaling });
+          const r = await session!.connect(unb64(cmd.remote as string), {
+            punchAt: cmd.punchAt as number | undefined,
+            signaling,
+          });
           out({ event: 'connected', path: r.path, elapsedMs: r.elapsedMs, attempts: r.attempts });
           break;
         }
@@ -96,11 +116,28 @@ for await (const line of rl) {
           else inbox.push(info);
           break;
         }
+        case 'reset': {
+          // end this pair's session and connections (a benchmark trial is over)
+          session?.close();
+          session = undefined;
+          await node.libp2p.hangUp(peerIdFromString(cmd.peer as string));
+          out({ event: 'reset' });
+          break;
+        }
+        case 'ping': {
+          const rtts: number[] = [];
+          for (let i = 0; i < 5; i++) rtts.push((await node.ping(cmd.peer as string)) ?? NaN);
+          const st = node.peerStatus(cmd.peer as string);
+          out({ event: 'ping', rttMs: rtts.sort((x, y) => x - y)[2] ?? null, path: st.path?.kind ?? null });
+          break;
+        }
         case 'status':
           out({ event: 'status', status: node.peerStatus(cmd.peer as string) });
           break;
         case 'echo': {
-          const conn = node.libp2p.getConnections().find((c) => c.remotePeer.toString() === cmd.peer && c.status === 'open');
+          const conn = node.libp2p
+            .getConnections()
+            .find((c) => c.remotePeer.toString() === cmd.peer && c.status === 'open');
           if (!conn) throw new Error('not connected');
           const started = performance.now();
           const stream = await conn.newStream('/axon-lab/echo/1.0.0', { runOnLimitedConnection: true });
@@ -125,4 +162,3 @@ for await (const line of rl) {
     }
   })();
 }
-

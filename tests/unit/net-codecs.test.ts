@@ -2,7 +2,13 @@
 // SDP synthesis for the ICE punch, address scoping, path classification, role picking, backoff.
 import { describe, expect, test } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
-import { decodeConnectInfo, encodeConnectInfo, ConnectInfoError, MAX_CONNECT_INFO_BYTES, type ConnectInfo } from '../../src-main/core/net/connect-info';
+import {
+  decodeConnectInfo,
+  encodeConnectInfo,
+  ConnectInfoError,
+  MAX_CONNECT_INFO_BYTES,
+  type ConnectInfo,
+} from '../../src-main/core/net/connect-info';
 import { encodeBindingRequest, encodeBindingResponse, parseStun, parseHostPort } from '../../src-main/core/net/stun';
 import { parseIceParams, synthesizeSdp } from '../../src-main/core/net/ice-punch';
 import { ipScope, makeAnnounceFilter } from '../../src-main/core/net/addresses';
@@ -15,7 +21,11 @@ const RELAY = '12D3KooWMyL48RFQic51efPyAXPtBmrHL2M1KdUxWAYzLY362VQ7';
 const PEER = '12D3KooWERuy7XAPyLw7A4xrSKJZVv2UaG6oNatxaJzQRP7nnEH4';
 const full: ConnectInfo = {
   v: 1,
-  addrs: ['/ip4/10.1.0.2/tcp/4001', '/ip4/198.18.2.2/tcp/4001', '/ip4/10.1.0.2/udp/4001/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ'],
+  addrs: [
+    '/ip4/10.1.0.2/tcp/4001',
+    '/ip4/198.18.2.2/tcp/4001',
+    '/ip4/10.1.0.2/udp/4001/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ',
+  ],
   relays: [`/ip4/198.18.1.2/tcp/4001/p2p/${RELAY}/p2p-circuit`],
   ice: {
     ufrag: 'hHj3',
@@ -52,7 +62,14 @@ describe('ConnectInfo', () => {
   });
 
   test('too many addresses are refused at encoding', () => {
-    const many = { ...full, addrs: Array.from({ length: 16 }, (_, i) => `/ip4/198.18.2.2/udp/${4000 + i}/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ`) };
+    const many = {
+      ...full,
+      addrs: Array.from(
+        { length: 16 },
+        (_, i) =>
+          `/ip4/198.18.2.2/udp/${4000 + i}/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ`,
+      ),
+    };
     expect(() => encodeConnectInfo(many)).toThrow(new RegExp(`limit is ${MAX_CONNECT_INFO_BYTES}`));
   });
 });
@@ -60,7 +77,10 @@ describe('ConnectInfo', () => {
 describe('STUN codec', () => {
   test('a binding response carries the observed address, XORed, for IPv4 and IPv6', () => {
     const tx = Uint8Array.from({ length: 12 }, (_, i) => i + 1);
-    for (const ep of [{ ip: '198.18.2.2', port: 51489 }, { ip: 'fd00:0:0:0:0:0:0:2', port: 3478 }]) {
+    for (const ep of [
+      { ip: '198.18.2.2', port: 51489 },
+      { ip: 'fd00:0:0:0:0:0:0:2', port: 3478 },
+    ]) {
       const m = parseStun(encodeBindingResponse(tx, ep));
       expect(m?.type).toBe(0x0101);
       expect(Buffer.from(m!.txId)).toEqual(Buffer.from(tx));
@@ -108,8 +128,17 @@ describe('addresses and paths', () => {
   });
 
   test('the announce filter drops loopback unless allowed, keeps circuit addresses', () => {
-    const addrs = ['/ip4/127.0.0.1/tcp/1', '/ip4/10.1.0.2/tcp/1', '/ip4/198.18.2.2/tcp/1', `/ip4/127.0.0.1/tcp/2/p2p/${RELAY}/p2p-circuit`].map((a) => multiaddr(a));
-    expect(makeAnnounceFilter()(addrs).map(String)).toEqual(['/ip4/10.1.0.2/tcp/1', '/ip4/198.18.2.2/tcp/1', `/ip4/127.0.0.1/tcp/2/p2p/${RELAY}/p2p-circuit`]);
+    const addrs = [
+      '/ip4/127.0.0.1/tcp/1',
+      '/ip4/10.1.0.2/tcp/1',
+      '/ip4/198.18.2.2/tcp/1',
+      `/ip4/127.0.0.1/tcp/2/p2p/${RELAY}/p2p-circuit`,
+    ].map((a) => multiaddr(a));
+    expect(makeAnnounceFilter()(addrs).map(String)).toEqual([
+      '/ip4/10.1.0.2/tcp/1',
+      '/ip4/198.18.2.2/tcp/1',
+      `/ip4/127.0.0.1/tcp/2/p2p/${RELAY}/p2p-circuit`,
+    ]);
     expect(makeAnnounceFilter({ allowLoopback: true, allowPrivate: false })(addrs).map(String)).toEqual([
       '/ip4/127.0.0.1/tcp/1',
       '/ip4/198.18.2.2/tcp/1',
@@ -119,34 +148,72 @@ describe('addresses and paths', () => {
 
   test('classification: relayed names its relay; a limited connection is relayed; ICE pairs tell punched from direct', () => {
     const circuit = multiaddr(`/ip4/198.18.1.2/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`);
-    expect(classifyConnection({ remoteAddr: circuit, limits: { seconds: 60 } })).toMatchObject({ kind: 'relayed', relay: RELAY, transport: 'circuit' });
-    expect(classifyConnection({ remoteAddr: multiaddr(`/ip4/198.18.77.2/tcp/4001/p2p/${PEER}`), limits: undefined })).toMatchObject({ kind: 'direct-wan', transport: 'tcp' });
-    expect(classifyConnection({ remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`), limits: undefined })).toMatchObject({ kind: 'direct-lan' });
+    expect(classifyConnection({ remoteAddr: circuit, limits: { seconds: 60 } })).toMatchObject({
+      kind: 'relayed',
+      relay: RELAY,
+      transport: 'circuit',
+    });
+    expect(
+      classifyConnection({ remoteAddr: multiaddr(`/ip4/198.18.77.2/tcp/4001/p2p/${PEER}`), limits: undefined }),
+    ).toMatchObject({ kind: 'direct-wan', transport: 'tcp' });
+    expect(
+      classifyConnection({ remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`), limits: undefined }),
+    ).toMatchObject({ kind: 'direct-lan' });
     const webrtc = multiaddr(`/ip4/198.18.77.2/udp/5000/webrtc/p2p/${PEER}`);
     const ep = (type: string, address: string) => ({ type, address, port: 5000 });
-    expect(classifyConnection({ remoteAddr: webrtc, limits: undefined }, { local: ep('srflx', '198.18.2.2'), remote: ep('srflx', '198.18.77.2') }).kind).toBe('hole-punched');
-    expect(classifyConnection({ remoteAddr: webrtc, limits: undefined }, { local: ep('host', '198.18.2.2'), remote: ep('host', '198.18.77.2') }).kind).toBe('direct-wan');
+    expect(
+      classifyConnection(
+        { remoteAddr: webrtc, limits: undefined },
+        { local: ep('srflx', '198.18.2.2'), remote: ep('srflx', '198.18.77.2') },
+      ).kind,
+    ).toBe('hole-punched');
+    expect(
+      classifyConnection(
+        { remoteAddr: webrtc, limits: undefined },
+        { local: ep('host', '198.18.2.2'), remote: ep('host', '198.18.77.2') },
+      ).kind,
+    ).toBe('direct-wan');
     const viaRelayWebrtc = multiaddr(`/ip4/198.18.1.2/tcp/4001/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${PEER}`);
     expect(classifyConnection({ remoteAddr: viaRelayWebrtc, limits: undefined }).kind).toBe('hole-punched');
   });
 
   test('a reflector UDP responder address is recognised; a libp2p address is not', () => {
-    expect(udpResponder(`/ip4/198.18.1.2/udp/3479/p2p/${RELAY}`)).toEqual({ ep: { ip: '198.18.1.2', port: 3479 }, peer: RELAY });
-    expect(udpResponder(`/ip4/198.18.1.2/udp/4001/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ/p2p/${RELAY}`)).toBeUndefined();
+    expect(udpResponder(`/ip4/198.18.1.2/udp/3479/p2p/${RELAY}`)).toEqual({
+      ep: { ip: '198.18.1.2', port: 3479 },
+      peer: RELAY,
+    });
+    expect(
+      udpResponder(
+        `/ip4/198.18.1.2/udp/4001/webrtc-direct/certhash/uEiCX2LupsRgZFY7fB0g5qOOSvjUr2WJnw-ChOjV0jhb5VQ/p2p/${RELAY}`,
+      ),
+    ).toBeUndefined();
   });
 });
 
 describe('roles and backoff', () => {
   test('pickRoles: fresh, with the role, not ourselves, one per peer, healthy first, dead dropped', () => {
     const now = 1_000_000;
-    const c = (peer: string, roles: ('relay' | 'reflector')[], expiresAt = now + 100) => ({ peer, roles, multiaddrs: [], expiresAt });
+    const c = (peer: string, roles: ('relay' | 'reflector')[], expiresAt = now + 100) => ({
+      peer,
+      roles,
+      multiaddrs: [],
+      expiresAt,
+    });
     const health = new Map([
       ['slow', { peer: 'slow', ok: true, rttMs: 300 }],
       ['fast', { peer: 'fast', ok: true, rttMs: 5 }],
       ['dead', { peer: 'dead', ok: false, error: 'refused' }],
     ]);
     const picked = pickRoles(
-      [c('slow', ['relay']), c('fast', ['relay', 'reflector']), c('dead', ['relay']), c('old', ['relay'], now - 1), c('me', ['relay']), c('refl', ['reflector']), c('fast', ['relay'], now + 50)],
+      [
+        c('slow', ['relay']),
+        c('fast', ['relay', 'reflector']),
+        c('dead', ['relay']),
+        c('old', ['relay'], now - 1),
+        c('me', ['relay']),
+        c('refl', ['reflector']),
+        c('fast', ['relay'], now + 50),
+      ],
       'relay',
       { self: 'me', nowSec: now, health },
     );

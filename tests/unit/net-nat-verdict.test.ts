@@ -3,7 +3,14 @@ import { describe, expect, test } from 'vitest';
 import { combineObservations, type AddressObservation } from '../../src-main/core/net/nat-verdict';
 
 const LOCAL = { localIps: ['10.1.0.2', '127.0.0.1'] };
-const udp = (source: string, observer: string, localPort: number, ip: string, port: number, extra: Partial<AddressObservation> = {}): AddressObservation => ({
+const udp = (
+  source: string,
+  observer: string,
+  localPort: number,
+  ip: string,
+  port: number,
+  extra: Partial<AddressObservation> = {},
+): AddressObservation => ({
   source,
   observer,
   protocol: 'udp',
@@ -23,28 +30,46 @@ describe('combineObservations', () => {
 
   test('three reflectors see one IP and one port for one local port: endpoint-independent, punchable', () => {
     const r = combineObservations(
-      [udp('reflector:r1', '198.18.1.2:3479', 5000, '198.18.9.2', 5000), udp('reflector:r2', '198.18.2.2:3479', 5000, '198.18.9.2', 5000), udp('reflector:r3', '198.18.3.2:3479', 5000, '198.18.9.2', 5000)],
+      [
+        udp('reflector:r1', '198.18.1.2:3479', 5000, '198.18.9.2', 5000),
+        udp('reflector:r2', '198.18.2.2:3479', 5000, '198.18.9.2', 5000),
+        udp('reflector:r3', '198.18.3.2:3479', 5000, '198.18.9.2', 5000),
+      ],
       LOCAL,
     );
-    expect(r).toMatchObject({ publicIp: '198.18.9.2', mapping: 'endpoint-independent', reachability: 'punchable', confidence: 1 });
+    expect(r).toMatchObject({
+      publicIp: '198.18.9.2',
+      mapping: 'endpoint-independent',
+      reachability: 'punchable',
+      confidence: 1,
+    });
     expect(r.sources).toEqual(['reflector:r1', 'reflector:r2', 'reflector:r3']);
     expect(r.warnings).toEqual([]);
   });
 
   test('differing observed ports for one local port: endpoint-dependent, relay-only', () => {
-    const r = combineObservations([udp('reflector:r1', 'a:1', 5000, '198.18.9.2', 40001), udp('reflector:r2', 'b:1', 5000, '198.18.9.2', 51234)], LOCAL);
+    const r = combineObservations(
+      [udp('reflector:r1', 'a:1', 5000, '198.18.9.2', 40001), udp('reflector:r2', 'b:1', 5000, '198.18.9.2', 51234)],
+      LOCAL,
+    );
     expect(r.mapping).toBe('endpoint-dependent');
     expect(r.reachability).toBe('relay-only');
   });
 
   test('observed address equals a local address and port: no NAT, public', () => {
-    const r = combineObservations([udp('stun:s', 's:3478', 6000, '10.1.0.2', 6000), udp('reflector:r1', 'r:1', 6000, '10.1.0.2', 6000)], LOCAL);
+    const r = combineObservations(
+      [udp('stun:s', 's:3478', 6000, '10.1.0.2', 6000), udp('reflector:r1', 'r:1', 6000, '10.1.0.2', 6000)],
+      LOCAL,
+    );
     expect(r).toMatchObject({ publicIp: '10.1.0.2', mapping: 'none', reachability: 'public' });
   });
 
   test('a TCP observation (unknown local port) does not spoil the no-NAT verdict', () => {
     const r = combineObservations(
-      [udp('stun:s', 's:3478', 6000, '127.0.0.1', 6000), { source: 'reflector:r', protocol: 'tcp', localPort: -1, observed: { ip: '127.0.0.1', port: 41000 } }],
+      [
+        udp('stun:s', 's:3478', 6000, '127.0.0.1', 6000),
+        { source: 'reflector:r', protocol: 'tcp', localPort: -1, observed: { ip: '127.0.0.1', port: 41000 } },
+      ],
       LOCAL,
     );
     expect(r.mapping).toBe('none');
@@ -52,7 +77,11 @@ describe('combineObservations', () => {
 
   test('the majority fixes the IP; a dissenting reflector yields a warning naming it', () => {
     const r = combineObservations(
-      [udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000), udp('reflector:r2', 'b', 5000, '198.18.9.2', 5000), udp('reflector:liar', 'c', 5000, '203.0.113.66', 5000)],
+      [
+        udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000),
+        udp('reflector:r2', 'b', 5000, '198.18.9.2', 5000),
+        udp('reflector:liar', 'c', 5000, '203.0.113.66', 5000),
+      ],
       LOCAL,
     );
     expect(r.publicIp).toBe('198.18.9.2');
@@ -62,7 +91,10 @@ describe('combineObservations', () => {
   });
 
   test('a tie between two IPs is reported as a guess', () => {
-    const r = combineObservations([udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000), udp('reflector:r2', 'b', 5000, '198.18.7.2', 5000)], LOCAL);
+    const r = combineObservations(
+      [udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000), udp('reflector:r2', 'b', 5000, '198.18.7.2', 5000)],
+      LOCAL,
+    );
     expect(r.warnings.join(' ')).toMatch(/no majority/);
   });
 
@@ -74,13 +106,28 @@ describe('combineObservations', () => {
   });
 
   test("a STUN server's own RFC 5780 verdict counts", () => {
-    expect(combineObservations([udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000, { mappingTest: 'endpoint-independent' })], LOCAL).mapping).toBe('endpoint-independent');
-    expect(combineObservations([udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000, { mappingTest: 'address-and-port-dependent' })], LOCAL).mapping).toBe('endpoint-dependent');
+    expect(
+      combineObservations(
+        [udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000, { mappingTest: 'endpoint-independent' })],
+        LOCAL,
+      ).mapping,
+    ).toBe('endpoint-independent');
+    expect(
+      combineObservations(
+        [udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000, { mappingTest: 'address-and-port-dependent' })],
+        LOCAL,
+      ).mapping,
+    ).toBe('endpoint-dependent');
   });
 
   test('mixed evidence: endpoint-dependent wins, with a warning', () => {
     const r = combineObservations(
-      [udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000), udp('reflector:r2', 'b', 5000, '198.18.9.2', 5000), udp('stun:s', 's', 7000, '198.18.9.2', 7001), udp('stun:s2', 't', 7000, '198.18.9.2', 7002)],
+      [
+        udp('reflector:r1', 'a', 5000, '198.18.9.2', 5000),
+        udp('reflector:r2', 'b', 5000, '198.18.9.2', 5000),
+        udp('stun:s', 's', 7000, '198.18.9.2', 7001),
+        udp('stun:s2', 't', 7000, '198.18.9.2', 7002),
+      ],
       LOCAL,
     );
     expect(r.mapping).toBe('endpoint-dependent');
@@ -88,19 +135,28 @@ describe('combineObservations', () => {
   });
 
   test('the same observer seen twice from one port is not evidence of endpoint independence', () => {
-    const r = combineObservations([udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000), udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000)], LOCAL);
+    const r = combineObservations(
+      [udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000), udp('stun:s', 's:3478', 5000, '198.18.9.2', 5000)],
+      LOCAL,
+    );
     expect(r.mapping).toBe('unknown');
   });
 
   test('observed IP is local but ports were rewritten: warns and classifies the mapping', () => {
-    const r = combineObservations([udp('r:1', 'a', 5000, '10.1.0.2', 6000), udp('r:2', 'b', 5000, '10.1.0.2', 6001)], LOCAL);
+    const r = combineObservations(
+      [udp('r:1', 'a', 5000, '10.1.0.2', 6000), udp('r:2', 'b', 5000, '10.1.0.2', 6001)],
+      LOCAL,
+    );
     expect(r.warnings.join(' ')).toMatch(/ports were rewritten/);
     expect(r.mapping).toBe('endpoint-dependent');
   });
 
   test('confidence grows with the number of agreeing sources', () => {
     const one = combineObservations([udp('r:1', 'a', 5000, '198.18.9.2', 5000)], LOCAL).confidence;
-    const two = combineObservations([udp('r:1', 'a', 5000, '198.18.9.2', 5000), udp('r:2', 'b', 5000, '198.18.9.2', 5000)], LOCAL).confidence;
+    const two = combineObservations(
+      [udp('r:1', 'a', 5000, '198.18.9.2', 5000), udp('r:2', 'b', 5000, '198.18.9.2', 5000)],
+      LOCAL,
+    ).confidence;
     expect(two).toBeGreaterThan(one);
   });
 });

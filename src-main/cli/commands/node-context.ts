@@ -2,10 +2,10 @@
 //   data dir + settings + identity (cliContext) → a ledger that answers → AxonNode (or, for the
 //   commands that only read, a "ledger view": the ledger client and the SQLite stores, no libp2p).
 // One CLI node per data dir at a time (a pid file); Ctrl+C / SIGTERM end a command cleanly.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { assertDataDirFree, DataDirLockedError, lockDataDir as lockCore } from '../../core/lock';
 import type { Address } from '@solana/kit';
 import { AxonNode, type AxonNodeOptions } from '../../core/node';
+import { rpcAnswers } from '../../api/host';
 import { resolveCluster } from '../../core/ledger/cluster';
 import { createLedgerClient, type SolanaLedgerClient } from '../../core/ledger/client';
 import { startLocalLedger, type LocalLedger } from '../../core/ledger/local/index';
@@ -45,20 +45,7 @@ export function ledgerEndpoint(ctx: CliContext): LedgerEndpoint {
   };
 }
 
-/** Does a Solana JSON-RPC server answer at this URL? */
-export async function rpcAnswers(rpcUrl: string, timeoutMs = 1500): Promise<boolean> {
-  try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
+export { rpcAnswers };
 
 /**
  * The ledger this command talks to. For the `local` cluster: the one listening on the configured
@@ -83,27 +70,17 @@ export async function requireLedger(
   throw new CliError(`the ledger at ${endpoint.rpcUrl} (cluster ${ctx.settings.cluster}) does not answer`);
 }
 
-/** One CLI node per data dir: a pid file, ignored when its process is gone. Returns the release. */
+/**
+ * One node per data dir: the core lock (node.pid, taken by AxonNode.start). Here for the commands
+ * that hold a data dir without a node of their own (`demo`); a clash is a one-line CliError.
+ */
 export function lockDataDir(root: string): () => void {
-  const file = join(root, 'node.pid');
-  if (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    let alive = false;
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (alive)
-      throw new CliError(
-        `another axon node (process ${pid}) is running on the data dir ${root}: stop it, or give this one its own --data-dir`,
-      );
+  try {
+    return lockCore(root);
+  } catch (e) {
+    if (e instanceof DataDirLockedError) throw new CliError(e.message);
+    throw e;
   }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
 }
 
 export interface OpenedNode {
@@ -124,7 +101,13 @@ export async function openNode(
 ): Promise<OpenedNode> {
   const { endpoint } = await requireLedger(ctx);
   const identity = o.identity ?? ctx.identity().identity;
-  const release = lockDataDir(ctx.paths.root);
+  // fail before anything starts when another node runs on this data dir (AxonNode.start locks it)
+  try {
+    assertDataDirFree(ctx.paths.root);
+  } catch (e) {
+    if (e instanceof DataDirLockedError) throw new CliError(e.message);
+    throw e;
+  }
   let node: AxonNode;
   try {
     node = await AxonNode.start({
@@ -137,7 +120,7 @@ export async function openNode(
       net: { ...(endpoint.loopback ? { announceFilter: { allowLoopback: true } } : {}), ...o.net },
     });
   } catch (e) {
-    release();
+    if (e instanceof DataDirLockedError) throw new CliError(e.message);
     throw e;
   }
   let closed: Promise<void> | null = null;
@@ -145,7 +128,7 @@ export async function openNode(
     node,
     endpoint,
     close() {
-      closed ??= node.shutdown().finally(release);
+      closed ??= node.shutdown();
       return closed;
     },
   };

@@ -186,13 +186,8 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
   print(summary);
 }
 
-/**
- * Stop selling a stream for good. Pause first: unsell() alone stops the source after posting the
- * Delist, and the source's "unhealthy" event then republishes the listing (market bug, reported);
- * a paused offer is never republished.
- */
+/** Stop selling a stream for good: delist it and end its sales. */
 async function delist(node: AxonNode, streamId: string): Promise<void> {
-  await node.pause(streamId);
   await node.unsell(streamId);
 }
 

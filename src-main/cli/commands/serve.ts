@@ -16,6 +16,8 @@ export interface ServeOptions {
   port?: number;
   /** The renderer build to serve (default: <repo>/out/renderer). */
   staticDir?: string;
+  /** Run the demo seller next to the embedded local ledger (default true; `--no-demo`). */
+  demo?: boolean;
   /** Resolves when the server should stop (default: SIGINT/SIGTERM). */
   until?: Promise<void>;
   /** Where to print the URL (default: stdout). */
@@ -35,8 +37,14 @@ export const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 
 /** Start the node (and the UI bridge); returns once both listen. */
 export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const host = await startHost({ ...opts.hostOptions, dataDir: opts.dataDir, logLevel: opts.logLevel });
+  const host = await startHost({
+    ...opts.hostOptions,
+    dataDir: opts.dataDir,
+    logLevel: opts.logLevel,
+    ...(opts.demo !== undefined ? { demo: opts.demo } : {}),
+  });
   if (host.localLedger) print(`Started the embedded local ledger at ${host.localLedger.rpcUrl}.`);
+  for (const note of host.notes) print(note);
   let bridge: Bridge | null = null;
   let api: ApiService | null = null;
   try {

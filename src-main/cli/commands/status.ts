@@ -1,25 +1,12 @@
 // Runs in: Node. `axon status [--json]`: what this installation buys and sells and the peers it
 // is (or was last) connected to, with the path of each connection. Read from the node's history
 // (SQLite), so it works whether or not a node is running on this data dir (`axon sell`, `buy`).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dataDirHolder } from '../../core/lock';
 import type { CliContext } from '../context';
 import { amount, ago, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
-
-function runningNode(root: string): number | null {
-  const f = join(root, 'node.pid');
-  if (!existsSync(f)) return null;
-  const pid = Number(readFileSync(f, 'utf8').trim());
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -32,7 +19,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     // one row per peer: its newest connection
     const peers = new Map<string, (typeof conns)[number]>();
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
-    const pid = runningNode(ctx.paths.root);
+    const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
     if (o.json) {
       console.log(

@@ -33,7 +33,10 @@ interface Run {
   endTimer: NodeJS.Timeout | null;
   expiryTimer: NodeJS.Timeout | null;
   file: FileSink | null;
+  /** Last frame received, or when the stream (re)opened: for the stall timeout. */
   lastFrameAt: number;
+  /** Last frame actually received by this run (null: none yet). */
+  dataAt: number | null;
   paying: boolean;
   stopping: boolean;
   reconnects: number;
@@ -41,9 +44,14 @@ interface Run {
   frames: number;
 }
 
+/** How long shutdown waits for a purchase stop under way (it posts ServiceStop on the ledger). */
+const STOP_WAIT_MS = 3000;
+
 export class BuyerSide {
   readonly runs = new Map<string, Run>();
   #flushTimer: NodeJS.Timeout | null = null;
+  /** Background work (timers, stops posting ServiceStop): awaited (bounded) by stop(). */
+  #tasks = new Set<Promise<void>>();
 
   constructor(
     private readonly ctx: MarketContext,
@@ -60,10 +68,18 @@ export class BuyerSide {
 
   async stop(): Promise<void> {
     if (this.#flushTimer) clearInterval(this.#flushTimer);
-    this.#flush();
     for (const r of this.runs.values()) {
       r.stopping = true;
       this.#clearTimers(r);
+    }
+    // let stops under way post their ServiceStop and record it before the database closes
+    if (this.#tasks.size)
+      await Promise.race([
+        Promise.allSettled([...this.#tasks]),
+        new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref()),
+      ]);
+    this.#flush();
+    for (const r of this.runs.values()) {
       r.cs?.close();
       // leave the purchase as it is in SQLite (and the seller's sale open): a restart resumes it
       this.#saveProgress(r, r.session);
@@ -149,6 +165,21 @@ export class BuyerSide {
     return this.ctx.trades.purchase(id)!;
   }
 
+  /**
+   * Run work in the background: never an unhandled rejection (a failure is logged), and
+   * shutdown waits for it (bounded).
+   */
+  #background(what: string, task: () => Promise<unknown>): void {
+    const p: Promise<void> = (async () => {
+      try {
+        await task();
+      } catch (e) {
+        this.ctx.log.warn({ err: (e as Error).message }, `${what} failed`);
+      }
+    })().finally(() => this.#tasks.delete(p));
+    this.#tasks.add(p);
+  }
+
   /** Stop a purchase at once (the current period is not refunded). */
   async stopPurchase(id: string, reason = 'stopped by the buyer'): Promise<PurchaseRow> {
     const p = this.ctx.trades.purchase(id);
@@ -204,10 +235,14 @@ export class BuyerSide {
         : listing.priceDirect
       : null;
     if (perMinute !== null && m.pricePerPeriod > pricePerPeriod(perMinute, m.periodSec)) {
-      return void this.stopPurchase(p.id, `price changed: ${m.pricePerPeriod} per period is above the listed price`);
+      return this.#background('stopping the purchase', () =>
+        this.stopPurchase(p.id, `price changed: ${m.pricePerPeriod} per period is above the listed price`),
+      );
     }
     if (m.pricePerPeriod > p.maxLamports)
-      return void this.stopPurchase(p.id, 'one period costs more than the spending cap');
+      return this.#background('stopping the purchase', () =>
+        this.stopPurchase(p.id, 'one period costs more than the spending cap'),
+      );
     let info: ConnectInfo;
     try {
       info = decodeConnectInfo(
@@ -253,6 +288,7 @@ export class BuyerSide {
       expiryTimer: null,
       file: null,
       lastFrameAt: Date.now(),
+      dataAt: null,
       paying: false,
       stopping: false,
       reconnects: 0,
@@ -307,7 +343,7 @@ export class BuyerSide {
     run.lastFrameAt = Date.now();
     this.#attachSinks(run, p);
     session.on('frame', (f) => {
-      run.lastFrameAt = Date.now();
+      run.lastFrameAt = run.dataAt = Date.now();
       run.frames++;
       run.file?.write(f);
       this.endpoint?.publish(run.id, f);
@@ -352,47 +388,62 @@ export class BuyerSide {
     if (!p || isFinal(p.state) || p.startedAt === null || p.periodMs === null) return;
     const lead = Math.min(p.periodMs * 0.5, Math.max(300, p.periodMs * this.ctx.timing.payLeadFraction));
     const due = this.#paidUntil(p) - lead;
-    run.payTimer = setTimeout(() => void this.#due(run), Math.max(0, due - Date.now()));
+    run.payTimer = setTimeout(() => this.#background('payment', () => this.#due(run)), Math.max(0, due - Date.now()));
     run.payTimer.unref();
   }
 
-  /** Time to pay the next period — or to stop. */
+  /** No frame for this long ends the purchase: scales with the period (2 periods, 2 s … dataStallMs). */
+  #stallMs(p: PurchaseRow): number {
+    return Math.min(this.ctx.timing.dataStallMs, Math.max(2000, 2 * (p.periodMs ?? 0)));
+  }
+
+  #later(run: Run, ms: number): void {
+    run.payTimer = setTimeout(() => this.#background('payment', () => this.#due(run)), ms);
+    run.payTimer.unref();
+  }
+
+  /**
+   * Time to pay the next period — or to stop. Rule: period k+1 is paid only if a frame arrived
+   * during period k (after the connection); otherwise the purchase ends when period k does, with
+   * "no data from the seller". A stream that dropped moments ago is being re-opened: as long as
+   * data came during this period, keep paying so it can resume.
+   */
   async #due(run: Run): Promise<void> {
     const p = this.ctx.trades.purchase(run.id);
-    if (!p || isFinal(p.state) || run.stopping) return;
+    if (!p || isFinal(p.state) || run.stopping || p.startedAt === null || p.periodMs === null) return;
     const next = p.paidThrough + 1;
     const price = p.pricePerPeriod ?? 0n;
+    const paidUntil = this.#paidUntil(p);
+    const now = Date.now();
     let stop: string | null = null;
     if (p.spent + price > p.maxLamports) stop = `spending cap reached (${p.spent} of ${p.maxLamports} lamports)`;
-    else if (next * (p.periodMs ?? 0) >= p.maxMinutes * 60_000) stop = `bought time used (${p.maxMinutes} min)`;
-    else if (Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2) && run.session)
-      stop = 'data stopped arriving';
-    else if (
-      !run.session &&
-      Date.now() - run.lastFrameAt > Math.max(this.ctx.timing.dataStallMs, (p.periodMs ?? 0) * 2)
-    )
-      stop = 'no connection to the seller';
+    else if (next * p.periodMs >= p.maxMinutes * 60_000) stop = `bought time used (${p.maxMinutes} min)`;
+    if (!stop) {
+      const periodStart = p.startedAt + p.paidThrough * p.periodMs;
+      if (run.dataAt === null || run.dataAt < periodStart) {
+        // nothing arrived during this period (yet): never pay the next one for nothing
+        if (now < paidUntil) return this.#later(run, Math.min(250, paidUntil - now));
+        const why = run.session ? 'no data from the seller' : 'no data from the seller (not connected)';
+        await this.stopPurchase(run.id, `${why} during period ${p.paidThrough}`);
+        return;
+      }
+      if (now - run.lastFrameAt > this.#stallMs(p))
+        stop = run.session ? 'data stopped arriving' : 'no connection to the seller';
+    }
     if (stop) {
       // let the paid time run out, then end
-      const wait = Math.max(0, this.#paidUntil(p) - Date.now());
-      run.endTimer = setTimeout(() => void this.stopPurchase(run.id, stop!), wait);
+      const reason = stop;
+      run.endTimer = setTimeout(
+        () => this.#background('stopping the purchase', () => this.stopPurchase(run.id, reason)),
+        Math.max(0, paidUntil - now),
+      );
       run.endTimer.unref();
       return;
     }
-    if (!run.session && Date.now() - run.lastFrameAt > this.ctx.timing.dataStallMs) {
-      // not connected for a while: do not pay into the void; re-check shortly
-      run.payTimer = setTimeout(() => void this.#due(run), 500);
-      run.payTimer.unref();
-      return;
-    }
-    // (a stream that dropped moments ago is being re-opened: keep paying so it can resume)
     const ok = await this.#pay(run, next);
     if (ok) this.#schedule(run);
-    else {
-      // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
-      run.payTimer = setTimeout(() => void this.#due(run), 1000);
-      run.payTimer.unref();
-    }
+    // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
+    else this.#later(run, 1000);
   }
 
   async #pay(run: Run, period: number): Promise<boolean> {
@@ -461,7 +512,7 @@ export class BuyerSide {
     this.ctx.log.info({ id: run.id, why, attempt: run.reconnects }, 'reconnecting to the seller');
     if (p.state === 'streaming') this.#move(run.id, 'connecting', why);
     const delay = Math.min(5000, 200 * 2 ** Math.min(run.reconnects, 5));
-    const t = setTimeout(() => void this.#reconnect(run), delay);
+    const t = setTimeout(() => this.#background('reconnect', () => this.#reconnect(run)), delay);
     t.unref();
   }
 
@@ -531,9 +582,10 @@ export class BuyerSide {
     run.cs?.close();
     const s = run.session;
     this.#saveProgress(run, s);
-    if (s) void s.close(reason);
+    if (s) this.#background('closing the stream', () => s.close(reason));
     run.session = null;
-    void run.file?.close();
+    const file = run.file;
+    if (file) this.#background('closing the output file', () => file.close());
     this.endpoint?.remove(run.id);
     this.runs.delete(run.id);
     const p = this.ctx.trades.purchase(run.id);

@@ -46,6 +46,8 @@ export interface LiveOffer {
 
 export class OfferBook {
   readonly live = new Map<string, LiveOffer>();
+  /** A Listing post under way per stream (remove() waits for it so its Delist comes last). */
+  #publishing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: MarketContext,
@@ -123,18 +125,23 @@ export class OfferBook {
     else await this.publish(streamId);
   }
 
-  /** Stop selling a stream: delist, end its sales, stop its source. */
+  /**
+   * Stop selling a stream: drop it and stop its source first (a stopping source turns unhealthy,
+   * and a health change republishes — which must find nothing to publish), let a listing refresh
+   * already on its way land, then delist and end its sales.
+   */
   async remove(streamId: string): Promise<void> {
     const l = this.live.get(streamId);
     if (!l && !this.ctx.listings.offer(streamId))
       throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
-    await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
-    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.onRemoved(s.id, 'seller stopped selling');
+    this.live.delete(streamId);
     if (l) {
       await l.supervisor?.stop();
       l.hub.close();
-      this.live.delete(streamId);
     }
+    await this.#publishing.get(streamId)?.catch(() => undefined);
+    await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
+    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.onRemoved(s.id, 'seller stopped selling');
     this.ctx.listings.deleteOffer(streamId);
   }
 
@@ -172,10 +179,21 @@ export class OfferBook {
     }
   }
 
-  async publish(streamId: string): Promise<void> {
+  publish(streamId: string): Promise<void> {
     const l = this.live.get(streamId);
-    if (!l || l.offer.paused) return;
+    if (!l || l.offer.paused) return Promise.resolve();
+    // one post at a time per stream (in order), so remove() can wait for the last one
+    const prev = this.#publishing.get(streamId)?.catch(() => undefined) ?? Promise.resolve();
+    const p = prev.then(() => this.#publish(l)).finally(() => {
+      if (this.#publishing.get(streamId) === p) this.#publishing.delete(streamId);
+    });
+    this.#publishing.set(streamId, p);
+    return p;
+  }
+
+  async #publish(l: LiveOffer): Promise<void> {
     const o = l.offer;
+    if (this.live.get(o.streamId) !== l || o.paused) return; // removed or paused while queued
     const origin = o.origin
       ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') }
       : undefined;

@@ -304,39 +304,30 @@ export class SellerSide {
       lamports: rx.transfer?.lamports ?? 0n,
       period: m.period,
     };
-    if (!v.ok) {
-      this.ctx.trades.recordPayment({ ...base, state: 'refused', reason: `${v.reason}: ${v.detail}`, slot: null });
+    const emit = (state: 'verified' | 'refused', reason?: string): void =>
       this.ctx.emit('payment', {
         direction: 'in',
         requestId: sale.id,
         period: m.period,
         lamports: base.lamports,
         signature: rx.signature,
-        state: 'refused',
-        reason: v.reason,
+        state,
+        ...(reason !== undefined ? { reason } : {}),
       });
-      return;
+    if (!v.ok) {
+      // (never downgrades the verified record of a replayed signature)
+      this.ctx.trades.recordRefusedPayment({ ...base, reason: `${v.reason}: ${v.detail}`, slot: null });
+      return emit('refused', v.reason);
     }
     if (m.period !== sale.paidThrough + 1) {
-      this.ctx.trades.recordPayment({
-        ...base,
-        state: 'refused',
-        reason: `period ${m.period} out of order (paid through ${sale.paidThrough})`,
-        slot: v.slot,
-      });
-      return;
+      const reason = `period ${m.period} out of order (paid through ${sale.paidThrough})`;
+      this.ctx.trades.recordPayment({ ...base, state: 'refused', reason, slot: v.slot });
+      return emit('refused', reason);
     }
     this.ctx.trades.recordPayment({ ...base, state: 'verified', reason: null, slot: v.slot });
     this.ctx.trades.updateSale(sale.id, { paidThrough: m.period, earned: sale.earned + base.lamports });
     if (!isFinal(sale.state)) this.#move(sale.id, 'streaming', `paid through period ${m.period}`);
-    this.ctx.emit('payment', {
-      direction: 'in',
-      requestId: sale.id,
-      period: m.period,
-      lamports: base.lamports,
-      signature: rx.signature,
-      state: 'verified',
-    });
+    emit('verified');
   }
 
   onStop(rx: Received<ServiceStop>): void {

@@ -76,7 +76,11 @@ export function makeAnnounceFilter(opts: AnnounceFilterOptions = {}): (addrs: Mu
 }
 
 /** Same rule for a bare IP (ICE candidates). */
-export function ipAllowed(ip: string, opts: AnnounceFilterOptions = {}, denied = deniedInterfaceIps(opts.denyInterfaces)): boolean {
+export function ipAllowed(
+  ip: string,
+  opts: AnnounceFilterOptions = {},
+  denied = deniedInterfaceIps(opts.denyInterfaces),
+): boolean {
   if (denied.has(ip)) return false;
   const scope = ipScope(ip);
   if (scope === 'loopback') return opts.allowLoopback ?? false;

@@ -45,7 +45,12 @@ export class ConnectInfoError extends Error {
 
 const TYPES: IceCandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
 const MAPPINGS: NatMapping[] = ['unknown', 'endpoint-independent', 'endpoint-dependent', 'none'];
-const FILTERINGS: NatFiltering[] = ['unknown', 'endpoint-independent', 'address-dependent', 'address-and-port-dependent'];
+const FILTERINGS: NatFiltering[] = [
+  'unknown',
+  'endpoint-independent',
+  'address-dependent',
+  'address-and-port-dependent',
+];
 export const MAX_CONNECT_INFO_BYTES = 700;
 
 function ipToBytes(ip: string): Uint8Array {
@@ -107,13 +112,16 @@ export function encodeConnectInfo(info: ConnectInfo): Uint8Array {
   ];
   const out = encode(wire);
   if (out.length > MAX_CONNECT_INFO_BYTES) {
-    throw new ConnectInfoError(`connect info is ${out.length} bytes, the limit is ${MAX_CONNECT_INFO_BYTES}: trim addresses`);
+    throw new ConnectInfoError(
+      `connect info is ${out.length} bytes, the limit is ${MAX_CONNECT_INFO_BYTES}: trim addresses`,
+    );
   }
   return out;
 }
 
 export function decodeConnectInfo(data: Uint8Array): ConnectInfo {
-  if (data.length > MAX_CONNECT_INFO_BYTES * 2) throw new ConnectInfoError(`connect info too large: ${data.length} bytes`);
+  if (data.length > MAX_CONNECT_INFO_BYTES * 2)
+    throw new ConnectInfoError(`connect info too large: ${data.length} bytes`);
   let raw: unknown;
   try {
     raw = decode(data);
@@ -122,7 +130,9 @@ export function decodeConnectInfo(data: Uint8Array): ConnectInfo {
   }
   const parsed = wireSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConnectInfoError(`connect info is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConnectInfoError(
+      `connect info is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const [, addrs, relays, ice, nat] = parsed.data;
   try {

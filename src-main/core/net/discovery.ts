@@ -55,7 +55,14 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
       // the same server also probed from the shared socket, beside the reflectors
       tasks.push(
         stunBinding(s, { socket, timeoutMs, signal: o.signal }).then(
-          (r) => void obs.push({ source: `stun:${r.server.ip}:${r.server.port}`, observer: `${r.server.ip}:${r.server.port}`, protocol: 'udp', localPort: r.localPort, observed: r.mapped }),
+          (r) =>
+            void obs.push({
+              source: `stun:${r.server.ip}:${r.server.port}`,
+              observer: `${r.server.ip}:${r.server.port}`,
+              protocol: 'udp',
+              localPort: r.localPort,
+              observed: r.mapped,
+            }),
           () => undefined,
         ),
       );
@@ -66,7 +73,14 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
       if (udp) {
         tasks.push(
           stunBinding(udp.ep, { socket, timeoutMs, signal: o.signal }).then(
-            (r) => void obs.push({ source: `reflector:${udp.peer ?? `${udp.ep.ip}:${udp.ep.port}`}`, observer: `${udp.ep.ip}:${udp.ep.port}`, protocol: 'udp', localPort: r.localPort, observed: r.mapped }),
+            (r) =>
+              void obs.push({
+                source: `reflector:${udp.peer ?? `${udp.ep.ip}:${udp.ep.port}`}`,
+                observer: `${udp.ep.ip}:${udp.ep.port}`,
+                protocol: 'udp',
+                localPort: r.localPort,
+                observed: r.mapped,
+              }),
             () => undefined,
           ),
         );
@@ -74,7 +88,9 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
       }
       let peer: string | undefined;
       try {
-        peer = multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value;
+        peer = multiaddr(addr)
+          .getComponents()
+          .find((c) => c.name === 'p2p')?.value;
       } catch {
         continue;
       }
@@ -85,7 +101,14 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
       for (const [peer, addrs] of byPeer) {
         tasks.push(
           o.reflectPeer(addrs, o.signal).then(
-            (r) => void obs.push({ source: `reflector:${peer}`, observer: addrs[0], protocol: r.protocol, localPort: -1, observed: r.observed }),
+            (r) =>
+              void obs.push({
+                source: `reflector:${peer}`,
+                observer: addrs[0],
+                protocol: r.protocol,
+                localPort: -1,
+                observed: r.observed,
+              }),
             () => undefined,
           ),
         );

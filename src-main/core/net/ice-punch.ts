@@ -86,7 +86,13 @@ export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer', endOfCandi
   ].join('\r\n');
 }
 
-function waitFor(check: () => boolean, target: EventTarget, events: string[], ms: number, signal?: AbortSignal): Promise<boolean> {
+function waitFor(
+  check: () => boolean,
+  target: EventTarget,
+  events: string[],
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   return new Promise((resolve) => {
     if (check()) return resolve(true);
     const done = (v: boolean): void => {
@@ -122,7 +128,9 @@ export class IcePunchSession {
   ) {
     // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
     this.raw = new PeerConnection(`axon-${remotePeer.toString().slice(-8)}`, { iceServers: init.stunServers });
-    this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<typeof RTCPeerConnection>[0]);
+    this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<
+      typeof RTCPeerConnection
+    >[0]);
     const log = components.logger.forComponent('axon:net:ice');
     this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
   }
@@ -134,15 +142,23 @@ export class IcePunchSession {
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
     } else {
-      if (!remote) throw new Error('the responder prepares with the initiator\'s ICE parameters');
-      await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp(remote, 'offer') }));
+      if (!remote) throw new Error("the responder prepares with the initiator's ICE parameters");
+      await this.pc.setRemoteDescription(
+        new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp(remote, 'offer') }),
+      );
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
     }
-    await waitFor(() => this.pc.iceGatheringState === 'complete', this.pc, ['icegatheringstatechange'], this.init.gatherTimeoutMs ?? 2500);
+    await waitFor(
+      () => this.pc.iceGatheringState === 'complete',
+      this.pc,
+      ['icegatheringstatechange'],
+      this.init.gatherTimeoutMs ?? 2500,
+    );
     const sdp = this.pc.localDescription?.sdp ?? '';
     const params = parseIceParams(sdp);
-    if (this.role === 'responder' && !/a=setup:passive/.test(sdp)) throw new Error('the ICE answer did not take the DTLS server role');
+    if (this.role === 'responder' && !/a=setup:passive/.test(sdp))
+      throw new Error('the ICE answer did not take the DTLS server role');
     for (const c of this.pc.ext_localCandidates) {
       // candidates gathered after the SDP snapshot
       const m = c.candidate.match(/ 1 UDP \d+ (\S+) (\d+) typ (host|srflx|prflx|relay)/i);
@@ -161,18 +177,34 @@ export class IcePunchSession {
   }
 
   /** Run the checks until connected (or timeout) and upgrade to a libp2p connection. */
-  async connect(remote: IceParams | undefined, timeoutMs: number, signal?: AbortSignal): Promise<{ connection: Connection; pair?: IcePair; counters: () => { bytesIn: number; bytesOut: number; rttMs?: number } }> {
+  async connect(
+    remote: IceParams | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{
+    connection: Connection;
+    pair?: IcePair;
+    counters: () => { bytesIn: number; bytesOut: number; rttMs?: number };
+  }> {
     if (this.role === 'initiator') {
-      if (!remote) throw new Error('the initiator connects with the responder\'s ICE parameters');
+      if (!remote) throw new Error("the initiator connects with the responder's ICE parameters");
       try {
         // the answer without candidates, then each candidate on its own (trickle): applying them
         // inside the description raced the responder's early checks and closed the connection
-        await this.pc.setRemoteDescription(new RTCSessionDescription({ type: 'answer', sdp: synthesizeSdp({ ...remote, candidates: [] }, 'answer', false) }));
+        await this.pc.setRemoteDescription(
+          new RTCSessionDescription({
+            type: 'answer',
+            sdp: synthesizeSdp({ ...remote, candidates: [] }, 'answer', false),
+          }),
+        );
         for (const line of candidateLines(remote.candidates)) {
           await this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never);
         }
       } catch (err) {
-        throw new Error(`${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`);
+        throw new Error(
+          `${(err as Error).message} [state ${this.pc.connectionState}/${this.pc.iceConnectionState}/${this.pc.iceGatheringState}/${this.pc.signalingState}, closed=${this.#closed}]`,
+          { cause: err },
+        );
       }
     }
     const ok = await waitFor(
@@ -191,7 +223,8 @@ export class IcePunchSession {
       ch.close();
       await waitFor(() => ch.readyState === 'closed', ch as unknown as EventTarget, ['close'], 2000, signal);
     }
-    const sel = (this.pc as unknown as { selectedCandidatePair(): IcePair | null }).selectedCandidatePair() ?? undefined;
+    const sel =
+      (this.pc as unknown as { selectedCandidatePair(): IcePair | null }).selectedCandidatePair() ?? undefined;
     const ip = sel?.remote.address ?? '0.0.0.0';
     const fam = ip.includes(':') ? 'ip6' : 'ip4';
     const remoteAddr = multiaddr(`/${fam}/${ip}/udp/${sel?.remote.port ?? 9}/webrtc/p2p/${this.remotePeer.toString()}`);
@@ -210,7 +243,11 @@ export class IcePunchSession {
     } as const;
     this.#handedOff = true;
     if (this.role === 'initiator') {
-      return { connection: await this.components.upgrader.upgradeOutbound(maConn, opts as never), pair: sel, counters: () => this.counters() };
+      return {
+        connection: await this.components.upgrader.upgradeOutbound(maConn, opts as never),
+        pair: sel,
+        counters: () => this.counters(),
+      };
     }
     await this.components.upgrader.upgradeInbound(maConn, opts as never);
     const connection = this.#findConnection(maConn);
@@ -230,9 +267,12 @@ export class IcePunchSession {
 
   /** upgradeInbound returns nothing: find the connection the connection manager now holds. */
   #findConnection(maConn: { remoteAddr: { toString(): string } }): Connection | undefined {
-    const cm = (this.components as unknown as { connectionManager?: { getConnections(p: PeerId): Connection[] } }).connectionManager;
+    const cm = (this.components as unknown as { connectionManager?: { getConnections(p: PeerId): Connection[] } })
+      .connectionManager;
     const addr = maConn.remoteAddr.toString();
-    return cm?.getConnections(this.remotePeer).find((c) => c.remoteAddr.toString().startsWith(addr.replace(/\/p2p\/[^/]+$/, '')));
+    return cm
+      ?.getConnections(this.remotePeer)
+      .find((c) => c.remoteAddr.toString().startsWith(addr.replace(/\/p2p\/[^/]+$/, '')));
   }
 
   /** Free the agent (optionally after a quiet period). */

@@ -11,8 +11,9 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
-import type { ConnectInfo } from './connect-info';
-import { IcePunchSession, type IcePunchComponents, type IcePunchInit } from './ice-punch';
+import type { ConnectInfo, IceParams } from './connect-info';
+import { IcePunchSession, type IcePair, type IcePunchComponents, type IcePunchInit } from './ice-punch';
+import { isLanIp, isOnLink } from './addresses';
 import { PATH_RANK, type PathTracker } from './status';
 import type {
   AttemptMethod,
@@ -23,10 +24,18 @@ import type {
   ConnectSession,
   LadderTimeouts,
   PathChange,
+  PathKind,
   Signaling,
 } from './types';
 
-export const DEFAULT_TIMEOUTS: LadderTimeouts = { directMs: 3000, punchMs: 6000, relayAfterMs: 3000, relayMs: 8000, reverseMs: 3000, totalMs: 30_000 };
+export const DEFAULT_TIMEOUTS: LadderTimeouts = {
+  directMs: 3000,
+  punchMs: 6000,
+  relayAfterMs: 3000,
+  relayMs: 8000,
+  reverseMs: 3000,
+  totalMs: 30_000,
+};
 export const BACKOFF_START_MS = 5000;
 export const BACKOFF_MAX_MS = 10 * 60_000;
 /** The responder waits this long for the initiator's direct dial before dialing back. */
@@ -89,7 +98,6 @@ export class LadderSession implements ConnectSession {
   #ice?: IcePunchSession;
   readonly #rounds = new Set<IcePunchSession>();
   #remote?: ConnectInfo;
-  #opts: Omit<ConnectOptions, 'peer' | 'role'> = {};
   readonly #abort = new AbortController();
   #maintaining = false;
   #backoff?: number;
@@ -129,12 +137,26 @@ export class LadderSession implements ConnectSession {
     this.deps.tracker.countAttempt(this.peer);
     let id: number | undefined;
     try {
-      id = this.deps.store?.recordAttempt({ peerId: this.peer, requestId: this.requestId, method, addresses, startedAt, outcome: 'pending' });
+      id = this.deps.store?.recordAttempt({
+        peerId: this.peer,
+        requestId: this.requestId,
+        method,
+        addresses,
+        startedAt,
+        outcome: 'pending',
+      });
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'could not record attempt');
     }
     return (outcome, error) => {
-      const rec: AttemptRecord = { method, addresses, startedAt, durationMs: Date.now() - startedAt, outcome, ...(error ? { error } : {}) };
+      const rec: AttemptRecord = {
+        method,
+        addresses,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        outcome,
+        ...(error ? { error } : {}),
+      };
       if (id !== undefined) {
         try {
           this.deps.store?.finishAttempt(id, { durationMs: rec.durationMs, outcome, error });
@@ -147,13 +169,21 @@ export class LadderSession implements ConnectSession {
     };
   }
 
-  async #dial(method: AttemptMethod, addrs: Multiaddr[], timeoutMs: number, signal: AbortSignal, viaTransport = false): Promise<{ conn?: Connection; rec: AttemptRecord }> {
+  async #dial(
+    method: AttemptMethod,
+    addrs: Multiaddr[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    viaTransport = false,
+  ): Promise<{ conn?: Connection; rec: AttemptRecord }> {
     const done = this.#record(method, addrs.map(String));
     if (addrs.length === 0) return { rec: done('skipped', 'no addresses') };
     try {
       const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
       // force: a new connection even when a (relayed) one exists — that is the point of the ladder
-      const conn = viaTransport ? await this.#transportDialAny(addrs, sig) : await this.deps.libp2p.dial(addrs, { force: true, signal: sig });
+      const conn = viaTransport
+        ? await this.#transportDialAny(addrs, sig)
+        : await this.deps.libp2p.dial(addrs, { force: true, signal: sig });
       return { conn, rec: done('ok') };
     } catch (err) {
       const timedOut = !signal.aborted && (err as Error).name.includes('Abort');
@@ -189,7 +219,9 @@ export class LadderSession implements ConnectSession {
       if (!list.some((x) => x.equals(ma))) list.push(ma);
       groups.set(relay, list);
     }
-    return [...groups.values()].map((l) => l.sort((x, y) => Number(x.toString().includes('/udp/')) - Number(y.toString().includes('/udp/'))));
+    return [...groups.values()].map((l) =>
+      l.sort((x, y) => Number(x.toString().includes('/udp/')) - Number(y.toString().includes('/udp/'))),
+    );
   }
 
   #relayAddrs(remote: ConnectInfo): Multiaddr[] {
@@ -197,7 +229,12 @@ export class LadderSession implements ConnectSession {
   }
 
   /** Dial every relay at once (each its own attempt); the first relayed connection wins. */
-  async #dialRelays(method: AttemptMethod, remote: ConnectInfo, timeoutMs: number, signal: AbortSignal): Promise<{ conn?: Connection; recs: AttemptRecord[] }> {
+  async #dialRelays(
+    method: AttemptMethod,
+    remote: ConnectInfo,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ conn?: Connection; recs: AttemptRecord[] }> {
     const groups = this.#relayGroups(remote);
     if (groups.length === 0) return { recs: [this.#record(method, [])('skipped', 'no relay addresses')] };
     const recs: AttemptRecord[] = [];
@@ -239,13 +276,18 @@ export class LadderSession implements ConnectSession {
     });
   }
 
-  async connect(remote: ConnectInfo, opts: Omit<ConnectOptions, 'peer' | 'role'> = {}): Promise<ConnectResult> {
+  async connect(remoteInfo: ConnectInfo, opts: Omit<ConnectOptions, 'peer' | 'role'> = {}): Promise<ConnectResult> {
+    // relays named in the accept (the seller's) join the ones in the peer's own info
+    const remote: ConnectInfo = { ...remoteInfo, relays: [...new Set([...remoteInfo.relays, ...(opts.relays ?? [])])] };
     this.#remote = remote;
-    this.#opts = opts;
     const t: LadderTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     const started = Date.now();
     const attempts: AttemptRecord[] = [];
-    const outer = AbortSignal.any([this.#abort.signal, ...(opts.signal ? [opts.signal] : []), AbortSignal.timeout(t.totalMs)]);
+    const outer = AbortSignal.any([
+      this.#abort.signal,
+      ...(opts.signal ? [opts.signal] : []),
+      AbortSignal.timeout(t.totalMs),
+    ]);
     const stage = new AbortController(); // cancels the losers once connected
     const stageSignal = AbortSignal.any([outer, stage.signal]);
 
@@ -253,7 +295,12 @@ export class LadderSession implements ConnectSession {
       if (this.role === 'responder') await sleep(REVERSE_DELAY_MS, stageSignal);
       if (stageSignal.aborted) return undefined;
       // not cancelled by the stage: a dial that is landing must finish and be recorded as it ended
-      const r = await this.#dial(this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), this.role === 'initiator' ? t.directMs : t.reverseMs, outer);
+      const r = await this.#dial(
+        this.role === 'initiator' ? 'direct' : 'reverse',
+        this.#directAddrs(remote),
+        this.role === 'initiator' ? t.directMs : t.reverseMs,
+        outer,
+      );
       attempts.push(r.rec);
       return r.conn;
     })();
@@ -282,20 +329,37 @@ export class LadderSession implements ConnectSession {
       let remoteIce = remote.ice;
       for (let round = 1; ; round++) {
         const roundStart = Date.now();
-        const done = this.#record('hole-punch', round === 1 ? addrs : remoteIce.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`));
+        const done = this.#record(
+          'hole-punch',
+          round === 1 ? addrs : remoteIce.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`),
+        );
         try {
-          const { connection, pair, counters } = await session.connect(this.role === 'initiator' ? remoteIce : undefined, t.punchMs, stageSignal);
-          this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
+          const { connection, pair, counters } = await session.connect(
+            this.role === 'initiator' ? remoteIce : undefined,
+            t.punchMs,
+            stageSignal,
+          );
+          this.deps.tracker.annotate(connection, {
+            pair,
+            counters,
+            requestId: this.requestId,
+            kind: this.#punchedKind(pair, remoteIce),
+          });
           attempts.push(done('ok'));
           return connection;
         } catch (err) {
-          const outcome = stageSignal.aborted ? 'skipped' : Date.now() - roundStart >= t.punchMs * 0.9 ? 'timeout' : 'failed';
+          const outcome = stageSignal.aborted
+            ? 'skipped'
+            : Date.now() - roundStart >= t.punchMs * 0.9
+              ? 'timeout'
+              : 'failed';
           attempts.push(done(outcome, `round ${round}: ${(err as Error).message}`));
           session.close();
         }
         const sig = opts.signaling;
         const fastFailure = Date.now() - roundStart < t.punchMs / 2;
-        if (!sig || this.role !== 'initiator' || !fastFailure || round >= MAX_PUNCH_ROUNDS || stageSignal.aborted) return undefined;
+        if (!sig || this.role !== 'initiator' || !fastFailure || round >= MAX_PUNCH_ROUNDS || stageSignal.aborted)
+          return undefined;
         await sleep(50 + Math.random() * 200, stageSignal);
         try {
           session = new IcePunchSession(this.deps.punch, this.deps.punchInit, 'initiator', this.peerId);
@@ -340,12 +404,18 @@ export class LadderSession implements ConnectSession {
       };
       conn = await firstDefined([early, relayStep()], new Promise<undefined>(() => undefined));
     }
+    // the winner may be a connection seen before its own dial returned: let that step record itself
+    if (conn) await Promise.race([Promise.allSettled([direct]), sleep(300)]);
     const relayedWin = conn !== undefined && this.deps.tracker.pathOf(conn).kind === 'relayed';
-    if (!relayedWin) stage.abort(); // else let a running punch finish: it may still upgrade the path
+    if (!relayedWin)
+      stage.abort(); // else let a running punch finish: it may still upgrade the path
     else void Promise.allSettled([direct, punch]).then(() => stage.abort());
     if (!conn) {
       this.#ice?.close();
-      throw new LadderError(`could not connect to ${this.peer}: ${attempts.map((a) => `${a.method} ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join('; ')}`, attempts);
+      throw new LadderError(
+        `could not connect to ${this.peer}: ${attempts.map((a) => `${a.method} ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join('; ')}`,
+        attempts,
+      );
     }
     conn = this.deps.tracker.bestConnection(this.peer) ?? conn;
     const path = this.deps.tracker.pathOf(conn);
@@ -355,6 +425,19 @@ export class LadderSession implements ConnectSession {
     }
     this.#maintain();
     return { connection: conn, path, elapsedMs: Date.now() - started, attempts };
+  }
+
+  /** What an ICE connection is to the user: on-link → direct LAN; the peer's own interface
+   *  address while neither side is NATed → direct WAN; anything through a NAT → hole-punched. */
+  #punchedKind(pair: IcePair | undefined, remoteIce: IceParams): PathKind | undefined {
+    if (!pair) return undefined;
+    if (isOnLink(pair.remote.address)) return 'direct-lan';
+    const remoteIsHost = remoteIce.candidates.some((c) => c.type === 'host' && c.ip === pair.remote.address);
+    const meNated =
+      this.localInfo.nat?.mapping === 'endpoint-independent' ||
+      this.localInfo.nat?.mapping === 'endpoint-dependent' ||
+      isLanIp(pair.local.address);
+    return remoteIsHost && !meNated ? 'direct-wan' : 'hole-punched';
   }
 
   /** Responder side of further punch rounds: answer each new offer that arrives over signaling. */
@@ -369,12 +452,20 @@ export class LadderSession implements ConnectSession {
       if (!offer.ice) continue;
       const session = new IcePunchSession(this.deps.punch, this.deps.punchInit, 'responder', this.peerId);
       this.#rounds.add(session);
-      const done = this.#record('hole-punch', offer.ice.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`));
+      const done = this.#record(
+        'hole-punch',
+        offer.ice.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`),
+      );
       try {
         const params = await session.prepare(offer.ice);
         await sig.send({ ...this.localInfo, ice: params });
         const { connection, pair, counters } = await session.connect(undefined, t.punchMs, signal);
-        this.deps.tracker.annotate(connection, { pair, counters, requestId: this.requestId });
+        this.deps.tracker.annotate(connection, {
+          pair,
+          counters,
+          requestId: this.requestId,
+          kind: this.#punchedKind(pair, offer.ice),
+        });
         done('ok');
         return;
       } catch (err) {
@@ -411,7 +502,12 @@ export class LadderSession implements ConnectSession {
     const remote = this.#remote;
     if (!remote) return;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DEFAULT_TIMEOUTS.totalMs)]);
-    const direct = await this.#dial(this.role === 'initiator' ? 'direct' : 'reverse', this.#directAddrs(remote), DEFAULT_TIMEOUTS.directMs, signal);
+    const direct = await this.#dial(
+      this.role === 'initiator' ? 'direct' : 'reverse',
+      this.#directAddrs(remote),
+      DEFAULT_TIMEOUTS.directMs,
+      signal,
+    );
     if (direct.conn || this.deps.tracker.bestConnection(this.peer) || signal.aborted) return;
     await this.#dialRelays('relay', remote, 4000, signal);
     if (!this.deps.tracker.bestConnection(this.peer) && !this.#abort.signal.aborted) {
@@ -467,7 +563,10 @@ export class LadderSession implements ConnectSession {
 
   #closeRelayed(): void {
     for (const c of this.deps.libp2p.getConnections(this.peerId)) {
-      if (this.deps.tracker.pathOf(c).kind === 'relayed' && PATH_RANK[this.deps.tracker.pathOf(this.deps.tracker.bestConnection(this.peer) ?? c).kind] < PATH_RANK.relayed) {
+      if (
+        this.deps.tracker.pathOf(c).kind === 'relayed' &&
+        PATH_RANK[this.deps.tracker.pathOf(this.deps.tracker.bestConnection(this.peer) ?? c).kind] < PATH_RANK.relayed
+      ) {
         // give streams on the relayed connection a moment to move over
         setTimeout(() => void c.close().catch(() => c.abort(new Error('upgraded'))), 2000).unref();
       }
@@ -487,7 +586,8 @@ export class LadderSession implements ConnectSession {
  *  side sends from a fresh port per destination: only a peer whose NAT filters by address at
  *  most (or not at all) lets those packets in. */
 export function punchHopeless(a?: ConnectInfo['nat'], b?: ConnectInfo['nat']): string | undefined {
-  if (a?.mapping === 'endpoint-dependent' && b?.mapping === 'endpoint-dependent') return 'both NATs map endpoint-dependent (symmetric)';
+  if (a?.mapping === 'endpoint-dependent' && b?.mapping === 'endpoint-dependent')
+    return 'both NATs map endpoint-dependent (symmetric)';
   for (const [x, y] of [
     [a, b],
     [b, a],

@@ -29,7 +29,13 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   const warnings: string[] = [];
   const sources = [...new Set(obs.map((o) => o.source))];
   if (obs.length === 0) {
-    return { mapping: 'unknown', reachability: 'unknown', sources, confidence: 0, warnings: ['no address observations: no STUN server or reflector answered'] };
+    return {
+      mapping: 'unknown',
+      reachability: 'unknown',
+      sources,
+      confidence: 0,
+      warnings: ['no address observations: no STUN server or reflector answered'],
+    };
   }
   // 1. the public IP: majority of sources (one vote per source)
   const votes = new Map<string, Set<string>>();
@@ -42,7 +48,9 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   const [publicIp, agreeing] = ranked[0]!;
   if (ranked.length > 1) {
     const others = ranked.slice(1).map(([ip, s]) => `${ip} (${[...s].join(', ')})`);
-    warnings.push(`observers disagree on the public IP: ${publicIp} by ${agreeing.size} source(s), but also ${others.join('; ')}`);
+    warnings.push(
+      `observers disagree on the public IP: ${publicIp} by ${agreeing.size} source(s), but also ${others.join('; ')}`,
+    );
     if (ranked[1]![1].size === agreeing.size) warnings.push('no majority for the public IP: the verdict is a guess');
   }
   const mine = obs.filter((o) => o.observed.ip === publicIp);
@@ -80,10 +88,15 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
       warnings.push(`${o.source} reports no NAT but the observed IP ${publicIp} is not local`);
     }
   }
-  if (dependent && independent) warnings.push('some observers saw one port, others different ports: treating the NAT as endpoint-dependent');
+  if (dependent && independent)
+    warnings.push('some observers saw one port, others different ports: treating the NAT as endpoint-dependent');
   const mapping = dependent ? 'endpoint-dependent' : independent ? 'endpoint-independent' : 'unknown';
-  if (mapping === 'unknown') warnings.push('too few observers of one local UDP port to tell the NAT mapping (need two with different addresses)');
-  const reachability = mapping === 'endpoint-dependent' ? 'relay-only' : mapping === 'endpoint-independent' ? 'punchable' : 'unknown';
+  if (mapping === 'unknown')
+    warnings.push(
+      'too few observers of one local UDP port to tell the NAT mapping (need two with different addresses)',
+    );
+  const reachability =
+    mapping === 'endpoint-dependent' ? 'relay-only' : mapping === 'endpoint-independent' ? 'punchable' : 'unknown';
   const filtering = mine.find((o) => o.filteringTest && o.filteringTest !== 'unknown')?.filteringTest;
   return { publicIp, mapping, reachability, ...(filtering ? { filtering } : {}), sources, confidence, warnings };
 }

@@ -24,7 +24,8 @@ import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
 import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
-import { discoverAddress } from './discovery';
+import { discoverAddress, udpResponder } from './discovery';
+import { stunBinding } from './stun';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -104,7 +105,9 @@ class NetNodeImpl extends EventTarget implements NetNode {
     this.store = opts.db ? new ConnectionStore(opts.db) : undefined;
     this.store?.closeDangling();
     this.tracker = new PathTracker(libp2p, { store: this.store, log, pingIntervalMs: opts.pingIntervalMs ?? 10_000 });
-    this.tracker.addEventListener('path', (e) => this.dispatchEvent(new CustomEvent('path', { detail: (e as CustomEvent).detail })));
+    this.tracker.addEventListener('path', (e) =>
+      this.dispatchEvent(new CustomEvent('path', { detail: (e as CustomEvent).detail })),
+    );
   }
 
   multiaddrs(): string[] {
@@ -155,7 +158,8 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   async connectPeer(o: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult> {
     const { result } = await connectViaSignaling(
-      async (remote) => (await this.prepareConnect({ peer: o.peer, role: o.role, remote, requestId: o.requestId })) as LadderSession,
+      async (remote) =>
+        (await this.prepareConnect({ peer: o.peer, role: o.role, remote, requestId: o.requestId })) as LadderSession,
       o.role,
       o.signaling,
       o,
@@ -169,6 +173,24 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   peerStatus(peer: PeerId | string): PeerStatus {
     return this.tracker.peerStatus(peer.toString());
+  }
+
+  async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {
+    return this.reflectorUdp?.observedFor(token, waitMs);
+  }
+
+  async sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined> {
+    const udp = udpResponder(reflectorUdpAddr);
+    if (!udp) throw new Error(`not a reflector UDP address: ${reflectorUdpAddr}`);
+    try {
+      return (await stunBinding(udp.ep, { txId: token, timeoutMs: 2000 })).mapped;
+    } catch {
+      return undefined; // the reflector still saw the probe if it arrived; its report comes over the ledger
+    }
+  }
+
+  ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined> {
+    return this.tracker.ping(peer.toString(), signal);
   }
 
   announcement(ttlSec = 3600): NodeAnnounceBody | undefined {
@@ -187,7 +209,9 @@ class NetNodeImpl extends EventTarget implements NetNode {
     };
   }
 
-  async discoverAddress(o: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal } = {}): Promise<NatReport> {
+  async discoverAddress(
+    o: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal } = {},
+  ): Promise<NatReport> {
     const report = await discoverAddress({
       stunServers: o.stunServers ?? this.opts.stunServers ?? [],
       reflectors: o.reflectors ?? [],
@@ -207,15 +231,20 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return this.#lastReport;
   }
 
-  async useRelays(relays: string[]): Promise<string[]> {
-    const results = await Promise.allSettled(
-      relays.map(async (r) => {
+  async useRelays(relays: string[], timeoutMs = 10_000): Promise<string[]> {
+    // one at a time: concurrent listens on the circuit transport were seen to never resolve
+    for (const r of relays) {
+      try {
         const circuit = multiaddr(r.includes('p2p-circuit') ? r : `${r}/p2p-circuit`);
-        await this.components.transportManager.listen([circuit]);
-      }),
-    );
-    for (const [i, r] of results.entries()) {
-      if (r.status === 'rejected') (this.opts.log ?? silentLogger).warn({ relay: relays[i], err: String(r.reason) }, 'relay reservation failed');
+        await Promise.race([
+          this.components.transportManager.listen([circuit]),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`no reservation within ${timeoutMs} ms`)), timeoutMs).unref(),
+          ),
+        ]);
+      } catch (err) {
+        (this.opts.log ?? silentLogger).warn({ relay: r, err: String(err) }, 'relay reservation failed');
+      }
     }
     return this.relayAddrs();
   }
@@ -234,7 +263,9 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const fam = host.includes(':') ? 'ip6' : 'ip4';
   const relayRole = opts.roles?.relay;
   const limits = { ...RELAY_DEFAULTS, ...(typeof relayRole === 'object' ? relayRole : {}) };
-  const rtcConfiguration = { iceServers: (opts.stunServers ?? []).length ? [{ urls: (opts.stunServers ?? []).map(stunUrl) }] : [] };
+  const rtcConfiguration = {
+    iceServers: (opts.stunServers ?? []).length ? [{ urls: (opts.stunServers ?? []).map(stunUrl) }] : [],
+  };
   let captured: AxonComponents | undefined;
   const webrtcDirectOn = opts.webrtcDirect ?? false;
 
@@ -265,7 +296,11 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const libp2p = await createLibp2p({
     privateKey: opts.identity.privateKey,
     addresses: {
-      listen: [`/${fam}/${host}/tcp/${port}`, ...(webrtcDirectOn ? [`/${fam}/${host}/udp/${port}/webrtc-direct`] : []), '/webrtc'],
+      listen: [
+        `/${fam}/${host}/tcp/${port}`,
+        ...(webrtcDirectOn ? [`/${fam}/${host}/udp/${port}/webrtc-direct`] : []),
+        '/webrtc',
+      ],
       announce: opts.announce ?? [],
       announceFilter: makeAnnounceFilter(opts.announceFilter) as never,
     },

@@ -26,7 +26,11 @@ export async function handleReflect(stream: Stream, connection: Connection): Pro
 }
 
 /** Ask a reflector over libp2p which address it sees us at (one connection, any of its addresses). */
-export async function reflectViaPeer(libp2p: Libp2p, addrs: string | string[], signal?: AbortSignal): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
+export async function reflectViaPeer(
+  libp2p: Libp2p,
+  addrs: string | string[],
+  signal?: AbortSignal,
+): Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }> {
   const sig = AbortSignal.any([signal ?? AbortSignal.timeout(5000), AbortSignal.timeout(8000)]);
   // one address at a time, TCP first: a parallel multi-address dial here was seen to hand back a
   // connection whose new stream never answered
@@ -36,7 +40,9 @@ export async function reflectViaPeer(libp2p: Libp2p, addrs: string | string[], s
   let last: unknown;
   for (const ma of list) {
     try {
-      stream = await libp2p.dialProtocol(ma, REFLECT_PROTOCOL, { signal: AbortSignal.any([sig, AbortSignal.timeout(3000)]) });
+      stream = await libp2p.dialProtocol(ma, REFLECT_PROTOCOL, {
+        signal: AbortSignal.any([sig, AbortSignal.timeout(3000)]),
+      });
       break;
     } catch (err) {
       last = err;

@@ -72,6 +72,7 @@ export class PathTracker extends EventTarget {
   readonly #peers = new Map<string, PeerState>();
   readonly #pairs = new Map<string, IcePair>(); // connection id → ICE pair
   readonly #requestIds = new Map<string, string>(); // peer → request id (for rows)
+  readonly #kinds = new Map<string, PathKind>(); // connection id → kind the ladder determined
   /** Byte counters of connections whose data bypasses the maConn (WebRTC data channels). */
   readonly #counters = new Map<string, () => { bytesIn: number; bytesOut: number }>();
   #timer?: NodeJS.Timeout;
@@ -100,13 +101,22 @@ export class PathTracker extends EventTarget {
   }
 
   /** The ladder tells us the ICE pair of a punched connection and the request it serves. */
-  annotate(conn: Connection, info: { pair?: IcePair; requestId?: string; counters?: () => { bytesIn: number; bytesOut: number } }): void {
+  annotate(
+    conn: Connection,
+    info: {
+      pair?: IcePair;
+      requestId?: string;
+      counters?: () => { bytesIn: number; bytesOut: number };
+      kind?: PathKind;
+    },
+  ): void {
     if (info.pair) this.#pairs.set(conn.id, info.pair);
+    if (info.kind) this.#kinds.set(conn.id, info.kind);
     if (info.counters) this.#counters.set(conn.id, info.counters);
     if (info.requestId) this.#requestIds.set(conn.remotePeer.toString(), info.requestId);
     const t = this.#conns.get(conn.id);
     if (t) {
-      t.path = classifyConnection(conn, this.#pairs.get(conn.id));
+      t.path = this.#classify(conn);
       if (t.rowId !== undefined) this.opts.store?.updateConnection(t.rowId, { path: t.path.kind });
     }
     this.#recompute(conn.remotePeer.toString());
@@ -117,13 +127,19 @@ export class PathTracker extends EventTarget {
   }
 
   pathOf(conn: Connection): PathInfo {
-    return this.#conns.get(conn.id)?.path ?? classifyConnection(conn, this.#pairs.get(conn.id));
+    return this.#conns.get(conn.id)?.path ?? this.#classify(conn);
+  }
+
+  #classify(conn: Connection): PathInfo {
+    const p = classifyConnection(conn, this.#pairs.get(conn.id));
+    const kind = this.#kinds.get(conn.id);
+    return kind ? { ...p, kind } : p;
   }
 
   #onOpen(conn: Connection): void {
     if (this.#conns.has(conn.id)) return;
     const peer = conn.remotePeer.toString();
-    const path = classifyConnection(conn, this.#pairs.get(conn.id));
+    const path = this.#classify(conn);
     const t: Tracked = { conn, path, bytesIn: 0, bytesOut: 0, openedAt: Date.now() };
     this.#countBytes(conn, t);
     try {
@@ -149,6 +165,7 @@ export class PathTracker extends EventTarget {
     t.bytesOut = b.bytesOut;
     this.#conns.delete(conn.id);
     this.#pairs.delete(conn.id);
+    this.#kinds.delete(conn.id);
     this.#counters.delete(conn.id);
     const peer = conn.remotePeer.toString();
     const p = this.#peer(peer);

@@ -9,7 +9,15 @@ import { networkInterfaces } from 'node:os';
 export const MAGIC = 0x2112a442;
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;
-const ATTR = { MAPPED: 0x0001, CHANGE_REQUEST: 0x0003, CHANGED: 0x0005, XOR_MAPPED: 0x0020, RESPONSE_ORIGIN: 0x802b, OTHER: 0x802c, SOFTWARE: 0x8022 };
+const ATTR = {
+  MAPPED: 0x0001,
+  CHANGE_REQUEST: 0x0003,
+  CHANGED: 0x0005,
+  XOR_MAPPED: 0x0020,
+  RESPONSE_ORIGIN: 0x802b,
+  OTHER: 0x802c,
+  SOFTWARE: 0x8022,
+};
 
 export interface Endpoint {
   ip: string;
@@ -66,7 +74,10 @@ function encodeAddrAttr(type: number, ep: Endpoint, txId: Uint8Array, xor: boole
 }
 
 export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint): Buffer {
-  const body = Buffer.concat([encodeAddrAttr(ATTR.XOR_MAPPED, observed, txId, true), encodeAddrAttr(ATTR.MAPPED, observed, txId, false)]);
+  const body = Buffer.concat([
+    encodeAddrAttr(ATTR.XOR_MAPPED, observed, txId, true),
+    encodeAddrAttr(ATTR.MAPPED, observed, txId, false),
+  ]);
   const h = Buffer.alloc(20);
   h.writeUInt16BE(BINDING_SUCCESS, 0);
   h.writeUInt16BE(body.length, 2);
@@ -155,11 +166,18 @@ export function openUdp(port = 0, host?: string): Promise<Socket> {
 /** One Binding transaction (RFC 5389 retransmits: 100, 200, 400… ms) from `socket`. */
 export async function stunBinding(
   server: string | Endpoint,
-  o: { socket?: Socket; timeoutMs?: number; change?: { ip?: boolean; port?: boolean }; signal?: AbortSignal } = {},
+  o: {
+    socket?: Socket;
+    timeoutMs?: number;
+    change?: { ip?: boolean; port?: boolean };
+    signal?: AbortSignal;
+    txId?: Uint8Array;
+  } = {},
 ): Promise<StunResult> {
   const ep = typeof server === 'string' ? parseHostPort(server) : server;
   const socket = o.socket ?? (await openUdp());
-  const txId = randomBytes(12);
+  if (o.txId && o.txId.length !== 12) throw new Error(`a STUN transaction id has 12 bytes, got ${o.txId.length}`);
+  const txId = o.txId ? Buffer.from(o.txId) : randomBytes(12);
   const req = encodeBindingRequest(txId, o.change);
   const timeoutMs = o.timeoutMs ?? 1500;
   const start = performance.now();
@@ -171,12 +189,22 @@ export async function stunBinding(
         socket.send(req, ep.port, ep.ip);
         timer = setTimeout(send, (rto = Math.min(rto * 2, 1600)));
       };
-      const deadline = setTimeout(() => finish(new Error(`no STUN answer from ${ep.ip}:${ep.port} within ${timeoutMs} ms`)), timeoutMs);
+      const deadline = setTimeout(
+        () => finish(new Error(`no STUN answer from ${ep.ip}:${ep.port} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onMsg = (buf: Buffer): void => {
         const m = parseStun(buf);
         if (!m || Buffer.compare(Buffer.from(m.txId), txId) !== 0) return;
-        if (m.type !== BINDING_SUCCESS || !m.mapped) return finish(new Error(`STUN error response 0x${m.type.toString(16)} from ${ep.ip}:${ep.port}`));
-        finish(undefined, { server: ep, mapped: m.mapped, ...(m.other ? { other: m.other } : {}), localPort: socket.address().port, rttMs: performance.now() - start });
+        if (m.type !== BINDING_SUCCESS || !m.mapped)
+          return finish(new Error(`STUN error response 0x${m.type.toString(16)} from ${ep.ip}:${ep.port}`));
+        finish(undefined, {
+          server: ep,
+          mapped: m.mapped,
+          ...(m.other ? { other: m.other } : {}),
+          localPort: socket.address().port,
+          rttMs: performance.now() - start,
+        });
       };
       const onAbort = (): void => finish(new Error('aborted'));
       const finish = (err?: Error, r?: StunResult): void => {
@@ -196,8 +224,10 @@ export async function stunBinding(
   }
 }
 
-export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'none' | 'unknown';
-export type FilteringBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
+export type MappingBehaviour =
+  'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'none' | 'unknown';
+export type FilteringBehaviour =
+  'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
 export interface MappingTestResult {
   server: Endpoint;

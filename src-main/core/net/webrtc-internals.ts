@@ -3,7 +3,5 @@
 // punch (ice-punch.ts) uses them to turn a peer connection negotiated over OUR signaling (sealed
 // ledger messages) into a libp2p connection, exactly as @libp2p/webrtc's private-to-private
 // transport does after its relay-borne signaling. Pinned to @libp2p/webrtc 6.x's dist layout.
-// @ts-ignore -- deep import of an unexported module (types sit next to it)
 export { toMultiaddrConnection } from '../../../node_modules/@libp2p/webrtc/dist/src/rtcpeerconnection-to-conn.js';
-// @ts-ignore -- deep import of an unexported module
 export { DataChannelMuxerFactory } from '../../../node_modules/@libp2p/webrtc/dist/src/muxer.js';

@@ -1,4 +1,6 @@
-// Runs in: Node. The payments table: every payment this node sent ('out') or checked ('in').
+// Runs in: Node. The payments table (this module alone reads and writes it): every payment this
+// node sent ('out') or checked ('in'). The market records through these functions (TradeStore
+// delegates here); the ledger's verifyPayment claims incoming ones.
 // A signature is accepted once only: claimIncomingPayment() is the single place that turns a
 // checked payment into 'verified', atomically, so a replayed signature is refused.
 import type { Db } from './db';
@@ -21,6 +23,14 @@ export interface PaymentRecord {
   updatedAt?: number;
 }
 
+/** A payment as read back: every field present. */
+export interface PaymentRow extends PaymentRecord {
+  reason: string | null;
+  slot: bigint | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 interface Row {
   signature: string;
   request_id: string;
@@ -36,7 +46,7 @@ interface Row {
   updated_at: bigint;
 }
 
-const fromRow = (r: Row): PaymentRecord => ({
+const fromRow = (r: Row): PaymentRow => ({
   signature: r.signature,
   requestId: r.request_id,
   direction: r.direction,
@@ -79,7 +89,7 @@ export function recordPayment(db: Db, p: PaymentRecord, now = Date.now()): void 
   db.prepare(UPSERT).run(params(p, now));
 }
 
-export function getPayment(db: Db, signature: string): PaymentRecord | undefined {
+export function getPayment(db: Db, signature: string): PaymentRow | undefined {
   const row = db.prepare('SELECT * FROM payments WHERE signature = ?').safeIntegers(true).get(signature) as
     Row | undefined;
   return row && fromRow(row);
@@ -87,8 +97,14 @@ export function getPayment(db: Db, signature: string): PaymentRecord | undefined
 
 export function listPayments(
   db: Db,
-  filter: { requestId?: string; direction?: PaymentDirection; limit?: number } = {},
-): PaymentRecord[] {
+  filter: {
+    requestId?: string;
+    direction?: PaymentDirection;
+    limit?: number;
+    /** 'newest' first (default) or by 'period' (then time): a purchase's or sale's payments in order. */
+    order?: 'newest' | 'period';
+  } = {},
+): PaymentRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
   if (filter.requestId !== undefined) {
@@ -100,7 +116,7 @@ export function listPayments(
     args.push(filter.direction);
   }
   const sql = `SELECT * FROM payments ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-    ORDER BY created_at DESC, signature LIMIT ?`;
+    ORDER BY ${filter.order === 'period' ? 'period, created_at' : 'created_at DESC, signature'} LIMIT ?`;
   const rows = db
     .prepare(sql)
     .safeIntegers(true)

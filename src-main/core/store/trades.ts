@@ -1,8 +1,10 @@
 // Runs in: Node. Store module for trades: purchases (buyer side), sales (seller side), their state
-// transitions (each with reason and time) and the payments that paid for them. A state change
-// and its transitions row are written in one SQLite transaction. Lamports are bigint.
+// transitions (each with reason and time), and access to the payments that paid for them (the
+// payments table itself is store/payments.ts). A state change and its transitions row are written
+// in one SQLite transaction. Lamports are bigint.
 import type { Db } from './db';
 import { now } from './db';
+import { listPayments, recordPayment, recordRefusedPayment, type PaymentRecord, type PaymentRow } from './payments';
 
 export type TradeState = 'requested' | 'accepted' | 'connecting' | 'streaming' | 'ended' | 'failed' | 'rejected';
 export const FINAL_STATES: readonly TradeState[] = ['ended', 'failed', 'rejected'];
@@ -80,19 +82,7 @@ export interface TransitionRow {
   at: number;
 }
 
-export interface PaymentRow {
-  signature: string;
-  requestId: string;
-  direction: 'out' | 'in';
-  payer: string;
-  recipient: string;
-  lamports: bigint;
-  period: number;
-  state: 'sent' | 'confirmed' | 'verified' | 'refused' | 'failed';
-  reason: string | null;
-  slot: bigint | null;
-  createdAt: number;
-}
+export type { PaymentRow };
 
 type Raw = Record<string, unknown>;
 const n = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
@@ -352,53 +342,19 @@ export class TradeStore {
     }));
   }
 
-  // ---- payments ----
-  recordPayment(p: Omit<PaymentRow, 'createdAt'>): void {
-    const t = now();
-    this.db
-      .prepare(
-        `INSERT INTO payments (signature, request_id, direction, payer, recipient, lamports, period, state, reason, slot, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (signature) DO UPDATE SET state = excluded.state, reason = excluded.reason, slot = excluded.slot, updated_at = excluded.updated_at`,
-      )
-      .run(
-        p.signature,
-        p.requestId,
-        p.direction,
-        p.payer,
-        p.recipient,
-        p.lamports,
-        p.period,
-        p.state,
-        p.reason,
-        p.slot,
-        t,
-        t,
-      );
+  // ---- payments (the table belongs to store/payments.ts) ----
+  recordPayment(p: Omit<PaymentRecord, 'createdAt' | 'updatedAt'>): void {
+    recordPayment(this.db, p);
   }
 
+  /** Refused incoming payment; never downgrades one already verified (e.g. a replayed signature). */
+  recordRefusedPayment(p: Omit<PaymentRecord, 'direction' | 'state'> & { reason: string }): void {
+    recordRefusedPayment(this.db, p);
+  }
+
+  /** A request's payments by period, or the newest 1000. */
   payments(requestId?: string): PaymentRow[] {
-    const rows = (
-      requestId
-        ? this.db
-            .prepare(`SELECT * FROM payments WHERE request_id = ? ORDER BY period, created_at`)
-            .safeIntegers(true)
-            .all(requestId)
-        : this.db.prepare(`SELECT * FROM payments ORDER BY created_at DESC LIMIT 1000`).safeIntegers(true).all()
-    ) as Raw[];
-    return rows.map((r) => ({
-      signature: r.signature as string,
-      requestId: r.request_id as string,
-      direction: r.direction as 'out' | 'in',
-      payer: r.payer as string,
-      recipient: r.recipient as string,
-      lamports: big(r.lamports),
-      period: n(r.period),
-      state: r.state as PaymentRow['state'],
-      reason: (r.reason as string | null) ?? null,
-      slot: r.slot === null ? null : big(r.slot),
-      createdAt: n(r.created_at),
-    }));
+    return requestId !== undefined ? listPayments(this.db, { requestId, order: 'period' }) : listPayments(this.db);
   }
 
   #transition(
