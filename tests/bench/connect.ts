@@ -91,7 +91,7 @@ async function measure(a: LabProcess, b: LabProcess, ra: Ready, rb: Ready, bytes
   await new Promise((res) => setTimeout(res, 2500)); // a ping round
   const nPing = count(a, 'ping');
   a.send({ cmd: 'ping', peer: rb.peerId });
-  const ping = await next<{ event: string; rttMs: number | null }>(a, 'ping', nPing, 5000);
+  const ping = await next<{ event: string; rttMs: number | null }>(a, 'ping', nPing, 20_000);
   const nEcho = count(a, 'echo');
   a.send({ cmd: 'echo', peer: rb.peerId, bytes });
   const echo = await next<{ event: string; bytes: number; ms: number }>(a, 'echo', nEcho, 120_000);

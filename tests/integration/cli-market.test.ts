@@ -159,7 +159,9 @@ describe('axon against a local ledger', () => {
     // one node per data dir: `axon serve` on the seller's data dir names the running seller
     const clash = await run(['--data-dir', sellerDir, 'serve']);
     expect(clash.status).toBe(1);
-    expect(clash.stderr).toMatch(new RegExp(`another axon node \\(process ${seller.pid}\\) is running on the data dir`));
+    expect(clash.stderr).toMatch(
+      new RegExp(`another axon node \\(process ${seller.pid}\\) is running on the data dir`),
+    );
 
     // a buyer (the funded data dir) buys into a file; Ctrl+C ends the purchase cleanly
     const file = join(funded, 'frames.ndjson');

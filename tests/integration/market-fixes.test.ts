@@ -135,7 +135,9 @@ describe('market fixes', () => {
       ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
     }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(new RegExp(`another axon node \\(process ${pid}\\) is running on the data dir`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`another axon node \\(process ${pid}\\) is running on the data dir`),
+    );
     const hostErr = await startHost({
       dataDir: dir,
       ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },

@@ -126,9 +126,10 @@ for await (const line of rl) {
         }
         case 'ping': {
           const rtts: number[] = [];
-          for (let i = 0; i < 5; i++) rtts.push((await node.ping(cmd.peer as string)) ?? NaN);
+          for (let i = 0; i < 3; i++)
+            rtts.push((await node.ping(cmd.peer as string, AbortSignal.timeout(5000))) ?? NaN);
           const st = node.peerStatus(cmd.peer as string);
-          out({ event: 'ping', rttMs: rtts.sort((x, y) => x - y)[2] ?? null, path: st.path?.kind ?? null });
+          out({ event: 'ping', rttMs: rtts.sort((x, y) => x - y)[1] ?? null, path: st.path?.kind ?? null });
           break;
         }
         case 'status':

@@ -184,9 +184,11 @@ export class OfferBook {
     if (!l || l.offer.paused) return Promise.resolve();
     // one post at a time per stream (in order), so remove() can wait for the last one
     const prev = this.#publishing.get(streamId)?.catch(() => undefined) ?? Promise.resolve();
-    const p = prev.then(() => this.#publish(l)).finally(() => {
-      if (this.#publishing.get(streamId) === p) this.#publishing.delete(streamId);
-    });
+    const p = prev
+      .then(() => this.#publish(l))
+      .finally(() => {
+        if (this.#publishing.get(streamId) === p) this.#publishing.delete(streamId);
+      });
     this.#publishing.set(streamId, p);
     return p;
   }

@@ -271,7 +271,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
 
   const services: Record<string, (components: never) => unknown> = {
     identify: identify(),
-    ping: ping(),
+    ping: ping({ maxInboundStreams: 8, maxOutboundStreams: 8 }),
     dcutr: dcutr(),
     autoNAT: autoNAT(),
     axon: (components: AxonComponents) => {
