@@ -2,56 +2,40 @@
 // transfer and of a Memo v1 post with a read-only topic account, getTransaction in every
 // encoding, getSignaturesForAddress paging, and push notifications (logs, account, slot).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  AccountRole,
-  address,
-  airdropFactory,
   appendTransactionMessageInstructions,
   assertIsTransactionWithBlockhashLifetime,
-  devnet,
-  createSolanaRpc,
-  createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
   getBase64EncodedWireTransaction,
   getSignatureFromTransaction,
-  lamports,
   pipe,
   sendAndConfirmTransactionFactory,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
-  type Address,
   type Instruction,
   type KeyPairSigner,
   type Signature,
   type TransactionMessageBytesBase64,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import {
+  airdrop,
+  MEMO_V1,
+  memoIx,
+  SOL,
+  startTestLedger,
+  type TestLedger,
+  type TestRpc,
+  type TestSubs,
+} from './local-ledger-helpers';
 
-const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
-const SOL = 1_000_000_000n;
-
-let dir: string;
-let ledger: LocalLedger;
-const rpcFor = (url: string) => createSolanaRpc(devnet(url));
-const subsFor = (url: string) => createSolanaRpcSubscriptions(devnet(url));
-let rpc: ReturnType<typeof rpcFor>;
-let subs: ReturnType<typeof subsFor>;
+let testLedger: TestLedger | undefined;
+let rpc: TestRpc;
+let subs: TestSubs;
 let sendAndConfirm: ReturnType<typeof sendAndConfirmTransactionFactory>;
 let payer: KeyPairSigner;
-
-function memoIx(topic: Address, text: string): Instruction {
-  return {
-    programAddress: MEMO_V1,
-    accounts: [{ address: topic, role: AccountRole.READONLY }],
-    data: new TextEncoder().encode(text),
-  };
-}
 
 async function signed(ixs: Instruction[], feePayer = payer) {
   const { value: bh } = await rpc.getLatestBlockhash().send();
@@ -73,22 +57,13 @@ async function post(ixs: Instruction[], feePayer = payer): Promise<Signature> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'axon-ledger-'));
-  ledger = await startLocalLedger({ port: 0, dataDir: dir });
-  rpc = rpcFor(ledger.rpcUrl);
-  subs = subsFor(ledger.wsUrl);
+  testLedger = await startTestLedger({ dirPrefix: 'axon-ledger-', payerLamports: 10n * SOL });
+  ({ rpc, subs, payer } = testLedger);
   sendAndConfirm = sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions: subs });
-  payer = await generateKeyPairSigner();
-  await airdropFactory({ rpc, rpcSubscriptions: subs })({
-    recipientAddress: payer.address,
-    lamports: lamports(10n * SOL),
-    commitment: 'confirmed',
-  });
 });
 
 afterAll(async () => {
-  await ledger?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await testLedger?.close();
 });
 
 describe('local ledger with @solana/kit', () => {
@@ -96,11 +71,7 @@ describe('local ledger with @solana/kit', () => {
     const { value } = await rpc.getBalance(payer.address).send();
     expect(value).toBe(10n * SOL);
     const who = await generateKeyPairSigner();
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({
-      recipientAddress: who.address,
-      lamports: lamports(SOL),
-      commitment: 'confirmed',
-    });
+    await airdrop(rpc, subs, who.address, SOL);
     expect((await rpc.getBalance(who.address, { commitment: 'confirmed' }).send()).value).toBe(SOL);
   });
 
