@@ -20,6 +20,8 @@ export interface StatusView {
   listenAddrs: string[];
   /** NAT classification as the node sees it, e.g. 'public', 'endpoint-independent', 'symmetric'. */
   nat?: string;
+  /** Circuit addresses of the relays this node holds a reservation on (reachable through them). */
+  relays?: string[];
   /** True while at least one own stream is listed and not paused. */
   serving: boolean;
   /** All selling paused (tray "Pause selling"). */

@@ -30,6 +30,7 @@ import {
   connectionView,
   explorerUrl,
   listingView,
+  natLabel,
   ownStreamView,
   paymentView,
   purchaseView,
@@ -139,6 +140,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       cluster,
       dataDir: ctx.dataDir,
       listenAddrs: s.multiaddrs,
+      nat: natLabel(s.nat),
+      relays: s.relays,
       serving: offers.some((o) => !o.offer.paused),
       sellingPaused,
       buyers: s.sales.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,
@@ -184,6 +187,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       if (row) emit('payment', paymentView(row, cluster));
     },
     listing: () => (listingsDirty = true),
+    nat: () => emit('status', status()),
     health: (h: { streamId: string; healthy: boolean; lastError: string | null }) => {
       const s = ownStreams().find((x) => x.streamId === h.streamId);
       if (s) emit('stream', s);

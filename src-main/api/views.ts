@@ -13,6 +13,16 @@ import type {
 import type { ListingRow, OfferRow } from '../core/store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow } from '../core/store/trades';
 import type { AttemptRow, ConnectionRow } from '../core/store/connections';
+import type { NatStatus } from '../core/node';
+
+/** The NAT verdict in one line, e.g. "endpoint-independent · punchable · 198.18.1.2"; 'unknown' before discovery. */
+export function natLabel(n: NatStatus | null): string {
+  if (!n) return 'unknown';
+  const parts: string[] = [n.mapping, n.reachability];
+  if (n.publicIp) parts.push(n.publicIp);
+  if (n.confidence < 0.5) parts.push('low confidence');
+  return parts.join(' · ');
+}
 
 export function explorerBase(cluster: string): string | null {
   if (cluster === 'devnet') return '?cluster=devnet';

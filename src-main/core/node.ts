@@ -1,7 +1,9 @@
 // Runs in: Node (CLI, the api layer, Electron main). AxonNode is the composition root: it opens
 // the data directory, the identity, the store, the ledger client, the net node and the market,
 // and offers the few methods the api / CLI / UI need. Events: purchase, sale, frame, payment,
-// connection, listing, peer-error, health (see market/types.ts MarketEvents).
+// connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
+// report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
+// reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -14,7 +16,8 @@ import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
-import type { NetNode, NetNodeOptions, PeerStatus } from './net/types';
+import type { NatReport, NetNode, NetNodeOptions, PeerStatus } from './net/types';
+import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
 import type { BuyOptions, MarketEvents, MarketTiming } from './market/types';
@@ -36,13 +39,38 @@ export interface AxonNodeOptions {
   endpoint?: { wsPort?: number; tcpPort?: number } | false;
   /** Extra net options (e.g. host '127.0.0.1' and allowLoopback for tests). */
   net?: Partial<Omit<NetNodeOptions, 'identity' | 'db' | 'log'>>;
+  /** Relay/reflector directory and address discovery timing (tests use short ones). */
+  roleTiming?: Partial<RoleTiming> & { discoveryIntervalMs?: number };
 }
+
+/** The NAT verdict as status shows it. */
+export interface NatStatus {
+  publicIp: string | null;
+  mapping: NatReport['mapping'];
+  reachability: NatReport['reachability'];
+  filtering: NatReport['filtering'] | null;
+  confidence: number;
+  sources: string[];
+  warnings: string[];
+  /** Unix ms of the discovery. */
+  at: number;
+}
+
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus] };
+
+const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
 export interface NodeStatus extends MarketStatus {
   peerId: string;
   listenPort: number;
   multiaddrs: string[];
   peers: PeerStatus[];
+  /** Latest address discovery; null until the first one finished. */
+  nat: NatStatus | null;
+  /** Circuit addresses of the relays we hold a reservation on. */
+  relays: string[];
+  /** Relays and reflectors known from NodeAnnounce, with their last health check. */
+  roleNodes: KnownRole[];
 }
 
 export interface WalletInfo {
@@ -51,7 +79,11 @@ export interface WalletInfo {
   payments: PaymentRow[];
 }
 
-export class AxonNode extends EventEmitter<MarketEvents> {
+export class AxonNode extends EventEmitter<AxonNodeEvents> {
+  #nat: NatStatus | null = null;
+  #discoveryTimer: NodeJS.Timeout | null = null;
+  #discovering: Promise<NatStatus | null> | null = null;
+
   private constructor(
     readonly identity: Identity,
     readonly settings: Settings,
@@ -59,11 +91,17 @@ export class AxonNode extends EventEmitter<MarketEvents> {
     readonly ledger: SolanaLedgerClient,
     readonly net: NetNode,
     readonly market: Market,
+    readonly roles: RoleDirectory,
     readonly log: Logger,
     /** Releases the data-dir lock (node.pid). */
     private readonly releaseLock: () => void,
+    discoveryIntervalMs = DISCOVERY_INTERVAL_MS,
   ) {
     super();
+    roles.start();
+    void this.discover();
+    this.#discoveryTimer = setInterval(() => void this.discover(), discoveryIntervalMs);
+    this.#discoveryTimer.unref();
     const forward = <K extends keyof MarketEvents>(ev: K): void => {
       market.on(ev, ((...args: MarketEvents[K]) =>
         (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args)) as never);
@@ -104,18 +142,51 @@ export class AxonNode extends EventEmitter<MarketEvents> {
         ...o.net,
       });
       cleanup.unshift(() => net.stop());
+      const marketId = settings.market;
+      let nat: () => NatStatus | undefined = () => undefined;
+      let onReflector = (): void => undefined;
+      const roles = new RoleDirectory({
+        net,
+        ledger,
+        marketTopic: await ledger.marketTopic(marketId),
+        log: log.child({ mod: 'roles' }),
+        timing: o.roleTiming,
+        nat: () => nat(),
+      });
+      cleanup.unshift(() => roles.stop());
       const market = await Market.start({
+        onNodeAnnounce: (rx) => {
+          roles.onAnnounce(rx);
+          if (rx.message.roles.includes('reflector')) onReflector();
+        },
         identity,
         db,
         ledger,
         net,
-        marketId: settings.market,
+        marketId,
         timing: o.timing,
         log,
         endpoint: o.endpoint,
       });
       log.info({ address: identity.address, port: net.port }, 'axon node started');
-      return new AxonNode(identity, settings, db, ledger, net, market, log, releaseLock);
+      const node = new AxonNode(
+        identity,
+        settings,
+        db,
+        ledger,
+        net,
+        market,
+        roles,
+        log,
+        releaseLock,
+        o.roleTiming?.discoveryIntervalMs,
+      );
+      nat = () => node.#nat ?? undefined;
+      // a reflector seen while no reflector has ever answered us: discover again with it
+      onReflector = () => {
+        if (node.#nat && !node.#nat.sources.some((x) => x.startsWith('reflector:'))) void node.discover(1000);
+      };
+      return node;
     } catch (e) {
       for (const c of cleanup) {
         try {
@@ -175,7 +246,53 @@ export class AxonNode extends EventEmitter<MarketEvents> {
       listenPort: this.net.port,
       multiaddrs: this.net.multiaddrs(),
       peers: this.net.status(),
+      nat: this.#nat,
+      relays: this.net
+        .multiaddrs()
+        .filter((a) => a.includes('/p2p-circuit'))
+        .map((a) => a.replace(new RegExp(`/p2p/${this.identity.peerId.toString()}$`), '')),
+      roleNodes: this.roles.known(),
     };
+  }
+
+  /**
+   * Address discovery now (STUN servers from the settings + known reflectors); emits 'nat' when the
+   * verdict changed. Concurrent calls share one run; `delayMs` waits first (lets a health check land).
+   */
+  discover(delayMs = 0): Promise<NatStatus | null> {
+    if (this.#stopped) return Promise.resolve(this.#nat);
+    this.#discovering ??= (async () => {
+      try {
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+        if (this.#stopped) return this.#nat;
+        const r = await this.net.discoverAddress({ reflectors: this.roles.reflectorAddrs() });
+        const next: NatStatus = {
+          publicIp: r.publicIp ?? null,
+          mapping: r.mapping,
+          reachability: r.reachability,
+          filtering: r.filtering ?? null,
+          confidence: r.confidence,
+          sources: r.sources,
+          warnings: r.warnings,
+          at: Date.now(),
+        };
+        const key = (n: NatStatus | null): string => JSON.stringify(n ? { ...n, at: 0 } : null);
+        const changed = key(next) !== key(this.#nat);
+        this.#nat = next;
+        if (changed && !this.#stopped) {
+          this.log.info({ nat: { ...next, sources: next.sources.length } }, 'NAT report');
+          this.emit('nat', next);
+          void this.roles.refresh(); // a public node needs no relay; a NATed one does
+        }
+        return next;
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'address discovery failed');
+        return this.#nat;
+      } finally {
+        this.#discovering = null;
+      }
+    })();
+    return this.#discovering;
   }
 
   async wallet(): Promise<WalletInfo> {
@@ -193,6 +310,9 @@ export class AxonNode extends EventEmitter<MarketEvents> {
   #stopped: Promise<void> | null = null;
   shutdown(): Promise<void> {
     this.#stopped ??= (async () => {
+      this.roles.stop();
+      if (this.#discoveryTimer) clearInterval(this.#discoveryTimer);
+      await this.#discovering?.catch(() => undefined);
       await this.market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
       await this.ledger.close().catch(() => undefined);

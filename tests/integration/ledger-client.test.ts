@@ -9,9 +9,17 @@ import { LedgerPostError } from '../../src-main/core/ledger/client';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
 import { open, seal, openJson, sealJson } from '../../src-main/core/ledger/crypto';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
-import { collector, inProcessLedger, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
+import {
+  collector,
+  ledgerWithClients,
+  stop,
+  testClient,
+  type LedgerWithClients,
+  type TestClient,
+} from './ledger-helpers';
 
-let tmp: ReturnType<typeof tempDir>;
+let setup: LedgerWithClients<'alice' | 'bob'> | undefined;
+let tmp: LedgerWithClients<string>['tmp'];
 let ledger: LocalLedger;
 const alice = Identity.generate(); // buyer
 const bob = Identity.generate(); // seller
@@ -19,17 +27,12 @@ let a: TestClient;
 let b: TestClient;
 
 beforeAll(async () => {
-  tmp = tempDir('axon-ledger-client-');
-  ledger = await inProcessLedger(tmp.dir);
-  a = testClient(alice, ledger, join(tmp.dir, 'alice.db'));
-  b = testClient(bob, ledger, join(tmp.dir, 'bob.db'));
-  await Promise.all([a.client.airdrop(2_000_000_000n), b.client.airdrop(2_000_000_000n)]);
+  setup = await ledgerWithClients('axon-ledger-client-', { alice, bob }, 2_000_000_000n);
+  ({ tmp, ledger } = setup);
+  ({ alice: a, bob: b } = setup.clients);
 });
 afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await ledger?.close();
-  tmp?.cleanup();
+  await setup?.close();
 });
 
 describe('ledger client on the local ledger', () => {

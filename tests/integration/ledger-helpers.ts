@@ -45,6 +45,47 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
+export interface LedgerWithClients<N extends string> {
+  tmp: { dir: string; cleanup: () => void };
+  ledger: LocalLedger;
+  clients: Record<N, TestClient>;
+  /** Closes the clients, then the ledger, then removes the temp dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * A temp dir with an in-process ledger and, per named identity, a client on it (its database
+ * `<name>.db` in the temp dir) funded with `airdrop` lamports.
+ */
+export async function ledgerWithClients<N extends string>(
+  prefix: string,
+  identities: Record<N, Identity>,
+  airdrop: bigint,
+): Promise<LedgerWithClients<N>> {
+  const tmp = tempDir(prefix);
+  let ledger: LocalLedger | undefined;
+  const opened: TestClient[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(opened.map((c) => c.close()));
+    await ledger?.close();
+    tmp.cleanup();
+  };
+  try {
+    const l = await inProcessLedger(tmp.dir);
+    ledger = l;
+    const clients = {} as Record<N, TestClient>;
+    for (const [name, identity] of Object.entries(identities) as [N, Identity][]) {
+      clients[name] = testClient(identity, l, join(tmp.dir, `${name}.db`));
+      opened.push(clients[name]);
+    }
+    await Promise.all(opened.map((c) => c.client.airdrop(airdrop)));
+    return { tmp, ledger: l, clients, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
 export function testClient(
   identity: Identity,
   ledger: { rpcUrl: string; wsUrl: string },

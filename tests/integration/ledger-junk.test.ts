@@ -2,11 +2,9 @@
 // keeps delivering the valid messages in between, in order; junk is counted per kind, never
 // delivered, never fatal. Expired and replayed envelopes are dropped too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encode } from 'cborg';
 import { Identity } from '../../src-main/core/identity/identity';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 import {
   ENVELOPE_PREFIX,
   encodeEnvelope,
@@ -15,26 +13,27 @@ import {
 } from '../../src-main/core/ledger/envelope';
 import { newNonce, TYPE_CODES } from '../../src-main/core/ledger/messages';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
-import { collector, inProcessLedger, postRawMemo, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
+import {
+  collector,
+  ledgerWithClients,
+  postRawMemo,
+  stop,
+  type LedgerWithClients,
+  type TestClient,
+} from './ledger-helpers';
 
-let tmp: ReturnType<typeof tempDir>;
-let ledger: LocalLedger;
+let setup: LedgerWithClients<'peer' | 'troll'> | undefined;
 const peer = Identity.generate();
 const troll = Identity.generate();
 let p: TestClient;
 let t: TestClient;
 
 beforeAll(async () => {
-  tmp = tempDir('axon-ledger-junk-');
-  ledger = await inProcessLedger(tmp.dir);
-  p = testClient(peer, ledger, join(tmp.dir, 'peer.db'));
-  t = testClient(troll, ledger, join(tmp.dir, 'troll.db'));
-  await Promise.all([p.client.airdrop(1_000_000_000n), t.client.airdrop(1_000_000_000n)]);
+  setup = await ledgerWithClients('axon-ledger-junk-', { peer, troll }, 1_000_000_000n);
+  ({ peer: p, troll: t } = setup.clients);
 });
 afterAll(async () => {
-  await Promise.all([p?.close(), t?.close()]);
-  await ledger?.close();
-  tmp?.cleanup();
+  await setup?.close();
 });
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);

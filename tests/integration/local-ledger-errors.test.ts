@@ -2,23 +2,13 @@
 // malformed JSON, unknown methods, bad params, oversized bodies, bad signatures, unknown and
 // expired blockhashes, insufficient funds, duplicates, unsupported transaction versions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  AccountRole,
-  address,
   appendTransactionMessageInstructions,
-  devnet,
-  createSolanaRpc,
-  createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
   getBase64EncodedWireTransaction,
   isSolanaError,
-  lamports,
   pipe,
-  airdropFactory,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
@@ -29,17 +19,11 @@ import {
   type KeyPairSigner,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { memoIx, SOL, startTestLedger, type TestLedger, type TestRpc } from './local-ledger-helpers';
 
-const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
-const SOL = 1_000_000_000n;
-
-let dir: string;
-let ledger: LocalLedger;
-const rpcFor = (url: string) => createSolanaRpc(devnet(url));
-const subsFor = (url: string) => createSolanaRpcSubscriptions(devnet(url));
-let rpc: ReturnType<typeof rpcFor>;
-let subs: ReturnType<typeof subsFor>;
+let testLedger: TestLedger | undefined;
+let ledger: TestLedger['ledger'];
+let rpc: TestRpc;
 let payer: KeyPairSigner;
 
 interface RpcReply {
@@ -60,11 +44,7 @@ async function raw(body: string): Promise<RpcReply> {
 const call = (method: string, params: unknown[] = []): Promise<RpcReply> =>
   raw(JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }));
 
-const memo = (text: string): Instruction => ({
-  programAddress: MEMO_V1,
-  accounts: [{ address: payer.address, role: AccountRole.READONLY }],
-  data: new TextEncoder().encode(text),
-});
+const memo = (text: string): Instruction => memoIx(payer.address, text);
 
 async function wireTx(
   ixs: Instruction[],
@@ -86,22 +66,13 @@ async function expectServing(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'axon-ledger-err-'));
   // Short slots so a blockhash expires (150 slots) within the test.
-  ledger = await startLocalLedger({ port: 0, dataDir: dir, slotMs: 20 });
-  rpc = rpcFor(ledger.rpcUrl);
-  subs = subsFor(ledger.wsUrl);
-  payer = await generateKeyPairSigner();
-  await airdropFactory({ rpc, rpcSubscriptions: subs })({
-    recipientAddress: payer.address,
-    lamports: lamports(2n * SOL),
-    commitment: 'confirmed',
-  });
+  testLedger = await startTestLedger({ dirPrefix: 'axon-ledger-err-', payerLamports: 2n * SOL, slotMs: 20 });
+  ({ ledger, rpc, payer } = testLedger);
 });
 
 afterAll(async () => {
-  await ledger?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await testLedger?.close();
 });
 
 describe('local ledger error handling', () => {

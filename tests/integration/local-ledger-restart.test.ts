@@ -8,19 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AccountRole,
-  address,
-  airdropFactory,
   appendTransactionMessageInstruction,
   assertIsTransactionWithBlockhashLifetime,
-  devnet,
-  createSolanaRpc,
-  createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
   getBase64EncodedWireTransaction,
   getSignatureFromTransaction,
-  lamports,
   pipe,
   sendAndConfirmTransactionFactory,
   setTransactionMessageFeePayerSigner,
@@ -28,9 +21,7 @@ import {
   signTransactionMessageWithSigners,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
-
-const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
-const SOL = 1_000_000_000n;
+import { airdrop, memoIx, rpcFor, SOL, subsFor } from './local-ledger-helpers';
 const ROOT = join(__dirname, '..', '..');
 
 const dir = mkdtempSync(join(tmpdir(), 'axon-ledger-restart-'));
@@ -71,16 +62,12 @@ afterAll(async () => {
 describe('local ledger restart', () => {
   it('keeps history, balances and the address index across a SIGKILL', async () => {
     const first = await startChild();
-    let rpc = createSolanaRpc(devnet(first.rpcUrl));
-    let subs = createSolanaRpcSubscriptions(devnet(first.wsUrl));
+    let rpc = rpcFor(first.rpcUrl);
+    let subs = subsFor(first.wsUrl);
     const payer = await generateKeyPairSigner();
     const topic = (await generateKeyPairSigner()).address;
     const to = (await generateKeyPairSigner()).address;
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({
-      recipientAddress: payer.address,
-      lamports: lamports(5n * SOL),
-      commitment: 'confirmed',
-    });
+    await airdrop(rpc, subs, payer.address, 5n * SOL);
 
     const { value: bh } = await rpc.getLatestBlockhash().send();
     const msg = pipe(
@@ -92,15 +79,7 @@ describe('local ledger restart', () => {
           getTransferSolInstruction({ source: payer, destination: to, amount: SOL }),
           m,
         ),
-      (m) =>
-        appendTransactionMessageInstruction(
-          {
-            programAddress: MEMO_V1,
-            accounts: [{ address: topic, role: AccountRole.READONLY }],
-            data: new TextEncoder().encode('paid'),
-          },
-          m,
-        ),
+      (m) => appendTransactionMessageInstruction(memoIx(topic, 'paid'), m),
     );
     const tx = await signTransactionMessageWithSigners(msg);
     assertIsTransactionWithBlockhashLifetime(tx);
@@ -112,8 +91,8 @@ describe('local ledger restart', () => {
     await kill(first.child);
 
     const second = await startChild();
-    rpc = createSolanaRpc(devnet(second.rpcUrl));
-    subs = createSolanaRpcSubscriptions(devnet(second.wsUrl));
+    rpc = rpcFor(second.rpcUrl);
+    subs = subsFor(second.wsUrl);
     // The chain continues after the last block on disk (every confirmed block is on disk).
     expect(await rpc.getSlot({ commitment: 'processed' }).send()).toBeGreaterThan(confirmedSlotBefore);
     expect((await rpc.getBalance(payer.address).send()).value).toBe(payerBalance);
@@ -131,11 +110,7 @@ describe('local ledger restart', () => {
     expect(dup).toBeInstanceOf(Error);
     expect((await rpc.getBalance(to).send()).value).toBe(SOL);
     // And the ledger keeps working: the faucet survived too.
-    await airdropFactory({ rpc, rpcSubscriptions: subs })({
-      recipientAddress: to,
-      lamports: lamports(SOL),
-      commitment: 'confirmed',
-    });
+    await airdrop(rpc, subs, to, SOL);
     expect((await rpc.getBalance(to).send()).value).toBe(2n * SOL);
   });
 });

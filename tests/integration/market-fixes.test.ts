@@ -12,7 +12,7 @@ import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 import type { PurchaseRow } from '../../src-main/core/store/trades';
 import { startHost } from '../../src-main/api/host';
 import { dataDirHolder } from '../../src-main/core/lock';
-import { settleNativeThreads, startChildNode, startLedger, startNode, tempDir, waitFor } from './market-helpers';
+import { runCleanups, startChildNode, startNode, startSellerAndBuyer, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
@@ -40,17 +40,10 @@ describe('market fixes', () => {
   let buyer: AxonNode;
 
   beforeAll(async () => {
-    const l = await startLedger();
-    ledger = l.ledger;
-    cleanups.push(l.cleanup);
-    const [s, b] = await Promise.all([startNode(ledger, { airdrop: SOL }), startNode(ledger, { airdrop: SOL })]);
-    cleanups.unshift(s.cleanup, b.cleanup);
-    seller = s.node;
-    buyer = b.node;
+    ({ ledger, seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
   });
   afterAll(async () => {
-    for (const c of cleanups) await c();
-    await settleNativeThreads();
+    await runCleanups(cleanups);
   });
 
   it('a removed stream stays delisted (its stopping source does not list it again)', async () => {

@@ -91,6 +91,28 @@ export async function startNode(
   };
 }
 
+/**
+ * A local ledger and two nodes on it, a seller and a buyer, each funded with `airdrop` lamports.
+ * Their cleanups go onto `cleanups` in the order to run them: the nodes first, the ledger last
+ * (push later cleanups with `unshift` to run them before the ledger closes).
+ */
+export async function startSellerAndBuyer(
+  airdrop: bigint,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<{ ledger: LocalLedger; seller: AxonNode; buyer: AxonNode }> {
+  const l = await startLedger();
+  cleanups.push(l.cleanup);
+  const [s, b] = await Promise.all([startNode(l.ledger, { airdrop }), startNode(l.ledger, { airdrop })]);
+  cleanups.unshift(s.cleanup, b.cleanup);
+  return { ledger: l.ledger, seller: s.node, buyer: b.node };
+}
+
+/** For a test file's last afterAll: runs `cleanups` in order, then `settleNativeThreads()`. */
+export async function runCleanups(cleanups: (() => Promise<void> | void)[]): Promise<void> {
+  for (const c of cleanups) await c();
+  await settleNativeThreads();
+}
+
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

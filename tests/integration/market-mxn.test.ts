@@ -78,34 +78,26 @@ describe('M × N', () => {
     const ps: PurchaseRow[] = [];
     for (let i = 0; i < buyers.length; i += 5)
       ps.push(...(await Promise.all(buyers.slice(i, i + 5).map((b) => b.buy(id, { minutes: 1 })))));
+    // on a failed wait: where each purchase stands (and each sale, when asked), then the error
+    const dump = (e: unknown, withSales = false): never => {
+      console.log(
+        'DUMP',
+        JSON.stringify(
+          buyers.map((b, i) => {
+            const p = b.market.trades.purchase(ps[i]!.id)!;
+            return [p.state, p.reason, p.paidThrough, got.get(p.id)?.length ?? 0];
+          }),
+        ),
+      );
+      if (withSales)
+        console.log(JSON.stringify(seller.market.trades.sales().map((s) => [s.state, s.reason, s.paidThrough])));
+      throw e;
+    };
     await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty').catch(
-      (e) => {
-        console.log(
-          'DUMP',
-          JSON.stringify(
-            buyers.map((b, i) => {
-              const p = b.market.trades.purchase(ps[i]!.id)!;
-              return [p.state, p.reason, p.paidThrough, got.get(p.id)?.length ?? 0];
-            }),
-          ),
-        );
-        throw e;
-      },
+      dump,
     );
     await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers').catch(
-      (e) => {
-        console.log(
-          'DUMP',
-          JSON.stringify(
-            buyers.map((b, i) => {
-              const p = b.market.trades.purchase(ps[i]!.id)!;
-              return [p.state, p.reason, p.paidThrough];
-            }),
-          ),
-        );
-        console.log(JSON.stringify(seller.market.trades.sales().map((s) => [s.state, s.reason, s.paidThrough])));
-        throw e;
-      },
+      (e: unknown) => dump(e, true),
     );
     const hubFrames = seller.market.seller.status()[0]!;
     // one source read: the hub got each frame once, however many buyers

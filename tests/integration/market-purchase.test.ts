@@ -1,7 +1,7 @@
 // A full purchase on the real local ledger between two real nodes on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
-import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
+import { runCleanups, startNode, startSellerAndBuyer, waitFor } from './market-helpers';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
 
 const SOL = 1_000_000_000n;
@@ -9,24 +9,16 @@ const PER_MIN = 60_000n; // lamports per minute → 2 000 per 2 s period
 
 describe('full purchase', () => {
   let ledger: LocalLedger;
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
   let seller: AxonNode;
   let buyer: AxonNode;
 
   beforeAll(async () => {
-    const l = await startLedger();
-    ledger = l.ledger;
-    cleanups.push(l.cleanup);
-    const s = await startNode(ledger, { airdrop: SOL });
-    const b = await startNode(ledger, { airdrop: SOL });
-    cleanups.unshift(s.cleanup, b.cleanup);
-    seller = s.node;
-    buyer = b.node;
+    ({ ledger, seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
   });
   afterAll(async () => {
-    for (const c of cleanups) await c();
     // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
-    await settleNativeThreads();
+    await runCleanups(cleanups);
   });
 
   it('listing seen, request, accept, connect, paid periods, frames in order, renewal, stop', async () => {

@@ -6,7 +6,7 @@ import type { Identity } from '../identity/identity';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Db } from '../store/db';
-import type { LedgerClient, Received, AxonMessage } from '../ledger/types';
+import type { LedgerClient, Received, AxonMessage, NodeAnnounce } from '../ledger/types';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
 import { TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
 import { SellerSide, type SellOptions } from './seller';
@@ -33,6 +33,8 @@ export interface MarketOptions {
   log?: Logger;
   /** The buyer's local endpoint (WebSocket + TCP on 127.0.0.1); false = none. Ports 0 = any. */
   endpoint?: { wsPort?: number; tcpPort?: number } | false;
+  /** NodeAnnounce messages seen on the market topic (the relay/reflector directory, roles.ts). */
+  onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
 }
 
 export interface MarketStatus {
@@ -250,6 +252,7 @@ export class Market extends EventEmitter<MarketEvents> {
     const m = rx.message as AxonMessage;
     if (m.type === 'Listing') this.catalog.onListing(rx as Received<typeof m>);
     else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
+    else if (m.type === 'NodeAnnounce') this.opts.onNodeAnnounce?.(rx as Received<typeof m>);
   }
 
   async #onStdin(rx: Received): Promise<void> {

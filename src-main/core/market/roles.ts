@@ -1,0 +1,210 @@
+// Runs in: Node. Relay and reflector roles seen from the market: posting this node's NodeAnnounce on
+// the market topic (refreshed before its TTL), keeping a table of the relays and reflectors other
+// nodes announce, health-checking them and holding relay reservations on the healthy ones (so a
+// NATed node is reachable; the seller's ServiceAccept.relays come from those reservations).
+import type { Address } from '@solana/kit';
+import type { Logger } from '../log';
+import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
+import { addressToPeerId } from '../identity/identity';
+import { checkRelayHealth, pickRoles, relayAddrs, udpResponder } from '../net/index';
+import type { HealthResult, NatReport, NetNode, RoleCandidate } from '../net/index';
+
+export interface RoleTiming {
+  /** NodeAnnounce TTL (s); refreshed at half of it. */
+  announceTtlSec: number;
+  /** Re-check the health of known relays/reflectors this often (ms). */
+  healthIntervalMs: number;
+  /** Hold reservations on at most this many relays. */
+  maxRelays: number;
+}
+
+export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthIntervalMs: 60_000, maxRelays: 2 };
+
+/** The NodeAnnounce list fields the ledger catalog accepts (6 addresses of ≤ 200 chars). */
+const MAX_ANNOUNCE_ADDRS = 6;
+
+/** At most 6 addresses: the reflector's UDP responders (net appends them last) must survive the cut. */
+function fitAddrs(addrs: string[]): string[] {
+  const ok = addrs.filter((a) => a.length <= 200);
+  const udp = ok.filter((a) => udpResponder(a) !== undefined).slice(0, 2);
+  return [...udp, ...ok.filter((a) => !udp.includes(a))].slice(0, MAX_ANNOUNCE_ADDRS);
+}
+
+export interface KnownRole extends RoleCandidate {
+  health?: HealthResult;
+  /** Unix ms of the last health check. */
+  checkedAt?: number;
+}
+
+export class RoleDirectory {
+  readonly #candidates = new Map<string, RoleCandidate>();
+  readonly #health = new Map<string, HealthResult & { at: number }>();
+  readonly #timing: RoleTiming;
+  #announceTimer: NodeJS.Timeout | null = null;
+  #healthTimer: NodeJS.Timeout | null = null;
+  #refreshing: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+
+  constructor(
+    private readonly o: {
+      net: NetNode;
+      ledger: LedgerClient;
+      marketTopic: Address;
+      log: Logger;
+      timing?: Partial<RoleTiming>;
+      /** The latest NAT report (a public node holds no reservation). */
+      nat?: () => Pick<NatReport, 'reachability'> | undefined;
+    },
+  ) {
+    this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
+  }
+
+  start(): void {
+    void this.announce();
+    this.#healthTimer = setInterval(() => this.refresh(), this.#timing.healthIntervalMs);
+    this.#healthTimer.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#announceTimer) clearTimeout(this.#announceTimer);
+    if (this.#healthTimer) clearInterval(this.#healthTimer);
+    this.#announceTimer = this.#healthTimer = null;
+  }
+
+  /** Post our NodeAnnounce now (no-op without a role); schedules the next refresh. Resolves true when posted. */
+  async announce(): Promise<boolean> {
+    if (this.#stopped) return false;
+    if (this.#announceTimer) clearTimeout(this.#announceTimer);
+    this.#announceTimer = null;
+    const body = this.o.net.announcement(this.#timing.announceTtlSec);
+    if (!body) return false;
+    const msg: NodeAnnounce = {
+      type: 'NodeAnnounce',
+      nonce: body.nonce,
+      expiresAt: body.expiresAt,
+      roles: body.roles,
+      multiaddrs: fitAddrs(body.multiaddrs),
+    };
+    let next = (this.#timing.announceTtlSec * 1000) / 2;
+    let ok = false;
+    try {
+      await this.o.ledger.post(this.o.marketTopic, msg);
+      ok = true;
+      this.o.log.info({ roles: msg.roles, addrs: msg.multiaddrs.length }, 'NodeAnnounce posted');
+    } catch (e) {
+      next = Math.min(next, 10_000); // e.g. no balance yet: try again soon
+      this.o.log.warn({ err: (e as Error).message, retryMs: next }, 'NodeAnnounce post failed');
+    }
+    if (!this.#stopped) {
+      this.#announceTimer = setTimeout(() => void this.announce(), next);
+      this.#announceTimer.unref();
+    }
+    return ok;
+  }
+
+  /** A NodeAnnounce from the market topic. */
+  onAnnounce(rx: Received<NodeAnnounce>): void {
+    const m = rx.message;
+    let peer: string;
+    try {
+      peer = addressToPeerId(rx.sender).toString();
+    } catch {
+      this.o.log.warn({ sender: rx.sender }, 'NodeAnnounce from an address that is no key: skipped');
+      return;
+    }
+    if (peer === this.o.net.peerId.toString()) return;
+    const roles = m.roles.filter((r): r is 'relay' | 'reflector' => r === 'relay' || r === 'reflector');
+    if (roles.length === 0 || m.expiresAt * 1000 <= Date.now()) return;
+    const prev = this.#candidates.get(peer);
+    if (prev && prev.expiresAt >= m.expiresAt) return;
+    this.#candidates.set(peer, { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt });
+    if (!prev || prev.multiaddrs.join() !== m.multiaddrs.join()) this.#health.delete(peer);
+    this.refresh();
+  }
+
+  /** Every fresh relay/reflector we know, with its last health check. */
+  known(): KnownRole[] {
+    const now = Math.floor(Date.now() / 1000);
+    return [...this.#candidates.values()]
+      .filter((c) => c.expiresAt > now)
+      .map((c) => {
+        const h = this.#health.get(c.peer);
+        return {
+          ...c,
+          ...(h ? { health: { peer: h.peer, ok: h.ok, rttMs: h.rttMs, error: h.error }, checkedAt: h.at } : {}),
+        };
+      });
+  }
+
+  /** Healthy relays, best first. */
+  relays(count = this.#timing.maxRelays): RoleCandidate[] {
+    return pickRoles([...this.#candidates.values()], 'relay', { health: this.#health, count }).filter(
+      (c) => this.#health.get(c.peer)?.ok,
+    );
+  }
+
+  /** Addresses of healthy (or not yet checked) reflectors for discoverAddress. */
+  reflectorAddrs(count = 5): string[] {
+    return pickRoles([...this.#candidates.values()], 'reflector', { health: this.#health, count }).flatMap((c) => [
+      ...c.multiaddrs.filter((a) => udpResponder(a) !== undefined),
+      ...relayAddrs(c),
+    ]);
+  }
+
+  /** Health-check what is due, then hold reservations on the healthy relays. Coalesces calls. */
+  refresh(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#refreshing) {
+      this.#again = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#again = false;
+        await this.#checkHealth();
+        await this.#reserve();
+      } while (this.#again && !this.#stopped);
+    })()
+      .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'role refresh failed'))
+      .finally(() => {
+        this.#refreshing = null;
+      });
+    return this.#refreshing;
+  }
+
+  async #checkHealth(): Promise<void> {
+    const now = Date.now();
+    const due = this.known().filter((c) => !c.checkedAt || now - c.checkedAt >= this.#timing.healthIntervalMs);
+    await Promise.all(
+      due.map(async (c) => {
+        const h = await checkRelayHealth(this.o.net.libp2p, c);
+        if (this.#stopped) return;
+        this.#health.set(c.peer, { ...h, at: Date.now() });
+        if (!h.ok) this.o.log.info({ peer: c.peer, err: h.error }, 'relay/reflector unhealthy');
+      }),
+    );
+  }
+
+  async #reserve(): Promise<void> {
+    if (this.#stopped || this.o.nat?.()?.reachability === 'public') return;
+    const held = new Set(this.heldRelays());
+    const want = this.relays().filter((c) => !held.has(c.peer));
+    const room = this.#timing.maxRelays - held.size;
+    if (want.length === 0 || room <= 0) return;
+    const addrs = want.slice(0, room).flatMap((c) => relayAddrs(c).slice(0, 1));
+    const got = await this.o.net.useRelays(addrs);
+    this.o.log.info({ relays: got }, 'relay reservations');
+  }
+
+  /** PeerIds of the relays we hold a reservation on (from our /p2p-circuit addresses). */
+  heldRelays(): string[] {
+    const out = new Set<string>();
+    for (const a of this.o.net.multiaddrs()) {
+      const m = /\/p2p\/([^/]+)\/p2p-circuit/.exec(a);
+      if (m) out.add(m[1]!);
+    }
+    return [...out];
+  }
+}

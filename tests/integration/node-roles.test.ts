@@ -1,0 +1,108 @@
+// Roles wired into AxonNode on the real local ledger: a relay/reflector posts its NodeAnnounce on
+// the market topic; another node sees it, health-checks it, holds a reservation on it and shows
+// its NAT report in status.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AxonNode, type NatStatus } from '../../src-main/core/node';
+import { Identity } from '../../src-main/core/identity/identity';
+import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import { createNodeBackend } from '../../src-main/api/node-backend';
+import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+
+async function start(ledger: LocalLedger, roles: { relay: boolean; reflector: boolean }): Promise<AxonNode> {
+  const t = tempDir('axon-roles-');
+  const node = await AxonNode.start({
+    dataDir: t.dir,
+    identity: Identity.generate(),
+    settings: { roles, stunServers: [] },
+    ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
+    timing: FAST_TIMING,
+    endpoint: false,
+    net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
+    roleTiming: { announceTtlSec: 60, healthIntervalMs: 5_000 },
+  });
+  cleanups.unshift(async () => {
+    await node.shutdown();
+    t.cleanup();
+  });
+  return node;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+describe('relay and reflector roles', () => {
+  let relay: AxonNode;
+  let other: AxonNode;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    relay = await start(l.ledger, { relay: true, reflector: true });
+    other = await start(l.ledger, { relay: false, reflector: false });
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+    await settleNativeThreads();
+  });
+
+  it('a relay announces itself; another node health-checks it, reserves on it and reports its NAT', async () => {
+    const natEvents: NatStatus[] = [];
+    other.on('nat', (n) => natEvents.push(n));
+    await relay.airdrop(SOL);
+    // posting needs a balance: announce now rather than waiting for the retry
+    expect(await relay.roles.announce()).toBe(true);
+    const relayPeer = relay.identity.peerId.toString();
+
+    const seen = await waitFor(
+      () => other.status().roleNodes.find((c) => c.peer === relayPeer && c.health?.ok),
+      20_000,
+      'the relay seen and healthy',
+    );
+    expect(seen.roles).toEqual(['relay', 'reflector']);
+    expect(seen.health?.rttMs).toBeGreaterThanOrEqual(0);
+
+    // a reservation on the relay: a /p2p-circuit address via it
+    const circuit = await waitFor(
+      () => other.net.multiaddrs().find((a) => a.includes(`/p2p/${relayPeer}/p2p-circuit`)),
+      20_000,
+      'a circuit address via the relay',
+    );
+    expect(circuit).toMatch(new RegExp(`/p2p/${other.identity.peerId.toString()}$`));
+    expect(other.status().relays.some((a) => a.includes(`/p2p/${relayPeer}/p2p-circuit`))).toBe(true);
+    // the relay does not reserve on itself and knows no other relay
+    expect(relay.status().relays).toEqual([]);
+
+    // the NAT report: present and well formed (on loopback without STUN the values are not ours to fix)
+    const nat = await waitFor(() => other.status().nat, 10_000, 'a NAT report');
+    expect(['endpoint-independent', 'endpoint-dependent', 'none', 'unknown']).toContain(nat.mapping);
+    expect(['public', 'punchable', 'relay-only', 'unknown']).toContain(nat.reachability);
+    expect(nat.confidence).toBeGreaterThanOrEqual(0);
+    expect(nat.confidence).toBeLessThanOrEqual(1);
+    expect(Array.isArray(nat.warnings)).toBe(true);
+    expect(Array.isArray(nat.sources)).toBe(true);
+    // a reflector was announced: discovery ran again and asked it
+    const withReflector = await waitFor(
+      () => other.status().nat?.sources.some((s) => s.includes(relayPeer)) && other.status().nat,
+      15_000,
+      'a NAT report with the reflector as a source',
+    );
+    expect(withReflector.sources.some((s) => s.startsWith('reflector:'))).toBe(true);
+    expect(natEvents.length).toBeGreaterThanOrEqual(1);
+
+    // the app's status view (Connections screen) shows the verdict and the relay
+    const api = createNodeBackend(other, {
+      dataDir: '/nonexistent',
+      settingsFile: '/nonexistent',
+      version: 't',
+      canAirdrop: true,
+    });
+    try {
+      const view = await api.status();
+      expect(view.nat).toMatch(new RegExp(`^${withReflector.mapping} · ${withReflector.reachability}`));
+      expect(view.relays?.some((a) => a.includes(relayPeer))).toBe(true);
+    } finally {
+      api.close();
+    }
+  }, 60_000);
+});
