@@ -1,0 +1,65 @@
+// Runs in: Node. One purchase in progress on the buyer side (the in-memory half of a `purchases`
+// row): its connect session, stream, timers and counters, plus the small rules the buyer's parts
+// share about it. The SQLite row stays the source of truth; a Run only lives while the node runs.
+import type { ConnectSession } from '../net/types';
+import type { PurchaseRow } from '../store/trades';
+import type { StreamSession } from './stream-client';
+import type { FileSink } from './sinks/file';
+
+export interface Run {
+  id: string;
+  cs: ConnectSession | null;
+  session: StreamSession | null;
+  payTimer: NodeJS.Timeout | null;
+  endTimer: NodeJS.Timeout | null;
+  expiryTimer: NodeJS.Timeout | null;
+  file: FileSink | null;
+  /** Last frame received, or when the stream (re)opened: for the stall timeout. */
+  lastFrameAt: number;
+  /** Last frame actually received by this run (null: none yet). */
+  dataAt: number | null;
+  paying: boolean;
+  stopping: boolean;
+  reconnects: number;
+  /** frames/lastSeq not yet flushed to SQLite */
+  frames: number;
+}
+
+/** What the payment scheduler and the stream keeper ask of the purchase state machine (BuyerSide). */
+export interface PurchaseControl {
+  /** End a run and move its purchase to a final state (no ledger message). */
+  finish(run: Run, to: 'ended' | 'failed' | 'rejected', reason: string): void;
+  /** Record a purchase transition (skipped, logged at debug, when the state machine refuses it). */
+  move(id: string, to: PurchaseRow['state'], reason: string): void;
+  /** Stop a purchase and tell the seller (ServiceStop). */
+  stopPurchase(id: string, reason: string): Promise<PurchaseRow>;
+}
+
+export function newRun(id: string): Run {
+  return {
+    id,
+    cs: null,
+    session: null,
+    payTimer: null,
+    endTimer: null,
+    expiryTimer: null,
+    file: null,
+    lastFrameAt: Date.now(),
+    dataAt: null,
+    paying: false,
+    stopping: false,
+    reconnects: 0,
+    frames: 0,
+  };
+}
+
+export function clearRunTimers(r: Run): void {
+  for (const t of [r.payTimer, r.endTimer, r.expiryTimer]) if (t) clearTimeout(t);
+  r.payTimer = r.endTimer = r.expiryTimer = null;
+}
+
+/** When the paid time of a purchase runs out (epoch ms; 0 before it started). */
+export function paidUntil(p: PurchaseRow): number {
+  if (p.startedAt === null || p.periodMs === null) return 0;
+  return p.startedAt + (p.paidThrough + 1) * p.periodMs;
+}

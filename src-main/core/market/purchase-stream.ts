@@ -1,0 +1,164 @@
+// Runs in: Node. The data side of a purchase on the buyer: open the /axon/stream/1.0.0 stream on
+// the seller connection (resuming from the last seq), feed its frames to the sinks, save progress
+// to SQLite, and when the stream drops re-dial and re-open it with backoff while time is paid for.
+// Once the stream is up the first period is paid and the payment schedule starts (no money before).
+import type { Connection, PeerId } from '@libp2p/interface';
+import { multiaddr } from '@multiformats/multiaddr';
+import { addressToPeerId } from '../identity/identity';
+import type { ConnectInfo } from '../net/connect-info';
+import { isFinal, type PurchaseRow } from '../store/trades';
+import { openStream, type StreamSession } from './stream-client';
+import { FileSink } from './sinks/file';
+import type { LocalEndpoint } from './sinks/local-endpoint';
+import type { MarketContext } from './context';
+import type { BackgroundTasks } from './background-tasks';
+import type { PaymentScheduler } from './payment-scheduler';
+import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+
+/** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
+export type FrameListener = (purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }) => void;
+
+/** Write a run's frame count and last seq (and drops) to its purchase row. */
+export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | null): void {
+  const p = ctx.trades.purchase(run.id);
+  if (!p) return;
+  const lastSeq = s ? Math.max(p.lastSeq, s.lastSeq) : p.lastSeq;
+  ctx.trades.updatePurchase(run.id, {
+    lastSeq,
+    frames: p.frames + run.frames,
+    dropped: s ? Math.max(p.dropped, s.droppedBySeller + s.gaps) : p.dropped,
+  });
+  run.frames = 0;
+}
+
+export class PurchaseStreams {
+  constructor(
+    private readonly ctx: MarketContext,
+    private readonly endpoint: LocalEndpoint | null,
+    private readonly onFrame: FrameListener,
+    private readonly tasks: BackgroundTasks,
+    private readonly payments: PaymentScheduler,
+    private readonly control: PurchaseControl,
+  ) {}
+
+  /** The connection to open streams on: the one given, else the best open one (direct before relayed). */
+  #pickConnection(seller: string, given?: Connection): Connection | PeerId {
+    const peer = addressToPeerId(seller);
+    if (given && given.status === 'open') return given;
+    const open = this.ctx.net.libp2p.getConnections(peer).filter((c) => c.status === 'open');
+    open.sort(
+      (a, b) =>
+        Number(a.limits !== undefined) - Number(b.limits !== undefined) ||
+        Number(a.remoteAddr.toString().includes('webrtc')) - Number(b.remoteAddr.toString().includes('webrtc')),
+    );
+    return open[0] ?? peer;
+  }
+
+  /** Open the purchase's stream (on `conn` if given and open), then pay / schedule payments. */
+  async open(run: Run, conn?: Connection): Promise<void> {
+    const p = this.ctx.trades.purchase(run.id);
+    if (!p || isFinal(p.state) || run.stopping) return;
+    let session: StreamSession;
+    try {
+      session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), {
+        requestId: p.id,
+        streamId: p.streamId,
+        lastSeq: p.lastSeq,
+        openTimeoutMs: 5000,
+      });
+    } catch (e) {
+      const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string };
+      if (
+        err.code === 'forged-ticket' ||
+        err.code === 'ended' ||
+        err.code === 'unknown-request' ||
+        err.code === 'payment-overdue'
+      ) {
+        return void this.control.finish(
+          run,
+          p.paidThrough >= 0 ? 'ended' : 'failed',
+          `seller refused the stream: ${err.message}`,
+        );
+      }
+      return void this.#retry(run, `stream open failed: ${err.message}`);
+    }
+    run.session = session;
+    run.reconnects = 0;
+    run.lastFrameAt = Date.now();
+    this.#attachSinks(run, p);
+    session.on('frame', (f) => {
+      run.lastFrameAt = run.dataAt = Date.now();
+      run.frames++;
+      run.file?.write(f);
+      this.endpoint?.publish(run.id, f);
+      this.onFrame(run.id, f);
+    });
+    session.on('end', (e) => {
+      run.session = null;
+      saveProgress(this.ctx, run, session);
+      if (run.stopping) return;
+      if (e.code === 'payment-overdue')
+        return void this.control.finish(run, 'ended', 'seller cut the stream: payment overdue');
+      if (e.kind === 'end' || e.kind === 'error') {
+        const cur = this.ctx.trades.purchase(run.id);
+        if (cur && paidUntil(cur) > Date.now() && e.recover !== 'abort')
+          return void this.#retry(run, `seller closed: ${e.message}`);
+        return void this.control.finish(run, 'ended', `seller ended the stream: ${e.message}`);
+      }
+      this.#retry(run, `stream lost: ${e.message}`);
+    });
+    const cur = this.ctx.trades.purchase(run.id)!;
+    if (cur.startedAt === null) this.ctx.trades.updatePurchase(run.id, { startedAt: Date.now() });
+    if (cur.state !== 'streaming') this.control.move(run.id, 'streaming', 'stream open');
+    // the connection is up: pay the first period now, then schedule the next ones
+    if (cur.paidThrough < 0) await this.payments.pay(run, 0);
+    this.payments.schedule(run);
+  }
+
+  #attachSinks(run: Run, p: PurchaseRow): void {
+    const meta = { purchaseId: p.id, listingId: p.listingId, seller: p.seller, streamId: p.streamId };
+    if (p.sinks.file && !run.file) run.file = new FileSink(p.sinks.file, meta);
+    if (p.sinks.serve !== false) this.endpoint?.add(meta);
+  }
+
+  #retry(run: Run, why: string): void {
+    if (run.stopping) return;
+    const p = this.ctx.trades.purchase(run.id);
+    if (!p || isFinal(p.state)) return;
+    if (Date.now() > paidUntil(p) + (p.graceMs ?? 0) && p.paidThrough >= 0) {
+      return void this.control.finish(run, 'ended', `${why}; paid time over`);
+    }
+    run.reconnects++;
+    if (run.reconnects > 30) return void this.control.finish(run, 'failed', `${why}; gave up after 30 reconnects`);
+    this.ctx.log.info({ id: run.id, why, attempt: run.reconnects }, 'reconnecting to the seller');
+    if (p.state === 'streaming') this.control.move(run.id, 'connecting', why);
+    const delay = Math.min(5000, 200 * 2 ** Math.min(run.reconnects, 5));
+    const t = setTimeout(() => this.tasks.run('reconnect', () => this.reconnect(run)), delay);
+    t.unref();
+  }
+
+  /** Re-dial the seller if no connection is left (its saved addresses, then its relays), then re-open. */
+  async reconnect(run: Run): Promise<void> {
+    const p = this.ctx.trades.purchase(run.id);
+    if (!p || isFinal(p.state) || run.stopping) return;
+    const peer = addressToPeerId(p.seller);
+    if (this.ctx.net.libp2p.getConnections(peer).length === 0) {
+      const info = p.peerInfo as ConnectInfo | null;
+      const addrs = [...(info?.addrs ?? []), ...(info?.relays ?? [])]
+        .map((a) => {
+          try {
+            return multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`);
+          } catch {
+            return null;
+          }
+        })
+        .filter((a) => a !== null);
+      try {
+        await this.ctx.net.libp2p.dial(addrs.length ? addrs : peer, { signal: AbortSignal.timeout(5000) });
+      } catch (e) {
+        return void this.#retry(run, `redial failed: ${(e as Error).message}`);
+      }
+    }
+    await this.open(run);
+  }
+}
