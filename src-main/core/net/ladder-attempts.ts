@@ -1,0 +1,228 @@
+// Runs in: Node. The ladder's dial steps, each recorded as an attempt (connection_attempts) and
+// counted in the peer's status: direct/reverse dials, relay dials (one attempt per relay), and
+// waiting for a connection the peer opened. Also what the ladder modules share: their deps,
+// default timeouts and small async helpers.
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import type { Logger } from '../log';
+import type { ConnectionStore } from '../store/connections';
+import type { ConnectInfo } from './connect-info';
+import type { IcePunchComponents, IcePunchInit } from './ice-punch';
+import type { PathTracker } from './status';
+import type { AttemptMethod, AttemptOutcome, AttemptRecord, LadderTimeouts } from './types';
+
+export const DEFAULT_TIMEOUTS: LadderTimeouts = {
+  directMs: 3000,
+  punchMs: 6000,
+  relayAfterMs: 3000,
+  relayMs: 8000,
+  reverseMs: 3000,
+  totalMs: 30_000,
+};
+
+export interface LadderDeps {
+  libp2p: Libp2p;
+  punch: IcePunchComponents;
+  punchInit: IcePunchInit;
+  tracker: PathTracker;
+  store?: ConnectionStore;
+  log: Logger;
+  /** My ConnectInfo minus ICE (addresses, relays, NAT). */
+  localInfo(): Omit<ConnectInfo, 'ice'>;
+  /** Offer ICE hole punching (NetNodeOptions.punch). */
+  punchEnabled: boolean;
+  /** Dial one address through its transport, outside libp2p's per-peer dial queue (which joins
+   *  concurrent dials to one peer into one, so a dead relay would stall the live one). */
+  transportDial(ma: Multiaddr, opts: { signal: AbortSignal }): Promise<Connection>;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export function withP2p(addr: string, peer: string): Multiaddr {
+  const ma = multiaddr(addr);
+  return ma.getComponents().some((c) => c.name === 'p2p' && c.value === peer) ? ma : ma.encapsulate(`/p2p/${peer}`);
+}
+
+/** The first defined value of `steps` or `extra`; undefined once every step gave undefined. */
+export function firstDefined<T>(
+  steps: Promise<T | undefined>[],
+  extra: Promise<T | undefined>,
+): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let pending = steps.length;
+    const take = (v: T | undefined): void => {
+      if (v !== undefined) resolve(v);
+    };
+    for (const s of steps) {
+      void s.then((v) => {
+        take(v);
+        if (--pending === 0) resolve(undefined);
+      });
+    }
+    void extra.then(take);
+  });
+}
+
+/** Dials one peer for one ladder session; every dial is an attempt row and a status count. */
+export class AttemptDialer {
+  constructor(
+    readonly deps: LadderDeps,
+    readonly peerId: PeerId,
+    readonly peer: string,
+    readonly requestId?: string,
+  ) {}
+
+  /** Start an attempt; the returned function finishes it with its outcome. */
+  record(method: AttemptMethod, addresses: string[]): (outcome: AttemptOutcome, error?: string) => AttemptRecord {
+    const startedAt = Date.now();
+    this.deps.tracker.countAttempt(this.peer);
+    let id: number | undefined;
+    try {
+      id = this.deps.store?.recordAttempt({
+        peerId: this.peer,
+        requestId: this.requestId,
+        method,
+        addresses,
+        startedAt,
+        outcome: 'pending',
+      });
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'could not record attempt');
+    }
+    return (outcome, error) => {
+      const rec: AttemptRecord = {
+        method,
+        addresses,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        outcome,
+        ...(error ? { error } : {}),
+      };
+      if (id !== undefined) {
+        try {
+          this.deps.store?.finishAttempt(id, { durationMs: rec.durationMs, outcome, error });
+        } catch {
+          /* db closed */
+        }
+      }
+      this.deps.log.debug({ peer: this.peer, ...rec }, 'connect attempt');
+      return rec;
+    };
+  }
+
+  async dial(
+    method: AttemptMethod,
+    addrs: Multiaddr[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    viaTransport = false,
+  ): Promise<{ conn?: Connection; rec: AttemptRecord }> {
+    const done = this.record(method, addrs.map(String));
+    if (addrs.length === 0) return { rec: done('skipped', 'no addresses') };
+    try {
+      const sig = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      // force: a new connection even when a (relayed) one exists — that is the point of the ladder
+      const conn = viaTransport
+        ? await this.#transportDialAny(addrs, sig)
+        : await this.deps.libp2p.dial(addrs, { force: true, signal: sig });
+      return { conn, rec: done('ok') };
+    } catch (err) {
+      const timedOut = !signal.aborted && (err as Error).name.includes('Abort');
+      return { rec: done(signal.aborted ? 'skipped' : timedOut ? 'timeout' : 'failed', (err as Error).message) };
+    }
+  }
+
+  directAddrs(remote: ConnectInfo): Multiaddr[] {
+    return remote.addrs.filter((a) => !a.includes('p2p-circuit')).map((a) => withP2p(a, this.peer));
+  }
+
+  async #transportDialAny(addrs: Multiaddr[], signal: AbortSignal): Promise<Connection> {
+    let last: unknown;
+    for (const a of addrs) {
+      try {
+        return await this.deps.transportDial(a, { signal });
+      } catch (err) {
+        last = err;
+        if (signal.aborted) break;
+      }
+    }
+    throw last instanceof Error ? last : new Error(String(last));
+  }
+
+  /** Circuit addresses through the peer's relays, grouped per relay, TCP first (a UDP dial to a dead relay only times out). */
+  #relayGroups(remote: ConnectInfo): Multiaddr[][] {
+    const groups = new Map<string, Multiaddr[]>();
+    for (const r of remote.relays) {
+      const circuit = r.includes('p2p-circuit') ? r : `${r}/p2p-circuit`;
+      const ma = multiaddr(circuit).encapsulate(`/p2p/${this.peer}`);
+      const relay = circuit.match(/\/p2p\/([^/]+)\/p2p-circuit/)?.[1] ?? circuit;
+      const list = groups.get(relay) ?? [];
+      if (!list.some((x) => x.equals(ma))) list.push(ma);
+      groups.set(relay, list);
+    }
+    return [...groups.values()].map((l) =>
+      l.sort((x, y) => Number(x.toString().includes('/udp/')) - Number(y.toString().includes('/udp/'))),
+    );
+  }
+
+  relayAddrs(remote: ConnectInfo): Multiaddr[] {
+    return this.#relayGroups(remote).flat();
+  }
+
+  /** Dial every relay at once (each its own attempt); the first relayed connection wins. */
+  async dialRelays(
+    method: AttemptMethod,
+    remote: ConnectInfo,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ conn?: Connection; recs: AttemptRecord[] }> {
+    const groups = this.#relayGroups(remote);
+    if (groups.length === 0) return { recs: [this.record(method, [])('skipped', 'no relay addresses')] };
+    const recs: AttemptRecord[] = [];
+    const won = new AbortController();
+    const tries = groups.map(async (g, i) => {
+      // a little head start for the first relay, so a healthy pair does not open two circuits
+      if (i > 0) await sleep(250 * i, AbortSignal.any([signal, won.signal]));
+      if (won.signal.aborted || signal.aborted) return undefined;
+      const r = await this.dial(method, g, timeoutMs, AbortSignal.any([signal, won.signal]), true);
+      recs.push(r.rec);
+      if (r.conn) won.abort();
+      return r.conn;
+    });
+    const conn = await firstDefined(tries, new Promise<undefined>(() => undefined));
+    return { conn, recs };
+  }
+
+  /** Wait until any connection to the peer is open (the other side may be the one that dialed). */
+  connected(signal: AbortSignal): Promise<Connection | undefined> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const c = this.deps.tracker.bestConnection(this.peer);
+        if (c) {
+          finish(c);
+          return true;
+        }
+        return false;
+      };
+      const on = (): void => void check();
+      const finish = (c?: Connection): void => {
+        this.deps.tracker.removeEventListener('path', on);
+        signal.removeEventListener('abort', onAbort);
+        resolve(c);
+      };
+      const onAbort = (): void => finish(undefined);
+      if (check()) return;
+      this.deps.tracker.addEventListener('path', on);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
