@@ -193,12 +193,7 @@ export function importIdentity(opts: OpenIdentityOptions, keygenJson: string): O
     }
   }
   const { store, fallbackReason } = chooseStore(opts);
-  if (old && old.kind === store.kind && old.where === store.where) {
-    store.save(identity.keypairBytes());
-  } else {
-    store.save(identity.keypairBytes());
-    old?.delete();
-  }
-  persist(opts.dataDir, identity, store);
+  persist(opts.dataDir, identity, store); // saves the key, then points to it
+  if (old && old.where !== store.where) old.delete();
   return { identity, store, created: false, fallbackReason };
 }

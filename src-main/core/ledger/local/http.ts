@@ -47,20 +47,22 @@ export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxB
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    const refuseOversized = (): void =>
+      send(
+        res,
+        413,
+        stringifyJson(
+          errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`)),
+        ),
+        { Connection: 'close' },
+      );
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBody) {
         tooLarge = true;
         chunks.length = 0;
         if (size > MAX_DRAIN_BYTES) {
-          send(
-            res,
-            413,
-            stringifyJson(
-              errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`)),
-            ),
-            { Connection: 'close' },
-          );
+          refuseOversized();
           req.destroy();
         }
         return;
@@ -73,14 +75,7 @@ export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxB
     req.on('end', () => {
       if (tooLarge) {
         log.debug({ size }, 'local ledger: oversized request refused');
-        send(
-          res,
-          413,
-          stringifyJson(
-            errorResponse(null, new RpcError(INVALID_REQUEST, `Invalid request: body larger than ${maxBody} bytes`)),
-          ),
-          { Connection: 'close' },
-        );
+        refuseOversized();
         return;
       }
       const body = Buffer.concat(chunks).toString('utf8');

@@ -47,14 +47,7 @@ export interface TxRow {
   memo: string | null;
 }
 
-export interface NewTx {
-  signature: string;
-  slot: number;
-  blockTime: number;
-  wire: Uint8Array;
-  err: TransactionErrorJson | null;
-  meta: TxMeta;
-  memo: string | null;
+export interface NewTx extends Omit<TxRow, 'seq'> {
   addresses: string[];
   accounts: StoredAccount[];
 }
