@@ -3,7 +3,7 @@
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@libp2p/noise';
-import { yamux } from '@libp2p/yamux';
+import { axonYamux } from '../../src-main/core/net/muxer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ export async function makeLibp2p(identity = Identity.generate()): Promise<{ node
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 1000 },
   });
   return { node, identity };

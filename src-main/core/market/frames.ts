@@ -124,8 +124,9 @@ export function encodeData(seq: number, ts: number, payload: Uint8Array): Uint8A
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new FrameError('frame-too-large', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   }
-  const out = new Uint8Array(4 + 1 + 16 + payload.length);
-  const view = new DataView(out.buffer);
+  // every byte is written below, so skip the zero fill (a measurable cost for 64 KiB frames)
+  const out = Buffer.allocUnsafe(4 + 1 + 16 + payload.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, 1 + 16 + payload.length);
   out[4] = KIND_DATA;
   putU64(view, 5, seq);
@@ -227,14 +228,14 @@ export class FrameDecoder {
   #peek(n: number): Uint8Array {
     const first = this.#chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    this.#coalesce();
+    this.#coalesce(n);
     return this.#chunks[0]!.subarray(0, n);
   }
 
   #take(n: number): Uint8Array {
     let first = this.#chunks[0]!;
     if (first.length < n) {
-      this.#coalesce();
+      this.#coalesce(n);
       first = this.#chunks[0]!;
     }
     const out = first.subarray(0, n);
@@ -244,13 +245,19 @@ export class FrameDecoder {
     return out;
   }
 
-  #coalesce(): void {
-    const all = new Uint8Array(this.#len);
+  /** Join the first chunks until the first holds at least n bytes (copying only those). */
+  #coalesce(n: number): void {
+    const out = Buffer.allocUnsafe(n);
     let off = 0;
-    for (const c of this.#chunks) {
-      all.set(c, off);
-      off += c.length;
+    let used = 0;
+    while (off < n) {
+      const c = this.#chunks[used]!;
+      const take = Math.min(c.length, n - off);
+      out.set(take === c.length ? c : c.subarray(0, take), off);
+      off += take;
+      if (take === c.length) used++;
+      else this.#chunks[used] = c.subarray(take);
     }
-    this.#chunks = [all];
+    this.#chunks.splice(0, used, out);
   }
 }

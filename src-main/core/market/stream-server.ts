@@ -8,6 +8,7 @@
 // peer closes that stream and its connection with a PeerError-like control frame; the node
 // itself carries on.
 import { EventEmitter } from 'node:events';
+import { Uint8ArrayList } from 'uint8arraylist';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
@@ -236,17 +237,23 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         await s.sub.wait();
         if (s.closed || s.sub.closed) return;
         while (s.sub.length > 0 && !s.closed) {
-          // coalesce what is queued into one send (up to ~256 KiB): one muxer frame, one
-          // encryption and one syscall for many small frames
-          const batch: Uint8Array[] = [];
-          let bytes = 0;
-          while (s.sub.length > 0 && bytes < COALESCE_BYTES) {
-            const f = s.sub.shift()!;
-            batch.push(f.wire);
-            bytes += f.wire.length;
+          // hand what is queued (up to ~256 KiB) to the muxer in one send, as a list of the
+          // shared frame buffers (no copy): the muxer cuts it into as few frames, encryptions and
+          // syscalls as it can — many small frames become one, big ones are not copied again
+          const first = s.sub.shift()!.wire;
+          let frames = 1;
+          let batch: Uint8Array | Uint8ArrayList = first;
+          if (s.sub.length > 0 && first.length < COALESCE_BYTES) {
+            const list = new Uint8ArrayList(first);
+            while (s.sub.length > 0 && list.byteLength < COALESCE_BYTES) {
+              list.append(s.sub.shift()!.wire);
+              frames++;
+            }
+            batch = list;
           }
-          const ok = s.stream.send(batch.length === 1 ? batch[0]! : concat(batch, bytes));
-          s.info.framesOut += batch.length;
+          const bytes = batch.byteLength;
+          const ok = s.stream.send(batch);
+          s.info.framesOut += frames;
           s.info.bytesOut += bytes;
           s.lastOut = Date.now();
           if (!ok) await s.stream.onDrain();
@@ -348,13 +355,3 @@ export function refuse(stream: Stream, e: Omit<ErrorControl, 't'>): void {
 }
 
 const COALESCE_BYTES = 256 * 1024;
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}

@@ -9,7 +9,7 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { webRTC, webRTCDirect } from '@libp2p/webrtc';
 import { noise } from '@libp2p/noise';
-import { yamux } from '@libp2p/yamux';
+import { axonYamux } from './muxer';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
@@ -311,7 +311,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 512 },
     services: services as never,
   });
