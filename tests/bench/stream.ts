@@ -11,13 +11,19 @@ import { createServer, connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
-import { noise } from '@libp2p/noise';
+import { axonNoise, setWriteCoalescing } from '../../src-main/core/net/encrypter';
 import { axonYamux, setWindowHysteresis } from '../../src-main/core/net/muxer';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Identity, peerIdToAddress } from '../../src-main/core/identity/identity';
 import { StreamHub } from '../../src-main/core/market/hub';
 import { StreamServer } from '../../src-main/core/market/stream-server';
 import { openStream } from '../../src-main/core/market/stream-client';
+
+/** Stock js-libp2p (as published) or Axon's tuned Noise + yamux (net/encrypter.ts, net/muxer.ts). */
+function useStockStack(stock: boolean): void {
+  setWindowHysteresis(!stock);
+  setWriteCoalescing(!stock);
+}
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -26,7 +32,7 @@ async function node(): Promise<Libp2p> {
     privateKey: Identity.generate().privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [axonNoise()],
     streamMuxers: [axonYamux()],
     connectionManager: {
       maxConnections: 2000,
@@ -218,7 +224,7 @@ async function latency(
 
 // ---------- 3. fan-out (seller in its own process) ----------
 async function sellerChild(): Promise<void> {
-  setWindowHysteresis(process.env.AXON_BENCH_STOCK_YAMUX !== '1');
+  useStockStack(process.env.AXON_BENCH_STOCK === '1');
   const s = await seller();
   const payload = new Uint8Array(1024);
   const dv = new DataView(payload.buffer);
@@ -261,10 +267,10 @@ async function sellerChild(): Promise<void> {
   process.send!({ ev: 'ready', addrs: s.n.getMultiaddrs().map(String), rss: process.memoryUsage().rss });
 }
 
-async function fanOut(buyers: number, seconds: number, stockYamux = false): Promise<Record<string, number>> {
-  setWindowHysteresis(!stockYamux);
+async function fanOut(buyers: number, seconds: number, stock = false): Promise<Record<string, number>> {
+  useStockStack(stock);
   const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, AXON_BENCH_ROLE: 'seller', AXON_BENCH_STOCK_YAMUX: stockYamux ? '1' : '0' },
+    env: { ...process.env, AXON_BENCH_ROLE: 'seller', AXON_BENCH_STOCK: stock ? '1' : '0' },
     execArgv: [
       '--import',
       'tsx',
@@ -378,20 +384,33 @@ export default async function run(): Promise<void> {
 
 async function throughputPart(): Promise<void> {
   const CHUNK = 64 * 1024;
-  const raw = await rawTcpThroughput(2000, CHUNK);
-  const aead = await aeadTcpThroughput(2000);
-  setWindowHysteresis(false);
-  const stock = await protocolThroughput(2000, CHUNK);
-  setWindowHysteresis(true);
-  const proto = await protocolThroughput(2000, CHUNK);
+  const MS = 1500;
+  const ROUNDS = 3;
+  // interleaved rounds, median of each: this machine's loopback speed drifts by ±30 % over
+  // minutes, so every figure is compared with a raw socket measured moments before it
+  const runs = { raw: [] as number[], aead: [] as number[], stock: [] as number[], axon: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    runs.raw.push(await rawTcpThroughput(MS, CHUNK));
+    runs.aead.push(await aeadTcpThroughput(MS));
+    useStockStack(true);
+    runs.stock.push(await protocolThroughput(MS, CHUNK));
+    useStockStack(false);
+    runs.axon.push(await protocolThroughput(MS, CHUNK));
+  }
   const big = await protocolThroughput(2000, 1024 * 1024);
-  console.log(`throughput (one connection, loopback, both ends in this process)`);
+  const med = (xs: number[]): number => pct(xs, 50);
+  const raw = med(runs.raw);
+  const aead = med(runs.aead);
+  const proto = med(runs.axon);
+  console.log(
+    `throughput (one connection, loopback, both ends in this process; median of ${ROUNDS} interleaved rounds)`,
+  );
   console.log(`                                              MB/s   ratio to raw TCP`);
   const row = (name: string, v: number, note = ''): void =>
     console.log(`  ${name.padEnd(42)} ${f1(v / 1e6).padStart(6)}   ${f2(v / raw)}${note}`);
   row('raw TCP socket, 64 KiB writes', raw);
   row('ceiling: raw TCP + ChaCha20-Poly1305 records', aead, '   (no framing, no muxer: no encrypted stream beats it)');
-  row('/axon/stream, 64 KiB frames, stock js-yamux', stock);
+  row('/axon/stream, 64 KiB, stock Noise + yamux', med(runs.stock));
   row('/axon/stream, 64 KiB frames', proto, `   (goal ≥ 0.5; ${f2(proto / aead)} of the ceiling)`);
   row('/axon/stream, 1 MiB frames', big);
 }
@@ -418,8 +437,8 @@ async function fanOutPart(): Promise<void> {
     console.log(
       `  ${name.padEnd(20)} ${f2(r.p50!).padStart(7)}  ${f2(r.p99!).padStart(7)}   ${f2(r.cores!).padStart(12)}   ${f2(r.buyerCores!).padStart(13)}   ${f1(r.mbPer100!).padStart(13)}   ${String(r.frames).padStart(6)}   ${r.dropped}`,
     );
-  row('stock js-yamux', stock);
-  row('Axon (net/muxer.ts)', fo);
+  row('stock Noise + yamux', stock);
+  row('Axon net stack', fo);
   console.log(
     `  Axon: p99 ${f2(fo.p99!)} ms (goal < 50 ms), seller ${f2(fo.cores!)} cores (goal < 1), ${f1(fo.mbPer100!)} MB per 100 buyers; vs stock: p99 ×${f2(fo.p99! / stock.p99!)}, seller CPU ×${f2(fo.cores! / stock.cores!)}`,
   );

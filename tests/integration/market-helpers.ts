@@ -2,7 +2,7 @@
 // Yamux), real SQLite in a temp dir. Not a test file itself.
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
-import { noise } from '@libp2p/noise';
+import { axonNoise } from '../../src-main/core/net/encrypter';
 import { axonYamux } from '../../src-main/core/net/muxer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ export async function makeLibp2p(identity = Identity.generate()): Promise<{ node
     privateKey: identity.privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [axonNoise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 1000 },
   });

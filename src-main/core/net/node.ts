@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { webRTC, webRTCDirect } from '@libp2p/webrtc';
-import { noise } from '@libp2p/noise';
+import { axonNoise } from './encrypter';
 import { axonYamux } from './muxer';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
@@ -310,7 +310,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       webRTC({ rtcConfiguration }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [axonNoise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 512 },
     services: services as never,
