@@ -1,5 +1,7 @@
 // Failure paths of a purchase, each with a clear message and nothing lost — real ledger, real nodes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/core/ledger/local/index';
@@ -216,7 +218,7 @@ describe('restart', () => {
     }
   });
 
-  it('a buyer killed (SIGKILL) and restarted mid-stream resumes, without paying twice', async () => {
+  it('a buyer killed (SIGKILL) and restarted mid-stream resumes, without paying twice or writing a frame twice', async () => {
     const l = await startLedger();
     const s = await startNode(l.ledger, { airdrop: SOL });
     const id = Identity.generate();
@@ -239,7 +241,8 @@ describe('restart', () => {
         15_000,
         'listing',
       );
-      const p = await child.call<{ id: string }>('buy', { listingId: lid, minutes: 5 });
+      const out = join(dir.dir, 'out', 'adsb.ndjson');
+      const p = await child.call<{ id: string }>('buy', { listingId: lid, minutes: 5, out });
       type Row = { paidThrough: number; frames: number; lastSeq: number };
       await waitFor(
         async () => {
@@ -262,6 +265,14 @@ describe('restart', () => {
         'next period paid',
       );
       await b.node.stop(p.id);
+      // the output file: every seq once, none missing across the kill (SQLite's last seq lags by
+      // up to a second; the file itself says where to resume)
+      const seqs = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      expect(seqs.length).toBeGreaterThan(before.frames);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
       const periods = b.node.market.trades.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length); // never twice
       await waitFor(

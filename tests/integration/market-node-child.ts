@@ -34,7 +34,11 @@ process.on('message', (m: Cmd) => {
       if (m.cmd === 'airdrop') result = await node.airdrop(BigInt(a.lamports as string));
       else if (m.cmd === 'sell')
         result = await node.sell({ ...(a as object), priceDirect: BigInt(a.priceDirect as string) } as never);
-      else if (m.cmd === 'buy') result = await node.buy(a.listingId as string, { minutes: a.minutes as number });
+      else if (m.cmd === 'buy')
+        result = await node.buy(a.listingId as string, {
+          minutes: a.minutes as number,
+          out: a.out as string | undefined,
+        });
       else if (m.cmd === 'purchase') result = node.market.trades.purchase(a.id as string);
       else if (m.cmd === 'listings') result = node.listings();
       process.send!({ ev: 'reply', id: m.id, result: JSON.parse(JSON.stringify(result ?? null, big)) });

@@ -162,6 +162,35 @@ describe('sinks', () => {
     expect(lines[2]).toMatchObject({ seq: 2, b64: '//4=' });
   });
 
+  it('a file reopened after a crash: the torn last line is cut, frames it already has are not written twice', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'adsb.ndjson');
+    const enc = new TextEncoder();
+    const first = new FileSink(file, meta);
+    expect(first.lastSeq).toBe(-1);
+    for (let seq = 0; seq < 5; seq++) first.write({ seq, ts: 1000 + seq, payload: enc.encode(`{"n":${seq}}`) });
+    await first.close();
+    // the process died in the middle of writing seq 5
+    appendFileSync(file, '{"purchaseId":"pur-0001abcd","seq":5,"ts":10');
+    const again = new FileSink(file, meta);
+    expect(again.repairedBytes).toBeGreaterThan(0);
+    expect(again.lastSeq).toBe(4);
+    // the stream resumes from what SQLite saved (seq 2): 3 and 4 come again, then new ones
+    for (let seq = 3; seq < 8; seq++) again.write({ seq, ts: 1000 + seq, payload: enc.encode(`{"n":${seq}}`) });
+    await again.close();
+    expect(again.skipped).toBe(2);
+    const seqs = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // another purchase's file says nothing about this one
+    const other = new FileSink(file, { ...meta, purchaseId: 'pur-0002abcd' });
+    expect(other.lastSeq).toBe(-1);
+    await other.close();
+  });
+
   it('one local endpoint serves every purchased stream by id over WebSocket and TCP', async () => {
     const ep = new LocalEndpoint();
     const { wsPort, tcpPort } = await ep.start();

@@ -7,6 +7,7 @@ import { createNetNode } from '../../src-main/core/net/index';
 import type { ConnectInfo, NetNode, NetNodeOptions, Signaling } from '../../src-main/core/net/index';
 import { Identity } from '../../src-main/core/identity/identity';
 import { openDb, type Db } from '../../src-main/core/store/db';
+import { waitForDrain } from '../../src-main/core/net/drain';
 
 export const ECHO = '/axon-test/echo/1.0.0';
 
@@ -30,7 +31,7 @@ export class NetFixture {
       ECHO,
       async (stream) => {
         for await (const chunk of stream) {
-          if (!stream.send(chunk)) await stream.onDrain();
+          if (!stream.send(chunk)) await waitForDrain(stream);
         }
         await stream.close();
       },
@@ -59,7 +60,7 @@ export async function echo(conn: Connection, size: number): Promise<number> {
     }
   })();
   for (let sent = 0; sent < size; sent += chunk.length) {
-    if (!stream.send(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await stream.onDrain();
+    if (!stream.send(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await waitForDrain(stream);
   }
   await reader;
   await stream.close().catch(() => undefined);

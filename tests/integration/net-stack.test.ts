@@ -14,8 +14,9 @@ import type { Libp2p, Stream } from '@libp2p/interface';
 import { createServer, connect, Socket, type AddressInfo } from 'node:net';
 import { windowUpdateStats } from '../../src-main/core/net/muxer';
 import { coalesceSocketWrites } from '../../src-main/core/net/encrypter';
-import { makeLibp2p } from './market-helpers';
+import { makeLibp2p, waitFor } from './market-helpers';
 import { NODE, ROOT } from '../helpers/cli';
+import { waitForDrain } from '../../src-main/core/net/drain';
 
 const SINK = '/axon-test/sink/1';
 
@@ -51,7 +52,7 @@ async function pour(stream: Stream, count: number, size: number): Promise<{ sent
     new DataView(b.buffer).setUint32(0, i);
     b.fill(i & 0xff, 4);
     h.update(b);
-    if (!stream.send(b)) await stream.onDrain();
+    if (!stream.send(b)) await waitForDrain(stream);
   }
   await stream.close();
   let reply = '';
@@ -145,5 +146,57 @@ describe('the tuned Noise + yamux stack (net/muxer.ts, net/encrypter.ts)', () =>
     server.close();
     expect(coalesceSocketWrites({ sendData: () => undefined } as never)).toBe(false);
     expect(coalesceSocketWrites({ socket: new Socket(), sendData: undefined } as never)).toBe(false);
+  });
+
+  it('a send loop with waitForDrain stops at a paused reader, also after an earlier drain (onDrain would not)', async () => {
+    const { node: dst } = await makeLibp2p();
+    const { node: src } = await makeLibp2p();
+    nodes.push(dst, src);
+    let reader: Stream | null = null;
+    let received = 0;
+    await dst.handle('/axon-test/hold/1', (stream) => {
+      reader = stream;
+      stream.addEventListener('message', (e) => (received += e.data.byteLength));
+      stream.pause();
+    });
+    const stream = await src.dialProtocol(dst.getMultiaddrs(), '/axon-test/hold/1');
+    const chunk = new Uint8Array(64 * 1024);
+    let handed = 0;
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        handed += chunk.length;
+        if (!stream.send(chunk)) await waitForDrain(stream);
+      }
+    })();
+    await waitFor(() => reader !== null, 5000, 'reader');
+    const paused = reader as unknown as Stream;
+    // an earlier drain, awaited the libp2p way: the reader takes some, then stops again
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stream.writableNeedsDrain).toBe(true);
+    const first = stream.onDrain();
+    paused.resume();
+    await first;
+    await waitFor(() => received > 1024 * 1024, 5000, '1 MiB through');
+    paused.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const atPause = handed;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(handed).toBe(atPause); // the loop waits: nothing more handed to a stalled stream
+    // libp2p's own onDrain() was resolved by the earlier drain and stays so: a loop on it spins
+    let settled = false;
+    stream.onDrain().then(
+      () => (settled = true),
+      () => undefined,
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    expect(stream.writableNeedsDrain).toBe(true);
+    expect(settled).toBe(true);
+    // resumed, the loop goes on
+    paused.resume();
+    await waitFor(() => handed > atPause + 1024 * 1024, 5000, 'sending again');
+    stop = true;
+    stream.abort(new Error('test done'));
+    await loop.catch(() => undefined);
   });
 });

@@ -12,6 +12,7 @@ import { createNetNode, decodeConnectInfo, encodeConnectInfo } from '../../src-m
 import type { ConnectInfo, ConnectSession, NetNode, Signaling } from '../../src-main/core/net/index';
 import { createLogger } from '../../src-main/core/log';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { waitForDrain } from '../../src-main/core/net/drain';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,7 +67,7 @@ const signaling: Signaling = {
 await node.libp2p.handle(
   '/axon-lab/echo/1.0.0',
   async (stream) => {
-    for await (const c of stream) if (!stream.send(c)) await stream.onDrain();
+    for await (const c of stream) if (!stream.send(c)) await waitForDrain(stream);
   },
   { runOnLimitedConnection: true },
 );
@@ -148,7 +149,7 @@ for await (const line of rl) {
             for await (const c of stream) if ((got += c.byteLength) >= size) break;
           })();
           const chunk = new Uint8Array(16384);
-          for (let sent = 0; sent < size; sent += chunk.length) if (!stream.send(chunk)) await stream.onDrain();
+          for (let sent = 0; sent < size; sent += chunk.length) if (!stream.send(chunk)) await waitForDrain(stream);
           await reader;
           stream.abort(new Error('done'));
           out({ event: 'echo', bytes: got, ms: performance.now() - started });

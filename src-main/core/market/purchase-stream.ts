@@ -59,11 +59,14 @@ export class PurchaseStreams {
     const p = this.ctx.trades.purchase(run.id);
     if (!p || isFinal(p.state) || run.stopping) return;
     let session: StreamSession;
+    // the sinks first: an existing output file says which frames the buyer already has
+    this.#attachSinks(run, p);
+    const lastSeq = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
     try {
       session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), {
         requestId: p.id,
         streamId: p.streamId,
-        lastSeq: p.lastSeq,
+        lastSeq,
         openTimeoutMs: 5000,
       });
     } catch (e) {
@@ -85,7 +88,6 @@ export class PurchaseStreams {
     run.session = session;
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
-    this.#attachSinks(run, p);
     session.on('frame', (f) => {
       run.lastFrameAt = run.dataAt = Date.now();
       run.frames++;
@@ -117,7 +119,14 @@ export class PurchaseStreams {
 
   #attachSinks(run: Run, p: PurchaseRow): void {
     const meta = { purchaseId: p.id, listingId: p.listingId, seller: p.seller, streamId: p.streamId };
-    if (p.sinks.file && !run.file) run.file = new FileSink(p.sinks.file, meta);
+    if (p.sinks.file && !run.file) {
+      run.file = new FileSink(p.sinks.file, meta);
+      if (run.file.repairedBytes)
+        this.ctx.log.warn(
+          { id: p.id, file: p.sinks.file, bytes: run.file.repairedBytes },
+          'output file ended in a torn line (crash?): cut it off; the frame is fetched again',
+        );
+    }
     if (p.sinks.serve !== false) this.endpoint?.add(meta);
   }
 

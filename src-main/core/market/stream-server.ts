@@ -12,6 +12,7 @@ import { Uint8ArrayList } from 'uint8arraylist';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
+import { waitForDrain } from '../net/drain';
 import {
   FrameDecoder,
   FrameError,
@@ -256,7 +257,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
           s.info.framesOut += frames;
           s.info.bytesOut += bytes;
           s.lastOut = Date.now();
-          if (!ok) await s.stream.onDrain();
+          // wait until THIS stream can take more (net/drain.ts: onDrain() is not enough): frames
+          // handed over meanwhile would pile up in libp2p's buffer instead of being dropped
+          // (oldest first, counted) from this buyer's bounded queue
+          if (!ok) await waitForDrain(s.stream);
         }
       }
     } catch (e) {
