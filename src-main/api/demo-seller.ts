@@ -2,7 +2,8 @@
 // the host runs the embedded local ledger, a second node in this process (its own data dir and
 // identity, file key store) sells the built-in aircraft and weather streams, so that Browse has
 // listings and Buy works at once. Nothing here is real money: the local ledger airdrops.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AxonNode, type AxonNodeOptions } from '../core/node';
 import { openIdentity } from '../core/identity/keystore';
 import type { Logger } from '../core/log';
@@ -49,6 +50,7 @@ export interface DemoSellerOptions {
 /** Start the demo seller node, fund it and (re)publish the demo streams. */
 export async function startDemoSeller(o: DemoSellerOptions): Promise<AxonNode> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  rmSync(join(o.dataDir, RETIRED), { force: true });
   const log = o.log.child({ demo: 'seller' });
   // its own identity in a key file in its own data dir (never the user's keychain entry)
   const { identity } = openIdentity({ dataDir: o.dataDir, store: 'file', log });
@@ -70,4 +72,40 @@ export async function startDemoSeller(o: DemoSellerOptions): Promise<AxonNode> {
     throw e;
   }
   return node;
+}
+
+/** Marker in the demo seller's data dir: its listings were delisted after a start with --no-demo. */
+const RETIRED = 'retired';
+
+/**
+ * A start with --no-demo after one with the demo: delist the demo streams once (the demo seller's
+ * node starts just long enough to post the Delists), so Browse stops showing streams nobody
+ * serves instead of showing them until their TTL. Returns how many were delisted.
+ */
+export async function retireDemoSeller(o: DemoSellerOptions): Promise<number> {
+  if (!existsSync(join(o.dataDir, 'identity.json'))) return 0; // never ran here
+  if (existsSync(join(o.dataDir, RETIRED))) return 0;
+  const log = o.log.child({ demo: 'seller' });
+  const { identity } = openIdentity({ dataDir: o.dataDir, store: 'file', log });
+  const node = await AxonNode.start({
+    dataDir: o.dataDir,
+    identity,
+    ledger: o.ledger,
+    log,
+    endpoint: false,
+    ...(o.timing ? { timing: o.timing } : {}),
+    net: { announceFilter: { allowLoopback: true }, ...o.net },
+  });
+  let n = 0;
+  try {
+    for (const s of DEMO_STREAMS) {
+      if (!node.market.listingsStore.offer(s.streamId)) continue;
+      await node.unsell(s.streamId);
+      n++;
+    }
+  } finally {
+    await node.shutdown();
+  }
+  writeFileSync(join(o.dataDir, RETIRED), `${new Date().toISOString()}\n`);
+  return n;
 }

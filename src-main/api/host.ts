@@ -13,7 +13,7 @@ import type { Identity } from '../core/identity/identity';
 import { assertDataDirFree } from '../core/lock';
 import type { AxonBackend } from './service';
 import { createNodeBackend } from './node-backend';
-import { startDemoSeller } from './demo-seller';
+import { retireDemoSeller, startDemoSeller } from './demo-seller';
 
 const FIRST_START_FUNDS = 2_000_000_000n;
 
@@ -146,6 +146,21 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'demo seller did not start');
       notes.push(`note: the demo seller did not start: ${(e as Error).message}`);
+    }
+  } else if (localLedger) {
+    // --no-demo after a start with the demo: take its listings off the market once
+    try {
+      const n = await retireDemoSeller({
+        dataDir: join(paths.root, 'demo-seller'),
+        ledger: { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl },
+        log,
+        ...(opts.timing ? { timing: opts.timing } : {}),
+        ...(opts.net ? { net: opts.net } : {}),
+      });
+      if (n) notes.push(`Delisted the ${n} demo streams of an earlier start (--no-demo).`);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not delist the demo streams');
+      notes.push(`note: the demo streams of an earlier start could not be delisted: ${(e as Error).message}`);
     }
   }
   const canAirdrop =

@@ -172,7 +172,8 @@ describe('axon against a local ledger', () => {
     buyer.stderr.on('data', (d) => (bErr += d));
     const buyerExited = new Promise<number | null>((r) => buyer.on('close', (code) => r(code)));
     const until = Date.now() + 60_000;
-    while (!/first frame #\d+ arrived/.test(bErr)) {
+    // the first frame and the first payment happen together once the stream is up: wait for both
+    while (!/first frame #\d+ arrived/.test(bErr) || !/payment\s+period 0:/.test(bErr)) {
       if (Date.now() > until || buyer.exitCode !== null) throw new Error(`buyer did not stream:\n${bErr}`);
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -140,7 +140,7 @@ describe('market fixes', () => {
     expect(await child.call<unknown[]>('listings')).toBeInstanceOf(Array);
   });
 
-  it('a first start on the embedded ledger comes with a demo seller whose streams can be bought at once', async () => {
+  it('a first start on the embedded ledger comes with a demo seller whose streams can be bought at once; --no-demo delists them', async () => {
     const { dir, cleanup } = tempDir('axon-host-');
     cleanups.push(cleanup);
     // a fresh data dir whose local ledger port is free: the host embeds the ledger (as `npm start` does)
@@ -172,5 +172,20 @@ describe('market fixes', () => {
     await host.close();
     // closing the host stopped the demo seller too: its data dir is free again
     expect(dataDirHolder(join(dir, 'demo-seller'))).toBeNull();
+    // the next start with --no-demo takes the demo streams off the market (not after their TTL)
+    const again = await startHost({
+      dataDir: dir,
+      identity: host.node.identity,
+      net: { host: '127.0.0.1' },
+      demo: false,
+    });
+    cleanups.unshift(() => again.close());
+    expect(again.demoSeller).toBeNull();
+    expect(again.notes.join('\n')).toMatch(/Delisted the 2 demo streams/);
+    await waitFor(
+      () => again.node.listings().filter((l) => l.seller === demo.identity.address).length === 0,
+      15_000,
+      'the demo listings gone from Browse',
+    );
   });
 });
