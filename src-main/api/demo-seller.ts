@@ -98,9 +98,9 @@ export async function retireDemoSeller(o: DemoSellerOptions): Promise<number> {
   });
   let n = 0;
   try {
-    for (const s of DEMO_STREAMS) {
-      if (!node.market.listingsStore.offer(s.streamId)) continue;
-      await node.unsell(s.streamId);
+    for (const { streamId } of DEMO_STREAMS) {
+      if (!streamId || !node.market.listingsStore.offer(streamId)) continue;
+      await node.unsell(streamId);
       n++;
     }
   } finally {
