@@ -47,14 +47,11 @@ export interface DemoSellerOptions {
   net?: AxonNodeOptions['net'];
 }
 
-/** Start the demo seller node, fund it and (re)publish the demo streams. */
-export async function startDemoSeller(o: DemoSellerOptions): Promise<AxonNode> {
-  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  rmSync(join(o.dataDir, RETIRED), { force: true });
+/** The demo seller's node: its own identity in a key file in its own data dir (never the user's). */
+async function openDemoNode(o: DemoSellerOptions): Promise<AxonNode> {
   const log = o.log.child({ demo: 'seller' });
-  // its own identity in a key file in its own data dir (never the user's keychain entry)
   const { identity } = openIdentity({ dataDir: o.dataDir, store: 'file', log });
-  const node = await AxonNode.start({
+  return AxonNode.start({
     dataDir: o.dataDir,
     identity,
     ledger: o.ledger,
@@ -64,6 +61,13 @@ export async function startDemoSeller(o: DemoSellerOptions): Promise<AxonNode> {
     // everything is on this machine: announce loopback so the host's node reaches it
     net: { announceFilter: { allowLoopback: true }, ...o.net },
   });
+}
+
+/** Start the demo seller node, fund it and (re)publish the demo streams. */
+export async function startDemoSeller(o: DemoSellerOptions): Promise<AxonNode> {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  rmSync(join(o.dataDir, RETIRED), { force: true });
+  const node = await openDemoNode(o);
   try {
     if ((await node.ledger.balance()) < DEMO_SELLER_FUNDS / 4n) await node.airdrop(DEMO_SELLER_FUNDS);
     for (const s of DEMO_STREAMS) await node.sell(s);
@@ -85,17 +89,7 @@ const RETIRED = 'retired';
 export async function retireDemoSeller(o: DemoSellerOptions): Promise<number> {
   if (!existsSync(join(o.dataDir, 'identity.json'))) return 0; // never ran here
   if (existsSync(join(o.dataDir, RETIRED))) return 0;
-  const log = o.log.child({ demo: 'seller' });
-  const { identity } = openIdentity({ dataDir: o.dataDir, store: 'file', log });
-  const node = await AxonNode.start({
-    dataDir: o.dataDir,
-    identity,
-    ledger: o.ledger,
-    log,
-    endpoint: false,
-    ...(o.timing ? { timing: o.timing } : {}),
-    net: { announceFilter: { allowLoopback: true }, ...o.net },
-  });
+  const node = await openDemoNode(o);
   let n = 0;
   try {
     for (const { streamId } of DEMO_STREAMS) {
