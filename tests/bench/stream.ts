@@ -11,6 +11,7 @@ import { createServer, connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
+import { barChart, cdfChart } from './lib/chart';
 import { axonNoise, setWriteCoalescing } from '../../src-main/core/net/encrypter';
 import { axonYamux, setWindowHysteresis } from '../../src-main/core/net/muxer';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -267,7 +268,19 @@ async function sellerChild(): Promise<void> {
   process.send!({ ev: 'ready', addrs: s.n.getMultiaddrs().map(String), rss: process.memoryUsage().rss });
 }
 
-async function fanOut(buyers: number, seconds: number, stock = false): Promise<Record<string, number>> {
+interface FanOutResult {
+  lat: number[];
+  p50: number;
+  p99: number;
+  frames: number;
+  cores: number;
+  subscribers: number;
+  mbPer100: number;
+  dropped: number;
+  buyerCores: number;
+}
+
+async function fanOut(buyers: number, seconds: number, stock = false): Promise<FanOutResult> {
   useStockStack(stock);
   const child = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, AXON_BENCH_ROLE: 'seller', AXON_BENCH_STOCK: stock ? '1' : '0' },
@@ -331,6 +344,7 @@ async function fanOut(buyers: number, seconds: number, stock = false): Promise<R
   await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
   await Promise.all(nodes.map((n) => n.stop()));
   return {
+    lat,
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     frames: lat.length,
@@ -413,6 +427,14 @@ async function throughputPart(): Promise<void> {
   row('/axon/stream, 64 KiB, stock Noise + yamux', med(runs.stock));
   row('/axon/stream, 64 KiB frames', proto, `   (goal ≥ 0.5; ${f2(proto / aead)} of the ceiling)`);
   row('/axon/stream, 1 MiB frames', big);
+  const chart = barChart('stream-throughput.svg', 'one-connection throughput (MB/s, medians, one run)', 'MB/s', [
+    { label: 'raw TCP socket', value: raw / 1e6 },
+    { label: 'ceiling: raw TCP + ChaCha20-Poly1305', value: aead / 1e6 },
+    { label: '/axon/stream 64 KiB, stock Noise + yamux', value: med(runs.stock) / 1e6 },
+    { label: '/axon/stream 64 KiB', value: proto / 1e6 },
+    { label: '/axon/stream 1 MiB', value: big / 1e6 },
+  ]);
+  console.log(`  chart: ${chart}`);
 }
 
 async function latencyPart(): Promise<void> {
@@ -433,15 +455,20 @@ async function fanOutPart(): Promise<void> {
     `fan-out 1 KiB @ 10 Hz to ${fo.subscribers} buyers (seller in its own process; the ${buyers} buyer nodes share one other process, so their receive path is in the latency)`,
   );
   console.log(`                        p50 ms   p99 ms   seller cores   buyers' cores   MB/100 buyers   frames   lost`);
-  const row = (name: string, r: Record<string, number>): void =>
+  const row = (name: string, r: FanOutResult): void =>
     console.log(
-      `  ${name.padEnd(20)} ${f2(r.p50!).padStart(7)}  ${f2(r.p99!).padStart(7)}   ${f2(r.cores!).padStart(12)}   ${f2(r.buyerCores!).padStart(13)}   ${f1(r.mbPer100!).padStart(13)}   ${String(r.frames).padStart(6)}   ${r.dropped}`,
+      `  ${name.padEnd(20)} ${f2(r.p50).padStart(7)}  ${f2(r.p99).padStart(7)}   ${f2(r.cores).padStart(12)}   ${f2(r.buyerCores).padStart(13)}   ${f1(r.mbPer100).padStart(13)}   ${String(r.frames).padStart(6)}   ${r.dropped}`,
     );
   row('stock Noise + yamux', stock);
   row('Axon net stack', fo);
   console.log(
-    `  Axon: p99 ${f2(fo.p99!)} ms (goal < 50 ms), seller ${f2(fo.cores!)} cores (goal < 1), ${f1(fo.mbPer100!)} MB per 100 buyers; vs stock: p99 ×${f2(fo.p99! / stock.p99!)}, seller CPU ×${f2(fo.cores! / stock.cores!)}`,
+    `  Axon: p99 ${f2(fo.p99)} ms (goal < 50 ms), seller ${f2(fo.cores)} cores (goal < 1), ${f1(fo.mbPer100)} MB per 100 buyers; vs stock: p99 ×${f2(fo.p99 / stock.p99)}, seller CPU ×${f2(fo.cores / stock.cores)}`,
   );
+  const chart = cdfChart('stream-fanout-latency.svg', `fan-out latency, ${buyers} buyers × 1 KiB @ 10 Hz (one run)`, [
+    { label: `stock Noise + yamux (p99 ${f1(stock.p99)} ms)`, values: stock.lat },
+    { label: `Axon net stack (p99 ${f1(fo.p99)} ms)`, values: fo.lat },
+  ]);
+  console.log(`  chart: ${chart}`);
 }
 
 async function clickPart(): Promise<void> {
