@@ -93,7 +93,8 @@ if (electron && display) {
   const cli = join(root, 'bin', 'axon.mjs');
   const help = spawnSync(process.execPath, [cli, '--help'], { cwd: root, encoding: 'utf8' });
   if (/^\s+serve\b/m.test(help.stdout ?? '')) {
-    run(process.execPath, [cli, ...args, 'serve', '--ui']);
+    // the user's flags after the subcommand: global ones (--data-dir) and serve's (--no-demo, --port)
+    run(process.execPath, [cli, 'serve', '--ui', ...args]);
   } else {
     // This CLI has no `serve` subcommand yet: start the same thing directly.
     const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
