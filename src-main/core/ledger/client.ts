@@ -29,7 +29,6 @@ import { verifyPayment } from './payments';
 import {
   backoffMs,
   createRpc,
-  sleep,
   SubscriptionsHolder,
   type LedgerRpc,
   type LedgerRpcSubscriptions,
@@ -49,6 +48,7 @@ import type {
   WatchOptions,
 } from './types';
 import { ReplayCache, topicWatch, type WatchContext } from './watcher';
+import { sleep } from '../sleep';
 
 export interface LedgerClientOptions {
   identity: Identity;

@@ -11,6 +11,7 @@ import {
   type RpcTransport,
 } from '@solana/kit';
 import type { Logger } from '../log';
+import { sleep } from '../sleep';
 
 export interface RetryPolicy {
   /** Attempts in total (first try included). */
@@ -19,18 +20,6 @@ export interface RetryPolicy {
   maxMs: number;
 }
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 200, maxMs: 5_000 };
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Exponential backoff with full jitter: attempt 0 → up to baseMs, doubling to maxMs. */
 export function backoffMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY): number {

@@ -13,7 +13,8 @@ import type { Logger } from '../log';
 import { getCursor, setCursor } from '../store/cursors';
 import { decodeEnvelope, type GarbageStats } from './envelope';
 import { nonceKey } from './messages';
-import { backoffMs, sleep, type LedgerRpc, type SubscriptionsHolder } from './rpc';
+import { backoffMs, type LedgerRpc, type SubscriptionsHolder } from './rpc';
+import { sleep } from '../sleep';
 import { parseTransaction } from './transactions';
 import type { Received, WatchOptions } from './types';
 

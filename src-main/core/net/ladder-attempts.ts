@@ -10,6 +10,7 @@ import type { ConnectInfo } from './connect-info';
 import type { IcePunchComponents, IcePunchInit } from './ice-punch';
 import type { PathTracker } from './status';
 import type { AttemptMethod, AttemptOutcome, AttemptRecord, LadderTimeouts } from './types';
+import { sleep } from '../sleep';
 
 export const DEFAULT_TIMEOUTS: LadderTimeouts = {
   directMs: 3000,
@@ -35,17 +36,6 @@ export interface LadderDeps {
    *  concurrent dials to one peer into one, so a dead relay would stall the live one). */
   transportDial(ma: Multiaddr, opts: { signal: AbortSignal }): Promise<Connection>;
 }
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export function withP2p(addr: string, peer: string): Multiaddr {
   const ma = multiaddr(addr);

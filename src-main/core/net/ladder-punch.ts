@@ -5,7 +5,8 @@ import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
 import { IcePunchSession, type IcePair } from './ice-punch';
 import { isLanIp, isOnLink } from './addresses';
-import { sleep, type AttemptDialer } from './ladder-attempts';
+import type { AttemptDialer } from './ladder-attempts';
+import { sleep } from '../sleep';
 import type { AttemptRecord, LadderTimeouts, PathKind, Signaling } from './types';
 
 /** Punch rounds over the signaling channel (the first comes with the request/accept). */

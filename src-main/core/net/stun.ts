@@ -50,9 +50,13 @@ export function encodeBindingRequest(txId: Uint8Array, change?: { ip?: boolean; 
     a.writeUInt32BE((change.ip ? 4 : 0) | (change.port ? 2 : 0), 4);
     attrs.push(a);
   }
-  const body = Buffer.concat(attrs);
+  return stunMessage(BINDING_REQUEST, txId, Buffer.concat(attrs));
+}
+
+/** A STUN message: the 20-byte header (type, length, magic cookie, transaction id), then the body. */
+function stunMessage(type: number, txId: Uint8Array, body: Buffer): Buffer {
   const h = Buffer.alloc(20);
-  h.writeUInt16BE(BINDING_REQUEST, 0);
+  h.writeUInt16BE(type, 0);
   h.writeUInt16BE(body.length, 2);
   h.writeUInt32BE(MAGIC, 4);
   Buffer.from(txId).copy(h, 8);
@@ -78,12 +82,7 @@ export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint): Buf
     encodeAddrAttr(ATTR.XOR_MAPPED, observed, txId, true),
     encodeAddrAttr(ATTR.MAPPED, observed, txId, false),
   ]);
-  const h = Buffer.alloc(20);
-  h.writeUInt16BE(BINDING_SUCCESS, 0);
-  h.writeUInt16BE(body.length, 2);
-  h.writeUInt32BE(MAGIC, 4);
-  Buffer.from(txId).copy(h, 8);
-  return Buffer.concat([h, body]);
+  return stunMessage(BINDING_SUCCESS, txId, body);
 }
 
 function ipv6ToBytes(ip: string): Buffer {
