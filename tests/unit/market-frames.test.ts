@@ -30,6 +30,23 @@ describe('stream frames', () => {
     expect(out[2]).toMatchObject({ control: { t: 'ticket', requestId: 'abcdefgh12', lastSeq: 5 } });
   });
 
+  it('decodes the same frames whatever the chunking, chunks spanning several frames included', () => {
+    const payloads = [5, 300, 70_000, 1, 4096].map((n, i) =>
+      Uint8Array.from({ length: n }, (_, k) => (k * 7 + i) & 0xff),
+    );
+    const wire = Buffer.concat(payloads.map((p, i) => encodeData(i, 1000 + i, p)));
+    for (const size of [3, 7, 50, 1000, 65_536, wire.length]) {
+      const d = new FrameDecoder();
+      const out = [];
+      for (let off = 0; off < wire.length; off += size) out.push(...d.push(wire.subarray(off, off + size)));
+      expect(out.map((f) => ('seq' in f ? f.seq : -1))).toEqual([0, 1, 2, 3, 4]);
+      out.forEach((f, i) =>
+        expect(Buffer.from((f as { payload: Uint8Array }).payload).equals(Buffer.from(payloads[i]!))).toBe(true),
+      );
+      expect(d.buffered).toBe(0);
+    }
+  });
+
   it('rejects oversize frames, unknown kinds and invalid control JSON', () => {
     const big = new Uint8Array(5);
     new DataView(big.buffer).setUint32(0, MAX_FRAME_BYTES + 1);
