@@ -1,7 +1,7 @@
 // Runs in: Node. `axon ledger [--port 8899] [--data-dir D]`: runs the local Solana-compatible
 // ledger (JSON-RPC on PORT, pubsub WebSocket on PORT+1) until SIGINT/SIGTERM.
 import type { Logger } from '../../core/log';
-import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../core/ledger/local/index';
+import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../local-ledger/index';
 
 export async function ledgerCommand(opts: { port?: number; dataDir: string; log: Logger }): Promise<void> {
   const ledger = await startLocalLedger({
