@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { Identity } from '../../src-main/core/identity/identity';
 import { startServe, type Serving } from '../../src-main/cli/commands/serve';
-import type { ApiResult, FrameView, PurchaseView } from '../../src-preload/api';
+import type { ApiResult, FrameView, PurchaseView } from '../../src-shared/contract/api';
 
 const SOL = 1_000_000_000n;
 
