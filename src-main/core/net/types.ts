@@ -95,11 +95,19 @@ export interface NetNodeOptions {
   pingIntervalMs?: number;
 }
 
-/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the ledger). */
+/** A further punch round as it travels (PunchSync on the ledger): its number and when both dial. */
+export interface RoundMeta {
+  round: number;
+  /** Unix ms at which both sides start this round's checks. */
+  punchAt: number;
+}
+
+/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the
+ *  ledger with PunchSync). `round` goes with the further punch rounds. */
 export interface Signaling {
-  send(info: ConnectInfo): Promise<void>;
-  /** The next ConnectInfo from the peer; rejects when `signal` aborts. */
-  receive(signal?: AbortSignal): Promise<ConnectInfo>;
+  send(info: ConnectInfo, round?: RoundMeta): Promise<void>;
+  /** The next ConnectInfo from the peer (with its round, if it is one); rejects when `signal` aborts. */
+  receive(signal?: AbortSignal): Promise<ConnectInfo & Partial<RoundMeta>>;
 }
 
 export interface ConnectOptions {
