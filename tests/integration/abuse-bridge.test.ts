@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { Identity } from '../../src-main/core/identity/identity';
 import { startServe, type Serving } from '../../src-main/cli/commands/serve';
 import { createLogger, LOG_FILE_MAX_BYTES, LOG_FILES_KEPT, LOG_LINES_PER_SEC } from '../../src-main/core/log';
-import type { ApiResult } from '../../src-preload/api';
+import type { ApiResult } from '../../src-shared/contract/api';
 
 const dirs: string[] = [];
 const tmp = (p: string): string => {

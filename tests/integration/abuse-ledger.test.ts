@@ -19,7 +19,7 @@ import {
   MAX_CONNECTIONS_PER_IP,
   MAX_SUBSCRIPTIONS_PER_SOCKET,
   MAX_UNSENT_BYTES,
-} from '../../src-main/core/ledger/local/pubsub';
+} from '../../src-main/local-ledger/pubsub';
 import { airdrop, memoIx, SOL, startTestLedger, type TestLedger } from './local-ledger-helpers';
 
 let t: TestLedger;
