@@ -165,7 +165,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     const ep = node.status().endpoint;
     if (o.serve && ep)
       status(
-        `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${purchase.id}\\n")`,
+        `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${ep.token}\\n${purchase.id}\\n")`,
       );
     p.step('waiting for the seller to accept…');
     followed = followPurchase(node, purchase.id, p, status, (f) => {

@@ -114,7 +114,10 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     const purchase = await buyer.buy(id, { minutes: 60, serve: true });
     const ep = buyer.status().endpoint;
     print(`[buyer]  request ${purchase.id} posted; spending cap ${amount(purchase.maxLamports)}`);
-    if (ep) print(`[buyer]  other programs can read it too: ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}`);
+    if (ep)
+      print(
+        `[buyer]  other programs can read it too: ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}`,
+      );
     p.step('buyer: waiting for the seller to accept…');
     let lastPrinted = 0;
     let firstFrameAt = 0;
