@@ -36,11 +36,15 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => showId(cliContext(g()), !!o.json));
   id.command('import <file>')
-    .description('replace the identity by a Solana CLI keypair file (JSON array of 64 bytes)')
-    .action((file: string) => importId(cliContext(g()), file, g()));
+    .description(
+      'replace the identity by a Solana CLI keypair file (JSON array of 64 bytes); the current key is kept in a dated 0600 backup file in the data dir',
+    )
+    .option('--discard-old', 'do not keep a backup of the current key')
+    .action((file: string, o: { discardOld?: boolean }) => importId(cliContext(g()), file, g(), o));
   id.command('export [file]')
     .description('write the keypair in the Solana CLI format (to FILE with mode 0600, or stdout)')
-    .action((file?: string) => exportId(cliContext(g()), file));
+    .option('--force', 'replace FILE if it exists')
+    .action((file: string | undefined, o: { force?: boolean }) => exportId(cliContext(g()), file, o));
 
   p.command('ledger')
     .description('run the local Solana-compatible ledger (JSON-RPC on PORT, pubsub on PORT+1) until Ctrl+C')
