@@ -10,7 +10,7 @@ import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
 import { demoCommand, type DemoOptions } from './commands/demo';
-import { parsePositiveInt } from './format';
+import { parsePositiveInt, safeText } from './format';
 import { SettingsError } from '../core/settings';
 import { IdentityError } from '../core/identity/identity';
 import { MarketError } from '../core/market/types';
@@ -158,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
   const onLate = (e: unknown): void => {
     const msg = (e as Error)?.message ?? String(e);
     if (!/database connection is not open/.test(msg))
-      process.stderr.write(`axon: warning: a background task failed: ${msg}\n`);
+      process.stderr.write(`axon: warning: a background task failed: ${safeText(msg)}\n`);
   };
   if (standalone) process.on('unhandledRejection', onLate);
   const code = await run(argv);
@@ -166,6 +166,16 @@ export async function main(argv: string[]): Promise<number> {
   // do not hang — exit shortly after the command is done.
   if (standalone) setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/** An error line may carry a stranger's words (a seller's reason, a peer error): no escapes. */
+function printError(text: string): void {
+  console.error(
+    text
+      .split('\n')
+      .map((l) => safeText(l))
+      .join('\n'),
+  );
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -179,27 +189,27 @@ async function run(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof CliError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return e.exitCode;
     }
     if (e instanceof MarketError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return 1;
     }
     if (e instanceof LedgerPostError) {
-      console.error(`axon: the ledger refused or lost a transaction: ${e.message}`);
+      printError(`axon: the ledger refused or lost a transaction: ${e.message}`);
       return 1;
     }
     if (e instanceof SettingsError || e instanceof IdentityError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return 1;
     }
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' && err.path) {
-      console.error(`axon: no such file: ${err.path}`);
+      printError(`axon: no such file: ${err.path}`);
       return 1;
     }
-    console.error(`axon: ${err.message ?? String(e)}`);
+    printError(`axon: ${err.message ?? String(e)}`);
     return 1;
   }
 }

@@ -12,7 +12,7 @@ import { startLocalLedger, type LocalLedger } from '../../local-ledger/index';
 import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';
-import { amount, parsePositiveInt, payloadText } from '../format';
+import { amount, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress } from '../progress';
 import { lockDataDir, untilInterrupted } from './node-context';
 import { followSeller, sourceFromSpec } from './sell';
@@ -168,7 +168,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     print(
       `\nsummary  ${final.frames} frames received (${final.dropped} dropped), ` +
         `${final.paidThrough + 1} period${final.paidThrough === 0 ? '' : 's'} paid, buyer spent ${amount(final.spent)}, ` +
-        `seller verified ${amount(sale?.earned ?? 0n)}; purchase ${final.state}${final.reason ? `: ${final.reason}` : ''}`,
+        `seller verified ${amount(sale?.earned ?? 0n)}; purchase ${final.state}${final.reason ? `: ${safeText(final.reason)}` : ''}`,
     );
     if (final.state !== 'ended' || (outcome.kind === 'timeout' && !firstFrameAt))
       throw new CliError(`the demo purchase ${final.state}: ${final.reason ?? 'no frame arrived'}`);
