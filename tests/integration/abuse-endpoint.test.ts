@@ -108,6 +108,18 @@ describe("the buyer's local endpoint", () => {
     expect(JSON.parse(served.split('\n')[0]!)).toMatchObject({ streamId: 'wx', seq: expect.any(Number) });
   });
 
+  it('closes a TCP connection that sends no token within 10 s', async () => {
+    const { tcpPort } = buyer.status().endpoint!;
+    const sock = connect(tcpPort, '127.0.0.1');
+    sock.on('error', () => undefined);
+    const closed = await new Promise<boolean>((resolve) => {
+      sock.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 15_000);
+    });
+    sock.destroy();
+    expect(closed).toBe(true);
+  });
+
   it("serves the user's own reader that presents the token", async () => {
     const { wsPort, token } = buyer.status().endpoint!;
     const got = await wsTry(`ws://127.0.0.1:${wsPort}/streams/${purchaseId}?token=${token}`);
