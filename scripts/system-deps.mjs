@@ -25,6 +25,7 @@ export const SUITES = {
  * @property {string} [envPath]  an environment variable that may name the program instead
  * @property {string} debian     the Debian/Ubuntu package that provides `command`
  * @property {string} why
+ * @property {string} [service]  a system service the package starts on install that the tests do not need
  */
 
 /** @type {Requirement[]} */
@@ -53,7 +54,7 @@ export const REQUIREMENTS = [
   { suite: 'natlab', command: 'ip', debian: 'iproute2', why: 'network namespaces and veth links' },
   { suite: 'natlab', command: 'ss', debian: 'iproute2', why: 'waits for servers to listen' },
   { suite: 'natlab', command: 'nft', debian: 'nftables', why: "the NAT routers' rules" },
-  { suite: 'natlab', command: 'turnserver', debian: 'coturn', why: 'the STUN server' },
+  { suite: 'natlab', command: 'turnserver', debian: 'coturn', why: 'the STUN server', service: 'coturn' },
   { suite: 'natlab', command: 'turnutils_natdiscovery', debian: 'coturn', why: 'classifies the NAT routers' },
   {
     suite: 'natlab',

@@ -94,6 +94,7 @@ if (missing.length && (problems.length || why)) {
 if (problems.length) stop(problems);
 
 if (missing.length) {
+  const missing0 = missing;
   const pkgs = packagesOf(missing);
   say('The selected test suites need programs this machine lacks; installing them (root, apt-get):');
   for (const req of missing) console.log(describe(req));
@@ -118,6 +119,13 @@ if (missing.length) {
   }
   if (inst.status !== 0)
     say(`apt-get reported an error (exit ${inst.status ?? inst.signal}), but every program needed is there`);
+  for (const service of new Set(missing0.map((r) => r.service).filter(Boolean))) {
+    const active = findCommand('systemctl') && spawnSync('systemctl', ['is-active', '--quiet', service]).status === 0;
+    if (active)
+      say(
+        `note: the package started the ${service} service, which the tests do not use: systemctl disable --now ${service}`,
+      );
+  }
   say(`installed ${pkgs.join(', ')}; running the tests`);
 }
 
