@@ -199,7 +199,7 @@ export class SellerSide {
     }
     this.#move(m.requestId, 'accepted', `quote ${price} lamports per ${o.periodSec} s period, grace ${o.graceSec} s`);
     this.#move(m.requestId, 'connecting', 'connect ladder (responder)');
-    cs.connect(buyerInfo, { punchAt, requestId: m.requestId })
+    cs.connect(buyerInfo, { punchAt, requestId: m.requestId, signaling: this.ctx.signals.channel(m.requestId, buyer) })
       .then((r) => {
         log.info({ path: r.path.kind, ms: r.elapsedMs }, 'connected to buyer');
         this.ctx.emit('connection', {
@@ -369,6 +369,7 @@ export class SellerSide {
     this.server.closeRequest(id, reason);
     this.#connects.get(id)?.close();
     this.#connects.delete(id);
+    this.ctx.signals.close(id);
   }
 }
 

@@ -46,6 +46,7 @@ export class LadderSession implements ConnectSession {
   readonly #dialer: AttemptDialer;
   readonly #punchCtx: PunchContext;
   readonly #upkeep: PathUpkeep;
+  #answering = false;
 
   constructor(
     private readonly deps: LadderDeps,
@@ -122,8 +123,12 @@ export class LadderSession implements ConnectSession {
       signaling: opts.signaling,
       attempts,
     });
-    if (this.role === 'responder' && opts.signaling)
-      void answerPunchRounds(this.#punchCtx, opts.signaling, t, stageSignal);
+    // the responder answers further rounds (PunchSync) for as long as the session lives: the
+    // initiator may start one after this ladder ended (a round that failed late, a redial)
+    if (this.role === 'responder' && opts.signaling && !this.#answering) {
+      this.#answering = true;
+      void answerPunchRounds(this.#punchCtx, opts.signaling, t, this.#abort.signal);
+    }
 
     // first of: direct ok, punch ok, a connection the peer opened; undefined once both steps failed
     const early = firstDefined([direct, punch], this.#dialer.connected(stageSignal));
