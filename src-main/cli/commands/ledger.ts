@@ -4,7 +4,7 @@
 // then set `cluster` to http://<that address>:PORT.
 import { isIP } from 'node:net';
 import type { Logger } from '../../core/log';
-import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../core/ledger/local/index';
+import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../local-ledger/index';
 import { CliError } from '../context';
 
 /** An IP address to listen on (a name could resolve anywhere: the user gives the address). */
