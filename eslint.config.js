@@ -31,7 +31,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['**/src-main/**', 'node:*', 'electron'],
-              message: 'the renderer knows only the API contract (src-preload/api)',
+              message: 'the renderer knows only the API contract (src-shared/contract)',
             },
           ],
         },

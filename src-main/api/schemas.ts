@@ -2,7 +2,7 @@
 // arguments: nothing from the renderer (or from a browser talking to the bridge) reaches the node
 // without passing through here.
 import { z } from 'zod';
-import type { CommandName } from '../../src-preload/api';
+import type { CommandName } from '../../src-shared/contract/api';
 
 const lamports = z
   .string()

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { AxonNode } from '../../src-main/core/node';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MarketError } from '../../src-main/core/market/types';
 import { ConnectionStore } from '../../src-main/core/store/connections';
 import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';

@@ -40,7 +40,7 @@ export async function waitFor<T>(
   }
 }
 
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { AxonNode } from '../../src-main/core/node';
 import type { MarketTiming } from '../../src-main/core/market/types';
 import { createLogger } from '../../src-main/core/log';

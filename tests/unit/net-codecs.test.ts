@@ -90,6 +90,17 @@ describe('STUN codec', () => {
     }
   });
 
+  test('a binding response ends in a FINGERPRINT an ICE agent accepts; a corrupted one is refused', () => {
+    const tx = Uint8Array.from({ length: 12 }, (_, i) => 200 - i);
+    const res = encodeBindingResponse(tx, { ip: '198.18.2.2', port: 40000 });
+    expect(res.readUInt16BE(res.length - 8)).toBe(0x8028);
+    expect(res.readUInt16BE(2)).toBe(res.length - 20);
+    expect(parseStun(res)?.fingerprint).toBe(true);
+    const bad = Buffer.from(res);
+    bad[bad.length - 1]! ^= 1;
+    expect(parseStun(bad)).toBeUndefined();
+  });
+
   test('a binding request with CHANGE-REQUEST is recognised; non-STUN bytes are not', () => {
     const m = parseStun(encodeBindingRequest(new Uint8Array(12), { ip: true, port: true }));
     expect(m).toMatchObject({ type: 1, changeIp: true, changePort: true });

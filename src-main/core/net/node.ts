@@ -25,6 +25,7 @@ import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
 import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
 import { discoverAddress, udpResponder } from './discovery';
+import { iceServers } from './roles';
 import { stunBinding } from './stun';
 import type {
   ConnectOptions,
@@ -91,6 +92,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   readonly #sessions = new Set<LadderSession>();
   #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
+  #iceSource?: () => string[];
 
   constructor(
     readonly libp2p: Libp2p,
@@ -114,6 +116,10 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return this.libp2p.getMultiaddrs().map(String);
   }
 
+  get reflectorUdpPort(): number | undefined {
+    return this.reflectorUdp?.port;
+  }
+
   /** Circuit addresses we hold (without /p2p/<self>). */
   relayAddrs(): string[] {
     return this.multiaddrs()
@@ -131,11 +137,27 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return { v: 1, addrs: direct.slice(0, 6), relays: this.relayAddrs().slice(0, 3), nat: this.#nat };
   }
 
+  setIceServerSource(source: () => string[]): void {
+    this.#iceSource = source;
+  }
+
+  iceServers(): string[] {
+    const configured = (this.opts.stunServers ?? []).map(stunUrl);
+    if (!this.#iceSource)
+      return iceServers({ candidates: [], configured, ...(this.#lastReport ? { report: this.#lastReport } : {}) });
+    try {
+      return this.#iceSource();
+    } catch {
+      return configured;
+    }
+  }
+
   #deps(): LadderDeps {
     return {
       libp2p: this.libp2p,
       punch: this.components,
-      punchInit: { stunServers: (this.opts.stunServers ?? []).map(stunUrl), announceFilter: this.opts.announceFilter },
+      // libjuice takes one STUN server per peer connection (at random from a list): the best one
+      punchInit: { stunServers: this.iceServers().slice(0, 1), announceFilter: this.opts.announceFilter },
       tracker: this.tracker,
       store: this.store,
       log: this.opts.log ?? silentLogger,

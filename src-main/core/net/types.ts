@@ -189,6 +189,8 @@ export interface NatReport {
   /** 0..1: share of sources agreeing with the verdict's IP, scaled by how many there were. */
   confidence: number;
   warnings: string[];
+  /** Sources whose observed IP lost the vote (a lying or broken observer): never used as ICE servers. */
+  outvoted?: string[];
 }
 
 export interface NodeAnnounceBody {
@@ -206,6 +208,8 @@ export interface NetNode extends EventTarget {
   multiaddrs(): string[];
   /** Port TCP and WebRTC-Direct listen on. */
   readonly port: number;
+  /** The reflector role's UDP (STUN) port; undefined while the role is off. */
+  readonly reflectorUdpPort: number | undefined;
   prepareConnect(opts: PrepareOptions): Promise<ConnectSession>;
   /** The whole exchange over a Signaling channel: prepare → send/receive → ladder. */
   connectPeer(opts: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult>;
@@ -218,6 +222,11 @@ export interface NetNode extends EventTarget {
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined>;
   /** NodeAnnounce for this node's roles (the market posts it); undefined when it has no role. */
   announcement(ttlSec?: number): NodeAnnounceBody | undefined;
+  /** The STUN servers ICE uses now, best first (net/roles.ts iceServers: healthy reflectors of the
+   *  directory + configured servers). Each punch takes the first. */
+  iceServers(): string[];
+  /** Where iceServers() comes from (the market's role directory); default: the configured servers. */
+  setIceServerSource(source: () => string[]): void;
   /** STUN + reflectors → consensus verdict. */
   discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
   /** Reflector role, ledger variant: where the UDP probe carrying `token` (AddressRequest.probeToken,

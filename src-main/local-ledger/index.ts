@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../../log';
+import { silentLogger, type Logger } from '../core/log';
 import { LedgerStore } from './store';
 import { SlotClock } from './clock';
 import { Bank } from './bank';
