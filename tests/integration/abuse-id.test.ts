@@ -5,7 +5,8 @@ import { describe, it, expect } from 'vitest';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
-import { axon, tempDir } from '../helpers/cli';
+import { spawnSync } from 'node:child_process';
+import { AXON, NODE, axon, tempDir } from '../helpers/cli';
 
 const address = (dir: string): string => JSON.parse(axon(['--data-dir', dir, 'id', '--json']).stdout).address;
 
@@ -39,6 +40,41 @@ describe('axon id import keeps the old key', () => {
     const imp = axon(['--data-dir', dir, 'id', 'import', '--discard-old', file]);
     expect(imp.status, imp.stderr).toBe(0);
     expect(readdirSync(dir).filter((f) => f.startsWith('identity-backup-'))).toEqual([]);
+  });
+});
+
+describe('axon id import with the key in the OS keychain (a real Secret Service)', () => {
+  it('keeps the replaced keychain key in a 0600 backup file too (before the fix: overwritten, no copy)', () => {
+    const dir = tempDir();
+    const wallet = Identity.generate();
+    const file = join(dir, 'wallet.json');
+    writeFileSync(file, wallet.toSolanaKeygenJson());
+    const cli = (args: string) => `AXON_KEYSTORE=keychain "${NODE}" "${AXON}" --data-dir "${dir}" ${args}`;
+    const script = [
+      'set -e',
+      // a fresh keyring home: the test never touches a user's keyring
+      `export HOME="${dir}/home" XDG_DATA_HOME="${dir}/home/.local/share"`,
+      'mkdir -p "$XDG_DATA_HOME"',
+      'eval "$(echo -n test-password | gnome-keyring-daemon --unlock --components=secrets)"',
+      cli('id --json'),
+      cli(`id import "${file}"`),
+      cli('id --json'),
+    ].join('\n');
+    const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const shown = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { address: string; keyStore: string });
+    expect(shown).toHaveLength(2);
+    expect(shown[0]!.keyStore).toBe('keychain');
+    expect(shown[1]).toMatchObject({ address: wallet.address, keyStore: 'keychain' });
+    const backups = readdirSync(dir).filter((f) => f.startsWith('identity-backup-'));
+    expect(backups).toHaveLength(1);
+    const backup = join(dir, backups[0]!);
+    expect(statSync(backup).mode & 0o777).toBe(0o600);
+    expect(Identity.fromSolanaKeygenJson(readFileSync(backup, 'utf8')).address).toBe(shown[0]!.address);
+    expect(r.stdout).toContain(backup);
   });
 });
 
