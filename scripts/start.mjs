@@ -5,10 +5,11 @@
 // - Otherwise: run `axon serve --ui` (the node headless, UI and API on loopback) and say why.
 // Builds out/ first when it is missing or older than the sources. Extra arguments go to the app
 // (e.g. `npm start -- --data-dir /tmp/axon-b`).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runInPlace } from './run-child.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
@@ -58,12 +59,9 @@ function buildIfNeeded(what) {
   }
 }
 
+/** Runs the app in this process's place: signals reach it, and its exit status is ours. */
 function run(cmd, cmdArgs, env = process.env) {
-  const child = spawn(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
-  const forward = (sig) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  runInPlace(cmd, cmdArgs, { cwd: root, env });
 }
 
 const electron = electronBinary();

@@ -11,7 +11,7 @@ import {
   type ApiResult,
   type ApiTransport,
   type AxonEventName,
-} from './api';
+} from '../src-shared/contract/api';
 
 const transport: ApiTransport = {
   call: (command, args) => ipcRenderer.invoke(IPC_CALL, command, args) as Promise<ApiResult>,

@@ -1,6 +1,6 @@
 // Runs in: Node. Turns anything thrown below the API into what the user sees: what happened
 // (message) and what to do (hint). Code that knows better throws a UserFacingError.
-import type { ApiErrorInfo } from '../../src-preload/api';
+import type { ApiErrorInfo } from '../../src-shared/contract/api';
 
 /** An error whose message and hint are written for the person using the app. */
 export class UserFacingError extends Error {

@@ -8,7 +8,7 @@ import { ensureDataDir, resolveDataDir, type DataPaths } from '../core/paths';
 import { loadSettings, type Settings } from '../core/settings';
 import { createLogger, type Logger } from '../core/log';
 import { resolveCluster } from '../core/ledger/cluster';
-import { startLocalLedger, type LocalLedger } from '../core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../local-ledger/index';
 import type { Identity } from '../core/identity/identity';
 import { assertDataDirFree } from '../core/lock';
 import type { AxonBackend } from './service';

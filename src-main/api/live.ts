@@ -1,6 +1,6 @@
 // Runs in: Node. Live state the UI needs that the core does not keep: recent frames per purchase
 // (decoded to text for display), the frame rate, and per-peer throughput samples.
-import type { FrameView } from '../../src-preload/api';
+import type { FrameView } from '../../src-shared/contract/api';
 
 export const FRAMES_KEPT = 200;
 const TEXT_MAX = 4096;

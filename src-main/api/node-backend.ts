@@ -14,7 +14,7 @@ import type {
   SellRequest,
   SettingsPatch,
   StatusView,
-} from '../../src-preload/api';
+} from '../../src-shared/contract/api';
 import type { AxonNode } from '../core/node';
 import { pricePerPeriod } from '../core/market/types';
 import { ConnectionStore } from '../core/store/connections';

@@ -1,8 +1,8 @@
 // Runs in: Node. Which events deserve a desktop notification (Electron shows them; kept here,
 // free of Electron, so it is tested in plain Node): a new buyer, a payment received, a lost
 // connection, and errors the node reports.
-import type { AxonEventName, AxonEvents } from '../../src-preload/api';
-import { formatSol } from '../../src-preload/api';
+import type { AxonEventName, AxonEvents } from '../../src-shared/contract/api';
+import { formatSol } from '../../src-shared/contract/api';
 
 export interface DesktopNotice {
   title: string;

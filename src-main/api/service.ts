@@ -10,7 +10,7 @@ import {
   type AxonEventName,
   type AxonEvents,
   type CommandName,
-} from '../../src-preload/api';
+} from '../../src-shared/contract/api';
 import { commandArgs } from './schemas';
 import { toErrorInfo } from './errors';
 

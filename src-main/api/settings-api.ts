@@ -1,7 +1,7 @@
 // Runs in: Node. The Settings screen's commands: read settings.json as the UI shows it, write a
 // validated patch, and say whether the change needs a restart. Start-on-login is the desktop
 // app's (Electron sets it as a login item); the headless node refuses it with a hint.
-import type { SettingsPatch, SettingsResult, SettingsView } from '../../src-preload/api';
+import type { SettingsPatch, SettingsResult, SettingsView } from '../../src-shared/contract/api';
 import { loadSettings, updateSettings, type Settings } from '../core/settings';
 import { UserFacingError } from './errors';
 

@@ -1,5 +1,5 @@
 // Runs in: Node. Rows of the core (bigint lamports, store shapes) → the API's view types
-// (decimal-string lamports, the contract in src-preload/api.ts).
+// (decimal-string lamports, the contract in src-shared/contract/api.ts).
 import type {
   AttemptView,
   ConnectionRecordView,
@@ -9,7 +9,7 @@ import type {
   PurchaseView,
   SaleView,
   SourceSpec,
-} from '../../src-preload/api';
+} from '../../src-shared/contract/api';
 import type { ListingRow, OfferRow } from '../core/store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow } from '../core/store/trades';
 import type { AttemptRow, ConnectionRow } from '../core/store/connections';

@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { cliContext, CliError, type GlobalOptions } from './context';
 import { showId, importId, exportId } from './commands/id';
-import { ledgerCommand } from './commands/ledger';
+import { ledgerCommand, listenHost } from './commands/ledger';
 import { serveCommand } from './commands/serve';
 import { sellCommand, type SellCliOptions } from './commands/sell';
 import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
@@ -45,10 +45,12 @@ function program(): Command {
   p.command('ledger')
     .description('run the local Solana-compatible ledger (JSON-RPC on PORT, pubsub on PORT+1) until Ctrl+C')
     .option('--port <port>', 'JSON-RPC port (default: the localLedgerPort setting, 8899)')
-    .action(async (o: { port?: string }) => {
+    .option('--host <addr>', 'listen address (default 127.0.0.1; 0.0.0.0 or an interface address to share the ledger)')
+    .action(async (o: { port?: string; host?: string }) => {
       const ctx = cliContext(g());
       await ledgerCommand({
         port: o.port !== undefined ? port(o.port) : ctx.settings.localLedgerPort,
+        ...(o.host !== undefined ? { host: listenHost(o.host) } : {}),
         dataDir: ctx.paths.ledger,
         log: ctx.log,
       });

@@ -52,6 +52,8 @@ export interface NatStatus {
   confidence: number;
   sources: string[];
   warnings: string[];
+  /** Sources outvoted by the consensus (a lying or broken observer). */
+  outvoted: string[];
   /** Unix ms of the discovery. */
   at: number;
 }
@@ -152,7 +154,9 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         log: log.child({ mod: 'roles' }),
         timing: o.roleTiming,
         nat: () => nat(),
+        stunServers: settings.stunServers,
       });
+      net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());
       const market = await Market.start({
         onNodeAnnounce: (rx) => {
@@ -274,6 +278,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           confidence: r.confidence,
           sources: r.sources,
           warnings: r.warnings,
+          outvoted: r.outvoted ?? [],
           at: Date.now(),
         };
         const key = (n: NatStatus | null): string => JSON.stringify(n ? { ...n, at: 0 } : null);

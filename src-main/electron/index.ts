@@ -4,7 +4,7 @@
 import { app, dialog, ipcMain, Notification, type BrowserWindow } from 'electron';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IPC_CALL, IPC_EVENT, type ApiResult, type StatusView } from '../../src-preload/api';
+import { IPC_CALL, IPC_EVENT, type ApiResult, type StatusView } from '../../src-shared/contract/api';
 import { ApiService } from '../api/service';
 import { toErrorInfo } from '../api/errors';
 import { startHost, type AxonHost } from '../api/host';

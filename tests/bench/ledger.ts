@@ -28,7 +28,7 @@ import {
   type Blockhash,
   type KeyPairSigner,
 } from '@solana/kit';
-import { startLocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger } from '../../src-main/local-ledger/index';
 
 const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -71,7 +71,7 @@ export async function spawnLedger(
 ): Promise<{ rpcUrl: string; wsUrl: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dataDir],
+    ['--import', 'tsx', 'src-main/local-ledger/main.ts', '--port', '0', '--data-dir', dataDir],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { Identity } from '../../src-main/core/identity/identity';
 import { startServe, type Serving } from '../../src-main/cli/commands/serve';
-import type { ApiResult, FrameView, PurchaseView } from '../../src-preload/api';
+import type { ApiResult, FrameView, PurchaseView } from '../../src-shared/contract/api';
 
 const SOL = 1_000_000_000n;
 

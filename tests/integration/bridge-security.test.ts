@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import WebSocket from 'ws';
 import { ApiService, type AxonBackend, type EventSink } from '../../src-main/api/service';
 import { startBridge, type Bridge } from '../../src-main/bridge/server';
-import type { StatusView } from '../../src-preload/api';
+import type { StatusView } from '../../src-shared/contract/api';
 
 const status: StatusView = {
   state: 'ready',

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { AXON, NODE, axon, tempDir } from '../helpers/cli';
 
 interface Ran {

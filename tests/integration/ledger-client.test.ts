@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MessageTooLargeError } from '../../src-main/core/ledger/envelope';
 import { LedgerPostError } from '../../src-main/core/ledger/client';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';

@@ -18,7 +18,7 @@ import {
   signTransactionMessageWithSigners,
   type Address,
 } from '@solana/kit';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import {
   createLedgerClient,
   type LedgerClientOptions,
@@ -230,7 +230,7 @@ export interface LedgerProcess {
 export async function spawnLedger(port: number, dataDir: string): Promise<LedgerProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', String(port), '--data-dir', dataDir],
+    ['--import', 'tsx', 'src-main/local-ledger/main.ts', '--port', String(port), '--data-dir', dataDir],
     { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { getPayment, listPayments } from '../../src-main/core/store/payments';
 import type { Address } from '@solana/kit';
 import type { PaymentExpectation } from '../../src-main/core/ledger/types';

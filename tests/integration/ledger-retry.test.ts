@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from '@solana/kit';
 import { Identity } from '../../src-main/core/identity/identity';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createRpc } from '../../src-main/core/ledger/rpc';
 import { silentLogger } from '../../src-main/core/log';
 import { inProcessLedger, stop, tempDir, testClient } from './ledger-helpers';

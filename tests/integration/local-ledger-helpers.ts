@@ -16,7 +16,7 @@ import {
   type Instruction,
   type KeyPairSigner,
 } from '@solana/kit';
-import { startLocalLedger, type LocalLedger } from '../../src-main/core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 
 export const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
 export const SOL = 1_000_000_000n;

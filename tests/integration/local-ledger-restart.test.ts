@@ -31,7 +31,7 @@ async function startChild(): Promise<{ child: ChildProcess; rpcUrl: string; wsUr
   // One process (node with tsx's loader), so SIGKILL hits the ledger itself, not a wrapper.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src-main/core/ledger/local/main.ts', '--port', '0', '--data-dir', dir],
+    ['--import', 'tsx', 'src-main/local-ledger/main.ts', '--port', '0', '--data-dir', dir],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],

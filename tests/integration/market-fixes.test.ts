@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import { AxonNode } from '../../src-main/core/node';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import type { PurchaseRow } from '../../src-main/core/store/trades';
 import { startHost } from '../../src-main/api/host';
 import { dataDirHolder } from '../../src-main/core/lock';

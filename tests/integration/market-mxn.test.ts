@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { PurchaseRow } from '../../src-main/core/store/trades';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import { runCleanups, startNode, startSellerAndBuyer, waitFor } from './market-helpers';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n; // lamports per minute → 2 000 per 2 s period

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxonNode, type NatStatus } from '../../src-main/core/node';
 import { Identity } from '../../src-main/core/identity/identity';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createNodeBackend } from '../../src-main/api/node-backend';
 import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
 

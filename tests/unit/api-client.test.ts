@@ -9,7 +9,7 @@ import {
   type ApiResult,
   type ApiTransport,
   type AxonEventName,
-} from '../../src-preload/api';
+} from '../../src-shared/contract/api';
 
 function transport(answer: (cmd: string, args: unknown[]) => ApiResult) {
   let sink: ((e: AxonEventName, p: unknown) => void) | null = null;

@@ -2,7 +2,7 @@
 // connection — once each — and the tray icon's state.
 import { describe, expect, it } from 'vitest';
 import { NotificationPolicy, trayStateFor } from '../../src-main/api/notify-policy';
-import type { PaymentView, PeerView, SaleView, StatusView } from '../../src-preload/api';
+import type { PaymentView, PeerView, SaleView, StatusView } from '../../src-shared/contract/api';
 
 const sale = (state: string): SaleView => ({
   id: 'r1',

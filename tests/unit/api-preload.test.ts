@@ -2,7 +2,7 @@
 // window.axon, which IPC channel each command takes, and how events and errors come back.
 // Electron's two preload objects are replaced by recorders — the only part not real here.
 import { describe, expect, it, vi } from 'vitest';
-import { COMMAND_NAMES, IPC_CALL, IPC_EVENT, toApiErrorInfo, type AxonApi } from '../../src-preload/api';
+import { COMMAND_NAMES, IPC_CALL, IPC_EVENT, toApiErrorInfo, type AxonApi } from '../../src-shared/contract/api';
 
 const exposed: Record<string, unknown> = {};
 const invoked: unknown[][] = [];

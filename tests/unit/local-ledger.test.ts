@@ -21,11 +21,11 @@ import {
   type Blockhash,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
-import { decodeTransaction, isWritable, toBase58, WireError } from '../../src-main/core/ledger/local/wire';
-import { stringifyJson } from '../../src-main/core/ledger/local/rpc-errors';
-import { extractMemos } from '../../src-main/core/ledger/local/tx-format';
-import { LedgerStore } from '../../src-main/core/ledger/local/store';
-import { MAX_PROCESSING_AGE, SlotClock } from '../../src-main/core/ledger/local/clock';
+import { decodeTransaction, isWritable, toBase58, WireError } from '../../src-main/local-ledger/wire';
+import { stringifyJson } from '../../src-main/local-ledger/rpc-errors';
+import { extractMemos } from '../../src-main/local-ledger/tx-format';
+import { LedgerStore } from '../../src-main/local-ledger/store';
+import { MAX_PROCESSING_AGE, SlotClock } from '../../src-main/local-ledger/clock';
 
 const MEMO_V1 = address('Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo');
 const BH = { blockhash: 'EETubP5AKHgjPAhzPAFcb8BAY1hMH639CWCFTqi3hq1k' as Blockhash, lastValidBlockHeight: 1n };

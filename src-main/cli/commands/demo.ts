@@ -8,7 +8,7 @@ import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { AxonNode } from '../../core/node';
 import { openIdentity } from '../../core/identity/keystore';
-import { startLocalLedger, type LocalLedger } from '../../core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../local-ledger/index';
 import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';

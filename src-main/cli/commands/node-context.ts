@@ -8,7 +8,7 @@ import { AxonNode, type AxonNodeOptions } from '../../core/node';
 import { rpcAnswers } from '../../api/host';
 import { resolveCluster } from '../../core/ledger/cluster';
 import { createLedgerClient, type SolanaLedgerClient } from '../../core/ledger/client';
-import { startLocalLedger, type LocalLedger } from '../../core/ledger/local/index';
+import { startLocalLedger, type LocalLedger } from '../../local-ledger/index';
 import { openDb, type Db } from '../../core/store/db';
 import { getCursor } from '../../core/store/cursors';
 import { ListingStore } from '../../core/store/listings';

@@ -6,6 +6,7 @@ import { CliError } from '../context';
 import { amount, parseLamports, short, sol, table, toJson } from '../format';
 import { progress } from '../progress';
 import { openLedgerView } from './node-context';
+import { AirdropNotServedError } from '../../core/ledger/client';
 
 export type WalletAction = 'balance' | 'airdrop' | 'history';
 export const DEFAULT_AIRDROP = 1_000_000_000n;
@@ -26,6 +27,7 @@ export async function walletCommand(
   const p = progress({ json: o.json });
   try {
     if (act === 'airdrop') {
+      // tried on every cluster that may serve it (local, devnet, any custom RPC): the RPC says if not
       if (!view.endpoint.airdrop)
         throw new CliError(`no airdrops on ${ctx.settings.cluster}: fund ${view.identity.address} from another wallet`);
       const lamports = arg === undefined ? DEFAULT_AIRDROP : parseLamports(arg, 'the airdrop amount');
@@ -36,6 +38,8 @@ export async function walletCommand(
         signature = await view.ledger.airdrop(lamports);
       } catch (e) {
         p.fail('airdrop failed');
+        if (e instanceof AirdropNotServedError)
+          throw new CliError(`${e.message}: fund ${view.identity.address} from another wallet`);
         throw new CliError(`airdrop failed: ${(e as Error).message}`);
       }
       const balance = await view.ledger.balance();

@@ -10,6 +10,8 @@ import {
   sendAndConfirmTransactionFactory,
   signTransactionMessageWithSigners,
   SOLANA_ERROR__BLOCK_HEIGHT_EXCEEDED,
+  SOLANA_ERROR__JSON_RPC__INVALID_REQUEST,
+  SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND,
   SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE,
   SOLANA_ERROR__JSON_RPC__SERVER_ERROR_TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
   SOLANA_ERROR__TRANSACTION_ERROR__ALREADY_PROCESSED,
@@ -214,10 +216,20 @@ export class SolanaLedgerClient implements LedgerClient {
   }
 
   async airdrop(lamports: Lamports): Promise<string> {
-    if (!this.endpoints.airdrop) throw new Error(`no airdrops on ${this.endpoints.name}`);
+    if (!this.endpoints.airdrop)
+      throw new AirdropNotServedError(this.endpoints.rpcUrl, `no airdrops on ${this.endpoints.name}`);
     const signature = await this.rpc
       .requestAirdrop(this.address, toLamports(lamports), { commitment: 'confirmed' })
-      .send();
+      .send()
+      .catch((e: unknown) => {
+        // method not found (-32601), or a validator without a faucet (agave: -32600 invalid request)
+        if (
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND) ||
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__INVALID_REQUEST)
+        )
+          throw new AirdropNotServedError(this.endpoints.rpcUrl, (e as Error).message);
+        throw e;
+      });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !this.#closed.signal.aborted) {
       const st = await this.#status(signature);
@@ -258,6 +270,17 @@ export class SolanaLedgerClient implements LedgerClient {
 
   async close(): Promise<void> {
     this.#closed.abort();
+  }
+}
+
+/** The RPC does not serve requestAirdrop (its own answer, or a cluster known to have no faucet). */
+export class AirdropNotServedError extends Error {
+  override name = 'AirdropNotServedError';
+  constructor(
+    readonly rpcUrl: string,
+    readonly detail: string,
+  ) {
+    super(`the ledger at ${rpcUrl} does not serve requestAirdrop (${detail})`);
   }
 }
 

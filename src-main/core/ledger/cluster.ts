@@ -6,7 +6,9 @@ export interface ClusterEndpoints {
   name: ClusterName | 'custom';
   rpcUrl: string;
   wsUrl: string;
-  /** requestAirdrop works there (a faucet exists): local and devnet. */
+  /** requestAirdrop may be served there, so it is tried: local, devnet and any custom RPC (a test
+   *  validator, a shared local ledger — the RPC itself says when it does not serve it). Not on
+   *  mainnet-beta. */
   airdrop: boolean;
 }
 
@@ -33,7 +35,7 @@ export function resolveCluster(cluster: string, opts: { localPort?: number } = {
         airdrop: false,
       };
     default:
-      return { name: 'custom', rpcUrl: cluster, wsUrl: wsUrlFor(cluster), airdrop: isLoopback(cluster) };
+      return { name: 'custom', rpcUrl: cluster, wsUrl: wsUrlFor(cluster), airdrop: true };
   }
 }
 
@@ -49,13 +51,4 @@ export function wsUrlFor(rpcUrl: string): string {
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   if (u.port) u.port = String(Number(u.port) + 1);
   return u.toString().replace(/\/$/, '');
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    const h = new URL(url).hostname;
-    return h === 'localhost' || h.startsWith('127.') || h === '[::1]';
-  } catch {
-    return false;
-  }
 }

@@ -236,7 +236,13 @@ export class BuyerSide {
     this.#move(p.id, 'connecting', 'connect ladder (initiator)');
     let conn: Connection;
     try {
-      const r = await run.cs.connect(info, { punchAt: m.punchAt, relays: m.relays, requestId: p.id });
+      const r = await run.cs.connect(info, {
+        punchAt: m.punchAt,
+        relays: m.relays,
+        requestId: p.id,
+        // further punch rounds (PunchSync) over the ledger when the first fails
+        signaling: this.ctx.signals.channel(p.id, p.seller as Address),
+      });
       conn = r.connection;
       this.ctx.emit('connection', {
         requestId: p.id,
@@ -326,6 +332,7 @@ export class BuyerSide {
     run.stopping = true;
     clearRunTimers(run);
     run.cs?.close();
+    this.ctx.signals.close(run.id);
     const s = run.session;
     saveProgress(this.ctx, run, s);
     if (s) this.#tasks.run('closing the stream', () => s.close(reason));

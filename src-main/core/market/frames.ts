@@ -14,6 +14,13 @@ import { z } from 'zod';
 export const STREAM_PROTOCOL = '/axon/stream/1.0.0';
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - 1 - 16;
+/**
+ * Largest frame a buyer ever sends to a seller: its ticket, PINGs and short CONTROL frames (an
+ * `end` reason ≤ 256 characters, an `error` message ≤ 512, even with every character escaped).
+ * The seller's decoder refuses anything larger, so a stranger who has not shown a ticket makes it
+ * buffer at most this much per stream (docs/security.md).
+ */
+export const MAX_BUYER_FRAME_BYTES = 4096;
 
 export const KIND_DATA = 1;
 export const KIND_PING = 2;

@@ -6,7 +6,7 @@ import type { Address } from '@solana/kit';
 import type { Logger } from '../log';
 import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
 import { addressToPeerId } from '../identity/identity';
-import { checkRelayHealth, pickRoles, relayAddrs, udpResponder } from '../net/index';
+import { checkRelayHealth, iceServers, pickRoles, relayAddrs, udpResponder } from '../net/index';
 import type { HealthResult, NatReport, NetNode, RoleCandidate } from '../net/index';
 
 export interface RoleTiming {
@@ -53,8 +53,10 @@ export class RoleDirectory {
       marketTopic: Address;
       log: Logger;
       timing?: Partial<RoleTiming>;
-      /** The latest NAT report (a public node holds no reservation). */
-      nat?: () => Pick<NatReport, 'reachability'> | undefined;
+      /** The latest NAT report (a public node holds no reservation; outvoted sources serve no ICE). */
+      nat?: () => (Pick<NatReport, 'reachability' | 'sources'> & { outvoted?: string[] }) | undefined;
+      /** stun:host:port URLs from the settings, beside the reflectors. */
+      stunServers?: string[];
     },
   ) {
     this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
@@ -151,6 +153,18 @@ export class RoleDirectory {
       ...c.multiaddrs.filter((a) => udpResponder(a) !== undefined),
       ...relayAddrs(c),
     ]);
+  }
+
+  /** The STUN servers ICE should use now, best first (net/roles.ts iceServers). */
+  iceServers(): string[] {
+    const report = this.o.nat?.();
+    return iceServers({
+      candidates: [...this.#candidates.values()],
+      health: this.#health,
+      configured: this.o.stunServers ?? [],
+      self: this.o.net.peerId.toString(),
+      ...(report ? { report } : {}),
+    });
   }
 
   /** Health-check what is due, then hold reservations on the healthy relays. Coalesces calls. */

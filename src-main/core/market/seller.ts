@@ -3,7 +3,6 @@
 //   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
 // Rules: capacity per stream, price per tier, period, grace; a reject always says why. Every
 // Payment on our stdin is verified on the ledger (payer, recipient, amount, request, period, once).
-import { multiaddr } from '@multiformats/multiaddr';
 import type { Address } from '@solana/kit';
 import { peerIdToAddress, addressToPeerId } from '../identity/identity';
 import type { Payment, Received, ServiceRequest, ServiceStop, Lamports } from '../ledger/types';
@@ -73,22 +72,26 @@ export class SellerSide {
     this.#redialBuyers();
   }
 
-  /** After a restart: reach the buyers of sales still paid for, so they can resume at once. */
+  /** After a restart: reach the buyers of sales still paid for, so they can resume at once —
+   *  through the connect ladder (reverse dial, relays; the buyer's punch rounds answered over
+   *  the ledger), each attempt in the connection history. */
   #redialBuyers(): void {
     for (const s of this.ctx.trades.sales({ active: true })) {
       if (s.startedAt === null || !s.peerInfo || Date.now() > this.#deadline(s.id)) continue;
-      const peer = addressToPeerId(s.buyer);
-      const addrs = [...s.peerInfo.addrs, ...s.peerInfo.relays].flatMap((a) => {
-        try {
-          return [multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`)];
-        } catch {
-          return [];
-        }
-      });
-      if (!addrs.length) continue;
+      if (!s.peerInfo.addrs.length && !s.peerInfo.relays.length) continue;
       this.ctx.log.info({ requestId: s.id, buyer: s.buyer }, 'seller restarted: re-dialing the buyer');
-      void this.ctx.net.libp2p
-        .dial(addrs, { signal: AbortSignal.timeout(10_000) })
+      const remote = { v: 1 as const, addrs: s.peerInfo.addrs, relays: s.peerInfo.relays };
+      void this.ctx.net
+        .prepareConnect({ peer: addressToPeerId(s.buyer), role: 'responder', requestId: s.id, ice: false })
+        .then((cs) => {
+          this.#connects.get(s.id)?.close();
+          this.#connects.set(s.id, cs);
+          return cs.connect(remote, {
+            requestId: s.id,
+            signaling: this.ctx.signals.channel(s.id, s.buyer as Address),
+          });
+        })
+        .then((r) => this.ctx.log.info({ requestId: s.id, path: r.path.kind }, 'reached the buyer again'))
         .catch((e) =>
           this.ctx.log.info({ requestId: s.id, err: (e as Error).message }, 'buyer not reachable (it may dial us)'),
         );
@@ -237,7 +240,7 @@ export class SellerSide {
     }
     this.#move(m.requestId, 'accepted', `quote ${price} lamports per ${o.periodSec} s period, grace ${o.graceSec} s`);
     this.#move(m.requestId, 'connecting', 'connect ladder (responder)');
-    cs.connect(buyerInfo, { punchAt, requestId: m.requestId })
+    cs.connect(buyerInfo, { punchAt, requestId: m.requestId, signaling: this.ctx.signals.channel(m.requestId, buyer) })
       .then((r) => {
         log.info({ path: r.path.kind, ms: r.elapsedMs }, 'connected to buyer');
         this.ctx.emit('connection', {
@@ -459,6 +462,7 @@ export class SellerSide {
     this.server.closeRequest(id, reason);
     this.#connects.get(id)?.close();
     this.#connects.delete(id);
+    this.ctx.signals.close(id);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   KIND_CONTROL,
   KIND_PING,
   KIND_PONG,
+  MAX_BUYER_FRAME_BYTES,
   STREAM_PROTOCOL,
   encodeControl,
   encodePing,
@@ -44,6 +45,7 @@ export interface StreamServerOptions {
   keepAliveMs?: number;
   /** Cut a buyer that sent nothing (not even a PING) for this long. Default 4 × keepAlive. */
   idleTimeoutMs?: number;
+  /** A stream that has not shown a ticket within this time is closed ('no-ticket'). */
   ticketTimeoutMs?: number;
   maxQueueFrames?: number;
   maxQueueBytes?: number;
@@ -80,12 +82,20 @@ export interface StreamServerEvents {
   'peer-error': [{ remote: string; code: string; message: string }];
 }
 
+/** Inbound /axon/stream streams per connection (libp2p resets the ones past it). */
+export const MAX_STREAMS_PER_CONNECTION = 64;
+/** Streams of one peer that have not shown a valid ticket yet; more are refused ('busy'). */
+export const MAX_PENDING_PER_PEER = 8;
+export const TICKET_TIMEOUT_MS = 5_000;
+
 export class StreamServer extends EventEmitter<StreamServerEvents> {
   readonly sessions = new Set<Session>();
   readonly keepAliveMs: number;
   readonly idleTimeoutMs: number;
   #timer: NodeJS.Timeout | null = null;
   readonly #log: Logger;
+  /** Streams per remote peer still waiting for (or on the verdict of) their ticket. */
+  readonly #pending = new Map<string, number>();
 
   constructor(
     readonly host: StreamHost,
@@ -100,8 +110,8 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
 
   async start(): Promise<void> {
     await this.host.handle(STREAM_PROTOCOL, (stream, connection) => void this.#serve(stream, connection), {
-      maxInboundStreams: 1024,
-      maxOutboundStreams: 1024,
+      maxInboundStreams: MAX_STREAMS_PER_CONNECTION,
+      maxOutboundStreams: MAX_STREAMS_PER_CONNECTION,
       runOnLimitedConnection: true,
     });
     this.#timer = setInterval(() => this.#tick(), this.opts.tickMs ?? 250);
@@ -127,16 +137,43 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer.toString();
-    const decoder = new FrameDecoder();
+    const pending = this.#pending.get(remote) ?? 0;
+    if (pending >= MAX_PENDING_PER_PEER) {
+      this.#log.debug({ remote, pending }, 'stream refused: too many streams without a ticket');
+      refuse(stream, {
+        code: 'busy',
+        recover: 'retry',
+        message: `more than ${MAX_PENDING_PER_PEER} streams of this peer wait for a ticket`,
+      });
+      return;
+    }
+    this.#pending.set(remote, pending + 1);
+    let counted = true;
+    const settle = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.#pending.get(remote) ?? 1) - 1;
+      if (n <= 0) this.#pending.delete(remote);
+      else this.#pending.set(remote, n);
+    };
+    // Buyers send only small frames (ticket, PING, short CONTROL): a stranger without a ticket
+    // makes this stream buffer at most MAX_BUYER_FRAME_BYTES (+ one chunk), not 4 MiB.
+    const decoder = new FrameDecoder(MAX_BUYER_FRAME_BYTES);
     let session: Session | null = null;
+    let timedOut = false;
     const ticketTimer = setTimeout(() => {
-      if (!session) refuse(stream, { code: 'no-ticket', recover: 'reconnect', message: 'no ticket in time' });
-    }, this.opts.ticketTimeoutMs ?? 10_000);
+      if (session) return;
+      timedOut = true;
+      settle();
+      refuse(stream, { code: 'no-ticket', recover: 'reconnect', message: 'no ticket in time' });
+    }, this.opts.ticketTimeoutMs ?? TICKET_TIMEOUT_MS);
     try {
       for await (const chunk of stream) {
+        if (timedOut) return;
         const frames = decoder.push(chunk);
         for (const f of frames) {
           if (!session) {
+            if (timedOut) return;
             if (f.kind !== KIND_CONTROL || f.control.t !== 'ticket') {
               throw new FrameError('protocol', 'the first frame must be a ticket');
             }
@@ -144,6 +181,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
             const verdict = await this.authorize(f.control, connection.remotePeer, connection).catch(
               (e: Error): Refusal => ({ refuse: { code: 'internal', recover: 'retry', message: e.message } }),
             );
+            settle();
             if ('refuse' in verdict) {
               this.#log.info(
                 { remote, requestId: f.control.requestId, code: verdict.refuse.code },
@@ -180,6 +218,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       }
     } finally {
       clearTimeout(ticketTimer);
+      settle();
     }
   }
 

@@ -10,7 +10,16 @@ export { createMemorySignalingPair } from './signaling';
 export { combineObservations, type AddressObservation } from './nat-verdict';
 export { stunBinding, stunMappingTest, type StunResult, type MappingTestResult } from './stun';
 export { REFLECT_PROTOCOL, reflectViaPeer } from './reflector';
-export { pickRoles, checkRelayHealth, relayAddrs, type RoleCandidate, type HealthResult } from './roles';
+export {
+  pickRoles,
+  checkRelayHealth,
+  relayAddrs,
+  iceServers,
+  reflectorStunUrl,
+  type RoleCandidate,
+  type HealthResult,
+  type IceServerInput,
+} from './roles';
 export { collectObservations, discoverAddress, udpResponder } from './discovery';
 export { classifyConnection } from './status';
 export { ConnectionStore } from '../store/connections';

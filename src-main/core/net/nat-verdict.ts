@@ -55,12 +55,15 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   }
   const mine = obs.filter((o) => o.observed.ip === publicIp);
   const confidence = Math.round((agreeing.size / sources.length) * Math.min(1, sources.length / 3) * 100) / 100;
+  // sources that only ever saw us elsewhere: liars or broken observers, never used as ICE servers
+  const outvoted = ranked.length > 1 ? sources.filter((s) => !agreeing.has(s)) : [];
+  const base = { sources, confidence, warnings, ...(outvoted.length ? { outvoted } : {}) };
 
   // 2. no NAT: the world sees our own address and port
   if (opts.localIps.includes(publicIp)) {
     const portsKept = mine.filter((o) => o.localPort >= 0).every((o) => o.observed.port === o.localPort);
     if (portsKept) {
-      return { publicIp, mapping: 'none', reachability: 'public', sources, confidence, warnings };
+      return { publicIp, mapping: 'none', reachability: 'public', ...base };
     }
     warnings.push('the observed IP is local but ports were rewritten: a firewall or NAT on this host');
   }
@@ -98,5 +101,5 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   const reachability =
     mapping === 'endpoint-dependent' ? 'relay-only' : mapping === 'endpoint-independent' ? 'punchable' : 'unknown';
   const filtering = mine.find((o) => o.filteringTest && o.filteringTest !== 'unknown')?.filteringTest;
-  return { publicIp, mapping, reachability, ...(filtering ? { filtering } : {}), sources, confidence, warnings };
+  return { publicIp, mapping, reachability, ...(filtering ? { filtering } : {}), ...base };
 }

@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
 import { webRTC, webRTCDirect } from '@libp2p/webrtc';
-import { axonNoise } from './encrypter';
+import { axonTcp } from './tcp';
 import { axonYamux } from './muxer';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr';
 import { autoNAT } from '@libp2p/autonat';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { ComponentLogger, PeerId, Upgrader } from '@libp2p/interface';
+import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
 import { silentLogger } from '../log';
 import { ConnectionStore } from '../store/connections';
 import { makeAnnounceFilter } from './addresses';
@@ -25,6 +25,7 @@ import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
 import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
 import { discoverAddress, udpResponder } from './discovery';
+import { iceServers } from './roles';
 import { stunBinding } from './stun';
 import type {
   ConnectOptions,
@@ -91,6 +92,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   readonly #sessions = new Set<LadderSession>();
   #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
+  #iceSource?: () => string[];
 
   constructor(
     readonly libp2p: Libp2p,
@@ -114,6 +116,10 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return this.libp2p.getMultiaddrs().map(String);
   }
 
+  get reflectorUdpPort(): number | undefined {
+    return this.reflectorUdp?.port;
+  }
+
   /** Circuit addresses we hold (without /p2p/<self>). */
   relayAddrs(): string[] {
     return this.multiaddrs()
@@ -131,11 +137,27 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return { v: 1, addrs: direct.slice(0, 6), relays: this.relayAddrs().slice(0, 3), nat: this.#nat };
   }
 
+  setIceServerSource(source: () => string[]): void {
+    this.#iceSource = source;
+  }
+
+  iceServers(): string[] {
+    const configured = (this.opts.stunServers ?? []).map(stunUrl);
+    if (!this.#iceSource)
+      return iceServers({ candidates: [], configured, ...(this.#lastReport ? { report: this.#lastReport } : {}) });
+    try {
+      return this.#iceSource();
+    } catch {
+      return configured;
+    }
+  }
+
   #deps(): LadderDeps {
     return {
       libp2p: this.libp2p,
       punch: this.components,
-      punchInit: { stunServers: (this.opts.stunServers ?? []).map(stunUrl), announceFilter: this.opts.announceFilter },
+      // libjuice takes one STUN server per peer connection (at random from a list): the best one
+      punchInit: { stunServers: this.iceServers().slice(0, 1), announceFilter: this.opts.announceFilter },
       tracker: this.tracker,
       store: this.store,
       log: this.opts.log ?? silentLogger,
@@ -153,7 +175,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       this.#sessions.delete(s);
       close();
     };
-    return s.prepare(o.remote);
+    return s.prepare(o.remote, o.ice ?? true);
   }
 
   async connectPeer(o: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult> {
@@ -173,6 +195,10 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   peerStatus(peer: PeerId | string): PeerStatus {
     return this.tracker.peerStatus(peer.toString());
+  }
+
+  bestConnection(peer: PeerId | string): Connection | undefined {
+    return this.tracker.bestConnection(peer.toString());
   }
 
   async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {
@@ -305,12 +331,12 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       announceFilter: makeAnnounceFilter(opts.announceFilter) as never,
     },
     transports: [
-      tcp(),
+      axonTcp(),
       ...(webrtcDirectOn ? [webRTCDirect({ rtcConfiguration })] : []),
       webRTC({ rtcConfiguration }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],
-    connectionEncrypters: [axonNoise()],
+    connectionEncrypters: [noise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 512 },
     services: services as never,

@@ -78,3 +78,77 @@ export async function checkRelayHealth(libp2p: Libp2p, c: RoleCandidate, timeout
     return { peer: c.peer, ok: false, error: (err as Error).message };
   }
 }
+
+/** A reflector's STUN server: the UDP responder it announces, as a stun: URL (first one). */
+export function reflectorStunUrl(c: RoleCandidate): string | undefined {
+  const udp = c.multiaddrs.map(udpResponder).find((u) => u !== undefined);
+  if (!udp) return undefined;
+  return `stun:${udp.ep.ip.includes(':') ? `[${udp.ep.ip}]` : udp.ep.ip}:${udp.ep.port}`;
+}
+
+/** The network an address is in, for spreading servers: /16 for IPv4, /32 for IPv6. */
+function networkOf(url: string): string {
+  const host = url
+    .replace(/^stun:/, '')
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '');
+  return host.includes(':') ? host.split(':').slice(0, 2).join(':') : host.split('.').slice(0, 2).join('.');
+}
+
+export interface IceServerInput {
+  /** Relay/reflector announcements (the directory). */
+  candidates: RoleCandidate[];
+  health?: Map<string, HealthResult>;
+  /** stun:host:port URLs the user configured (settings.stunServers). */
+  configured?: string[];
+  /** The latest consensus verdict: its outvoted sources are left out, its answering sources go first. */
+  report?: { sources: string[]; outvoted?: string[] };
+  self?: string;
+  nowSec?: number;
+  /** At most this many (default 4). */
+  max?: number;
+}
+
+/**
+ * The STUN servers ICE may use, best first: the healthy reflectors of the directory (peers are the
+ * STUN servers) plus the configured ones. Left out: reflectors whose health check failed and every
+ * source the consensus outvoted (a liar would hand ICE a wrong server-reflexive candidate).
+ * First: servers that answered the last discovery with the agreed address; one per network before
+ * a second from the same network. Note: node-datachannel (libdatachannel + libjuice) uses ONE STUN
+ * server per peer connection, picked at random from its list (measured) — give it the first.
+ */
+export function iceServers(o: IceServerInput): string[] {
+  const outvoted = new Set(o.report?.outvoted ?? []);
+  const answered = new Set(o.report?.sources ?? []);
+  type Entry = { url: string; source: string; rank: number };
+  const entries: Entry[] = [];
+  const reflectors = pickRoles(o.candidates, 'reflector', {
+    ...(o.self ? { self: o.self } : {}),
+    ...(o.nowSec ? { nowSec: o.nowSec } : {}),
+    ...(o.health ? { health: o.health } : {}),
+    count: 32,
+  });
+  reflectors.forEach((c, i) => {
+    const url = reflectorStunUrl(c);
+    if (url) entries.push({ url, source: `reflector:${c.peer}`, rank: i });
+  });
+  (o.configured ?? []).forEach((s, i) => {
+    const url = s.startsWith('stun:') ? s : `stun:${s}`;
+    entries.push({ url, source: `stun:${url.slice(5)}`, rank: 1000 + i });
+  });
+  const usable = entries
+    .filter((e) => !outvoted.has(e.source))
+    .sort((a, b) => Number(answered.has(b.source)) - Number(answered.has(a.source)) || a.rank - b.rank);
+  const out: string[] = [];
+  const nets = new Set<string>();
+  for (const pass of [0, 1]) {
+    for (const e of usable) {
+      if (out.includes(e.url)) continue;
+      const net = networkOf(e.url);
+      if (pass === 0 && nets.has(net)) continue;
+      nets.add(net);
+      out.push(e.url);
+    }
+  }
+  return out.slice(0, o.max ?? 4);
+}

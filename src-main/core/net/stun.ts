@@ -3,6 +3,7 @@
 // No dependency: the wire format is 20 bytes of header plus TLV attributes.
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -17,7 +18,10 @@ const ATTR = {
   RESPONSE_ORIGIN: 0x802b,
   OTHER: 0x802c,
   SOFTWARE: 0x8022,
+  FINGERPRINT: 0x8028,
 };
+/** RFC 5389 §15.5: FINGERPRINT = CRC-32 of the message up to it, XORed with this. */
+const FINGERPRINT_XOR = 0x5354554e;
 
 export interface Endpoint {
   ip: string;
@@ -32,6 +36,8 @@ export interface StunMessage {
   origin?: Endpoint;
   changeIp?: boolean;
   changePort?: boolean;
+  /** The message carried a FINGERPRINT attribute (and it matched: a wrong one fails parseStun). */
+  fingerprint?: boolean;
 }
 
 export function parseHostPort(s: string): Endpoint {
@@ -77,12 +83,35 @@ function encodeAddrAttr(type: number, ep: Endpoint, txId: Uint8Array, xor: boole
   return a;
 }
 
+const SOFTWARE = Buffer.from('axon reflector');
+
+/**
+ * The reflector's Binding success response: XOR-MAPPED-ADDRESS (what ICE agents such as libjuice
+ * read), MAPPED-ADDRESS (RFC 3489 clients), SOFTWARE, and FINGERPRINT last (RFC 5389 §7.3: ICE
+ * agents send it and expect it back; libjuice checks it when present).
+ */
 export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint): Buffer {
+  const sw = Buffer.alloc(4 + Math.ceil(SOFTWARE.length / 4) * 4);
+  sw.writeUInt16BE(ATTR.SOFTWARE, 0);
+  sw.writeUInt16BE(SOFTWARE.length, 2);
+  SOFTWARE.copy(sw, 4);
   const body = Buffer.concat([
     encodeAddrAttr(ATTR.XOR_MAPPED, observed, txId, true),
     encodeAddrAttr(ATTR.MAPPED, observed, txId, false),
+    sw,
   ]);
-  return stunMessage(BINDING_SUCCESS, txId, body);
+  return withFingerprint(stunMessage(BINDING_SUCCESS, txId, body));
+}
+
+/** Append FINGERPRINT: the header's length counts it, the CRC covers everything before it. */
+export function withFingerprint(msg: Buffer): Buffer {
+  const out = Buffer.alloc(msg.length + 8);
+  msg.copy(out);
+  out.writeUInt16BE(msg.length - 20 + 8, 2);
+  out.writeUInt16BE(ATTR.FINGERPRINT, msg.length);
+  out.writeUInt16BE(4, msg.length + 2);
+  out.writeUInt32BE((crc32(out.subarray(0, msg.length)) ^ FINGERPRINT_XOR) >>> 0, msg.length + 4);
+  return out;
 }
 
 function ipv6ToBytes(ip: string): Buffer {
@@ -130,7 +159,13 @@ export function parseStun(buf: Buffer): StunMessage | undefined {
     else if (t === ATTR.MAPPED && !msg.mapped) msg.mapped = decodeAddr(v, txId, false);
     else if (t === ATTR.OTHER || (t === ATTR.CHANGED && !msg.other)) msg.other = decodeAddr(v, txId, false);
     else if (t === ATTR.RESPONSE_ORIGIN) msg.origin = decodeAddr(v, txId, false);
-    else if (t === ATTR.CHANGE_REQUEST && l >= 4) {
+    else if (t === ATTR.FINGERPRINT) {
+      if (l !== 4 || off + 8 > buf.length) return undefined;
+      // the CRC covers the message up to this attribute, with the header's length as sent
+      if ((crc32(buf.subarray(0, off)) ^ FINGERPRINT_XOR) >>> 0 !== buf.readUInt32BE(off + 4)) return undefined;
+      msg.fingerprint = true;
+      break; // FINGERPRINT is the last attribute
+    } else if (t === ATTR.CHANGE_REQUEST && l >= 4) {
       const f = v.readUInt32BE(0);
       msg.changeIp = (f & 4) !== 0;
       msg.changePort = (f & 2) !== 0;

@@ -95,11 +95,19 @@ export interface NetNodeOptions {
   pingIntervalMs?: number;
 }
 
-/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the ledger). */
+/** A further punch round as it travels (PunchSync on the ledger): its number and when both dial. */
+export interface RoundMeta {
+  round: number;
+  /** Unix ms at which both sides start this round's checks. */
+  punchAt: number;
+}
+
+/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the
+ *  ledger with PunchSync). `round` goes with the further punch rounds. */
 export interface Signaling {
-  send(info: ConnectInfo): Promise<void>;
-  /** The next ConnectInfo from the peer; rejects when `signal` aborts. */
-  receive(signal?: AbortSignal): Promise<ConnectInfo>;
+  send(info: ConnectInfo, round?: RoundMeta): Promise<void>;
+  /** The next ConnectInfo from the peer (with its round, if it is one); rejects when `signal` aborts. */
+  receive(signal?: AbortSignal): Promise<ConnectInfo & Partial<RoundMeta>>;
 }
 
 export interface ConnectOptions {
@@ -165,6 +173,9 @@ export interface PrepareOptions {
   /** The responder prepares with the initiator's info (its ICE offer). */
   remote?: ConnectInfo;
   requestId?: string;
+  /** Gather ICE parameters now (default true). A redial says false: it has no fresh parameters
+   *  of the peer's, so its punch comes as a further round over the signaling channel. */
+  ice?: boolean;
 }
 
 export interface NatReport {
@@ -178,6 +189,8 @@ export interface NatReport {
   /** 0..1: share of sources agreeing with the verdict's IP, scaled by how many there were. */
   confidence: number;
   warnings: string[];
+  /** Sources whose observed IP lost the vote (a lying or broken observer): never used as ICE servers. */
+  outvoted?: string[];
 }
 
 export interface NodeAnnounceBody {
@@ -195,15 +208,25 @@ export interface NetNode extends EventTarget {
   multiaddrs(): string[];
   /** Port TCP and WebRTC-Direct listen on. */
   readonly port: number;
+  /** The reflector role's UDP (STUN) port; undefined while the role is off. */
+  readonly reflectorUdpPort: number | undefined;
   prepareConnect(opts: PrepareOptions): Promise<ConnectSession>;
   /** The whole exchange over a Signaling channel: prepare → send/receive → ladder. */
   connectPeer(opts: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult>;
   status(): PeerStatus[];
   peerStatus(peer: PeerId | string): PeerStatus;
+  /** The connection to use with a peer — THE rule, for every layer: the best open path
+   *  (direct LAN < direct WAN < hole-punched < relayed); undefined when not connected. */
+  bestConnection(peer: PeerId | string): Connection | undefined;
   /** Ping the peer now on its best connection (ms; undefined when not connected). */
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined>;
   /** NodeAnnounce for this node's roles (the market posts it); undefined when it has no role. */
   announcement(ttlSec?: number): NodeAnnounceBody | undefined;
+  /** The STUN servers ICE uses now, best first (net/roles.ts iceServers: healthy reflectors of the
+   *  directory + configured servers). Each punch takes the first. */
+  iceServers(): string[];
+  /** Where iceServers() comes from (the market's role directory); default: the configured servers. */
+  setIceServerSource(source: () => string[]): void;
   /** STUN + reflectors → consensus verdict. */
   discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
   /** Reflector role, ledger variant: where the UDP probe carrying `token` (AddressRequest.probeToken,

@@ -8,8 +8,8 @@ import type {
   PurchaseView,
   StatusView,
   WalletView,
-} from '../../../src-preload/api';
-import { toApiErrorInfo } from '../../../src-preload/api';
+} from '../../../src-shared/contract/api';
+import { toApiErrorInfo } from '../../../src-shared/contract/api';
 import { api } from './client.svelte';
 
 export const FRAMES_KEPT = 200;

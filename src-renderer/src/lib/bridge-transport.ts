@@ -1,7 +1,7 @@
 // Runs in: the browser (headless UI). The API transport over the bridge: commands as
 // POST <base>api/call/<command>, events over one WebSocket that reconnects by itself.
 // <base> is /t/<token>/ — the page's own path, so the token never has to be copied around.
-import type { ApiResult, ApiTransport, AxonEventName, CommandName } from '../../../src-preload/api';
+import type { ApiResult, ApiTransport, AxonEventName, CommandName } from '../../../src-shared/contract/api';
 
 export type LinkState = 'connecting' | 'open' | 'closed';
 

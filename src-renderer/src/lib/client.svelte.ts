@@ -1,6 +1,6 @@
 // Runs in: the renderer. The UI's ONE API client: window.axon (the preload) inside Electron,
 // the HTTP/WebSocket bridge in a browser. Both have the same typed interface.
-import { createApiClient, type AxonApi } from '../../../src-preload/api';
+import { createApiClient, type AxonApi } from '../../../src-shared/contract/api';
 import { createBridgeTransport, type LinkState } from './bridge-transport';
 
 declare global {

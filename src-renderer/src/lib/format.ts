@@ -1,5 +1,5 @@
 // Runs in: the renderer. Display formatting (exact lamports via bigint, never floats for money).
-import { formatSol } from '../../../src-preload/api';
+import { formatSol } from '../../../src-shared/contract/api';
 
 export { formatSol };
 

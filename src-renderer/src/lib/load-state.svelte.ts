@@ -1,6 +1,6 @@
 // Runs in: renderer. The loading/error state of a screen that reads its data through the API.
-import type { ApiErrorInfo } from '../../../src-preload/api';
-import { toApiErrorInfo } from '../../../src-preload/api';
+import type { ApiErrorInfo } from '../../../src-shared/contract/api';
+import { toApiErrorInfo } from '../../../src-shared/contract/api';
 
 /** `loading` until the first `run` ends; `error` is the last run's failure, null after a success. */
 export class LoadState {

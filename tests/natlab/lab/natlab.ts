@@ -256,7 +256,7 @@ export class NatLab {
   }
 
   /**
-   * The project's local ledger (src-main/core/ledger/local/main.ts) on a public host (default
+   * The project's local ledger (src-main/local-ledger/main.ts) on a public host (default
    * name 'ledger'), listening on the host's address: RPC on `port`, WebSocket on the next port.
    */
   async startLedger(opts: { name?: string; port?: number; slotMs?: number } = {}): Promise<LedgerServer> {
@@ -264,7 +264,7 @@ export class NatLab {
     const dataDir = join(this.tmpDir, `ledger-${host.name}`);
     const args = ['--data-dir', dataDir, '--host', host.ip, '--port', String(opts.port ?? 8899)];
     if (opts.slotMs !== undefined) args.push('--slot-ms', String(opts.slotMs));
-    const proc = this.spawnNode(host, join(REPO_ROOT, 'src-main/core/ledger/local/main.ts'), args);
+    const proc = this.spawnNode(host, join(REPO_ROOT, 'src-main/local-ledger/main.ts'), args);
     const ready = await proc.waitForJson<{ rpcUrl: string; wsUrl: string }>((o) => 'rpcUrl' in o, 60_000);
     return { host, rpcUrl: ready.rpcUrl, wsUrl: ready.wsUrl, process: proc };
   }

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { nativeBinding } from '../../store/db';
+import { nativeBinding } from '../core/store/db';
 import type { TransactionErrorJson } from './tx-errors';
 
 export interface StoredAccount {

@@ -1,7 +1,7 @@
-// Runs in: Node, as its own process: `npx tsx src-main/core/ledger/local/main.ts --port P
+// Runs in: Node, as its own process: `npx tsx src-main/local-ledger/main.ts --port P
 // --data-dir D [--host H] [--slot-ms N]`. Prints one JSON line {"rpcUrl","wsUrl"} on stdout
 // when ready; stops cleanly on SIGINT/SIGTERM. Logs (JSON lines) go to stderr.
-import { createLogger } from '../../log';
+import { createLogger } from '../core/log';
 import { startLocalLedger } from './index';
 
 function arg(name: string): string | undefined {

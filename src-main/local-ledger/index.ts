@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../../log';
+import { silentLogger, type Logger } from '../core/log';
 import { LedgerStore } from './store';
 import { SlotClock } from './clock';
-import { Bank } from './bank';
+import type { Bank } from './bank';
 import { Faucet } from './faucet';
 import { RpcDispatcher } from './rpc';
 import { createRpcHttpServer, MAX_BODY_BYTES } from './http';
@@ -93,7 +93,10 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
       confirmDepth: opts.confirmDepth ?? 1,
       finalizeDepth: opts.finalizeDepth ?? 32,
     });
-    const bank = new Bank(store, clock, log);
+    // litesvm (a native module) loads only here: a node on another cluster never needs it, and
+    // litesvm has no binary for some platforms (Windows today)
+    const { Bank: BankImpl } = await import('./bank');
+    const bank: Bank = new BankImpl(store, clock, log);
     const faucet = await Faucet.open(store, bank);
     let identity = store.getSetting('identity');
     if (!identity) {
