@@ -18,7 +18,7 @@ import {
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import type { AxonNode } from '../../src-main/core/node';
-import type { LocalLedger } from '../../src-main/core/ledger/local/index';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
 import type { MarketContext } from '../../src-main/core/market/context';
 import { encodeEnvelope, ENVELOPE_PREFIX, PROTOCOL_VERSION } from '../../src-main/core/ledger/envelope';
