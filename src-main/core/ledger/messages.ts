@@ -95,7 +95,7 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     streamId,
     { name: 'tier', kind: { k: 'enum', values: ENUMS.tier }, doc: 'direct or relay tier' },
     { name: 'maxMinutes', kind: { k: 'uint', max: U32 }, doc: 'most minutes the buyer wants' },
-    { name: 'maxLamports', kind: { k: 'lamports' }, doc: 'most lamports the buyer will spend' },
+    { name: 'maxLamports', kind: { k: 'lamports' }, doc: 'most lamports the buyer will spend (prices and fees)' },
     sealed("buyer's connect info sealed to the seller (crypto.ts)"),
   ],
   ServiceAccept: [
