@@ -114,7 +114,7 @@ describe('payments', () => {
     expect(twice).toMatchObject({ ok: false, reason: 'replayed' });
   });
 
-  it('the watcher sees the payment memo with its transfer', async () => {
+  it('the watcher sees the payment memo (its money is for verifyPayment alone)', async () => {
     const seen: unknown[] = [];
     const signal = AbortSignal.timeout(20_000); // fails the test instead of hanging
     const iter = s.client.watch(sellerStdin, { signal, cursor: 'pay-watch', fromNow: true });
@@ -124,7 +124,6 @@ describe('payments', () => {
     for await (const r of iter) {
       seen.push(r);
       if (r.signature === paid.signature) {
-        expect(r.transfers).toEqual([{ from: buyer.address, to: seller.address, lamports: 1_234n }]);
         expect(r.message).toMatchObject({ type: 'Payment', requestId: 'req-pay', period: 7 });
         break;
       }

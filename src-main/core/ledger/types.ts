@@ -130,11 +130,7 @@ export interface Received<M extends AxonMessage = AxonMessage> {
   sender: Address;
   topic: Address;
   message: M;
-  /**
-   * Every System transfer in the same transaction, in order (whoever they go to). Informative
-   * only: what a payment paid whom is decided by verifyPayment, never by picking one of these.
-   */
-  transfers: readonly { from: Address; to: Address; lamports: Lamports }[];
+  // No transfer here: what a payment paid whom is decided by verifyPayment alone (ledger/payments.ts).
 }
 
 export interface PostOptions {
