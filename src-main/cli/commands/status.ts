@@ -7,6 +7,7 @@ import { amount, ago, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
+import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -21,6 +22,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
+    // readers of the local endpoint (`axon buy --serve`) present this token
+    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
     if (o.json) {
       console.log(
         toJson({
@@ -30,6 +33,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           cluster: ctx.settings.cluster,
           rpcUrl: ep.rpcUrl,
           runningNodePid: pid,
+          endpointToken,
           offers,
           purchases,
           sales,
@@ -52,7 +56,10 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     }
     console.log(`address  ${view.identity.address}`);
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
-    console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}\n`);
+    console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
+    console.log(
+      `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})\n`,
+    );
 
     console.log(`SELLING (${offers.length})`);
     if (offers.length)
