@@ -10,17 +10,20 @@ import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from 
 
 const SOL = 1_000_000_000n;
 
-async function start(ledger: LocalLedger, roles: { relay: boolean; reflector: boolean }): Promise<AxonNode> {
+type Mode = boolean | 'auto' | 'on' | 'off';
+
+async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mode }): Promise<AxonNode> {
   const t = tempDir('axon-roles-');
   const node = await AxonNode.start({
     dataDir: t.dir,
     identity: Identity.generate(),
-    settings: { roles, stunServers: [] },
+    // roles left out = the defaults a new user gets ('auto')
+    settings: { ...(Object.keys(roles).length ? { roles } : {}), stunServers: [] },
     ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
     timing: FAST_TIMING,
     endpoint: false,
     net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
-    roleTiming: { announceTtlSec: 60, healthIntervalMs: 5_000 },
+    roleTiming: { announceTtlSec: 60, healthIntervalMs: 5_000, discoveryIntervalMs: 3_000 },
   });
   cleanups.unshift(async () => {
     await node.shutdown();
@@ -42,7 +45,7 @@ describe('relay and reflector roles', () => {
     other = await start(l.ledger, { relay: false, reflector: false });
   });
   afterAll(async () => {
-    for (const c of cleanups) await c();
+    for (const c of cleanups.splice(0)) await c();
     await settleNativeThreads();
   });
 
@@ -105,4 +108,73 @@ describe('relay and reflector roles', () => {
       api.close();
     }
   }, 60_000);
+});
+
+describe('roles in mode auto (the default)', () => {
+  let reflector: AxonNode;
+  let pub: AxonNode;
+  let refuses: AxonNode;
+  let watcher: AxonNode;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    reflector = await start(l.ledger, { relay: 'off', reflector: 'on' });
+    pub = await start(l.ledger, {});
+    refuses = await start(l.ledger, { relay: 'off', reflector: 'off' });
+    watcher = await start(l.ledger, { relay: 'off', reflector: 'off' });
+  });
+  afterAll(async () => {
+    for (const c of cleanups.splice(0)) await c();
+    await settleNativeThreads();
+  });
+
+  it('a publicly reachable node confirmed by a dial-back serves relay and reflector by itself and announces them; "off" stays off', async () => {
+    expect(pub.settings.roles).toMatchObject({ relay: 'auto', reflector: 'auto' });
+    // before any observation: not serving, and it says why
+    expect(pub.status().roleState.relay).toMatchObject({ mode: 'auto', active: false });
+    for (const n of [reflector, pub, refuses]) await n.airdrop(SOL);
+    expect(await reflector.roles.announce()).toBe(true);
+
+    // the reflector gives the verdict (public on loopback); its dial-back confirms it; the roles start
+    const st = await waitFor(
+      () => pub.status().roleState.relay.active && pub.status().roleState,
+      40_000,
+      'the auto roles serving',
+    );
+    expect(st.reflector.active).toBe(true);
+    expect(st.relay.reason).toMatch(/^auto: publicly reachable \(public at 127\.0\.0\.1\), confirmed by a peer's dial/);
+    expect(pub.net.reflectorUdpPort).toBeGreaterThan(0);
+
+    // another node sees the announcement: relay + reflector, healthy
+    const pubPeer = pub.identity.peerId.toString();
+    const seen = await waitFor(
+      () => watcher.status().roleNodes.find((c) => c.peer === pubPeer && c.health?.ok),
+      30_000,
+      'the auto node announced and healthy',
+    );
+    expect([...seen.roles].sort()).toEqual(['reflector', 'relay']);
+    // and uses it as an ICE server
+    expect(watcher.net.iceServers()).toContain(`stun:127.0.0.1:${pub.net.reflectorUdpPort}`);
+
+    // the user said no: same verdict, no role
+    await waitFor(() => refuses.status().nat?.reachability === 'public', 20_000, 'a verdict for the refusing node');
+    expect(refuses.status().roleState.relay).toMatchObject({ mode: 'off', active: false });
+    expect(refuses.status().roleState.reflector).toMatchObject({ mode: 'off', active: false });
+    expect(refuses.net.announcement()).toBeUndefined();
+
+    // the app's status view says it too
+    const api = createNodeBackend(pub, {
+      dataDir: '/nonexistent',
+      settingsFile: '/nonexistent',
+      version: 't',
+      canAirdrop: true,
+    });
+    try {
+      const view = await api.status();
+      expect(view.roles?.relay).toMatchObject({ mode: 'auto', active: true });
+    } finally {
+      api.close();
+    }
+  }, 90_000);
 });

@@ -3,10 +3,21 @@
 // nodes announce, health-checking them and holding relay reservations on the healthy ones (so a
 // NATed node is reachable; the seller's ServiceAccept.relays come from those reservations).
 import type { Address } from '@solana/kit';
+import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from '../log';
 import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
 import { addressToPeerId } from '../identity/identity';
-import { checkRelayHealth, iceServers, pickRoles, relayAddrs, udpResponder } from '../net/index';
+import {
+  autoRoleDecision,
+  checkRelayHealth,
+  iceServers,
+  multiaddrIp,
+  pickRoles,
+  publicVerdict,
+  relayAddrs,
+  udpResponder,
+  type AutoRoleInput,
+} from '../net/index';
 import type { HealthResult, NatReport, NetNode, RoleCandidate } from '../net/index';
 
 export interface RoleTiming {
@@ -45,6 +56,9 @@ export class RoleDirectory {
   #refreshing: Promise<void> | null = null;
   #again = false;
   #stopped = false;
+  /** The public IP a reflector's dial-back confirmed. */
+  #confirmedIp: string | null = null;
+  #autoRunning: Promise<void> | null = null;
 
   constructor(
     private readonly o: {
@@ -53,8 +67,15 @@ export class RoleDirectory {
       marketTopic: Address;
       log: Logger;
       timing?: Partial<RoleTiming>;
-      /** The latest NAT report (a public node holds no reservation; outvoted sources serve no ICE). */
-      nat?: () => (Pick<NatReport, 'reachability' | 'sources'> & { outvoted?: string[] }) | undefined;
+      /** The latest NAT report (a public node holds no reservation; outvoted sources serve no ICE;
+       *  a public verdict turns on the roles in mode 'auto'). */
+      nat?: () =>
+        | (Pick<NatReport, 'reachability' | 'sources' | 'mapping'> & {
+            outvoted?: string[];
+            publicIp?: string | null;
+            filtering?: string | null;
+          })
+        | undefined;
       /** stun:host:port URLs from the settings, beside the reflectors. */
       stunServers?: string[];
     },
@@ -155,6 +176,61 @@ export class RoleDirectory {
     ]);
   }
 
+  /**
+   * Apply the 'auto' role rule (net/roles.ts autoRoleDecision) to the latest verdict: ask a
+   * reflector for a dial-back when the verdict says public, then start or stop the roles and
+   * announce the change. Called after each address discovery and each health round.
+   */
+  autoRoles(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#autoRunning ??= this.#autoRoles().finally(() => {
+      this.#autoRunning = null;
+    });
+    return this.#autoRunning;
+  }
+
+  async #autoRoles(): Promise<void> {
+    const net = this.o.net;
+    const before = net.roleState();
+    if (before.relay.mode !== 'auto' && before.reflector.mode !== 'auto') return;
+    const r = this.o.nat?.();
+    const report: AutoRoleInput['report'] = r
+      ? {
+          mapping: r.mapping,
+          reachability: r.reachability,
+          sources: r.sources,
+          ...(r.publicIp ? { publicIp: r.publicIp } : {}),
+          ...(r.filtering ? { filtering: r.filtering } : {}),
+        }
+      : undefined;
+    const self = net.peerId.toString();
+    const reflectors = pickRoles([...this.#candidates.values()], 'reflector', {
+      health: this.#health,
+      self,
+      count: 5,
+    });
+    let confirmed = net.inboundDirectSeen || (!!r?.publicIp && this.#confirmedIp === r.publicIp);
+    if (!confirmed && r?.publicIp && publicVerdict(report) && reflectors.length > 0) {
+      const ok = await net.requestDialback(reflectors.flatMap(relayAddrs), r.publicIp, AbortSignal.timeout(20_000));
+      if (ok) this.#confirmedIp = r.publicIp;
+      confirmed = ok || net.inboundDirectSeen;
+    }
+    if (this.#stopped) return;
+    const listenIps = net
+      .multiaddrs()
+      .filter((a) => !a.includes('p2p-circuit'))
+      .map((a) => multiaddrIp(multiaddr(a)))
+      .filter((ip): ip is string => !!ip);
+    const d = autoRoleDecision({ report, listenIps, confirmed, reflectorsKnown: reflectors.length });
+    await net.setAutoRole('relay', d.relay, d.reason);
+    await net.setAutoRole('reflector', d.reflector, d.reason);
+    const after = net.roleState();
+    if (after.relay.active !== before.relay.active || after.reflector.active !== before.reflector.active) {
+      this.o.log.info({ relay: after.relay, reflector: after.reflector }, 'roles changed');
+      void this.announce();
+    }
+  }
+
   /** The STUN servers ICE should use now, best first (net/roles.ts iceServers). */
   iceServers(): string[] {
     const report = this.o.nat?.();
@@ -179,6 +255,7 @@ export class RoleDirectory {
         this.#again = false;
         await this.#checkHealth();
         await this.#reserve();
+        await this.autoRoles();
       } while (this.#again && !this.#stopped);
     })()
       .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'role refresh failed'))
