@@ -6,6 +6,7 @@ import { Identity } from '../../src-main/core/identity/identity';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MarketError } from '../../src-main/core/market/types';
+import { ConnectionStore } from '../../src-main/core/store/connections';
 import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';
 import { STREAM_PROTOCOL } from '../../src-main/core/market/frames';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -195,6 +196,7 @@ describe('restart', () => {
         20_000,
         'streaming',
       );
+      const killedAt = Date.now();
       await child.kill();
       s2 = await startNode(l.ledger, { identity: sid, dataDir: sdir.dir, timing: { periodSec: 4, graceSec: 4 } });
       const seqs: number[] = [];
@@ -208,6 +210,14 @@ describe('restart', () => {
       const periods = b.node.market.trades.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+      // both redials went through the connect ladder: each attempt is in the connection history
+      const redials = (n: AxonNode): string[] =>
+        new ConnectionStore(n.db)
+          .attempts()
+          .filter((a) => a.request_id === p.id && a.started_at >= killedAt && a.outcome !== 'pending')
+          .map((a) => `${a.method}:${a.outcome}`);
+      expect(redials(s2.node).length).toBeGreaterThan(0);
+      expect(redials(b.node).length).toBeGreaterThan(0);
       await b.node.stop(p.id);
     } finally {
       await child.kill();

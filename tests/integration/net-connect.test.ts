@@ -67,6 +67,66 @@ describe('connect ladder on loopback', () => {
     expect(JSON.parse(punch!.addresses).length).toBeGreaterThan(0);
   });
 
+  test('a first punch round that times out is followed by a further round with fresh candidates over signaling, which punches', async () => {
+    const a = await fx.node();
+    const b = await fx.node();
+    const [sa, sb] = createMemorySignalingPair(20);
+    // no dialable addresses, no relays; the request/accept's candidates lead nowhere (a silent
+    // port), so round 1 can only time out; the rounds that follow carry the real candidates
+    let firstA = true;
+    let firstB = true;
+    const deadEnd = (first: () => boolean) => (i: Parameters<Parameters<typeof rewriting>[1]>[0]) => ({
+      ...i,
+      addrs: [],
+      relays: [],
+      ...(first() && i.ice
+        ? { ice: { ...i.ice, candidates: [{ type: 'host' as const, ip: '127.0.0.1', port: 9 }] } }
+        : {}),
+    });
+    const once = (get: () => boolean, set: () => void) => () => (get() ? (set(), true) : false);
+    const timeouts = { punchMs: 1500, relayAfterMs: 15_000, totalMs: 20_000 };
+    const [ra] = await Promise.all([
+      a.connectPeer({
+        peer: b.peerId,
+        role: 'initiator',
+        signaling: rewriting(
+          sa,
+          deadEnd(
+            once(
+              () => firstA,
+              () => (firstA = false),
+            ),
+          ),
+        ),
+        timeouts,
+        requestId: 'req-rounds',
+      }),
+      b.connectPeer({
+        peer: a.peerId,
+        role: 'responder',
+        signaling: rewriting(
+          sb,
+          deadEnd(
+            once(
+              () => firstB,
+              () => (firstB = false),
+            ),
+          ),
+        ),
+        timeouts,
+        requestId: 'req-rounds',
+      }),
+    ]);
+    expect(ra.path.transport).toBe('webrtc');
+    const punches = ra.attempts.filter((x) => x.method === 'hole-punch');
+    expect(punches[0]?.outcome).toBe('timeout');
+    expect(punches.at(-1)?.outcome).toBe('ok');
+    // each round is in the connection history with its outcome
+    const rows = new ConnectionStore(a.db).attempts(b.peerId.toString()).filter((r) => r.method === 'hole-punch');
+    expect(rows.map((r) => r.outcome).sort()).toEqual(['ok', 'timeout']);
+    expect(rows.find((r) => r.outcome === 'timeout')?.error).toMatch(/round 1/);
+  });
+
   test('the ladder gives up with every attempt recorded when nothing reaches the peer', async () => {
     const a = await fx.node({ punch: false });
     const b = await fx.node({ punch: false });

@@ -69,7 +69,7 @@ export async function echo(conn: Connection, size: number): Promise<number> {
 
 /** A Signaling end that rewrites what it sends (to model what a NATed peer can offer). */
 export function rewriting(s: Signaling, f: (i: ConnectInfo) => ConnectInfo): Signaling {
-  return { send: (i) => s.send(f(i)), receive: (sig) => s.receive(sig) };
+  return { send: (i, round) => s.send(f(i), round), receive: (sig) => s.receive(sig) };
 }
 
 export async function until<T>(f: () => T | undefined | false, ms: number, what: string): Promise<T> {

@@ -6,6 +6,7 @@ import type { ListingStore } from '../store/listings';
 import type { TradeStore } from '../store/trades';
 import type { Address } from '@solana/kit';
 import type { MarketEvents, MarketNet, MarketTiming } from './types';
+import type { PunchSignals } from './punch-signaling';
 
 export interface MarketContext {
   identity: Identity;
@@ -17,6 +18,8 @@ export interface MarketContext {
   log: Logger;
   marketTopic: Address;
   emit<K extends keyof MarketEvents>(event: K, ...args: MarketEvents[K]): void;
+  /** The ladder's signaling channel per trade over the ledger (PunchSync). */
+  signals: PunchSignals;
   /** Post on a peer's stdin topic. */
   postTo(peer: Address, msg: AxonMessage, opts?: Parameters<LedgerClient['post']>[2]): ReturnType<LedgerClient['post']>;
 }

@@ -14,6 +14,7 @@ import { BuyerSide } from './buyer';
 import { Catalog } from './catalog';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
+import { PunchSignals } from './punch-signaling';
 import {
   DEFAULT_TIMING,
   MarketError,
@@ -82,6 +83,11 @@ export class Market extends EventEmitter<MarketEvents> {
         }
       },
       postTo: async (peer, msg, o) => opts.ledger.post(await opts.ledger.stdinTopic(peer), msg, o),
+      signals: new PunchSignals(
+        opts.identity,
+        async (peer, msg) => opts.ledger.post(await opts.ledger.stdinTopic(peer), msg),
+        log.child({ mod: 'punch-sync' }),
+      ),
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
@@ -280,6 +286,8 @@ export class Market extends EventEmitter<MarketEvents> {
         return this.buyer.onReject(rx as Received<typeof m>);
       case 'PeerError':
         return this.buyer.onPeerError(rx as Received<typeof m>);
+      case 'PunchSync':
+        return this.ctx.signals.onPunchSync(rx as Received<typeof m>);
       default:
         return;
     }

@@ -9,10 +9,15 @@ import type { AttemptDialer } from './ladder-attempts';
 import { sleep } from '../sleep';
 import type { AttemptRecord, LadderTimeouts, PathKind, Signaling } from './types';
 
-/** Punch rounds over the signaling channel (the first comes with the request/accept). */
+/** Punch rounds in all: the first with the request/accept, further ones (PunchSync) over the
+ *  signaling channel, whatever made the previous one fail. */
 export const MAX_PUNCH_ROUNDS = 3;
 /** The punch waits this long for a direct dial when the peer offered direct addresses. */
 const PUNCH_HEAD_START_MS = 250;
+/** A further round's punchAt: this far ahead of the offer (the answer crosses the ledger first). */
+const ROUND_LEAD_MS = 1500;
+/** How long the initiator waits for the answer to a round's offer beyond the punch timeout. */
+const ROUND_ANSWER_EXTRA_MS = 4000;
 
 /** What the punch step needs from its ladder session. */
 export interface PunchContext {
@@ -20,7 +25,7 @@ export interface PunchContext {
   role: 'initiator' | 'responder';
   /** Every extra round's session, closed with the ladder session. */
   rounds: Set<IcePunchSession>;
-  /** My current ConnectInfo (with ICE). */
+  /** My ConnectInfo as sent with the request/accept (with ICE). */
   localInfo(): ConnectInfo;
 }
 
@@ -40,34 +45,59 @@ export interface PunchStep {
 
 const candidateList = (ice: IceParams): string[] => ice.candidates.map((c) => `${c.ip}:${c.port}/${c.type}`);
 
-/** Run the hole punch (pushing its attempts); the punched connection, or undefined. */
+/** My NAT verdict now (it may have come after the request/accept left). */
+const currentNat = (ctx: PunchContext): ConnectInfo['nat'] => ctx.dialer.deps.localInfo().nat ?? ctx.localInfo().nat;
+
+/**
+ * Run the hole punch (pushing its attempts); the punched connection, or undefined. Round 1 uses
+ * the ICE parameters of the request/accept; when it fails — fast or by timeout — the initiator
+ * starts a further round over the signaling channel (fresh candidates, a new punchAt; the
+ * responder answers in answerPunchRounds), up to MAX_PUNCH_ROUNDS. Before each round the two
+ * verdicts are looked at again: a punch they call hopeless is skipped.
+ */
 export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Connection | undefined> {
-  const { remote, t, signal: stageSignal, attempts } = step;
+  const { t, signal: stageSignal, attempts } = step;
   const { dialer } = ctx;
-  const ice = step.ice;
-  const addrs = remote.ice ? candidateList(remote.ice) : [];
-  if (!ice || !remote.ice) {
-    attempts.push(dialer.record('hole-punch', addrs)('skipped', 'no ICE parameters on one side'));
-    return undefined;
-  }
-  const hopeless = punchHopeless(ctx.localInfo().nat, remote.nat);
-  if (hopeless) {
-    attempts.push(dialer.record('hole-punch', addrs)('skipped', hopeless));
-    ice.close();
-    return undefined;
-  }
+  const sig = step.signaling;
+  let session = step.ice;
+  let remoteIce = step.remote.ice;
+  let remoteNat = step.remote.nat;
   // start at punchAt; and give a reachable peer's direct dial a short head start (a TCP
   // connection is cheaper than a data channel when both would work)
-  const at = Math.max(step.punchAt ?? 0, remote.addrs.length > 0 ? step.started + PUNCH_HEAD_START_MS : 0);
-  if (at > Date.now()) await sleep(at - Date.now(), stageSignal);
-  if (stageSignal.aborted) return undefined;
-  // round 1 with the ICE parameters from the request/accept; further rounds (PunchSync) with
-  // fresh parameters over the signaling channel when a round fails fast, with jitter
-  let session: IcePunchSession = ice;
-  let remoteIce = remote.ice;
-  for (let round = 1; ; round++) {
+  let at = Math.max(step.punchAt ?? 0, step.remote.addrs.length > 0 ? step.started + PUNCH_HEAD_START_MS : 0);
+  for (let round = 1; round <= MAX_PUNCH_ROUNDS; round++) {
+    if (round > 1) {
+      // only the initiator starts a further round (both starting would cross)
+      if (!sig || ctx.role !== 'initiator' || !dialer.deps.punchEnabled || stageSignal.aborted) return undefined;
+      await sleep(50 + Math.random() * 200, stageSignal);
+      if (stageSignal.aborted) return undefined;
+      const next = await offerRound(ctx, sig, round, t, stageSignal);
+      if ('error' in next) {
+        attempts.push(
+          dialer.record('hole-punch', [])(stageSignal.aborted ? 'skipped' : 'failed', `round ${round}: ${next.error}`),
+        );
+        return undefined;
+      }
+      ({ session, remoteIce, remoteNat, at } = next);
+    }
+    const addrs = remoteIce ? candidateList(remoteIce) : [];
+    if (!session || !remoteIce) {
+      attempts.push(dialer.record('hole-punch', addrs)('skipped', `round ${round}: no ICE parameters on one side`));
+      session?.close();
+      session = undefined;
+      continue; // a further round may bring them
+    }
+    if (at > Date.now()) await sleep(at - Date.now(), stageSignal);
+    if (stageSignal.aborted) return undefined;
+    // decided at punchAt with the verdicts known now (mine may have come after the request left)
+    const hopeless = punchHopeless(currentNat(ctx), remoteNat);
+    if (hopeless) {
+      attempts.push(dialer.record('hole-punch', addrs)('skipped', hopeless));
+      session.close();
+      return undefined;
+    }
     const roundStart = Date.now();
-    const done = dialer.record('hole-punch', round === 1 ? addrs : candidateList(remoteIce));
+    const done = dialer.record('hole-punch', addrs);
     try {
       const { connection, pair, counters } = await session.connect(
         ctx.role === 'initiator' ? remoteIce : undefined,
@@ -78,7 +108,7 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
         pair,
         counters,
         requestId: dialer.requestId,
-        kind: punchedKind(pair, remoteIce, ctx.localInfo().nat),
+        kind: punchedKind(pair, remoteIce, currentNat(ctx)),
       });
       attempts.push(done('ok'));
       return connection;
@@ -90,28 +120,43 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
           : 'failed';
       attempts.push(done(outcome, `round ${round}: ${(err as Error).message}`));
       session.close();
+      session = undefined;
     }
-    const sig = step.signaling;
-    const fastFailure = Date.now() - roundStart < t.punchMs / 2;
-    if (!sig || ctx.role !== 'initiator' || !fastFailure || round >= MAX_PUNCH_ROUNDS || stageSignal.aborted)
-      return undefined;
-    await sleep(50 + Math.random() * 200, stageSignal);
-    try {
-      session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'initiator', dialer.peerId);
-      ctx.rounds.add(session);
-      const params = await session.prepare();
-      await sig.send({ ...ctx.localInfo(), ice: params });
-      const answer = await sig.receive(AbortSignal.any([stageSignal, AbortSignal.timeout(t.punchMs)]));
-      if (!answer.ice) return undefined;
-      remoteIce = answer.ice;
-    } catch {
+  }
+  return undefined;
+}
+
+/** Initiator: offer a further round (fresh ICE parameters, a new punchAt) and wait for the answer. */
+async function offerRound(
+  ctx: PunchContext,
+  sig: Signaling,
+  round: number,
+  t: LadderTimeouts,
+  signal: AbortSignal,
+): Promise<
+  { session: IcePunchSession; remoteIce?: IceParams; remoteNat: ConnectInfo['nat']; at: number } | { error: string }
+> {
+  const { dialer } = ctx;
+  const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'initiator', dialer.peerId);
+  ctx.rounds.add(session);
+  try {
+    const params = await session.prepare();
+    const punchAt = Date.now() + ROUND_LEAD_MS;
+    await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt });
+    const answer = await sig.receive(AbortSignal.any([signal, AbortSignal.timeout(t.punchMs + ROUND_ANSWER_EXTRA_MS)]));
+    if (!answer.ice) {
       session.close();
-      return undefined;
+      return { error: 'the peer answered without ICE parameters' };
     }
+    return { session, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
+  } catch (err) {
+    session.close();
+    return { error: `no answer over the signaling channel (${(err as Error).message})` };
   }
 }
 
-/** Responder side of further punch rounds: answer each new offer that arrives over signaling. */
+/** Responder side of further punch rounds: answer each new offer that arrives over signaling,
+ *  for as long as `signal` (the ladder session) lives; each answered round is an attempt. */
 export async function answerPunchRounds(
   ctx: PunchContext,
   sig: Signaling,
@@ -119,31 +164,36 @@ export async function answerPunchRounds(
   signal: AbortSignal,
 ): Promise<void> {
   const { dialer } = ctx;
+  if (!dialer.deps.punchEnabled) return;
   while (!signal.aborted) {
-    let offer: ConnectInfo;
+    let offer: ConnectInfo & { round?: number; punchAt?: number };
     try {
       offer = await sig.receive(signal);
     } catch {
       return;
     }
     if (!offer.ice) continue;
+    const round = offer.round ?? 0;
     const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
     ctx.rounds.add(session);
     const done = dialer.record('hole-punch', candidateList(offer.ice));
     try {
       const params = await session.prepare(offer.ice);
-      await sig.send({ ...ctx.localInfo(), ice: params });
-      const { connection, pair, counters } = await session.connect(undefined, t.punchMs, signal);
+      await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt: offer.punchAt ?? Date.now() });
+      const { connection, pair, counters } = await session.connect(
+        undefined,
+        t.punchMs + ROUND_LEAD_MS,
+        AbortSignal.any([signal]),
+      );
       dialer.deps.tracker.annotate(connection, {
         pair,
         counters,
         requestId: dialer.requestId,
-        kind: punchedKind(pair, offer.ice, ctx.localInfo().nat),
+        kind: punchedKind(pair, offer.ice, currentNat(ctx)),
       });
       done('ok');
-      return;
     } catch (err) {
-      done(signal.aborted ? 'skipped' : 'timeout', `answered round: ${(err as Error).message}`);
+      done(signal.aborted ? 'skipped' : 'timeout', `answered round ${round}: ${(err as Error).message}`);
       session.close();
     }
   }

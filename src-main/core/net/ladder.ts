@@ -46,6 +46,7 @@ export class LadderSession implements ConnectSession {
   readonly #dialer: AttemptDialer;
   readonly #punchCtx: PunchContext;
   readonly #upkeep: PathUpkeep;
+  #answering = false;
 
   constructor(
     private readonly deps: LadderDeps,
@@ -65,11 +66,12 @@ export class LadderSession implements ConnectSession {
     this.#upkeep = new PathUpkeep(this.#dialer, role, this.#abort.signal, () => this.#remote);
   }
 
-  async prepare(remote?: ConnectInfo): Promise<this> {
+  /** My ConnectInfo for the peer; with ICE parameters unless `withIce` is false (a redial). */
+  async prepare(remote?: ConnectInfo, withIce = true): Promise<this> {
     const base = this.deps.localInfo();
     let ice;
     const remoteHasIce = this.role === 'initiator' || remote?.ice !== undefined;
-    if (remoteHasIce && this.deps.punchEnabled) {
+    if (withIce && remoteHasIce && this.deps.punchEnabled) {
       this.#ice = new IcePunchSession(this.deps.punch, this.deps.punchInit, this.role, this.peerId);
       try {
         ice = await this.#ice.prepare(remote?.ice);
@@ -122,8 +124,12 @@ export class LadderSession implements ConnectSession {
       signaling: opts.signaling,
       attempts,
     });
-    if (this.role === 'responder' && opts.signaling)
-      void answerPunchRounds(this.#punchCtx, opts.signaling, t, stageSignal);
+    // the responder answers further rounds (PunchSync) for as long as the session lives: the
+    // initiator may start one after this ladder ended (a round that failed late, a redial)
+    if (this.role === 'responder' && opts.signaling && !this.#answering) {
+      this.#answering = true;
+      void answerPunchRounds(this.#punchCtx, opts.signaling, t, this.#abort.signal);
+    }
 
     // first of: direct ok, punch ok, a connection the peer opened; undefined once both steps failed
     const early = firstDefined([direct, punch], this.#dialer.connected(stageSignal));

@@ -1,17 +1,20 @@
 // Runs in: Node. An in-process Signaling pair: a real channel between two nodes in one process
 // (tests, benchmarks). The market implements Signaling over the ledger (sealed messages).
 import type { ConnectInfo } from './connect-info';
-import type { Signaling } from './types';
+import type { RoundMeta, Signaling } from './types';
 
-class Mailbox {
-  #queue: ConnectInfo[] = [];
-  #waiters: ((i: ConnectInfo) => void)[] = [];
-  put(info: ConnectInfo): void {
+type Signal = ConnectInfo & Partial<RoundMeta>;
+
+/** A queue of signals with abortable waiters (also used by the market's ledger signaling). */
+export class Mailbox {
+  #queue: Signal[] = [];
+  #waiters: ((i: Signal) => void)[] = [];
+  put(info: Signal): void {
     const w = this.#waiters.shift();
     if (w) w(info);
     else this.#queue.push(info);
   }
-  take(signal?: AbortSignal): Promise<ConnectInfo> {
+  take(signal?: AbortSignal): Promise<Signal> {
     const next = this.#queue.shift();
     if (next) return Promise.resolve(next);
     return new Promise((resolve, reject) => {
@@ -20,7 +23,7 @@ class Mailbox {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         reject(signal!.reason);
       };
-      const waiter = (i: ConnectInfo): void => {
+      const waiter = (i: Signal): void => {
         signal?.removeEventListener('abort', onAbort);
         resolve(i);
       };
@@ -35,8 +38,8 @@ export function createMemorySignalingPair(delayMs = 0): [Signaling, Signaling] {
   const toA = new Mailbox();
   const toB = new Mailbox();
   const end = (inbox: Mailbox, outbox: Mailbox): Signaling => ({
-    async send(info) {
-      const copy = structuredClone(info);
+    async send(info, round) {
+      const copy: Signal = { ...structuredClone(info), ...round };
       if (delayMs > 0) setTimeout(() => outbox.put(copy), delayMs);
       else outbox.put(copy);
     },

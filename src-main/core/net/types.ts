@@ -108,11 +108,19 @@ export interface NetNodeOptions {
   pingIntervalMs?: number;
 }
 
-/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the ledger). */
+/** A further punch round as it travels (PunchSync on the ledger): its number and when both dial. */
+export interface RoundMeta {
+  round: number;
+  /** Unix ms at which both sides start this round's checks. */
+  punchAt: number;
+}
+
+/** The two-way channel the ladder uses to trade ConnectInfo (the market implements it over the
+ *  ledger with PunchSync). `round` goes with the further punch rounds. */
 export interface Signaling {
-  send(info: ConnectInfo): Promise<void>;
-  /** The next ConnectInfo from the peer; rejects when `signal` aborts. */
-  receive(signal?: AbortSignal): Promise<ConnectInfo>;
+  send(info: ConnectInfo, round?: RoundMeta): Promise<void>;
+  /** The next ConnectInfo from the peer (with its round, if it is one); rejects when `signal` aborts. */
+  receive(signal?: AbortSignal): Promise<ConnectInfo & Partial<RoundMeta>>;
 }
 
 export interface ConnectOptions {
@@ -178,6 +186,9 @@ export interface PrepareOptions {
   /** The responder prepares with the initiator's info (its ICE offer). */
   remote?: ConnectInfo;
   requestId?: string;
+  /** Gather ICE parameters now (default true). A redial says false: it has no fresh parameters
+   *  of the peer's, so its punch comes as a further round over the signaling channel. */
+  ice?: boolean;
 }
 
 export interface NatReport {
@@ -217,6 +228,9 @@ export interface NetNode extends EventTarget {
   connectPeer(opts: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult>;
   status(): PeerStatus[];
   peerStatus(peer: PeerId | string): PeerStatus;
+  /** The connection to use with a peer — THE rule, for every layer: the best open path
+   *  (direct LAN < direct WAN < hole-punched < relayed); undefined when not connected. */
+  bestConnection(peer: PeerId | string): Connection | undefined;
   /** Ping the peer now on its best connection (ms; undefined when not connected). */
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined>;
   /** The relay and reflector roles now (mode, serving or not, why). */

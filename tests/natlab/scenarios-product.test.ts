@@ -1,0 +1,151 @@
+// The product through real NATs (issue 12 §5, docs/natlab.md "Product scenarios"): a seller and a
+// buyer that are real Axon nodes (the AxonNode behind `axon sell` / `axon buy`, product-peer.ts)
+// with DEFAULT settings — no STUN servers, no relays, no roles configured — one local ledger on a
+// public lab host that carries every signal (request, accept, PunchSync), and one public Axon node
+// that must take its relay/reflector roles by itself. The buyer clicks Buy; each row says whether
+// it connected, the path, Buy → first frame, and whether the first period was paid.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NatLab, type LabProcess, type Router } from './lab';
+import { pool, printProductMatrix, rowOk, runProductPair, spawnProduct, type ProductRow } from './product-helpers';
+
+let lab: NatLab;
+let rpcUrl: string;
+let publicNode: LabProcess;
+const rows: ProductRow[] = [];
+/** Scenarios run this many at a time (each is two Axon processes; the machine has 2 cores). */
+const PARALLEL = Number(process.env.AXON_NATLAB_PARALLEL ?? 3);
+
+beforeAll(async () => {
+  lab = await NatLab.create({ name: 'axprod' });
+  const ledger = await lab.startLedger();
+  rpcUrl = ledger.rpcUrl;
+  publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public');
+  await publicNode.waitForJson<{ event: string }>((e) => e.event === 'funded', 120_000);
+}, 240_000);
+
+afterAll(async () => {
+  if (rows.length) printProductMatrix(rows, 'test-artifacts/natlab-product-matrix.json');
+  await lab?.destroy();
+});
+
+/** The router keeps answering unsolicited inbound packets to itself (no INPUT drop). */
+async function acceptUnsolicited(r: Router): Promise<void> {
+  await lab.exec(r, 'nft', ['flush', 'chain', 'ip', 'natlab', 'input']);
+}
+/** The home blocks outbound UDP (only TCP leaves it). */
+async function blockUdp(r: Router): Promise<void> {
+  await lab.exec(r, 'nft', [
+    'insert',
+    'rule',
+    'ip',
+    'natlab',
+    'forward',
+    'iifname',
+    'lan',
+    'oifname',
+    'wan',
+    'meta',
+    'l4proto',
+    'udp',
+    'drop',
+  ]);
+}
+
+const PUNCHED = ['hole-punched', 'direct-wan', 'direct-lan'];
+
+describe('NAT lab: the product path with default settings', () => {
+  test('every NAT pair connects and pays; direct or punched wherever the pair allows it', async () => {
+    const jobs: (() => Promise<ProductRow>)[] = [
+      async () => {
+        const [s, b] = [await lab.router('pe1', { kind: 'eim' }), await lab.router('pe2', { kind: 'eim' })];
+        return runProductPair(lab, rpcUrl, 'EIM↔EIM', await lab.hostBehind(s, 's1'), await lab.hostBehind(b, 'b1'), [
+          'hole-punched',
+        ]);
+      },
+      async () => {
+        const s = await lab.router('pe3', { kind: 'eim' });
+        return runProductPair(lab, rpcUrl, 'EIM↔public', await lab.hostBehind(s, 's2'), await lab.publicHost('b2'), [
+          'direct-wan',
+          'hole-punched',
+        ]);
+      },
+      async () => {
+        const [s, b] = [await lab.router('pe4', { kind: 'eim' }), await lab.router('pd1', { kind: 'edm' })];
+        return runProductPair(lab, rpcUrl, 'EIM↔EDM', await lab.hostBehind(s, 's3'), await lab.hostBehind(b, 'b3'), [
+          'relayed',
+        ]);
+      },
+      async () => {
+        const [s, b] = [await lab.router('pd2', { kind: 'edm' }), await lab.router('pd3', { kind: 'edm' })];
+        return runProductPair(lab, rpcUrl, 'EDM↔EDM', await lab.hostBehind(s, 's4'), await lab.hostBehind(b, 'b4'), [
+          'relayed',
+        ]);
+      },
+      async () => {
+        const [s, b] = [await lab.router('pf1', { kind: 'fullcone' }), await lab.router('pd4', { kind: 'edm' })];
+        return runProductPair(
+          lab,
+          rpcUrl,
+          'full cone↔EDM',
+          await lab.hostBehind(s, 's5'),
+          await lab.hostBehind(b, 'b5'),
+          ['hole-punched'],
+        );
+      },
+      async () => {
+        const n = await lab.router('pe5', { kind: 'eim' });
+        return runProductPair(
+          lab,
+          rpcUrl,
+          'same NAT (EIM)',
+          await lab.hostBehind(n, 's6'),
+          await lab.hostBehind(n, 'b6'),
+          ['direct-lan'],
+        );
+      },
+      async () => {
+        // both homes 192.168.1.0/24: the seller's private address is the buyer's own address
+        const s = await lab.router('pe6', { kind: 'eim', lanPrefix: '192.168.1' });
+        const b = await lab.router('pe7', { kind: 'eim', lanPrefix: '192.168.1' });
+        return runProductPair(
+          lab,
+          rpcUrl,
+          'same LAN range (EIM)',
+          await lab.hostBehind(s, 's7'),
+          await lab.hostBehind(b, 'b7'),
+          ['hole-punched'],
+        );
+      },
+      async () => {
+        const [s, b] = [await lab.router('pe8', { kind: 'eim' }), await lab.router('pe9', { kind: 'eim' })];
+        await Promise.all([acceptUnsolicited(s), acceptUnsolicited(b)]);
+        return runProductPair(
+          lab,
+          rpcUrl,
+          'EIM↔EIM, routers accept unsolicited',
+          await lab.hostBehind(s, 's8'),
+          await lab.hostBehind(b, 'b8'),
+          [...PUNCHED, 'relayed'],
+        );
+      },
+      async () => {
+        const [s, b] = [await lab.router('pe10', { kind: 'eim' }), await lab.router('pt1', { kind: 'eim' })];
+        await blockUdp(b);
+        return runProductPair(
+          lab,
+          rpcUrl,
+          'EIM↔TCP-only home',
+          await lab.hostBehind(s, 's9'),
+          await lab.hostBehind(b, 'b9'),
+          ['relayed'],
+        );
+      },
+    ];
+    rows.push(...(await pool(PARALLEL, jobs)));
+    const roles = publicNode.jsonSoFar<{ event: string; roles?: string[] }>().filter((e) => e.event === 'roles');
+    console.log(`public node roles: ${JSON.stringify(roles.at(-1)?.roles ?? [])}`);
+    expect(rows.filter((r) => !rowOk(r)).map((r) => `${r.scenario}: ${r.path ?? 'not connected'} (${r.note})`)).toEqual(
+      [],
+    );
+  }, 900_000);
+});
