@@ -161,6 +161,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         timing: o.roleTiming,
         nat: () => nat(),
         stunServers: settings.stunServers,
+        db,
       });
       net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());

@@ -5,6 +5,8 @@
 import type { Address } from '@solana/kit';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from '../log';
+import type { Db } from '../store/db';
+import { RoleStore } from '../store/roles';
 import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
 import { addressToPeerId } from '../identity/identity';
 import {
@@ -30,6 +32,10 @@ export interface RoleTiming {
 }
 
 export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthIntervalMs: 60_000, maxRelays: 2 };
+
+/** A NodeAnnounce may live at most this long past its landing: it bounds how far back a new
+ *  node reads the market topic for the directory (market.ts) and what the directory keeps. */
+export const MAX_ANNOUNCE_TTL_SEC = 2 * 3600;
 
 /** The NodeAnnounce list fields the ledger catalog accepts (6 addresses of ≤ 200 chars). */
 const MAX_ANNOUNCE_ADDRS = 6;
@@ -78,13 +84,24 @@ export class RoleDirectory {
         | undefined;
       /** stun:host:port URLs from the settings, beside the reflectors. */
       stunServers?: string[];
+      /** Where the directory and this node's role state are kept across restarts (migration 006). */
+      db?: Db;
     },
   ) {
     this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
+    this.#store = o.db ? new RoleStore(o.db) : undefined;
+    // the directory of the last run: the announcements that are still alive, used at once
+    const self = o.net.peerId.toString();
+    for (const a of this.#store?.liveAnnouncements() ?? [])
+      if (a.peer !== self && a.roles.length) this.#candidates.set(a.peer, a);
   }
 
+  readonly #store?: RoleStore;
+
   start(): void {
+    this.#saveRoleState();
     void this.announce();
+    if (this.#candidates.size > 0) void this.refresh(); // health-check and reserve on the stored ones now
     this.#healthTimer = setInterval(() => this.refresh(), this.#timing.healthIntervalMs);
     this.#healthTimer.unref();
   }
@@ -140,9 +157,23 @@ export class RoleDirectory {
     if (peer === this.o.net.peerId.toString()) return;
     const roles = m.roles.filter((r): r is 'relay' | 'reflector' => r === 'relay' || r === 'reflector');
     if (roles.length === 0 || m.expiresAt * 1000 <= Date.now()) return;
+    const landed = rx.blockTime ?? Math.floor(Date.now() / 1000);
+    if (m.expiresAt > landed + MAX_ANNOUNCE_TTL_SEC) {
+      this.o.log.info(
+        { sender: rx.sender, expiresAt: m.expiresAt, landed },
+        `NodeAnnounce living more than ${MAX_ANNOUNCE_TTL_SEC} s: skipped`,
+      );
+      return;
+    }
     const prev = this.#candidates.get(peer);
     if (prev && prev.expiresAt >= m.expiresAt) return;
-    this.#candidates.set(peer, { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt });
+    const entry = { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt };
+    this.#candidates.set(peer, entry);
+    try {
+      this.#store?.saveAnnouncement(entry);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not keep a NodeAnnounce');
+    }
     if (!prev || prev.multiaddrs.join() !== m.multiaddrs.join()) this.#health.delete(peer);
     this.refresh();
   }
@@ -225,9 +256,21 @@ export class RoleDirectory {
     await net.setAutoRole('relay', d.relay, d.reason);
     await net.setAutoRole('reflector', d.reflector, d.reason);
     const after = net.roleState();
+    if (after.relay.reason !== before.relay.reason || after.reflector.reason !== before.reflector.reason)
+      this.#saveRoleState();
     if (after.relay.active !== before.relay.active || after.reflector.active !== before.reflector.active) {
       this.o.log.info({ relay: after.relay, reflector: after.reflector }, 'roles changed');
       void this.announce();
+    }
+  }
+
+  #saveRoleState(): void {
+    if (!this.#store) return;
+    try {
+      const st = this.o.net.roleState();
+      for (const role of ['relay', 'reflector'] as const) this.#store.saveRoleState({ role, ...st[role] });
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not keep the role state');
     }
   }
 
