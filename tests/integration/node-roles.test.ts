@@ -6,11 +6,26 @@ import { AxonNode, type NatStatus } from '../../src-main/core/node';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createNodeBackend } from '../../src-main/api/node-backend';
+import { spawn } from 'node:child_process';
+import { AXON, NODE } from '../helpers/cli';
 import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
 type Mode = boolean | 'auto' | 'on' | 'off';
+const dirs = new Map<AxonNode, string>();
+
+/** `axon …` in a child process, without blocking this process (the nodes live here). */
+function axonAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mode }): Promise<AxonNode> {
   const t = tempDir('axon-roles-');
@@ -29,6 +44,7 @@ async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mod
     await node.shutdown();
     t.cleanup();
   });
+  dirs.set(node, t.dir);
   return node;
 }
 
@@ -176,5 +192,16 @@ describe('roles in mode auto (the default)', () => {
     } finally {
       api.close();
     }
+
+    // `axon status` on its data dir says it too (from the role state the node keeps in SQLite)
+    const st2 = await axonAsync(['--data-dir', dirs.get(pub)!, 'status']);
+    expect(st2.status, st2.stderr).toBe(0);
+    expect(st2.stdout).toMatch(/^relay +serving \(auto\): auto: publicly reachable \(public at 127\.0\.0\.1\)/m);
+    expect(st2.stdout).toMatch(/^reflector +serving \(auto\)/m);
+    const js = await axonAsync(['--data-dir', dirs.get(refuses)!, 'status', '--json']);
+    expect(JSON.parse(js.stdout).roles).toEqual([
+      expect.objectContaining({ role: 'relay', mode: 'off', active: false }),
+      expect.objectContaining({ role: 'reflector', mode: 'off', active: false }),
+    ]);
   }, 90_000);
 });
