@@ -151,6 +151,9 @@ export interface WatchOptions {
   fromNow?: boolean;
   /** Cursor name in ledger_cursors (default: the topic address). */
   cursor?: string;
+  /** Unix seconds: transactions that landed before this are not read (nothing on the topic can
+   *  still be alive from then) — a new node's first sync stops there instead of the full history. */
+  notBeforeSec?: number;
 }
 
 export interface PaymentExpectation {
