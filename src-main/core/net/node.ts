@@ -24,9 +24,8 @@ import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
 import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
-import { discoverAddress, udpResponder } from './discovery';
+import { discoverAddress } from './discovery';
 import { iceServers } from './roles';
-import { stunBinding } from './stun';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -199,20 +198,6 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   bestConnection(peer: PeerId | string): Connection | undefined {
     return this.tracker.bestConnection(peer.toString());
-  }
-
-  async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {
-    return this.reflectorUdp?.observedFor(token, waitMs);
-  }
-
-  async sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined> {
-    const udp = udpResponder(reflectorUdpAddr);
-    if (!udp) throw new Error(`not a reflector UDP address: ${reflectorUdpAddr}`);
-    try {
-      return (await stunBinding(udp.ep, { txId: token, timeoutMs: 2000 })).mapped;
-    } catch {
-      return undefined; // the reflector still saw the probe if it arrived; its report comes over the ledger
-    }
   }
 
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined> {
