@@ -152,11 +152,16 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   #deps(): LadderDeps {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has its own `this`
+    const node = this;
     return {
       libp2p: this.libp2p,
       punch: this.components,
-      // libjuice takes one STUN server per peer connection (at random from a list): the best one
-      punchInit: { stunServers: this.iceServers().slice(0, 1), announceFilter: this.opts.announceFilter },
+      // libjuice takes one STUN server per peer connection (at random from a list): the best one —
+      // looked up at each use, so a further punch round gathers with the servers known by then
+      get punchInit() {
+        return { stunServers: node.iceServers().slice(0, 1), announceFilter: node.opts.announceFilter };
+      },
       tracker: this.tracker,
       store: this.store,
       log: this.opts.log ?? silentLogger,
