@@ -1,9 +1,48 @@
 // ESLint flat config: TypeScript everywhere (typescript-eslint), Svelte 5 components
-// (eslint-plugin-svelte), formatting left to Prettier (`npm run lint` runs both).
+// (eslint-plugin-svelte), formatting left to Prettier (`npm run lint` runs both). The import
+// rules below enforce the layering of docs/architecture.md.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
+
+const NO_ELECTRON = { name: 'electron', message: 'src-main/core runs in plain Node' };
+const HOSTS = ['api', 'bridge', 'cli', 'electron', 'local-ledger'].map((d) => `**/${d}/**`);
+
+/**
+ * The direction rule: market → net → ledger → identity/store. Each core layer may import its own
+ * layer and those below it, never one above, never a host (api, bridge, cli, electron) or the
+ * local ledger (a product of its own), never Electron. One complete rule per folder, because a
+ * later config object replaces the rule for its files.
+ */
+function coreLayers() {
+  const above = {
+    market: [],
+    net: ['market'],
+    ledger: ['market', 'net'],
+    identity: ['market', 'net', 'ledger'],
+    store: ['market', 'net', 'ledger'],
+  };
+  const rule = (group, message) => [
+    'error',
+    { paths: [NO_ELECTRON], patterns: [{ group: [...HOSTS, ...group], message }] },
+  ];
+  return [
+    {
+      files: ['src-main/core/**/*.ts'],
+      rules: { 'no-restricted-imports': rule([], 'core never imports its hosts or the local ledger') },
+    },
+    ...Object.entries(above).map(([layer, ups]) => ({
+      files: [`src-main/core/${layer}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': rule(
+          ['../node', '../../node', ...ups.flatMap((u) => [`../${u}`, `../${u}/**`, `../../${u}`, `../../${u}/**`])],
+          `${layer} imports only its own layer and those below it: market → net → ledger → identity/store (docs/architecture.md)`,
+        ),
+      },
+    })),
+  ];
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'test-artifacts/', 'coverage/'] },
@@ -30,7 +69,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/src-main/**', 'node:*', 'electron'],
+              group: ['**/src-main/**', '**/src-preload/**', 'node:*', 'electron'],
               message: 'the renderer knows only the API contract (src-shared/contract)',
             },
           ],
@@ -43,15 +82,23 @@ export default tseslint.config(
     languageOptions: { parserOptions: { parser: tseslint.parser } },
   },
   {
-    // Layers: core never imports Electron.
-    files: ['src-main/core/**/*.ts'],
+    // The shared contract runs in main, preload and renderer: pure TypeScript, no imports.
+    files: ['src-shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'src-main/core runs in plain Node' }] },
+        {
+          patterns: [
+            {
+              group: ['**/src-main/**', '**/src-preload/**', '**/src-renderer/**', 'node:*', 'electron'],
+              message: 'src-shared runs in main, preload and renderer: no Node, Electron or app imports',
+            },
+          ],
+        },
       ],
     },
   },
+  ...coreLayers(),
   {
     files: ['scripts/**/*.mjs', 'bin/**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs after `npm install` (under whatever Node npm runs on; the system Node may be 20).
+// 0. Apply patches/ with patch-package (see applyPatches).
 // 1. better-sqlite3 is built by npm against the Node that runs npm. Axon's tests and CLI run on
 //    the project's pinned Node 22 (the `node` dev dependency), whose ABI differs: rebuild the
 //    addon for Node 22 when it does not load there.
@@ -89,6 +90,23 @@ function restoreElectronPackage() {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+// 0. patches/*.patch: the reviewed changes to pinned libp2p packages (docs/architecture.md,
+//    "Patched packages"). A patch that no longer applies fails the install loudly.
+function applyPatches() {
+  const bin = join(nm, 'patch-package', 'index.js');
+  if (!existsSync(bin)) {
+    say('patch-package is not installed (dev dependencies omitted?): the libp2p patches in patches/ are NOT applied');
+    process.exitCode = 1;
+    return;
+  }
+  const r = spawnSync(process.execPath, [bin, '--error-on-fail'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    say('applying patches/ failed: the node would run without its libp2p fixes; see the output above');
+    process.exitCode = 1;
+  }
+}
+
+applyPatches();
 const node22 = pinnedNode();
 if (node22) rebuildSqliteFor(node22);
 else say('the pinned Node (devDependency "node") is not installed; skipping the Node 22 rebuild');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../core/log';
 import { LedgerStore } from './store';
 import { SlotClock } from './clock';
-import { Bank } from './bank';
+import type { Bank } from './bank';
 import { Faucet } from './faucet';
 import { RpcDispatcher } from './rpc';
 import { createRpcHttpServer, MAX_BODY_BYTES } from './http';
@@ -93,7 +93,10 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
       confirmDepth: opts.confirmDepth ?? 1,
       finalizeDepth: opts.finalizeDepth ?? 32,
     });
-    const bank = new Bank(store, clock, log);
+    // litesvm (a native module) loads only here: a node on another cluster never needs it, and
+    // litesvm has no binary for some platforms (Windows today)
+    const { Bank: BankImpl } = await import('./bank');
+    const bank: Bank = new BankImpl(store, clock, log);
     const faucet = await Faucet.open(store, bank);
     let identity = store.getSetting('identity');
     if (!identity) {

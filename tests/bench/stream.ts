@@ -10,20 +10,20 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
 import { barChart, cdfChart } from './lib/chart';
-import { axonNoise, setWriteCoalescing } from '../../src-main/core/net/encrypter';
-import { axonYamux, setWindowHysteresis } from '../../src-main/core/net/muxer';
+import { axonTcp } from '../../src-main/core/net/tcp';
+import { axonYamux } from '../../src-main/core/net/muxer';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Identity, peerIdToAddress } from '../../src-main/core/identity/identity';
 import { StreamHub } from '../../src-main/core/market/hub';
 import { StreamServer } from '../../src-main/core/market/stream-server';
 import { openStream } from '../../src-main/core/market/stream-client';
 
-/** Stock js-libp2p (as published) or Axon's tuned Noise + yamux (net/encrypter.ts, net/muxer.ts). */
+/** Stock js-libp2p behaviour or Axon's tuned TCP + yamux (net/tcp.ts, net/muxer.ts) for the nodes made next. */
+let stockStack = false;
 function useStockStack(stock: boolean): void {
-  setWindowHysteresis(!stock);
-  setWriteCoalescing(!stock);
+  stockStack = stock;
 }
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -32,9 +32,9 @@ async function node(): Promise<Libp2p> {
   return createLibp2p({
     privateKey: Identity.generate().privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [axonNoise()],
-    streamMuxers: [axonYamux()],
+    transports: [axonTcp({ coalesceWrites: !stockStack })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [axonYamux({ windowUpdateHysteresis: !stockStack })],
     connectionManager: {
       maxConnections: 2000,
       inboundConnectionThreshold: 10_000,

@@ -1,8 +1,8 @@
 // Test helpers for the market integration tests: real libp2p nodes on 127.0.0.1 (TCP + Noise +
 // Yamux), real SQLite in a temp dir. Not a test file itself.
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { axonNoise } from '../../src-main/core/net/encrypter';
+import { noise } from '@libp2p/noise';
+import { axonTcp } from '../../src-main/core/net/tcp';
 import { axonYamux } from '../../src-main/core/net/muxer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,8 @@ export async function makeLibp2p(identity = Identity.generate()): Promise<{ node
   const node = await createLibp2p({
     privateKey: identity.privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [axonNoise()],
+    transports: [axonTcp()],
+    connectionEncrypters: [noise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 1000 },
   });

@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
 import { webRTC, webRTCDirect } from '@libp2p/webrtc';
-import { axonNoise } from './encrypter';
+import { axonTcp } from './tcp';
 import { axonYamux } from './muxer';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
@@ -321,12 +321,12 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       announceFilter: makeAnnounceFilter(opts.announceFilter) as never,
     },
     transports: [
-      tcp(),
+      axonTcp(),
       ...(webrtcDirectOn ? [webRTCDirect({ rtcConfiguration })] : []),
       webRTC({ rtcConfiguration }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],
-    connectionEncrypters: [axonNoise()],
+    connectionEncrypters: [noise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 512 },
     services: services as never,

@@ -67,6 +67,22 @@ export function classifyConnection(conn: Pick<Connection, 'remoteAddr' | 'limits
   return { kind: ip && isOnLink(ip) ? 'direct-lan' : 'direct-wan', remoteAddr, transport };
 }
 
+/** A libp2p Connection with the byte counters patches/libp2p+3.3.11.patch adds. */
+type CountedConnection = Connection & { bytesRead?: unknown; bytesWritten?: unknown };
+
+/**
+ * Raw bytes received and sent on a connection so far. Throws if the counters are missing (the
+ * libp2p patches were not applied): the UI must never show 0 bytes for a busy connection.
+ */
+export function connectionBytes(conn: Connection): { bytesIn: number; bytesOut: number } {
+  const c = conn as CountedConnection;
+  if (typeof c.bytesRead !== 'number' || typeof c.bytesWritten !== 'number')
+    throw new Error(
+      'libp2p connection byte counters are missing: the patches in patches/ are not applied (run `npx patch-package`)',
+    );
+  return { bytesIn: c.bytesRead, bytesOut: c.bytesWritten };
+}
+
 export class PathTracker extends EventTarget {
   readonly #conns = new Map<string, Tracked>(); // by connection id
   readonly #peers = new Map<string, PeerState>();
@@ -76,6 +92,7 @@ export class PathTracker extends EventTarget {
   /** Byte counters of connections whose data bypasses the maConn (WebRTC data channels). */
   readonly #counters = new Map<string, () => { bytesIn: number; bytesOut: number }>();
   #timer?: NodeJS.Timeout;
+  #warnedCounters = false;
 
   constructor(
     private readonly libp2p: Libp2p,
@@ -141,7 +158,6 @@ export class PathTracker extends EventTarget {
     const peer = conn.remotePeer.toString();
     const path = this.#classify(conn);
     const t: Tracked = { conn, path, bytesIn: 0, bytesOut: 0, openedAt: Date.now() };
-    this.#countBytes(conn, t);
     try {
       t.rowId = this.opts.store?.openConnection({
         peerId: peer,
@@ -182,26 +198,21 @@ export class PathTracker extends EventTarget {
     this.#recompute(peer);
   }
 
-  /** Count raw bytes on the connection's underlying MultiaddrConnection (js-libp2p keeps it as `maConn`). */
-  #countBytes(conn: Connection, t: Tracked): void {
-    const ma = (conn as unknown as { maConn?: EventTarget & { send?: (d: unknown) => boolean } }).maConn;
-    if (!ma) return;
-    ma.addEventListener('message', (e) => {
-      const d = (e as unknown as { data?: { byteLength: number } }).data;
-      if (d) t.bytesIn += d.byteLength;
-    });
-    const send = ma.send?.bind(ma);
-    if (send) {
-      ma.send = (d: unknown) => {
-        t.bytesOut += (d as { byteLength?: number }).byteLength ?? 0;
-        return send(d);
-      };
-    }
-  }
-
+  /**
+   * Raw bytes of a connection, as counted by its MultiaddrConnection (patches/libp2p+3.3.11.patch
+   * and patches/@libp2p+utils+7.4.1.patch add `bytesRead`/`bytesWritten`). WebRTC data channels
+   * bypass the MultiaddrConnection: the ladder hands their counters in through `annotate`.
+   */
   #bytes(t: Tracked): { bytesIn: number; bytesOut: number } {
+    let own = { bytesIn: t.bytesIn, bytesOut: t.bytesOut };
+    try {
+      own = connectionBytes(t.conn);
+    } catch (err) {
+      if (!this.#warnedCounters) this.opts.log.error({ err: (err as Error).message }, 'no byte counts');
+      this.#warnedCounters = true;
+    }
     const c = this.#counters.get(t.conn.id)?.();
-    return c ? { bytesIn: Math.max(c.bytesIn, t.bytesIn), bytesOut: Math.max(c.bytesOut, t.bytesOut) } : t;
+    return c ? { bytesIn: Math.max(c.bytesIn, own.bytesIn), bytesOut: Math.max(c.bytesOut, own.bytesOut) } : own;
   }
 
   bestConnection(peer: string): Connection | undefined {

@@ -2,6 +2,8 @@
 // RTCPeerConnection → MultiaddrConnection adapter and the data-channel stream muxer. The ICE
 // punch (ice-punch.ts) uses them to turn a peer connection negotiated over OUR signaling (sealed
 // ledger messages) into a libp2p connection, exactly as @libp2p/webrtc's private-to-private
-// transport does after its relay-borne signaling. Pinned to @libp2p/webrtc 6.x's dist layout.
-export { toMultiaddrConnection } from '../../../node_modules/@libp2p/webrtc/dist/src/rtcpeerconnection-to-conn.js';
-export { DataChannelMuxerFactory } from '../../../node_modules/@libp2p/webrtc/dist/src/muxer.js';
+// transport does after its relay-borne signaling. patches/@libp2p+webrtc+6.0.33.patch adds the
+// two subpaths to the package's "exports" (the package is pinned to that exact version; the
+// patch is applied by `npm install`, docs/architecture.md "Patched packages").
+export { toMultiaddrConnection } from '@libp2p/webrtc/rtcpeerconnection-to-conn';
+export { DataChannelMuxerFactory } from '@libp2p/webrtc/muxer';
