@@ -82,18 +82,6 @@ export interface PunchSync extends Base {
   punchAt: number;
   sealed: Uint8Array;
 }
-export interface AddressRequest extends Base {
-  type: 'AddressRequest';
-  requestId: string;
-  /** Token the requester puts in its UDP probe so the reflector can match it. */
-  probeToken: Uint8Array;
-}
-export interface AddressReport extends Base {
-  type: 'AddressReport';
-  requestId: string;
-  /** Observed ip:port, sealed to the requester. */
-  sealed: Uint8Array;
-}
 export interface ServiceStop extends Base {
   type: 'ServiceStop';
   requestId: string;
@@ -116,8 +104,6 @@ export type AxonMessage =
   | ServiceReject
   | Payment
   | PunchSync
-  | AddressRequest
-  | AddressReport
   | ServiceStop
   | PeerError;
 export type MessageType = AxonMessage['type'];
