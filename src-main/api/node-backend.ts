@@ -142,6 +142,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       listenAddrs: s.multiaddrs,
       nat: natLabel(s.nat),
       relays: s.relays,
+      roles: s.roleState,
       serving: offers.some((o) => !o.offer.paused),
       sellingPaused,
       buyers: s.sales.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,

@@ -11,12 +11,12 @@ import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
-import { loadSettings, parseSettings, type Settings } from './settings';
+import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
-import type { NatReport, NetNode, NetNodeOptions, PeerStatus } from './net/types';
+import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
@@ -27,7 +27,7 @@ import type { PaymentRow, PurchaseRow, TransitionRow } from './store/trades';
 export interface AxonNodeOptions {
   dataDir: string;
   /** Settings; default: settings.json in the data dir. */
-  settings?: Partial<Settings>;
+  settings?: Partial<SettingsInput>;
   /** Default: the installation's identity from the key store (created on first start). */
   identity?: Identity;
   /** Explicit ledger endpoints; default: from settings.cluster. */
@@ -73,6 +73,8 @@ export interface NodeStatus extends MarketStatus {
   relays: string[];
   /** Relays and reflectors known from NodeAnnounce, with their last health check. */
   roleNodes: KnownRole[];
+  /** This node's own relay and reflector roles: mode, serving or not, and why. */
+  roleState: { relay: RoleState; reflector: RoleState };
 }
 
 export interface WalletInfo {
@@ -137,7 +139,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       const net = await createNetNode({
         identity,
         listenPort: settings.listenPort,
-        roles: settings.roles,
+        roles: {
+          relay: settings.roles.relay,
+          reflector: settings.roles.reflector,
+          relayLimits: relayLimitsOf(settings.roles.limits),
+        },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         db,
         log: log.child({ mod: 'net' }),
@@ -155,6 +161,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         timing: o.roleTiming,
         nat: () => nat(),
         stunServers: settings.stunServers,
+        db,
       });
       net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());
@@ -257,6 +264,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         .filter((a) => a.includes('/p2p-circuit'))
         .map((a) => a.replace(new RegExp(`/p2p/${this.identity.peerId.toString()}$`), '')),
       roleNodes: this.roles.known(),
+      roleState: this.net.roleState(),
     };
   }
 
@@ -290,6 +298,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           this.emit('nat', next);
           void this.roles.refresh(); // a public node needs no relay; a NATed one does
         }
+        void this.roles.autoRoles(); // roles in mode 'auto' follow the verdict (and its dial-back)
         return next;
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'address discovery failed');

@@ -159,7 +159,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         throw e;
       });
     p.succeed(
-      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)}`,
+      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)} (prices and fees)`,
     );
     if (out) status(`frames   appended to ${out} (NDJSON with metadata)`);
     const ep = node.status().endpoint;
@@ -187,7 +187,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   }
   status(
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
-      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)}`,
+      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
   if (!byUser && final.frames === 0)

@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { RoleStore } from '../../core/store/roles';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -24,6 +25,23 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     const ep = ledgerEndpoint(ctx);
     // readers of the local endpoint (`axon buy --serve`) present this token
     const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
+    // this node's relay/reflector roles as the (last) running node kept them; else the settings
+    const kept = new RoleStore(view.db).roleStates();
+    const roles = (['relay', 'reflector'] as const).map((role) => {
+      const k = kept.find((x) => x.role === role);
+      const mode = ctx.settings.roles[role];
+      const next = k && k.mode !== mode ? ` (settings now say ${mode}: from the next start)` : '';
+      return k
+        ? { role, mode: k.mode, active: k.active && !!pid, reason: k.reason + next, since: k.updatedAt }
+        : {
+            role,
+            mode,
+            active: false,
+            reason: mode === 'off' ? 'off in the settings' : 'not started yet',
+            since: null,
+          };
+    });
+    const directory = new RoleStore(view.db).liveAnnouncements();
     if (o.json) {
       console.log(
         toJson({
@@ -34,6 +52,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           rpcUrl: ep.rpcUrl,
           runningNodePid: pid,
           endpointToken,
+          roles,
+          knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
+          knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
           purchases,
           sales,
@@ -58,7 +79,18 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
-      `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})\n`,
+      `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
+    );
+    for (const r of roles)
+      console.log(
+        `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
+          !pid && r.since ? ` (at the last run, ${ago(r.since)})` : ''
+        }`,
+      );
+    console.log(
+      `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
+        directory.filter((a) => a.roles.includes('reflector')).length
+      } reflector(s) known\n`,
     );
 
     console.log(`SELLING (${offers.length})`);

@@ -11,7 +11,8 @@ import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from
 import { TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
 import { SellerSide, type SellOptions } from './seller';
 import { BuyerSide } from './buyer';
-import { Catalog } from './catalog';
+import { Catalog, MAX_LISTING_TTL_SEC } from './catalog';
+import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
@@ -24,6 +25,9 @@ import {
   type MarketTiming,
 } from './types';
 
+/** How far back the market topic is read when this node has no cursor there, or an old one: the
+ *  longest a Listing or a NodeAnnounce may live past its landing (older ones are dead anyway). */
+export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
   db: Db;
@@ -233,6 +237,8 @@ export class Market extends EventEmitter<MarketEvents> {
           signal: this.#abort.signal,
           fromNow,
           cursor: `market:${name}:${topic}`,
+          // the market topic: read back only as far as a listing or NodeAnnounce can still be alive
+          ...(name === 'market' ? { notBeforeSec: Math.floor(Date.now() / 1000) - MARKET_LOOKBACK_SEC } : {}),
         })) {
           backoff = 250;
           try {
