@@ -177,7 +177,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         marketId,
         timing: o.timing,
         log,
-        endpoint: o.endpoint,
+        // the local endpoint's token lives in the data dir (shown by `axon status`)
+        endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });
       log.info({ address: identity.address, port: net.port }, 'axon node started');
       const node = new AxonNode(

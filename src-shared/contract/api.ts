@@ -109,6 +109,8 @@ export interface PurchaseView {
   /** Last period paid (0-based), -1 = none. */
   paidThrough: number;
   spent: LamportsString;
+  /** Transaction fees paid for this purchase; the cap covers spent + fees. */
+  fees: LamportsString;
   frames: number;
   dropped: number;
   /** Frames per second over the last few seconds. */

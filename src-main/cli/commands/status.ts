@@ -7,6 +7,7 @@ import { amount, ago, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
+import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
 import { RoleStore } from '../../core/store/roles';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
@@ -22,6 +23,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
+    // readers of the local endpoint (`axon buy --serve`) present this token
+    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
     // this node's relay/reflector roles as the (last) running node kept them; else the settings
     const kept = new RoleStore(view.db).roleStates();
     const roles = (['relay', 'reflector'] as const).map((role) => {
@@ -48,6 +51,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           cluster: ctx.settings.cluster,
           rpcUrl: ep.rpcUrl,
           runningNodePid: pid,
+          endpointToken,
           roles,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -74,6 +78,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     console.log(`address  ${view.identity.address}`);
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
+    console.log(
+      `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
+    );
     for (const r of roles)
       console.log(
         `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${

@@ -231,7 +231,6 @@ function toReceived(ctx: WatchContext, topic: Address, cursor: string, info: Sig
       sender: parsed.sender,
       topic,
       message: r.message,
-      transfers: parsed.transfers,
     });
   }
   return out;

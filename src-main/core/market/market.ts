@@ -37,7 +37,7 @@ export interface MarketOptions {
   timing?: Partial<MarketTiming>;
   log?: Logger;
   /** The buyer's local endpoint (WebSocket + TCP on 127.0.0.1); false = none. Ports 0 = any. */
-  endpoint?: { wsPort?: number; tcpPort?: number } | false;
+  endpoint?: { wsPort?: number; tcpPort?: number; tokenFile?: string } | false;
   /** NodeAnnounce messages seen on the market topic (the relay/reflector directory, roles.ts). */
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
 }
@@ -47,7 +47,8 @@ export interface MarketStatus {
   offers: ReturnType<SellerSide['status']>;
   purchases: PurchaseRow[];
   sales: SaleRow[];
-  endpoint: { wsPort: number; tcpPort: number } | null;
+  /** The token readers must present (?token= on WebSocket, first line on TCP). */
+  endpoint: { wsPort: number; tcpPort: number; token: string } | null;
 }
 
 export class Market extends EventEmitter<MarketEvents> {
@@ -215,7 +216,9 @@ export class Market extends EventEmitter<MarketEvents> {
       offers: this.seller.status(),
       purchases: this.trades.purchases({ limit: 200 }),
       sales: this.trades.sales({ limit: 200 }),
-      endpoint: this.endpoint ? { wsPort: this.endpoint.wsPort, tcpPort: this.endpoint.tcpPort } : null,
+      endpoint: this.endpoint
+        ? { wsPort: this.endpoint.wsPort, tcpPort: this.endpoint.tcpPort, token: this.endpoint.token }
+        : null,
     };
   }
 

@@ -26,7 +26,6 @@ import { PathTracker } from './status';
 import { reflectHandler, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
 import { discoverAddress, udpResponder } from './discovery';
 import { iceServers } from './roles';
-import { stunBinding } from './stun';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -286,11 +285,16 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   #deps(): LadderDeps {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has its own `this`
+    const node = this;
     return {
       libp2p: this.libp2p,
       punch: this.components,
-      // libjuice takes one STUN server per peer connection (at random from a list): the best one
-      punchInit: { stunServers: this.iceServers().slice(0, 1), announceFilter: this.opts.announceFilter },
+      // libjuice takes one STUN server per peer connection (at random from a list): the best one —
+      // looked up at each use, so a further punch round gathers with the servers known by then
+      get punchInit() {
+        return { stunServers: node.iceServers().slice(0, 1), announceFilter: node.opts.announceFilter };
+      },
       tracker: this.tracker,
       store: this.store,
       log: this.opts.log ?? silentLogger,
@@ -332,20 +336,6 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   bestConnection(peer: PeerId | string): Connection | undefined {
     return this.tracker.bestConnection(peer.toString());
-  }
-
-  async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {
-    return this.#reflectorUdp?.observedFor(token, waitMs);
-  }
-
-  async sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined> {
-    const udp = udpResponder(reflectorUdpAddr);
-    if (!udp) throw new Error(`not a reflector UDP address: ${reflectorUdpAddr}`);
-    try {
-      return (await stunBinding(udp.ep, { txId: token, timeoutMs: 2000 })).mapped;
-    } catch {
-      return undefined; // the reflector still saw the probe if it arrived; its report comes over the ledger
-    }
   }
 
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined> {

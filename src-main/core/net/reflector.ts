@@ -2,9 +2,8 @@
 //  - /axon/reflect/1.0.0: over a libp2p connection, answers JSON {observed: <remote multiaddr>};
 //    on request ({dialback: /ipX/<ip>/tcp/<port>}) dials the asker back there on a new connection
 //    and says {dialback: ok|failed} (the asker believes only the inbound connection it sees).
-//  - a UDP Binding responder (STUN wire format): answers XOR-MAPPED-ADDRESS and remembers the
-//    transaction id → observed ip:port for a few minutes, so the ledger variant can answer an
-//    AddressRequest (whose probeToken is the transaction id) with a sealed AddressReport.
+//  - a UDP Binding responder (STUN wire format, RFC 5389): answers XOR-MAPPED-ADDRESS, so ICE uses
+//    reflectors as its STUN servers.
 // Reflectors announce the UDP responder as /ip4/<ip>/udp/<port>/p2p/<peer> (no further protocol).
 import type { Socket } from 'node:dgram';
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
@@ -146,10 +145,6 @@ export async function reflectViaPeer(
 }
 
 export class ReflectorUdp {
-  readonly #seen = new Map<string, { ep: Endpoint; at: number }>();
-  readonly #waiters = new Map<string, ((ep: Endpoint) => void)[]>();
-  #timer: NodeJS.Timeout;
-
   /**
    * Two Binding responders on two ports: a peer that probes both from one socket learns its NAT's
    * mapping from this one reflector (the same mapped port for both = endpoint-independent), so one
@@ -162,8 +157,6 @@ export class ReflectorUdp {
   ) {
     for (const s of [socket, alt])
       s.on('message', (buf, rinfo) => this.#onMessage(s, buf, { ip: rinfo.address, port: rinfo.port }));
-    this.#timer = setInterval(() => this.#expire(), 30_000);
-    this.#timer.unref();
   }
 
   static async start(o: { host?: string; port?: number; log: Logger }): Promise<ReflectorUdp> {
@@ -201,37 +194,11 @@ export class ReflectorUdp {
   #onMessage(socket: Socket, buf: Buffer, from: Endpoint): void {
     const m = parseStun(buf);
     if (!m || !isBindingRequest(m)) return;
-    const key = Buffer.from(m.txId).toString('hex');
-    this.#seen.set(key, { ep: from, at: Date.now() });
-    for (const w of this.#waiters.get(key) ?? []) w(from);
-    this.#waiters.delete(key);
     socket.send(encodeBindingResponse(m.txId, from), from.port, from.ip);
     this.log.debug({ from: `${from.ip}:${from.port}` }, 'reflected a UDP probe');
   }
 
-  /** Where the probe carrying `token` (the 12-byte transaction id) came from; waits up to `waitMs`. */
-  observedFor(token: Uint8Array, waitMs = 5000): Promise<Endpoint | undefined> {
-    const key = Buffer.from(token).toString('hex');
-    const hit = this.#seen.get(key);
-    if (hit) return Promise.resolve(hit.ep);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(undefined), waitMs);
-      const list = this.#waiters.get(key) ?? [];
-      list.push((ep) => {
-        clearTimeout(t);
-        resolve(ep);
-      });
-      this.#waiters.set(key, list);
-    });
-  }
-
-  #expire(): void {
-    const cutoff = Date.now() - 5 * 60_000;
-    for (const [k, v] of this.#seen) if (v.at < cutoff) this.#seen.delete(k);
-  }
-
   close(): void {
-    clearInterval(this.#timer);
     this.socket.close();
     this.alt.close();
   }

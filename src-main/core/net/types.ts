@@ -251,13 +251,6 @@ export interface NetNode extends EventTarget {
   setIceServerSource(source: () => string[]): void;
   /** STUN + reflectors → consensus verdict. */
   discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
-  /** Reflector role, ledger variant: where the UDP probe carrying `token` (AddressRequest.probeToken,
-   *  12 bytes) came from — the market seals it into an AddressReport. Undefined without the role
-   *  or when no probe arrived within waitMs. */
-  observedProbe(token: Uint8Array, waitMs?: number): Promise<{ ip: string; port: number } | undefined>;
-  /** Requester side: send the UDP probe for an AddressRequest to a reflector's UDP responder
-   *  (/ip4/<ip>/udp/<port>[/p2p/<id>]); resolves with the direct answer, if any. */
-  sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined>;
   /** Hold reservations on these relays (multiaddrs ending in /p2p/<relay>); returns the circuit addrs held. */
   useRelays(relays: string[]): Promise<string[]>;
   stop(): Promise<void>;
