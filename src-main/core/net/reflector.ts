@@ -145,22 +145,39 @@ export async function reflectViaPeer(
 }
 
 export class ReflectorUdp {
+  /**
+   * Two Binding responders on two ports: a peer that probes both from one socket learns its NAT's
+   * mapping from this one reflector (the same mapped port for both = endpoint-independent), so one
+   * public node is enough to tell a home's NAT.
+   */
   private constructor(
     readonly socket: Socket,
+    readonly alt: Socket,
     private readonly log: Logger,
   ) {
-    socket.on('message', (buf, rinfo) => this.#onMessage(buf, { ip: rinfo.address, port: rinfo.port }));
+    for (const s of [socket, alt])
+      s.on('message', (buf, rinfo) => this.#onMessage(s, buf, { ip: rinfo.address, port: rinfo.port }));
   }
 
   static async start(o: { host?: string; port?: number; log: Logger }): Promise<ReflectorUdp> {
-    return new ReflectorUdp(await openUdp(o.port ?? 0, o.host), o.log);
+    const main = await openUdp(o.port ?? 0, o.host);
+    try {
+      return new ReflectorUdp(main, await openUdp(0, o.host), o.log);
+    } catch (e) {
+      main.close();
+      throw e;
+    }
   }
 
   get port(): number {
     return this.socket.address().port;
   }
 
-  /** /ipX/<ip>/udp/<port>/p2p/<peer> for each announced IP address. */
+  get altPort(): number {
+    return this.alt.address().port;
+  }
+
+  /** /ipX/<ip>/udp/<port>/p2p/<peer> per announced IP address: its main port, then its second. */
   announceAddrs(libp2pAddrs: string[]): string[] {
     const out = new Set<string>();
     for (const a of libp2pAddrs) {
@@ -168,19 +185,21 @@ export class ReflectorUdp {
       const ip = multiaddrIp(ma);
       const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
       if (!ip) continue;
-      out.add(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/udp/${this.port}${peer ? `/p2p/${peer}` : ''}`);
+      for (const port of [this.port, this.altPort])
+        out.add(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/udp/${port}${peer ? `/p2p/${peer}` : ''}`);
     }
     return [...out];
   }
 
-  #onMessage(buf: Buffer, from: Endpoint): void {
+  #onMessage(socket: Socket, buf: Buffer, from: Endpoint): void {
     const m = parseStun(buf);
     if (!m || !isBindingRequest(m)) return;
-    this.socket.send(encodeBindingResponse(m.txId, from), from.port, from.ip);
+    socket.send(encodeBindingResponse(m.txId, from), from.port, from.ip);
     this.log.debug({ from: `${from.ip}:${from.port}` }, 'reflected a UDP probe');
   }
 
   close(): void {
     this.socket.close();
+    this.alt.close();
   }
 }
