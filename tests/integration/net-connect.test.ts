@@ -123,9 +123,11 @@ describe('connect ladder on loopback', () => {
     expect(punches.at(-1)?.outcome).toBe('ok');
     // each round is in the connection history with its outcome
     const rows = new ConnectionStore(a.db).attempts(b.peerId.toString()).filter((r) => r.method === 'hole-punch');
-    expect(rows.map((r) => r.outcome).sort()).toEqual(['ok', 'timeout']);
-    expect(rows.find((r) => r.outcome === 'timeout')?.error).toMatch(/round 1/);
-  });
+    // (on a loaded machine a further round may itself fail — the next one then goes on)
+    expect(rows.find((r) => /round 1:/.test(r.error ?? ''))?.outcome).toBe('timeout');
+    expect(rows.filter((r) => r.outcome === 'ok')).toHaveLength(1);
+    expect(rows.length).toBeLessThanOrEqual(3);
+  }, 30_000);
 
   test('the ladder gives up with every attempt recorded when nothing reaches the peer', async () => {
     const a = await fx.node({ punch: false });
