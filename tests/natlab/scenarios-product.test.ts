@@ -24,7 +24,15 @@ beforeAll(async () => {
   const roles = process.env.AXON_NATLAB_PUBLIC_ROLES;
   publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public', roles ? ['--roles', roles] : []);
   await publicNode.waitForJson<{ event: string }>((e) => e.event === 'funded', 120_000);
-}, 240_000);
+  // the public node takes its relay/reflector roles by itself (or was told to): the homes come up
+  // once it serves, as a user's node would find it serving
+  const t0 = Date.now();
+  await publicNode.waitForJson<{ event: string; roles?: string[] }>(
+    (e) => e.event === 'roles' && (e.roles?.length ?? 0) > 0,
+    180_000,
+  );
+  console.log(`public node serving its roles ${Date.now() - t0} ms after it was funded`);
+}, 400_000);
 
 afterAll(async () => {
   if (rows.length) printProductMatrix(rows, 'test-artifacts/natlab-product-matrix.json');
