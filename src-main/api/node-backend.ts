@@ -18,7 +18,7 @@ import type {
 import type { AxonNode } from '../core/node';
 import { pricePerPeriod } from '../core/market/types';
 import { ConnectionStore } from '../core/store/connections';
-import type { PurchaseRow } from '../core/store/trades';
+import { isFinal, type PurchaseRow } from '../core/store/trades';
 import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
 import type { AxonBackend, EventSink } from './service';
@@ -144,8 +144,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       relays: s.relays,
       serving: offers.some((o) => !o.offer.paused),
       sellingPaused,
-      buyers: s.sales.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,
-      purchasesActive: s.purchases.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,
+      buyers: s.sales.filter((x) => !isFinal(x.state)).length,
+      purchasesActive: s.purchases.filter((x) => !isFinal(x.state)).length,
     };
   };
   const peers = (): PeerView[] =>
@@ -315,7 +315,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       const p = node.market.trades.purchase(id);
       if (!p)
         throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
-      if (['ended', 'failed', 'rejected'].includes(p.state)) {
+      if (isFinal(p.state)) {
         // A finished purchase is renewed by buying the same listing again.
         return toPurchase(await node.buy(p.listingId, { minutes: addMinutes, tier: p.tier }));
       }

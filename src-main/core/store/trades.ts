@@ -6,9 +6,9 @@ import type { Db } from './db';
 import { now } from './db';
 import { listPayments, recordPayment, recordRefusedPayment, type PaymentRecord, type PaymentRow } from './payments';
 
-export type TradeState = 'requested' | 'accepted' | 'connecting' | 'streaming' | 'ended' | 'failed' | 'rejected';
-export const FINAL_STATES: readonly TradeState[] = ['ended', 'failed', 'rejected'];
-export const isFinal = (s: TradeState): boolean => FINAL_STATES.includes(s);
+import { FINAL_STATES_SQL, type TradeState } from '../../../src-shared/contract/states';
+
+export { FINAL_STATES, isFinal, type TradeState } from '../../../src-shared/contract/states';
 
 /** Allowed moves; streaming → streaming records "paid through period k". */
 const NEXT: Record<TradeState, TradeState[]> = {
@@ -187,7 +187,7 @@ export class TradeStore {
   }
 
   purchases(opts: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
-    const where = opts.active ? `WHERE state NOT IN ('ended', 'failed', 'rejected')` : '';
+    const where = opts.active ? `WHERE state NOT IN ${FINAL_STATES_SQL}` : '';
     return (
       this.db
         .prepare(`SELECT * FROM purchases ${where} ORDER BY created_at DESC LIMIT ?`)
@@ -287,7 +287,7 @@ export class TradeStore {
   sales(opts: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     const where: string[] = [];
     const p: unknown[] = [];
-    if (opts.active) where.push(`state NOT IN ('ended', 'failed', 'rejected')`);
+    if (opts.active) where.push(`state NOT IN ${FINAL_STATES_SQL}`);
     if (opts.streamId) {
       where.push('stream_id = ?');
       p.push(opts.streamId);
