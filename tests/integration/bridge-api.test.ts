@@ -125,6 +125,7 @@ describe('app API over the bridge, two real nodes', () => {
 
     const bought = await call<PurchaseView>(buyer, 'buy', { listingId: listing.id, tier: 'direct', maxMinutes: 2 });
     expect(bought.state).toBe('requested');
+    expect(bought.maxLamports).toBe(quote.cap); // the cap the quote showed is the cap the buy set
     await until(
       async () =>
         (await call<PurchaseView[]>(buyer, 'purchases')).find((p) => p.id === bought.id && p.state === 'streaming'),

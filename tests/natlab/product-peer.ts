@@ -12,7 +12,6 @@
 import { createInterface } from 'node:readline';
 import { AxonNode } from '../../src-main/core/node';
 import { createLogger } from '../../src-main/core/log';
-import { ConnectionStore } from '../../src-main/core/store/connections';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,8 +46,8 @@ for (let i = 0; ; i++) {
 out({ event: 'funded' });
 
 const attemptsOf = (requestId: string): object[] =>
-  new ConnectionStore(node.db)
-    .attempts(undefined, 500)
+  node
+    .connectAttempts(undefined, 500)
     .filter((a) => a.request_id === requestId)
     .map((a) => ({ method: a.method, outcome: a.outcome, error: a.error, durationMs: a.duration_ms }));
 

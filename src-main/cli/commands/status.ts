@@ -12,10 +12,10 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   const view = await openLedgerView(ctx, { needLedger: false });
   try {
     const limit = o.all ? 1000 : 20;
-    const offers = view.listings.offers();
-    const purchases = view.trades.purchases({ limit });
-    const sales = view.trades.sales({ limit });
-    const conns = view.connections.connections(undefined, 500);
+    const offers = view.offers();
+    const purchases = view.purchases({ limit });
+    const sales = view.sales({ limit });
+    const conns = view.connections(undefined, 500);
     // one row per peer: its newest connection
     const peers = new Map<string, (typeof conns)[number]>();
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);

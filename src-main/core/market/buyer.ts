@@ -18,7 +18,8 @@ import { isFinal, type PurchaseRow } from '../store/trades';
 import type { ListingRow } from '../store/listings';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
-import { MarketError, pricePerPeriod, type BuyOptions } from './types';
+import { MarketError, type BuyOptions } from './types';
+import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { PurchaseStreams, saveProgress, type FrameListener } from './purchase-stream';
@@ -82,16 +83,8 @@ export class BuyerSide {
     const minutes = o.minutes ?? 60;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600)
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
-    const tier = listing.origin ? 'relay' : 'direct';
-    const perMinute = tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect;
-    const perPeriod = pricePerPeriod(perMinute, listing.periodSec);
-    const periods = Math.ceil((minutes * 60) / listing.periodSec);
-    const maxLamports = o.maxLamports ?? perPeriod * BigInt(periods);
-    if (maxLamports < perPeriod)
-      throw new MarketError(
-        'cap-too-low',
-        `the spending cap ${maxLamports} is below one period (${perPeriod} lamports)`,
-      );
+    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports });
+    const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay] = await Promise.all([
       this.ctx.ledger.balance(),
@@ -203,11 +196,7 @@ export class BuyerSide {
       return void this.#finish(run ?? this.#newRun(p.id), 'failed', 'accept arrived after a restart; request again');
     if (run.expiryTimer) clearTimeout(run.expiryTimer);
     const listing = this.ctx.listings.get(p.listingId);
-    const perMinute = listing
-      ? p.tier === 'relay'
-        ? (listing.priceRelay ?? listing.priceDirect)
-        : listing.priceDirect
-      : null;
+    const perMinute = listing ? pricePerMinute(listing, p.tier) : null;
     if (perMinute !== null && m.pricePerPeriod > pricePerPeriod(perMinute, m.periodSec)) {
       return this.#tasks.run('stopping the purchase', () =>
         this.stopPurchase(p.id, `price changed: ${m.pricePerPeriod} per period is above the listed price`),

@@ -16,7 +16,7 @@ import type { OfferRow } from '../store/listings';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
-import { pricePerPeriod } from './types';
+import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
@@ -136,7 +136,7 @@ export class SellerSide {
     const l = this.live.get(m.streamId);
     if (!l || l.offer.paused) return reject('unknown-stream', `no stream '${m.streamId}' for sale here`);
     const o = l.offer;
-    const perMinute = m.tier === 'relay' ? o.priceRelay : o.priceDirect;
+    const perMinute = pricePerMinute(o, m.tier);
     if (perMinute === null) return reject('not-allowed', 'this stream has no rebroadcast tier');
     const active = this.ctx.trades.sales({ active: true, streamId: o.streamId }).length;
     if (active >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);

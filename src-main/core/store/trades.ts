@@ -237,6 +237,15 @@ export class TradeStore {
     this.db.prepare(`UPDATE purchases SET ${cols.join(', ')}, updated_at = ? WHERE id = ?`).run(...vals, now(), id);
   }
 
+  /** Raise a purchase's minutes and spending cap (the buyer reads both before each period). */
+  extendPurchase(id: string, addMinutes: number, addLamports: bigint): void {
+    this.db
+      .prepare(
+        `UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(addMinutes, addLamports, now(), id);
+  }
+
   /** Move a purchase to `to` (checked against the state machine), recording the transition. */
   movePurchase(id: string, to: TradeState, reason: string): PurchaseRow {
     return this.#move('purchase', 'purchases', id, to, reason) as PurchaseRow;
