@@ -320,18 +320,20 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {
+      const [fee, balance] = await Promise.all([node.estimateFee(true), node.balance()]);
       let quoted: ReturnType<AxonNodeLike['quote']>;
       try {
+        // the same terms buy sets: the cap covers each period's price and its fee
         quoted = node.quote(req.listingId, {
           minutes: req.maxMinutes,
           tier: req.tier,
+          feePerPeriod: fee,
           ...(req.maxLamports ? { maxLamports: BigInt(req.maxLamports) } : {}),
         });
       } catch (e) {
         userFacing(e);
       }
       const { listing, terms } = quoted;
-      const [fee, balance] = await Promise.all([node.estimateFee(true), node.balance()]);
       const q: BuyQuote = {
         listingId: listing.id,
         tier: req.tier,

@@ -7,7 +7,8 @@ import type { CommandName } from '../../src-shared/contract/api';
 const lamports = z
   .string()
   .regex(/^\d{1,20}$/, 'lamports must be a whole number written as a decimal string')
-  .refine((s) => BigInt(s) <= 18_446_744_073_709_551_615n, 'lamports out of range');
+  // zod runs this check even when the regex failed: BigInt('1e5') would throw (HTTP 500)
+  .refine((s) => !/^\d{1,20}$/.test(s) || BigInt(s) <= 18_446_744_073_709_551_615n, 'lamports out of range');
 const id = z.string().min(1, 'must not be empty').max(200, 'too long (max 200 characters)');
 const listingId = z
   .string()

@@ -38,6 +38,12 @@ function refuse(res: ServerResponse, status: number, message: string, port: numb
   res.end(message + '\n');
 }
 
+/** Past this much an oversized body is no longer drained: the connection is dropped. */
+const MAX_DRAIN = 64 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+/** The request body; past MAX_BODY it is read to its end and thrown away (then a 413 is sent). */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
@@ -45,13 +51,17 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
-        req.destroy();
+        chunks.length = 0;
+        if (size > MAX_DRAIN) req.destroy();
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      size > MAX_BODY
+        ? reject(new BodyTooLarge(`request body larger than ${MAX_BODY} bytes`))
+        : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
@@ -85,6 +95,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       try {
         body = JSON.parse(await readBody(req));
       } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          res.setHeader('Connection', 'close');
+          return refuse(res, 413, e.message, port);
+        }
         return refuse(res, 400, `bad request body: ${(e as Error).message}`, port);
       }
       const command = rest.slice('/api/call/'.length);
@@ -174,6 +188,16 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 }
 
-function redact(url: string | undefined): string {
-  return (url ?? '').replace(/\/t\/[^/]+/, '/t/<token>');
+/** A request URL fit for the log: the path token and every query value replaced. */
+export function redact(url: string | undefined): string {
+  const u = (url ?? '').slice(0, 2048);
+  const q = u.indexOf('?');
+  const path = (q < 0 ? u : u.slice(0, q)).replace(/\/t\/[^/]+/, '/t/<token>');
+  if (q < 0) return path;
+  const query = u
+    .slice(q + 1)
+    .split('&')
+    .map((kv) => `${kv.split('=')[0]!.slice(0, 64)}=<redacted>`)
+    .join('&');
+  return `${path}?${query}`;
 }

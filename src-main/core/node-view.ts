@@ -25,6 +25,7 @@ export class NodeView {
     readonly identity: Identity,
     db: Db,
     ledger: SolanaLedgerClient,
+    private readonly log: Logger,
   ) {
     this.#db = db;
     this.#ledger = ledger;
@@ -47,7 +48,7 @@ export class NodeView {
       rpcUrl: o.ledger.rpcUrl,
       wsUrl: o.ledger.wsUrl,
     });
-    return new NodeView(o.identity, db, ledger);
+    return new NodeView(o.identity, db, ledger, o.log);
   }
 
   get address(): Address {
@@ -88,7 +89,7 @@ export class NodeView {
   async syncCatalog(marketId: string, timeoutMs: number, onError?: (e: Error) => void): Promise<boolean> {
     const topic = await this.#ledger.marketTopic(marketId);
     const ac = new AbortController();
-    const catalog = new Catalog({ identity: this.identity, listings: this.#listings, emit: () => true });
+    const catalog = new Catalog({ identity: this.identity, listings: this.#listings, emit: () => true, log: this.log });
     const loop = (async () => {
       try {
         for await (const rx of this.#ledger.watch(topic, { signal: ac.signal, cursor: marketCursor(topic) })) {

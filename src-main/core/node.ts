@@ -267,7 +267,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
 
   /** What buying would cost, by the same rules and for the same listing as `buy` (fees apart). */
-  quote(listingId: string, o: BuyOptions = {}): { listing: ListingRow; terms: PurchaseTerms } {
+  quote(
+    listingId: string,
+    o: BuyOptions & { feePerPeriod?: Lamports } = {},
+  ): { listing: ListingRow; terms: PurchaseTerms } {
     return this.#market.quote(listingId, o);
   }
   /** Extend a running purchase by `addMinutes` (a finished one is bought again). */

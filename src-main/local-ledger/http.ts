@@ -1,6 +1,8 @@
 // Runs in: Node. The JSON-RPC HTTP endpoint (POST /), as Agave serves it: JSON-RPC errors with
-// HTTP 200, GET /health, CORS for any origin. Bodies over the limit get HTTP 413 with a JSON-RPC
-// error; the connection is drained, not trusted, and the server keeps serving.
+// HTTP 200, GET /health. Bodies over the limit get HTTP 413 with a JSON-RPC error; the connection
+// is drained, not trusted, and the server keeps serving. Unlike Agave there is no CORS: a request
+// from a web page (it carries an Origin header) is refused with 403 — on the HTTP side and on the
+// pubsub WebSocket — so that a page the user opens cannot drive the user's ledger.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errorResponse, INVALID_REQUEST, RpcError, stringifyJson } from './rpc-errors';
@@ -10,18 +12,21 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much we stop draining an oversized request and drop the connection. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
-const CORS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'POST, OPTIONS',
-  'Access-Control-Allow-Headers': '*',
-};
+/**
+ * Why a request with this Origin header is refused, or null to serve it. Browsers send Origin on
+ * cross-origin requests and on every WebSocket upgrade; Node clients (@solana/kit, web3.js, the
+ * Axon node) send none. 'null' (sandboxed pages, file://) is a browser too.
+ */
+export function originRefusal(origin: string | undefined): string | null {
+  if (origin === undefined) return null;
+  return `Requests from web pages are not served by the local ledger (Origin '${origin.slice(0, 100)}')`;
+}
 
 function send(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) return;
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
-    ...CORS,
     ...extra,
   });
   res.end(body);
@@ -29,18 +34,24 @@ function send(res: ServerResponse, status: number, body: string, extra: Record<s
 
 export function createRpcHttpServer(dispatcher: RpcDispatcher, log: Logger, maxBody = MAX_BODY_BYTES): Server {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const refused = originRefusal(req.headers.origin);
+    if (refused) {
+      log.debug({ origin: String(req.headers.origin).slice(0, 100) }, 'local ledger: origin refused');
+      send(res, 403, stringifyJson(errorResponse(null, new RpcError(INVALID_REQUEST, refused))));
+      return;
+    }
     if (req.method === 'OPTIONS') {
-      res.writeHead(200, CORS);
+      res.writeHead(204, { Allow: 'POST, OPTIONS' });
       res.end();
       return;
     }
     if (req.method === 'GET' && (req.url === '/health' || req.url?.startsWith('/health?'))) {
-      res.writeHead(200, { 'Content-Type': 'text/plain', ...CORS });
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
       return;
     }
     if (req.method !== 'POST') {
-      res.writeHead(405, { 'Content-Type': 'text/plain', ...CORS });
+      res.writeHead(405, { 'Content-Type': 'text/plain' });
       res.end('Used HTTP Method is not allowed. POST or OPTIONS is required');
       return;
     }

@@ -1,6 +1,13 @@
 // Runs in: Node. The pubsub WebSocket (Agave's port+1): signatureSubscribe, logsSubscribe
 // (all / mentions of one address), slotSubscribe, accountSubscribe and their unsubscribes.
 // Transactions are delivered to each subscription when they reach its commitment (CommitmentFeed).
+//
+// Bounds (docs/security.md, "Local ledger"): at most MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions per
+// socket (the public mainnet RPC's limit, which @solana/kit's channel pool already respects), at
+// most MAX_CONNECTIONS_PER_IP sockets per client address, and MAX_UNSENT_BYTES of notifications
+// waiting for a client that does not read — past that the socket is closed (1008, with the reason)
+// instead of growing the ledger's memory. Requests from web pages (an Origin header) are refused:
+// the ledger's clients are Axon nodes and Solana tools, not browsers (originRefusal in http.ts).
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -18,7 +25,11 @@ import { accountEncoding, encodeAccount } from './methods-accounts';
 import type { Commitment, SlotClock } from './clock';
 import type { LandedTx } from './bank';
 import type { LedgerStore } from './store';
-import { MAX_BODY_BYTES } from './http';
+import { MAX_BODY_BYTES, originRefusal } from './http';
+
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
+export const MAX_CONNECTIONS_PER_IP = 128;
+export const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
 type Kind = 'signature' | 'logs' | 'slot' | 'account';
 interface Sub {
@@ -49,6 +60,8 @@ export class PubSubServer {
   };
   private readonly allLogs = new Set<Sub>();
   private readonly slotSubs = new Set<Sub>();
+  private readonly subsOf = new Map<WebSocket, number>();
+  private readonly perIp = new Map<string, number>();
 
   constructor(
     opts: { server?: import('node:http').Server; port?: number; host?: string },
@@ -56,17 +69,54 @@ export class PubSubServer {
     private readonly store: LedgerStore,
     private readonly log: Logger,
   ) {
-    this.wss = new WebSocketServer({ ...opts, maxPayload: MAX_BODY_BYTES });
-    this.wss.on('connection', (ws) => {
+    this.wss = new WebSocketServer({
+      ...opts,
+      maxPayload: MAX_BODY_BYTES,
+      verifyClient: (info, done) => {
+        const why = originRefusal(info.req.headers.origin);
+        if (why) {
+          log.debug({ origin: String(info.req.headers.origin).slice(0, 100) }, 'local ledger: pubsub origin refused');
+          return done(false, 403, why);
+        }
+        const ip = info.req.socket.remoteAddress ?? '?';
+        if ((this.perIp.get(ip) ?? 0) >= MAX_CONNECTIONS_PER_IP) {
+          log.debug({ ip }, 'local ledger: pubsub connections per address exceeded');
+          return done(false, 429, `Too many connections from ${ip} (max ${MAX_CONNECTIONS_PER_IP})`);
+        }
+        done(true);
+      },
+    });
+    this.wss.on('connection', (ws, req) => {
+      const ip = req.socket.remoteAddress ?? '?';
+      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+      let gone = false;
+      const drop = (): void => {
+        if (gone) return;
+        gone = true;
+        const n = (this.perIp.get(ip) ?? 1) - 1;
+        if (n <= 0) this.perIp.delete(ip);
+        else this.perIp.set(ip, n);
+        this.dropSocket(ws);
+      };
       ws.on('message', (data, isBinary) => this.onMessage(ws, isBinary ? null : data.toString()));
-      ws.on('close', () => this.dropSocket(ws));
-      ws.on('error', () => this.dropSocket(ws));
+      ws.on('close', drop);
+      ws.on('error', drop);
     });
     this.wss.on('error', (e) => log.warn({ err: e.message }, 'local ledger: pubsub server error'));
   }
 
   private send(ws: WebSocket, msg: unknown): void {
-    if (ws.readyState === WebSocket.OPEN) ws.send(stringifyJson(msg));
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > MAX_UNSENT_BYTES) {
+      // a client that does not read: close it rather than hold its notifications in memory
+      const reason = `client too slow: over ${MAX_UNSENT_BYTES} bytes of notifications unsent`;
+      this.log.warn({ unsent: ws.bufferedAmount }, `local ledger: pubsub ${reason}, closing`);
+      this.dropSocket(ws);
+      ws.close(1008, reason);
+      setTimeout(() => ws.terminate(), 1000).unref();
+      return;
+    }
+    ws.send(stringifyJson(msg));
   }
 
   private notify(sub: Sub, result: unknown): void {
@@ -106,6 +156,14 @@ export class PubSubServer {
   }
 
   private add(sub: Omit<Sub, 'id'>): Sub {
+    const count = this.subsOf.get(sub.ws) ?? 0;
+    if (count >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+      throw new RpcError(
+        INVALID_REQUEST,
+        `Too many subscriptions on this connection (max ${MAX_SUBSCRIPTIONS_PER_SOCKET}); unsubscribe or open another connection`,
+      );
+    }
+    this.subsOf.set(sub.ws, count + 1);
     const s: Sub = { ...sub, id: this.nextId++ };
     this.subs.set(s.id, s);
     if (s.kind === 'slot') this.slotSubs.add(s);
@@ -120,7 +178,10 @@ export class PubSubServer {
   }
 
   private remove(s: Sub): void {
-    this.subs.delete(s.id);
+    if (!this.subs.delete(s.id)) return;
+    const count = (this.subsOf.get(s.ws) ?? 1) - 1;
+    if (count <= 0) this.subsOf.delete(s.ws);
+    else this.subsOf.set(s.ws, count);
     if (s.kind === 'slot') this.slotSubs.delete(s);
     else if (s.kind === 'logs' && s.key === undefined) this.allLogs.delete(s);
     else {

@@ -11,7 +11,10 @@ const haveKeyring = existsSync('/usr/bin/gnome-keyring-daemon') && existsSync('/
 
 describe('identity key in the OS keychain (Secret Service)', () => {
   it('stores, reads back and deletes the key through a real gnome-keyring', () => {
-    expect(haveKeyring, 'gnome-keyring and dbus must be installed (.ci/run installs them)').toBe(true);
+    expect(
+      haveKeyring,
+      'gnome-keyring and dbus must be installed (npm test installs them: scripts/system-deps.mjs)',
+    ).toBe(true);
     const dir = tempDir();
     const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
     const fixture = join(ROOT, 'tests', 'fixtures', 'keychain-roundtrip.ts');

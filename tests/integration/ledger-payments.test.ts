@@ -58,7 +58,7 @@ describe('payments', () => {
     expect(await s.client.balance()).toBe(sellerBefore + PRICE);
 
     const ok = await s.client.verifyPayment(paid.signature, expect0());
-    expect(ok).toEqual({ ok: true, slot: paid.slot });
+    expect(ok).toEqual({ ok: true, slot: paid.slot, lamports: PRICE });
     expect(getPayment(s.db, paid.signature)).toMatchObject({
       state: 'verified',
       lamports: PRICE,
@@ -83,7 +83,7 @@ describe('payments', () => {
     for await (const r of iter) {
       seen.push(r);
       if (r.signature === paid.signature) {
-        expect(r.transfer).toEqual({ from: buyer.address, to: seller.address, lamports: 1_234n });
+        expect(r.transfers).toEqual([{ from: buyer.address, to: seller.address, lamports: 1_234n }]);
         expect(r.message).toMatchObject({ type: 'Payment', requestId: 'req-pay', period: 7 });
         break;
       }

@@ -195,6 +195,7 @@ describe('restart', () => {
         20_000,
         'streaming',
       );
+      const killedAt = Date.now();
       await child.kill();
       s2 = await startNode(l.ledger, { identity: sid, dataDir: sdir.dir, timing: { periodSec: 4, graceSec: 4 } });
       const seqs: number[] = [];
@@ -204,6 +205,14 @@ describe('restart', () => {
       const periods = b.node.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+      // both redials went through the connect ladder: each attempt is in the connection history
+      const redials = (n: AxonNode): string[] =>
+        n
+          .connectAttempts()
+          .filter((a) => a.request_id === p.id && a.started_at >= killedAt && a.outcome !== 'pending')
+          .map((a) => `${a.method}:${a.outcome}`);
+      expect(redials(s2.node).length).toBeGreaterThan(0);
+      expect(redials(b.node).length).toBeGreaterThan(0);
       await b.node.stop(p.id);
     } finally {
       await child.kill();

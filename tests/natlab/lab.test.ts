@@ -1,8 +1,9 @@
 // Tests of the NAT lab harness itself (tests/natlab/lab): each NAT kind behaves as documented,
 // the STUN server answers RFC 5780 tests, processes run inside namespaces with Node 22, and
 // teardown leaves nothing behind. Needs root; without it every test fails with the reason.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -283,7 +284,12 @@ describe('teardown', () => {
   });
 
   test('create removes leftovers of a crashed run with the same name', async () => {
-    execFileSync('ip', ['netns', 'add', 'axtl-old']);
+    // What a run killed mid-way leaves: its lock (owner gone), a namespace, a process inside.
+    // An interrupted earlier run of this very test may have left them already: that is fine.
+    const dead = spawnSync('true').pid!;
+    mkdirSync('/run/axon-natlab', { recursive: true });
+    writeFileSync('/run/axon-natlab/axtl.pid', String(dead));
+    if (!netnsList().includes('axtl-old')) execFileSync('ip', ['netns', 'add', 'axtl-old']);
     const orphan = spawn('ip', ['netns', 'exec', 'axtl-old', 'sleep', '600'], {
       stdio: 'ignore',
       detached: true,
@@ -319,6 +325,26 @@ describe('teardown', () => {
     expect(netnsList().filter((ns) => ns.startsWith('axtz-'))).toEqual([]);
     expect(pidAlive(info.sleeper)).toBe(false);
     expect(existsSync(info.tmpDir)).toBe(false);
+  });
+
+  test('a lock whose pid now belongs to another process does not hold the name', async () => {
+    // After a crash the dead owner's pid can be given to an unrelated process (here: our parent).
+    mkdirSync('/run/axon-natlab', { recursive: true });
+    writeFileSync('/run/axon-natlab/axtp.pid', `${process.ppid} 1`);
+    const lab = await NatLab.create({ name: 'axtp' });
+    await lab.destroy();
+  });
+
+  test('the next lab removes stray scratch directories and probe namespaces of dead runs', async () => {
+    const dead = spawnSync('true').pid!;
+    const stray = join(tmpdir(), 'axon-natlab-axtx');
+    mkdirSync(stray, { recursive: true });
+    writeFileSync(join(stray, 'ledger.db'), 'x');
+    if (!netnsList().includes(`natlab-probe-${dead}`)) execFileSync('ip', ['netns', 'add', `natlab-probe-${dead}`]);
+    const lab = await NatLab.create({ name: 'axty' });
+    await lab.destroy();
+    expect(existsSync(stray)).toBe(false);
+    expect(netnsList()).not.toContain(`natlab-probe-${dead}`);
   });
 
   test('a name in use by a live lab is refused', async () => {

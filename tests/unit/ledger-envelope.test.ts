@@ -11,7 +11,13 @@ import {
   encodePayload,
   GarbageStats,
 } from '../../src-main/core/ledger/envelope';
-import { MESSAGE_TYPES, MessageInvalidError, MAX_U64, TYPE_CODES } from '../../src-main/core/ledger/messages';
+import {
+  MESSAGE_TYPES,
+  MessageInvalidError,
+  MAX_LAMPORTS,
+  MAX_U64,
+  TYPE_CODES,
+} from '../../src-main/core/ledger/messages';
 import { SAMPLE_MESSAGES } from '../fixtures/ledger-messages';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
 
@@ -31,10 +37,10 @@ describe('envelope round trip', () => {
     expect(r2.ok && r2.message).toEqual(msg);
   });
 
-  it('keeps lamports exact up to u64 max and drops absent optional fields', () => {
+  it('keeps lamports exact up to i64 max and drops absent optional fields', () => {
     const msg: AxonMessage = {
       ...(SAMPLE_MESSAGES.Listing as Extract<AxonMessage, { type: 'Listing' }>),
-      priceDirect: MAX_U64,
+      priceDirect: MAX_LAMPORTS,
       priceRelay: undefined,
       region: undefined,
       origin: undefined,
@@ -45,10 +51,17 @@ describe('envelope round trip', () => {
     const r = decodeEnvelope(encodeEnvelope(msg));
     expect(r.ok).toBe(true);
     if (!r.ok || r.message.type !== 'Listing') throw new Error('decode failed');
-    expect(r.message.priceDirect).toBe(MAX_U64);
+    expect(r.message.priceDirect).toBe(MAX_LAMPORTS);
     expect(typeof r.message.priceDirect).toBe('bigint');
     expect('priceRelay' in r.message).toBe(false);
     expect(r.message).toEqual(msg);
+  });
+
+  it('refuses amounts above i64 max (valid u64, but no SQLite integer holds them) naming the field', () => {
+    for (const big of [MAX_LAMPORTS + 1n, MAX_U64]) {
+      const msg = { ...SAMPLE_MESSAGES.ServiceRequest, maxLamports: big } as AxonMessage;
+      expect(() => encodeEnvelope(msg)).toThrow(/maxLamports: above 9223372036854775807 lamports/);
+    }
   });
 
   it('decodes small lamports as bigint too', () => {

@@ -55,8 +55,11 @@ describe('pricing', () => {
       pricePerPeriod: 10_000n,
       periodSec: 10,
       periods: 360,
+      feePerPeriod: 0n,
       cap: 3_600_000n,
     });
+    // with the ledger's fee per payment, the cap covers price AND fee of every period
+    expect(purchaseTerms(listing(), { minutes: 1, feePerPeriod: 5_000n }).cap).toBe(90_000n);
     // 1 minute of 7 s periods: 9 periods at 7 000 (not 60 000 per minute × 1)
     expect(purchaseTerms(listing({ periodSec: 7 }), { minutes: 1 }).cap).toBe(63_000n);
   });
@@ -74,6 +77,14 @@ describe('pricing', () => {
     expect(() => purchaseTerms(listing(), { minutes: 60, maxLamports: 9_999n })).toThrow(
       expect.objectContaining({ code: 'cap-too-low' }) as MarketError,
     );
+    // one period is its price plus its fee
+    expect(() => purchaseTerms(listing(), { minutes: 60, maxLamports: 10_000n, feePerPeriod: 5_000n })).toThrow(
+      expect.objectContaining({ code: 'cap-too-low' }) as MarketError,
+    );
+    // beyond a u64 amount
+    expect(() => purchaseTerms(listing({ priceDirect: 2n ** 62n }), { minutes: 525_600 })).toThrow(
+      expect.objectContaining({ code: 'bad-input' }) as MarketError,
+    );
   });
 
   it('renewing adds whole periods at the agreed price per period', () => {
@@ -81,5 +92,6 @@ describe('pricing', () => {
     // 12 lamports per 7 s period, 1 more minute: 9 periods = 108 (working a per-minute price
     // back from 12 per 7 s and multiplying by minutes gave 103)
     expect(extensionCost(12n, 7, 1)).toBe(108n);
+    expect(extensionCost(10_000n, 10, 1, 5_000n)).toBe(90_000n); // and each period's fee
   });
 });

@@ -11,7 +11,7 @@ import {
 } from '../../src-main/core/net/connect-info';
 import { encodeBindingRequest, encodeBindingResponse, parseStun, parseHostPort } from '../../src-main/core/net/stun';
 import { parseIceParams, synthesizeSdp } from '../../src-main/core/net/ice-punch';
-import { ipScope, makeAnnounceFilter } from '../../src-main/core/net/addresses';
+import { directAddrsWorthDialing, ipScope, makeAnnounceFilter } from '../../src-main/core/net/addresses';
 import { classifyConnection } from '../../src-main/core/net/status';
 import { pickRoles } from '../../src-main/core/net/roles';
 import { nextBackoff, BACKOFF_MAX_MS } from '../../src-main/core/net/ladder';
@@ -127,6 +127,18 @@ describe('ICE parameters and SDP', () => {
 });
 
 describe('addresses and paths', () => {
+  test("a peer's LAN addresses are dialed only when it may share our home (same or unknown public IP)", () => {
+    const addrs = ['/ip4/192.168.1.2/tcp/4001', '/ip4/198.18.5.2/tcp/4001'].map((a) => multiaddr(a));
+    const shown = (xs: typeof addrs) => xs.map(String);
+    // two homes with the same range: their 192.168.1.2 is a stranger (or ourselves) here
+    expect(shown(directAddrsWorthDialing(addrs, '198.18.4.2', '198.18.5.2'))).toEqual(['/ip4/198.18.5.2/tcp/4001']);
+    // behind one NAT: the LAN address is the way
+    expect(shown(directAddrsWorthDialing(addrs, '198.18.5.2', '198.18.5.2'))).toEqual(shown(addrs));
+    // a verdict missing on either side: keep them (a wrong peer is refused by Noise)
+    expect(shown(directAddrsWorthDialing(addrs, undefined, '198.18.5.2'))).toEqual(shown(addrs));
+    expect(shown(directAddrsWorthDialing(addrs, '198.18.4.2', undefined))).toEqual(shown(addrs));
+  });
+
   test('IP scopes', () => {
     expect(ipScope('127.0.0.1')).toBe('loopback');
     expect(ipScope('10.1.0.2')).toBe('private');

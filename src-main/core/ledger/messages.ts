@@ -10,6 +10,12 @@ import type { MessageType } from './types';
 
 export const NONCE_BYTES = 16;
 export const MAX_U64 = (1n << 64n) - 1n;
+/**
+ * The largest amount any message may carry: i64 max. Solana amounts are u64, but SQLite keeps
+ * integers as signed 64-bit, so an amount above this could never be stored: it is refused at
+ * validation (a clear error, the message skipped) instead of failing deep in the store.
+ */
+export const MAX_LAMPORTS = (1n << 63n) - 1n;
 
 /** Wire codes of the message types (never reuse a number). */
 export const TYPE_CODES = {
@@ -42,7 +48,7 @@ export type FieldKind =
   | { k: 'string'; max: number } // UTF-8, max bytes
   | { k: 'strings'; max: number; items: number }
   | { k: 'bytes'; min: number; max: number }
-  | { k: 'uint'; max: number } // JS number, integer
+  | { k: 'uint'; max: number; min?: number } // JS number, integer
   | { k: 'lamports' } // bigint, u64
   | { k: 'bool' }
   | { k: 'enum'; values: readonly string[] }
@@ -73,7 +79,7 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     { name: 'rateMilliHz', kind: { k: 'uint', max: U32 }, doc: 'nominal rate in mHz (10 Hz = 10000)' },
     { name: 'priceDirect', kind: { k: 'lamports' }, doc: 'lamports per minute, direct tier' },
     { name: 'priceRelay', kind: { k: 'lamports' }, optional: true, doc: 'lamports per minute, rebroadcast tier' },
-    { name: 'periodSec', kind: { k: 'uint', max: 86_400 }, doc: 'pay-as-you-go period in seconds' },
+    { name: 'periodSec', kind: { k: 'uint', min: 1, max: 86_400 }, doc: 'pay-as-you-go period in seconds' },
     { name: 'region', kind: str(32), optional: true, doc: 'coarse region, e.g. eu-west' },
     { name: 'healthy', kind: { k: 'bool' }, doc: 'the source is producing data' },
     { name: 'roles', kind: { k: 'enums', values: ENUMS.role }, doc: "seller's roles" },
@@ -95,8 +101,8 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
   ServiceAccept: [
     requestId,
     { name: 'pricePerPeriod', kind: { k: 'lamports' }, doc: 'lamports per period' },
-    { name: 'periodSec', kind: { k: 'uint', max: 86_400 }, doc: 'period length in seconds' },
-    { name: 'graceSec', kind: { k: 'uint', max: 3_600 }, doc: 'grace for payment confirmation' },
+    { name: 'periodSec', kind: { k: 'uint', min: 1, max: 86_400 }, doc: 'period length in seconds' },
+    { name: 'graceSec', kind: { k: 'uint', min: 1, max: 3_600 }, doc: 'grace for payment confirmation' },
     { name: 'punchAt', kind: { k: 'uint', max: Number.MAX_SAFE_INTEGER }, doc: 'unix ms to start the punch' },
     { name: 'relays', kind: { k: 'strings', max: 200, items: 3 }, doc: 'relay multiaddrs' },
     sealed("seller's connect info sealed to the buyer"),
@@ -142,9 +148,13 @@ function zodFor(kind: FieldKind): z.ZodType {
     case 'bytes':
       return bytes(kind.min, kind.max);
     case 'uint':
-      return z.number().int().min(0).max(kind.max);
+      return z
+        .number()
+        .int()
+        .min(kind.min ?? 0)
+        .max(kind.max);
     case 'lamports':
-      return z.bigint().min(0n).max(MAX_U64);
+      return z.bigint().min(0n).max(MAX_LAMPORTS, `above ${MAX_LAMPORTS} lamports (i64 max), the most Axon handles`);
     case 'bool':
       return z.boolean();
     case 'enum':

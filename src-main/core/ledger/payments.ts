@@ -1,7 +1,9 @@
 // Runs in: Node. The seller's payment check (DESIGN §1.7). A payment is ONE transaction holding a
 // System transfer payer→seller and a Payment memo (request id, period). verifyPayment reads the
 // confirmed transaction and accepts it only if it succeeded, moved at least the expected lamports
-// from the expected payer to the expected recipient, carries a Payment memo for the expected
+// from the expected payer to the expected recipient (only transfers payer → recipient count, summed
+// when there are several; a transfer to anyone else — the payer itself included — never counts,
+// and the verdict's `lamports` is exactly what reached the recipient: the amount to book), carries a Payment memo for the expected
 // request and period that had not expired when it landed, and was never accepted before (the
 // payments table records it atomically: a signature pays for one period, once).
 import { isSignature, type Signature } from '@solana/kit';
@@ -60,7 +62,7 @@ export async function verifyPayment(
   if (claimIncomingPayment(ctx.db, record) === 'replayed') {
     return refuse('replayed', 'accepted concurrently by another check');
   }
-  return { ok: true, slot: BigInt(tx.slot) };
+  return { ok: true, slot: BigInt(tx.slot), lamports: verdict.lamports };
 }
 
 interface TxView {

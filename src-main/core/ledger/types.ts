@@ -130,8 +130,11 @@ export interface Received<M extends AxonMessage = AxonMessage> {
   sender: Address;
   topic: Address;
   message: M;
-  /** The first System transfer from the sender in the same transaction, if any (only verifyPayment proves a payment). */
-  transfer?: { from: Address; to: Address; lamports: Lamports };
+  /**
+   * Every System transfer in the same transaction, in order (whoever they go to). Informative
+   * only: what a payment paid whom is decided by verifyPayment, never by picking one of these.
+   */
+  transfers: readonly { from: Address; to: Address; lamports: Lamports }[];
 }
 
 export interface PostOptions {
@@ -162,7 +165,8 @@ export interface PaymentExpectation {
   period: number;
 }
 export type PaymentVerdict =
-  | { ok: true; slot: bigint }
+  /** lamports: what the transaction moved from the payer to the recipient (the amount to book). */
+  | { ok: true; slot: bigint; lamports: Lamports }
   | {
       ok: false;
       reason:

@@ -217,7 +217,6 @@ function toReceived(ctx: WatchContext, topic: Address, cursor: string, info: Sig
       ctx.garbage.note('replayed', `${r.message.type} nonce seen before`, { topic, signature: info.signature });
       continue;
     }
-    const transfer = parsed.transfers.find((t) => t.from === parsed.sender);
     out.push({
       signature: info.signature,
       slot: BigInt(tx.slot),
@@ -225,7 +224,7 @@ function toReceived(ctx: WatchContext, topic: Address, cursor: string, info: Sig
       sender: parsed.sender,
       topic,
       message: r.message,
-      ...(transfer ? { transfer } : {}),
+      transfers: parsed.transfers,
     });
   }
   return out;

@@ -11,7 +11,7 @@ import type { Address } from '@solana/kit';
 import type { Connection } from '@libp2p/interface';
 import { addressToPeerId } from '../identity/identity';
 import type { Received, ServiceAccept, ServiceReject, PeerError, Lamports } from '../ledger/types';
-import { newNonce, expiresIn } from '../ledger/messages';
+import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
 import { seal, open } from '../ledger/crypto';
 import { decodeConnectInfo, encodeConnectInfo, type ConnectInfo } from '../net/connect-info';
 import { isFinal, type PurchaseRow } from '../store/trades';
@@ -27,6 +27,9 @@ import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } fro
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
 export const RENT_EXEMPT_MIN = 890_880n;
+
+/** The protocol's most grace a seller may give (ServiceAccept.graceSec; ledger/messages.ts). */
+const MAX_GRACE_SEC = 3_600;
 
 /** How long shutdown waits for a purchase stop under way (it posts ServiceStop on the ledger). */
 const STOP_WAIT_MS = 3000;
@@ -83,14 +86,17 @@ export class BuyerSide {
     const minutes = o.minutes ?? 60;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600)
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
-    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports });
-    const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
+    if (o.maxLamports !== undefined && (o.maxLamports < 0n || o.maxLamports > MAX_LAMPORTS))
+      throw new MarketError('bad-input', `the spending cap must be from 0 to ${MAX_LAMPORTS} lamports`);
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay] = await Promise.all([
       this.ctx.ledger.balance(),
       this.ctx.ledger.estimateFee(false),
       this.ctx.ledger.estimateFee(true),
     ]);
+    // the cap covers what the payments cost: each period's price AND its transaction fee
+    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
     // a System account must stay rent-exempt (or be emptied): keep that minimum too
     const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
     if (balance < need) {
@@ -195,17 +201,9 @@ export class BuyerSide {
     if (!run || !run.cs)
       return void this.#finish(run ?? this.#newRun(p.id), 'failed', 'accept arrived after a restart; request again');
     if (run.expiryTimer) clearTimeout(run.expiryTimer);
-    const listing = this.ctx.listings.get(p.listingId);
-    const perMinute = listing ? pricePerMinute(listing, p.tier) : null;
-    if (perMinute !== null && m.pricePerPeriod > pricePerPeriod(perMinute, m.periodSec)) {
-      return this.#tasks.run('stopping the purchase', () =>
-        this.stopPurchase(p.id, `price changed: ${m.pricePerPeriod} per period is above the listed price`),
-      );
-    }
-    if (m.pricePerPeriod > p.maxLamports)
-      return this.#tasks.run('stopping the purchase', () =>
-        this.stopPurchase(p.id, 'one period costs more than the spending cap'),
-      );
+    // every term of the accept against the listing we bought: a seller cannot change them now
+    const problem = await this.#acceptProblem(p, m, run);
+    if (problem) return this.#tasks.run('refusing the accept', () => this.#refuseAccept(run, problem));
     let info: ConnectInfo;
     try {
       info = decodeConnectInfo(
@@ -246,6 +244,52 @@ export class BuyerSide {
   }
 
   // ---- internals ----
+
+  /**
+   * What is wrong with an accept (null: nothing). Its terms must be the listing's: the same
+   * period, a price per period no higher than the listing's price of the purchase's tier, a
+   * grace within the protocol's bounds; one period plus its fee must fit the spending cap.
+   */
+  async #acceptProblem(p: PurchaseRow, m: ServiceAccept, run: Run): Promise<string | null> {
+    const listing = this.ctx.listings.get(p.listingId);
+    if (!listing) return `the listing ${p.listingId} is no longer known: cannot check the seller's terms`;
+    if (m.periodSec !== listing.periodSec)
+      return `the seller's period ${m.periodSec} s is not the listed ${listing.periodSec} s`;
+    if (m.graceSec < 1 || m.graceSec > MAX_GRACE_SEC)
+      return `the seller's grace ${m.graceSec} s is outside 1..${MAX_GRACE_SEC} s`;
+    const perMinute = pricePerMinute(listing, p.tier);
+    if (perMinute === null) return `the listing has no ${p.tier}-tier price`;
+    const listed = pricePerPeriod(perMinute, listing.periodSec);
+    if (m.pricePerPeriod > listed)
+      return `price changed: ${m.pricePerPeriod} lamports per period is above the listed ${listed} (${p.tier} tier)`;
+    let fee: bigint;
+    try {
+      fee = await this.ctx.ledger.estimateFee(true);
+    } catch (e) {
+      return `cannot price a payment on the ledger: ${(e as Error).message}`;
+    }
+    run.payFee = fee;
+    if (m.pricePerPeriod + fee > p.maxLamports)
+      return `one period (${m.pricePerPeriod} lamports + ${fee} lamports of fee) costs more than the spending cap ${p.maxLamports}`;
+    return null;
+  }
+
+  /** Refuse a seller's accept: the purchase fails with the reason, and the seller is told (ServiceStop). */
+  async #refuseAccept(run: Run, reason: string): Promise<void> {
+    const p = this.ctx.trades.purchase(run.id);
+    if (!p || isFinal(p.state)) return;
+    this.ctx.log.warn({ id: run.id, seller: p.seller, reason }, "refusing the seller's accept");
+    this.#finish(run, 'failed', `refused the seller's terms: ${reason}; nothing paid`);
+    await this.ctx
+      .postTo(p.seller as Address, {
+        type: 'ServiceStop',
+        nonce: newNonce(),
+        expiresAt: expiresIn(300),
+        requestId: run.id,
+        reason: `terms refused: ${reason}`.slice(0, 200),
+      })
+      .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not post ServiceStop'));
+  }
 
   #newRun(id: string): Run {
     const r = newRun(id);

@@ -11,7 +11,7 @@ import type { Db } from '../store/db';
 import type { MarketContext } from './context';
 
 /** What the catalog needs: whose listings are our own, where they go, whom to tell. */
-export type CatalogContext = Pick<MarketContext, 'identity' | 'listings' | 'emit'>;
+export type CatalogContext = Pick<MarketContext, 'identity' | 'listings' | 'emit' | 'log'>;
 
 /** The ledger cursor of the market topic's watcher (the market's and a read-only sync share it). */
 export const marketCursor = (topic: Address): string => `market:market:${topic}`;
@@ -44,6 +44,9 @@ export async function waitCatalogCaughtUp(
   return false;
 }
 
+/** A Listing may stay listed at most this long after it landed (s): one day (its seller refreshes it). */
+export const MAX_LISTING_TTL_SEC = 86_400;
+
 export class Catalog {
   constructor(private readonly ctx: CatalogContext) {}
 
@@ -51,7 +54,14 @@ export class Catalog {
     const m = rx.message;
     const expiresAt = m.expiresAt * 1000;
     if (expiresAt <= Date.now()) return;
-    if (m.origin && m.origin.seller === rx.sender) return; // a relay cannot be its own origin
+    const problem = this.#problem(rx);
+    if (problem) {
+      this.ctx.log.info(
+        { seller: rx.sender, streamId: m.streamId, signature: rx.signature, problem },
+        'listing refused',
+      );
+      return;
+    }
     const own = rx.sender === this.ctx.identity.address;
     this.ctx.listings.upsert({
       seller: rx.sender,
@@ -73,6 +83,26 @@ export class Catalog {
       signature: rx.signature,
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
+  }
+
+  /**
+   * Why a listing is not taken (null: it is). Its lifetime is at most MAX_LISTING_TTL_SEC past
+   * when it landed. A rebroadcast's origin must be another seller's listing that we know and that
+   * is live (and no rebroadcast itself): otherwise anyone could pose as a relay of any stream.
+   */
+  #problem(rx: Received<Listing>): string | null {
+    const m = rx.message;
+    const landed = rx.blockTime ?? Date.now() / 1000;
+    if (m.expiresAt > landed + MAX_LISTING_TTL_SEC)
+      return `expires ${Math.round(m.expiresAt - landed)} s after it landed (at most ${MAX_LISTING_TTL_SEC} s)`;
+    if (!m.origin) return null;
+    if (m.origin.seller === rx.sender) return 'a relay cannot be its own origin';
+    const id = listingId(m.origin.seller, m.origin.streamId);
+    const origin = this.ctx.listings.get(id);
+    if (!origin || origin.delistedAt !== null || origin.expiresAt <= Date.now())
+      return `its origin ${id} is not a live listing here`;
+    if (origin.origin) return `its origin ${id} is itself a rebroadcast`;
+    return null;
   }
 
   onDelist(rx: Received<Delist>): void {

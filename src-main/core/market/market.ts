@@ -6,7 +6,7 @@ import type { Identity } from '../identity/identity';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Db } from '../store/db';
-import type { LedgerClient, Received, AxonMessage, NodeAnnounce } from '../ledger/types';
+import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports } from '../ledger/types';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
 import { isFinal, TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
 import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from './pricing';
@@ -167,10 +167,21 @@ export class Market extends EventEmitter<MarketEvents> {
     return derived.d;
   }
 
-  /** What `buy(listingId, o)` would cost (the same listing, the same rules; fees not included). */
-  quote(listingId: string, o: BuyOptions = {}): { listing: ListingRow; terms: PurchaseTerms } {
+  /**
+   * What `buy(listingId, o)` would cost: the same listing, the same rules, with `feePerPeriod` the
+   * ledger's fee for one payment (as buy asks the ledger for it).
+   */
+  quote(
+    listingId: string,
+    o: BuyOptions & { feePerPeriod?: Lamports } = {},
+  ): { listing: ListingRow; terms: PurchaseTerms } {
     const listing = this.#listingToBuy(listingId, o.tier);
-    return { listing, terms: purchaseTerms(listing, { minutes: o.minutes ?? 60, maxLamports: o.maxLamports }) };
+    const terms = purchaseTerms(listing, {
+      minutes: o.minutes ?? 60,
+      maxLamports: o.maxLamports,
+      feePerPeriod: o.feePerPeriod,
+    });
+    return { listing, terms };
   }
 
   /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
@@ -198,7 +209,8 @@ export class Market extends EventEmitter<MarketEvents> {
       perPeriod = t.pricePerPeriod;
       periodSec = t.periodSec;
     }
-    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes));
+    const fee = await this.opts.ledger.estimateFee(true);
+    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee));
     return this.trades.purchase(purchaseId)!;
   }
 

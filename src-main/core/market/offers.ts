@@ -4,12 +4,14 @@
 import { z } from 'zod';
 import { address as toAddress } from '@solana/kit';
 import type { Listing } from '../ledger/types';
-import { newNonce, expiresIn } from '../ledger/messages';
+import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
 import { listingId, type OfferRow } from '../store/listings';
 import { StreamHub } from './hub';
 import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
 import type { MarketContext } from './context';
 import { MarketError } from './types';
+
+const lamports = z.bigint().min(0n).max(MAX_LAMPORTS, `at most ${MAX_LAMPORTS} lamports`);
 
 export const SellOptionsSchema = z
   .object({
@@ -23,9 +25,9 @@ export const SellOptionsSchema = z
     format: z.string().min(1).max(64).optional(),
     source: SourceConfigSchema,
     /** Lamports per minute, direct tier. */
-    priceDirect: z.bigint().min(0n),
+    priceDirect: lamports,
     /** Lamports per minute, rebroadcast tier (a relay may resell at this price). */
-    priceRelay: z.bigint().min(0n).optional(),
+    priceRelay: lamports.optional(),
     periodSec: z.number().int().min(1).max(86_400).optional(),
     graceSec: z.number().int().min(1).max(3_600).optional(),
     capacity: z.number().int().min(1).max(10_000).default(50),

@@ -9,6 +9,16 @@ import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
+/** One more period (its price and the fee of its transaction) fits the spending cap. */
+function withinCap(p: PurchaseRow, fee: bigint): boolean {
+  return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + fee <= p.maxLamports;
+}
+
+/** Period `k` (0-based) starts within the bought minutes. */
+function withinMinutes(p: PurchaseRow, k: number): boolean {
+  return p.periodMs !== null && p.periodMs > 0 && k * p.periodMs < p.maxMinutes * 60_000;
+}
+
 export class PaymentScheduler {
   constructor(
     private readonly ctx: MarketContext,
@@ -47,12 +57,13 @@ export class PaymentScheduler {
     const p = this.ctx.trades.purchase(run.id);
     if (!p || isFinal(p.state) || run.stopping || p.startedAt === null || p.periodMs === null) return;
     const next = p.paidThrough + 1;
-    const price = p.pricePerPeriod ?? 0n;
     const until = paidUntil(p);
     const now = Date.now();
     let stop: string | null = null;
-    if (p.spent + price > p.maxLamports) stop = `spending cap reached (${p.spent} of ${p.maxLamports} lamports)`;
-    else if (next * p.periodMs >= p.maxMinutes * 60_000) stop = `bought time used (${p.maxMinutes} min)`;
+    const fee = await this.#fee(run).catch(() => null);
+    if (fee !== null && !withinCap(p, fee))
+      stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
+    else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
       const periodStart = p.startedAt + p.paidThrough * p.periodMs;
       if (run.dataAt === null || run.dataAt < periodStart) {
@@ -81,19 +92,37 @@ export class PaymentScheduler {
     else this.#later(run, 1000);
   }
 
-  /** Pay `period` (true: paid now or already). Never over the cap, never twice at once. */
+  /** The fee of one payment (asked of the ledger once per run). */
+  async #fee(run: Run): Promise<bigint> {
+    run.payFee ??= await this.ctx.ledger.estimateFee(true);
+    return run.payFee;
+  }
+
+  /**
+   * Pay `period` (true: paid now or already). Never over the cap (prices + fees), never beyond the
+   * bought minutes, never twice at once.
+   */
   async pay(run: Run, period: number): Promise<boolean> {
     if (run.paying) return false;
-    const p = this.ctx.trades.purchase(run.id);
-    if (!p || p.pricePerPeriod === null) return false;
-    if (p.paidThrough >= period) return true;
-    if (p.spent + p.pricePerPeriod > p.maxLamports) return false;
     run.paying = true;
+    let p = this.ctx.trades.purchase(run.id);
     try {
+      if (!p || p.pricePerPeriod === null || p.periodMs === null) return false;
+      if (p.paidThrough >= period) return true;
+      if (period !== p.paidThrough + 1 || !withinMinutes(p, period)) return false;
+      const fee = await this.#fee(run);
+      p = this.ctx.trades.purchase(run.id)!;
+      const price = p.pricePerPeriod;
+      if (p.paidThrough >= period) return true;
+      if (price === null || isFinal(p.state) || run.stopping) return false;
+      if (!withinCap(p, fee)) {
+        this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
+        return false;
+      }
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
-        { transfer: { to: p.seller as Address, lamports: p.pricePerPeriod } },
+        { transfer: { to: p.seller as Address, lamports: price } },
       );
       this.ctx.trades.recordPayment({
         signature: res.signature,
@@ -101,31 +130,35 @@ export class PaymentScheduler {
         direction: 'out',
         payer: this.ctx.identity.address,
         recipient: p.seller,
-        lamports: p.pricePerPeriod,
+        lamports: price,
         period,
         state: 'confirmed',
         reason: null,
         slot: res.slot,
       });
-      this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: p.spent + p.pricePerPeriod });
+      this.ctx.trades.updatePurchase(p.id, {
+        paidThrough: period,
+        spent: p.spent + price,
+        fees: p.fees + fee,
+      });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {
         direction: 'out',
         requestId: p.id,
         period,
-        lamports: p.pricePerPeriod,
+        lamports: price,
         signature: res.signature,
         state: 'confirmed',
       });
       return true;
     } catch (e) {
       const msg = (e as Error).message;
-      this.ctx.log.warn({ id: p.id, period, err: msg }, 'payment failed');
+      this.ctx.log.warn({ id: run.id, period, err: msg }, 'payment failed');
       this.ctx.emit('payment', {
         direction: 'out',
-        requestId: p.id,
+        requestId: run.id,
         period,
-        lamports: p.pricePerPeriod,
+        lamports: p?.pricePerPeriod ?? 0n,
         signature: '',
         state: 'failed',
         reason: msg,

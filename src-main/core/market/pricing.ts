@@ -4,6 +4,7 @@
 // of a running purchase all use these functions, so what the user sees is what is charged.
 // tests/unit/market-pricing.test.ts pins each case.
 import type { Lamports, Tier } from '../ledger/types';
+import { MAX_LAMPORTS } from '../ledger/messages';
 import { MarketError } from './types';
 
 /** A listing's or offer's prices: lamports per minute for each tier (relay tier optional). */
@@ -43,34 +44,57 @@ export interface PurchaseTerms {
   periodSec: number;
   /** Periods that `minutes` takes. */
   periods: number;
-  /** Spending cap: the caller's, or the price of all `periods`. */
+  /** Network fee of one period's payment, as the caller estimated it (0 when not given). */
+  feePerPeriod: Lamports;
+  /** Spending cap: the caller's, or what all `periods` cost: each period's price AND its fee. */
   cap: Lamports;
 }
 
 /**
- * What buying `listing` for `minutes` costs (network fees not included: the ledger quotes them).
- * Throws MarketError 'no-relay' for a relay tier without a rebroadcast price and 'cap-too-low'
- * when a given cap does not cover one period.
+ * What buying `listing` for `minutes` costs. `feePerPeriod` is the ledger's fee for one payment
+ * (the caller asks the ledger); the cap covers each period's price and its fee. Throws
+ * MarketError 'no-relay' for a relay tier without a rebroadcast price, 'bad-input' when the cost
+ * exceeds a u64 amount, and 'cap-too-low' when the cap does not cover one period and its fee.
  */
 export function purchaseTerms(
   listing: TierPrices & { periodSec: number; origin: string | null },
-  o: { minutes: number; maxLamports?: Lamports },
+  o: { minutes: number; maxLamports?: Lamports; feePerPeriod?: Lamports },
 ): PurchaseTerms {
   const tier = tierOf(listing);
   const perMinute = pricePerMinute(listing, tier);
   if (perMinute === null) throw new MarketError('no-relay', 'this rebroadcast has no relay-tier price');
   const perPeriod = pricePerPeriod(perMinute, listing.periodSec);
+  const fee = o.feePerPeriod ?? 0n;
   const periods = periodsFor(o.minutes, listing.periodSec);
-  const cap = o.maxLamports ?? perPeriod * BigInt(periods);
-  if (cap < perPeriod)
-    throw new MarketError('cap-too-low', `the spending cap ${cap} is below one period (${perPeriod} lamports)`);
-  return { tier, pricePerMinute: perMinute, pricePerPeriod: perPeriod, periodSec: listing.periodSec, periods, cap };
+  const cap = o.maxLamports ?? (perPeriod + fee) * BigInt(periods);
+  if (cap > MAX_LAMPORTS)
+    throw new MarketError('bad-input', `${o.minutes} min of this stream cost more than ${MAX_LAMPORTS} lamports`);
+  if (cap < perPeriod + fee)
+    throw new MarketError(
+      'cap-too-low',
+      `the spending cap ${cap} is below one period (${perPeriod} lamports + ${fee} lamports of fee)`,
+    );
+  return {
+    tier,
+    pricePerMinute: perMinute,
+    pricePerPeriod: perPeriod,
+    periodSec: listing.periodSec,
+    periods,
+    feePerPeriod: fee,
+    cap,
+  };
 }
 
 /**
  * What extending a purchase by `addMinutes` adds to its cap: whole periods at the price already
- * agreed with the seller (its `pricePerPeriod`), never a per-minute price worked back from it.
+ * agreed with the seller (its `pricePerPeriod`) plus each period's fee, never a per-minute price
+ * worked back from it.
  */
-export function extensionCost(pricePerPeriodAgreed: Lamports, periodSec: number, addMinutes: number): Lamports {
-  return pricePerPeriodAgreed * BigInt(periodsFor(addMinutes, periodSec));
+export function extensionCost(
+  pricePerPeriodAgreed: Lamports,
+  periodSec: number,
+  addMinutes: number,
+  feePerPeriod: Lamports = 0n,
+): Lamports {
+  return (pricePerPeriodAgreed + feePerPeriod) * BigInt(periodsFor(addMinutes, periodSec));
 }

@@ -19,6 +19,8 @@ export interface Run {
   /** Last frame actually received by this run (null: none yet). */
   dataAt: number | null;
   paying: boolean;
+  /** Transaction fee of one payment (lamports; null: not asked of the ledger yet). */
+  payFee: bigint | null;
   stopping: boolean;
   reconnects: number;
   /** frames/lastSeq not yet flushed to SQLite */
@@ -47,6 +49,7 @@ export function newRun(id: string): Run {
     lastFrameAt: Date.now(),
     dataAt: null,
     paying: false,
+    payFee: null,
     stopping: false,
     reconnects: 0,
     frames: 0,

@@ -2,8 +2,8 @@
 // the seller connection (resuming from the last seq), feed its frames to the sinks, save progress
 // to SQLite, and when the stream drops re-dial and re-open it with backoff while time is paid for.
 // Once the stream is up the first period is paid and the payment schedule starts (no money before).
-import type { Connection, PeerId } from '@libp2p/interface';
-import { multiaddr } from '@multiformats/multiaddr';
+import type { Connection } from '@libp2p/interface';
+import type { Address } from '@solana/kit';
 import { addressToPeerId } from '../identity/identity';
 import type { ConnectInfo } from '../net/connect-info';
 import { isFinal, type PurchaseRow } from '../store/trades';
@@ -41,17 +41,11 @@ export class PurchaseStreams {
     private readonly control: PurchaseControl,
   ) {}
 
-  /** The connection to open streams on: the one given, else the best open one (direct before relayed). */
-  #pickConnection(seller: string, given?: Connection): Connection | PeerId {
-    const peer = addressToPeerId(seller);
+  /** The connection to open streams on: the one given if still open, else net's choice (the
+   *  best open path). Undefined when not connected: the redial goes through the ladder. */
+  #pickConnection(seller: string, given?: Connection): Connection | undefined {
     if (given && given.status === 'open') return given;
-    const open = this.ctx.net.libp2p.getConnections(peer).filter((c) => c.status === 'open');
-    open.sort(
-      (a, b) =>
-        Number(a.limits !== undefined) - Number(b.limits !== undefined) ||
-        Number(a.remoteAddr.toString().includes('webrtc')) - Number(b.remoteAddr.toString().includes('webrtc')),
-    );
-    return open[0] ?? peer;
+    return this.ctx.net.bestConnection(addressToPeerId(seller));
   }
 
   /** Open the purchase's stream (on `conn` if given and open), then pay / schedule payments. */
@@ -62,8 +56,10 @@ export class PurchaseStreams {
     // the sinks first: an existing output file says which frames the buyer already has
     this.#attachSinks(run, p);
     const lastSeq = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
+    const connection = this.#pickConnection(p.seller, conn);
+    if (!connection) return void this.#retry(run, 'not connected to the seller');
     try {
-      session = await openStream(this.ctx.net.libp2p, this.#pickConnection(p.seller, conn), {
+      session = await openStream(this.ctx.net.libp2p, connection, {
         requestId: p.id,
         streamId: p.streamId,
         lastSeq,
@@ -146,24 +142,40 @@ export class PurchaseStreams {
     t.unref();
   }
 
-  /** Re-dial the seller if no connection is left (its saved addresses, then its relays), then re-open. */
+  /**
+   * Re-dial the seller if no connection is left — through the connect ladder like the first
+   * connect (direct, relays; a punch as a further round over the ledger with PunchSync), each
+   * attempt in the connection history — then re-open the stream.
+   */
   async reconnect(run: Run): Promise<void> {
     const p = this.ctx.trades.purchase(run.id);
     if (!p || isFinal(p.state) || run.stopping) return;
     const peer = addressToPeerId(p.seller);
-    if (this.ctx.net.libp2p.getConnections(peer).length === 0) {
-      const info = p.peerInfo as ConnectInfo | null;
-      const addrs = [...(info?.addrs ?? []), ...(info?.relays ?? [])]
-        .map((a) => {
-          try {
-            return multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`);
-          } catch {
-            return null;
-          }
-        })
-        .filter((a) => a !== null);
+    if (!this.ctx.net.bestConnection(peer)) {
+      const saved = p.peerInfo as ConnectInfo | null;
+      // the saved ICE parameters were for one round only: the punch gets fresh ones over the ledger
+      const remote: ConnectInfo = {
+        v: 1,
+        addrs: saved?.addrs ?? [],
+        relays: saved?.relays ?? [],
+        ...(saved?.nat ? { nat: saved.nat } : {}),
+      };
       try {
-        await this.ctx.net.libp2p.dial(addrs.length ? addrs : peer, { signal: AbortSignal.timeout(5000) });
+        const cs = await this.ctx.net.prepareConnect({ peer, role: 'initiator', requestId: p.id, ice: false });
+        run.cs?.close();
+        run.cs = cs;
+        if (run.stopping) return void cs.close();
+        const r = await cs.connect(remote, {
+          requestId: p.id,
+          signaling: this.ctx.signals.channel(p.id, p.seller as Address),
+        });
+        this.ctx.emit('connection', {
+          requestId: p.id,
+          peer: p.seller,
+          path: r.path.kind,
+          elapsedMs: r.elapsedMs,
+          role: 'buyer',
+        });
       } catch (e) {
         return void this.#retry(run, `redial failed: ${(e as Error).message}`);
       }

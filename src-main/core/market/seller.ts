@@ -3,7 +3,6 @@
 //   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
 // Rules: capacity per stream, price per tier, period, grace; a reject always says why. Every
 // Payment on our stdin is verified on the ledger (payer, recipient, amount, request, period, once).
-import { multiaddr } from '@multiformats/multiaddr';
 import type { Address } from '@solana/kit';
 import { peerIdToAddress, addressToPeerId } from '../identity/identity';
 import type { Payment, Received, ServiceRequest, ServiceStop, Lamports } from '../ledger/types';
@@ -21,6 +20,23 @@ import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
 
+/**
+ * The seller's bounds per buyer key (docs/security.md, "Money and capacity"). Past each one the
+ * seller refuses or ignores that buyer's extra, and keeps serving everyone else.
+ */
+export const SELLER_LIMITS = {
+  /** ServiceRequests handled per buyer key per minute (a token bucket); more are ignored unanswered. */
+  requestsPerMinute: 6,
+  /** Buyer keys the request rate is remembered for (the oldest are forgotten first). */
+  rateKeys: 10_000,
+  /** An unpaid sale whose buyer has not opened its stream holds a place for at most this long (ms). */
+  pendingHoldMs: 20_000,
+  /** A buyer whose sale of a stream opened it and did not pay gets no new grace on it for this long (ms). */
+  graceCooldownMs: 10 * 60_000,
+  /** Stream sessions open at once per sale (a reconnect may overlap the old session for a moment). */
+  sessionsPerSale: 2,
+} as const;
+
 export class SellerSide {
   readonly offers: OfferBook;
   readonly server: StreamServer;
@@ -28,6 +44,10 @@ export class SellerSide {
   #verifying = new Map<string, Promise<void>>();
   /** The connect session of each active sale (keeps the path up; holds an ICE agent). */
   #connects = new Map<string, ConnectSession>();
+  /** Stream sessions granted and not yet closed, per sale. */
+  #sessions = new Map<string, number>();
+  /** Request rate per buyer key: tokens left and when they were counted. */
+  #rate = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly ctx: MarketContext) {
     this.offers = new OfferBook(ctx, (id, reason) => this.#endSale(id, 'ended', reason));
@@ -52,22 +72,26 @@ export class SellerSide {
     this.#redialBuyers();
   }
 
-  /** After a restart: reach the buyers of sales still paid for, so they can resume at once. */
+  /** After a restart: reach the buyers of sales still paid for, so they can resume at once —
+   *  through the connect ladder (reverse dial, relays; the buyer's punch rounds answered over
+   *  the ledger), each attempt in the connection history. */
   #redialBuyers(): void {
     for (const s of this.ctx.trades.sales({ active: true })) {
       if (s.startedAt === null || !s.peerInfo || Date.now() > this.#deadline(s.id)) continue;
-      const peer = addressToPeerId(s.buyer);
-      const addrs = [...s.peerInfo.addrs, ...s.peerInfo.relays].flatMap((a) => {
-        try {
-          return [multiaddr(a.includes('/p2p/') && !a.endsWith('/p2p-circuit') ? a : `${a}/p2p/${peer.toString()}`)];
-        } catch {
-          return [];
-        }
-      });
-      if (!addrs.length) continue;
+      if (!s.peerInfo.addrs.length && !s.peerInfo.relays.length) continue;
       this.ctx.log.info({ requestId: s.id, buyer: s.buyer }, 'seller restarted: re-dialing the buyer');
-      void this.ctx.net.libp2p
-        .dial(addrs, { signal: AbortSignal.timeout(10_000) })
+      const remote = { v: 1 as const, addrs: s.peerInfo.addrs, relays: s.peerInfo.relays };
+      void this.ctx.net
+        .prepareConnect({ peer: addressToPeerId(s.buyer), role: 'responder', requestId: s.id, ice: false })
+        .then((cs) => {
+          this.#connects.get(s.id)?.close();
+          this.#connects.set(s.id, cs);
+          return cs.connect(remote, {
+            requestId: s.id,
+            signaling: this.ctx.signals.channel(s.id, s.buyer as Address),
+          });
+        })
+        .then((r) => this.ctx.log.info({ requestId: s.id, path: r.path.kind }, 'reached the buyer again'))
         .catch((e) =>
           this.ctx.log.info({ requestId: s.id, err: (e as Error).message }, 'buyer not reachable (it may dial us)'),
         );
@@ -133,13 +157,30 @@ export class SellerSide {
         .catch((e) => log.warn({ err: (e as Error).message }, 'could not post reject'));
     };
     if (m.expiresAt * 1000 + this.ctx.timing.clockSkewMs < Date.now()) return; // stale: ignore silently
+    // a key that asks too often gets no answer at all: answering would cost us a fee each time
+    if (!this.#takeToken(buyer)) return void log.debug('request rate over the limit: ignored');
     const l = this.live.get(m.streamId);
     if (!l || l.offer.paused) return reject('unknown-stream', `no stream '${m.streamId}' for sale here`);
     const o = l.offer;
     const perMinute = pricePerMinute(o, m.tier);
     if (perMinute === null) return reject('not-allowed', 'this stream has no rebroadcast tier');
-    const active = this.ctx.trades.sales({ active: true, streamId: o.streamId }).length;
-    if (active >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);
+    const now = Date.now();
+    const recent = this.ctx.trades.salesOf(buyer, o.streamId, now - SELLER_LIMITS.graceCooldownMs);
+    // one free grace window per buyer per stream per cooldown: a sale that opened the stream and never paid used it
+    const graced = recent.find((s) => s.startedAt !== null && s.paidThrough < 0);
+    if (graced) {
+      const wait = Math.ceil((graced.createdAt + SELLER_LIMITS.graceCooldownMs - now) / 1000);
+      return reject(
+        'not-allowed',
+        `your request ${graced.id} took its grace window on '${o.streamId}' without paying: no new one for ${wait} s`,
+      );
+    }
+    // one pending (unpaid, not yet streaming) sale per buyer per stream: a new request replaces it
+    for (const s of recent)
+      if (!isFinal(s.state) && s.startedAt === null && s.paidThrough < 0)
+        this.#endSale(s.id, 'failed', `replaced by a newer request (${m.requestId}) of the same buyer`);
+    const held = this.#holding(o.streamId, now);
+    if (held >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);
     const price = pricePerPeriod(perMinute, o.periodSec);
     if (m.maxLamports < price)
       return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
@@ -242,6 +283,20 @@ export class SellerSide {
       };
     const l = this.live.get(sale.streamId);
     if (!l) return { refuse: { code: 'unknown-stream', recover: 'abort', message: 'stream no longer for sale' } };
+    const open = this.#sessions.get(sale.id) ?? 0;
+    if (open >= SELLER_LIMITS.sessionsPerSale)
+      return {
+        refuse: {
+          code: 'too-many-sessions',
+          recover: 'reconnect',
+          message: `${open} streams of this purchase are open already (at most ${SELLER_LIMITS.sessionsPerSale})`,
+        },
+      };
+    // a sale that stopped holding its place while it connected must find one free now
+    if (sale.startedAt === null && Date.now() - sale.createdAt >= SELLER_LIMITS.pendingHoldMs) {
+      if (this.#holding(sale.streamId, Date.now(), sale.id) >= l.offer.capacity)
+        return { refuse: { code: 'full', recover: 'abort', message: 'stream is at capacity' } };
+    }
     let startedAt = sale.startedAt;
     if (startedAt === null) {
       startedAt = Date.now();
@@ -251,11 +306,15 @@ export class SellerSide {
       return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
     if (sale.state !== 'streaming')
       this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
+    this.#sessions.set(sale.id, open + 1);
     return {
       hub: l.hub,
       format: l.offer.format,
       deadline: () => this.#deadline(sale.id),
       onClose: (info, reason) => {
+        const left = (this.#sessions.get(sale.id) ?? 1) - 1;
+        if (left > 0) this.#sessions.set(sale.id, left);
+        else this.#sessions.delete(sale.id);
         const s = this.ctx.trades.sale(sale.id);
         if (!s) return;
         this.ctx.trades.updateSale(sale.id, { frames: s.frames + info.framesOut, dropped: s.dropped + info.dropped });
@@ -264,6 +323,39 @@ export class SellerSide {
       },
     };
   };
+
+  /**
+   * Sales that hold a place on a stream (its capacity): paid ones, ones streaming within their
+   * grace, and unpaid ones still connecting for at most pendingHoldMs.
+   */
+  #holding(streamId: string, now: number, except?: string): number {
+    let n = 0;
+    for (const s of this.ctx.trades.sales({ active: true, streamId })) {
+      if (s.id === except) continue;
+      if (s.paidThrough >= 0) n++;
+      else if (s.startedAt !== null) n += now <= this.#deadline(s.id) ? 1 : 0;
+      else n += now - s.createdAt < SELLER_LIMITS.pendingHoldMs ? 1 : 0;
+    }
+    return n;
+  }
+
+  /** Take one request token of a buyer key (false: over the rate). */
+  #takeToken(buyer: string): boolean {
+    const now = Date.now();
+    const perMs = SELLER_LIMITS.requestsPerMinute / 60_000;
+    const b = this.#rate.get(buyer);
+    const tokens = b
+      ? Math.min(SELLER_LIMITS.requestsPerMinute, b.tokens + (now - b.at) * perMs)
+      : SELLER_LIMITS.requestsPerMinute;
+    this.#rate.delete(buyer); // re-inserted last: the map's order is least recently seen first
+    if (this.#rate.size >= SELLER_LIMITS.rateKeys) this.#rate.delete(this.#rate.keys().next().value as string);
+    if (tokens < 1) {
+      this.#rate.set(buyer, { tokens, at: now });
+      return false;
+    }
+    this.#rate.set(buyer, { tokens: tokens - 1, at: now });
+    return true;
+  }
 
   /** paid-until + grace, in unix ms, from the stored sale. */
   #deadline(id: string): number {
@@ -301,7 +393,8 @@ export class SellerSide {
       direction: 'in' as const,
       payer: rx.sender,
       recipient: me,
-      lamports: rx.transfer?.lamports ?? 0n,
+      // what the transaction moved to us from the buyer (verifyPayment), never another transfer of it
+      lamports: v.ok ? v.lamports : 0n,
       period: m.period,
     };
     const emit = (state: 'verified' | 'refused', reason?: string): void =>

@@ -1,15 +1,17 @@
 // Runs in: Node. Shared types of the market layer: what it needs from the layers below (a net
 // node that can prepare a connect and open streams; the ledger client), its timing knobs and
 // the events it emits for the api / UI / CLI.
-import type { Libp2p } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { ConnectSession, PrepareOptions } from '../net/types';
 import type { Lamports, Tier } from '../ledger/types';
 import type { PurchaseRow, SaleRow } from '../store/trades';
 
 /** The part of the net node the market uses (NetNode satisfies it). */
 export interface MarketNet {
-  readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'peerId' | 'dial' | 'getConnections'>;
+  readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'peerId'>;
   prepareConnect(opts: PrepareOptions): Promise<ConnectSession>;
+  /** The connection to use with a peer (net's one rule: the best open path). */
+  bestConnection(peer: PeerId | string): Connection | undefined;
   /** Addresses to announce with /p2p/<self> (for relays' NodeAnnounce); optional. */
   multiaddrs?(): string[];
 }

@@ -107,3 +107,21 @@ export function isOnLink(ip: string): boolean {
   }
   return false;
 }
+
+/**
+ * The peer's direct addresses worth dialing. Its LAN addresses only make sense inside its own
+ * home: when both public IPs are known and differ, they are another network's private range — a
+ * home with the same range (both 192.168.1.0/24) would dial a stranger there, or itself — so
+ * they are left out. With either IP unknown they stay (a dial to the wrong peer fails at Noise).
+ */
+export function directAddrsWorthDialing<T extends Multiaddr>(
+  addrs: T[],
+  myPublicIp?: string,
+  theirPublicIp?: string,
+): T[] {
+  if (!myPublicIp || !theirPublicIp || myPublicIp === theirPublicIp) return addrs;
+  return addrs.filter((a) => {
+    const ip = multiaddrIp(a);
+    return ip === undefined || !isLanIp(ip);
+  });
+}

@@ -7,6 +7,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
 import type { ConnectInfo } from './connect-info';
+import { directAddrsWorthDialing } from './addresses';
 import type { IcePunchComponents, IcePunchInit } from './ice-punch';
 import type { PathTracker } from './status';
 import type { AttemptMethod, AttemptOutcome, AttemptRecord, LadderTimeouts } from './types';
@@ -131,8 +132,10 @@ export class AttemptDialer {
     }
   }
 
+  /** The peer's direct addresses (its LAN ones only when it may share our home). */
   directAddrs(remote: ConnectInfo): Multiaddr[] {
-    return remote.addrs.filter((a) => !a.includes('p2p-circuit')).map((a) => withP2p(a, this.peer));
+    const addrs = remote.addrs.filter((a) => !a.includes('p2p-circuit')).map((a) => withP2p(a, this.peer));
+    return directAddrsWorthDialing(addrs, this.deps.localInfo().nat?.publicIp, remote.nat?.publicIp);
   }
 
   async #transportDialAny(addrs: Multiaddr[], signal: AbortSignal): Promise<Connection> {

@@ -66,11 +66,12 @@ export class LadderSession implements ConnectSession {
     this.#upkeep = new PathUpkeep(this.#dialer, role, this.#abort.signal, () => this.#remote);
   }
 
-  async prepare(remote?: ConnectInfo): Promise<this> {
+  /** My ConnectInfo for the peer; with ICE parameters unless `withIce` is false (a redial). */
+  async prepare(remote?: ConnectInfo, withIce = true): Promise<this> {
     const base = this.deps.localInfo();
     let ice;
     const remoteHasIce = this.role === 'initiator' || remote?.ice !== undefined;
-    if (remoteHasIce && this.deps.punchEnabled) {
+    if (withIce && remoteHasIce && this.deps.punchEnabled) {
       this.#ice = new IcePunchSession(this.deps.punch, this.deps.punchInit, this.role, this.peerId);
       try {
         ice = await this.#ice.prepare(remote?.ice);

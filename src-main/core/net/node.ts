@@ -16,7 +16,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr';
 import { autoNAT } from '@libp2p/autonat';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { ComponentLogger, PeerId, Upgrader } from '@libp2p/interface';
+import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
 import { silentLogger } from '../log';
 import { ConnectionStore } from '../store/connections';
 import { makeAnnounceFilter } from './addresses';
@@ -175,7 +175,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       this.#sessions.delete(s);
       close();
     };
-    return s.prepare(o.remote);
+    return s.prepare(o.remote, o.ice ?? true);
   }
 
   async connectPeer(o: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult> {
@@ -195,6 +195,10 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   peerStatus(peer: PeerId | string): PeerStatus {
     return this.tracker.peerStatus(peer.toString());
+  }
+
+  bestConnection(peer: PeerId | string): Connection | undefined {
+    return this.tracker.bestConnection(peer.toString());
   }
 
   async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {

@@ -173,6 +173,9 @@ export interface PrepareOptions {
   /** The responder prepares with the initiator's info (its ICE offer). */
   remote?: ConnectInfo;
   requestId?: string;
+  /** Gather ICE parameters now (default true). A redial says false: it has no fresh parameters
+   *  of the peer's, so its punch comes as a further round over the signaling channel. */
+  ice?: boolean;
 }
 
 export interface NatReport {
@@ -212,6 +215,9 @@ export interface NetNode extends EventTarget {
   connectPeer(opts: ConnectOptions & { signaling: Signaling }): Promise<ConnectResult>;
   status(): PeerStatus[];
   peerStatus(peer: PeerId | string): PeerStatus;
+  /** The connection to use with a peer — THE rule, for every layer: the best open path
+   *  (direct LAN < direct WAN < hole-punched < relayed); undefined when not connected. */
+  bestConnection(peer: PeerId | string): Connection | undefined;
   /** Ping the peer now on its best connection (ms; undefined when not connected). */
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined>;
   /** NodeAnnounce for this node's roles (the market posts it); undefined when it has no role. */

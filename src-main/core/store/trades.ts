@@ -39,7 +39,10 @@ export interface PurchaseRow {
   periodMs: number | null;
   graceMs: number | null;
   paidThrough: number;
+  /** Lamports paid to the seller (prices). */
   spent: bigint;
+  /** Lamports of transaction fees paid for this purchase (its payments); the cap covers spent + fees. */
+  fees: bigint;
   lastSeq: number;
   frames: number;
   dropped: number;
@@ -105,6 +108,7 @@ function purchaseFrom(r: Raw): PurchaseRow {
     graceMs: nOrNull(r.grace_ms),
     paidThrough: n(r.paid_through),
     spent: big(r.spent),
+    fees: big(r.fees ?? 0),
     lastSeq: n(r.last_seq),
     frames: n(r.frames),
     dropped: n(r.dropped),
@@ -206,6 +210,7 @@ export class TradeStore {
         | 'graceMs'
         | 'paidThrough'
         | 'spent'
+        | 'fees'
         | 'lastSeq'
         | 'frames'
         | 'dropped'
@@ -222,6 +227,7 @@ export class TradeStore {
       graceMs: 'grace_ms',
       paidThrough: 'paid_through',
       spent: 'spent',
+      fees: 'fees',
       lastSeq: 'last_seq',
       frames: 'frames',
       dropped: 'dropped',
@@ -307,6 +313,18 @@ export class TradeStore {
         .prepare(`SELECT * FROM sales ${w} ORDER BY created_at DESC LIMIT ?`)
         .safeIntegers(true)
         .all(...p, opts.limit ?? 1000) as Raw[]
+    ).map(saleFrom);
+  }
+
+  /** The sales of one buyer for one stream created at or after `since` (unix ms), newest first. */
+  salesOf(buyer: string, streamId: string, since: number): SaleRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM sales WHERE buyer = ? AND stream_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT 100`,
+        )
+        .safeIntegers(true)
+        .all(buyer, streamId, since) as Raw[]
     ).map(saleFrom);
   }
 

@@ -14,7 +14,7 @@ export async function checkAvailability(): Promise<Availability> {
     if (!runSyncQuiet('sh', ['-c', `command -v ${tool}`]).trim()) {
       return {
         ok: false,
-        reason: `\`${tool}\` not found: apt-get install -y iproute2 nftables coturn (see docs/natlab.md)`,
+        reason: `\`${tool}\` not found: \`npm run test:natlab\` installs it (apt-get install -y iproute2 nftables coturn)`,
       };
     }
   }

@@ -15,12 +15,15 @@ export function labTmpDir(name: string): string {
   return join(tmpdir(), `axon-natlab-${name}`);
 }
 
-export function labNamespaces(name: string): string[] {
-  const out = runSyncQuiet('ip', ['netns', 'list']);
-  return out
+function allNamespaces(): string[] {
+  return runSyncQuiet('ip', ['netns', 'list'])
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((ns) => ns.startsWith(`${name}-`));
+    .filter(Boolean);
+}
+
+export function labNamespaces(name: string): string[] {
+  return allNamespaces().filter((ns) => ns.startsWith(`${name}-`));
 }
 
 /** Kills every process inside `ns` (SIGKILL) and deletes it. Sync; never throws. */
@@ -57,47 +60,97 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** When `pid` started (clock ticks since boot, /proc/PID/stat field 22), or '' if unknown. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** A lock file's owner: "PID STARTTIME" (older files: "PID"). */
+interface Owner {
+  pid: number;
+  start: string;
+}
+
+function readOwner(file: string): Owner | null {
+  try {
+    const [pid, start] = readFileSync(file, 'utf8').trim().split(/\s+/);
+    return Number(pid) > 0 ? { pid: Number(pid), start: start ?? '' } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The owner still runs — the same process, not a later one that was given its pid. */
+function ownerAlive(o: Owner): boolean {
+  return pidAlive(o.pid) && (!o.start || startTime(o.pid) === o.start);
+}
+
 /**
  * Claims lab name `name` for this process. Throws if a live process holds it; otherwise removes
- * the leftovers (namespaces `<name>-…` and their processes) of a dead holder.
+ * the leftovers (namespaces `<name>-…` and their processes, its files) of a dead holder, and
+ * those of every other lab whose owner is gone (sweepStaleLabs).
  */
 export function claimLabName(name: string): void {
   mkdirSync(LOCK_DIR, { recursive: true });
   const lockFile = join(LOCK_DIR, `${name}.pid`);
-  let holder = 0;
-  try {
-    holder = Number(readFileSync(lockFile, 'utf8').trim());
-  } catch {
-    /* no lock */
+  const holder = readOwner(lockFile);
+  if (holder && holder.pid !== process.pid && ownerAlive(holder)) {
+    throw new Error(`NAT lab name "${name}" is in use by live process ${holder.pid}; choose another name`);
   }
-  if (holder && holder !== process.pid && pidAlive(holder)) {
-    throw new Error(`NAT lab name "${name}" is in use by live process ${holder}; choose another name`);
-  }
-  if (holder === process.pid && liveLabs.has(name)) {
+  if (holder?.pid === process.pid && liveLabs.has(name)) {
     throw new Error(`NAT lab name "${name}" is already in use in this process; destroy it first or pick another`);
   }
   for (const ns of labNamespaces(name)) deleteNamespaceSync(ns);
   rmSync(labTmpDir(name), { recursive: true, force: true });
-  writeFileSync(lockFile, String(process.pid));
-  sweepDeadLabs();
+  writeFileSync(lockFile, `${process.pid} ${startTime(process.pid)}`);
+  sweepStaleLabs();
 }
 
-/** Removes the namespaces of every lab (any name) whose recorded owner process is gone. */
-function sweepDeadLabs(): void {
+/**
+ * Removes what crashed NAT-lab runs left behind, whatever their names: the namespaces of every
+ * lab whose recorded owner process is gone (killing the processes inside them, which takes
+ * their nft rules and conntrack state along), their scratch directories and lock files, scratch
+ * directories no live lab owns, and availability-probe namespaces of dead processes. Labs of live
+ * processes (another test run on the same machine) are left alone. Returns what it removed.
+ */
+export function sweepStaleLabs(): string[] {
+  const removed: string[] = [];
+  mkdirSync(LOCK_DIR, { recursive: true });
+  const live = new Set<string>();
   for (const file of readdirSync(LOCK_DIR)) {
     if (!file.endsWith('.pid')) continue;
-    const other = file.slice(0, -'.pid'.length);
-    let pid: number;
-    try {
-      pid = Number(readFileSync(join(LOCK_DIR, file), 'utf8').trim());
-    } catch {
+    const name = file.slice(0, -'.pid'.length);
+    const owner = readOwner(join(LOCK_DIR, file));
+    if (owner && ownerAlive(owner)) {
+      live.add(name);
       continue;
     }
-    if (pid && pidAlive(pid)) continue;
-    for (const ns of labNamespaces(other)) deleteNamespaceSync(ns);
-    rmSync(labTmpDir(other), { recursive: true, force: true });
+    for (const ns of labNamespaces(name)) {
+      deleteNamespaceSync(ns);
+      removed.push(`namespace ${ns}`);
+    }
     rmSync(join(LOCK_DIR, file), { force: true });
+    removed.push(`lock ${name}`);
   }
+  const prefix = 'axon-natlab-';
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(prefix) || live.has(entry.slice(prefix.length))) continue;
+    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    removed.push(`directory ${join(tmpdir(), entry)}`);
+  }
+  for (const ns of allNamespaces()) {
+    const probe = /^natlab-(?:probe|preflight)-(\d+)$/.exec(ns);
+    if (probe && !pidAlive(Number(probe[1]))) {
+      deleteNamespaceSync(ns);
+      removed.push(`namespace ${ns}`);
+    }
+  }
+  return removed;
 }
 
 export function releaseLabName(name: string): void {

@@ -2,6 +2,7 @@
 // Never edit a migration that has shipped: add the next number.
 import m001 from './001_initial';
 import m004 from './004_market';
+import m005 from './005_money';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,5 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial', sql: m001 },
   { version: 4, name: 'market', sql: m004 },
+  { version: 5, name: 'money', sql: m005 },
 ];

@@ -1,0 +1,138 @@
+// Attacks on a buyer's money by a hostile seller — real ledger, real nodes on loopback, real
+// SQLite. The hostile seller is the project's own node with one outgoing message altered (its
+// ServiceAccept). The buyer checks every term of an accept against the listing it bought and
+// refuses with a reason; the spending cap covers prices AND transaction fees.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AxonNode } from '../../src-main/core/node';
+import type { AxonMessage } from '../../src-main/core/ledger/types';
+import { isFinal, type PurchaseRow } from '../../src-main/core/store/trades';
+import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+
+/** Make `node` alter the ServiceAccepts it posts on the ledger (a hostile seller); returns the undo. */
+function alterAccepts(node: AxonNode, alter: (m: Extract<AxonMessage, { type: 'ServiceAccept' }>) => AxonMessage) {
+  const ledger = node.ledger;
+  const post = ledger.post.bind(ledger);
+  ledger.post = (topic, msg, o) => post(topic, msg.type === 'ServiceAccept' ? alter(msg) : msg, o);
+  return () => {
+    ledger.post = post;
+  };
+}
+
+async function finalPurchase(node: AxonNode, id: string, ms = 30_000): Promise<PurchaseRow> {
+  return waitFor(
+    () => {
+      const p = node.purchase(id);
+      return p && isFinal(p.state) ? p : null;
+    },
+    ms,
+    `purchase ${id} to end`,
+  );
+}
+
+describe('a hostile seller cannot drain a buyer', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let seller: AxonNode;
+  let buyer: AxonNode;
+
+  beforeAll(async () => {
+    ({ seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
+  });
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  async function listed(streamId: string): Promise<string> {
+    const id = `${seller.identity.address}:${streamId}`;
+    await waitFor(() => buyer.listings().some((l) => l.id === id), 15_000, `listing ${id} at the buyer`);
+    return id;
+  }
+
+  it('an accept whose period differs from the listing is refused with the reason; nothing is paid', async () => {
+    await seller.sell({
+      streamId: 'short-period',
+      title: 'Period games',
+      source: { kind: 'weather', hz: 5 },
+      priceDirect: 60_000n, // 2 000 lamports per listed 2 s period
+      periodSec: 2,
+      graceSec: 2,
+    });
+    const listing = await listed('short-period');
+    // the seller quotes 1 s periods at a "fair" 1 000 lamports each: twice the payments, twice the fees
+    const undo = alterAccepts(seller, (m) => ({ ...m, periodSec: 1, pricePerPeriod: 1_000n }));
+    try {
+      const p = await buyer.buy(listing, { minutes: 1 });
+      const done = await finalPurchase(buyer, p.id);
+      expect(done.state).toBe('failed');
+      expect(done.reason).toMatch(/refused the seller's terms: the seller's period 1 s is not the listed 2 s/);
+      expect(done.spent).toBe(0n);
+      expect(buyer.payments(p.id)).toEqual([]);
+      // the reason is in the purchase's history (what the UI and `axon history` show)
+      expect(buyer.history('purchase', p.id).at(-1)).toMatchObject({ to: 'failed', reason: done.reason });
+      // and the seller is told: its sale ends at once instead of holding a place
+      const sale = await waitFor(
+        () => {
+          const s = seller.sale(p.id);
+          return s && isFinal(s.state) ? s : null;
+        },
+        15_000,
+        'the sale to end',
+      );
+      expect(sale.reason).toMatch(/buyer stopped: terms refused/);
+    } finally {
+      undo();
+    }
+  });
+
+  it('an accept above the listed price is refused; an honest accept after it is served', async () => {
+    await seller.sell({
+      streamId: 'pricey',
+      title: 'Price games',
+      source: { kind: 'weather', hz: 5 },
+      priceDirect: 60_000n,
+      periodSec: 2,
+      graceSec: 2,
+    });
+    const listing = await listed('pricey');
+    const undo = alterAccepts(seller, (m) => ({ ...m, pricePerPeriod: m.pricePerPeriod + 1n }));
+    let bad: PurchaseRow;
+    try {
+      bad = await finalPurchase(buyer, (await buyer.buy(listing, { minutes: 1 })).id);
+    } finally {
+      undo();
+    }
+    expect(bad.state).toBe('failed');
+    expect(bad.reason).toMatch(/price changed: 2001 lamports per period is above the listed 2000/);
+    expect(buyer.payments(bad.id)).toEqual([]);
+    const good = await buyer.buy(listing, { minutes: 1 });
+    await waitFor(() => buyer.purchase(good.id)!.paidThrough >= 0, 20_000, 'the honest purchase paid');
+    await buyer.stopPurchase(good.id);
+  });
+
+  it('fees count against the spending cap: cap = 3 periods + 3 fees − 1 pays 2 periods, every lamport accounted', async () => {
+    await seller.sell({
+      streamId: 'capped',
+      title: 'Capped',
+      source: { kind: 'weather', hz: 5 },
+      priceDirect: 60_000n, // 2 000 lamports per 2 s period
+      periodSec: 2,
+      graceSec: 2,
+    });
+    const listing = await listed('capped');
+    const payFee = await buyer.ledger.estimateFee(true);
+    const msgFee = await buyer.ledger.estimateFee(false);
+    const cap = 3n * (2_000n + payFee) - 1n;
+    const before = await buyer.ledger.balance();
+    const p = await buyer.buy(listing, { minutes: 10, maxLamports: cap });
+    const done = await finalPurchase(buyer, p.id, 40_000);
+    expect(done.reason).toMatch(/spending cap reached/);
+    expect(done.paidThrough).toBe(1);
+    expect(done.spent).toBe(4_000n);
+    expect(done.fees).toBe(2n * payFee);
+    expect(done.spent + done.fees).toBeLessThanOrEqual(cap);
+    // the wallet lost exactly: the request, two payments (price + fee), the stop
+    const expected = before - (msgFee + done.spent + done.fees + msgFee);
+    await waitFor(async () => (await buyer.ledger.balance()) === expected, 15_000, 'the balance to settle');
+  });
+});
