@@ -51,6 +51,13 @@ export const REQUIREMENTS = [
     debian: 'libsecret-tools',
     why: 'looks the key up in the Secret Service',
   },
+  {
+    suite: 'integration',
+    files: ['tests/integration/cli-launcher.test.ts'],
+    command: 'script',
+    debian: 'bsdutils',
+    why: 'a real terminal for the Ctrl+C test of the axon launcher',
+  },
   { suite: 'natlab', command: 'ip', debian: 'iproute2', why: 'network namespaces and veth links' },
   { suite: 'natlab', command: 'ss', debian: 'iproute2', why: 'waits for servers to listen' },
   { suite: 'natlab', command: 'nft', debian: 'nftables', why: "the NAT routers' rules" },

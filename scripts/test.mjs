@@ -101,18 +101,20 @@ if (missing.length) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   say('apt-get update');
   const upd = spawnSync('apt-get', [...APT_OPTS, 'update'], { stdio: 'inherit', env });
+  if (upd.status !== 0)
+    say(`apt-get update failed (exit ${upd.status ?? upd.signal}); trying with the package lists there are`);
   say(`apt-get install -y --no-install-recommends ${pkgs.join(' ')}`);
-  const inst =
-    upd.status === 0
-      ? spawnSync('apt-get', [...APT_OPTS, 'install', '-y', '--no-install-recommends', ...pkgs], {
-          stdio: 'inherit',
-          env,
-        })
-      : upd;
+  const inst = spawnSync('apt-get', [...APT_OPTS, 'install', '-y', '--no-install-recommends', ...pkgs], {
+    stdio: 'inherit',
+    env,
+  });
   missing = missing.filter((r) => !isMet(r));
   if (missing.length) {
+    const still = missing.map((r) => `${r.command} (${r.debian})`).join(', ');
     stop([
-      `apt-get ${upd.status !== 0 ? 'update' : 'install'} failed (exit ${inst.status ?? inst.signal}); still missing: ${packagesOf(missing).join(' ')}.`,
+      inst.status !== 0
+        ? `apt-get install failed (exit ${inst.status ?? inst.signal}); still missing: ${still}.`
+        : `apt-get installed the packages, but still not found: ${still}.`,
       'Fix the error above, or install the packages yourself, then run the tests again:',
       `  ${installCommand(pkgs)}`,
     ]);

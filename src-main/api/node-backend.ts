@@ -129,6 +129,7 @@ class NodeViews {
       listenAddrs: s.multiaddrs,
       nat: natLabel(s.nat),
       relays: s.relays,
+      roles: s.roleState,
       serving: s.offers.some((o) => !o.offer.paused),
       sellingPaused: this.selling.paused,
       buyers: s.sales.filter((x) => !isFinal(x.state)).length,

@@ -3,6 +3,7 @@
 // connection, and errors the node reports.
 import type { AxonEventName, AxonEvents } from '../../src-shared/contract/api';
 import { formatSol, isFinal } from '../../src-shared/contract/api';
+import { safeText } from '../../src-shared/contract/text';
 
 export interface DesktopNotice {
   title: string;
@@ -24,7 +25,7 @@ export class NotificationPolicy {
           return null;
         }
         this.#salesSeen.add(s.id);
-        return { title: 'New buyer', body: `${short(s.buyer)} bought ${s.streamId} (${s.tier} tier).` };
+        return { title: 'New buyer', body: `${short(s.buyer)} bought ${safeText(s.streamId)} (${s.tier} tier).` };
       }
       case 'payment': {
         const p = payload as AxonEvents['payment'];
@@ -49,7 +50,8 @@ export class NotificationPolicy {
       }
       case 'notice': {
         const n = payload as AxonEvents['notice'];
-        return n.level === 'error' ? { title: n.title, body: n.message } : null;
+        // a notice may quote a stranger (a seller's reason, a peer error): no control characters
+        return n.level === 'error' ? { title: safeText(n.title), body: safeText(n.message) } : null;
       }
       default:
         return null;

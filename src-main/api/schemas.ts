@@ -94,7 +94,19 @@ export const SettingsPatchSchema = z
     ]),
     market: z.string().min(1).max(32),
     listenPort: z.number().int().min(0).max(65535),
-    roles: z.object({ relay: z.boolean(), reflector: z.boolean() }).strict(),
+    roles: z
+      .object({
+        relay: z.enum(['auto', 'on', 'off']),
+        reflector: z.enum(['auto', 'on', 'off']),
+        limits: z
+          .object({
+            maxReservations: z.number().int().min(1).max(4096),
+            perConnectionMiB: z.number().int().min(1).max(1_048_576),
+            perConnectionMinutes: z.number().int().min(1).max(10_080),
+          })
+          .strict(),
+      })
+      .strict(),
     stunServers: z.array(hostPort).max(16),
     startOnLogin: z.boolean(),
   })

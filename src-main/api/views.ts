@@ -73,6 +73,7 @@ export function purchaseView(p: PurchaseRow, extra: { title: string; format: str
     periodMs: p.periodMs,
     paidThrough: p.paidThrough,
     spent: p.spent.toString(),
+    fees: p.fees.toString(),
     frames: p.frames,
     dropped: p.dropped,
     rateHz: extra.rateHz,

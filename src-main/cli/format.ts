@@ -1,6 +1,14 @@
 // Runs in: Node (the `axon` command). Terminal formatting: exact lamports ↔ SOL (bigint, never
 // floats), short addresses, ages and plain aligned tables.
 import { CliError } from './context';
+import { safeText } from '../../src-shared/contract/text';
+
+/**
+ * Text from a stranger (listing titles, descriptions, tags, reasons, peer errors) as it may reach
+ * the terminal: no escape sequences, no control characters, one line. `table` applies it to every
+ * cell; single lines that carry such text call it themselves.
+ */
+export { safeText };
 
 export const LAMPORTS_PER_SOL = 1_000_000_000n;
 
@@ -67,7 +75,8 @@ export function rate(milliHz: number): string {
 }
 
 /** A plain table: columns padded to their widest cell, two spaces apart. */
-export function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map((c) => safeText(c)));
   const width = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
@@ -88,7 +97,7 @@ export function payloadText(payload: Uint8Array, max = Infinity): string {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(payload).replace(/\r?\n$/, '');
     // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) throw new Error('binary');
+    if (/[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/.test(text)) throw new Error('binary');
   } catch {
     text = `<${payload.length} bytes: ${Buffer.from(payload.subarray(0, 16)).toString('hex')}${payload.length > 16 ? '…' : ''}>`;
   }

@@ -10,7 +10,7 @@ import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
 import { demoCommand, type DemoOptions } from './commands/demo';
-import { parsePositiveInt } from './format';
+import { parsePositiveInt, safeText } from './format';
 import { SettingsError } from '../core/settings';
 import { IdentityError } from '../core/identity/identity';
 import { MarketError } from '../core/market/types';
@@ -36,11 +36,15 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => showId(cliContext(g()), !!o.json));
   id.command('import <file>')
-    .description('replace the identity by a Solana CLI keypair file (JSON array of 64 bytes)')
-    .action((file: string) => importId(cliContext(g()), file, g()));
+    .description(
+      'replace the identity by a Solana CLI keypair file (JSON array of 64 bytes); the current key is kept in a dated 0600 backup file in the data dir',
+    )
+    .option('--discard-old', 'do not keep a backup of the current key')
+    .action((file: string, o: { discardOld?: boolean }) => importId(cliContext(g()), file, g(), o));
   id.command('export [file]')
     .description('write the keypair in the Solana CLI format (to FILE with mode 0600, or stdout)')
-    .action((file?: string) => exportId(cliContext(g()), file));
+    .option('--force', 'replace FILE if it exists')
+    .action((file: string | undefined, o: { force?: boolean }) => exportId(cliContext(g()), file, o));
 
   p.command('ledger')
     .description('run the local Solana-compatible ledger (JSON-RPC on PORT, pubsub on PORT+1) until Ctrl+C')
@@ -154,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
   const onLate = (e: unknown): void => {
     const msg = (e as Error)?.message ?? String(e);
     if (!/database connection is not open/.test(msg))
-      process.stderr.write(`axon: warning: a background task failed: ${msg}\n`);
+      process.stderr.write(`axon: warning: a background task failed: ${safeText(msg)}\n`);
   };
   if (standalone) process.on('unhandledRejection', onLate);
   const code = await run(argv);
@@ -162,6 +166,16 @@ export async function main(argv: string[]): Promise<number> {
   // do not hang — exit shortly after the command is done.
   if (standalone) setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/** An error line may carry a stranger's words (a seller's reason, a peer error): no escapes. */
+function printError(text: string): void {
+  console.error(
+    text
+      .split('\n')
+      .map((l) => safeText(l))
+      .join('\n'),
+  );
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -175,27 +189,27 @@ async function run(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof CliError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return e.exitCode;
     }
     if (e instanceof MarketError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return 1;
     }
     if (e instanceof LedgerPostError) {
-      console.error(`axon: the ledger refused or lost a transaction: ${e.message}`);
+      printError(`axon: the ledger refused or lost a transaction: ${e.message}`);
       return 1;
     }
     if (e instanceof SettingsError || e instanceof IdentityError) {
-      console.error(`axon: ${e.message}`);
+      printError(`axon: ${e.message}`);
       return 1;
     }
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' && err.path) {
-      console.error(`axon: no such file: ${err.path}`);
+      printError(`axon: no such file: ${err.path}`);
       return 1;
     }
-    console.error(`axon: ${err.message ?? String(e)}`);
+    printError(`axon: ${err.message ?? String(e)}`);
     return 1;
   }
 }

@@ -2,6 +2,7 @@
 // (ora, on stderr). Animated only when both stdout and stderr are terminals and --json is off;
 // otherwise the outcome lines (✔ / ✖ / ℹ) are printed plainly on stderr, and with --json nothing.
 import ora, { type Ora } from 'ora';
+import { safeText } from './format';
 
 export interface ProgressOptions {
   json?: boolean;
@@ -34,28 +35,31 @@ export function progress(o: ProgressOptions = {}): Progress {
   let spinner: Ora | null = null;
   let current = '';
   const plain = (symbol: string, text: string): void => {
-    if (!quiet && text) process.stderr.write(`${symbol} ${text}\n`);
+    // status lines may quote a stranger (a seller's reason): no escape sequences reach the terminal
+    if (!quiet && text) process.stderr.write(`${symbol} ${safeText(text)}\n`);
   };
   return {
-    step(text) {
+    step(raw) {
+      const text = safeText(raw);
       current = text;
       if (!live) return;
       if (spinner) spinner.text = text;
       else spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
     },
     succeed(text) {
-      const t = text ?? current;
+      const t = text === undefined ? current : safeText(text);
       if (spinner) spinner.succeed(t);
       else plain('✔', t);
       spinner = null;
     },
     fail(text) {
-      const t = text ?? current;
+      const t = text === undefined ? current : safeText(text);
       if (spinner) spinner.fail(t);
       else plain('✖', t);
       spinner = null;
     },
-    info(text) {
+    info(raw) {
+      const text = safeText(raw);
       if (spinner) {
         spinner.info(text);
         spinner = null;

@@ -12,6 +12,7 @@ import type { Delist, Lamports, Listing, Received } from './ledger/types';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
+import { RoleStore, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 
 export class NodeView {
@@ -74,6 +75,14 @@ export class NodeView {
   }
   connections(peerId?: string, limit?: number): ConnectionRow[] {
     return this.#connections.connections(peerId, limit);
+  }
+  /** This node's relay/reflector roles as the last running node kept them. */
+  roleStates(): StoredRoleState[] {
+    return new RoleStore(this.#db).roleStates();
+  }
+  /** The relays and reflectors announced on the market and not yet expired. */
+  roleAnnouncements(): StoredAnnouncement[] {
+    return new RoleStore(this.#db).liveAnnouncements();
   }
   balance(): Promise<Lamports> {
     return this.#ledger.balance();

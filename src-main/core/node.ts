@@ -11,12 +11,12 @@ import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
-import { loadSettings, parseSettings, type Settings } from './settings';
+import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
-import type { NatReport, NetNode, NetNodeOptions, PeerStatus } from './net/types';
+import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
@@ -30,7 +30,7 @@ import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/co
 export interface AxonNodeOptions {
   dataDir: string;
   /** Settings; default: settings.json in the data dir. */
-  settings?: Partial<Settings>;
+  settings?: Partial<SettingsInput>;
   /** Default: the installation's identity from the key store (created on first start). */
   identity?: Identity;
   /** Explicit ledger endpoints; default: from settings.cluster. */
@@ -78,6 +78,8 @@ export interface NodeStatus extends MarketStatus {
   roleNodes: KnownRole[];
   /** Stream sessions this node serves as a seller right now. */
   sessions: number;
+  /** This node's own relay and reflector roles: mode, serving or not, and why. */
+  roleState: { relay: RoleState; reflector: RoleState };
 }
 
 export interface WalletInfo {
@@ -160,7 +162,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       const net = await createNetNode({
         identity,
         listenPort: settings.listenPort,
-        roles: settings.roles,
+        roles: {
+          relay: settings.roles.relay,
+          reflector: settings.roles.reflector,
+          relayLimits: relayLimitsOf(settings.roles.limits),
+        },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         db,
         log: log.child({ mod: 'net' }),
@@ -178,6 +184,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         timing: o.roleTiming,
         nat: () => nat(),
         stunServers: settings.stunServers,
+        db,
       });
       net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());
@@ -193,7 +200,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         marketId,
         timing: o.timing,
         log,
-        endpoint: o.endpoint,
+        // the local endpoint's token lives in the data dir (shown by `axon status`)
+        endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });
       log.info({ address: identity.address, port: net.port }, 'axon node started');
       const node = new AxonNode(
@@ -278,6 +286,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     return this.#market.renew(purchaseId, addMinutes);
   }
 
+  /**
+   * For tests that play a hostile or broken peer (they alter what a node sends): the node's
+   * insides. The product never calls it (lint forbids it under src-main).
+   */
+  static internalsForTests(node: AxonNode): { market: Market; db: Db } {
+    return { market: node.#market, db: node.#db };
+  }
+
   // ---- queries ----
   /** Wait until the catalog has read the market topic up to its head (false at the timeout). */
   waitCatalogSynced(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
@@ -341,6 +357,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         .map((a) => a.replace(new RegExp(`/p2p/${this.identity.peerId.toString()}$`), '')),
       roleNodes: this.roles.known(),
       sessions: this.#market.seller.server.sessions.size,
+      roleState: this.net.roleState(),
     };
   }
 
@@ -374,6 +391,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           this.emit('nat', next);
           void this.roles.refresh(); // a public node needs no relay; a NATed one does
         }
+        void this.roles.autoRoles(); // roles in mode 'auto' follow the verdict (and its dial-back)
         return next;
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'address discovery failed');

@@ -23,6 +23,8 @@ export interface DataPaths {
   keyFile: string;
   settings: string;
   ledger: string;
+  /** The buyer's local endpoint token (0600): readers present it (docs/security.md). */
+  endpointToken: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -33,6 +35,7 @@ export function dataPaths(root: string): DataPaths {
     keyFile: join(root, 'identity.key.json'),
     settings: join(root, 'settings.json'),
     ledger: join(root, 'ledger'),
+    endpointToken: join(root, 'endpoint-token'),
   };
 }
 

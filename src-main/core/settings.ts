@@ -9,6 +9,33 @@ export const ClusterSchema = z.union([
 ]);
 export type Cluster = z.infer<typeof ClusterSchema>;
 
+/** A role: 'auto' (serve once this node finds itself publicly reachable), 'on' or 'off'. The old
+ *  booleans of settings.json are read as on/off and written back as such (loadSettings). */
+export const RoleModeSchema = z.preprocess(
+  (v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : v),
+  z.enum(['auto', 'on', 'off'], { error: "a role is 'auto', 'on' or 'off'" }),
+);
+
+/** Limits of the relay role, whoever turned it on. */
+export const RelayLimitsSchema = z
+  .object({
+    /** Peers that may hold a reservation at once. */
+    maxReservations: z.number().int().min(1).max(4096).default(128),
+    /** Data per relayed connection and direction (MiB). */
+    perConnectionMiB: z.number().int().min(1).max(1_048_576).default(8192),
+    /** Duration of one relayed connection (minutes). */
+    perConnectionMinutes: z.number().int().min(1).max(10_080).default(360),
+  })
+  .strict();
+
+export const RolesSchema = z
+  .object({
+    relay: RoleModeSchema.default('auto'),
+    reflector: RoleModeSchema.default('auto'),
+    limits: RelayLimitsSchema.default({ maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 }),
+  })
+  .strict();
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const SettingsSchema = z
@@ -24,10 +51,12 @@ export const SettingsSchema = z
       .default('main'),
     /** One listen port for TCP and WebRTC-Direct (UDP). 0 = pick a free one. */
     listenPort: z.number().int().min(0).max(65535).default(0),
-    roles: z
-      .object({ relay: z.boolean().default(false), reflector: z.boolean().default(false) })
-      .strict()
-      .default({ relay: false, reflector: false }),
+    /** Relay and reflector roles (docs/net.md "Relay and reflector roles"). */
+    roles: RolesSchema.default({
+      relay: 'auto',
+      reflector: 'auto',
+      limits: { maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 },
+    }),
     stunServers: z.array(hostPort).default([]),
     startOnLogin: z.boolean().default(false),
     /** Headless UI port on loopback. 0 = pick a free one. */
@@ -35,6 +64,21 @@ export const SettingsSchema = z
   })
   .strict();
 export type Settings = z.infer<typeof SettingsSchema>;
+/** Settings as written (booleans for roles still accepted, defaults optional). */
+export type SettingsInput = z.input<typeof SettingsSchema>;
+
+/** The relay limits of the settings in the net layer's units. */
+export function relayLimitsOf(l: Settings['roles']['limits']): {
+  maxReservations: number;
+  dataLimitBytes: bigint;
+  durationLimitMs: number;
+} {
+  return {
+    maxReservations: l.maxReservations,
+    dataLimitBytes: BigInt(l.perConnectionMiB) * 1024n * 1024n,
+    durationLimitMs: l.perConnectionMinutes * 60_000,
+  };
+}
 
 export class SettingsError extends Error {
   constructor(
@@ -64,14 +108,28 @@ export function loadSettings(file: string): Settings {
   } catch (e) {
     throw new SettingsError(file, [`not valid JSON: ${(e as Error).message}`]);
   }
-  return parseSettings(raw, file);
+  const settings = parseSettings(raw, file);
+  // migration: roles written as booleans (before 'auto' existed) are written back as on/off
+  const roles = (raw as { roles?: Record<string, unknown> } | null)?.roles;
+  if (roles && (typeof roles.relay === 'boolean' || typeof roles.reflector === 'boolean')) {
+    try {
+      writeAtomic(file, settings);
+    } catch {
+      /* read-only data dir: the parsed values still hold */
+    }
+  }
+  return settings;
+}
+
+function writeAtomic(file: string, s: Settings): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
 }
 
 /** Validate a partial update against the current settings and write atomically. */
-export function updateSettings(file: string, patch: Partial<Settings>): Settings {
+export function updateSettings(file: string, patch: Partial<SettingsInput>): Settings {
   const next = parseSettings({ ...loadSettings(file), ...patch }, file);
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  writeAtomic(file, next);
   return next;
 }

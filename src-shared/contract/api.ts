@@ -26,6 +26,8 @@ export interface StatusView {
   nat?: string;
   /** Circuit addresses of the relays this node holds a reservation on (reachable through them). */
   relays?: string[];
+  /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
+  roles?: { relay: RoleStateView; reflector: RoleStateView };
   /** True while at least one own stream is listed and not paused. */
   serving: boolean;
   /** All selling paused (tray "Pause selling"). */
@@ -111,6 +113,8 @@ export interface PurchaseView {
   /** Last period paid (0-based), -1 = none. */
   paidThrough: number;
   spent: LamportsString;
+  /** Transaction fees paid for this purchase; the cap covers spent + fees. */
+  fees: LamportsString;
   frames: number;
   dropped: number;
   /** Frames per second over the last few seconds. */
@@ -252,11 +256,34 @@ export interface ConnectionRecordView {
   bytesOut: number;
 }
 
+/** 'auto' = serve once this node finds itself publicly reachable; 'on'; 'off'. */
+export type RoleMode = 'auto' | 'on' | 'off';
+
+export interface RolesSettings {
+  relay: RoleMode;
+  reflector: RoleMode;
+  limits: {
+    /** Peers that may hold a relay reservation at once. */
+    maxReservations: number;
+    /** Data per relayed connection and direction, MiB. */
+    perConnectionMiB: number;
+    /** Length of one relayed connection, minutes. */
+    perConnectionMinutes: number;
+  };
+}
+
+/** One of this node's roles as it stands: the mode, whether it serves now, and why. */
+export interface RoleStateView {
+  mode: RoleMode;
+  active: boolean;
+  reason: string;
+}
+
 export interface SettingsView {
   cluster: string;
   market: string;
   listenPort: number;
-  roles: { relay: boolean; reflector: boolean };
+  roles: RolesSettings;
   stunServers: string[];
   startOnLogin: boolean;
   uiPort: number;
@@ -269,7 +296,7 @@ export interface SettingsPatch {
   cluster?: string;
   market?: string;
   listenPort?: number;
-  roles?: { relay: boolean; reflector: boolean };
+  roles?: RolesSettings;
   stunServers?: string[];
   startOnLogin?: boolean;
 }

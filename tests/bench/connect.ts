@@ -1,9 +1,18 @@
-// `npm run bench -- connect` (root, Linux: it builds the NAT lab). N trials per NAT pair of the
-// whole accept → connected exchange between two real nodes in namespaces, with 50 ms netem-like
-// delay on every router: success rate, path reached, median time from accept to connected per
-// path; then relayed vs direct throughput and RTT measured in the same run.
+// `npm run bench -- connect` (root, Linux: it builds the NAT lab). Two parts, each N trials per
+// NAT pair with 50 ms netem-like delay on every router:
+//  - the raw ladder: the whole accept → connected exchange between two net nodes in namespaces
+//    (ConnectInfo carried by the test): success rate, path, median time per path; then relayed vs
+//    direct throughput and RTT measured in the same run;
+//  - the product path: a seller and a buyer that are real Axon nodes (tests/natlab/product-peer.ts)
+//    with default settings, the local ledger on a public lab host carrying every signal; the buyer
+//    clicks Buy: success, path, paid, median and p95 of Buy → first frame. Between trials the
+//    purchase is stopped and both hang up, so every trial connects from nothing.
+// AXON_BENCH_CONNECT=ladder|product|both (default both); AXON_BENCH_TRIALS (20);
+// AXON_BENCH_DELAY_MS (50); AXON_BENCH_PUBLIC_ROLES: roles of the lab's public Axon node
+// ('relay,reflector' by default; '' = default settings, the node takes its roles by itself).
 import { NatLab, type LabHost, type LabProcess } from '../natlab/lab';
 import { spawnPeer, type ConnectedEvent, type Ready } from '../natlab/scenarios-helpers';
+import { spawnProduct } from '../natlab/product-helpers';
 
 const N = Number(process.env.AXON_BENCH_TRIALS ?? 20);
 const DELAY_MS = Number(process.env.AXON_BENCH_DELAY_MS ?? 50);
@@ -14,10 +23,18 @@ interface Trial {
   ms: number;
 }
 
+const MODE = process.env.AXON_BENCH_CONNECT ?? 'both';
+const PUBLIC_ROLES = process.env.AXON_BENCH_PUBLIC_ROLES ?? 'relay,reflector';
+
 const median = (xs: number[]): number | null => {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+};
+const p95 = (xs: number[]): number | null => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]!;
 };
 
 async function pair(lab: NatLab, stun: string, reflectors: string[], relays: string[], ha: LabHost, hb: LabHost) {
@@ -98,9 +115,142 @@ async function measure(a: LabProcess, b: LabProcess, ra: Ready, rb: Ready, bytes
   return { path: c.path?.kind, rttMs: ping.rttMs, mbps: (echo.bytes * 8) / 1e6 / (echo.ms / 1000) };
 }
 
+interface Ev {
+  event: string;
+  [k: string]: unknown;
+}
+const isFinalPurchase = (e: Ev): boolean =>
+  e.event === 'purchase' && ['failed', 'ended', 'rejected'].includes(String(e.state));
+
+/** N purchases between one seller and one buyer process, each from an unconnected start. */
+async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost) {
+  const seller = spawnProduct(lab, hs, rpcUrl, 'seller');
+  const buyer = spawnProduct(lab, hb, rpcUrl, 'buyer');
+  const [rs, rbuy] = await Promise.all([
+    seller.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
+    buyer.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
+  ]);
+  const listed = await seller.waitForJson<Ev>((e) => e.event === 'listed', 120_000);
+  await buyer.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
+  await Promise.all([seller, buyer].map((p) => p.waitForJson<Ev>((e) => e.event === 'nat', 20_000).catch(() => 0)));
+  const trials: { ok: boolean; path: string | null; ms: number; paid: boolean }[] = [];
+  for (let i = 0; i < N; i++) {
+    const before = { ff: count(buyer, 'first-frame'), paid: count(buyer, 'paid'), stopped: count(buyer, 'stopped') };
+    const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
+    buyer.send({ cmd: 'buy', listingId: listed.listingId });
+    const end = Date.now() + 90_000;
+    let r: Ev | undefined;
+    while (!r && Date.now() < end) {
+      const ff = buyer.jsonSoFar<Ev>().filter((e) => e.event === 'first-frame');
+      const fin = buyer.jsonSoFar<Ev>().filter(isFinalPurchase);
+      r = ff.length > before.ff ? ff[before.ff] : fin.length > finals ? fin[finals] : undefined;
+      if (!r) await new Promise((res) => setTimeout(res, 20));
+    }
+    const ok = r?.event === 'first-frame';
+    const paid =
+      ok &&
+      (await next(buyer, 'paid', before.paid, 20_000).then(
+        () => true,
+        () => false,
+      ));
+    trials.push({ ok, path: ok ? String(r!.path ?? '?') : null, ms: ok ? Number(r!.ms) : -1, paid });
+    buyer.send({ cmd: 'stop-purchase' });
+    await next(buyer, 'stopped', before.stopped, 20_000).catch(() => undefined);
+    await new Promise((res) => setTimeout(res, 1500)); // the seller reads the ServiceStop
+    const nh = [count(buyer, 'hung-up'), count(seller, 'hung-up')];
+    buyer.send({ cmd: 'hangup', address: rs.address });
+    seller.send({ cmd: 'hangup', address: rbuy.address });
+    await Promise.all([next(buyer, 'hung-up', nh[0]!, 10_000), next(seller, 'hung-up', nh[1]!, 10_000)]).catch(
+      () => undefined,
+    );
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);
+  return trials;
+}
+
+async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
+  const ledger = await lab.startLedger();
+  const pub = spawnProduct(
+    lab,
+    await lab.publicHost('pub'),
+    ledger.rpcUrl,
+    'public',
+    PUBLIC_ROLES ? ['--roles', PUBLIC_ROLES] : [],
+  );
+  await pub.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
+  const setups: [string, () => Promise<[LabHost, LabHost]>][] = [
+    [
+      'public↔public',
+      async () => [
+        await lab.publicHost('xpa', { delayMs: DELAY_MS }),
+        await lab.publicHost('xpb', { delayMs: DELAY_MS }),
+      ],
+    ],
+    [
+      'EIM↔public',
+      async () => [
+        await lab.hostBehind(await lab.router('xe3', { kind: 'eim', delayMs: DELAY_MS }), 'xe3a'),
+        await lab.publicHost('xpc', { delayMs: DELAY_MS }),
+      ],
+    ],
+    [
+      'EIM↔EIM',
+      async () => [
+        await lab.hostBehind(await lab.router('xe1', { kind: 'eim', delayMs: DELAY_MS }), 'xe1a'),
+        await lab.hostBehind(await lab.router('xe2', { kind: 'eim', delayMs: DELAY_MS }), 'xe2a'),
+      ],
+    ],
+    [
+      'EDM↔EDM',
+      async () => [
+        await lab.hostBehind(await lab.router('xd1', { kind: 'edm', delayMs: DELAY_MS }), 'xd1a'),
+        await lab.hostBehind(await lab.router('xd2', { kind: 'edm', delayMs: DELAY_MS }), 'xd2a'),
+      ],
+    ],
+  ];
+  const rows: Record<string, unknown>[] = [];
+  for (const [name, setup] of setups) {
+    const [hs, hb] = await setup();
+    const trials = await productPair(lab, ledger.rpcUrl, hs, hb).catch((e: Error) => {
+      console.log(`${name}: ${e.message}`);
+      return [];
+    });
+    const ms = trials.filter((t) => t.ok).map((t) => t.ms);
+    const paths = new Map<string, number>();
+    for (const t of trials) if (t.path) paths.set(t.path, (paths.get(t.path) ?? 0) + 1);
+    rows.push({
+      pair: name,
+      success: `${ms.length}/${trials.length}`,
+      paid: `${trials.filter((t) => t.paid).length}/${trials.length}`,
+      paths: JSON.stringify(Object.fromEntries(paths)),
+      'median Buy→first frame': median(ms),
+      'p95 Buy→first frame': p95(ms),
+    });
+  }
+  await pub.kill();
+  return rows;
+}
+
 export default async function run(): Promise<void> {
   const lab = await NatLab.create({ name: 'axbench' });
   try {
+    if (MODE !== 'ladder') {
+      const rows = await productPath(lab);
+      console.log(
+        `\nproduct path, ${N} purchases per pair, ${DELAY_MS} ms delay per router/public host, public node roles: ${PUBLIC_ROLES || 'default (auto)'} (Buy → first frame, ms):`,
+      );
+      console.table(rows);
+      console.log(`CONNECT_PRODUCT_BENCH_JSON ${JSON.stringify({ N, DELAY_MS, rows })}`);
+    }
+    if (MODE !== 'product') await ladderBench(lab);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function ladderBench(lab: NatLab): Promise<void> {
+  {
     const stun = await lab.startStun();
     const reflectors: string[] = [];
     const relays: string[] = [];
@@ -184,7 +334,5 @@ export default async function run(): Promise<void> {
       );
     }
     console.log(`CONNECT_BENCH_JSON ${JSON.stringify({ N, DELAY_MS, summary, perf })}`);
-  } finally {
-    await lab.destroy();
   }
 }

@@ -133,6 +133,26 @@ describe('signals sent to the axon process stop the node', () => {
   });
 });
 
+test('Ctrl+C in a terminal stops the node once, cleanly (the launcher does not pass it on twice)', async () => {
+  // `script` gives the launcher a real terminal; \x03 typed there makes the kernel send SIGINT to
+  // the whole foreground process group — the launcher and its Node 22 child.
+  const port = await freePort();
+  const cmd = `"${SYSTEM_NODE}" "${AXON}" --data-dir "${tempDir()}" ledger --port ${port}`;
+  const term = spawn('script', ['-qec', cmd, '/dev/null'], {
+    env: { ...process.env, AXON_KEYSTORE: 'file' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  started.push(term);
+  let out = '';
+  term.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => term.once('exit', (code) => resolve(code)));
+  await until('serving', () => out.includes('press Ctrl-C'), 60_000);
+  expect(await portOpen(port)).toBe(true);
+  term.stdin!.write('\x03');
+  expect(await exited, out).toBe(0); // `script -e` passes on the exit status; 130 = died of SIGINT
+  expect(await portOpen(port)).toBe(false);
+});
+
 describe('a reader that goes away', () => {
   test.each([
     ['the system Node', SYSTEM_NODE],

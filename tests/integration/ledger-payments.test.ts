@@ -7,7 +7,48 @@ import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { getPayment, listPayments } from '../../src-main/core/store/payments';
 import type { Address } from '@solana/kit';
 import type { PaymentExpectation } from '../../src-main/core/ledger/types';
+import {
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from '@solana/kit';
+import { getTransferSolInstruction } from '@solana-program/system';
+import { encodeEnvelope } from '../../src-main/core/ledger/envelope';
+import { memoInstruction } from '../../src-main/core/ledger/transactions';
 import { inProcessLedger, payment, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
+
+/** One transaction from the buyer: these transfers (to, lamports) and a Payment memo on the seller's stdin. */
+async function payWithTransfers(period: number, transfers: [Address, bigint][]): Promise<string> {
+  const signer = await buyer.signer();
+  const { value: blockhash } = await b.client.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+  const msg = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(signer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+    (m) =>
+      appendTransactionMessageInstructions(
+        [
+          ...transfers.map(([to, amount]) => getTransferSolInstruction({ source: signer, destination: to, amount })),
+          memoInstruction(sellerStdin, encodeEnvelope(payment('req-pay', period))),
+        ],
+        m,
+      ),
+  );
+  const signed = await signTransactionMessageWithSigners(msg);
+  const signature = getSignatureFromTransaction(signed);
+  await b.client.rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: 'base64' }).send();
+  for (let i = 0; i < 200; i++) {
+    const { value } = await b.client.rpc.getSignatureStatuses([signature]).send();
+    if (value[0]?.confirmationStatus === 'confirmed' || value[0]?.confirmationStatus === 'finalized') return signature;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('payment never confirmed');
+}
 
 let tmp: ReturnType<typeof tempDir>;
 let ledger: LocalLedger;
@@ -73,7 +114,7 @@ describe('payments', () => {
     expect(twice).toMatchObject({ ok: false, reason: 'replayed' });
   });
 
-  it('the watcher sees the payment memo with its transfer', async () => {
+  it('the watcher sees the payment memo (its money is for verifyPayment alone)', async () => {
     const seen: unknown[] = [];
     const signal = AbortSignal.timeout(20_000); // fails the test instead of hanging
     const iter = s.client.watch(sellerStdin, { signal, cursor: 'pay-watch', fromNow: true });
@@ -83,13 +124,35 @@ describe('payments', () => {
     for await (const r of iter) {
       seen.push(r);
       if (r.signature === paid.signature) {
-        expect(r.transfers).toEqual([{ from: buyer.address, to: seller.address, lamports: 1_234n }]);
         expect(r.message).toMatchObject({ type: 'Payment', requestId: 'req-pay', period: 7 });
         break;
       }
     }
     expect(signal.aborted).toBe(false);
     expect(seen.length).toBeGreaterThan(0);
+  });
+
+  it('several transfers in one payment: only those payer → seller count, booked exactly', async () => {
+    // a big transfer to the payer itself and one to a stranger never count; two halves to the seller do
+    const split = await payWithTransfers(5, [
+      [buyer.address, 1_000_000_000n],
+      [seller.address, PRICE / 2n],
+      [stranger.address, 2_000_000n],
+      [seller.address, PRICE - PRICE / 2n],
+    ]);
+    const v = await s.client.verifyPayment(split, expect0({ period: 5 }));
+    expect(v).toMatchObject({ ok: true, lamports: PRICE });
+    expect(getPayment(s.db, split)).toMatchObject({ state: 'verified', lamports: PRICE });
+    // money to others does not make up for too little to the seller
+    const short = await payWithTransfers(6, [
+      [buyer.address, 1_000_000_000n],
+      [seller.address, PRICE - 1n],
+      [stranger.address, PRICE],
+    ]);
+    expect(await s.client.verifyPayment(short, expect0({ period: 6 }))).toMatchObject({
+      ok: false,
+      reason: 'underpaid',
+    });
   });
 
   it('an underpaid payment is refused', async () => {
@@ -163,6 +226,6 @@ describe('payments', () => {
     // A refused payment for the wrong period is still good for the right one (once).
     expect(await s.client.verifyPayment(otherPeriod.signature, expect0({ period: 9 }))).toMatchObject({ ok: true });
     const verified = listPayments(s.db, { direction: 'in' }).filter((p) => p.state === 'verified');
-    expect(verified.map((p) => p.period).sort()).toEqual([0, 9]);
+    expect(verified.map((p) => p.period).sort()).toEqual([0, 5, 9]);
   });
 });

@@ -199,7 +199,7 @@ describe('sinks', () => {
     const meta2 = { purchaseId: 'pur-0002abcd', listingId: 'OTHER:wx', seller: 'OTHER', streamId: 'wx' };
     ep.add(meta2);
 
-    const ws = new WebSocket(`ws://127.0.0.1:${wsPort}/streams/${meta.listingId}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${wsPort}/streams/${meta.listingId}?token=${ep.token}`);
     const wsGot: unknown[] = [];
     ws.on('message', (m) => wsGot.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once('open', r));
@@ -208,7 +208,7 @@ describe('sinks', () => {
     const sock = connect(tcpPort, '127.0.0.1');
     let tcpText = '';
     sock.on('data', (d) => (tcpText += d));
-    sock.write('pur-0002abcd\n');
+    sock.write(`${ep.token}\npur-0002abcd\n`);
     cleanups.push(() => sock.destroy());
     await waitFor(() => ep.list().every((s) => s.readers === 1), 5000, 'readers');
 
@@ -218,7 +218,7 @@ describe('sinks', () => {
     expect(wsGot[0]).toMatchObject({ streamId: 'adsb', seq: 7, data: { x: 1 } });
     expect(JSON.parse(tcpText.trim())).toMatchObject({ streamId: 'wx', seq: 9, data: { y: 2 } });
 
-    const bad = new WebSocket(`ws://127.0.0.1:${wsPort}/streams/nope`);
+    const bad = new WebSocket(`ws://127.0.0.1:${wsPort}/streams/nope?token=${ep.token}`);
     const code = await new Promise((r) => bad.once('close', r));
     expect(code).toBe(4404);
   });

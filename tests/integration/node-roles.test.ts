@@ -6,26 +6,45 @@ import { AxonNode, type NatStatus } from '../../src-main/core/node';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createNodeBackend } from '../../src-main/api/node-backend';
+import { spawn } from 'node:child_process';
+import { AXON, NODE } from '../helpers/cli';
 import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
-async function start(ledger: LocalLedger, roles: { relay: boolean; reflector: boolean }): Promise<AxonNode> {
+type Mode = boolean | 'auto' | 'on' | 'off';
+const dirs = new Map<AxonNode, string>();
+
+/** `axon …` in a child process, without blocking this process (the nodes live here). */
+function axonAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mode }): Promise<AxonNode> {
   const t = tempDir('axon-roles-');
   const node = await AxonNode.start({
     dataDir: t.dir,
     identity: Identity.generate(),
-    settings: { roles, stunServers: [] },
+    // roles left out = the defaults a new user gets ('auto')
+    settings: { ...(Object.keys(roles).length ? { roles } : {}), stunServers: [] },
     ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
     timing: FAST_TIMING,
     endpoint: false,
     net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
-    roleTiming: { announceTtlSec: 60, healthIntervalMs: 5_000 },
+    roleTiming: { announceTtlSec: 60, healthIntervalMs: 5_000, discoveryIntervalMs: 3_000 },
   });
   cleanups.unshift(async () => {
     await node.shutdown();
     t.cleanup();
   });
+  dirs.set(node, t.dir);
   return node;
 }
 
@@ -42,7 +61,7 @@ describe('relay and reflector roles', () => {
     other = await start(l.ledger, { relay: false, reflector: false });
   });
   afterAll(async () => {
-    for (const c of cleanups) await c();
+    for (const c of cleanups.splice(0)) await c();
     await settleNativeThreads();
   });
 
@@ -105,4 +124,84 @@ describe('relay and reflector roles', () => {
       api.close();
     }
   }, 60_000);
+});
+
+describe('roles in mode auto (the default)', () => {
+  let reflector: AxonNode;
+  let pub: AxonNode;
+  let refuses: AxonNode;
+  let watcher: AxonNode;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    reflector = await start(l.ledger, { relay: 'off', reflector: 'on' });
+    pub = await start(l.ledger, {});
+    refuses = await start(l.ledger, { relay: 'off', reflector: 'off' });
+    watcher = await start(l.ledger, { relay: 'off', reflector: 'off' });
+  });
+  afterAll(async () => {
+    for (const c of cleanups.splice(0)) await c();
+    await settleNativeThreads();
+  });
+
+  it('a publicly reachable node confirmed by a dial-back serves relay and reflector by itself and announces them; "off" stays off', async () => {
+    expect(pub.settings.roles).toMatchObject({ relay: 'auto', reflector: 'auto' });
+    // before any observation: not serving, and it says why
+    expect(pub.status().roleState.relay).toMatchObject({ mode: 'auto', active: false });
+    for (const n of [reflector, pub, refuses]) await n.airdrop(SOL);
+    expect(await reflector.roles.announce()).toBe(true);
+
+    // the reflector gives the verdict (public on loopback); its dial-back confirms it; the roles start
+    const st = await waitFor(
+      () => pub.status().roleState.relay.active && pub.status().roleState,
+      40_000,
+      'the auto roles serving',
+    );
+    expect(st.reflector.active).toBe(true);
+    expect(st.relay.reason).toMatch(/^auto: publicly reachable \(public at 127\.0\.0\.1\), confirmed by a peer's dial/);
+    expect(pub.net.reflectorUdpPort).toBeGreaterThan(0);
+
+    // another node sees the announcement: relay + reflector, healthy
+    const pubPeer = pub.identity.peerId.toString();
+    const seen = await waitFor(
+      () => watcher.status().roleNodes.find((c) => c.peer === pubPeer && c.health?.ok),
+      30_000,
+      'the auto node announced and healthy',
+    );
+    expect([...seen.roles].sort()).toEqual(['reflector', 'relay']);
+    // and uses it as an ICE server
+    expect(watcher.net.iceServers()).toContain(`stun:127.0.0.1:${pub.net.reflectorUdpPort}`);
+
+    // the user said no: same verdict, no role
+    await waitFor(() => refuses.status().nat?.reachability === 'public', 20_000, 'a verdict for the refusing node');
+    expect(refuses.status().roleState.relay).toMatchObject({ mode: 'off', active: false });
+    expect(refuses.status().roleState.reflector).toMatchObject({ mode: 'off', active: false });
+    expect(refuses.net.announcement()).toBeUndefined();
+
+    // the app's status view says it too
+    const api = createNodeBackend(pub, {
+      dataDir: '/nonexistent',
+      settingsFile: '/nonexistent',
+      version: 't',
+      canAirdrop: true,
+    });
+    try {
+      const view = await api.status();
+      expect(view.roles?.relay).toMatchObject({ mode: 'auto', active: true });
+    } finally {
+      api.close();
+    }
+
+    // `axon status` on its data dir says it too (from the role state the node keeps in SQLite)
+    const st2 = await axonAsync(['--data-dir', dirs.get(pub)!, 'status']);
+    expect(st2.status, st2.stderr).toBe(0);
+    expect(st2.stdout).toMatch(/^relay +serving \(auto\): auto: publicly reachable \(public at 127\.0\.0\.1\)/m);
+    expect(st2.stdout).toMatch(/^reflector +serving \(auto\)/m);
+    const js = await axonAsync(['--data-dir', dirs.get(refuses)!, 'status', '--json']);
+    expect(JSON.parse(js.stdout).roles).toEqual([
+      expect.objectContaining({ role: 'relay', mode: 'off', active: false }),
+      expect.objectContaining({ role: 'reflector', mode: 'off', active: false }),
+    ]);
+  }, 90_000);
 });

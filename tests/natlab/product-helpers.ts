@@ -36,9 +36,10 @@ export function spawnProduct(
   host: LabHost,
   rpcUrl: string,
   role: 'seller' | 'buyer' | 'public',
+  extra: string[] = [],
 ): LabProcess {
   const dir = join(lab.tmpDir, `axon-${host.name}-${role}-${++seq}`);
-  return lab.spawnNode(host, PRODUCT_PEER, ['--data-dir', dir, '--rpc', rpcUrl, '--role', role], {
+  return lab.spawnNode(host, PRODUCT_PEER, ['--data-dir', dir, '--rpc', rpcUrl, '--role', role, ...extra], {
     label: `${host.name}:${role}`,
     env: { AXON_KEYSTORE: 'file', AXON_LOG_LEVEL: process.env.AXON_LOG_LEVEL ?? 'warn' },
   });
@@ -109,7 +110,7 @@ export async function runProductPair(
     }
     const conn = buyer.jsonSoFar<Ev>().find((e) => e.event === 'connection');
     const attempts = buyer.jsonSoFar<Ev>().find((e) => e.event === 'attempts')?.attempts as
-      { method: string; outcome: string; error?: string }[] | undefined;
+      { method: string; outcome: string; error?: string; addresses?: string[] }[] | undefined;
     const expected = expectedLabels ?? [expectedNat(sellerHost).label, expectedNat(buyerHost).label];
     return {
       scenario,
@@ -125,7 +126,7 @@ export async function runProductPair(
       note:
         end.event === 'first-frame'
           ? `ladder ${String(conn?.elapsedMs ?? '?')} ms`
-          : `${String(end.reason ?? end.error ?? end.state)}${attempts ? ` [${attempts.map((a) => `${a.method}:${a.outcome}`).join(', ')}]` : ''}`,
+          : `${String(end.reason ?? end.error ?? end.state)}${attempts ? ` [${attempts.map((a) => `${a.method}:${a.outcome}${a.method === 'hole-punch' ? `(${(a.addresses ?? []).join(' ')})` : ''}`).join(', ')}]` : ''}`,
     };
   } finally {
     await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);

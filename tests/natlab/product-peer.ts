@@ -3,8 +3,8 @@
 // only the ledger's URL is given, as a user joining a shared ledger would. It airdrops itself
 // some SOL, then acts as a seller (sells the synthetic aircraft stream), a buyer (buys when told
 // on stdin) or a public node that serves whatever roles it takes by itself.
-//   args:   --data-dir DIR --rpc URL --role seller|buyer|public
-//   stdin:  {cmd:'buy', listingId}  {cmd:'stop'}
+//   args:   --data-dir DIR --rpc URL --role seller|buyer|public [--roles relay,reflector]
+//   stdin:  {cmd:'buy', listingId}  {cmd:'attempts'}  {cmd:'stop-purchase'}  {cmd:'hangup', address}  {cmd:'stop'}
 //   stdout: {event:'ready', address, peerId}  {event:'nat', nat}  {event:'listed', listingId}
 //           {event:'listing-seen', listingId}  {event:'bought', requestId}
 //           {event:'connection', path, elapsedMs}  {event:'first-frame', ms}  {event:'paid', period, state}
@@ -12,6 +12,7 @@
 import { createInterface } from 'node:readline';
 import { AxonNode } from '../../src-main/core/node';
 import { createLogger } from '../../src-main/core/log';
+import { addressToPeerId } from '../../src-main/core/identity/identity';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +27,12 @@ const node = await AxonNode.start({
   ledger: { rpcUrl: arg('rpc')! },
   log: createLogger({ level: process.env.AXON_LOG_LEVEL ?? 'warn' }),
   endpoint: false,
+  // --roles relay,reflector: configured by hand (a comparison run); without it: default settings
+  ...(arg('roles')
+    ? {
+        settings: { roles: { relay: arg('roles')!.includes('relay'), reflector: arg('roles')!.includes('reflector') } },
+      }
+    : {}),
 });
 out({ event: 'ready', address: node.identity.address, peerId: node.net.peerId.toString() });
 node.on('nat', (nat) => out({ event: 'nat', nat }));
@@ -49,7 +56,13 @@ const attemptsOf = (requestId: string): object[] =>
   node
     .connectAttempts(undefined, 500)
     .filter((a) => a.request_id === requestId)
-    .map((a) => ({ method: a.method, outcome: a.outcome, error: a.error, durationMs: a.duration_ms }));
+    .map((a) => ({
+      method: a.method,
+      outcome: a.outcome,
+      error: a.error,
+      durationMs: a.duration_ms,
+      addresses: JSON.parse(a.addresses) as string[],
+    }));
 
 if (role === 'seller') {
   const offer = await node.sell({
@@ -60,11 +73,12 @@ if (role === 'seller') {
     periodSec: 30,
   });
   out({ event: 'listed', listingId: `${node.identity.address}:${offer.streamId}` });
-  node.on('sale', (s) => out({ event: 'sale', state: s.state, reason: s.reason }));
+  node.on('sale', (s) => out({ event: 'sale', state: s.state, reason: s.reason, buyer: s.buyer }));
   node.on('connection', (c) => out({ event: 'connection', path: c.path, elapsedMs: c.elapsedMs }));
 }
 
 let requestId: string | undefined;
+let sellerPeer: string | undefined;
 let t0 = 0;
 let firstFrame = false;
 node.on('connection', (c) => {
@@ -73,7 +87,11 @@ node.on('connection', (c) => {
 node.on('frame', (f) => {
   if (f.purchaseId !== requestId || firstFrame) return;
   firstFrame = true;
-  out({ event: 'first-frame', ms: Date.now() - t0, path: node.status().peers.find((p) => p.connected)?.path?.kind });
+  out({
+    event: 'first-frame',
+    ms: Date.now() - t0,
+    path: sellerPeer ? node.net.peerStatus(sellerPeer).path?.kind : undefined,
+  });
 });
 node.on('payment', (p) => {
   if (p.requestId === requestId && p.direction === 'out') out({ event: 'paid', period: p.period, state: p.state });
@@ -93,6 +111,8 @@ async function buy(listingId: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   out({ event: 'listing-seen', listingId });
+  firstFrame = false;
+  sellerPeer = addressToPeerId(listingId.split(':')[0]!).toString();
   t0 = Date.now(); // the user's click
   const row = await node.buy(listingId, { minutes: 2 });
   requestId = row.id;
@@ -101,7 +121,7 @@ async function buy(listingId: string): Promise<void> {
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
-  let cmd: { cmd: string; listingId?: string };
+  let cmd: { cmd: string; listingId?: string; address?: string };
   try {
     cmd = JSON.parse(line) as typeof cmd;
   } catch {
@@ -110,6 +130,14 @@ rl.on('line', (line) => {
   if (cmd.cmd === 'buy' && cmd.listingId)
     void buy(cmd.listingId).catch((e) => out({ event: 'error', error: (e as Error).message }));
   else if (cmd.cmd === 'attempts' && requestId) out({ event: 'attempts', attempts: attemptsOf(requestId) });
+  else if (cmd.cmd === 'stop-purchase' && requestId)
+    void node.stopPurchase(requestId).then((p) => out({ event: 'stopped', state: p.state }));
+  else if (cmd.cmd === 'hangup' && cmd.address)
+    // a benchmark trial starts unconnected: close every connection to that peer
+    void node.net.libp2p
+      .hangUp(addressToPeerId(cmd.address))
+      .catch(() => undefined)
+      .then(() => out({ event: 'hung-up' }));
   else if (cmd.cmd === 'stop') void node.shutdown().then(() => process.exit(0));
 });
 process.on('SIGTERM', () => void node.shutdown().then(() => process.exit(0)));

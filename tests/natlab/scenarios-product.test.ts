@@ -19,7 +19,10 @@ beforeAll(async () => {
   lab = await NatLab.create({ name: 'axprod' });
   const ledger = await lab.startLedger();
   rpcUrl = ledger.rpcUrl;
-  publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public');
+  // AXON_NATLAB_PUBLIC_ROLES=relay,reflector configures the public node's roles by hand (a
+  // comparison run); by default it has default settings and must take its roles by itself
+  const roles = process.env.AXON_NATLAB_PUBLIC_ROLES;
+  publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public', roles ? ['--roles', roles] : []);
   await publicNode.waitForJson<{ event: string }>((e) => e.event === 'funded', 120_000);
 }, 240_000);
 

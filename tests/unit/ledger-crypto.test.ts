@@ -111,7 +111,7 @@ describe('sealed boxes (X25519 + HKDF-SHA256 + XChaCha20-Poly1305)', () => {
 
   it('JSON helpers round-trip', () => {
     const info = { addrs: ['/ip4/192.0.2.1/tcp/1'], ice: { ufrag: 'x' } };
-    const box = sealJson(info, { sender: alice, recipient: bob.address, type: 'AddressReport', nonce });
-    expect(openJson(box, { recipient: bob, sender: alice.address, type: 'AddressReport', nonce })).toEqual(info);
+    const box = sealJson(info, { sender: alice, recipient: bob.address, type: 'PunchSync', nonce });
+    expect(openJson(box, { recipient: bob, sender: alice.address, type: 'PunchSync', nonce })).toEqual(info);
   });
 });

@@ -88,6 +88,17 @@ describe('encoding refuses bad messages before sending', () => {
     expect(() => encodePayload(huge)).toThrow(/too large for a transaction: payload is \d+ bytes, the limit is 640/);
   });
 
+  it('refuses a period or grace of 0 (a zero period would let a seller ask for payments without end)', () => {
+    for (const [type, field] of [
+      ['ServiceAccept', 'periodSec'],
+      ['ServiceAccept', 'graceSec'],
+      ['Listing', 'periodSec'],
+    ] as const) {
+      const bad = { ...SAMPLE_MESSAGES[type], [field]: 0 } as AxonMessage;
+      expect(() => encodeEnvelope(bad)).toThrow(new RegExp(`${field}: Too small`, 'i'));
+    }
+  });
+
   it('refuses schema violations naming the field', () => {
     const bad = { ...SAMPLE_MESSAGES.Payment, nonce: new Uint8Array(3) } as AxonMessage;
     expect(() => encodeEnvelope(bad)).toThrow(MessageInvalidError);

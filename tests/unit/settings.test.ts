@@ -9,7 +9,23 @@ describe('settings and data dir', () => {
   it('defaults to the embedded local ledger', () => {
     const s = loadSettings(join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json'));
     expect(s.cluster).toBe('local');
-    expect(s.roles).toEqual({ relay: false, reflector: false });
+    expect(s.roles).toEqual({
+      relay: 'auto',
+      reflector: 'auto',
+      limits: { maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 },
+    });
+  });
+
+  it('reads the old boolean roles as on/off and writes them back migrated; a bad mode is named', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    writeFileSync(f, JSON.stringify({ roles: { relay: true, reflector: false } }));
+    const s = loadSettings(f);
+    expect(s.roles).toMatchObject({ relay: 'on', reflector: 'off', limits: { maxReservations: 128 } });
+    expect(JSON.parse(readFileSync(f, 'utf8')).roles).toMatchObject({ relay: 'on', reflector: 'off' });
+    writeFileSync(f, JSON.stringify({ roles: { relay: 'sometimes' } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.relay: a role is 'auto', 'on' or 'off'/);
+    writeFileSync(f, JSON.stringify({ roles: { limits: { maxReservations: 0 } } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.limits\.maxReservations/);
   });
 
   it('names each bad field and why', () => {

@@ -10,7 +10,7 @@ import { CliError } from '../context';
 import type { AxonNode } from '../../core/node';
 import { MarketError, type MarketEvents } from '../../core/market/types';
 import { isFinal, type PurchaseRow } from '../../core/store/trades';
-import { amount, parseLamports, parsePositiveInt, payloadText } from '../format';
+import { amount, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
 import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
@@ -57,7 +57,7 @@ export function followPurchase(
     if (row.id !== purchaseId || row.state === lastState) return;
     const prev = lastState;
     lastState = row.state;
-    if (row.state === 'accepted') say(`accepted by the seller: ${row.reason ?? ''}`.trim());
+    if (row.state === 'accepted') say(`accepted by the seller: ${safeText(row.reason)}`.trim());
     else if (row.state === 'connecting')
       p.step(
         prev === 'streaming'
@@ -138,7 +138,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
       );
     }
     const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
-    p.succeed(`found "${listing.title}" by ${listing.seller} at ${amount(terms.pricePerMinute)} per minute`);
+    p.succeed(`found "${safeText(listing.title)}" by ${listing.seller} at ${amount(terms.pricePerMinute)} per minute`);
     p.step('posting the service request on the ledger…');
     const purchase = await node
       .buy(id, {
@@ -157,13 +157,13 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         throw e;
       });
     p.succeed(
-      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)}`,
+      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)} (prices and fees)`,
     );
     if (out) status(`frames   appended to ${out} (NDJSON with metadata)`);
     const ep = node.status().endpoint;
     if (o.serve && ep)
       status(
-        `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${purchase.id}\\n")`,
+        `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${ep.token}\\n${purchase.id}\\n")`,
       );
     p.step('waiting for the seller to accept…');
     followed = followPurchase(node, purchase.id, p, status, (f) => {
@@ -184,8 +184,8 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     await opened.close();
   }
   status(
-    `${final.state}: ${final.reason ?? ''} — ${final.frames} frames (${final.dropped} dropped), ` +
-      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)}`,
+    `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
+      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
   if (!byUser && final.frames === 0)

@@ -13,7 +13,7 @@ import { startEmbeddedLedger } from '../../api/ledger';
 import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';
-import { amount, parsePositiveInt, payloadText } from '../format';
+import { amount, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress } from '../progress';
 import { lockDataDir, untilInterrupted } from './node-context';
 import { followSeller, sourceFromSpec } from './sell';
@@ -111,7 +111,10 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     const purchase = await buyer.buy(id, { minutes: 60, serve: true });
     const ep = buyer.status().endpoint;
     print(`[buyer]  request ${purchase.id} posted; spending cap ${amount(purchase.maxLamports)}`);
-    if (ep) print(`[buyer]  other programs can read it too: ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}`);
+    if (ep)
+      print(
+        `[buyer]  other programs can read it too: ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}`,
+      );
     p.step('buyer: waiting for the seller to accept…');
     let lastPrinted = 0;
     let firstFrameAt = 0;
@@ -162,7 +165,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     print(
       `\nsummary  ${final.frames} frames received (${final.dropped} dropped), ` +
         `${final.paidThrough + 1} period${final.paidThrough === 0 ? '' : 's'} paid, buyer spent ${amount(final.spent)}, ` +
-        `seller verified ${amount(sale?.earned ?? 0n)}; purchase ${final.state}${final.reason ? `: ${final.reason}` : ''}`,
+        `seller verified ${amount(sale?.earned ?? 0n)}; purchase ${final.state}${final.reason ? `: ${safeText(final.reason)}` : ''}`,
     );
     if (final.state !== 'ended' || (outcome.kind === 'timeout' && !firstFrameAt))
       throw new CliError(`the demo purchase ${final.state}: ${final.reason ?? 'no frame arrived'}`);

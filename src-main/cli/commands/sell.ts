@@ -6,7 +6,7 @@ import { CliError } from '../context';
 import { parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
 import { listingId } from '../../core/store/listings';
 import type { AxonNode } from '../../core/node';
-import { amount, parseLamports, parsePositiveInt, short } from '../format';
+import { amount, parseLamports, parsePositiveInt, safeText, short } from '../format';
 import { progress, type Progress } from '../progress';
 import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
 import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
@@ -125,7 +125,7 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
           : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`),
     );
   const onPeerError = (e: { remote: string; code: string; message: string }): void =>
-    print(prefix + `peer     ${short(e.remote)} error ${e.code}: ${e.message}`);
+    print(prefix + `peer     ${short(e.remote)} error ${safeText(e.code)}: ${safeText(e.message)}`);
   node.on('sale', onSale);
   node.on('payment', onPayment);
   node.on('connection', onConnection);

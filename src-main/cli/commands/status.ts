@@ -7,6 +7,7 @@ import { amount, ago, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
+import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -21,6 +22,25 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
+    // readers of the local endpoint (`axon buy --serve`) present this token
+    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
+    // this node's relay/reflector roles as the (last) running node kept them; else the settings
+    const kept = view.roleStates();
+    const roles = (['relay', 'reflector'] as const).map((role) => {
+      const k = kept.find((x) => x.role === role);
+      const mode = ctx.settings.roles[role];
+      const next = k && k.mode !== mode ? ` (settings now say ${mode}: from the next start)` : '';
+      return k
+        ? { role, mode: k.mode, active: k.active && !!pid, reason: k.reason + next, since: k.updatedAt }
+        : {
+            role,
+            mode,
+            active: false,
+            reason: mode === 'off' ? 'off in the settings' : 'not started yet',
+            since: null,
+          };
+    });
+    const directory = view.roleAnnouncements();
     if (o.json) {
       console.log(
         toJson({
@@ -30,6 +50,10 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           cluster: ctx.settings.cluster,
           rpcUrl: ep.rpcUrl,
           runningNodePid: pid,
+          endpointToken,
+          roles,
+          knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
+          knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
           purchases,
           sales,
@@ -52,7 +76,21 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     }
     console.log(`address  ${view.identity.address}`);
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
-    console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}\n`);
+    console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
+    console.log(
+      `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
+    );
+    for (const r of roles)
+      console.log(
+        `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
+          !pid && r.since ? ` (at the last run, ${ago(r.since)})` : ''
+        }`,
+      );
+    console.log(
+      `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
+        directory.filter((a) => a.roles.includes('reflector')).length
+      } reflector(s) known\n`,
+    );
 
     console.log(`SELLING (${offers.length})`);
     if (offers.length)

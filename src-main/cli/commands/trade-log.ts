@@ -1,7 +1,7 @@
 // Runs in: Node. One-line descriptions of market events for the terminal (sell, buy, demo).
 import type { MarketEvents } from '../../core/market/types';
 import type { PurchaseRow, SaleRow } from '../../core/store/trades';
-import { amount, short } from '../format';
+import { amount, safeText, short } from '../format';
 
 type PaymentEvent = MarketEvents['payment'][0];
 type ConnectionEvent = MarketEvents['connection'][0];
@@ -26,11 +26,11 @@ export function paymentLine(e: PaymentEvent): string {
   const sig = e.signature ? ` tx ${short(e.signature, 6)}` : '';
   if (e.direction === 'out') {
     if (e.state === 'failed')
-      return `payment  period ${e.period}: FAILED to pay ${amount(e.lamports)}: ${e.reason ?? 'unknown reason'}`;
+      return `payment  period ${e.period}: FAILED to pay ${amount(e.lamports)}: ${safeText(e.reason ?? 'unknown reason')}`;
     return `payment  period ${e.period}: paid ${amount(e.lamports)}${sig} (${e.state})`;
   }
   if (e.state === 'refused')
-    return `payment  period ${e.period}: REFUSED ${amount(e.lamports)} from request ${short(e.requestId, 6)}${sig}: ${e.reason ?? ''}`;
+    return `payment  period ${e.period}: REFUSED ${amount(e.lamports)} from request ${short(e.requestId, 6)}${sig}: ${safeText(e.reason)}`;
   return `payment  period ${e.period}: received ${amount(e.lamports)}${sig}, verified on the ledger (request ${short(e.requestId, 6)})`;
 }
 
@@ -40,7 +40,7 @@ export function saleLine(s: SaleRow): string {
     return s.paidThrough < 0
       ? `${base} (grace window until the first payment)`
       : `${base}, paid through period ${s.paidThrough}, earned ${amount(s.earned)}`;
-  return s.reason ? `${base}: ${s.reason}` : base;
+  return s.reason ? `${base}: ${safeText(s.reason)}` : base;
 }
 
 export function purchaseLine(p: PurchaseRow): string {
@@ -49,7 +49,7 @@ export function purchaseLine(p: PurchaseRow): string {
     return p.paidThrough < 0
       ? `${base} (first payment on its way)`
       : `${base}, paid through period ${p.paidThrough}, spent ${amount(p.spent)}`;
-  return p.reason ? `${base}: ${p.reason}` : base;
+  return p.reason ? `${base}: ${safeText(p.reason)}` : base;
 }
 
 /** Calls `print` when a trade's state changes (not for every "paid through period k" update). */

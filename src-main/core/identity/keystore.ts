@@ -177,23 +177,49 @@ function persist(dataDir: string, identity: Identity, store: KeyStore): void {
   renameSync(tmp, pointerPath(dataDir));
 }
 
+export interface ImportOptions {
+  /** Drop the current key instead of keeping a backup of it (`axon id import --discard-old`). */
+  discardOld?: boolean;
+  now?: Date;
+}
+
 /**
  * Replace this installation's identity by an imported one (Solana CLI keypair format).
- * The old key is removed from its store only after the new one is safely stored.
+ * The current key is first written to a dated 0600 backup file in the data directory
+ * (identity-backup-<UTC time>-<address>.json, Solana CLI format, whichever store held it), unless
+ * `discardOld`; a current key that cannot be read stops the import (nothing changes) unless
+ * `discardOld`. The old key leaves its store only after the new one is safely stored.
  */
-export function importIdentity(opts: OpenIdentityOptions, keygenJson: string): OpenedIdentity {
+export function importIdentity(
+  opts: OpenIdentityOptions,
+  keygenJson: string,
+  o: ImportOptions = {},
+): OpenedIdentity & { backup?: { address: string; file: string } } {
   const identity = Identity.fromSolanaKeygenJson(keygenJson);
   const ptrFile = pointerPath(opts.dataDir);
-  let old: KeyStore | undefined;
+  let old: OpenedIdentity | undefined;
   if (existsSync(ptrFile)) {
     try {
-      old = openIdentity(opts).store;
-    } catch {
+      old = openIdentity(opts);
+    } catch (e) {
+      if (!o.discardOld) {
+        throw new IdentityError(
+          `the current key cannot be read, so it cannot be kept (${(e as Error).message}); nothing was changed. Pass --discard-old to replace it anyway`,
+        );
+      }
       old = undefined;
     }
   }
+  let backup: { address: string; file: string } | undefined;
+  if (old && !o.discardOld && old.identity.address !== identity.address) {
+    const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
+    const file = join(opts.dataDir, `identity-backup-${stamp}-${old.identity.address}.json`);
+    writeFileSync(file, old.identity.toSolanaKeygenJson(), { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    backup = { address: old.identity.address, file };
+  }
   const { store, fallbackReason } = chooseStore(opts);
   persist(opts.dataDir, identity, store); // saves the key, then points to it
-  if (old && old.where !== store.where) old.delete();
-  return { identity, store, created: false, fallbackReason };
+  if (old && old.store.where !== store.where) old.store.delete();
+  return { identity, store, created: false, fallbackReason, ...(backup ? { backup } : {}) };
 }

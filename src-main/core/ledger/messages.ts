@@ -27,8 +27,7 @@ export const TYPE_CODES = {
   ServiceReject: 6,
   Payment: 7,
   PunchSync: 8,
-  AddressRequest: 9,
-  AddressReport: 10,
+  // 9, 10: AddressRequest / AddressReport, retired unused (docs/protocol.md); never reuse them
   ServiceStop: 11,
   PeerError: 12,
 } as const satisfies Record<MessageType, number>;
@@ -95,7 +94,7 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     streamId,
     { name: 'tier', kind: { k: 'enum', values: ENUMS.tier }, doc: 'direct or relay tier' },
     { name: 'maxMinutes', kind: { k: 'uint', max: U32 }, doc: 'most minutes the buyer wants' },
-    { name: 'maxLamports', kind: { k: 'lamports' }, doc: 'most lamports the buyer will spend' },
+    { name: 'maxLamports', kind: { k: 'lamports' }, doc: 'most lamports the buyer will spend (prices and fees)' },
     sealed("buyer's connect info sealed to the seller (crypto.ts)"),
   ],
   ServiceAccept: [
@@ -117,13 +116,8 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     requestId,
     { name: 'round', kind: { k: 'uint', max: 255 }, doc: 'punch round' },
     { name: 'punchAt', kind: { k: 'uint', max: Number.MAX_SAFE_INTEGER }, doc: 'unix ms to dial' },
-    sealed('observed addresses / ICE data sealed to the peer'),
+    sealed("the sender's fresh connect info (ICE data, NAT verdict) sealed to the peer"),
   ],
-  AddressRequest: [
-    requestId,
-    { name: 'probeToken', kind: { k: 'bytes', min: 8, max: 32 }, doc: 'token the requester puts in its probe' },
-  ],
-  AddressReport: [requestId, sealed('observed ip:port sealed to the requester')],
   ServiceStop: [requestId, { name: 'reason', kind: str(200), doc: 'why the service stops' }],
   PeerError: [
     { ...requestId, optional: true },

@@ -82,18 +82,6 @@ export interface PunchSync extends Base {
   punchAt: number;
   sealed: Uint8Array;
 }
-export interface AddressRequest extends Base {
-  type: 'AddressRequest';
-  requestId: string;
-  /** Token the requester puts in its UDP probe so the reflector can match it. */
-  probeToken: Uint8Array;
-}
-export interface AddressReport extends Base {
-  type: 'AddressReport';
-  requestId: string;
-  /** Observed ip:port, sealed to the requester. */
-  sealed: Uint8Array;
-}
 export interface ServiceStop extends Base {
   type: 'ServiceStop';
   requestId: string;
@@ -116,8 +104,6 @@ export type AxonMessage =
   | ServiceReject
   | Payment
   | PunchSync
-  | AddressRequest
-  | AddressReport
   | ServiceStop
   | PeerError;
 export type MessageType = AxonMessage['type'];
@@ -130,11 +116,7 @@ export interface Received<M extends AxonMessage = AxonMessage> {
   sender: Address;
   topic: Address;
   message: M;
-  /**
-   * Every System transfer in the same transaction, in order (whoever they go to). Informative
-   * only: what a payment paid whom is decided by verifyPayment, never by picking one of these.
-   */
-  transfers: readonly { from: Address; to: Address; lamports: Lamports }[];
+  // No transfer here: what a payment paid whom is decided by verifyPayment alone (ledger/payments.ts).
 }
 
 export interface PostOptions {
@@ -155,6 +137,9 @@ export interface WatchOptions {
   fromNow?: boolean;
   /** Cursor name in ledger_cursors (default: the topic address). */
   cursor?: string;
+  /** Unix seconds: transactions that landed before this are not read (nothing on the topic can
+   *  still be alive from then) — a new node's first sync stops there instead of the full history. */
+  notBeforeSec?: number;
 }
 
 export interface PaymentExpectation {

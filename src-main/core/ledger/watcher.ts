@@ -146,12 +146,13 @@ interface SigInfo {
   err: unknown;
 }
 
-/** Every signature on the topic after `until`, oldest first. */
+/** Every signature on the topic after `until` (and not before `notBeforeSec`), oldest first. */
 async function fetchNew(
   ctx: WatchContext,
   topic: Address,
   until: string | undefined,
   signal: AbortSignal,
+  notBeforeSec?: number,
 ): Promise<SigInfo[]> {
   const all: SigInfo[] = [];
   let before: Signature | undefined;
@@ -164,8 +165,14 @@ async function fetchNew(
         ...(before ? { before } : {}),
       })
       .send({ abortSignal: signal });
-    for (const p of page) all.push({ signature: p.signature, slot: BigInt(p.slot), err: p.err });
-    if (page.length < PAGE) break;
+    // newest first: stop at the first one that landed before anything can still be alive
+    const old =
+      notBeforeSec === undefined
+        ? -1
+        : page.findIndex((p) => p.blockTime !== null && Number(p.blockTime) < notBeforeSec);
+    for (const p of old < 0 ? page : page.slice(0, old))
+      all.push({ signature: p.signature, slot: BigInt(p.slot), err: p.err });
+    if (old >= 0 || page.length < PAGE) break;
     before = page[page.length - 1]!.signature;
   }
   all.reverse();
@@ -224,7 +231,6 @@ function toReceived(ctx: WatchContext, topic: Address, cursor: string, info: Sig
       sender: parsed.sender,
       topic,
       message: r.message,
-      transfers: parsed.transfers,
     });
   }
   return out;
@@ -313,7 +319,7 @@ export async function* watchTopic(
     while (!signal.aborted) {
       let retrySoon = false;
       try {
-        const batch = await fetchNew(ctx, topic, until, signal);
+        const batch = await fetchNew(ctx, topic, until, signal, opts.notBeforeSec);
         failures = 0;
         // Fetch a few transactions ahead (catch-up over a remote RPC), process strictly in order.
         const fetched = new Map<number, Promise<{ tx?: TopicTx | null; error?: unknown }>>();

@@ -12,7 +12,8 @@ import { isFinal, TradeStore, type PurchaseRow, type SaleRow } from '../store/tr
 import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from './pricing';
 import { SellerSide, type SellOptions } from './seller';
 import { BuyerSide } from './buyer';
-import { Catalog } from './catalog';
+import { Catalog, MAX_LISTING_TTL_SEC } from './catalog';
+import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
@@ -25,6 +26,9 @@ import {
   type MarketTiming,
 } from './types';
 
+/** How far back the market topic is read when this node has no cursor there, or an old one: the
+ *  longest a Listing or a NodeAnnounce may live past its landing (older ones are dead anyway). */
+export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
   db: Db;
@@ -34,7 +38,7 @@ export interface MarketOptions {
   timing?: Partial<MarketTiming>;
   log?: Logger;
   /** The buyer's local endpoint (WebSocket + TCP on 127.0.0.1); false = none. Ports 0 = any. */
-  endpoint?: { wsPort?: number; tcpPort?: number } | false;
+  endpoint?: { wsPort?: number; tcpPort?: number; tokenFile?: string } | false;
   /** NodeAnnounce messages seen on the market topic (the relay/reflector directory, roles.ts). */
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
 }
@@ -44,7 +48,8 @@ export interface MarketStatus {
   offers: ReturnType<SellerSide['status']>;
   purchases: PurchaseRow[];
   sales: SaleRow[];
-  endpoint: { wsPort: number; tcpPort: number } | null;
+  /** The token readers must present (?token= on WebSocket, first line on TCP). */
+  endpoint: { wsPort: number; tcpPort: number; token: string } | null;
 }
 
 export class Market extends EventEmitter<MarketEvents> {
@@ -262,7 +267,9 @@ export class Market extends EventEmitter<MarketEvents> {
       offers: this.seller.status(),
       purchases: this.trades.purchases({ limit: 200 }),
       sales: this.trades.sales({ limit: 200 }),
-      endpoint: this.endpoint ? { wsPort: this.endpoint.wsPort, tcpPort: this.endpoint.tcpPort } : null,
+      endpoint: this.endpoint
+        ? { wsPort: this.endpoint.wsPort, tcpPort: this.endpoint.tcpPort, token: this.endpoint.token }
+        : null,
     };
   }
 
@@ -281,6 +288,8 @@ export class Market extends EventEmitter<MarketEvents> {
           signal: this.#abort.signal,
           fromNow,
           cursor: `market:${name}:${topic}`,
+          // the market topic: read back only as far as a listing or NodeAnnounce can still be alive
+          ...(name === 'market' ? { notBeforeSec: Math.floor(Date.now() / 1000) - MARKET_LOOKBACK_SEC } : {}),
         })) {
           backoff = 250;
           try {

@@ -10,6 +10,7 @@ import { StreamHub } from './hub';
 import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
 import type { MarketContext } from './context';
 import { MarketError } from './types';
+import { MAX_LISTING_TTL_SEC } from './catalog';
 
 const lamports = z.bigint().min(0n).max(MAX_LAMPORTS, `at most ${MAX_LAMPORTS} lamports`);
 
@@ -109,7 +110,8 @@ export class OfferBook {
       capacity: o.capacity,
       region: o.region ?? null,
       origin: o.origin ? listingId(o.origin.seller, o.origin.streamId) : null,
-      ttlSec: this.ctx.timing.listingTtlSec,
+      // longer-lived listings are refused by every catalog (catalog.ts)
+      ttlSec: Math.min(this.ctx.timing.listingTtlSec, MAX_LISTING_TTL_SEC),
       paused: false,
     });
     const offer = this.ctx.listings.offer(streamId)!;

@@ -3,10 +3,23 @@
 // nodes announce, health-checking them and holding relay reservations on the healthy ones (so a
 // NATed node is reachable; the seller's ServiceAccept.relays come from those reservations).
 import type { Address } from '@solana/kit';
+import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from '../log';
+import type { Db } from '../store/db';
+import { RoleStore } from '../store/roles';
 import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
 import { addressToPeerId } from '../identity/identity';
-import { checkRelayHealth, iceServers, pickRoles, relayAddrs, udpResponder } from '../net/index';
+import {
+  autoRoleDecision,
+  checkRelayHealth,
+  iceServers,
+  multiaddrIp,
+  pickRoles,
+  publicVerdict,
+  relayAddrs,
+  udpResponder,
+  type AutoRoleInput,
+} from '../net/index';
 import type { HealthResult, NatReport, NetNode, RoleCandidate } from '../net/index';
 
 export interface RoleTiming {
@@ -19,6 +32,10 @@ export interface RoleTiming {
 }
 
 export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthIntervalMs: 60_000, maxRelays: 2 };
+
+/** A NodeAnnounce may live at most this long past its landing: it bounds how far back a new
+ *  node reads the market topic for the directory (market.ts) and what the directory keeps. */
+export const MAX_ANNOUNCE_TTL_SEC = 2 * 3600;
 
 /** The NodeAnnounce list fields the ledger catalog accepts (6 addresses of ≤ 200 chars). */
 const MAX_ANNOUNCE_ADDRS = 6;
@@ -45,6 +62,9 @@ export class RoleDirectory {
   #refreshing: Promise<void> | null = null;
   #again = false;
   #stopped = false;
+  /** The public IP a reflector's dial-back confirmed. */
+  #confirmedIp: string | null = null;
+  #autoRunning: Promise<void> | null = null;
 
   constructor(
     private readonly o: {
@@ -53,17 +73,35 @@ export class RoleDirectory {
       marketTopic: Address;
       log: Logger;
       timing?: Partial<RoleTiming>;
-      /** The latest NAT report (a public node holds no reservation; outvoted sources serve no ICE). */
-      nat?: () => (Pick<NatReport, 'reachability' | 'sources'> & { outvoted?: string[] }) | undefined;
+      /** The latest NAT report (a public node holds no reservation; outvoted sources serve no ICE;
+       *  a public verdict turns on the roles in mode 'auto'). */
+      nat?: () =>
+        | (Pick<NatReport, 'reachability' | 'sources' | 'mapping'> & {
+            outvoted?: string[];
+            publicIp?: string | null;
+            filtering?: string | null;
+          })
+        | undefined;
       /** stun:host:port URLs from the settings, beside the reflectors. */
       stunServers?: string[];
+      /** Where the directory and this node's role state are kept across restarts (migration 006). */
+      db?: Db;
     },
   ) {
     this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
+    this.#store = o.db ? new RoleStore(o.db) : undefined;
+    // the directory of the last run: the announcements that are still alive, used at once
+    const self = o.net.peerId.toString();
+    for (const a of this.#store?.liveAnnouncements() ?? [])
+      if (a.peer !== self && a.roles.length) this.#candidates.set(a.peer, a);
   }
 
+  readonly #store?: RoleStore;
+
   start(): void {
+    this.#saveRoleState();
     void this.announce();
+    if (this.#candidates.size > 0) void this.refresh(); // health-check and reserve on the stored ones now
     this.#healthTimer = setInterval(() => this.refresh(), this.#timing.healthIntervalMs);
     this.#healthTimer.unref();
   }
@@ -119,9 +157,23 @@ export class RoleDirectory {
     if (peer === this.o.net.peerId.toString()) return;
     const roles = m.roles.filter((r): r is 'relay' | 'reflector' => r === 'relay' || r === 'reflector');
     if (roles.length === 0 || m.expiresAt * 1000 <= Date.now()) return;
+    const landed = rx.blockTime ?? Math.floor(Date.now() / 1000);
+    if (m.expiresAt > landed + MAX_ANNOUNCE_TTL_SEC) {
+      this.o.log.info(
+        { sender: rx.sender, expiresAt: m.expiresAt, landed },
+        `NodeAnnounce living more than ${MAX_ANNOUNCE_TTL_SEC} s: skipped`,
+      );
+      return;
+    }
     const prev = this.#candidates.get(peer);
     if (prev && prev.expiresAt >= m.expiresAt) return;
-    this.#candidates.set(peer, { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt });
+    const entry = { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt };
+    this.#candidates.set(peer, entry);
+    try {
+      this.#store?.saveAnnouncement(entry);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not keep a NodeAnnounce');
+    }
     if (!prev || prev.multiaddrs.join() !== m.multiaddrs.join()) this.#health.delete(peer);
     this.refresh();
   }
@@ -155,6 +207,73 @@ export class RoleDirectory {
     ]);
   }
 
+  /**
+   * Apply the 'auto' role rule (net/roles.ts autoRoleDecision) to the latest verdict: ask a
+   * reflector for a dial-back when the verdict says public, then start or stop the roles and
+   * announce the change. Called after each address discovery and each health round.
+   */
+  autoRoles(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#autoRunning ??= this.#autoRoles().finally(() => {
+      this.#autoRunning = null;
+    });
+    return this.#autoRunning;
+  }
+
+  async #autoRoles(): Promise<void> {
+    const net = this.o.net;
+    const before = net.roleState();
+    if (before.relay.mode !== 'auto' && before.reflector.mode !== 'auto') return;
+    const r = this.o.nat?.();
+    const report: AutoRoleInput['report'] = r
+      ? {
+          mapping: r.mapping,
+          reachability: r.reachability,
+          sources: r.sources,
+          ...(r.publicIp ? { publicIp: r.publicIp } : {}),
+          ...(r.filtering ? { filtering: r.filtering } : {}),
+        }
+      : undefined;
+    const self = net.peerId.toString();
+    const reflectors = pickRoles([...this.#candidates.values()], 'reflector', {
+      health: this.#health,
+      self,
+      count: 5,
+    });
+    let confirmed = net.inboundDirectSeen || (!!r?.publicIp && this.#confirmedIp === r.publicIp);
+    if (!confirmed && r?.publicIp && publicVerdict(report) && reflectors.length > 0) {
+      const ok = await net.requestDialback(reflectors.flatMap(relayAddrs), r.publicIp, AbortSignal.timeout(20_000));
+      if (ok) this.#confirmedIp = r.publicIp;
+      confirmed = ok || net.inboundDirectSeen;
+    }
+    if (this.#stopped) return;
+    const listenIps = net
+      .multiaddrs()
+      .filter((a) => !a.includes('p2p-circuit'))
+      .map((a) => multiaddrIp(multiaddr(a)))
+      .filter((ip): ip is string => !!ip);
+    const d = autoRoleDecision({ report, listenIps, confirmed, reflectorsKnown: reflectors.length });
+    await net.setAutoRole('relay', d.relay, d.reason);
+    await net.setAutoRole('reflector', d.reflector, d.reason);
+    const after = net.roleState();
+    if (after.relay.reason !== before.relay.reason || after.reflector.reason !== before.reflector.reason)
+      this.#saveRoleState();
+    if (after.relay.active !== before.relay.active || after.reflector.active !== before.reflector.active) {
+      this.o.log.info({ relay: after.relay, reflector: after.reflector }, 'roles changed');
+      void this.announce();
+    }
+  }
+
+  #saveRoleState(): void {
+    if (!this.#store) return;
+    try {
+      const st = this.o.net.roleState();
+      for (const role of ['relay', 'reflector'] as const) this.#store.saveRoleState({ role, ...st[role] });
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not keep the role state');
+    }
+  }
+
   /** The STUN servers ICE should use now, best first (net/roles.ts iceServers). */
   iceServers(): string[] {
     const report = this.o.nat?.();
@@ -179,6 +298,7 @@ export class RoleDirectory {
         this.#again = false;
         await this.#checkHealth();
         await this.#reserve();
+        await this.autoRoles();
       } while (this.#again && !this.#stopped);
     })()
       .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'role refresh failed'))

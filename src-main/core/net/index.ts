@@ -16,12 +16,17 @@ export {
   relayAddrs,
   iceServers,
   reflectorStunUrl,
+  autoRoleDecision,
+  publicVerdict,
+  type AutoRoleInput,
+  type AutoRoleDecision,
   type RoleCandidate,
   type HealthResult,
   type IceServerInput,
 } from './roles';
 export { collectObservations, discoverAddress, udpResponder } from './discovery';
 export { classifyConnection } from './status';
+export { multiaddrIp } from './addresses';
 export { ConnectionStore } from '../store/connections';
 export type {
   NetNode,
@@ -44,4 +49,6 @@ export type {
   AttemptOutcome,
   NatReport,
   NodeAnnounceBody,
+  RoleMode,
+  RoleState,
 } from './types';

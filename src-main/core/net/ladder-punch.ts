@@ -27,6 +27,8 @@ export interface PunchContext {
   rounds: Set<IcePunchSession>;
   /** My ConnectInfo as sent with the request/accept (with ICE). */
   localInfo(): ConnectInfo;
+  /** The peer's fresh ConnectInfo from a round (relays it reserved since, its NAT verdict now). */
+  learn(info: ConnectInfo): void;
 }
 
 export interface PunchStep {
@@ -145,9 +147,11 @@ async function offerRound(
     await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt });
     const answer = await sig.receive(AbortSignal.any([signal, AbortSignal.timeout(t.punchMs + ROUND_ANSWER_EXTRA_MS)]));
     if (!answer.ice) {
+      ctx.learn(answer);
       session.close();
       return { error: 'the peer answered without ICE parameters' };
     }
+    ctx.learn(answer);
     return { session, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
   } catch (err) {
     session.close();
@@ -172,6 +176,7 @@ export async function answerPunchRounds(
     } catch {
       return;
     }
+    ctx.learn(offer);
     if (!offer.ice) continue;
     const round = offer.round ?? 0;
     const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);

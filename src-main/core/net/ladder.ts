@@ -47,6 +47,9 @@ export class LadderSession implements ConnectSession {
   readonly #punchCtx: PunchContext;
   readonly #upkeep: PathUpkeep;
   #answering = false;
+  /** Bumped when a punch round taught us relays of the peer's we did not know. */
+  #learned = 0;
+  #learnWaiters: (() => void)[] = [];
 
   constructor(
     private readonly deps: LadderDeps,
@@ -62,6 +65,7 @@ export class LadderSession implements ConnectSession {
       role,
       rounds: this.#rounds,
       localInfo: () => this.localInfo,
+      learn: (info) => this.#learn(info),
     };
     this.#upkeep = new PathUpkeep(this.#dialer, role, this.#abort.signal, () => this.#remote);
   }
@@ -142,8 +146,8 @@ export class LadderSession implements ConnectSession {
     }
 
     if (!conn && !outer.aborted) {
-      const relayAddrs = this.#dialer.relayAddrs(remote);
-      const relayStep = async (): Promise<Connection | undefined> => {
+      const relayTry = async (): Promise<Connection | undefined> => {
+        const relayAddrs = this.#dialer.relayAddrs(remote);
         if (this.role === 'responder' && relayAddrs.length === 0) {
           // the initiator holds no reservation: it will dial our relay addresses; wait for it
           return this.#dialer.connected(AbortSignal.any([outer, AbortSignal.timeout(t.relayMs)]));
@@ -160,6 +164,15 @@ export class LadderSession implements ConnectSession {
         );
         attempts.push(...r.recs);
         return r.conn ?? this.deps.tracker.bestConnection(this.peer);
+      };
+      const relayStep = async (): Promise<Connection | undefined> => {
+        for (;;) {
+          const seen = this.#learned;
+          const c = await relayTry();
+          if (c || outer.aborted) return c;
+          // a further punch round may bring relays the peer had not reserved at the accept
+          if (!(await this.#relaysLearnedSince(seen, outer, early))) return undefined;
+        }
       };
       conn = await firstDefined([early, relayStep()], new Promise<undefined>(() => undefined));
     }
@@ -184,6 +197,29 @@ export class LadderSession implements ConnectSession {
     }
     this.#upkeep.start();
     return { connection: conn, path, elapsedMs: Date.now() - started, attempts };
+  }
+
+  /** The peer's fresh info from a punch round: relays it reserved since the request/accept join. */
+  #learn(info: ConnectInfo): void {
+    const remote = this.#remote;
+    if (!remote) return;
+    const fresh = info.relays.filter((r) => !remote.relays.includes(r));
+    if (info.nat) remote.nat = info.nat;
+    if (fresh.length === 0) return;
+    remote.relays = [...remote.relays, ...fresh];
+    this.#learned++;
+    for (const w of this.#learnWaiters.splice(0)) w();
+  }
+
+  /** True once relays were learned after `seen`; false when `signal` aborts or `until` settles first. */
+  #relaysLearnedSince(seen: number, signal: AbortSignal, until: Promise<unknown>): Promise<boolean> {
+    if (this.#learned > seen) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => resolve(this.#learned > seen);
+      this.#learnWaiters.push(done);
+      signal.addEventListener('abort', done, { once: true });
+      void until.then(done, done);
+    });
   }
 
   close(): void {

@@ -12,21 +12,20 @@ import { axonTcp } from './tcp';
 import { axonYamux } from './muxer';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 import { autoNAT } from '@libp2p/autonat';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
-import { silentLogger } from '../log';
+import type { ComponentLogger, Connection, PeerId, Stream, Upgrader } from '@libp2p/interface';
+import { silentLogger, type Logger } from '../log';
 import { ConnectionStore } from '../store/connections';
 import { makeAnnounceFilter } from './addresses';
 import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
-import { handleReflect, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
+import { reflectHandler, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
 import { discoverAddress, udpResponder } from './discovery';
 import { iceServers } from './roles';
-import { stunBinding } from './stun';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -38,6 +37,8 @@ import type {
   PeerStatus,
   PrepareOptions,
   RelayLimits,
+  RoleMode,
+  RoleState,
   Signaling,
 } from './types';
 
@@ -47,6 +48,19 @@ export const RELAY_DEFAULTS: Required<RelayLimits> = {
   dataLimitBytes: 8n * 1024n ** 3n,
   reservationTtlMs: 3600_000,
 };
+
+/** A role option (boolean, mode or limits object) → its mode. */
+export function roleMode(v: unknown): RoleMode {
+  if (v === 'auto' || v === 'on' || v === 'off') return v;
+  return v ? 'on' : 'off';
+}
+
+const HOP_STREAMS = {
+  maxInboundStreams: 256,
+  maxOutboundStreams: 256,
+  runOnLimitedConnection: true,
+  force: true,
+} as const;
 
 /** Normalise 'host:port' or 'stun:host:port' to 'stun:host:port'. */
 export function stunUrl(s: string): string {
@@ -93,17 +107,33 @@ class NetNodeImpl extends EventTarget implements NetNode {
   #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
   #iceSource?: () => string[];
+  #reflectorUdp?: ReflectorUdp;
+  #roles: { relay: RoleState; reflector: RoleState };
+  #inboundDirect = false;
+  #roleChange: Promise<void> = Promise.resolve();
 
   constructor(
     readonly libp2p: Libp2p,
     readonly port: number,
     private readonly opts: NetNodeOptions,
     private readonly components: AxonComponents,
-    readonly reflectorUdp?: ReflectorUdp,
+    private readonly roleInit: { relay: RoleMode; reflector: RoleMode; udpPort?: number; host: string },
   ) {
     super();
     this.peerId = libp2p.peerId;
     const log = opts.log ?? silentLogger;
+    const initial = (mode: RoleMode): RoleState => ({
+      mode,
+      active: false,
+      reason: mode === 'off' ? 'off in the settings' : 'not started yet',
+    });
+    this.#roles = { relay: initial(roleInit.relay), reflector: initial(roleInit.reflector) };
+    // someone dialed us directly: proof that our listen address is reachable from them
+    libp2p.addEventListener('connection:open', (e) => {
+      const c = e.detail;
+      const a = c.remoteAddr.toString();
+      if (c.direction === 'inbound' && !a.includes('p2p-circuit') && !a.includes('/webrtc')) this.#inboundDirect = true;
+    });
     this.store = opts.db ? new ConnectionStore(opts.db) : undefined;
     this.store?.closeDangling();
     this.tracker = new PathTracker(libp2p, { store: this.store, log, pingIntervalMs: opts.pingIntervalMs ?? 10_000 });
@@ -117,7 +147,109 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   get reflectorUdpPort(): number | undefined {
-    return this.reflectorUdp?.port;
+    return this.#reflectorUdp?.port;
+  }
+
+  get reflectorUdp(): ReflectorUdp | undefined {
+    return this.#reflectorUdp;
+  }
+
+  get inboundDirectSeen(): boolean {
+    return this.#inboundDirect;
+  }
+
+  roleState(): { relay: RoleState; reflector: RoleState } {
+    return { relay: { ...this.#roles.relay }, reflector: { ...this.#roles.reflector } };
+  }
+
+  /** Start or stop serving a role (serialised: concurrent calls run one after the other). */
+  #setRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void> {
+    const run = async (): Promise<void> => {
+      const st = this.#roles[role];
+      if (st.active !== active) {
+        if (role === 'reflector') await (active ? this.#startReflector() : this.#stopReflector());
+        else if (active) {
+          const relay = (this.libp2p.services as { relay?: { onHop(s: Stream, c: Connection): Promise<void> } }).relay;
+          if (!relay) throw new Error('the relay service was not built (mode off)');
+          await this.libp2p.handle(RELAY_V2_HOP_CODEC, (s, c) => relay.onHop(s, c), HOP_STREAMS);
+        } else await this.libp2p.unhandle(RELAY_V2_HOP_CODEC);
+      }
+      this.#roles[role] = { mode: st.mode, active, reason };
+    };
+    this.#roleChange = this.#roleChange.then(run, run);
+    return this.#roleChange;
+  }
+
+  async #startReflector(): Promise<void> {
+    const log: Logger = this.opts.log ?? silentLogger;
+    this.#reflectorUdp = await ReflectorUdp.start({
+      host: this.roleInit.host,
+      port: this.roleInit.udpPort ?? 0,
+      log,
+    });
+    const handler = reflectHandler({
+      log,
+      dialBack: async (ma, signal) => {
+        const conn = await this.components.transportManager.dial(ma, { signal });
+        await conn.close().catch(() => undefined);
+      },
+    });
+    await this.libp2p.handle(REFLECT_PROTOCOL, handler, { runOnLimitedConnection: false });
+  }
+
+  async #stopReflector(): Promise<void> {
+    await this.libp2p.unhandle(REFLECT_PROTOCOL);
+    this.#reflectorUdp?.close();
+    this.#reflectorUdp = undefined;
+  }
+
+  async startRoles(): Promise<void> {
+    for (const role of ['relay', 'reflector'] as const)
+      if (this.#roles[role].mode === 'on') await this.#setRole(role, true, 'on in the settings');
+      else if (this.#roles[role].mode === 'auto')
+        this.#roles[role].reason = 'auto: waiting until this node finds itself publicly reachable';
+  }
+
+  async setAutoRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void> {
+    if (this.#roles[role].mode !== 'auto') return;
+    await this.#setRole(role, active, `auto: ${reason}`);
+  }
+
+  async requestDialback(reflectorAddrs: string[], publicIp: string, signal?: AbortSignal): Promise<boolean> {
+    const byPeer = new Map<string, string[]>();
+    for (const a of reflectorAddrs) {
+      const peer = /\/p2p\/([^/]+)$/.exec(a)?.[1];
+      if (peer && !udpResponder(a) && peer !== this.peerId.toString())
+        byPeer.set(peer, [...(byPeer.get(peer) ?? []), a]);
+    }
+    const target = `/${publicIp.includes(':') ? 'ip6' : 'ip4'}/${publicIp}/tcp/${this.port}`;
+    for (const [peer, addrs] of byPeer) {
+      let arrived = false;
+      const on = (e: CustomEvent<Connection>): void => {
+        const c = e.detail;
+        if (
+          c.direction === 'inbound' &&
+          c.remotePeer.toString() === peer &&
+          !c.remoteAddr.toString().includes('p2p-circuit')
+        )
+          arrived = true;
+      };
+      this.libp2p.addEventListener('connection:open', on);
+      try {
+        const r = await reflectViaPeer(this.libp2p, addrs, signal, { dialback: target });
+        if (r.dialback?.ok && arrived) return true;
+        (this.opts.log ?? silentLogger).info(
+          { reflector: peer, said: r.dialback, arrived },
+          'dial-back did not confirm reachability',
+        );
+      } catch (err) {
+        (this.opts.log ?? silentLogger).info({ reflector: peer, err: String(err) }, 'dial-back request failed');
+      } finally {
+        this.libp2p.removeEventListener('connection:open', on);
+      }
+      if (signal?.aborted) break;
+    }
+    return false;
   }
 
   /** Circuit addresses we hold (without /p2p/<self>). */
@@ -153,11 +285,16 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   #deps(): LadderDeps {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has its own `this`
+    const node = this;
     return {
       libp2p: this.libp2p,
       punch: this.components,
-      // libjuice takes one STUN server per peer connection (at random from a list): the best one
-      punchInit: { stunServers: this.iceServers().slice(0, 1), announceFilter: this.opts.announceFilter },
+      // libjuice takes one STUN server per peer connection (at random from a list): the best one —
+      // looked up at each use, so a further punch round gathers with the servers known by then
+      get punchInit() {
+        return { stunServers: node.iceServers().slice(0, 1), announceFilter: node.opts.announceFilter };
+      },
       tracker: this.tracker,
       store: this.store,
       log: this.opts.log ?? silentLogger,
@@ -201,31 +338,17 @@ class NetNodeImpl extends EventTarget implements NetNode {
     return this.tracker.bestConnection(peer.toString());
   }
 
-  async observedProbe(token: Uint8Array, waitMs = 5000): Promise<{ ip: string; port: number } | undefined> {
-    return this.reflectorUdp?.observedFor(token, waitMs);
-  }
-
-  async sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined> {
-    const udp = udpResponder(reflectorUdpAddr);
-    if (!udp) throw new Error(`not a reflector UDP address: ${reflectorUdpAddr}`);
-    try {
-      return (await stunBinding(udp.ep, { txId: token, timeoutMs: 2000 })).mapped;
-    } catch {
-      return undefined; // the reflector still saw the probe if it arrived; its report comes over the ledger
-    }
-  }
-
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined> {
     return this.tracker.ping(peer.toString(), signal);
   }
 
   announcement(ttlSec = 3600): NodeAnnounceBody | undefined {
     const roles: ('relay' | 'reflector')[] = [];
-    if (this.opts.roles?.relay) roles.push('relay');
-    if (this.opts.roles?.reflector) roles.push('reflector');
+    if (this.#roles.relay.active) roles.push('relay');
+    if (this.#roles.reflector.active) roles.push('reflector');
     if (roles.length === 0) return undefined;
     const addrs = this.multiaddrs().filter((a) => !a.includes('p2p-circuit'));
-    if (this.reflectorUdp) addrs.push(...this.reflectorUdp.announceAddrs(addrs));
+    if (this.#reflectorUdp) addrs.push(...this.#reflectorUdp.announceAddrs(addrs));
     return {
       type: 'NodeAnnounce',
       nonce: randomBytes(16),
@@ -278,7 +401,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   async stop(): Promise<void> {
     for (const s of this.#sessions) s.close();
     this.tracker.stop();
-    this.reflectorUdp?.close();
+    this.#reflectorUdp?.close();
     await this.libp2p.stop();
   }
 }
@@ -288,7 +411,14 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   const port = opts.listenPort && opts.listenPort > 0 ? opts.listenPort : await freeDualPort(host);
   const fam = host.includes(':') ? 'ip6' : 'ip4';
   const relayRole = opts.roles?.relay;
-  const limits = { ...RELAY_DEFAULTS, ...(typeof relayRole === 'object' ? relayRole : {}) };
+  const relayMode = roleMode(relayRole);
+  const reflectorRole = opts.roles?.reflector;
+  const reflectorMode = roleMode(reflectorRole);
+  const limits = {
+    ...RELAY_DEFAULTS,
+    ...(typeof relayRole === 'object' ? relayRole : {}),
+    ...opts.roles?.relayLimits,
+  };
   const rtcConfiguration = {
     iceServers: (opts.stunServers ?? []).length ? [{ urls: (opts.stunServers ?? []).map(stunUrl) }] : [],
   };
@@ -305,7 +435,8 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       return {};
     },
   };
-  if (relayRole) {
+  // built unless 'off'; in 'auto' its hop protocol is registered only while the role serves
+  if (relayMode !== 'off') {
     services.relay = circuitRelayServer({
       reservations: {
         maxReservations: limits.maxReservations,
@@ -343,11 +474,19 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
   });
   if (!captured) throw new Error('libp2p did not construct the axon service');
 
-  let reflectorUdp: ReflectorUdp | undefined;
-  if (opts.roles?.reflector) {
-    await libp2p.handle(REFLECT_PROTOCOL, handleReflect, { runOnLimitedConnection: false });
-    const udpPort = typeof opts.roles.reflector === 'object' ? opts.roles.reflector.udpPort : undefined;
-    reflectorUdp = await ReflectorUdp.start({ host, port: udpPort ?? 0, log: opts.log ?? silentLogger });
+  if (relayMode === 'auto') await libp2p.unhandle(RELAY_V2_HOP_CODEC);
+  const udpPort = typeof reflectorRole === 'object' ? reflectorRole.udpPort : undefined;
+  const node = new NetNodeImpl(libp2p, port, opts, captured, {
+    relay: relayMode,
+    reflector: reflectorMode,
+    host,
+    ...(udpPort !== undefined ? { udpPort } : {}),
+  });
+  try {
+    await node.startRoles();
+  } catch (e) {
+    await node.stop().catch(() => undefined);
+    throw e;
   }
-  return new NetNodeImpl(libp2p, port, opts, captured, reflectorUdp);
+  return node;
 }

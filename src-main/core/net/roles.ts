@@ -5,6 +5,7 @@ import type { Libp2p } from '@libp2p/interface';
 import { pingConnection } from './status';
 import { udpResponder } from './discovery';
 import { stunBinding } from './stun';
+import { ipScope } from './addresses';
 
 export interface RoleCandidate {
   /** The announcing node's PeerId (= its ledger address as a PeerId). */
@@ -151,4 +152,74 @@ export function iceServers(o: IceServerInput): string[] {
     }
   }
   return out.slice(0, o.max ?? 4);
+}
+
+export interface AutoRoleInput {
+  /** The latest consensus verdict (absent before the first discovery). */
+  report?: {
+    publicIp?: string | null;
+    mapping: string;
+    reachability: string;
+    filtering?: string | null;
+    sources: string[];
+  };
+  /** The IPs this node listens on (its own interface addresses). */
+  listenIps: string[];
+  /** A peer's dial reached us: a reflector's dial-back or an inbound direct connection. */
+  confirmed: boolean;
+  /** Healthy or unchecked reflectors we know, other than ourselves. */
+  reflectorsKnown: number;
+}
+
+export interface AutoRoleDecision {
+  relay: boolean;
+  reflector: boolean;
+  reason: string;
+}
+
+/** The verdict says others can reach us unasked: public (no NAT) or a full cone NAT. */
+export function publicVerdict(r: AutoRoleInput['report']): 'public' | 'full cone' | undefined {
+  if (!r) return undefined;
+  if (r.reachability === 'public') return 'public';
+  if (r.mapping === 'endpoint-independent' && r.filtering === 'endpoint-independent') return 'full cone';
+  return undefined;
+}
+
+/**
+ * The rule for roles in mode 'auto' (the one place it lives). A node serves as relay and reflector
+ * when its consensus verdict says public or full cone AND a dial from a peer confirmed it. The first
+ * node of a network has nobody to ask: with a public address on its own interface and no reflector
+ * known it serves as reflector at once (others then find their address with it, and their health
+ * checks dial it), and as relay too once such a dial has reached it.
+ */
+export function autoRoleDecision(i: AutoRoleInput): AutoRoleDecision {
+  const r = i.report;
+  const kind = publicVerdict(r);
+  const at = r?.publicIp ? ` at ${r.publicIp}` : '';
+  if (kind) {
+    if (i.confirmed)
+      return { relay: true, reflector: true, reason: `publicly reachable (${kind}${at}), confirmed by a peer's dial` };
+    return { relay: false, reflector: false, reason: `verdict ${kind}${at}: waiting for a dial-back to confirm it` };
+  }
+  if (r && r.sources.length > 0)
+    return {
+      relay: false,
+      reflector: false,
+      reason: `not publicly reachable (${r.reachability}, ${r.mapping} mapping)`,
+    };
+  const publicIf = i.listenIps.find((ip) => ipScope(ip) === 'public');
+  if (publicIf && i.reflectorsKnown === 0) {
+    if (i.confirmed)
+      return {
+        relay: true,
+        reflector: true,
+        reason: `public interface address ${publicIf}, reached by a peer's dial (no reflector to ask)`,
+      };
+    return {
+      relay: false,
+      reflector: true,
+      reason: `public interface address ${publicIf} and no reflector known: serving as reflector; relay once a peer's dial reaches it`,
+    };
+  }
+  return { relay: false, reflector: false, reason: 'no observation of our address yet' };
 }

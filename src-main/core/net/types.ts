@@ -53,11 +53,24 @@ export interface AnnounceFilterOptions {
   denyInterfaces?: string[];
 }
 
+/** 'on' = serve from the start; 'off' = never; 'auto' = serve once this node finds itself publicly
+ *  reachable (net/roles.ts autoRoleDecision; the market's role directory applies it). */
+export type RoleMode = 'auto' | 'on' | 'off';
+
 export interface NetRoles {
-  /** Circuit relay v2 server with limits suited to paid streaming. */
-  relay?: boolean | RelayLimits;
-  /** Observed-address service (/axon/reflect/1.0.0 + UDP probe responder). */
-  reflector?: boolean | { udpPort?: number };
+  /** Circuit relay v2 server with limits suited to paid streaming (true/limits = 'on'). */
+  relay?: boolean | RoleMode | RelayLimits;
+  /** Observed-address service (/axon/reflect/1.0.0 + STUN Binding responder) (true = 'on'). */
+  reflector?: boolean | RoleMode | { udpPort?: number };
+  /** Limits of the relay role whatever its mode. */
+  relayLimits?: RelayLimits;
+}
+
+/** One role as it stands now: the user's mode, whether it serves, and why. */
+export interface RoleState {
+  mode: RoleMode;
+  active: boolean;
+  reason: string;
 }
 
 export interface RelayLimits {
@@ -220,6 +233,15 @@ export interface NetNode extends EventTarget {
   bestConnection(peer: PeerId | string): Connection | undefined;
   /** Ping the peer now on its best connection (ms; undefined when not connected). */
   ping(peer: PeerId | string, signal?: AbortSignal): Promise<number | undefined>;
+  /** The relay and reflector roles now (mode, serving or not, why). */
+  roleState(): { relay: RoleState; reflector: RoleState };
+  /** Turn a role in mode 'auto' on or off (no effect on 'on'/'off' modes); resolves when done. */
+  setAutoRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void>;
+  /** Ask reflectors (libp2p addresses …/p2p/<id>) to dial us back on our TCP listen port at
+   *  `publicIp`; true only when a dial from one of them really arrived (not its word for it). */
+  requestDialback(reflectorAddrs: string[], publicIp: string, signal?: AbortSignal): Promise<boolean>;
+  /** A direct (not relayed, not punched) inbound connection from another peer has arrived. */
+  readonly inboundDirectSeen: boolean;
   /** NodeAnnounce for this node's roles (the market posts it); undefined when it has no role. */
   announcement(ttlSec?: number): NodeAnnounceBody | undefined;
   /** The STUN servers ICE uses now, best first (net/roles.ts iceServers: healthy reflectors of the
@@ -229,13 +251,6 @@ export interface NetNode extends EventTarget {
   setIceServerSource(source: () => string[]): void;
   /** STUN + reflectors → consensus verdict. */
   discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
-  /** Reflector role, ledger variant: where the UDP probe carrying `token` (AddressRequest.probeToken,
-   *  12 bytes) came from — the market seals it into an AddressReport. Undefined without the role
-   *  or when no probe arrived within waitMs. */
-  observedProbe(token: Uint8Array, waitMs?: number): Promise<{ ip: string; port: number } | undefined>;
-  /** Requester side: send the UDP probe for an AddressRequest to a reflector's UDP responder
-   *  (/ip4/<ip>/udp/<port>[/p2p/<id>]); resolves with the direct answer, if any. */
-  sendProbe(reflectorUdpAddr: string, token: Uint8Array): Promise<{ ip: string; port: number } | undefined>;
   /** Hold reservations on these relays (multiaddrs ending in /p2p/<relay>); returns the circuit addrs held. */
   useRelays(relays: string[]): Promise<string[]>;
   stop(): Promise<void>;

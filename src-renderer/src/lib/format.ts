@@ -1,7 +1,13 @@
 // Runs in: the renderer. Display formatting (exact lamports via bigint, never floats for money).
 import { formatSol } from '../../../src-shared/contract/api';
+import { safeText } from '../../../src-shared/contract/text';
 
-export { formatSol };
+/**
+ * Text that came from a stranger (titles, descriptions, tags, formats, reasons, peer errors) as
+ * it may be shown: no control characters, escape sequences or bidirectional overrides. Svelte
+ * escapes HTML; this keeps invisible characters from garbling or reordering what the user reads.
+ */
+export { formatSol, safeText };
 
 export const LAMPORTS_PER_SOL = 1_000_000_000n;
 

@@ -3,6 +3,7 @@
 import m001 from './001_initial';
 import m004 from './004_market';
 import m005 from './005_money';
+import m006 from './006_roles';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial', sql: m001 },
   { version: 4, name: 'market', sql: m004 },
   { version: 5, name: 'money', sql: m005 },
+  { version: 6, name: 'roles', sql: m006 },
 ];
