@@ -100,6 +100,20 @@ export default tseslint.config(
   },
   ...coreLayers(),
   {
+    // AxonNode.internalsForTests exists for tests that play a hostile peer; the product never uses it
+    files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-preload/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'no enums: use string unions' },
+        {
+          selector: "MemberExpression[property.name='internalsForTests']",
+          message: "AxonNode's insides are for tests only: use its public methods",
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bin/**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
   },

@@ -92,8 +92,9 @@ export async function retireDemoSeller(o: DemoSellerOptions): Promise<number> {
   const node = await openDemoNode(o);
   let n = 0;
   try {
+    const own = new Set(node.ownStreams().map((s) => s.offer.streamId));
     for (const { streamId } of DEMO_STREAMS) {
-      if (!streamId || !node.market.listingsStore.offer(streamId)) continue;
+      if (!streamId || !own.has(streamId)) continue;
       await node.unsell(streamId);
       n++;
     }

@@ -7,8 +7,8 @@ import { AxonNode, type AxonNodeOptions } from '../core/node';
 import { ensureDataDir, resolveDataDir, type DataPaths } from '../core/paths';
 import { loadSettings, type Settings } from '../core/settings';
 import { createLogger, type Logger } from '../core/log';
-import { resolveCluster } from '../core/ledger/cluster';
-import { startLocalLedger, type LocalLedger } from '../local-ledger/index';
+import type { LocalLedger } from '../local-ledger/index';
+import { connectLedger, isLoopbackUrl, ledgerEndpoint, rpcAnswers } from './ledger';
 import type { Identity } from '../core/identity/identity';
 import { assertDataDirFree } from '../core/lock';
 import type { AxonBackend } from './service';
@@ -69,20 +69,7 @@ function readVersion(): string {
   return '0.0.0';
 }
 
-/** Does a Solana JSON-RPC server answer at this URL? (the CLI asks the same) */
-export async function rpcAnswers(rpcUrl: string, timeoutMs = 1500): Promise<boolean> {
-  try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
+export { rpcAnswers };
 
 export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
   const paths = ensureDataDir(resolveDataDir(opts.dataDir));
@@ -94,22 +81,16 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
   let localLedger: LocalLedger | null = null;
   let ledger = opts.ledger;
   if (!ledger && settings.cluster === 'local') {
-    const ep = resolveCluster('local', { localPort: settings.localLedgerPort });
-    if (!(await rpcAnswers(ep.rpcUrl))) {
-      // The embedded default: run the local ledger inside this process.
-      localLedger = await startLocalLedger({
-        port: settings.localLedgerPort,
-        dataDir: paths.ledger,
-        log: log.child({ mod: 'local-ledger' }),
-      });
-      log.info({ rpcUrl: localLedger.rpcUrl }, 'embedded local ledger started');
-      ledger = { rpcUrl: localLedger.rpcUrl, wsUrl: localLedger.wsUrl };
+    // The embedded default: run the local ledger inside this process when none answers.
+    const c = await connectLedger(settings, paths, log, { embed: true });
+    if (c.embedded) {
+      localLedger = c.embedded;
+      ledger = { rpcUrl: c.endpoint.rpcUrl, wsUrl: c.endpoint.wsUrl };
     }
   }
-  const rpcUrl = ledger?.rpcUrl ?? resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).rpcUrl;
-  const loopbackLedger = /^https?:\/\/(127\.|localhost|\[::1\])/.test(rpcUrl);
+  const rpcUrl = ledger?.rpcUrl ?? ledgerEndpoint(settings).rpcUrl;
   // everything on this machine (the embedded ledger): announce loopback addresses too, as the CLI does
-  const net = loopbackLedger ? { announceFilter: { allowLoopback: true }, ...opts.net } : opts.net;
+  const net = isLoopbackUrl(rpcUrl) ? { announceFilter: { allowLoopback: true }, ...opts.net } : opts.net;
   let node: AxonNode;
   try {
     node = await AxonNode.start({
@@ -139,7 +120,7 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
         `Demo seller ${demoSeller.identity.address} is selling the demo aircraft and weather streams (turn off with --no-demo).`,
       );
       // a first-time user can click Buy at once: fund an empty wallet on the local ledger
-      if ((await node.ledger.balance()) === 0n) {
+      if ((await node.balance()) === 0n) {
         await node.airdrop(FIRST_START_FUNDS);
         notes.push(`Airdropped 2 SOL (local ledger, not real money) to your address ${node.identity.address}.`);
       }
@@ -163,10 +144,7 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
       notes.push(`note: the demo streams of an earlier start could not be delisted: ${(e as Error).message}`);
     }
   }
-  const canAirdrop =
-    opts.ledger || localLedger
-      ? true
-      : resolveCluster(settings.cluster, { localPort: settings.localLedgerPort }).airdrop;
+  const canAirdrop = opts.ledger || localLedger ? true : ledgerEndpoint(settings).airdrop;
   const backend = createNodeBackend(node, {
     dataDir: paths.root,
     settingsFile: paths.settings,

@@ -1,10 +1,9 @@
 // Runs in: Node. The app API over a running AxonNode: commands (arguments already validated by
-// ApiService) and the events the UI listens to. This is the ONLY module that knows AxonNode's
-// shape; AxonNodeLike lists exactly what it uses.
+// ApiService) and the events the UI listens to. It reaches the node only through AxonNode's
+// public methods (AxonNodeLike lists exactly which). Made of parts that each do one thing:
+// NodeViews (node data → contract views), EventHub / LedgerHealth / SellingPause
+// (backend-parts.ts), the node-event forwarding, the live feed timers, and the commands.
 import type {
-  ApiErrorInfo,
-  AxonEventName,
-  AxonEvents,
   BuyQuote,
   BuyRequest,
   ListingQuery,
@@ -16,12 +15,12 @@ import type {
   StatusView,
 } from '../../src-shared/contract/api';
 import type { AxonNode } from '../core/node';
-import { pricePerPeriod } from '../core/market/types';
-import { ConnectionStore } from '../core/store/connections';
-import type { PurchaseRow } from '../core/store/trades';
+import { MarketError } from '../core/market/types';
+import { isFinal, type PurchaseRow } from '../core/store/trades';
 import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
-import type { AxonBackend, EventSink } from './service';
+import type { AxonBackend } from './service';
+import { EventHub, LedgerHealth, SellingPause } from './backend-parts';
 import { UserFacingError } from './errors';
 import { readSettingsView, writeSettings } from './settings-api';
 import { FrameLog, ThroughputMeter } from './live';
@@ -38,22 +37,30 @@ import {
   sourceConfigFor,
 } from './views';
 
-/** What the API uses of AxonNode (src-main/core/node.ts). */
+/** What the API uses of AxonNode (src-main/core/node.ts): its public front door, nothing inside. */
 export type AxonNodeLike = Pick<
   AxonNode,
   | 'identity'
   | 'settings'
-  | 'db'
-  | 'ledger'
-  | 'net'
-  | 'market'
   | 'sell'
   | 'pause'
   | 'unpause'
   | 'unsell'
   | 'listings'
+  | 'listing'
+  | 'quote'
   | 'buy'
+  | 'renew'
   | 'stopPurchase'
+  | 'purchases'
+  | 'purchase'
+  | 'sales'
+  | 'payments'
+  | 'ownStreams'
+  | 'connections'
+  | 'connectAttempts'
+  | 'balance'
+  | 'estimateFee'
   | 'status'
   | 'airdrop'
   | 'on'
@@ -70,87 +77,68 @@ export interface BackendContext {
   setStartOnLogin?: (on: boolean) => void;
 }
 
-export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): AxonBackend & { close(): void } {
-  const sinks = new Set<EventSink>();
-  const emit = <E extends AxonEventName>(event: E, payload: AxonEvents[E]) => {
-    for (const s of sinks) s(event, payload);
-  };
-  const frames = new FrameLog();
-  const meter = new ThroughputMeter();
-  const conns = new ConnectionStore(node.db);
-  const cluster = node.settings.cluster;
-  const pausedByTray = new Set<string>();
-  let sellingPaused = false;
-  const lastPeer = new Map<string, string>();
+/** Node data as the contract's views (status, peers, purchases, own streams). */
+class NodeViews {
+  constructor(
+    private readonly node: AxonNodeLike,
+    private readonly ctx: BackendContext,
+    private readonly frames: FrameLog,
+    private readonly meter: ThroughputMeter,
+    private readonly health: LedgerHealth,
+    private readonly selling: SellingPause,
+  ) {}
 
-  const listingMeta = (listingId: string) => {
-    const l = node.market.listingsStore.get(listingId);
+  #listingMeta(listingId: string): { title: string; format: string } {
+    const l = this.node.listing(listingId);
     return {
       title: l?.title ?? listingId.split(':').slice(1).join(':'),
       format: l?.format ?? 'application/octet-stream',
     };
-  };
-  const toPurchase = (p: PurchaseRow): PurchaseView => {
+  }
+
+  purchase(p: PurchaseRow): PurchaseView {
     const v = purchaseView(p, {
-      ...listingMeta(p.listingId),
-      rateHz: ['streaming', 'connecting'].includes(p.state) ? frames.rate(p.id) : 0,
+      ...this.#listingMeta(p.listingId),
+      rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
     });
-    v.frames = Math.max(v.frames, frames.count(p.id));
+    v.frames = Math.max(v.frames, this.frames.count(p.id));
     return v;
-  };
-  const ownStreams = (): OwnStreamView[] => {
-    const live = new Map(node.market.seller.status().map((s) => [s.offer.streamId, s]));
-    return node.market.listingsStore.offers().map((o) => ownStreamView(o, live.get(o.streamId), node.identity.address));
-  };
-  const ownStream = (streamId: string): OwnStreamView => {
-    const s = ownStreams().find((x) => x.streamId === streamId);
+  }
+
+  ownStreams(): OwnStreamView[] {
+    return this.node.ownStreams().map((s) => ownStreamView(s.offer, s.live, this.node.identity.address));
+  }
+
+  ownStream(streamId: string): OwnStreamView {
+    const s = this.ownStreams().find((x) => x.streamId === streamId);
     if (!s) throw new UserFacingError('unknown-stream', `You are not selling a stream '${streamId}'.`, 'Refresh Sell.');
     return s;
-  };
-  // The node is in trouble when the ledger stops answering: checked every 10 s (tray: error icon).
-  let ledgerProblem: ApiErrorInfo | null = null;
-  let probing = false;
-  const probeLedger = async () => {
-    if (probing) return;
-    probing = true;
-    const before = ledgerProblem;
-    try {
-      await node.ledger.balance();
-      ledgerProblem = null;
-    } catch (e) {
-      ledgerProblem = {
-        code: 'ledger-unreachable',
-        message: `The ledger does not answer: ${(e as Error).message}`,
-        hint: 'Check the network and the cluster in Settings; for the local cluster, run `axon ledger`. Axon keeps retrying.',
-      };
-    } finally {
-      probing = false;
-    }
-    if (Boolean(before) !== Boolean(ledgerProblem)) emit('status', status());
-  };
-  const status = (): StatusView => {
-    const s = node.status();
-    const offers = s.offers;
+  }
+
+  status(): StatusView {
+    const s = this.node.status();
+    const problem = this.health.problem;
     return {
-      state: ledgerProblem ? 'error' : 'ready',
-      ...(ledgerProblem ? { error: ledgerProblem } : {}),
-      version: ctx.version,
-      address: node.identity.address,
+      state: problem ? 'error' : 'ready',
+      ...(problem ? { error: problem } : {}),
+      version: this.ctx.version,
+      address: this.node.identity.address,
       peerId: s.peerId,
-      cluster,
-      dataDir: ctx.dataDir,
+      cluster: this.node.settings.cluster,
+      dataDir: this.ctx.dataDir,
       listenAddrs: s.multiaddrs,
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
-      serving: offers.some((o) => !o.offer.paused),
-      sellingPaused,
-      buyers: s.sales.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,
-      purchasesActive: s.purchases.filter((x) => !['ended', 'failed', 'rejected'].includes(x.state)).length,
+      serving: s.offers.some((o) => !o.offer.paused),
+      sellingPaused: this.selling.paused,
+      buyers: s.sales.filter((x) => !isFinal(x.state)).length,
+      purchasesActive: s.purchases.filter((x) => !isFinal(x.state)).length,
     };
-  };
-  const peers = (): PeerView[] =>
-    node.net.status().map((p) => {
+  }
+
+  peers(): PeerView[] {
+    return this.node.status().peers.map((p) => {
       let address = p.peer;
       try {
         address = peerIdToAddress(p.peer);
@@ -167,92 +155,155 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         rttMs: p.rttMs === undefined ? null : Math.round(p.rttMs),
         bytesIn: p.bytesIn,
         bytesOut: p.bytesOut,
-        throughput: meter.samples(p.peer),
+        throughput: this.meter.samples(p.peer),
         openedAt: p.since ?? null,
-        attempts: conns.attempts(p.peer, 20).map(attemptView),
+        attempts: this.node.connectAttempts(p.peer, 20).map(attemptView),
       };
     });
-  // ---- events from the node ----
+  }
+}
+
+/** Forward the node's events to the UI as views; returns the function that stops forwarding. */
+function forwardNodeEvents(
+  node: AxonNodeLike,
+  hub: EventHub,
+  views: NodeViews,
+  frames: FrameLog,
+  onListing: () => void,
+): () => void {
+  const cluster = node.settings.cluster;
   const on = {
     purchase: (p: PurchaseRow) => {
-      emit('purchase', toPurchase(p));
-      emit('status', status());
+      hub.emit('purchase', views.purchase(p));
+      hub.emit('status', views.status());
     },
     sale: (s: Parameters<typeof saleView>[0]) => {
-      emit('sale', saleView(s));
-      emit('status', status());
+      hub.emit('sale', saleView(s));
+      hub.emit('status', views.status());
     },
     frame: (f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }) => frames.add(f),
     payment: (p: { direction: 'in' | 'out'; requestId: string; signature: string; state: string }) => {
-      const row = node.market.trades.payments(p.requestId).find((x) => x.signature === p.signature);
-      if (row) emit('payment', paymentView(row, cluster));
+      const row = node.payments(p.requestId).find((x) => x.signature === p.signature);
+      if (row) hub.emit('payment', paymentView(row, cluster));
     },
-    listing: () => (listingsDirty = true),
-    nat: () => emit('status', status()),
+    listing: onListing,
+    nat: () => hub.emit('status', views.status()),
     health: (h: { streamId: string; healthy: boolean; lastError: string | null }) => {
-      const s = ownStreams().find((x) => x.streamId === h.streamId);
-      if (s) emit('stream', s);
+      const s = views.ownStreams().find((x) => x.streamId === h.streamId);
+      if (s) hub.emit('stream', s);
       if (!h.healthy)
-        emit('notice', {
+        hub.emit('notice', {
           level: 'warning',
           title: `Source of '${h.streamId}' failed`,
           message: `${h.lastError ?? 'unknown error'} — restarting it with backoff.`,
         });
     },
     connection: (c: { peer: string; path: string; elapsedMs: number; role: string }) =>
-      emit('notice', {
+      hub.emit('notice', {
         level: 'info',
         title: `Connected to ${c.role === 'buyer' ? 'the seller' : 'a buyer'}`,
         message: `${c.path} in ${c.elapsedMs} ms`,
       }),
     'peer-error': (e: { remote: string; code: string; message: string }) =>
-      emit('notice', { level: 'warning', title: `Peer error (${e.code})`, message: e.message }),
+      hub.emit('notice', { level: 'warning', title: `Peer error (${e.code})`, message: e.message }),
   };
-  let listingsDirty = false;
   for (const [ev, fn] of Object.entries(on)) node.on(ev as 'purchase', fn as never);
+  return () => {
+    for (const [ev, fn] of Object.entries(on)) node.off(ev as 'purchase', fn as never);
+  };
+}
 
-  // Frames go out in batches (10 per second at most); everything else that changes on its own
-  // (rates, peers, listings) once per second.
+/**
+ * What changes on its own goes to the UI on timers: frames in batches (10 per second at most);
+ * rates, peers and listings once per second; the status every 5 s; the ledger probe every 10 s.
+ */
+function startLiveFeed(
+  node: AxonNodeLike,
+  hub: EventHub,
+  views: NodeViews,
+  frames: FrameLog,
+  meter: ThroughputMeter,
+  health: LedgerHealth,
+  listingsDirty: { take(): boolean },
+): () => void {
+  const lastPeer = new Map<string, string>();
   const frameTimer = setInterval(() => {
     const batch = frames.drain();
-    if (batch.length) emit('frames', batch);
+    if (batch.length) hub.emit('frames', batch);
   }, 100);
   let tick = 0;
   const slowTimer = setInterval(() => {
     tick++;
     try {
-      for (const p of node.market.trades.purchases({ active: true, limit: 50 })) emit('purchase', toPurchase(p));
-      for (const p of peers()) {
+      for (const p of node.purchases({ active: true, limit: 50 })) hub.emit('purchase', views.purchase(p));
+      for (const p of views.peers()) {
         p.throughput = meter.sample(p.peerId, p.bytesIn + p.bytesOut);
         const key = `${p.connected}|${p.path}|${p.rttMs}|${p.bytesIn}|${p.bytesOut}`;
         if (lastPeer.get(p.peerId) !== key) {
           lastPeer.set(p.peerId, key);
-          emit('peer', p);
+          hub.emit('peer', p);
         }
       }
-      if (listingsDirty) {
-        listingsDirty = false;
-        emit('listings', { count: node.listings({ includeOwn: true }).length });
-      }
-      if (tick % 5 === 0) emit('status', status());
-      if (tick % 10 === 0) void probeLedger();
+      if (listingsDirty.take()) hub.emit('listings', { count: node.listings({ includeOwn: true }).length });
+      if (tick % 5 === 0) hub.emit('status', views.status());
+      if (tick % 10 === 0) void health.probe();
     } catch {
       /* the node is shutting down */
     }
   }, 1000);
   frameTimer.unref?.();
   slowTimer.unref?.();
+  return () => {
+    clearInterval(frameTimer);
+    clearInterval(slowTimer);
+  };
+}
+
+/** A MarketError from the node as the UI shows it (message + what to do). */
+function userFacing(e: unknown): never {
+  if (e instanceof MarketError && e.code === 'unknown-listing')
+    throw new UserFacingError(
+      'unknown-listing',
+      'This listing is no longer on the market.',
+      'Refresh Browse and pick a current one.',
+    );
+  if (e instanceof MarketError && e.code === 'unknown-purchase')
+    throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
+  throw e;
+}
+
+export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): AxonBackend & { close(): void } {
+  const cluster = node.settings.cluster;
+  const hub = new EventHub();
+  const frames = new FrameLog();
+  const meter = new ThroughputMeter();
+  const selling: SellingPause = new SellingPause(
+    (): OwnStreamView[] => views.ownStreams(),
+    (id) => node.pause(id),
+    (id) => node.unpause(id),
+  );
+  const health: LedgerHealth = new LedgerHealth(
+    () => node.balance(),
+    () => hub.emit('status', views.status()),
+  );
+  const views: NodeViews = new NodeViews(node, ctx, frames, meter, health, selling);
+  let dirty = false;
+  const stopForwarding = forwardNodeEvents(node, hub, views, frames, () => (dirty = true));
+  const stopFeed = startLiveFeed(node, hub, views, frames, meter, health, {
+    take: () => {
+      const d = dirty;
+      dirty = false;
+      return d;
+    },
+  });
+  const status = (): StatusView => views.status();
 
   const backend: AxonBackend & { close(): void } = {
-    subscribe(sink) {
-      sinks.add(sink);
-      return () => sinks.delete(sink);
-    },
+    subscribe: (sink) => hub.subscribe(sink),
     close() {
-      clearInterval(frameTimer);
-      clearInterval(slowTimer);
-      for (const [ev, fn] of Object.entries(on)) node.off(ev as 'purchase', fn as never);
-      sinks.clear();
+      stopFeed();
+      stopForwarding();
+      hub.clear();
     },
 
     status,
@@ -270,31 +321,32 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {
-      const l = node.market.listingsStore.get(req.listingId);
-      if (!l)
-        throw new UserFacingError(
-          'unknown-listing',
-          'This listing is no longer on the market.',
-          'Refresh Browse and pick a current one.',
-        );
-      const perMinute = req.tier === 'relay' ? l.priceRelay : l.priceDirect;
-      if (perMinute === null)
-        throw new UserFacingError('no-relay', 'This listing has no rebroadcast tier.', 'Buy the direct tier.');
-      const perPeriod = pricePerPeriod(perMinute, l.periodSec);
-      const cap = req.maxLamports ? BigInt(req.maxLamports) : perMinute * BigInt(req.maxMinutes);
-      const [fee, balance] = await Promise.all([node.ledger.estimateFee(true), node.ledger.balance()]);
+      const [fee, balance] = await Promise.all([node.estimateFee(true), node.balance()]);
+      let quoted: ReturnType<AxonNodeLike['quote']>;
+      try {
+        // the same terms buy sets: the cap covers each period's price and its fee
+        quoted = node.quote(req.listingId, {
+          minutes: req.maxMinutes,
+          tier: req.tier,
+          feePerPeriod: fee,
+          ...(req.maxLamports ? { maxLamports: BigInt(req.maxLamports) } : {}),
+        });
+      } catch (e) {
+        userFacing(e);
+      }
+      const { listing, terms } = quoted;
       const q: BuyQuote = {
-        listingId: l.id,
+        listingId: listing.id,
         tier: req.tier,
-        pricePerMinute: perMinute.toString(),
-        periodSec: l.periodSec,
-        pricePerPeriod: perPeriod.toString(),
+        pricePerMinute: terms.pricePerMinute.toString(),
+        periodSec: terms.periodSec,
+        pricePerPeriod: terms.pricePerPeriod.toString(),
         feePerPeriod: fee.toString(),
         maxMinutes: req.maxMinutes,
-        cap: cap.toString(),
+        cap: terms.cap.toString(),
         balance: balance.toString(),
       };
-      if (balance < perPeriod + fee)
+      if (balance < terms.pricePerPeriod + fee)
         q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
       return q;
     },
@@ -305,40 +357,23 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         tier: req.tier,
         ...(req.maxLamports ? { maxLamports: BigInt(req.maxLamports) } : {}),
       });
-      return toPurchase(p);
+      return views.purchase(p);
     },
 
-    purchases: () => node.market.trades.purchases({ limit: 200 }).map(toPurchase),
+    purchases: () => node.purchases({ limit: 200 }).map((p) => views.purchase(p)),
 
     recentFrames: (id: string, limit?: number) => frames.recent(id, limit ?? 100),
 
     async renew(id: string, addMinutes: number) {
-      const p = node.market.trades.purchase(id);
-      if (!p)
-        throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
-      if (['ended', 'failed', 'rejected'].includes(p.state)) {
-        // A finished purchase is renewed by buying the same listing again.
-        return toPurchase(await node.buy(p.listingId, { minutes: addMinutes, tier: p.tier }));
-      }
-      const l = node.market.listingsStore.get(p.listingId);
-      const perMinute =
-        p.pricePerPeriod !== null && p.periodMs
-          ? (p.pricePerPeriod * 60_000n + BigInt(p.periodMs) - 1n) / BigInt(p.periodMs)
-          : ((p.tier === 'relay' ? l?.priceRelay : l?.priceDirect) ?? 0n);
-      // The buyer reads its cap and minutes before each period: raising them extends the purchase.
-      node.db
-        .prepare(
-          `UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`,
-        )
-        .run(addMinutes, perMinute * BigInt(addMinutes), Date.now(), id);
-      return toPurchase(node.market.trades.purchase(id)!);
+      const p = await node.renew(id, addMinutes).catch(userFacing);
+      return views.purchase(p);
     },
 
     async stopPurchase(id: string) {
-      return toPurchase(await node.stopPurchase(id));
+      return views.purchase(await node.stopPurchase(id));
     },
 
-    ownStreams,
+    ownStreams: () => views.ownStreams(),
 
     async sell(req: SellRequest) {
       const o: SellOptions = {
@@ -355,49 +390,39 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(req.capacity ? { capacity: req.capacity } : {}),
       };
       const offer = await node.sell(o);
-      emit('status', status());
-      return ownStream(offer.streamId);
+      hub.emit('status', status());
+      return views.ownStream(offer.streamId);
     },
 
     async setStreamPaused(streamId: string, paused: boolean) {
-      ownStream(streamId);
+      views.ownStream(streamId);
       if (paused) await node.pause(streamId);
       else await node.unpause(streamId);
-      emit('status', status());
-      return ownStream(streamId);
+      hub.emit('status', status());
+      return views.ownStream(streamId);
     },
 
     async removeStream(streamId: string) {
-      ownStream(streamId);
+      views.ownStream(streamId);
       await node.unsell(streamId);
-      emit('status', status());
+      hub.emit('status', status());
     },
 
     async setSellingPaused(paused: boolean) {
-      if (paused) {
-        for (const s of ownStreams()) {
-          if (s.paused) continue;
-          await node.pause(s.streamId);
-          pausedByTray.add(s.streamId);
-        }
-      } else {
-        for (const id of pausedByTray) await node.unpause(id).catch(() => undefined);
-        pausedByTray.clear();
-      }
-      sellingPaused = paused;
+      await selling.set(paused);
       const s = status();
-      emit('status', s);
+      hub.emit('status', s);
       return s;
     },
 
-    sales: () => node.market.trades.sales({ limit: 200 }).map(saleView),
+    sales: () => node.sales({ limit: 200 }).map(saleView),
 
-    peers,
+    peers: () => views.peers(),
 
     async wallet() {
       return {
         address: node.identity.address,
-        balance: (await node.ledger.balance()).toString(),
+        balance: (await node.balance()).toString(),
         cluster,
         canAirdrop: ctx.canAirdrop,
         explorerUrl: explorerUrl(cluster, 'address', node.identity.address),
@@ -413,16 +438,16 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         );
       }
       const signature = await node.airdrop(BigInt(Math.round(sol * 1e9)));
-      return { signature, balance: (await node.ledger.balance()).toString() };
+      return { signature, balance: (await node.balance()).toString() };
     },
 
     payments: (limit?: number) =>
-      node.market.trades
+      node
         .payments()
         .slice(0, limit ?? 200)
         .map((p) => paymentView(p, cluster)),
 
-    connections: (limit?: number) => conns.connections(undefined, limit ?? 200).map(connectionView),
+    connections: (limit?: number) => node.connections(undefined, limit ?? 200).map(connectionView),
 
     settings: () => readSettingsView(ctx),
     updateSettings: (patch: SettingsPatch) => writeSettings(ctx, patch),

@@ -2,7 +2,7 @@
 // free of Electron, so it is tested in plain Node): a new buyer, a payment received, a lost
 // connection, and errors the node reports.
 import type { AxonEventName, AxonEvents } from '../../src-shared/contract/api';
-import { formatSol } from '../../src-shared/contract/api';
+import { formatSol, isFinal } from '../../src-shared/contract/api';
 import { safeText } from '../../src-shared/contract/text';
 
 export interface DesktopNotice {
@@ -20,7 +20,7 @@ export class NotificationPolicy {
     switch (event) {
       case 'sale': {
         const s = payload as AxonEvents['sale'];
-        if (this.#salesSeen.has(s.id) || ['ended', 'failed', 'rejected'].includes(s.state)) {
+        if (this.#salesSeen.has(s.id) || isFinal(s.state)) {
           this.#salesSeen.add(s.id);
           return null;
         }

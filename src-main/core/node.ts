@@ -21,8 +21,11 @@ import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
 import type { BuyOptions, MarketEvents, MarketTiming } from './market/types';
+import type { PurchaseTerms } from './market/pricing';
+import { waitCatalogCaughtUp } from './market/catalog';
 import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
-import type { PaymentRow, PurchaseRow, TransitionRow } from './store/trades';
+import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
+import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 
 export interface AxonNodeOptions {
   dataDir: string;
@@ -73,6 +76,8 @@ export interface NodeStatus extends MarketStatus {
   relays: string[];
   /** Relays and reflectors known from NodeAnnounce, with their last health check. */
   roleNodes: KnownRole[];
+  /** Stream sessions this node serves as a seller right now. */
+  sessions: number;
   /** This node's own relay and reflector roles: mode, serving or not, and why. */
   roleState: { relay: RoleState; reflector: RoleState };
 }
@@ -83,18 +88,33 @@ export interface WalletInfo {
   payments: PaymentRow[];
 }
 
+/** One of this node's own streams: the offer, and how its source is doing while it is live. */
+export interface OwnStream {
+  offer: OfferRow;
+  live: MarketStatus['offers'][number] | undefined;
+}
+
+/**
+ * The one front door to a running node for the api layer and the CLI: commands (sell, buy, renew,
+ * stop, ...) and queries (listings, purchases, sales, payments, connections, wallet, status). The
+ * database, the market and its context stay inside; nothing outside core runs SQL.
+ */
 export class AxonNode extends EventEmitter<AxonNodeEvents> {
   #nat: NatStatus | null = null;
   #discoveryTimer: NodeJS.Timeout | null = null;
   #discovering: Promise<NatStatus | null> | null = null;
 
+  readonly #db: Db;
+  readonly #market: Market;
+  readonly #connections: ConnectionStore;
+
   private constructor(
     readonly identity: Identity,
     readonly settings: Settings,
-    readonly db: Db,
+    db: Db,
     readonly ledger: SolanaLedgerClient,
     readonly net: NetNode,
-    readonly market: Market,
+    market: Market,
     readonly roles: RoleDirectory,
     readonly log: Logger,
     /** Releases the data-dir lock (node.pid). */
@@ -102,6 +122,9 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     discoveryIntervalMs = DISCOVERY_INTERVAL_MS,
   ) {
     super();
+    this.#db = db;
+    this.#market = market;
+    this.#connections = new ConnectionStore(db);
     roles.start();
     void this.discover();
     this.#discoveryTimer = setInterval(() => void this.discover(), discoveryIntervalMs);
@@ -213,31 +236,35 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
 
   // ---- selling ----
   sell(o: SellOptions): Promise<OfferRow> {
-    return this.market.sell(o);
+    return this.#market.sell(o);
   }
   pause(streamId: string): Promise<void> {
-    return this.market.pause(streamId);
+    return this.#market.pause(streamId);
   }
   unpause(streamId: string): Promise<void> {
-    return this.market.unpause(streamId);
+    return this.#market.unpause(streamId);
   }
   unsell(streamId: string): Promise<void> {
-    return this.market.unsell(streamId);
+    return this.#market.unsell(streamId);
+  }
+  /** Post a stream's listing again now (it is refreshed on a timer anyway). */
+  publish(streamId: string): Promise<void> {
+    return this.#market.seller.publish(streamId);
   }
 
   // ---- buying ----
   listings(filter: ListingFilter = {}): ListingRow[] {
-    return this.market.listings(filter);
+    return this.#market.listings(filter);
   }
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
-    return this.market.buy(listingId, o);
+    return this.#market.buy(listingId, o);
   }
   /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
-    return this.market.rebroadcast(listingId, o);
+    return this.#market.rebroadcast(listingId, o);
   }
   stopPurchase(purchaseId: string): Promise<PurchaseRow> {
-    return this.market.stopPurchase(purchaseId);
+    return this.#market.stopPurchase(purchaseId);
   }
 
   /** `stop(purchaseId)` stops that purchase; `stop()` shuts the node down. */
@@ -247,13 +274,78 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     return purchaseId === undefined ? this.shutdown() : this.stopPurchase(purchaseId);
   }
 
+  /** What buying would cost, by the same rules and for the same listing as `buy` (fees apart). */
+  quote(
+    listingId: string,
+    o: BuyOptions & { feePerPeriod?: Lamports } = {},
+  ): { listing: ListingRow; terms: PurchaseTerms } {
+    return this.#market.quote(listingId, o);
+  }
+  /** Extend a running purchase by `addMinutes` (a finished one is bought again). */
+  renew(purchaseId: string, addMinutes: number): Promise<PurchaseRow> {
+    return this.#market.renew(purchaseId, addMinutes);
+  }
+
+  /**
+   * For tests that play a hostile or broken peer (they alter what a node sends): the node's
+   * insides. The product never calls it (lint forbids it under src-main).
+   */
+  static internalsForTests(node: AxonNode): { market: Market; db: Db } {
+    return { market: node.#market, db: node.#db };
+  }
+
+  // ---- queries ----
+  /** Wait until the catalog has read the market topic up to its head (false at the timeout). */
+  waitCatalogSynced(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return waitCatalogCaughtUp(this.#db, this.ledger, this.#market.ctx.marketTopic, timeoutMs, signal);
+  }
+  listing(id: string): ListingRow | undefined {
+    return this.#market.listingsStore.get(id);
+  }
+  purchase(id: string): PurchaseRow | undefined {
+    return this.#market.trades.purchase(id);
+  }
+  purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
+    return this.#market.trades.purchases(o);
+  }
+  sale(id: string): SaleRow | undefined {
+    return this.#market.trades.sale(id);
+  }
+  sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
+    return this.#market.trades.sales(o);
+  }
+  /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
+  payments(requestId?: string): PaymentRow[] {
+    return this.#market.trades.payments(requestId);
+  }
+  /** This node's own streams (listed, paused or not) with their live source state. */
+  ownStreams(): OwnStream[] {
+    const live = new Map(this.#market.seller.status().map((s) => [s.offer.streamId, s]));
+    return this.#market.listingsStore.offers().map((offer) => ({ offer, live: live.get(offer.streamId) }));
+  }
+  /** Connection history (newest first), of one peer when given. */
+  connections(peerId?: string, limit?: number): ConnectionRow[] {
+    return this.#connections.connections(peerId, limit);
+  }
+  /** The latest connect attempts to a peer. */
+  connectAttempts(peerId?: string, limit?: number): AttemptRow[] {
+    return this.#connections.attempts(peerId, limit);
+  }
+  balance(): Promise<Lamports> {
+    return this.ledger.balance();
+  }
+  /** The network fee of one message (withTransfer: one that also moves lamports). */
+  estimateFee(withTransfer: boolean): Promise<Lamports> {
+    return this.ledger.estimateFee(withTransfer);
+  }
+
   history(kind: 'purchase' | 'sale', id: string): TransitionRow[] {
-    return this.market.trades.transitions(kind, id);
+    return this.#market.trades.transitions(kind, id);
   }
 
   status(): NodeStatus {
     return {
-      ...this.market.status(),
+      ...this.#market.status(),
       peerId: this.identity.peerId.toString(),
       listenPort: this.net.port,
       multiaddrs: this.net.multiaddrs(),
@@ -264,6 +356,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         .filter((a) => a.includes('/p2p-circuit'))
         .map((a) => a.replace(new RegExp(`/p2p/${this.identity.peerId.toString()}$`), '')),
       roleNodes: this.roles.known(),
+      sessions: this.#market.seller.server.sessions.size,
       roleState: this.net.roleState(),
     };
   }
@@ -314,7 +407,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     return {
       address: this.identity.address,
       balance: await this.ledger.balance(),
-      payments: this.market.trades.payments(),
+      payments: this.#market.trades.payments(),
     };
   }
 
@@ -328,11 +421,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       this.roles.stop();
       if (this.#discoveryTimer) clearInterval(this.#discoveryTimer);
       await this.#discovering?.catch(() => undefined);
-      await this.market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
+      await this.#market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
       await this.ledger.close().catch(() => undefined);
       try {
-        this.db.close();
+        this.#db.close();
       } finally {
         this.releaseLock();
       }

@@ -1,8 +1,12 @@
-// Runs in: main, preload and renderer (pure TypeScript, no imports).
+// Runs in: main, preload and renderer (pure TypeScript, imports only its own folder).
 // The app API contract: the ONE interface the UI programs against, whether it reaches the node
 // through Electron IPC (window.axon, built by src-preload/index.ts) or through the headless
 // bridge (HTTP + WebSocket, src-main/bridge). Lamports travel as decimal strings (JSON has no
 // bigint); times are unix milliseconds.
+
+import type { TradeState } from './states';
+
+export { FINAL_STATES, isFinal, TRADE_STATES, type TradeState } from './states';
 
 export type LamportsString = string;
 export type Tier = 'direct' | 'relay';
@@ -90,7 +94,7 @@ export interface BuyQuote {
   problem?: string;
 }
 
-export type PurchaseState = 'requested' | 'accepted' | 'connecting' | 'streaming' | 'ended' | 'failed' | 'rejected';
+export type PurchaseState = TradeState;
 
 export interface PurchaseView {
   id: string;
@@ -178,7 +182,7 @@ export interface SaleView {
   buyer: string;
   streamId: string;
   tier: Tier;
-  state: string;
+  state: TradeState;
   reason: string | null;
   pricePerPeriod: LamportsString;
   paidThrough: number;

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
-import type { AxonNode } from '../../src-main/core/node';
+import { AxonNode } from '../../src-main/core/node';
 import { runCleanups, startLedger, startNode, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
@@ -66,7 +66,7 @@ describe("the buyer's local endpoint", () => {
     const id = `${seller.identity.address}:wx`;
     await waitFor(() => buyer.listings().find((l) => l.id === id), 15_000, 'listing');
     purchaseId = (await buyer.buy(id, { minutes: 5, serve: true })).id;
-    await waitFor(() => (buyer.market.trades.purchase(purchaseId)?.frames ?? 0) > 0, 20_000, 'frames');
+    await waitFor(() => (buyer.purchase(purchaseId)?.frames ?? 0) > 0, 20_000, 'frames');
   });
   afterAll(async () => {
     await runCleanups(cleanups);

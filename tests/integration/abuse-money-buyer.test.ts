@@ -5,26 +5,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
-import type { MarketContext } from '../../src-main/core/market/context';
 import { isFinal, type PurchaseRow } from '../../src-main/core/store/trades';
 import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
-/** Make `node` alter the ServiceAccepts it posts (a hostile seller); returns the undo. */
+/** Make `node` alter the ServiceAccepts it posts on the ledger (a hostile seller); returns the undo. */
 function alterAccepts(node: AxonNode, alter: (m: Extract<AxonMessage, { type: 'ServiceAccept' }>) => AxonMessage) {
-  const ctx = node.market.ctx as MarketContext;
-  const post = ctx.postTo;
-  ctx.postTo = (peer, msg, o) => post(peer, msg.type === 'ServiceAccept' ? alter(msg) : msg, o);
+  const ledger = node.ledger;
+  const post = ledger.post.bind(ledger);
+  ledger.post = (topic, msg, o) => post(topic, msg.type === 'ServiceAccept' ? alter(msg) : msg, o);
   return () => {
-    ctx.postTo = post;
+    ledger.post = post;
   };
 }
 
 async function finalPurchase(node: AxonNode, id: string, ms = 30_000): Promise<PurchaseRow> {
   return waitFor(
     () => {
-      const p = node.market.trades.purchase(id);
+      const p = node.purchase(id);
       return p && isFinal(p.state) ? p : null;
     },
     ms,
@@ -68,13 +67,13 @@ describe('a hostile seller cannot drain a buyer', () => {
       expect(done.state).toBe('failed');
       expect(done.reason).toMatch(/refused the seller's terms: the seller's period 1 s is not the listed 2 s/);
       expect(done.spent).toBe(0n);
-      expect(buyer.market.trades.payments(p.id)).toEqual([]);
+      expect(buyer.payments(p.id)).toEqual([]);
       // the reason is in the purchase's history (what the UI and `axon history` show)
       expect(buyer.history('purchase', p.id).at(-1)).toMatchObject({ to: 'failed', reason: done.reason });
       // and the seller is told: its sale ends at once instead of holding a place
       const sale = await waitFor(
         () => {
-          const s = seller.market.trades.sale(p.id);
+          const s = seller.sale(p.id);
           return s && isFinal(s.state) ? s : null;
         },
         15_000,
@@ -105,9 +104,9 @@ describe('a hostile seller cannot drain a buyer', () => {
     }
     expect(bad.state).toBe('failed');
     expect(bad.reason).toMatch(/price changed: 2001 lamports per period is above the listed 2000/);
-    expect(buyer.market.trades.payments(bad.id)).toEqual([]);
+    expect(buyer.payments(bad.id)).toEqual([]);
     const good = await buyer.buy(listing, { minutes: 1 });
-    await waitFor(() => buyer.market.trades.purchase(good.id)!.paidThrough >= 0, 20_000, 'the honest purchase paid');
+    await waitFor(() => buyer.purchase(good.id)!.paidThrough >= 0, 20_000, 'the honest purchase paid');
     await buyer.stopPurchase(good.id);
   });
 

@@ -17,7 +17,7 @@ import {
   type Address,
 } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
-import type { AxonNode } from '../../src-main/core/node';
+import { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
 import type { MarketContext } from '../../src-main/core/market/context';
@@ -72,12 +72,12 @@ function rawEnvelope(msg: Record<string, unknown> & { type: AxonMessage['type'] 
 }
 
 function ctxOf(node: AxonNode): MarketContext {
-  return node.market.ctx;
+  return AxonNode.internalsForTests(node).market.ctx;
 }
 
 /** A buyer that asks but never takes up an accept (it never connects, never pays). */
 function neverConnects(node: AxonNode): void {
-  node.market.buyer.onAccept = async () => undefined;
+  AxonNode.internalsForTests(node).market.buyer.onAccept = async () => undefined;
 }
 
 /** A buyer whose payments never reach the ledger. */
@@ -136,9 +136,12 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const p = await node.buy(id, { minutes: 1 });
     await waitFor(
       () => {
-        const r = node.market.trades.purchase(p.id)!;
+        const r = node.purchase(p.id)!;
         if (isFinal(r.state)) throw new Error(`purchase ${r.state}: ${r.reason}`);
-        return r.paidThrough >= 0 && r.frames + (node.market.buyer.runs.get(p.id)?.frames ?? 0) > 0;
+        return (
+          r.paidThrough >= 0 &&
+          r.frames + (AxonNode.internalsForTests(node).market.buyer.runs.get(p.id)?.frames ?? 0) > 0
+        );
       },
       30_000,
       'the honest buyer to be served',
@@ -165,7 +168,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const p = await payer.buy(id, { minutes: 1 });
     const sale = await waitFor(
       () => {
-        const s = seller.market.trades.sale(p.id);
+        const s = seller.sale(p.id);
         return s && s.paidThrough >= 1 ? s : null;
       },
       30_000,
@@ -174,7 +177,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     await payer.stopPurchase(p.id);
     const paid = BigInt(sale.paidThrough + 1);
     expect(sale.earned).toBe(2_000n * paid);
-    const rows = seller.market.trades.payments(p.id).filter((r) => r.direction === 'in' && r.state === 'verified');
+    const rows = seller.payments(p.id).filter((r) => r.direction === 'in' && r.state === 'verified');
     expect(rows.length).toBe(Number(paid));
     for (const r of rows) expect(r.lamports).toBe(2_000n);
   });
@@ -187,7 +190,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const tries = SELLER_LIMITS.requestsPerMinute + 4;
     const t0 = Date.now();
     for (let i = 0; i < tries; i++) await hog.buy(id, { minutes: 1 });
-    const hogSales = () => seller.market.trades.sales().filter((s) => s.buyer === hog.identity.address);
+    const hogSales = () => seller.sales().filter((s) => s.buyer === hog.identity.address);
     // an honest buyer asks after all of them (same stdin: the seller reads in order) and is served
     await served(honest, id);
     // the bucket refills requestsPerMinute tokens a minute while the seller reads the requests
@@ -205,11 +208,11 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     await seen(squatter, id);
     await seen(honest, id);
     const held = await squatter.buy(id, { minutes: 1 });
-    await waitFor(() => seller.market.trades.sale(held.id), 15_000, 'the squatting sale');
+    await waitFor(() => seller.sale(held.id), 15_000, 'the squatting sale');
     const early = await honest.buy(id, { minutes: 1 });
     const refused = await waitFor(
       () => {
-        const r = honest.market.trades.purchase(early.id)!;
+        const r = honest.purchase(early.id)!;
         return isFinal(r.state) ? r : null;
       },
       15_000,
@@ -217,7 +220,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     );
     expect(refused).toMatchObject({ state: 'rejected' });
     expect(refused.reason).toMatch(/full: stream 'tiny' is at capacity/);
-    const since = seller.market.trades.sale(held.id)!.createdAt;
+    const since = seller.sale(held.id)!.createdAt;
     await new Promise((r) => setTimeout(r, Math.max(0, since + SELLER_LIMITS.pendingHoldMs - Date.now())));
     await served(honest, id);
   });
@@ -230,7 +233,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const first = await freeloader.buy(id, { minutes: 1 });
     const sale = await waitFor(
       () => {
-        const s = seller.market.trades.sale(first.id);
+        const s = seller.sale(first.id);
         return s && isFinal(s.state) ? s : null;
       },
       30_000,
@@ -242,7 +245,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const again = await freeloader.buy(id, { minutes: 1 });
     const second = await waitFor(
       () => {
-        const r = freeloader.market.trades.purchase(again.id)!;
+        const r = freeloader.purchase(again.id)!;
         return isFinal(r.state) ? r : null;
       },
       15_000,
@@ -258,7 +261,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     const id = await sell('sessions');
     await seen(honest, id);
     const p = await honest.buy(id, { minutes: 1 });
-    await waitFor(() => honest.market.trades.purchase(p.id)!.paidThrough >= 0, 30_000, 'the purchase paid');
+    await waitFor(() => honest.purchase(p.id)!.paidThrough >= 0, 30_000, 'the purchase paid');
     const sellerPeer = addressToPeerId(seller.identity.address as Address);
     const answers: string[] = [];
     const streams = [];
@@ -281,9 +284,11 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     expect(answers.filter((a) => a === 'welcome').length).toBe(SELLER_LIMITS.sessionsPerSale - 1);
     expect(answers.filter((a) => a === 'too-many-sessions').length).toBe(5 - (SELLER_LIMITS.sessionsPerSale - 1));
     for (const s of streams) s.abort(new Error('done'));
-    const frames = honest.market.buyer.runs.get(p.id)!.frames + honest.market.trades.purchase(p.id)!.frames;
+    const frames =
+      AxonNode.internalsForTests(honest).market.buyer.runs.get(p.id)!.frames + honest.purchase(p.id)!.frames;
     await waitFor(
-      () => honest.market.buyer.runs.get(p.id)!.frames + honest.market.trades.purchase(p.id)!.frames > frames,
+      () =>
+        AxonNode.internalsForTests(honest).market.buyer.runs.get(p.id)!.frames + honest.purchase(p.id)!.frames > frames,
       10_000,
       'more frames on the purchase',
     );
@@ -336,7 +341,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
     expect(honest.ledger.garbage.counts.schema ?? 0).toBeGreaterThan(before);
     expect(seller.ledger.garbage.counts.schema ?? 0).toBeGreaterThan(sellerBefore);
     expect(honest.listings().some((l) => l.streamId === 'u64')).toBe(false);
-    expect(seller.market.trades.sale('req-u64')).toBeUndefined();
+    expect(seller.sale('req-u64')).toBeUndefined();
   });
 
   it('a listing with a made-up origin or a far expiry is not listed; a true rebroadcast is', async () => {

@@ -73,7 +73,7 @@ describe('a stranger against the stream protocol', () => {
     // before the fix: no 'busy' at all — every stream was held until its ticket timeout
     expect(codes.filter((c) => c === 'busy')).toHaveLength(8);
     expect(codes.filter((c) => c === 'no-ticket')).toHaveLength(MAX_PENDING_PER_PEER);
-    await waitFor(() => (buyer.market.trades.purchase(p.id)?.frames ?? 0) > 5, 20_000, 'frames for the honest buyer');
+    await waitFor(() => (buyer.purchase(p.id)?.frames ?? 0) > 5, 20_000, 'frames for the honest buyer');
     await buyer.stop(p.id);
   });
 
@@ -98,7 +98,7 @@ describe('a stranger against the stream protocol', () => {
     expect(results.filter((r) => r === 'nothing').length + reset).toBeGreaterThan(0);
     // the seller still serves: a new purchase streams
     const p = await buyer.buy(listingId(), { minutes: 1 });
-    await waitFor(() => (buyer.market.trades.purchase(p.id)?.frames ?? 0) > 5, 20_000, 'frames after the flood');
+    await waitFor(() => (buyer.purchase(p.id)?.frames ?? 0) > 5, 20_000, 'frames after the flood');
     await buyer.stop(p.id);
   });
 });

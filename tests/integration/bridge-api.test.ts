@@ -103,12 +103,19 @@ describe('app API over the bridge, two real nodes', () => {
     );
     expect(listing).toMatchObject({ id: stream.listingId, priceDirect: '600000', periodSec: 5 });
 
-    const quote = await call<{ pricePerPeriod: string; cap: string; problem?: string }>(buyer, 'quote', {
-      listingId: listing.id,
-      tier: 'direct',
-      maxMinutes: 2,
-    });
-    expect(quote).toMatchObject({ pricePerPeriod: '50000', cap: '1200000' });
+    const quote = await call<{ pricePerPeriod: string; feePerPeriod: string; cap: string; problem?: string }>(
+      buyer,
+      'quote',
+      {
+        listingId: listing.id,
+        tier: 'direct',
+        maxMinutes: 2,
+      },
+    );
+    // 2 minutes of 5 s periods: 24 periods, each its price and its payment's fee
+    const fee = BigInt(quote.feePerPeriod);
+    expect(quote.pricePerPeriod).toBe('50000');
+    expect(BigInt(quote.cap)).toBe((50_000n + fee) * 24n);
     expect(quote.problem).toBeUndefined();
 
     // Live frames come over the WebSocket, as in the UI.
@@ -125,6 +132,7 @@ describe('app API over the bridge, two real nodes', () => {
 
     const bought = await call<PurchaseView>(buyer, 'buy', { listingId: listing.id, tier: 'direct', maxMinutes: 2 });
     expect(bought.state).toBe('requested');
+    expect(bought.maxLamports).toBe(quote.cap); // the cap the quote showed is the cap the buy set
     await until(
       async () =>
         (await call<PurchaseView[]>(buyer, 'purchases')).find((p) => p.id === bought.id && p.state === 'streaming'),
@@ -157,7 +165,7 @@ describe('app API over the bridge, two real nodes', () => {
 
     const renewed = await call<PurchaseView>(buyer, 'renew', bought.id, 3);
     expect(renewed.maxMinutes).toBe(5);
-    expect(renewed.maxLamports).toBe('3000000');
+    expect(BigInt(renewed.maxLamports)).toBe(BigInt(quote.cap) + (50_000n + fee) * 36n); // 3 more minutes
 
     const stopped = await call<PurchaseView>(buyer, 'stopPurchase', bought.id);
     expect(stopped.state).toBe('ended');

@@ -6,7 +6,6 @@ import { Identity } from '../../src-main/core/identity/identity';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MarketError } from '../../src-main/core/market/types';
-import { ConnectionStore } from '../../src-main/core/store/connections';
 import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';
 import { STREAM_PROTOCOL } from '../../src-main/core/market/frames';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -56,7 +55,7 @@ describe('purchase failure paths', () => {
     expect(err).toBeInstanceOf(MarketError);
     expect((err as MarketError).code).toBe('insufficient-balance');
     expect((err as Error).message).toMatch(/nothing was sent/);
-    expect(poor.market.trades.purchases()).toHaveLength(0);
+    expect(poor.purchases()).toHaveLength(0);
     expect(await poor.ledger.balance()).toBe(0n);
   });
 
@@ -64,12 +63,12 @@ describe('purchase failure paths', () => {
     const a = await buyerNode(SOL);
     const b = await buyerNode(SOL);
     const pa = await a.buy(listingId, { minutes: 5 });
-    await waitFor(() => a.market.trades.purchase(pa.id)!.paidThrough >= 0, 20_000, 'first buyer streaming');
+    await waitFor(() => a.purchase(pa.id)!.paidThrough >= 0, 20_000, 'first buyer streaming');
 
     const pb = await b.buy(listingId, { minutes: 5 });
     const rejected = await waitFor(
       () => {
-        const r = b.market.trades.purchase(pb.id)!;
+        const r = b.purchase(pb.id)!;
         return r.state === 'rejected' ? r : null;
       },
       15_000,
@@ -77,7 +76,7 @@ describe('purchase failure paths', () => {
     );
     expect(rejected.reason).toMatch(/^full: .*capacity/);
     expect(rejected.spent).toBe(0n);
-    expect(b.market.trades.payments(pb.id)).toHaveLength(0);
+    expect(b.payments(pb.id)).toHaveLength(0);
 
     // b presents a's request id on its own connection: refused as forged
     const err = await openStream(
@@ -105,7 +104,7 @@ describe('purchase failure paths', () => {
     );
     const ended = await waitFor(
       () => {
-        const s = seller.market.trades.sale(pa.id)!;
+        const s = seller.sale(pa.id)!;
         return s.state === 'ended' ? s : null;
       },
       20_000,
@@ -114,7 +113,7 @@ describe('purchase failure paths', () => {
     expect(ended.reason).toMatch(/stopped paying|grace/);
     const pEnd = await waitFor(
       () => {
-        const r = a.market.trades.purchase(pa.id)!;
+        const r = a.purchase(pa.id)!;
         return r.state === 'ended' ? r : null;
       },
       10_000,
@@ -136,7 +135,7 @@ describe('purchase failure paths', () => {
     const p = await b.node.buy(id, { minutes: 1 });
     const failed = await waitFor(
       () => {
-        const r = b.node.market.trades.purchase(p.id)!;
+        const r = b.node.purchase(p.id)!;
         return r.state === 'failed' ? r : null;
       },
       15_000,
@@ -144,7 +143,7 @@ describe('purchase failure paths', () => {
     );
     expect(failed.reason).toMatch(/did not answer.*nothing paid/);
     expect(failed.spent).toBe(0n);
-    expect(b.node.market.trades.payments(p.id)).toHaveLength(0);
+    expect(b.node.payments(p.id)).toHaveLength(0);
     const fee = await b.node.ledger.estimateFee(false);
     expect(before - (await b.node.ledger.balance())).toBe(fee); // only the request itself
   });
@@ -164,7 +163,7 @@ describe('purchase failure paths', () => {
     await waitFor(() => errors.length > 0, 5000, 'peer error');
     expect(errors[0]).toBe('bad-kind');
     // the seller still publishes and serves
-    await seller.market.seller.publish('wx');
+    await seller.publish('wx');
   });
 });
 
@@ -192,7 +191,7 @@ describe('restart', () => {
       await waitFor(() => b.node.listings().find((x) => x.id === lid), 15_000, 'listing');
       const p = await b.node.buy(lid, { minutes: 5 });
       await waitFor(
-        () => b.node.market.trades.purchase(p.id)!.paidThrough >= 0 && b.node.market.trades.purchase(p.id)!.frames > 0,
+        () => b.node.purchase(p.id)!.paidThrough >= 0 && b.node.purchase(p.id)!.frames > 0,
         20_000,
         'streaming',
       );
@@ -202,18 +201,14 @@ describe('restart', () => {
       const seqs: number[] = [];
       b.node.on('frame', (f) => seqs.push(f.seq));
       await waitFor(() => seqs.length > 10, 20_000, 'frames after the seller restarted');
-      await waitFor(
-        () => s2!.node.market.trades.sale(p.id)!.paidThrough >= 1,
-        20_000,
-        'next period paid to the restarted seller',
-      );
-      const periods = b.node.market.trades.payments(p.id).map((x) => x.period);
+      await waitFor(() => s2!.node.sale(p.id)!.paidThrough >= 1, 20_000, 'next period paid to the restarted seller');
+      const periods = b.node.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
       // both redials went through the connect ladder: each attempt is in the connection history
       const redials = (n: AxonNode): string[] =>
-        new ConnectionStore(n.db)
-          .attempts()
+        n
+          .connectAttempts()
           .filter((a) => a.request_id === p.id && a.started_at >= killedAt && a.outcome !== 'pending')
           .map((a) => `${a.method}:${a.outcome}`);
       expect(redials(s2.node).length).toBeGreaterThan(0);
@@ -269,11 +264,7 @@ describe('restart', () => {
       b.node.on('frame', (f) => frames.push(f.seq));
       await waitFor(() => frames.length > 10, 15_000, 'frames after restart');
       expect(frames[0]).toBeGreaterThan(before.lastSeq);
-      await waitFor(
-        () => b!.node.market.trades.purchase(p.id)!.paidThrough >= before.paidThrough + 1,
-        15_000,
-        'next period paid',
-      );
+      await waitFor(() => b!.node.purchase(p.id)!.paidThrough >= before.paidThrough + 1, 15_000, 'next period paid');
       await b.node.stop(p.id);
       // the output file: every seq once, none missing across the kill (SQLite's last seq lags by
       // up to a second; the file itself says where to resume)
@@ -283,14 +274,14 @@ describe('restart', () => {
         .map((l) => (JSON.parse(l) as { seq: number }).seq);
       expect(seqs.length).toBeGreaterThan(before.frames);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
-      const periods = b.node.market.trades.payments(p.id).map((x) => x.period);
+      const periods = b.node.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length); // never twice
       await waitFor(
-        () => s.node.market.trades.sale(p.id)!.paidThrough === b!.node.market.trades.purchase(p.id)!.paidThrough,
+        () => s.node.sale(p.id)!.paidThrough === b!.node.purchase(p.id)!.paidThrough,
         10_000,
         'seller saw all',
       );
-      expect(s.node.market.trades.payments(p.id).filter((x) => x.state === 'verified')).toHaveLength(periods.length);
+      expect(s.node.payments(p.id).filter((x) => x.state === 'verified')).toHaveLength(periods.length);
     } finally {
       await child.kill();
       await b?.cleanup();

@@ -99,7 +99,7 @@ describe('market fixes', () => {
       // the seller got exactly one payment, and knows why the buyer ended
       const sale = await waitFor(
         () => {
-          const s = seller.market.trades.sale(p.id);
+          const s = seller.sale(p.id);
           return s && s.state === 'ended' ? s : null;
         },
         15_000,
@@ -107,7 +107,7 @@ describe('market fixes', () => {
       );
       expect(sale.reason).toMatch(/buyer (stopped|ended): no data from the seller/);
       expect(sale.paidThrough).toBe(0);
-      expect(seller.market.trades.payments(p.id).map((x) => [x.period, x.state])).toEqual([[0, 'verified']]);
+      expect(seller.payments(p.id).map((x) => [x.period, x.state])).toEqual([[0, 'verified']]);
       await new Promise((r) => setTimeout(r, 500)); // a late failure would show up here
       expect(unhandled).toEqual([]);
     } finally {
@@ -166,7 +166,7 @@ describe('market fixes', () => {
     host.node.on('frame', () => frames++);
     const p = await host.node.buy(`${demo.identity.address}:demo-aircraft`, { minutes: 1 });
     await waitFor(() => frames >= 3, 20_000, 'demo frames');
-    await waitFor(() => host.node.market.trades.purchase(p.id)!.paidThrough >= 0, 10_000, 'the first payment');
+    await waitFor(() => host.node.purchase(p.id)!.paidThrough >= 0, 10_000, 'the first payment');
     await host.node.stopPurchase(p.id);
     closed = true;
     await host.close();

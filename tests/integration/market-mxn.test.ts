@@ -29,7 +29,7 @@ describe('M × N', () => {
   });
   afterAll(async () => {
     // stop every market first (no reconnect attempts towards nodes going away), then all at once
-    await Promise.all(nodes.map((n) => n.market.stop()));
+    await Promise.all(nodes.map((n) => n.shutdown()));
     await Promise.all(cleanups.slice(0, -1).map((c) => c()));
     await cleanups.at(-1)!();
     // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
@@ -50,11 +50,7 @@ describe('M × N', () => {
     buyer.on('frame', (f) => counts.set(f.purchaseId, (counts.get(f.purchaseId) ?? 0) + 1));
     const purchases = await Promise.all(ids.map((id) => buyer.buy(id, { minutes: 2 })));
     await waitFor(() => purchases.every((p) => (counts.get(p.id) ?? 0) >= 10), 30_000, 'frames from all three');
-    await waitFor(
-      () => purchases.every((p) => buyer.market.trades.purchase(p.id)!.paidThrough >= 0),
-      20_000,
-      'all three paid',
-    );
+    await waitFor(() => purchases.every((p) => buyer.purchase(p.id)!.paidThrough >= 0), 20_000, 'all three paid');
     // one listen port: every seller reached the buyer's single port
     expect(new Set(buyer.net.multiaddrs().map((a) => a.split('/')[4]))).toEqual(new Set([String(buyer.net.port)]));
     await Promise.all(purchases.map((p) => buyer.stop(p.id)));
@@ -84,25 +80,23 @@ describe('M × N', () => {
         'DUMP',
         JSON.stringify(
           buyers.map((b, i) => {
-            const p = b.market.trades.purchase(ps[i]!.id)!;
+            const p = b.purchase(ps[i]!.id)!;
             return [p.state, p.reason, p.paidThrough, got.get(p.id)?.length ?? 0];
           }),
         ),
       );
-      if (withSales)
-        console.log(JSON.stringify(seller.market.trades.sales().map((s) => [s.state, s.reason, s.paidThrough])));
+      if (withSales) console.log(JSON.stringify(seller.sales().map((s) => [s.state, s.reason, s.paidThrough])));
       throw e;
     };
     await waitFor(() => ps.every((p) => (got.get(p.id)?.length ?? 0) >= 10), 45_000, 'frames to all twenty').catch(
       dump,
     );
-    await waitFor(() => seller.market.seller.status()[0]!.subscribers === 20, 20_000, 'twenty subscribers').catch(
+    await waitFor(() => seller.ownStreams()[0]!.live!.subscribers === 20, 20_000, 'twenty subscribers').catch(
       (e: unknown) => dump(e, true),
     );
-    const hubFrames = seller.market.seller.status()[0]!;
+    const hubFrames = seller.ownStreams()[0]!.live!;
     // one source read: the hub got each frame once, however many buyers
-    const health = seller.market.seller.live.get('adsb')!.supervisor!.health;
-    expect(hubFrames.framesIn).toBe(health.frames);
+    expect(hubFrames.framesIn).toBe(hubFrames.sourceFrames);
     for (const seqs of got.values()) for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
     await Promise.all(buyers.map((b, i) => b.stop(ps[i]!.id)));
   });
@@ -134,12 +128,12 @@ describe('M × N', () => {
     for (const p of ps) expect(p.listingId).toBe(did);
     await waitFor(() => ps.every((p) => (counts.get(p.id) ?? 0) >= 10), 30_000, 'frames through the relay');
     // the origin has exactly one buyer (the relay) and one stream session
-    expect(origin.market.trades.sales()).toHaveLength(1);
-    expect(origin.market.seller.server.sessions.size).toBe(1);
-    expect(relay.market.seller.server.sessions.size).toBe(3);
+    expect(origin.sales()).toHaveLength(1);
+    expect(origin.status().sessions).toBe(1);
+    expect(relay.status().sessions).toBe(3);
     // buyers pay the relay at the rebroadcast price
-    const paid = buyers[0]!.market.trades.purchase(ps[0]!.id)!;
+    const paid = buyers[0]!.purchase(ps[0]!.id)!;
     expect(paid.pricePerPeriod).toBe(((PER_MIN / 3n) * 3n + 59n) / 60n);
-    expect(relay.market.trades.purchase(up.id)!.state).toBe('streaming');
+    expect(relay.purchase(up.id)!.state).toBe('streaming');
   });
 });

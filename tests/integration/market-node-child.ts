@@ -39,7 +39,7 @@ process.on('message', (m: Cmd) => {
           minutes: a.minutes as number,
           out: a.out as string | undefined,
         });
-      else if (m.cmd === 'purchase') result = node.market.trades.purchase(a.id as string);
+      else if (m.cmd === 'purchase') result = node.purchase(a.id as string);
       else if (m.cmd === 'listings') result = node.listings();
       process.send!({ ev: 'reply', id: m.id, result: JSON.parse(JSON.stringify(result ?? null, big)) });
     } catch (e) {

@@ -51,13 +51,13 @@ describe('full purchase', () => {
 
     // streaming, first period paid and verified by the seller on the ledger
     await waitFor(
-      () => seller.market.trades.payments(p.id).some((x) => x.state === 'verified' && x.period === 0),
+      () => seller.payments(p.id).some((x) => x.state === 'verified' && x.period === 0),
       20_000,
       'first payment verified',
     );
     await waitFor(() => frames.length > 20, 10_000, 'frames');
     // renewal: periods 1 and 2 paid before they start
-    await waitFor(() => seller.market.trades.sale(p.id)!.paidThrough >= 2, 20_000, 'renewals');
+    await waitFor(() => seller.sale(p.id)!.paidThrough >= 2, 20_000, 'renewals');
     const streamed = await buyer.stop(p.id);
     expect(streamed.state).toBe('ended');
     expect(streamed.reason).toMatch(/stopped by the buyer/);
@@ -75,17 +75,13 @@ describe('full purchase', () => {
     expect(reasons).toContain('paid through period 1');
 
     // money: exactly the periods paid moved from buyer to seller
-    const final = buyer.market.trades.purchase(p.id)!;
+    const final = buyer.purchase(p.id)!;
     const periods = BigInt(final.paidThrough + 1);
     expect(final.spent).toBe(periods * 2000n);
-    const outs = buyer.market.trades.payments(p.id);
+    const outs = buyer.payments(p.id);
     expect(outs.map((x) => x.period)).toEqual([...Array(Number(periods)).keys()]);
-    await waitFor(
-      () => seller.market.trades.sale(p.id)!.paidThrough === final.paidThrough,
-      10_000,
-      'seller saw every payment',
-    );
-    const sale = seller.market.trades.sale(p.id)!;
+    await waitFor(() => seller.sale(p.id)!.paidThrough === final.paidThrough, 10_000, 'seller saw every payment');
+    const sale = seller.sale(p.id)!;
     expect(sale.earned).toBe(final.spent);
     const sellerAfter = await seller.ledger.balance();
     const buyerAfter = await buyer.ledger.balance();
@@ -95,7 +91,7 @@ describe('full purchase', () => {
     expect(sellerAfter - sellerBefore + 5n * feeMsg >= final.spent - 0n).toBe(true);
     // buyer: − payments − fees of request, payments and stop
     expect(buyerBefore - buyerAfter).toBe(final.spent + periods * fee + 2n * feeMsg);
-    await waitFor(() => seller.market.trades.sale(p.id)!.state === 'ended', 10_000, 'sale ended');
+    await waitFor(() => seller.sale(p.id)!.state === 'ended', 10_000, 'sale ended');
   });
 
   it('listings are refreshed before their TTL and vanish on their own when the seller stops refreshing', async () => {

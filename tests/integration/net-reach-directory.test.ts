@@ -62,7 +62,9 @@ describe('the directory across restarts', () => {
     const known = other.status().roleNodes.find((c) => c.peer === relayPeer);
     expect(known?.roles).toEqual(['relay', 'reflector']);
     expect(known!.expiresAt).toBeGreaterThan(Date.now() / 1000);
-    expect(new RoleStore(other.db).liveAnnouncements().map((a) => a.peer)).toContain(relayPeer);
+    expect(new RoleStore(AxonNode.internalsForTests(other).db).liveAnnouncements().map((a) => a.peer)).toContain(
+      relayPeer,
+    );
     // and it is used at once, with no new NodeAnnounce from the relay: health-checked, and the
     // first address discovery asks it (a public node on loopback then needs no reservation)
     await waitFor(
@@ -73,7 +75,7 @@ describe('the directory across restarts', () => {
     const nat = await waitFor(() => other.status().nat, 20_000, 'the first NAT report');
     expect(nat.sources).toContain(`reflector:${relayPeer}`);
     // this node's own role state is kept for `axon status`
-    expect(new RoleStore(other.db).roleStates()).toEqual([
+    expect(new RoleStore(AxonNode.internalsForTests(other).db).roleStates()).toEqual([
       expect.objectContaining({ role: 'reflector', mode: 'off', active: false }),
       expect.objectContaining({ role: 'relay', mode: 'off', active: false }),
     ]);

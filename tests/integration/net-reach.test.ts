@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import {
   createMemorySignalingPair,
   iceServers,
+  reflectorStunUrl,
   type ConnectInfo,
   type NetNode,
   type RoleCandidate,
@@ -81,6 +82,23 @@ describe('reflectors are STUN servers for ICE', () => {
     expect(ra.attempts.some((x) => x.method === 'hole-punch' && x.outcome === 'ok')).toBe(true);
     expect(ra.path.transport).toBe('webrtc');
     expect(await echo(ra.connection, 50_000)).toBeGreaterThanOrEqual(50_000);
+  });
+
+  test('a reflector that went away since it was announced does not cost the punch its srflx candidate', async () => {
+    const live = await fx.node({ roles: { reflector: true } });
+    const gone = await fx.node({ roles: { reflector: true } });
+    const a = await fx.node({ stunServers: [], announceFilter: { allowLoopback: false } });
+    const b = await fx.node({ stunServers: [] });
+    const dir = [candidateOf(gone), candidateOf(live)];
+    await gone.stop(); // its announcement is still in the directory, first (unchecked, ranked first)
+    a.setIceServerSource(() => iceServers({ candidates: dir, configured: [] }));
+    expect(a.iceServers()[0]).toBe(reflectorStunUrl(dir[0]!)); // the dead one is ranked first
+    const s = await a.prepareConnect({ peer: b.peerId, role: 'initiator' });
+    try {
+      expect(s.localInfo.ice?.candidates).toContainEqual(expect.objectContaining({ type: 'srflx', ip: '127.0.0.1' }));
+    } finally {
+      s.close();
+    }
   });
 
   test('a lying reflector and one answering junk: the verdict stands, warns and names the liar, ICE never gets it', async () => {

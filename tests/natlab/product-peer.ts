@@ -12,7 +12,6 @@
 import { createInterface } from 'node:readline';
 import { AxonNode } from '../../src-main/core/node';
 import { createLogger } from '../../src-main/core/log';
-import { ConnectionStore } from '../../src-main/core/store/connections';
 import { addressToPeerId } from '../../src-main/core/identity/identity';
 
 const arg = (name: string): string | undefined => {
@@ -54,8 +53,8 @@ for (let i = 0; ; i++) {
 out({ event: 'funded' });
 
 const attemptsOf = (requestId: string): object[] =>
-  new ConnectionStore(node.db)
-    .attempts(undefined, 500)
+  node
+    .connectAttempts(undefined, 500)
     .filter((a) => a.request_id === requestId)
     .map((a) => ({
       method: a.method,

@@ -2,9 +2,9 @@
 // connection — once each — and the tray icon's state.
 import { describe, expect, it } from 'vitest';
 import { NotificationPolicy, trayStateFor } from '../../src-main/api/notify-policy';
-import type { PaymentView, PeerView, SaleView, StatusView } from '../../src-shared/contract/api';
+import type { PaymentView, PeerView, SaleView, StatusView, TradeState } from '../../src-shared/contract/api';
 
-const sale = (state: string): SaleView => ({
+const sale = (state: TradeState): SaleView => ({
   id: 'r1',
   buyer: 'BuyerAddr1111111111111111111111111111111111',
   streamId: 'aircraft',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../src-main/core/store/db';
 import { ListingStore } from '../../src-main/core/store/listings';
 import { TradeStore, TransitionError } from '../../src-main/core/store/trades';
-import { pricePerPeriod } from '../../src-main/core/market/types';
+import { pricePerPeriod } from '../../src-main/core/market/pricing';
 
 let dir: string;
 let db: Db;

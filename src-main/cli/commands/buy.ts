@@ -12,7 +12,7 @@ import { MarketError, type MarketEvents } from '../../core/market/types';
 import { isFinal, type PurchaseRow } from '../../core/store/trades';
 import { amount, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
-import { openNode, resolveListingId, untilInterrupted, waitCatalogSynced } from './node-context';
+import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
 
@@ -95,7 +95,7 @@ export function followPurchase(
   node.on('payment', onPayment);
   node.on('frame', onFrame);
   // a purchase that ended before we subscribed (e.g. rejected at once)
-  const now = node.market.trades.purchase(purchaseId);
+  const now = node.purchase(purchaseId);
   if (now) onPurchase(now);
   return {
     done,
@@ -129,18 +129,16 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     p.step(`looking for '${listingText}' on the market…`);
-    await waitCatalogSynced(node.db, node.ledger, node.market.ctx.marketTopic, FIND_TIMEOUT_MS);
-    const id = resolveListingId(node.market.listingsStore, listingText);
+    await node.waitCatalogSynced(FIND_TIMEOUT_MS);
+    const id = resolveListingId(node, listingText);
     if (!id) {
       p.fail(`listing '${listingText}' not found`);
       throw new CliError(
         `no live listing '${listingText}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``,
       );
     }
-    const listing = node.market.listingsStore.get(id)!;
-    p.succeed(
-      `found "${safeText(listing.title)}" by ${listing.seller} at ${amount(tier === 'relay' ? (listing.priceRelay ?? listing.priceDirect) : listing.priceDirect)} per minute`,
-    );
+    const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
+    p.succeed(`found "${safeText(listing.title)}" by ${listing.seller} at ${amount(terms.pricePerMinute)} per minute`);
     p.step('posting the service request on the ledger…');
     const purchase = await node
       .buy(id, {

@@ -8,7 +8,8 @@ import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { AxonNode } from '../../core/node';
 import { openIdentity } from '../../core/identity/keystore';
-import { startLocalLedger, type LocalLedger } from '../../local-ledger/index';
+import type { LocalLedger } from '../../local-ledger/index';
+import { startEmbeddedLedger } from '../../api/ledger';
 import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';
@@ -53,11 +54,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
   try {
     print('Axon demo: a local ledger, a seller and a buyer, all in this process.');
     p.step('starting the local ledger…');
-    const ledger: LocalLedger = await startLocalLedger({
-      port: 0,
-      dataDir: join(root, 'ledger'),
-      log: ctx.log.child({ mod: 'local-ledger' }),
-    });
+    const ledger: LocalLedger = await startEmbeddedLedger({ port: 0, dataDir: join(root, 'ledger'), log: ctx.log });
     closers.unshift(() => ledger.close());
     p.stop();
     print(`ledger   ${ledger.rpcUrl} (embedded; data in ${join(root, 'ledger')})`);
@@ -164,7 +161,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
       final = await buyer.stop(purchase.id);
     }
     await new Promise((r) => setTimeout(r, 300));
-    const sale = seller.market.trades.sale(purchase.id);
+    const sale = seller.sale(purchase.id);
     print(
       `\nsummary  ${final.frames} frames received (${final.dropped} dropped), ` +
         `${final.paidThrough + 1} period${final.paidThrough === 0 ? '' : 's'} paid, buyer spent ${amount(final.spent)}, ` +

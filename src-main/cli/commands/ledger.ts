@@ -4,7 +4,8 @@
 // then set `cluster` to http://<that address>:PORT.
 import { isIP } from 'node:net';
 import type { Logger } from '../../core/log';
-import { startLocalLedger, DEFAULT_LEDGER_PORT } from '../../local-ledger/index';
+import { DEFAULT_LEDGER_PORT } from '../../local-ledger/index';
+import { startEmbeddedLedger } from '../../api/ledger';
 import { CliError } from '../context';
 
 /** An IP address to listen on (a name could resolve anywhere: the user gives the address). */
@@ -20,7 +21,7 @@ export async function ledgerCommand(opts: {
   dataDir: string;
   log: Logger;
 }): Promise<void> {
-  const ledger = await startLocalLedger({
+  const ledger = await startEmbeddedLedger({
     port: opts.port ?? DEFAULT_LEDGER_PORT,
     ...(opts.host ? { host: opts.host } : {}),
     dataDir: opts.dataDir,

@@ -42,7 +42,7 @@ export async function listingsCommand(ctx: CliContext, o: ListingsOptions): Prom
     const synced = await syncCatalogOnce(view, ctx.settings.market, SYNC_TIMEOUT_MS);
     if (synced) p.stop();
     else p.fail(`the market topic was not read to its end within ${SYNC_TIMEOUT_MS / 1000} s; showing what was read`);
-    const rows = view.listings.search(filter);
+    const rows = view.listings(filter);
     if (o.json) {
       console.log(toJson(rows));
       return;

@@ -174,7 +174,7 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     print(`\n${sig === 'SIGINT' ? 'Ctrl+C' : sig}: delisting and ending the sales…`);
     await delist(node, offer.streamId).catch((e) => console.error(`axon: delisting failed: ${(e as Error).message}`));
     streamId = null;
-    const sales = node.market.trades.sales({ limit: 10_000 }).filter((s) => s.streamId === offer.streamId);
+    const sales = node.sales({ streamId: offer.streamId, limit: 10_000 });
     const earned = sales.reduce((a, s) => a + s.earned, 0n);
     summary = `stopped: ${sales.length} sale${sales.length === 1 ? '' : 's'} of this stream, earned ${amount(earned)} in total`;
   } finally {

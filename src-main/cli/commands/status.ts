@@ -8,16 +8,15 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
-import { RoleStore } from '../../core/store/roles';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
   try {
     const limit = o.all ? 1000 : 20;
-    const offers = view.listings.offers();
-    const purchases = view.trades.purchases({ limit });
-    const sales = view.trades.sales({ limit });
-    const conns = view.connections.connections(undefined, 500);
+    const offers = view.offers();
+    const purchases = view.purchases({ limit });
+    const sales = view.sales({ limit });
+    const conns = view.connections(undefined, 500);
     // one row per peer: its newest connection
     const peers = new Map<string, (typeof conns)[number]>();
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
@@ -26,7 +25,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     // readers of the local endpoint (`axon buy --serve`) present this token
     const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
     // this node's relay/reflector roles as the (last) running node kept them; else the settings
-    const kept = new RoleStore(view.db).roleStates();
+    const kept = view.roleStates();
     const roles = (['relay', 'reflector'] as const).map((role) => {
       const k = kept.find((x) => x.role === role);
       const mode = ctx.settings.roles[role];
@@ -41,7 +40,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
             since: null,
           };
     });
-    const directory = new RoleStore(view.db).liveAnnouncements();
+    const directory = view.roleAnnouncements();
     if (o.json) {
       console.log(
         toJson({

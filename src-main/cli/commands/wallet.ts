@@ -35,21 +35,21 @@ export async function walletCommand(
       p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.rpcUrl}…`);
       let signature: string;
       try {
-        signature = await view.ledger.airdrop(lamports);
+        signature = await view.airdrop(lamports);
       } catch (e) {
         p.fail('airdrop failed');
         if (e instanceof AirdropNotServedError)
           throw new CliError(`${e.message}: fund ${view.identity.address} from another wallet`);
         throw new CliError(`airdrop failed: ${(e as Error).message}`);
       }
-      const balance = await view.ledger.balance();
+      const balance = await view.balance();
       p.succeed(`airdrop confirmed (${short(signature, 6)})`);
       if (o.json) console.log(toJson({ address: view.identity.address, airdropped: lamports, signature, balance }));
       else console.log(`airdropped ${amount(lamports)} to ${view.identity.address}\nbalance   ${amount(balance)}`);
       return;
     }
     p.step('reading the balance…');
-    const balance = await view.ledger.balance();
+    const balance = await view.balance();
     p.stop();
     if (o.json)
       console.log(
@@ -75,7 +75,7 @@ export async function walletCommand(
 async function history(ctx: CliContext, json: boolean): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
   try {
-    const rows = view.trades.payments();
+    const rows = view.payments();
     if (json) {
       console.log(toJson(rows));
       return;

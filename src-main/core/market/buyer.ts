@@ -18,7 +18,8 @@ import { isFinal, type PurchaseRow } from '../store/trades';
 import type { ListingRow } from '../store/listings';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
-import { MarketError, pricePerPeriod, type BuyOptions } from './types';
+import { MarketError, type BuyOptions } from './types';
+import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { PurchaseStreams, saveProgress, type FrameListener } from './purchase-stream';
@@ -29,11 +30,6 @@ export const RENT_EXEMPT_MIN = 890_880n;
 
 /** The protocol's most grace a seller may give (ServiceAccept.graceSec; ledger/messages.ts). */
 const MAX_GRACE_SEC = 3_600;
-
-/** The listed price per minute of a tier (the rebroadcast tier falls back to the direct price). */
-function listingPerMinute(l: ListingRow, tier: 'direct' | 'relay'): Lamports {
-  return tier === 'relay' ? (l.priceRelay ?? l.priceDirect) : l.priceDirect;
-}
 
 /** How long shutdown waits for a purchase stop under way (it posts ServiceStop on the ledger). */
 const STOP_WAIT_MS = 3000;
@@ -92,10 +88,6 @@ export class BuyerSide {
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
     if (o.maxLamports !== undefined && (o.maxLamports < 0n || o.maxLamports > MAX_LAMPORTS))
       throw new MarketError('bad-input', `the spending cap must be from 0 to ${MAX_LAMPORTS} lamports`);
-    const tier = listing.origin ? 'relay' : 'direct';
-    const perMinute = listingPerMinute(listing, tier);
-    const perPeriod = pricePerPeriod(perMinute, listing.periodSec);
-    const periods = Math.ceil((minutes * 60) / listing.periodSec);
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay] = await Promise.all([
       this.ctx.ledger.balance(),
@@ -103,14 +95,8 @@ export class BuyerSide {
       this.ctx.ledger.estimateFee(true),
     ]);
     // the cap covers what the payments cost: each period's price AND its transaction fee
-    const maxLamports = o.maxLamports ?? (perPeriod + feePay) * BigInt(periods);
-    if (maxLamports > MAX_LAMPORTS)
-      throw new MarketError('bad-input', `${minutes} min of this stream cost more than ${MAX_LAMPORTS} lamports`);
-    if (maxLamports < perPeriod + feePay)
-      throw new MarketError(
-        'cap-too-low',
-        `the spending cap ${maxLamports} is below one period (${perPeriod} lamports + ${feePay} lamports of fee)`,
-      );
+    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
     // a System account must stay rent-exempt (or be emptied): keep that minimum too
     const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
     if (balance < need) {
@@ -271,7 +257,9 @@ export class BuyerSide {
       return `the seller's period ${m.periodSec} s is not the listed ${listing.periodSec} s`;
     if (m.graceSec < 1 || m.graceSec > MAX_GRACE_SEC)
       return `the seller's grace ${m.graceSec} s is outside 1..${MAX_GRACE_SEC} s`;
-    const listed = pricePerPeriod(listingPerMinute(listing, p.tier), listing.periodSec);
+    const perMinute = pricePerMinute(listing, p.tier);
+    if (perMinute === null) return `the listing has no ${p.tier}-tier price`;
+    const listed = pricePerPeriod(perMinute, listing.periodSec);
     if (m.pricePerPeriod > listed)
       return `price changed: ${m.pricePerPeriod} lamports per period is above the listed ${listed} (${p.tier} tier)`;
     let fee: bigint;

@@ -2,15 +2,53 @@
 // SQLite (table listings, with expiry). Only the seller itself can delist (the sender is the
 // transaction signer). A listing whose seller stopped refreshing expires by itself: search()
 // never returns rows past expires_at, and purge() forgets them later.
+import type { Address } from '@solana/kit';
 import type { Listing, Delist, Received } from '../ledger/types';
+import type { SolanaLedgerClient } from '../ledger/client';
 import { listingId } from '../store/listings';
+import { getCursor } from '../store/cursors';
+import type { Db } from '../store/db';
 import type { MarketContext } from './context';
+
+/** What the catalog needs: whose listings are our own, where they go, whom to tell. */
+export type CatalogContext = Pick<MarketContext, 'identity' | 'listings' | 'emit' | 'log'>;
+
+/** The ledger cursor of the market topic's watcher (the market's and a read-only sync share it). */
+export const marketCursor = (topic: Address): string => `market:market:${topic}`;
+
+/** Has the market watcher delivered every message up to the topic's head? */
+export async function catalogCaughtUp(
+  db: Db,
+  ledger: Pick<SolanaLedgerClient, 'rpc'>,
+  topic: Address,
+): Promise<boolean> {
+  const head = await ledger.rpc.getSignaturesForAddress(topic, { limit: 1, commitment: 'confirmed' }).send();
+  if (head.length === 0) return true;
+  return getCursor(db, marketCursor(topic))?.lastSignature === head[0]!.signature;
+}
+
+/** Wait until the catalog has read the market topic up to its head (or the timeout). */
+export async function waitCatalogCaughtUp(
+  db: Db,
+  ledger: Pick<SolanaLedgerClient, 'rpc'>,
+  topic: Address,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!signal?.aborted) {
+    if (await catalogCaughtUp(db, ledger, topic).catch(() => false)) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
 
 /** A Listing may stay listed at most this long after it landed (s): one day (its seller refreshes it). */
 export const MAX_LISTING_TTL_SEC = 86_400;
 
 export class Catalog {
-  constructor(private readonly ctx: MarketContext) {}
+  constructor(private readonly ctx: CatalogContext) {}
 
   onListing(rx: Received<Listing>): void {
     const m = rx.message;

@@ -3,7 +3,8 @@
 // Depends on net, ledger, identity and store; AxonNode (../node.ts) wires it. See docs/market.md.
 export { Market, type MarketOptions, type MarketStatus } from './market';
 export { SellOptionsSchema, type SellOptions } from './offers';
-export { DEFAULT_TIMING, MarketError, pricePerPeriod } from './types';
+export { DEFAULT_TIMING, MarketError } from './types';
+export * from './pricing';
 export type { BuyOptions, MarketEvents, MarketNet, MarketTiming } from './types';
 export { STREAM_PROTOCOL, MAX_FRAME_BYTES, FrameDecoder, FrameError } from './frames';
 export { StreamHub } from './hub';

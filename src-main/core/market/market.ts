@@ -6,9 +6,10 @@ import type { Identity } from '../identity/identity';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Db } from '../store/db';
-import type { LedgerClient, Received, AxonMessage, NodeAnnounce } from '../ledger/types';
+import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports } from '../ledger/types';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
-import { TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
+import { isFinal, TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
+import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from './pricing';
 import { SellerSide, type SellOptions } from './seller';
 import { BuyerSide } from './buyer';
 import { Catalog, MAX_LISTING_TTL_SEC } from './catalog';
@@ -151,21 +152,71 @@ export class Market extends EventEmitter<MarketEvents> {
     return this.listingsStore.search(filter);
   }
 
-  /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
-  async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
-    let l = this.listingsStore.get(listingId);
+  /**
+   * The listing a buy of `listingId` at `tier` goes to: the listing itself, or for tier 'relay' on
+   * an origin listing the cheapest healthy relay rebroadcasting it.
+   */
+  #listingToBuy(listingId: string, tier: BuyOptions['tier']): ListingRow {
+    const l = this.listingsStore.get(listingId);
     if (!l || l.expiresAt <= Date.now() || l.delistedAt !== null)
       throw new MarketError('unknown-listing', `no live listing '${listingId}' (expired, delisted or never seen)`);
     if (l.seller === this.opts.identity.address) throw new MarketError('own-listing', 'this is your own listing');
-    if (o.tier === 'relay' && !l.origin) {
-      const derived = this.listingsStore
-        .search({ includeOwn: false })
-        .filter((d) => d.origin === l!.id && d.healthy)
-        .sort((a, b) => Number((a.priceRelay ?? a.priceDirect) - (b.priceRelay ?? b.priceDirect)))[0];
-      if (!derived) throw new MarketError('no-relay', `no relay rebroadcasts '${listingId}' right now`);
-      l = derived;
+    if (tier !== 'relay' || l.origin) return l;
+    const derived = this.listingsStore
+      .search({ includeOwn: false })
+      .filter((d) => d.origin === l.id && d.healthy)
+      .map((d) => ({ d, price: pricePerMinute(d, 'relay') }))
+      .filter((x): x is { d: ListingRow; price: bigint } => x.price !== null)
+      .sort((a, b) => (a.price < b.price ? -1 : a.price > b.price ? 1 : 0))[0];
+    if (!derived) throw new MarketError('no-relay', `no relay rebroadcasts '${listingId}' right now`);
+    return derived.d;
+  }
+
+  /**
+   * What `buy(listingId, o)` would cost: the same listing, the same rules, with `feePerPeriod` the
+   * ledger's fee for one payment (as buy asks the ledger for it).
+   */
+  quote(
+    listingId: string,
+    o: BuyOptions & { feePerPeriod?: Lamports } = {},
+  ): { listing: ListingRow; terms: PurchaseTerms } {
+    const listing = this.#listingToBuy(listingId, o.tier);
+    const terms = purchaseTerms(listing, {
+      minutes: o.minutes ?? 60,
+      maxLamports: o.maxLamports,
+      feePerPeriod: o.feePerPeriod,
+    });
+    return { listing, terms };
+  }
+
+  /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
+  async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
+    return this.buyer.buy(this.#listingToBuy(listingId, o.tier), o);
+  }
+
+  /**
+   * Extend a purchase by `addMinutes`: a running one gets the minutes and the price of the periods
+   * they take (at the price agreed with the seller) added to its cap; a finished one is bought again.
+   */
+  async renew(purchaseId: string, addMinutes: number): Promise<PurchaseRow> {
+    if (!Number.isInteger(addMinutes) || addMinutes < 1 || addMinutes > 525_600)
+      throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
+    const p = this.trades.purchase(purchaseId);
+    if (!p) throw new MarketError('unknown-purchase', `no purchase '${purchaseId}'`);
+    if (isFinal(p.state)) return this.buy(p.listingId, { minutes: addMinutes, tier: p.tier });
+    let perPeriod = p.pricePerPeriod;
+    let periodSec = p.periodMs ? p.periodMs / 1000 : null;
+    if (perPeriod === null || periodSec === null) {
+      // not accepted yet: the listing's price, as the request was made at
+      const l = this.listingsStore.get(p.listingId);
+      if (!l) throw new MarketError('unknown-listing', `the listing of purchase '${purchaseId}' is gone`);
+      const t = purchaseTerms(l, { minutes: addMinutes });
+      perPeriod = t.pricePerPeriod;
+      periodSec = t.periodSec;
     }
-    return this.buyer.buy(l, o);
+    const fee = await this.opts.ledger.estimateFee(true);
+    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee));
+    return this.trades.purchase(purchaseId)!;
   }
 
   /**

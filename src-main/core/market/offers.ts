@@ -164,13 +164,22 @@ export class OfferBook {
     return out;
   }
 
-  status(): { offer: OfferRow; healthy: boolean; lastError: string | null; subscribers: number; framesIn: number }[] {
+  status(): {
+    offer: OfferRow;
+    healthy: boolean;
+    lastError: string | null;
+    subscribers: number;
+    framesIn: number;
+    /** Frames the source produced (a hub fed by one source read: equals framesIn). */
+    sourceFrames: number;
+  }[] {
     return [...this.live.values()].map((l) => ({
       offer: l.offer,
       healthy: l.healthy,
       lastError: l.supervisor?.health.lastError ?? null,
       subscribers: l.hub.subscribers.size,
       framesIn: l.hub.framesIn,
+      sourceFrames: l.supervisor?.health.frames ?? 0,
     }));
   }
 

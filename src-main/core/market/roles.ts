@@ -37,6 +37,9 @@ export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthInt
  *  node reads the market topic for the directory (market.ts) and what the directory keeps. */
 export const MAX_ANNOUNCE_TTL_SEC = 2 * 3600;
 
+/** A dial-back that did not come is asked for again after this long (not every health round). */
+const DIALBACK_RETRY_MS = 10 * 60_000;
+
 /** The NodeAnnounce list fields the ledger catalog accepts (6 addresses of ≤ 200 chars). */
 const MAX_ANNOUNCE_ADDRS = 6;
 
@@ -64,6 +67,8 @@ export class RoleDirectory {
   #stopped = false;
   /** The public IP a reflector's dial-back confirmed. */
   #confirmedIp: string | null = null;
+  /** When a dial-back last failed (for that IP): asked again after DIALBACK_RETRY_MS only. */
+  #dialbackFailed: { ip: string; at: number } | null = null;
   #autoRunning: Promise<void> | null = null;
 
   constructor(
@@ -241,9 +246,12 @@ export class RoleDirectory {
       count: 5,
     });
     let confirmed = net.inboundDirectSeen || (!!r?.publicIp && this.#confirmedIp === r.publicIp);
-    if (!confirmed && r?.publicIp && publicVerdict(report) && reflectors.length > 0) {
+    const failed = this.#dialbackFailed;
+    const retry = !failed || failed.ip !== r?.publicIp || Date.now() - failed.at >= DIALBACK_RETRY_MS;
+    if (!confirmed && retry && r?.publicIp && publicVerdict(report) && reflectors.length > 0) {
       const ok = await net.requestDialback(reflectors.flatMap(relayAddrs), r.publicIp, AbortSignal.timeout(20_000));
       if (ok) this.#confirmedIp = r.publicIp;
+      this.#dialbackFailed = ok ? null : { ip: r.publicIp, at: Date.now() };
       confirmed = ok || net.inboundDirectSeen;
     }
     if (this.#stopped) return;

@@ -15,7 +15,7 @@ import type { OfferRow } from '../store/listings';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
-import { pricePerPeriod } from './types';
+import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
@@ -162,7 +162,7 @@ export class SellerSide {
     const l = this.live.get(m.streamId);
     if (!l || l.offer.paused) return reject('unknown-stream', `no stream '${m.streamId}' for sale here`);
     const o = l.offer;
-    const perMinute = m.tier === 'relay' ? o.priceRelay : o.priceDirect;
+    const perMinute = pricePerMinute(o, m.tier);
     if (perMinute === null) return reject('not-allowed', 'this stream has no rebroadcast tier');
     const now = Date.now();
     const recent = this.ctx.trades.salesOf(buyer, o.streamId, now - SELLER_LIMITS.graceCooldownMs);

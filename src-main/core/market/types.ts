@@ -99,9 +99,3 @@ export class MarketError extends Error {
     super(message);
   }
 }
-
-/** Lamports per period from a per-minute price (rounded up: the seller is never underpaid). */
-export function pricePerPeriod(pricePerMinute: Lamports, periodSec: number): Lamports {
-  const num = pricePerMinute * BigInt(periodSec);
-  return (num + 59n) / 60n;
-}

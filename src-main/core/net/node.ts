@@ -26,6 +26,7 @@ import { PathTracker } from './status';
 import { reflectHandler, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
 import { discoverAddress, udpResponder } from './discovery';
 import { iceServers } from './roles';
+import { parseHostPort, stunBinding } from './stun';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -284,6 +285,37 @@ class NetNodeImpl extends EventTarget implements NetNode {
     }
   }
 
+  /** The STUN server the last probe found answering (see #liveIceServer). */
+  #verifiedIce: string | undefined;
+
+  /**
+   * Find the STUN server punches give ICE: libjuice takes ONE per peer connection (at random from a
+   * list), so it gets the best one that answers now — the top three of iceServers() are probed at
+   * once and the best-ranked that answers within 600 ms wins (a reflector that went away since its
+   * last health check would otherwise cost the punch its server-reflexive candidate).
+   */
+  async #liveIceServer(): Promise<void> {
+    const top = this.iceServers().slice(0, 3);
+    if (top.length <= 1) return;
+    const probes = top.map((u) =>
+      stunBinding(parseHostPort(u), { timeoutMs: 600 }).then(
+        () => true,
+        () => false,
+      ),
+    );
+    for (let i = 0; i < top.length; i++)
+      if (await probes[i]) {
+        this.#verifiedIce = top[i];
+        return;
+      }
+  }
+
+  /** The server for an ICE session now: the verified one while it is still listed, else the first. */
+  #iceForPunch(): string[] {
+    const list = this.iceServers();
+    return this.#verifiedIce && list.includes(this.#verifiedIce) ? [this.#verifiedIce] : list.slice(0, 1);
+  }
+
   #deps(): LadderDeps {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has its own `this`
     const node = this;
@@ -293,7 +325,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       // libjuice takes one STUN server per peer connection (at random from a list): the best one —
       // looked up at each use, so a further punch round gathers with the servers known by then
       get punchInit() {
-        return { stunServers: node.iceServers().slice(0, 1), announceFilter: node.opts.announceFilter };
+        return { stunServers: node.#iceForPunch(), announceFilter: node.opts.announceFilter };
       },
       tracker: this.tracker,
       store: this.store,
@@ -305,6 +337,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   async prepareConnect(o: PrepareOptions): Promise<ConnectSession> {
+    await this.#liveIceServer();
     const s = new LadderSession(this.#deps(), o.peer, o.role, o.requestId);
     this.#sessions.add(s);
     const close = s.close.bind(s);

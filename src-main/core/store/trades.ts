@@ -6,9 +6,9 @@ import type { Db } from './db';
 import { now } from './db';
 import { listPayments, recordPayment, recordRefusedPayment, type PaymentRecord, type PaymentRow } from './payments';
 
-export type TradeState = 'requested' | 'accepted' | 'connecting' | 'streaming' | 'ended' | 'failed' | 'rejected';
-export const FINAL_STATES: readonly TradeState[] = ['ended', 'failed', 'rejected'];
-export const isFinal = (s: TradeState): boolean => FINAL_STATES.includes(s);
+import { FINAL_STATES_SQL, type TradeState } from '../../../src-shared/contract/states';
+
+export { FINAL_STATES, isFinal, type TradeState } from '../../../src-shared/contract/states';
 
 /** Allowed moves; streaming → streaming records "paid through period k". */
 const NEXT: Record<TradeState, TradeState[]> = {
@@ -191,7 +191,7 @@ export class TradeStore {
   }
 
   purchases(opts: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
-    const where = opts.active ? `WHERE state NOT IN ('ended', 'failed', 'rejected')` : '';
+    const where = opts.active ? `WHERE state NOT IN ${FINAL_STATES_SQL}` : '';
     return (
       this.db
         .prepare(`SELECT * FROM purchases ${where} ORDER BY created_at DESC LIMIT ?`)
@@ -241,6 +241,15 @@ export class TradeStore {
     }
     if (!cols.length) return;
     this.db.prepare(`UPDATE purchases SET ${cols.join(', ')}, updated_at = ? WHERE id = ?`).run(...vals, now(), id);
+  }
+
+  /** Raise a purchase's minutes and spending cap (the buyer reads both before each period). */
+  extendPurchase(id: string, addMinutes: number, addLamports: bigint): void {
+    this.db
+      .prepare(
+        `UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(addMinutes, addLamports, now(), id);
   }
 
   /** Move a purchase to `to` (checked against the state machine), recording the transition. */
@@ -293,7 +302,7 @@ export class TradeStore {
   sales(opts: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     const where: string[] = [];
     const p: unknown[] = [];
-    if (opts.active) where.push(`state NOT IN ('ended', 'failed', 'rejected')`);
+    if (opts.active) where.push(`state NOT IN ${FINAL_STATES_SQL}`);
     if (opts.streamId) {
       where.push('stream_id = ?');
       p.push(opts.streamId);

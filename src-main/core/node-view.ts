@@ -1,0 +1,124 @@
+// Runs in: Node (the CLI's read-only commands: listings, status, wallet). The narrow front door
+// to a data directory WITHOUT a running node (no libp2p, no market watchers): the SQLite history,
+// the ledger client, and a one-off sync of the market topic into the catalog. Like AxonNode, it
+// keeps the database and the stores inside.
+import type { Address } from '@solana/kit';
+import type { Identity } from './identity/identity';
+import type { Logger } from './log';
+import { ensureDataDir } from './paths';
+import { openDb, type Db } from './store/db';
+import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
+import type { Delist, Lamports, Listing, Received } from './ledger/types';
+import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
+import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
+import { ConnectionStore, type ConnectionRow } from './store/connections';
+import { RoleStore, type StoredAnnouncement, type StoredRoleState } from './store/roles';
+import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
+
+export class NodeView {
+  readonly #db: Db;
+  readonly #ledger: SolanaLedgerClient;
+  readonly #listings: ListingStore;
+  readonly #trades: TradeStore;
+  readonly #connections: ConnectionStore;
+
+  private constructor(
+    readonly identity: Identity,
+    db: Db,
+    ledger: SolanaLedgerClient,
+    private readonly log: Logger,
+  ) {
+    this.#db = db;
+    this.#ledger = ledger;
+    this.#listings = new ListingStore(db);
+    this.#trades = new TradeStore(db);
+    this.#connections = new ConnectionStore(db);
+  }
+
+  static open(o: {
+    dataDir: string;
+    identity: Identity;
+    ledger: { rpcUrl: string; wsUrl: string };
+    log: Logger;
+  }): NodeView {
+    const db = openDb(ensureDataDir(o.dataDir).db);
+    const ledger = createLedgerClient({
+      identity: o.identity,
+      db,
+      log: o.log.child({ mod: 'ledger' }),
+      rpcUrl: o.ledger.rpcUrl,
+      wsUrl: o.ledger.wsUrl,
+    });
+    return new NodeView(o.identity, db, ledger, o.log);
+  }
+
+  get address(): Address {
+    return this.identity.address;
+  }
+  listing(id: string): ListingRow | undefined {
+    return this.#listings.get(id);
+  }
+  listings(filter: ListingFilter = {}): ListingRow[] {
+    return this.#listings.search(filter);
+  }
+  offers(): OfferRow[] {
+    return this.#listings.offers();
+  }
+  purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
+    return this.#trades.purchases(o);
+  }
+  sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
+    return this.#trades.sales(o);
+  }
+  payments(requestId?: string): PaymentRow[] {
+    return this.#trades.payments(requestId);
+  }
+  connections(peerId?: string, limit?: number): ConnectionRow[] {
+    return this.#connections.connections(peerId, limit);
+  }
+  /** This node's relay/reflector roles as the last running node kept them. */
+  roleStates(): StoredRoleState[] {
+    return new RoleStore(this.#db).roleStates();
+  }
+  /** The relays and reflectors announced on the market and not yet expired. */
+  roleAnnouncements(): StoredAnnouncement[] {
+    return new RoleStore(this.#db).liveAnnouncements();
+  }
+  balance(): Promise<Lamports> {
+    return this.#ledger.balance();
+  }
+  airdrop(lamports: Lamports): Promise<string> {
+    return this.#ledger.airdrop(lamports);
+  }
+
+  /**
+   * Sync the market topic into the catalog (the same cursor as a node's market watcher, so
+   * nothing is read twice later). Resolves when caught up (true) or at the timeout (false).
+   */
+  async syncCatalog(marketId: string, timeoutMs: number, onError?: (e: Error) => void): Promise<boolean> {
+    const topic = await this.#ledger.marketTopic(marketId);
+    const ac = new AbortController();
+    const catalog = new Catalog({ identity: this.identity, listings: this.#listings, emit: () => true, log: this.log });
+    const loop = (async () => {
+      try {
+        for await (const rx of this.#ledger.watch(topic, { signal: ac.signal, cursor: marketCursor(topic) })) {
+          if (rx.message.type === 'Listing') catalog.onListing(rx as Received<Listing>);
+          else if (rx.message.type === 'Delist') catalog.onDelist(rx as Received<Delist>);
+        }
+      } catch (e) {
+        if (!ac.signal.aborted) onError?.(e as Error);
+      }
+    })();
+    try {
+      return await waitCatalogCaughtUp(this.#db, this.#ledger, topic, timeoutMs);
+    } finally {
+      ac.abort();
+      await Promise.race([loop, new Promise((r) => setTimeout(r, 1000))]);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#ledger.close().catch(() => undefined);
+    this.#db.close();
+  }
+}
