@@ -6,26 +6,13 @@ import { AxonNode, type NatStatus } from '../../src-main/core/node';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createNodeBackend } from '../../src-main/api/node-backend';
-import { spawn } from 'node:child_process';
-import { AXON, NODE } from '../helpers/cli';
+import { axonAsync } from '../helpers/cli';
 import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
 type Mode = boolean | 'auto' | 'on' | 'off';
 const dirs = new Map<AxonNode, string>();
-
-/** `axon …` in a child process, without blocking this process (the nodes live here). */
-function axonAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mode }): Promise<AxonNode> {
   const t = tempDir('axon-roles-');
