@@ -4,13 +4,14 @@
 // rotated at its size bound, and the user's own calls are answered throughout
 // (docs/security.md, "Logs" and "Bridge").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { Identity } from '../../src-main/core/identity/identity';
-import { startServe, type Serving } from '../../src-main/cli/commands/serve';
+import type { Serving } from '../../src-main/cli/commands/serve';
+import { serveWithUi } from '../helpers/serve';
 import { createLogger, LOG_FILE_MAX_BYTES, LOG_FILES_KEPT, LOG_LINES_PER_SEC } from '../../src-main/core/log';
 import type { ApiResult } from '../../src-shared/contract/api';
 
@@ -53,22 +54,7 @@ describe('bridge and log under a flood', () => {
   beforeAll(async () => {
     ledger = await startLocalLedger({ port: 0, dataDir: tmp('axon-abuse-bridge-ledger-'), slotMs: 100 });
     dataDir = tmp('axon-abuse-bridge-');
-    const ui = join(dataDir, 'ui');
-    mkdirSync(ui);
-    writeFileSync(join(ui, 'index.html'), '<!doctype html><title>Axon</title>');
-    s = await startServe({
-      dataDir,
-      ui: true,
-      port: 0,
-      staticDir: ui,
-      print: () => {},
-      hostOptions: {
-        ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
-        identity: Identity.generate(),
-        net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
-        endpoint: { wsPort: 0, tcpPort: 0 },
-      },
-    });
+    s = await serveWithUi(dataDir, ledger);
   });
   afterAll(async () => {
     await s?.close();

@@ -5,8 +5,8 @@ import { describe, it, expect } from 'vitest';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
-import { spawnSync } from 'node:child_process';
 import { AXON, NODE, axon, tempDir } from '../helpers/cli';
+import { inKeyringSession, jsonLines } from '../helpers/keyring';
 
 const address = (dir: string): string => JSON.parse(axon(['--data-dir', dir, 'id', '--json']).stdout).address;
 
@@ -50,22 +50,9 @@ describe('axon id import with the key in the OS keychain (a real Secret Service)
     const file = join(dir, 'wallet.json');
     writeFileSync(file, wallet.toSolanaKeygenJson());
     const cli = (args: string) => `AXON_KEYSTORE=keychain "${NODE}" "${AXON}" --data-dir "${dir}" ${args}`;
-    const script = [
-      'set -e',
-      // a fresh keyring home: the test never touches a user's keyring
-      `export HOME="${dir}/home" XDG_DATA_HOME="${dir}/home/.local/share"`,
-      'mkdir -p "$XDG_DATA_HOME"',
-      'eval "$(echo -n test-password | gnome-keyring-daemon --unlock --components=secrets)"',
-      cli('id --json'),
-      cli(`id import "${file}"`),
-      cli('id --json'),
-    ].join('\n');
-    const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', script], { encoding: 'utf8', timeout: 120_000 });
+    const r = inKeyringSession(dir, [cli('id --json'), cli(`id import "${file}"`), cli('id --json')], 120_000);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    const shown = r.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { address: string; keyStore: string });
+    const shown = jsonLines<{ address: string; keyStore: string }>(r.stdout);
     expect(shown).toHaveLength(2);
     expect(shown[0]!.keyStore).toBe('keychain');
     expect(shown[1]).toMatchObject({ address: wallet.address, keyStore: 'keychain' });

@@ -5,17 +5,7 @@
 // and capacity") and shows an honest buyer is still served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from 'cborg';
-import {
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  appendTransactionMessageInstructions,
-  createTransactionMessage,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-  type Address,
-} from '@solana/kit';
+import { appendTransactionMessageInstructions, type Address } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
@@ -29,7 +19,7 @@ import { FrameDecoder, KIND_CONTROL, STREAM_PROTOCOL, encodeControl } from '../.
 import { SELLER_LIMITS } from '../../src-main/core/market/seller';
 import { isFinal, type PurchaseRow } from '../../src-main/core/store/trades';
 import { runCleanups, startLedger, startNode, waitFor } from './market-helpers';
-import { postRawMemo } from './ledger-helpers';
+import { postRawMemo, sendInstructions } from './ledger-helpers';
 
 const SOL = 1_000_000_000n;
 
@@ -39,26 +29,11 @@ async function sendRaw(
   signer: Awaited<ReturnType<AxonNode['identity']['signer']>>,
   instructions: Parameters<typeof appendTransactionMessageInstructions>[0],
 ) {
-  const rpc = node.ledger.rpc;
-  const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-  const msg = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(signer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-    (m) => appendTransactionMessageInstructions(instructions, m),
-  );
-  const signed = await signTransactionMessageWithSigners(msg);
-  const signature = getSignatureFromTransaction(signed);
-  await rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: 'base64' }).send();
-  for (let i = 0; i < 200; i++) {
-    const { value } = await rpc.getSignatureStatuses([signature]).send();
-    const st = value[0];
-    if (st?.err) throw new Error(`raw transaction failed: ${JSON.stringify(st.err)}`);
-    if (st && (st.confirmationStatus === 'confirmed' || st.confirmationStatus === 'finalized'))
-      return { signature: signature as string, slot: st.slot };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('raw transaction never confirmed');
+  const { signature, slot, err } = await sendInstructions(node.ledger.rpc, signer, instructions, {
+    what: 'raw transaction',
+  });
+  if (err) throw new Error(`raw transaction failed: ${JSON.stringify(err)}`);
+  return { signature: signature as string, slot };
 }
 
 /** The memo of a message WITHOUT validation (what a hostile peer can put on the ledger). */

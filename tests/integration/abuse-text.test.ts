@@ -3,12 +3,9 @@
 // listings` command (a child process) from a real local ledger: the user's terminal gets the
 // words, not the escapes (docs/security.md, "Text from strangers").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
-import { AXON, NODE, tempDir } from '../helpers/cli';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
+import { axonAsync as run, settingsDir, tempDir } from '../helpers/cli';
+import { ledgerOnPortPair } from '../helpers/cli-ledger';
 import { runCleanups, startNode, waitFor } from './market-helpers';
 import { safeText } from '../../src-shared/contract/text';
 
@@ -16,48 +13,6 @@ const SOL = 1_000_000_000n;
 // 70 UTF-8 bytes: within the Listing's 80-byte title
 const EVIL_TITLE =
   '\u001b]0;owned\u0007\u001b[2J\u001b[31mEvil\u001b[0m \u001b]8;;http://x\u001b\\Weather\u001b]8;;\u001b\\\u009b1A\u0008 feed\u202e';
-
-function run(args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A ledger whose pubsub is at port + 1, as the `local` cluster setting expects. */
-async function ledgerOnPortPair(dir: string): Promise<LocalLedger> {
-  for (let i = 0; i < 20; i++) {
-    const port = await freePort();
-    if (port > 65000) continue;
-    try {
-      const l = await startLocalLedger({ port, dataDir: dir, slotMs: 100 });
-      if (l.wsUrl.endsWith(`:${port + 1}`)) return l;
-      await l.close();
-    } catch {
-      /* taken meanwhile: try another */
-    }
-  }
-  throw new Error('no free port pair for the ledger');
-}
 
 describe('text from strangers in the terminal', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -83,8 +38,7 @@ describe('text from strangers in the terminal', () => {
   });
 
   it('`axon listings` prints the title without escape sequences or control characters (before the fix: raw)', async () => {
-    const dir = tempDir('axon-abuse-text-');
-    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ localLedgerPort: ledger.port }));
+    const dir = settingsDir({ localLedgerPort: ledger.port }, 'axon-abuse-text-');
     const r = await run(['--data-dir', dir, 'listings']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Evil Weather feed');

@@ -1,13 +1,13 @@
 // The app API end to end without a browser: two real headless nodes on the real local ledger,
 // each behind its real bridge; the test talks HTTP + WebSocket exactly as the UI does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
-import { Identity } from '../../src-main/core/identity/identity';
-import { startServe, type Serving } from '../../src-main/cli/commands/serve';
+import type { Serving } from '../../src-main/cli/commands/serve';
+import { serveWithUi } from '../helpers/serve';
 import type { ApiResult, FrameView, PurchaseView } from '../../src-shared/contract/api';
 
 const SOL = 1_000_000_000n;
@@ -49,22 +49,8 @@ describe('app API over the bridge, two real nodes', () => {
   async function node(name: string): Promise<Serving> {
     const dataDir = mkdtempSync(join(tmpdir(), `axon-api-${name}-`));
     dirs.push(dataDir);
-    const ui = join(dataDir, 'ui');
-    mkdirSync(ui);
-    writeFileSync(join(ui, 'index.html'), '<!doctype html><title>Axon</title>');
-    const s = await startServe({
-      dataDir,
-      ui: true,
-      port: 0,
-      staticDir: ui,
-      print: () => {},
-      hostOptions: {
-        ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
-        identity: Identity.generate(),
-        timing: { listingTtlSec: 30, requestTimeoutMs: 15_000, keepAliveMs: 1000, graceSec: 3 },
-        net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
-        endpoint: { wsPort: 0, tcpPort: 0 },
-      },
+    const s = await serveWithUi(dataDir, ledger, {
+      timing: { listingTtlSec: 30, requestTimeoutMs: 15_000, keepAliveMs: 1000, graceSec: 3 },
     });
     await s.host.node.airdrop(SOL);
     return s;

@@ -3,66 +3,13 @@
 // sees with `listings --json`, and a clear failure for buying an unknown listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
-import { AXON, NODE, axon, tempDir } from '../helpers/cli';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
+import { AXON, NODE, axon, axonAsync as run, freePort, settingsDir, tempDir } from '../helpers/cli';
+import { ledgerOnPortPair } from '../helpers/cli-ledger';
 
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run axon without blocking this process (the ledger lives here). */
-function run(args: string[], timeoutMs = 60_000): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A ledger whose pubsub is at port + 1, as the `local` cluster setting expects. */
-async function ledgerOnPortPair(dir: string): Promise<LocalLedger> {
-  for (let i = 0; i < 20; i++) {
-    const port = await freePort();
-    if (port > 65000) continue;
-    try {
-      const l = await startLocalLedger({ port, dataDir: dir, slotMs: 100 });
-      if (l.wsUrl.endsWith(`:${port + 1}`)) return l;
-      await l.close();
-    } catch {
-      /* taken meanwhile: try another */
-    }
-  }
-  throw new Error('no free port pair for the ledger');
-}
-
-function dataDir(ledgerPort: number): string {
-  const dir = tempDir('axon-cli-');
-  writeFileSync(join(dir, 'settings.json'), JSON.stringify({ localLedgerPort: ledgerPort }));
-  return dir;
-}
+const dataDir = (ledgerPort: number): string => settingsDir({ localLedgerPort: ledgerPort }, 'axon-cli-');
 
 describe('axon --help', () => {
   it('lists every command', () => {

@@ -1,10 +1,10 @@
 // The real OS keychain path: a real Secret Service (Debian's gnome-keyring) in a private D-Bus
 // session, driven through @napi-rs/keyring exactly as the app uses it. No mock.
 import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, NODE, tempDir } from '../helpers/cli';
+import { inKeyringSession, jsonLines } from '../helpers/keyring';
 import { keychainAccountFor } from '../../src-main/core/identity/keystore';
 
 const haveKeyring = existsSync('/usr/bin/gnome-keyring-daemon') && existsSync('/usr/bin/dbus-run-session');
@@ -20,24 +20,19 @@ describe('identity key in the OS keychain (Secret Service)', () => {
     const fixture = join(ROOT, 'tests', 'fixtures', 'keychain-roundtrip.ts');
     const run = (mode: string) => `"${NODE}" "${tsx}" "${fixture}" ${mode} "${dir}"`;
     const account = keychainAccountFor(dir);
-    const script = [
-      'set -e',
-      // A fresh keyring home so the test never touches a user's keyring.
-      `export HOME="${dir}/home" XDG_DATA_HOME="${dir}/home/.local/share"`,
-      'mkdir -p "$XDG_DATA_HOME"',
-      'eval "$(echo -n test-password | gnome-keyring-daemon --unlock --components=secrets)"',
-      run('create'),
-      run('read'),
-      `echo "{\\"step\\":\\"secret-tool\\",\\"items\\":$(secret-tool search --all service axon username ${account} 2>&1 | grep -c "^attribute.username = ${account}" || true)}"`,
-      run('delete'),
-      `echo "{\\"step\\":\\"after-delete\\",\\"items\\":$(secret-tool search --all service axon username ${account} 2>&1 | grep -c "^attribute.username" || true)}"`,
-    ].join('\n');
-    const r = spawnSync('dbus-run-session', ['--', 'bash', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = inKeyringSession(
+      dir,
+      [
+        run('create'),
+        run('read'),
+        `echo "{\\"step\\":\\"secret-tool\\",\\"items\\":$(secret-tool search --all service axon username ${account} 2>&1 | grep -c "^attribute.username = ${account}" || true)}"`,
+        run('delete'),
+        `echo "{\\"step\\":\\"after-delete\\",\\"items\\":$(secret-tool search --all service axon username ${account} 2>&1 | grep -c "^attribute.username" || true)}"`,
+      ],
+      60_000,
+    );
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    const steps = r.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l));
+    const steps = jsonLines(r.stdout);
     const by = Object.fromEntries(steps.map((s) => [s.step, s]));
     expect(by.create.kind).toBe('keychain');
     expect(by.create.where).toMatch(/Secret Service/);

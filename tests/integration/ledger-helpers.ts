@@ -17,6 +17,8 @@ import {
   setTransactionMessageLifetimeUsingBlockhash,
   signTransactionMessageWithSigners,
   type Address,
+  type KeyPairSigner,
+  type Signature,
 } from '@solana/kit';
 import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import {
@@ -127,6 +129,42 @@ export const stop = (reason: string): AxonMessage => ({
   reason,
 });
 
+/**
+ * Sign `instructions` with `signer` (the fee payer), send them, and wait until the transaction is
+ * confirmed; its error, if any, is returned, not thrown.
+ */
+export async function sendInstructions(
+  rpc: SolanaLedgerClient['rpc'],
+  signer: KeyPairSigner,
+  instructions: Parameters<typeof appendTransactionMessageInstructions>[0],
+  opts: { skipPreflight?: boolean; pollMs?: number; what?: string } = {},
+): Promise<{ signature: Signature; slot: bigint; err: unknown }> {
+  const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+  const msg = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(signer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+    (m) => appendTransactionMessageInstructions(instructions, m),
+  );
+  const signed = await signTransactionMessageWithSigners(msg);
+  const signature = getSignatureFromTransaction(signed);
+  await rpc
+    .sendTransaction(getBase64EncodedWireTransaction(signed), {
+      encoding: 'base64',
+      ...(opts.skipPreflight ? { skipPreflight: true } : {}),
+    })
+    .send();
+  for (let i = 0; i < 200; i++) {
+    const { value } = await rpc.getSignatureStatuses([signature], { searchTransactionHistory: true }).send();
+    const s = value[0];
+    if (s && (s.confirmationStatus === 'confirmed' || s.confirmationStatus === 'finalized')) {
+      return { signature, slot: s.slot, err: s.err };
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+  }
+  throw new Error(`${opts.what ?? 'transaction'} ${signature} never confirmed`);
+}
+
 /** Post arbitrary memo bytes on a topic, as a hostile or buggy peer would (no preflight). */
 export async function postRawMemo(
   client: SolanaLedgerClient,
@@ -134,32 +172,13 @@ export async function postRawMemo(
   topic: Address,
   data: Uint8Array,
 ): Promise<{ signature: string; err: unknown }> {
-  const signer = await identity.signer();
-  const { value: blockhash } = await client.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-  const msg = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(signer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-    (m) =>
-      appendTransactionMessageInstructions(
-        [{ programAddress: MEMO_V1_PROGRAM, accounts: [{ address: topic, role: AccountRole.READONLY }], data }],
-        m,
-      ),
+  const { signature, err } = await sendInstructions(
+    client.rpc,
+    await identity.signer(),
+    [{ programAddress: MEMO_V1_PROGRAM, accounts: [{ address: topic, role: AccountRole.READONLY }], data }],
+    { skipPreflight: true, what: 'raw memo' },
   );
-  const signed = await signTransactionMessageWithSigners(msg);
-  const signature = getSignatureFromTransaction(signed);
-  await client.rpc
-    .sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: 'base64', skipPreflight: true })
-    .send();
-  for (let i = 0; i < 200; i++) {
-    const { value } = await client.rpc.getSignatureStatuses([signature], { searchTransactionHistory: true }).send();
-    const s = value[0];
-    if (s && (s.confirmationStatus === 'confirmed' || s.confirmationStatus === 'finalized')) {
-      return { signature, err: s.err };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`raw memo ${signature} never confirmed`);
+  return { signature, err };
 }
 
 /** Collect from a watcher in the background. */

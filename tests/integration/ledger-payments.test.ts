@@ -7,47 +7,32 @@ import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { getPayment, listPayments } from '../../src-main/core/store/payments';
 import type { Address } from '@solana/kit';
 import type { PaymentExpectation } from '../../src-main/core/ledger/types';
-import {
-  appendTransactionMessageInstructions,
-  createTransactionMessage,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-} from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import { encodeEnvelope } from '../../src-main/core/ledger/envelope';
 import { memoInstruction } from '../../src-main/core/ledger/transactions';
-import { inProcessLedger, payment, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
+import {
+  inProcessLedger,
+  payment,
+  sendInstructions,
+  stop,
+  tempDir,
+  testClient,
+  type TestClient,
+} from './ledger-helpers';
 
 /** One transaction from the buyer: these transfers (to, lamports) and a Payment memo on the seller's stdin. */
 async function payWithTransfers(period: number, transfers: [Address, bigint][]): Promise<string> {
   const signer = await buyer.signer();
-  const { value: blockhash } = await b.client.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-  const msg = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(signer, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
-    (m) =>
-      appendTransactionMessageInstructions(
-        [
-          ...transfers.map(([to, amount]) => getTransferSolInstruction({ source: signer, destination: to, amount })),
-          memoInstruction(sellerStdin, encodeEnvelope(payment('req-pay', period))),
-        ],
-        m,
-      ),
+  const { signature } = await sendInstructions(
+    b.client.rpc,
+    signer,
+    [
+      ...transfers.map(([to, amount]) => getTransferSolInstruction({ source: signer, destination: to, amount })),
+      memoInstruction(sellerStdin, encodeEnvelope(payment('req-pay', period))),
+    ],
+    { pollMs: 50, what: 'payment' },
   );
-  const signed = await signTransactionMessageWithSigners(msg);
-  const signature = getSignatureFromTransaction(signed);
-  await b.client.rpc.sendTransaction(getBase64EncodedWireTransaction(signed), { encoding: 'base64' }).send();
-  for (let i = 0; i < 200; i++) {
-    const { value } = await b.client.rpc.getSignatureStatuses([signature]).send();
-    if (value[0]?.confirmationStatus === 'confirmed' || value[0]?.confirmationStatus === 'finalized') return signature;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('payment never confirmed');
+  return signature;
 }
 
 let tmp: ReturnType<typeof tempDir>;

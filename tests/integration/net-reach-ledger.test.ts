@@ -4,48 +4,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AXON, NODE, axon, tempDir } from '../helpers/cli';
+import { AXON, NODE, axon, axonAsync as run, freePort, settingsDir, tempDir } from '../helpers/cli';
 
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], timeoutMs = 60_000): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function freePort(host = '::'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function dataDir(settings: object): string {
-  const dir = tempDir('axon-reach-');
-  writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
-  return dir;
-}
+const dataDir = (settings: object): string => settingsDir(settings, 'axon-reach-');
 
 const children: ChildProcess[] = [];
 const servers: Server[] = [];
@@ -64,7 +25,7 @@ describe('a shared ledger', () => {
   it('`axon ledger --host ::` serves a wallet that reaches it by a non-127.0.0.1 URL; airdrop and balance work there', async () => {
     let port = 0;
     for (let i = 0; i < 10 && !port; i++) {
-      const p = await freePort();
+      const p = await freePort('::');
       if (p < 65000) port = p;
     }
     const ledger = spawn(NODE, [AXON, '--data-dir', tempDir(), 'ledger', '--host', '::', '--port', String(port)], {

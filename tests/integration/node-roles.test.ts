@@ -6,8 +6,7 @@ import { AxonNode, type NatStatus } from '../../src-main/core/node';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { createNodeBackend } from '../../src-main/api/node-backend';
-import { spawn } from 'node:child_process';
-import { AXON, NODE } from '../helpers/cli';
+import { axonAsync } from '../helpers/cli';
 import { FAST_TIMING, settleNativeThreads, startLedger, tempDir, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
@@ -15,16 +14,19 @@ const SOL = 1_000_000_000n;
 type Mode = boolean | 'auto' | 'on' | 'off';
 const dirs = new Map<AxonNode, string>();
 
-/** `axon …` in a child process, without blocking this process (the nodes live here). */
-function axonAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [AXON, ...args], { env: { ...process.env, AXON_KEYSTORE: 'file' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+/** The app's status view of `node` (what the Connections screen shows). */
+async function statusView(node: AxonNode) {
+  const api = createNodeBackend(node, {
+    dataDir: '/nonexistent',
+    settingsFile: '/nonexistent',
+    version: 't',
+    canAirdrop: true,
   });
+  try {
+    return await api.status();
+  } finally {
+    api.close();
+  }
 }
 
 async function start(ledger: LocalLedger, roles: { relay?: Mode; reflector?: Mode }): Promise<AxonNode> {
@@ -110,19 +112,9 @@ describe('relay and reflector roles', () => {
     expect(natEvents.length).toBeGreaterThanOrEqual(1);
 
     // the app's status view (Connections screen) shows the verdict and the relay
-    const api = createNodeBackend(other, {
-      dataDir: '/nonexistent',
-      settingsFile: '/nonexistent',
-      version: 't',
-      canAirdrop: true,
-    });
-    try {
-      const view = await api.status();
-      expect(view.nat).toMatch(new RegExp(`^${withReflector.mapping} · ${withReflector.reachability}`));
-      expect(view.relays?.some((a) => a.includes(relayPeer))).toBe(true);
-    } finally {
-      api.close();
-    }
+    const view = await statusView(other);
+    expect(view.nat).toMatch(new RegExp(`^${withReflector.mapping} · ${withReflector.reachability}`));
+    expect(view.relays?.some((a) => a.includes(relayPeer))).toBe(true);
   }, 60_000);
 });
 
@@ -180,18 +172,7 @@ describe('roles in mode auto (the default)', () => {
     expect(refuses.net.announcement()).toBeUndefined();
 
     // the app's status view says it too
-    const api = createNodeBackend(pub, {
-      dataDir: '/nonexistent',
-      settingsFile: '/nonexistent',
-      version: 't',
-      canAirdrop: true,
-    });
-    try {
-      const view = await api.status();
-      expect(view.roles?.relay).toMatchObject({ mode: 'auto', active: true });
-    } finally {
-      api.close();
-    }
+    expect((await statusView(pub)).roles?.relay).toMatchObject({ mode: 'auto', active: true });
 
     // `axon status` on its data dir says it too (from the role state the node keeps in SQLite)
     const st2 = await axonAsync(['--data-dir', dirs.get(pub)!, 'status']);

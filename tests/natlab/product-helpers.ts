@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LabHost, LabProcess, NatLab } from './lab';
 import { REPO_ROOT, expectedNat } from './lab';
+import { labelOf } from './scenarios-helpers';
 
 export const PRODUCT_PEER = join(REPO_ROOT, 'tests/natlab/product-peer.ts');
 
@@ -46,17 +47,7 @@ export function spawnProduct(
 }
 
 const natLabel = (n: { mapping?: string; filtering?: string | null } | undefined): string | null =>
-  !n
-    ? null
-    : n.mapping === 'none'
-      ? 'public'
-      : n.mapping === 'endpoint-dependent'
-        ? 'edm'
-        : n.mapping === 'endpoint-independent'
-          ? n.filtering === 'endpoint-independent'
-            ? 'fullcone'
-            : 'eim'
-          : (n.mapping ?? null);
+  n?.mapping === undefined ? null : labelOf({ ...n, mapping: n.mapping });
 
 /** One purchase between a seller on `sellerHost` and a buyer on `buyerHost`. */
 export async function runProductPair(

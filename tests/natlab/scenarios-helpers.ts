@@ -43,7 +43,8 @@ export function spawnPeer(lab: NatLab, host: LabHost, stun: string, extra: strin
   return lab.spawnNode(host, PEER_SCRIPT, ['--stun', stun, ...extra], { label: host.name });
 }
 
-export const labelOf = (r: NatEvent['report']): string =>
+/** The lab's short name for a NAT report: public, edm, fullcone, eim, or the mapping as reported. */
+export const labelOf = (r: { mapping: string; filtering?: string | null | undefined }): string =>
   r.mapping === 'none'
     ? 'public'
     : r.mapping === 'endpoint-dependent'

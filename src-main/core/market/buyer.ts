@@ -22,7 +22,7 @@ import { MarketError, type BuyOptions } from './types';
 import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
-import { PurchaseStreams, saveProgress, type FrameListener } from './purchase-stream';
+import { PurchaseStreams, connectToSeller, saveProgress, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
@@ -222,21 +222,9 @@ export class BuyerSide {
     this.#move(p.id, 'connecting', 'connect ladder (initiator)');
     let conn: Connection;
     try {
-      const r = await run.cs.connect(info, {
-        punchAt: m.punchAt,
-        relays: m.relays,
-        requestId: p.id,
-        // further punch rounds (PunchSync) over the ledger when the first fails
-        signaling: this.ctx.signals.channel(p.id, p.seller as Address),
-      });
+      // further punch rounds (PunchSync) over the ledger when the first fails
+      const r = await connectToSeller(this.ctx, p, run.cs, info, { punchAt: m.punchAt, relays: m.relays });
       conn = r.connection;
-      this.ctx.emit('connection', {
-        requestId: p.id,
-        peer: p.seller,
-        path: r.path.kind,
-        elapsedMs: r.elapsedMs,
-        role: 'buyer',
-      });
     } catch (e) {
       return void this.#finish(run, 'failed', `could not connect to the seller: ${(e as Error).message}; nothing paid`);
     }

@@ -6,6 +6,7 @@ import type { Connection } from '@libp2p/interface';
 import type { Address } from '@solana/kit';
 import { addressToPeerId } from '../identity/identity';
 import type { ConnectInfo } from '../net/connect-info';
+import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
@@ -17,6 +18,32 @@ import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
 export type FrameListener = (purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }) => void;
+
+/**
+ * Run the connect ladder to the seller of purchase `p` (further punch rounds over the ledger when
+ * the first fails) and report the path taken with a 'connection' event.
+ */
+export async function connectToSeller(
+  ctx: MarketContext,
+  p: PurchaseRow,
+  cs: ConnectSession,
+  remote: ConnectInfo,
+  opts: Omit<ConnectOptions, 'peer' | 'role' | 'requestId' | 'signaling'> = {},
+): Promise<ConnectResult> {
+  const r = await cs.connect(remote, {
+    ...opts,
+    requestId: p.id,
+    signaling: ctx.signals.channel(p.id, p.seller as Address),
+  });
+  ctx.emit('connection', {
+    requestId: p.id,
+    peer: p.seller,
+    path: r.path.kind,
+    elapsedMs: r.elapsedMs,
+    role: 'buyer',
+  });
+  return r;
+}
 
 /** Write a run's frame count and last seq (and drops) to its purchase row. */
 export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | null): void {
@@ -165,17 +192,7 @@ export class PurchaseStreams {
         run.cs?.close();
         run.cs = cs;
         if (run.stopping) return void cs.close();
-        const r = await cs.connect(remote, {
-          requestId: p.id,
-          signaling: this.ctx.signals.channel(p.id, p.seller as Address),
-        });
-        this.ctx.emit('connection', {
-          requestId: p.id,
-          peer: p.seller,
-          path: r.path.kind,
-          elapsedMs: r.elapsedMs,
-          role: 'buyer',
-        });
+        await connectToSeller(this.ctx, p, cs, remote);
       } catch (e) {
         return void this.#retry(run, `redial failed: ${(e as Error).message}`);
       }
