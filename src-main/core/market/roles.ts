@@ -31,6 +31,9 @@ export interface RoleTiming {
   maxRelays: number;
 }
 
+/** First re-check of a relay/reflector whose health check failed (doubles with each failure). */
+const RECHECK_FAILED_MS = 5000;
+
 export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthIntervalMs: 60_000, maxRelays: 2 };
 
 /** A NodeAnnounce may live at most this long past its landing: it bounds how far back a new
@@ -58,7 +61,9 @@ export interface KnownRole extends RoleCandidate {
 
 export class RoleDirectory {
   readonly #candidates = new Map<string, RoleCandidate>();
-  readonly #health = new Map<string, HealthResult & { at: number }>();
+  readonly #health = new Map<string, HealthResult & { at: number; fails: number }>();
+  /** A refresh sooner than the health interval, after a failed check (a busy relay, a lost packet). */
+  #retryTimer: NodeJS.Timeout | null = null;
   readonly #timing: RoleTiming;
   #announceTimer: NodeJS.Timeout | null = null;
   #healthTimer: NodeJS.Timeout | null = null;
@@ -115,7 +120,8 @@ export class RoleDirectory {
     this.#stopped = true;
     if (this.#announceTimer) clearTimeout(this.#announceTimer);
     if (this.#healthTimer) clearInterval(this.#healthTimer);
-    this.#announceTimer = this.#healthTimer = null;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#announceTimer = this.#healthTimer = this.#retryTimer = null;
   }
 
   /** Post our NodeAnnounce now (no-op without a role); schedules the next refresh. Resolves true when posted. */
@@ -179,7 +185,8 @@ export class RoleDirectory {
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'could not keep a NodeAnnounce');
     }
-    if (!prev || prev.multiaddrs.join() !== m.multiaddrs.join()) this.#health.delete(peer);
+    if (!prev || prev.multiaddrs.join() !== m.multiaddrs.join() || prev.roles.join() !== m.roles.join())
+      this.#health.delete(peer); // new addresses or a new role (e.g. it now relays): check it again now
     this.refresh();
   }
 
@@ -318,15 +325,40 @@ export class RoleDirectory {
 
   async #checkHealth(): Promise<void> {
     const now = Date.now();
-    const due = this.known().filter((c) => !c.checkedAt || now - c.checkedAt >= this.#timing.healthIntervalMs);
+    const due = this.known().filter((c) => {
+      const h = this.#health.get(c.peer);
+      return !h || now - h.at >= this.#recheckMs(h);
+    });
     await Promise.all(
       due.map(async (c) => {
         const h = await checkRelayHealth(this.o.net.libp2p, c);
         if (this.#stopped) return;
-        this.#health.set(c.peer, { ...h, at: Date.now() });
-        if (!h.ok) this.o.log.info({ peer: c.peer, err: h.error }, 'relay/reflector unhealthy');
+        const fails = h.ok ? 0 : (this.#health.get(c.peer)?.fails ?? 0) + 1;
+        this.#health.set(c.peer, { ...h, at: Date.now(), fails });
+        if (!h.ok) this.o.log.info({ peer: c.peer, err: h.error, fails }, 'relay/reflector unhealthy');
       }),
     );
+    // a failed check is tried again soon (5 s, 10 s, 20 s … up to the health interval), so one
+    // check that failed while a relay or this machine was busy does not strand us without relays
+    const soonest = Math.min(
+      ...[...this.#health.values()].filter((h) => !h.ok).map((h) => h.at + this.#recheckMs(h) - Date.now()),
+    );
+    if (Number.isFinite(soonest) && !this.#stopped && !this.#retryTimer) {
+      this.#retryTimer = setTimeout(
+        () => {
+          this.#retryTimer = null;
+          void this.refresh();
+        },
+        Math.max(1000, soonest),
+      );
+      this.#retryTimer.unref();
+    }
+  }
+
+  /** How long a health result holds: the interval when healthy; after n failures 5 s · 2^(n−1). */
+  #recheckMs(h: { ok: boolean; fails: number }): number {
+    if (h.ok) return this.#timing.healthIntervalMs;
+    return Math.min(this.#timing.healthIntervalMs, RECHECK_FAILED_MS * 2 ** Math.max(0, h.fails - 1));
   }
 
   async #reserve(): Promise<void> {
