@@ -188,9 +188,10 @@ export function publicVerdict(r: AutoRoleInput['report']): 'public' | 'full cone
 /**
  * The rule for roles in mode 'auto' (the one place it lives). A node serves as relay and reflector
  * when its consensus verdict says public or full cone AND a dial from a peer confirmed it. The first
- * node of a network has nobody to ask: with a public address on its own interface and no reflector
- * known it serves as reflector at once (others then find their address with it, and their health
- * checks dial it), and as relay too once such a dial has reached it.
+ * node of a network has nobody to ask: with a public address on its own interface and no verdict
+ * yet (no reflector known, or none asked since one appeared) it serves as reflector at once (others
+ * then find their address with it, and their health checks dial it), and as relay too once such a
+ * dial has reached it.
  */
 export function autoRoleDecision(i: AutoRoleInput): AutoRoleDecision {
   const r = i.report;
@@ -207,18 +208,22 @@ export function autoRoleDecision(i: AutoRoleInput): AutoRoleDecision {
       reflector: false,
       reason: `not publicly reachable (${r.reachability}, ${r.mapping} mapping)`,
     };
+  // no verdict yet (no reflector to ask, or none asked since one appeared): a public interface
+  // address is the evidence; a reflector that appears later must not switch the roles off before a
+  // verdict exists (that stranded every home of a lab run without reflector or relay)
   const publicIf = i.listenIps.find((ip) => ipScope(ip) === 'public');
-  if (publicIf && i.reflectorsKnown === 0) {
+  if (publicIf && (i.reflectorsKnown === 0 || !r || r.sources.length === 0)) {
+    const why = i.reflectorsKnown === 0 ? 'no reflector to ask' : 'no verdict yet';
     if (i.confirmed)
       return {
         relay: true,
         reflector: true,
-        reason: `public interface address ${publicIf}, reached by a peer's dial (no reflector to ask)`,
+        reason: `public interface address ${publicIf}, reached by a peer's dial (${why})`,
       };
     return {
       relay: false,
       reflector: true,
-      reason: `public interface address ${publicIf} and no reflector known: serving as reflector; relay once a peer's dial reaches it`,
+      reason: `public interface address ${publicIf} (${why}): serving as reflector; relay once a peer's dial reaches it`,
     };
   }
   return { relay: false, reflector: false, reason: 'no observation of our address yet' };
