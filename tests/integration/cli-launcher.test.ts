@@ -137,7 +137,9 @@ test('Ctrl+C in a terminal stops the node once, cleanly (the launcher does not p
   // `script` gives the launcher a real terminal; \x03 typed there makes the kernel send SIGINT to
   // the whole foreground process group — the launcher and its Node 22 child.
   const port = await freePort();
-  const cmd = `"${SYSTEM_NODE}" "${AXON}" --data-dir "${tempDir()}" ledger --port ${port}`;
+  // `exec`: `script` runs the command through $SHELL (or /bin/sh); without exec dash stays as the
+  // parent, dies of the same Ctrl+C itself, and `script` reports its 130 instead of axon's exit.
+  const cmd = `exec "${SYSTEM_NODE}" "${AXON}" --data-dir "${tempDir()}" ledger --port ${port}`;
   const term = spawn('script', ['-qec', cmd, '/dev/null'], {
     env: { ...process.env, AXON_KEYSTORE: 'file' },
     stdio: ['pipe', 'pipe', 'pipe'],
