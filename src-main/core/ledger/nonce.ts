@@ -41,7 +41,7 @@ import {
 } from '@solana-program/system';
 import { encodeEnvelope, decodeEnvelope } from './envelope';
 import { newNonce } from './messages';
-import type { LedgerRpc } from './rpc';
+import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
 import { sleep } from '../sleep';
 
@@ -137,8 +137,7 @@ export interface VoucherExpectation {
 }
 
 export type VoucherCheck =
-  | { ok: true; signature: string; lamports: bigint }
-  | { ok: false; reason: VoucherRefusal; detail: string };
+  { ok: true; signature: string; lamports: bigint } | { ok: false; reason: VoucherRefusal; detail: string };
 
 const b64 = getBase64Encoder();
 const b58 = getBase58Decoder();
@@ -185,7 +184,10 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
     first.accounts[1] !== RECENT_BLOCKHASHES_SYSVAR ||
     first.accounts[2] !== exp.buyer
   )
-    return no('wrong-nonce', `the first instruction must advance the nonce account ${exp.nonceAccount} (authority: buyer)`);
+    return no(
+      'wrong-nonce',
+      `the first instruction must advance the nonce account ${exp.nonceAccount} (authority: buyer)`,
+    );
   const lifetime = (msg as { lifetimeToken?: string }).lifetimeToken;
   if (lifetime !== exp.nonceValue)
     return no('wrong-nonce', `signed against nonce ${lifetime}, the account holds ${exp.nonceValue}`);
@@ -355,4 +357,47 @@ export async function closeNonceAccount(
 
 function json(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+/**
+ * Watch an account's lamports: read once, then follow accountNotifications; while the WebSocket is
+ * down, poll every `pollMs`. Returns stop.
+ */
+export function watchLamports(
+  rpc: LedgerRpc,
+  subs: SubscriptionsHolder | undefined,
+  addr: Address,
+  onChange: (lamports: bigint) => void,
+  pollMs = 10_000,
+): () => void {
+  const ac = new AbortController();
+  let last: bigint | null = null;
+  const seen = (n: bigint): void => {
+    if (n === last) return;
+    last = n;
+    onChange(n);
+  };
+  const poll = async (): Promise<void> => {
+    const { value } = await rpc.getBalance(addr, { commitment: 'confirmed' }).send();
+    seen(BigInt(value));
+  };
+  void (async () => {
+    while (!ac.signal.aborted) {
+      await poll().catch(() => undefined);
+      if (subs) {
+        const client = subs.get();
+        try {
+          const it = await client
+            .accountNotifications(addr, { commitment: 'confirmed', encoding: 'base64' })
+            .subscribe({ abortSignal: ac.signal });
+          await poll().catch(() => undefined); // a change between the read and the subscription
+          for await (const n of it) seen(BigInt(n.value.lamports));
+        } catch {
+          if (!ac.signal.aborted) subs.renew(client);
+        }
+      }
+      if (!ac.signal.aborted) await sleep(pollMs, ac.signal).catch(() => undefined);
+    }
+  })();
+  return () => ac.abort();
 }
