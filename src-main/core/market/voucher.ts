@@ -473,6 +473,12 @@ export class VoucherBuyer {
     if (landed === true && v.tx) {
       this.#addFees(id, fee);
       const p = this.ctx.trades.purchase(id);
+      // a voucher whose ack we never saw (stream gone, stop) was still ours: book what it paid
+      if (p && p.pricePerPeriod !== null && v.period > p.paidThrough)
+        this.ctx.trades.updatePurchase(id, {
+          paidThrough: v.period,
+          spent: p.pricePerPeriod * BigInt(v.period + 1),
+        });
       this.ctx.trades.recordPayment({
         signature: v.signature!,
         requestId: id,
