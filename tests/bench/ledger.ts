@@ -370,3 +370,8 @@ async function watchLatency(): Promise<Row[]> {
 }
 
 sections.push(watchLatency);
+
+// Section added by the voucher work (issue 13 §5): the cost table, today's protocol beside the new
+// one (tests/bench/lib/ledger-costs.ts). Skip with LEDGER_BENCH_COSTS=0.
+import { ledgerCosts } from './lib/ledger-costs';
+if (process.env.LEDGER_BENCH_COSTS !== '0') sections.push(ledgerCosts);

@@ -17,6 +17,16 @@ function withinCap(p: PurchaseRow, fee: bigint): boolean {
   return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + fee <= p.maxLamports;
 }
 
+/**
+ * Vouchers: one more period fits the cap with the fees still to come reserved — the settlement of
+ * the newest voucher (one at a time is unsettled), closing the nonce account, and creating it
+ * (two signatures) if not done yet. Fees already paid are in `fees`.
+ */
+function withinVoucherCap(p: PurchaseRow, fee: bigint, hasNonce: boolean): boolean {
+  const reserve = 2n * fee + (hasNonce ? 0n : 2n * fee);
+  return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + reserve <= p.maxLamports;
+}
+
 /** Period `k` (0-based) starts within the bought minutes. */
 function withinMinutes(p: PurchaseRow, k: number): boolean {
   return p.periodMs !== null && p.periodMs > 0 && k * p.periodMs < p.maxMinutes * 60_000;
@@ -68,7 +78,7 @@ export class PaymentScheduler {
     const now = Date.now();
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
-    if (fee !== null && !withinCap(p, fee))
+    if (fee !== null && !this.#fits(p, fee))
       stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
@@ -99,6 +109,16 @@ export class PaymentScheduler {
     else this.#later(run, 1000);
   }
 
+  #voucherMode(p: PurchaseRow): boolean {
+    return this.ctx.timing.payments === 'voucher' || this.vouchers.store.get(p.id, 'out') !== null;
+  }
+
+  /** One more period fits the spending cap, under the purchase's way of paying. */
+  #fits(p: PurchaseRow, fee: bigint): boolean {
+    if (!this.#voucherMode(p)) return withinCap(p, fee);
+    return withinVoucherCap(p, fee, this.vouchers.store.get(p.id, 'out') !== null);
+  }
+
   /** The fee of one payment (asked of the ledger once per run). */
   fee(run: Run): Promise<bigint> {
     return this.#fee(run);
@@ -126,12 +146,12 @@ export class PaymentScheduler {
       const price = p.pricePerPeriod;
       if (p.paidThrough >= period) return true;
       if (price === null || isFinal(p.state) || run.stopping) return false;
-      if (!withinCap(p, fee)) {
+      if (!this.#fits(p, fee)) {
         this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
         return false;
       }
       // a purchase that started with vouchers keeps them (a restart does not switch it over)
-      if (this.ctx.timing.payments === 'voucher' || this.vouchers.store.get(p.id, 'out')) {
+      if (this.#voucherMode(p)) {
         const why = await this.vouchers.vouch(run, p, period, fee);
         if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
         const now = this.ctx.trades.purchase(run.id)!;

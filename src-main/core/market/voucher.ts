@@ -60,6 +60,13 @@ export function creditLimit(pricePerPeriod: bigint, settledHistory: bigint): big
   return grown < pricePerPeriod ? pricePerPeriod : grown > max ? max : grown;
 }
 
+/**
+ * Fees a voucher purchase pays beyond one per period, at most: creating the nonce account (two
+ * signatures) and closing it; settlements are never more than the periods. The default spending
+ * cap adds them to "each period's price and its fee" (pricing.ts) so that cap still covers all.
+ */
+export const VOUCHER_EXTRA_FEES = 3n;
+
 /** What each side can lose at worst right now (shown for every purchase and sale). */
 export interface Exposure {
   /** Seller: vouched but not settled (lost if the buyer empties its account or advances its nonce). */
@@ -520,23 +527,29 @@ export class VoucherBuyer {
       if (v.closedAt !== null) continue;
       const p = this.ctx.trades.purchase(v.requestId);
       if (!p || !isFinal(p.state)) continue;
-      const f = await fee();
-      const now = await this.sync(v.requestId, f).catch(() => v);
-      if (!now) {
-        this.store.update(v.requestId, 'out', { closedAt: Date.now() });
-        continue;
-      }
-      if (now.tx && Date.now() - p.updatedAt < closeAfterMs) continue; // the seller may still settle
-      const signer = await this.ctx.identity.signer();
-      const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
-      if (st) await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
-      this.#addFees(v.requestId, f);
-      this.store.update(v.requestId, 'out', {
-        closedAt: Date.now(),
-        ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
-      });
-      this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
+      // one account's trouble (the ledger busy, …) must not hold back the others
+      await this.#closeOne(v, p, await fee(), closeAfterMs).catch((e) =>
+        this.ctx.log.warn({ id: v.requestId, err: (e as Error).message }, 'nonce account not closed (yet)'),
+      );
     }
+  }
+
+  async #closeOne(v: VoucherRow, p: PurchaseRow, f: bigint, closeAfterMs: number): Promise<void> {
+    const now = await this.sync(v.requestId, f);
+    if (!now) {
+      this.store.update(v.requestId, 'out', { closedAt: Date.now() });
+      return;
+    }
+    if (now.tx && Date.now() - p.updatedAt < closeAfterMs) return; // the seller may still settle
+    const signer = await this.ctx.identity.signer();
+    const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
+    if (st) await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
+    this.#addFees(v.requestId, f);
+    this.store.update(v.requestId, 'out', {
+      closedAt: Date.now(),
+      ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
+    });
+    this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
   }
 
   #addFees(id: string, lamports: bigint): void {
