@@ -56,6 +56,7 @@ export type AxonNodeLike = Pick<
   | 'purchase'
   | 'sales'
   | 'payments'
+  | 'exposure'
   | 'ownStreams'
   | 'connections'
   | 'connectAttempts'
@@ -100,6 +101,7 @@ class NodeViews {
     const v = purchaseView(p, {
       ...this.#listingMeta(p.listingId),
       rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
+      risk: this.node.exposure('purchase', p.id),
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
     return v;
@@ -178,7 +180,7 @@ function forwardNodeEvents(
       hub.emit('status', views.status());
     },
     sale: (s: Parameters<typeof saleView>[0]) => {
-      hub.emit('sale', saleView(s));
+      hub.emit('sale', saleView(s, node.exposure('sale', s.id)));
       hub.emit('status', views.status());
     },
     frame: (f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }) => frames.add(f),
@@ -415,7 +417,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return s;
     },
 
-    sales: () => node.sales({ limit: 200 }).map(saleView),
+    sales: () => node.sales({ limit: 200 }).map((s) => saleView(s, node.exposure('sale', s.id))),
 
     peers: () => views.peers(),
 

@@ -79,6 +79,11 @@ export function followPurchase(
   const onPayment = (e: MarketEvents['payment'][0]): void => {
     if (e.requestId !== purchaseId || e.direction !== 'out') return;
     say(paymentLine(e));
+    const x = node.exposure('purchase', purchaseId);
+    if (x && (x.signed > 0n || x.settled > 0n))
+      say(
+        `risk     signed ${amount(x.signed)} in total (the most it can cost), ${amount(x.settled)} settled in ${x.settlements} transaction${x.settlements === 1 ? '' : 's'}`,
+      );
     if (!firstFrame && e.state !== 'failed') p.step('waiting for the first frame…');
   };
   const onFrame = (f: MarketEvents['frame'][0]): void => {
@@ -187,6 +192,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
+  const x = node.exposure('purchase', final.id);
+  if (x && x.signed > 0n)
+    status(
+      `vouchers signed ${amount(x.signed)}, settled ${amount(x.settled)} in ${x.settlements} ledger transaction(s)`,
+    );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
   if (!byUser && final.frames === 0)
     throw new CliError(`the purchase ended without a single frame: ${final.reason ?? 'no reason given'}`);

@@ -20,6 +20,7 @@ import {
   createNonceAccount,
   readNonce,
   signVoucher,
+  lastSettledVoucher,
   submitAndConfirm,
   txStatus,
   type VoucherRefusal,
@@ -476,24 +477,31 @@ export class VoucherBuyer {
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
     if (!st) return null;
     if (st.value === v.nonceValue) return v;
-    const landed = v.signature ? await txStatus(this.ctx.ledger.rpc, v.signature) : null;
-    if (landed === true && v.tx) {
+    // the nonce moved: which of our vouchers of that value landed? (read back from the ledger:
+    // the seller may have settled an older one than the newest we signed)
+    const landed = await lastSettledVoucher(
+      this.ctx.ledger.rpc,
+      v.nonceAccount as Address,
+      this.ctx.identity.address,
+      id,
+    );
+    if (landed && landed.period > v.settledThrough) {
       this.#addFees(id, fee);
       const p = this.ctx.trades.purchase(id);
       // a voucher whose ack we never saw (stream gone, stop) was still ours: book what it paid
-      if (p && p.pricePerPeriod !== null && v.period > p.paidThrough)
+      if (p && p.pricePerPeriod !== null && landed.period > p.paidThrough)
         this.ctx.trades.updatePurchase(id, {
-          paidThrough: v.period,
-          spent: p.pricePerPeriod * BigInt(v.period + 1),
+          paidThrough: landed.period,
+          spent: p.pricePerPeriod * BigInt(landed.period + 1),
         });
       this.ctx.trades.recordPayment({
-        signature: v.signature!,
+        signature: landed.signature,
         requestId: id,
         direction: 'out',
         payer: this.ctx.identity.address,
         recipient: p?.seller ?? '',
-        lamports: v.lamports,
-        period: v.period,
+        lamports: landed.lamports,
+        period: landed.period,
         state: 'confirmed',
         reason: null,
         slot: null,
@@ -501,17 +509,19 @@ export class VoucherBuyer {
       this.ctx.emit('payment', {
         direction: 'out',
         requestId: id,
-        period: v.period,
-        lamports: v.lamports,
-        signature: v.signature!,
+        period: landed.period,
+        lamports: landed.lamports,
+        signature: landed.signature,
         state: 'confirmed',
       });
+      // every other voucher of the old value is void now
       return this.store.update(id, 'out', {
         nonceValue: st.value,
         tx: null,
         lamports: 0n,
-        settledThrough: v.period,
-        settled: v.settled + v.lamports,
+        period: Math.max(v.period, landed.period),
+        settledThrough: landed.period,
+        settled: v.settled + landed.lamports,
         settlements: v.settlements + 1,
       });
     }
