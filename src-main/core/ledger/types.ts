@@ -41,6 +41,8 @@ export interface NodeAnnounce extends Base {
   type: 'NodeAnnounce';
   roles: Role[];
   multiaddrs: string[];
+  /** Lamports per minute of a relayed purchase, paid beside each period's payment (absent = free). */
+  relayPrice?: Lamports;
 }
 export interface ServiceRequest extends Base {
   type: 'ServiceRequest';

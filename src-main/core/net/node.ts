@@ -26,6 +26,7 @@ import { PathTracker } from './status';
 import { type ReflectorUdp, reflectViaPeer } from './reflector';
 import { discoverAddress } from './discovery';
 import { RoleService, stunUrl, type RoleServiceInit } from './role-service';
+import type { RelayMeter, RelayUse } from './relay-meter';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -47,6 +48,8 @@ export const RELAY_DEFAULTS: Required<RelayLimits> = {
   durationLimitMs: 6 * 3600_000,
   dataLimitBytes: 8n * 1024n ** 3n,
   reservationTtlMs: 3600_000,
+  totalBytesPerSec: 0,
+  dailyBytes: 0n,
 };
 
 /** A role option (boolean, mode or limits object) → its mode. */
@@ -144,6 +147,14 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   roleState(): { relay: RoleState; reflector: RoleState } {
     return this.roles.roleState();
+  }
+
+  get relayMeter(): RelayMeter | undefined {
+    return this.roles.relayMeter;
+  }
+
+  relayUse(): RelayUse | undefined {
+    return this.roles.relayMeter?.use();
   }
 
   startRoles(): Promise<void> {
@@ -369,6 +380,10 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     reflector: reflectorMode,
     host,
     ...(udpPort !== undefined ? { udpPort } : {}),
+    relayCap: {
+      ...(limits.totalBytesPerSec ? { bytesPerSec: limits.totalBytesPerSec } : {}),
+      ...(limits.dailyBytes ? { dailyBytes: limits.dailyBytes } : {}),
+    },
   });
   try {
     await node.startRoles();

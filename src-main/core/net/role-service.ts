@@ -14,6 +14,7 @@ import { reflectHandler, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from '
 import { udpResponder } from './discovery';
 import { iceServers } from './roles';
 import { parseHostPort, stunBinding } from './stun';
+import { RelayMeter, type RelayCap } from './relay-meter';
 import type { NatReport, NodeAnnounceBody, RoleMode, RoleState } from './types';
 
 export const HOP_STREAMS = {
@@ -48,6 +49,8 @@ export interface RoleServiceInit {
   reflector: RoleMode;
   /** The reflector's STUN port (0/undefined: any free one). */
   udpPort?: number;
+  /** The relay's total bandwidth cap and daily byte budget (net/relay-meter.ts). */
+  relayCap?: RelayCap;
 }
 
 export class RoleService {
@@ -58,6 +61,8 @@ export class RoleService {
   #iceSource?: () => string[];
   /** The STUN server the last probe found answering (see liveIceServer). */
   #verifiedIce: string | undefined;
+  /** Counts and caps what the relay role carries (built unless the relay role is off). */
+  readonly relayMeter: RelayMeter | undefined;
 
   constructor(
     private readonly c: RoleServiceComponents,
@@ -69,6 +74,7 @@ export class RoleService {
       reason: mode === 'off' ? 'off in the settings' : 'not started yet',
     });
     this.#roles = { relay: initial(init.relay), reflector: initial(init.reflector) };
+    this.relayMeter = init.relay === 'off' ? undefined : new RelayMeter(c.log, init.relayCap);
     // someone dialed us directly: proof that our listen address is reachable from them
     c.libp2p.addEventListener('connection:open', (e) => {
       const conn = e.detail;
@@ -108,7 +114,8 @@ export class RoleService {
   async #startRelay(): Promise<void> {
     const relay = (this.c.libp2p.services as { relay?: { onHop(s: Stream, c: Connection): Promise<void> } }).relay;
     if (!relay) throw new Error('the relay service was not built (mode off)');
-    await this.c.libp2p.handle(RELAY_V2_HOP_CODEC, (s, conn) => relay.onHop(s, conn), HOP_STREAMS);
+    const onHop = (s: Stream, conn: Connection): Promise<void> => relay.onHop(s, conn);
+    await this.c.libp2p.handle(RELAY_V2_HOP_CODEC, this.relayMeter?.wrap(onHop) ?? onHop, HOP_STREAMS);
   }
 
   async #startReflector(): Promise<void> {
@@ -238,6 +245,7 @@ export class RoleService {
   }
 
   stop(): void {
+    this.relayMeter?.stop();
     this.#reflectorUdp?.close();
   }
 }
