@@ -14,6 +14,8 @@ import { lockDataDir } from './lock';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
+import type { RpcHealth } from './ledger/rpc';
+import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
@@ -61,7 +63,7 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus] };
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -80,6 +82,8 @@ export interface NodeStatus extends MarketStatus {
   sessions: number;
   /** This node's own relay and reflector roles: mode, serving or not, and why. */
   roleState: { relay: RoleState; reflector: RoleState };
+  /** The RPC endpoint: requests per method, and whether it is rate-limiting us (429). */
+  rpc: RpcHealth;
 }
 
 export interface WalletInfo {
@@ -217,6 +221,23 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         o.roleTiming?.discoveryIntervalMs,
       );
       nat = () => node.#nat ?? undefined;
+      // "RPC is rate-limiting us": an event for the UI, a row for `axon status` in another process
+      const saveRpc = (h: RpcHealth): void => {
+        try {
+          saveRpcHealth(db, h);
+        } catch {
+          /* closing */
+        }
+      };
+      saveRpc(ledger.rpcHealth());
+      ledger.meter.onChange((h) => {
+        log.warn(
+          { rateLimited: h.rateLimited, pausedUntil: h.pausedUntil },
+          h.rateLimited ? 'RPC is rate-limiting us' : 'RPC no longer rate-limiting us',
+        );
+        saveRpc(h);
+        node.emit('rpc', h);
+      });
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (node.#nat && !node.#nat.sources.some((x) => x.startsWith('reflector:'))) void node.discover(1000);
@@ -358,6 +379,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleNodes: this.roles.known(),
       sessions: this.#market.seller.server.sessions.size,
       roleState: this.net.roleState(),
+      rpc: this.ledger.rpcHealth(),
     };
   }
 
@@ -423,6 +445,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       await this.#discovering?.catch(() => undefined);
       await this.#market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
+      try {
+        saveRpcHealth(this.#db, this.ledger.rpcHealth());
+      } catch {
+        /* best effort: the counters of this run for `axon status` */
+      }
       await this.ledger.close().catch(() => undefined);
       try {
         this.#db.close();

@@ -35,6 +35,19 @@ export interface StatusView {
   sellingPaused: boolean;
   buyers: number;
   purchasesActive: number;
+  /** The ledger's RPC endpoint: rateLimited = "RPC is rate-limiting us" (429s; requests wait). */
+  rpc?: RpcStatusView;
+}
+
+export interface RpcStatusView {
+  rateLimited: boolean;
+  /** Unix ms until which requests wait (the endpoint's Retry-After), or null. */
+  pausedUntil: number | null;
+  /** 429 answers since the node started. */
+  limitedCount: number;
+  lastLimitedAt: number | null;
+  /** JSON-RPC calls since the node started. */
+  requests: number;
 }
 
 export interface ListingView {

@@ -31,7 +31,9 @@ import { verifyPayment } from './payments';
 import {
   backoffMs,
   createRpc,
+  RpcMeter,
   SubscriptionsHolder,
+  type RpcHealth,
   type LedgerRpc,
   type LedgerRpcSubscriptions,
   type RetryPolicy,
@@ -96,6 +98,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly endpoints: ClusterEndpoints;
   readonly garbage: GarbageStats;
   readonly rpc: LedgerRpc;
+  /** Requests per method and the 429 state of this client's RPC endpoint. */
+  readonly meter = new RpcMeter();
   readonly #subs: SubscriptionsHolder;
   readonly #signer: Promise<KeyPairSigner>;
   readonly #log: Logger;
@@ -111,7 +115,7 @@ export class SolanaLedgerClient implements LedgerClient {
     this.endpoints = opts.rpcUrl
       ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
       : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
-    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry);
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
@@ -268,8 +272,14 @@ export class SolanaLedgerClient implements LedgerClient {
     return verifyPayment({ rpc: this.rpc, db: this.#db, log: this.#log }, signature, expected);
   }
 
+  /** The RPC endpoint's state as this client saw it (requests, 429s). */
+  rpcHealth(): RpcHealth {
+    return this.meter.health();
+  }
+
   async close(): Promise<void> {
     this.#closed.abort();
+    this.meter.close();
   }
 }
 

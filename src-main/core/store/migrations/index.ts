@@ -5,6 +5,7 @@ import m004 from './004_market';
 import m005 from './005_money';
 import m006 from './006_roles';
 import m007 from './007_relay_money';
+import m008 from './008_rpc';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: 'money', sql: m005 },
   { version: 6, name: 'roles', sql: m006 },
   { version: 7, name: 'relay money', sql: m007 },
+  { version: 8, name: 'rpc', sql: m008 },
 ];
