@@ -4,6 +4,8 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import type { Exposure } from './market/voucher';
+import { VoucherStore, type VoucherRow } from './store/vouchers';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -334,6 +336,22 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     return this.#market.trades.sales(o);
+  }
+  /**
+   * What a purchase or sale risks now (docs/market.md "Vouchers"): for a sale the unsettled
+   * vouchers and the credit limit, for a purchase what was signed and settled.
+   */
+  exposure(kind: 'purchase' | 'sale', id: string): Exposure | undefined {
+    if (kind === 'sale') {
+      const s = this.#market.trades.sale(id);
+      return s ? this.#market.seller.exposure(s) : undefined;
+    }
+    const p = this.#market.trades.purchase(id);
+    return p ? this.#market.buyer.exposure(p) : undefined;
+  }
+  /** The voucher state of a purchase ('out') or sale ('in'): nonce account, newest voucher, settled. */
+  voucher(id: string, direction: 'in' | 'out'): VoucherRow | null {
+    return new VoucherStore(this.#db).get(id, direction);
   }
   /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
   payments(requestId?: string): PaymentRow[] {

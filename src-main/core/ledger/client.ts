@@ -28,6 +28,7 @@ import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
 import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
+import { watchLamports } from './nonce';
 import {
   backoffMs,
   createRpc,
@@ -266,6 +267,16 @@ export class SolanaLedgerClient implements LedgerClient {
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
     if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
     return BigInt(value);
+  }
+
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {
+    const stop = watchLamports(this.rpc, this.#watch.subs, addr, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
   }
 
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {

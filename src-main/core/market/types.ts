@@ -34,6 +34,15 @@ export interface MarketTiming {
   maxQueueFrames: number;
   /** Ledger pub-sub lag allowance when checking a request's expiry (ms). */
   clockSkewMs: number;
+  /**
+   * How the buyer pays: 'voucher' (default: a signed durable-nonce voucher per period over the
+   * stream, settled by the seller from time to time; market/voucher.ts) or 'per-period' (one
+   * ledger transaction per period, the protocol before vouchers; kept for the cost comparison of
+   * `npm run bench -- ledger` and for sellers that take only that).
+   */
+  payments: 'voucher' | 'per-period';
+  /** Buyer: close a finished purchase's nonce account after this long without a settlement (ms). */
+  voucherCloseAfterMs: number;
 }
 
 export const DEFAULT_TIMING: MarketTiming = {
@@ -46,6 +55,8 @@ export const DEFAULT_TIMING: MarketTiming = {
   dataStallMs: 30_000,
   maxQueueFrames: 256,
   clockSkewMs: 5_000,
+  payments: 'voucher',
+  voucherCloseAfterMs: 10 * 60_000,
 };
 
 export interface BuyOptions {

@@ -6,6 +6,7 @@ import m005 from './005_money';
 import m006 from './006_roles';
 import m007 from './007_relay_money';
 import m008 from './008_rpc';
+import m009 from './009_vouchers';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 6, name: 'roles', sql: m006 },
   { version: 7, name: 'relay money', sql: m007 },
   { version: 8, name: 'rpc', sql: m008 },
+  { version: 9, name: 'vouchers', sql: m009 },
 ];
