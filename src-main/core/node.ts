@@ -30,6 +30,8 @@ import { waitCatalogCaughtUp } from './market/catalog';
 import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
+import { WalletActivity } from './market/activity';
+import type { ActivityRow } from './store/activity';
 
 export interface AxonNodeOptions {
   dataDir: string;
@@ -113,6 +115,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   readonly #db: Db;
   readonly #market: Market;
   readonly #connections: ConnectionStore;
+  readonly #activity: WalletActivity;
 
   private constructor(
     readonly identity: Identity,
@@ -131,6 +134,12 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     this.#db = db;
     this.#market = market;
     this.#connections = new ConnectionStore(db);
+    this.#activity = new WalletActivity({
+      db,
+      rpc: ledger.rpc,
+      wallet: identity.address,
+      log: log.child({ mod: 'activity' }),
+    });
     roles.start();
     void this.discover();
     this.#discoveryTimer = setInterval(() => void this.discover(), discoveryIntervalMs);
@@ -451,8 +460,24 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     };
   }
 
-  airdrop(lamports: Lamports): Promise<string> {
-    return this.ledger.airdrop(lamports);
+  async airdrop(lamports: Lamports): Promise<string> {
+    const signature = await this.ledger.airdrop(lamports);
+    this.#activity.noteAirdrop(signature);
+    return signature;
+  }
+
+  /**
+   * Every transaction that moved this wallet's lamports, newest first, reconciled from the ledger
+   * first (market/activity.ts): exact balance change and fee, what it was, its purchase/sale/stream.
+   */
+  async walletActivity(o: { limit?: number; requestId?: string; streamId?: string } = {}): Promise<ActivityRow[]> {
+    await this.#activity.sync();
+    return this.#activity.list(o);
+  }
+
+  /** The newest active (not ended) purchase of a listing: what the user already receives. */
+  activePurchaseOf(listingId: string): PurchaseRow | undefined {
+    return this.#market.activePurchaseOf(listingId);
   }
 
   #stopped: Promise<void> | null = null;

@@ -70,6 +70,8 @@ export interface BuyOptions {
   out?: string;
   /** Serve on the local endpoint (default true). */
   serve?: boolean;
+  /** Buy even while an active purchase of the same listing runs (the user confirmed a second one). */
+  allowDuplicate?: boolean;
 }
 
 export interface MarketEvents {
@@ -104,7 +106,10 @@ export class MarketError extends Error {
       | 'no-relay'
       | 'unknown-purchase'
       | 'unknown-stream'
-      | 'cap-too-low',
+      | 'cap-too-low'
+      | 'already-receiving'
+      | 'unhealthy'
+      | 'source-failed',
     message: string,
   ) {
     super(message);
