@@ -4,6 +4,7 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import type { RawSinkStats } from './market/sinks/raw';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -304,6 +305,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
+  }
+  /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
+  purchaseOutputs(id: string): RawSinkStats | null {
+    const s = this.#market.buyer.runs.get(id)?.outputs?.stats;
+    return s ? { ...s } : null;
   }
   purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     return this.#market.trades.purchases(o);

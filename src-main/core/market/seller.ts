@@ -17,6 +17,7 @@ import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
+import { framingOf, type SourceConfig } from './sources/index';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
 
@@ -310,6 +311,7 @@ export class SellerSide {
     return {
       hub: l.hub,
       format: l.offer.format,
+      framing: framingOf(l.offer.source as SourceConfig),
       deadline: () => this.#deadline(sale.id),
       onClose: (info, reason) => {
         const left = (this.#sessions.get(sale.id) ?? 1) - 1;

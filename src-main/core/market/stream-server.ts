@@ -24,6 +24,7 @@ import {
   encodeControl,
   encodePing,
   type ErrorControl,
+  type Framing,
   type Ticket,
 } from './frames';
 import type { StreamHub, Subscriber } from './hub';
@@ -33,6 +34,7 @@ export type StreamHost = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 export interface StreamGrant {
   hub: StreamHub;
   format: string;
+  framing?: Framing;
   /** Unix ms after which the session is cut (paid-until + grace); read on every tick. */
   deadline(): number;
   /** Called once when the session ends, with what it moved. */
@@ -260,6 +262,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         paidUntil: Math.max(0, Math.floor(grant.deadline())),
         keepAliveMs: this.keepAliveMs,
         format: grant.format,
+        ...(grant.framing ? { framing: grant.framing } : {}),
       }),
     );
     this.#log.info(
