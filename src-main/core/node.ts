@@ -6,6 +6,7 @@
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
+import type { RawSinkStats } from './market/sinks/raw';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -336,6 +337,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
+  }
+  /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
+  purchaseOutputs(id: string): RawSinkStats | null {
+    const s = this.#market.buyer.runs.get(id)?.outputs?.stats;
+    return s ? { ...s } : null;
   }
   purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     return this.#market.trades.purchases(o);
