@@ -17,6 +17,7 @@ import { decodeConnectInfo, encodeConnectInfo, type ConnectInfo } from '../net/c
 import { isFinal, type PurchaseRow } from '../store/trades';
 import type { ListingRow } from '../store/listings';
 import type { LocalEndpoint } from './sinks/local-endpoint';
+import { parseRawSinks, type RawSinksConfig } from './sinks/raw';
 import type { MarketContext } from './context';
 import { MarketError, type BuyOptions } from './types';
 import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
@@ -101,6 +102,7 @@ export class BuyerSide {
       saveProgress(this.ctx, r, r.session);
       r.session?.abort('buyer node shutting down');
       await r.file?.close();
+      await r.outputs?.close();
     }
     this.runs.clear();
   }
@@ -111,6 +113,12 @@ export class BuyerSide {
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
     if (o.maxLamports !== undefined && (o.maxLamports < 0n || o.maxLamports > MAX_LAMPORTS))
       throw new MarketError('bad-input', `the spending cap must be from 0 to ${MAX_LAMPORTS} lamports`);
+    let raw: RawSinksConfig | undefined;
+    try {
+      raw = o.raw === undefined ? undefined : parseRawSinks(o.raw);
+    } catch (e) {
+      throw new MarketError('bad-input', (e as Error).message);
+    }
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay] = await Promise.all([
       this.ctx.ledger.balance(),
@@ -148,7 +156,7 @@ export class BuyerSide {
       tier,
       maxMinutes: minutes,
       maxLamports,
-      sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true },
+      sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
     });
     this.ctx.emit('purchase', row);
@@ -349,6 +357,9 @@ export class BuyerSide {
     run.session = null;
     const file = run.file;
     if (file) this.#tasks.run('closing the output file', () => file.close());
+    const outputs = run.outputs;
+    run.outputs = null;
+    if (outputs) this.#tasks.run('closing the raw outputs', () => outputs.close());
     this.endpoint?.remove(run.id);
     this.runs.delete(run.id);
     const p = this.ctx.trades.purchase(run.id);

@@ -61,6 +61,10 @@ export const TicketSchema = z
   .strict();
 export type Ticket = z.infer<typeof TicketSchema>;
 
+/** How the seller's source cut its bytes into frames (sources/framing.ts). */
+export const FramingSchema = z.enum(['lines', 'datagrams', 'length-prefixed', 'raw']);
+export type Framing = z.infer<typeof FramingSchema>;
+
 export const WelcomeSchema = z
   .object({
     t: z.literal('welcome'),
@@ -74,6 +78,8 @@ export const WelcomeSchema = z
     paidUntil: z.number().int().min(0),
     keepAliveMs: z.number().int().min(100).max(600_000),
     format: z.string().max(128),
+    /** The stream's framing: a buyer's raw sinks rebuild the device's bytes with it. */
+    framing: FramingSchema.optional(),
   })
   .strict();
 export type Welcome = z.infer<typeof WelcomeSchema>;

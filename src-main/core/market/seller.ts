@@ -18,6 +18,7 @@ import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 import { VoucherSeller, type Exposure } from './voucher';
+import { framingOf, type SourceConfig } from './sources/index';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
 
@@ -327,6 +328,7 @@ export class SellerSide {
     return {
       hub: l.hub,
       format: l.offer.format,
+      framing: framingOf(l.offer.source as SourceConfig),
       deadline: () => this.#deadline(sale.id),
       onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
       onClose: (info, reason) => {

@@ -25,6 +25,7 @@ import {
   encodePing,
   type Control,
   type ErrorControl,
+  type Framing,
   type Ticket,
   type VoucherAck,
   type VoucherControl,
@@ -36,6 +37,7 @@ export type StreamHost = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 export interface StreamGrant {
   hub: StreamHub;
   format: string;
+  framing?: Framing;
   /** Unix ms after which the session is cut (paid-until + grace); read on every tick. */
   deadline(): number;
   /** Called once when the session ends, with what it moved. */
@@ -285,6 +287,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         paidUntil: Math.max(0, Math.floor(grant.deadline())),
         keepAliveMs: this.keepAliveMs,
         format: grant.format,
+        ...(grant.framing ? { framing: grant.framing } : {}),
       }),
     );
     this.#log.info(

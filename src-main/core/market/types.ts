@@ -5,6 +5,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { ConnectSession, PrepareOptions } from '../net/types';
 import type { Lamports, Tier } from '../ledger/types';
 import type { PurchaseRow, SaleRow } from '../store/trades';
+import type { RawSinksInput } from './sinks/raw';
 
 /** The part of the net node the market uses (NetNode satisfies it). */
 export interface MarketNet {
@@ -74,6 +75,10 @@ export interface BuyOptions {
   out?: string;
   /** Serve on the local endpoint (default true). */
   serve?: boolean;
+  /** Buy even while an active purchase of the same listing runs (the user confirmed a second one). */
+  allowDuplicate?: boolean;
+  /** Raw-byte outputs: a TCP port, a UDP forwarder, a raw file, an MQTT broker (sinks/raw.ts). */
+  raw?: RawSinksInput;
 }
 
 export interface MarketEvents {
@@ -94,7 +99,8 @@ export interface MarketEvents {
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];
-  health: [{ streamId: string; healthy: boolean; lastError: string | null }];
+  /** A source's health changed, or (`warning`) it dropped some input but goes on. */
+  health: [{ streamId: string; healthy: boolean; lastError: string | null; warning?: string }];
 }
 
 export class MarketError extends Error {
@@ -108,7 +114,10 @@ export class MarketError extends Error {
       | 'no-relay'
       | 'unknown-purchase'
       | 'unknown-stream'
-      | 'cap-too-low',
+      | 'cap-too-low'
+      | 'already-receiving'
+      | 'unhealthy'
+      | 'source-failed',
     message: string,
   ) {
     super(message);
