@@ -1,7 +1,7 @@
 // Bench section (issue 13 §5): what the market costs on the ledger, today's protocol beside the
 // new one, measured in the same run on real nodes and the local ledger:
 //   - buyer, per purchase-hour: a purchase of 60 periods (the transaction count depends on the
-//     number of periods, not their length, so 60 periods of 1 s stand for one hour at 60 s),
+//     number of periods, not their length, so 60 periods of 2 s stand for one hour at 60 s),
 //     paid per period (one transaction each) or by voucher (settled now and then);
 //   - seller, per stream-day with no buyer: listing re-posts of a seller whose TTL is scaled down
 //     (old 300 s / 100 = 3 s; new 14 400 s / 1 800 = 8 s) over a 30 s window after its first post,
@@ -24,7 +24,7 @@ interface Row {
 }
 
 const PERIODS = Number(process.env.LEDGER_BENCH_PERIODS ?? 60);
-const PERIOD_SEC = Number(process.env.LEDGER_BENCH_PERIOD_SEC ?? 1);
+const PERIOD_SEC = Number(process.env.LEDGER_BENCH_PERIOD_SEC ?? 2);
 const WINDOW_SEC = Number(process.env.LEDGER_BENCH_LISTING_WINDOW_SEC ?? 30);
 const OLD_TTL_SEC = 300;
 const SOL = 1_000_000_000n;
@@ -72,6 +72,8 @@ interface PurchaseCost {
   sellerTx: number;
   sellerFees: bigint;
   periods: number;
+  /** How the purchase ended. */
+  reason: string;
 }
 
 async function onePurchase(ledger: LocalLedger, dir: string, mode: Mode): Promise<PurchaseCost> {
@@ -101,6 +103,7 @@ async function onePurchase(ledger: LocalLedger, dir: string, mode: Mode): Promis
       sellerTx: await paidBy(seller, seller.identity.address, since),
       sellerFees: s0 + sale.earned - s1,
       periods: pr.paidThrough + 1,
+      reason: `${pr.state}: ${pr.reason ?? ''}`,
     };
   } finally {
     await buyer.shutdown();
@@ -169,6 +172,7 @@ export async function ledgerCosts(): Promise<Row[]> {
       `\nledger costs (real nodes, local ledger; ${PERIODS} periods of ${PERIOD_SEC} s stand for one hour at 60 s; listing TTLs scaled to 3 s and 8 s over ${WINDOW_SEC} s, old TTL ${OLD_TTL_SEC} s vs ${DEFAULT_TIMING.listingTtlSec} s)\n`,
     );
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[0]!) : c.padStart(w[i]!))).join('  '));
+    console.log(`per period: ${old.reason}\nvouchers:   ${now.reason}`);
     console.log(
       `(a voucher purchase also locks the nonce account's rent for its duration; it comes back at the close)\n`,
     );
