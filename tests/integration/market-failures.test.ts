@@ -202,6 +202,11 @@ describe('restart', () => {
       b.node.on('frame', (f) => seqs.push(f.seq));
       await waitFor(() => seqs.length > 10, 20_000, 'frames after the seller restarted');
       await waitFor(() => s2!.node.sale(p.id)!.paidThrough >= 1, 20_000, 'next period paid to the restarted seller');
+      // vouchers the killed seller had acknowledged were stored before the ack: every settlement
+      // of this sale (before the kill or after the restart, unsettled ones at start) lands once
+      await waitFor(() => (s2!.node.voucher(p.id, 'in')?.settled ?? 0n) > 0n, 20_000, 'a settlement after the restart');
+      const settled = s2.node.payments(p.id).filter((x) => x.state === 'verified');
+      expect(new Set(settled.map((x) => x.signature)).size).toBe(settled.length);
       const periods = b.node.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
