@@ -164,7 +164,7 @@ export class PaymentScheduler {
           period,
           lamports: price,
           signature: v?.signature ?? '',
-          state: 'sent',
+          state: 'vouched',
         });
         return true;
       }

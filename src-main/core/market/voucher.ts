@@ -228,7 +228,7 @@ export class VoucherSeller {
       period: m.period,
       lamports: sale.pricePerPeriod,
       signature: c.signature,
-      state: 'verified',
+      state: 'vouched',
     });
     this.#watch(sale);
     const limit = creditLimit(sale.pricePerPeriod, this.store.settledBy(sale.buyer));
