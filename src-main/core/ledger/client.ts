@@ -50,6 +50,7 @@ import type {
   WatchOptions,
 } from './types';
 import { ReplayCache, topicWatch, type WatchContext } from './watcher';
+import { RelayShareReader } from './relay-shares';
 import { sleep } from '../sleep';
 
 export interface LedgerClientOptions {
@@ -152,7 +153,10 @@ export class SolanaLedgerClient implements LedgerClient {
       try {
         if (!signed) {
           const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-          const msg = buildPostMessage({ signer, topic, memo, transfer: opts.transfer, blockhash }, message.type);
+          const msg = buildPostMessage(
+            { signer, topic, memo, transfer: opts.transfer, relayShare: opts.relayShare, blockhash },
+            message.type,
+          );
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
         }
@@ -262,6 +266,10 @@ export class SolanaLedgerClient implements LedgerClient {
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
     if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
     return BigInt(value);
+  }
+
+  relayShareReader(): RelayShareReader {
+    return new RelayShareReader(this.rpc, this.address);
   }
 
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {

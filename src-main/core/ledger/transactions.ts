@@ -37,6 +37,8 @@ export interface PostShape {
   topic: Address;
   memo: string;
   transfer?: { to: Address; lamports: bigint };
+  /** A second transfer in the same transaction: a relay's share (docs/market.md "Priced relays"). */
+  relayShare?: { to: Address; lamports: bigint };
   blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint };
 }
 
@@ -46,6 +48,11 @@ export function buildPostMessage(p: PostShape, type = 'memo') {
   if (p.transfer) {
     instructions.push(
       getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }),
+    );
+  }
+  if (p.relayShare && p.relayShare.lamports > 0n) {
+    instructions.push(
+      getTransferSolInstruction({ source: p.signer, destination: p.relayShare.to, amount: p.relayShare.lamports }),
     );
   }
   instructions.push(memoInstruction(p.topic, p.memo));

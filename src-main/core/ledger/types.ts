@@ -124,6 +124,9 @@ export interface Received<M extends AxonMessage = AxonMessage> {
 export interface PostOptions {
   /** A System transfer in the same transaction (payments). */
   transfer?: { to: Address; lamports: Lamports };
+  /** A second System transfer in the same transaction: a relayed purchase's share for the relay
+   *  (docs/market.md "Priced relays"). */
+  relayShare?: { to: Address; lamports: Lamports };
   /** Wait for this commitment before resolving (default 'confirmed'). */
   commitment?: 'processed' | 'confirmed' | 'finalized';
 }
@@ -181,5 +184,7 @@ export interface LedgerClient {
   /** Fee in lamports of a post (with or without a transfer). */
   estimateFee(withTransfer: boolean): Promise<Lamports>;
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
+  /** A relay's reader of the shares paid to it (ledger/relay-shares.ts), from now on. */
+  relayShareReader(): import('./relay-shares').RelayShareReader;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { isFinal, type PurchaseRow } from '../store/trades';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { addressToPeerId } from '../identity/identity';
 
 /** One more period (its price and the fee of its transaction) fits the spending cap. */
 function withinCap(p: PurchaseRow, fee: bigint): boolean {
@@ -61,7 +62,7 @@ export class PaymentScheduler {
     const now = Date.now();
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
-    if (fee !== null && !withinCap(p, fee))
+    if (fee !== null && !withinCap(p, fee + (this.#relayShare(p)?.lamports ?? 0n)))
       stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
@@ -92,6 +93,12 @@ export class PaymentScheduler {
     else this.#later(run, 1000);
   }
 
+  /** The share of the next period owed to the priced relay the connection runs over now, if any. */
+  #relayShare(p: PurchaseRow): ReturnType<NonNullable<MarketContext['relayPricing']>['shareFor']> {
+    if (!this.ctx.relayPricing || p.periodMs === null) return undefined;
+    return this.ctx.relayPricing.shareFor(addressToPeerId(p.seller).toString(), p.periodMs);
+  }
+
   /** The fee of one payment (asked of the ledger once per run). */
   async #fee(run: Run): Promise<bigint> {
     run.payFee ??= await this.ctx.ledger.estimateFee(true);
@@ -115,15 +122,35 @@ export class PaymentScheduler {
       const price = p.pricePerPeriod;
       if (p.paidThrough >= period) return true;
       if (price === null || isFinal(p.state) || run.stopping) return false;
-      if (!withinCap(p, fee)) {
-        this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
+      // a relayed connection over a priced relay: its share goes in the same transaction, and
+      // counts against the cap like a fee (docs/market.md "Priced relays")
+      const share = this.#relayShare(p);
+      const extra = fee + (share?.lamports ?? 0n);
+      if (!withinCap(p, extra)) {
+        this.ctx.log.info(
+          { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
+          'payment skipped: over the cap',
+        );
         return false;
       }
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
-        { transfer: { to: p.seller as Address, lamports: price } },
+        {
+          transfer: { to: p.seller as Address, lamports: price },
+          ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
+        },
       );
+      if (share)
+        this.ctx.relayPricing?.recordShare({
+          signature: res.signature,
+          requestId: p.id,
+          period,
+          payer: this.ctx.identity.address,
+          relay: share.relay,
+          peer: p.seller,
+          lamports: share.lamports,
+        });
       this.ctx.trades.recordPayment({
         signature: res.signature,
         requestId: p.id,
@@ -139,7 +166,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + fee,
+        fees: p.fees + extra,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {
