@@ -44,6 +44,7 @@ export const BuyRequestSchema = z
       .min(1, 'buy at least 1 minute')
       .max(60 * 24 * 30, 'at most 30 days at once'),
     maxLamports: lamports.optional(),
+    confirmDuplicate: z.boolean().optional(),
   })
   .strict();
 
@@ -144,6 +145,7 @@ export const commandArgs = {
   wallet: z.tuple([]),
   airdrop: z.tuple([z.number().positive('ask for more than 0 SOL').max(100, 'at most 100 SOL per airdrop')]),
   payments: z.tuple([limit]),
+  history: z.tuple([limit]),
   connections: z.tuple([limit]),
   settings: z.tuple([]),
   updateSettings: z.tuple([SettingsPatchSchema]),
