@@ -139,6 +139,13 @@ class NodeViews {
       sellingPaused: this.selling.paused,
       buyers: s.sales.filter((x) => !isFinal(x.state)).length,
       purchasesActive: s.purchases.filter((x) => !isFinal(x.state)).length,
+      rpc: {
+        rateLimited: s.rpc.rateLimited,
+        pausedUntil: s.rpc.pausedUntil,
+        limitedCount: s.rpc.limitedCount,
+        lastLimitedAt: s.rpc.lastLimitedAt,
+        requests: s.rpc.requests,
+      },
     };
   }
 
@@ -193,6 +200,16 @@ function forwardNodeEvents(
     },
     listing: onListing,
     nat: () => hub.emit('status', views.status()),
+    rpc: (h: { rateLimited: boolean }) => {
+      hub.emit('status', views.status());
+      if (h.rateLimited)
+        hub.emit('notice', {
+          level: 'warning',
+          title: 'RPC is rate-limiting us',
+          message:
+            'The ledger endpoint answers 429: ledger requests wait as it asks. Set your own RPC URL in Settings.',
+        });
+    },
     health: (h: { streamId: string; healthy: boolean; lastError: string | null }) => {
       const s = views.ownStreams().find((x) => x.streamId === h.streamId);
       if (s) hub.emit('stream', s);

@@ -104,8 +104,12 @@ export const SettingsPatchSchema = z
             maxReservations: z.number().int().min(1).max(4096),
             perConnectionMiB: z.number().int().min(1).max(1_048_576),
             perConnectionMinutes: z.number().int().min(1).max(10_080),
+            totalKiBPerSec: z.number().int().min(0).max(10_485_760).optional(),
+            dailyMiB: z.number().int().min(0).max(1_073_741_824).optional(),
           })
           .strict(),
+        relayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
+        maxRelayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
       })
       .strict(),
     stunServers: z.array(hostPort).max(16),

@@ -35,6 +35,19 @@ export interface StatusView {
   sellingPaused: boolean;
   buyers: number;
   purchasesActive: number;
+  /** The ledger's RPC endpoint: rateLimited = "RPC is rate-limiting us" (429s; requests wait). */
+  rpc?: RpcStatusView;
+}
+
+export interface RpcStatusView {
+  rateLimited: boolean;
+  /** Unix ms until which requests wait (the endpoint's Retry-After), or null. */
+  pausedUntil: number | null;
+  /** 429 answers since the node started. */
+  limitedCount: number;
+  lastLimitedAt: number | null;
+  /** JSON-RPC calls since the node started. */
+  requests: number;
 }
 
 export interface ListingView {
@@ -345,7 +358,15 @@ export interface RolesSettings {
     perConnectionMiB: number;
     /** Length of one relayed connection, minutes. */
     perConnectionMinutes: number;
+    /** All relayed connections together, KiB/s (0 = no cap). */
+    totalKiBPerSec?: number;
+    /** All relayed connections together per UTC day, MiB (0 = no budget). */
+    dailyMiB?: number;
   };
+  /** What this node's relay charges, lamports per minute of a relayed purchase (0 = free). */
+  relayPrice?: number;
+  /** The most this node pays a relay, lamports per minute (0 = free relays only). */
+  maxRelayPrice?: number;
 }
 
 /** One of this node's roles as it stands: the mode, whether it serves now, and why. */

@@ -331,6 +331,10 @@ export class OfferBook {
         // the listing says so: republish at once when health changes
         void this.publish(offer.streamId).catch(() => undefined);
       });
+      // input dropped while the source goes on (an over-long line, a partial frame): told, not republished
+      sup.on('warning', (warning) =>
+        this.ctx.emit('health', { streamId: offer.streamId, healthy: l.healthy, lastError: null, warning }),
+      );
       await sup.start();
       l.healthy = sup.health.healthy;
     }
