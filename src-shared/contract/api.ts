@@ -287,6 +287,8 @@ export type ActivityKind =
   | 'airdrop'
   | 'transfer-in'
   | 'transfer-out'
+  | 'deposit'
+  | 'refund'
   | 'failed';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
