@@ -1,9 +1,10 @@
 // Runs in: Node. Address discovery: STUN servers (RFC 5780 tests where a server has two
 // addresses) and reflectors (UDP probes from ONE local socket, so their observed ports reveal
 // the mapping; plus /axon/reflect over libp2p) → combineObservations.
+import { isIPv4 } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
 import { combineObservations, type AddressObservation } from './nat-verdict';
-import { localIps, openUdp, stunBinding, stunMappingTest, type Endpoint } from './stun';
+import { localIps, openUdp, reflectorFilteringTest, stunBinding, stunMappingTest, type Endpoint } from './stun';
 import { multiaddrIp } from './addresses';
 import type { NatReport } from './types';
 
@@ -30,12 +31,26 @@ export function udpResponder(addr: string): { ep: Endpoint; peer?: string } | un
   }
 }
 
+/** What discovery saw: the observations, and how many UDP servers it asked (none answering UDP
+ *  while a reflector answered over TCP means outbound UDP is blocked). */
+export interface Observations {
+  obs: AddressObservation[];
+  udpAsked: number;
+}
+
 export async function collectObservations(o: DiscoverOptions): Promise<AddressObservation[]> {
+  return (await observe(o)).obs;
+}
+
+async function observe(o: DiscoverOptions): Promise<Observations> {
   const timeoutMs = o.timeoutMs ?? 1500;
   const obs: AddressObservation[] = [];
   const socket = await openUdp();
+  let udpAsked = 0;
   try {
     const tasks: Promise<void>[] = [];
+    udpAsked += o.stunServers.length;
+    const filteringAsked = new Set<string>();
     for (const s of o.stunServers) {
       tasks.push(
         stunMappingTest(s, { timeoutMs, signal: o.signal }).then((r) => {
@@ -71,6 +86,31 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
     for (const addr of o.reflectors) {
       const udp = udpResponder(addr);
       if (udp) {
+        udpAsked++;
+        // the filtering test once per reflector, at its first (main) port, from a socket of its own
+        const who = udp.peer ?? udp.ep.ip;
+        if (!filteringAsked.has(who) && isIPv4(udp.ep.ip)) {
+          filteringAsked.add(who);
+          tasks.push(
+            reflectorFilteringTest(udp.ep, { timeoutMs, signal: o.signal }).then(
+              (r) =>
+                void (
+                  r.mapped &&
+                  r.localPort !== undefined &&
+                  obs.push({
+                    source: `reflector:${udp.peer ?? `${udp.ep.ip}:${udp.ep.port}`}`,
+                    observer: `${udp.ep.ip}:${udp.ep.port}`,
+                    protocol: 'udp',
+                    localPort: r.localPort,
+                    observed: r.mapped,
+                    ...(r.filtering !== 'unknown' ? { filteringTest: r.filtering } : {}),
+                    ...(r.bound ? { filteringBound: true } : {}),
+                  })
+                ),
+              () => undefined,
+            ),
+          );
+        }
         tasks.push(
           stunBinding(udp.ep, { socket, timeoutMs, signal: o.signal }).then(
             (r) =>
@@ -118,9 +158,10 @@ export async function collectObservations(o: DiscoverOptions): Promise<AddressOb
   } finally {
     socket.close();
   }
-  return obs;
+  return { obs, udpAsked };
 }
 
 export async function discoverAddress(o: DiscoverOptions): Promise<NatReport> {
-  return combineObservations(await collectObservations(o), { localIps: localIps() });
+  const { obs, udpAsked } = await observe(o);
+  return combineObservations(obs, { localIps: localIps(), udpAsked });
 }
