@@ -15,6 +15,9 @@ export interface DiscoverOptions {
   reflectPeer?: (addrs: string[], signal?: AbortSignal) => Promise<{ observed: Endpoint; protocol: 'tcp' | 'udp' }>;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** The last verdict: kept (with a warning) when nobody answered this time — a busy machine or
+   *  a lost packet must not turn a known NAT into 'unknown'. */
+  previous?: NatReport;
 }
 
 /** A bare UDP responder address: /ipX/<ip>/udp/<port> optionally followed by /p2p/<id>. */
@@ -161,7 +164,26 @@ async function observe(o: DiscoverOptions): Promise<Observations> {
   return { obs, udpAsked };
 }
 
+/** A UDP silence is believed only after a second, slower pass (a busy machine or a lost packet
+ *  must not read as a TCP-only network): this long per probe. */
+const UDP_RECHECK_TIMEOUT_MS = 5000;
+
 export async function discoverAddress(o: DiscoverOptions): Promise<NatReport> {
-  const { obs, udpAsked } = await observe(o);
-  return combineObservations(obs, { localIps: localIps(), udpAsked });
+  const first = await observe(o);
+  let report = combineObservations(first.obs, { localIps: localIps(), udpAsked: first.udpAsked });
+  if (report.mapping === 'udp-blocked' && !o.signal?.aborted) {
+    const again = await observe({
+      ...o,
+      reflectors: o.reflectors.filter((a) => udpResponder(a)),
+      reflectPeer: undefined,
+      timeoutMs: UDP_RECHECK_TIMEOUT_MS,
+    });
+    if (again.obs.length > 0)
+      report = combineObservations([...first.obs, ...again.obs], { localIps: localIps(), udpAsked: first.udpAsked });
+  }
+  if (report.sources.length === 0 && o.previous && o.previous.mapping !== 'unknown') {
+    const note = 'no observer answered this time: the previous verdict stands';
+    return { ...o.previous, warnings: [...o.previous.warnings.filter((w) => w !== note), note] };
+  }
+  return report;
 }

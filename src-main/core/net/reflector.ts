@@ -200,7 +200,9 @@ export class ReflectorUdp {
       const ma = multiaddr(a);
       const ip = multiaddrIp(ma);
       const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (!ip) continue;
+      // not the second IP: our 0.0.0.0 sockets answer from the primary one (a NAT drops that), and
+      // it is the "change IP" source of the filtering test
+      if (!ip || ip === this.other?.ip) continue;
       for (const port of [this.port, this.altPort])
         out.add(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/udp/${port}${peer ? `/p2p/${peer}` : ''}`);
     }
