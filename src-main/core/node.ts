@@ -4,6 +4,9 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import type { Exposure } from './market/voucher';
+import { VoucherStore, type VoucherRow } from './store/vouchers';
+import type { RawSinkStats } from './market/sinks/raw';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -28,6 +31,8 @@ import { waitCatalogCaughtUp } from './market/catalog';
 import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
+import { WalletActivity } from './market/activity';
+import type { ActivityRow } from './store/activity';
 
 export interface AxonNodeOptions {
   dataDir: string;
@@ -111,6 +116,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   readonly #db: Db;
   readonly #market: Market;
   readonly #connections: ConnectionStore;
+  readonly #activity: WalletActivity;
 
   private constructor(
     readonly identity: Identity,
@@ -129,6 +135,12 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     this.#db = db;
     this.#market = market;
     this.#connections = new ConnectionStore(db);
+    this.#activity = new WalletActivity({
+      db,
+      rpc: ledger.rpc,
+      wallet: identity.address,
+      log: log.child({ mod: 'activity' }),
+    });
     roles.start();
     void this.discover();
     this.#discoveryTimer = setInterval(() => void this.discover(), discoveryIntervalMs);
@@ -326,6 +338,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
   }
+  /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
+  purchaseOutputs(id: string): RawSinkStats | null {
+    const s = this.#market.buyer.runs.get(id)?.outputs?.stats;
+    return s ? { ...s } : null;
+  }
   purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     return this.#market.trades.purchases(o);
   }
@@ -334,6 +351,22 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     return this.#market.trades.sales(o);
+  }
+  /**
+   * What a purchase or sale risks now (docs/market.md "Vouchers"): for a sale the unsettled
+   * vouchers and the credit limit, for a purchase what was signed and settled.
+   */
+  exposure(kind: 'purchase' | 'sale', id: string): Exposure | undefined {
+    if (kind === 'sale') {
+      const s = this.#market.trades.sale(id);
+      return s ? this.#market.seller.exposure(s) : undefined;
+    }
+    const p = this.#market.trades.purchase(id);
+    return p ? this.#market.buyer.exposure(p) : undefined;
+  }
+  /** The voucher state of a purchase ('out') or sale ('in'): nonce account, newest voucher, settled. */
+  voucher(id: string, direction: 'in' | 'out'): VoucherRow | null {
+    return new VoucherStore(this.#db).get(id, direction);
   }
   /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
   payments(requestId?: string): PaymentRow[] {
@@ -433,8 +466,24 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     };
   }
 
-  airdrop(lamports: Lamports): Promise<string> {
-    return this.ledger.airdrop(lamports);
+  async airdrop(lamports: Lamports): Promise<string> {
+    const signature = await this.ledger.airdrop(lamports);
+    this.#activity.noteAirdrop(signature);
+    return signature;
+  }
+
+  /**
+   * Every transaction that moved this wallet's lamports, newest first, reconciled from the ledger
+   * first (market/activity.ts): exact balance change and fee, what it was, its purchase/sale/stream.
+   */
+  async walletActivity(o: { limit?: number; requestId?: string; streamId?: string } = {}): Promise<ActivityRow[]> {
+    await this.#activity.sync();
+    return this.#activity.list(o);
+  }
+
+  /** The newest active (not ended) purchase of a listing: what the user already receives. */
+  activePurchaseOf(listingId: string): PurchaseRow | undefined {
+    return this.#market.activePurchaseOf(listingId);
   }
 
   #stopped: Promise<void> | null = null;

@@ -30,6 +30,7 @@ import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
 import { DEFAULT_FEE_POLICY, FeePlanner, type Budget, type FeePolicy } from './fees';
+import { watchLamports } from './nonce';
 import {
   backoffMs,
   createRpc,
@@ -42,6 +43,16 @@ import {
 } from './rpc';
 import { MARKET_BASE, marketTopic, stdinTopic } from './topics';
 import { buildPostMessage } from './transactions';
+import {
+  assetByName,
+  balanceOf,
+  resolveAsset,
+  tokenAccountMissing,
+  tokenAccountRent,
+  transferInstructions,
+  usdcOn,
+  type Asset,
+} from './assets';
 import type {
   AxonMessage,
   LedgerClient,
@@ -165,7 +176,11 @@ export class SolanaLedgerClient implements LedgerClient {
       try {
         if (!signed) {
           ({ value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send());
-          const shape = { signer, topic, memo, transfer: opts.transfer, blockhash };
+          // a SOL transfer is built by buildPostMessage; a token payment by the asset layer
+          const spl = opts.transfer?.asset?.kind === 'spl';
+          const instructions = spl ? await transferInstructions(signer, opts.transfer!) : undefined;
+          const transfer = spl ? undefined : opts.transfer;
+          const shape = { signer, topic, memo, transfer, instructions, blockhash };
           // a replacement bids higher than the transaction it replaces (which can no longer land)
           budget = budget ? this.fees.bump(budget) : await this.fees.budget(shape, message.type, this.#closed.signal);
           const msg = buildPostMessage({ ...shape, budget }, message.type);
@@ -275,6 +290,64 @@ export class SolanaLedgerClient implements LedgerClient {
     throw new Error(`airdrop ${signature} not confirmed within 60 s`);
   }
 
+  asset(mint: string | null | undefined): Promise<Asset> {
+    return resolveAsset(this.rpc, mint);
+  }
+
+  assetByName(name: string): Promise<Asset> {
+    return assetByName(this.rpc, this.endpoints.name, name);
+  }
+
+  usdc(): Promise<Asset | null> {
+    return usdcOn(this.rpc, this.endpoints.name);
+  }
+
+  balanceOf(asset: Asset, addr?: Address): Promise<bigint> {
+    return balanceOf(this.rpc, addr ?? this.address, asset);
+  }
+
+  tokenAccountMissing(asset: Asset, owner: Address): Promise<boolean> {
+    return tokenAccountMissing(this.rpc, owner, asset);
+  }
+
+  tokenAccountRent(): Promise<Lamports> {
+    return tokenAccountRent(this.rpc);
+  }
+
+  async tokenFaucet(asset: Asset, amount: bigint): Promise<string> {
+    if (asset.kind !== 'spl') return this.airdrop(amount);
+    if (!this.endpoints.airdrop)
+      throw new AirdropNotServedError(this.endpoints.rpcUrl, `no token faucet on ${this.endpoints.name}`);
+    // the local ledger's method (src-main/local-ledger/tokens.ts); a real cluster has no such faucet
+    const rpc = this.rpc as unknown as {
+      requestTokenAirdrop(owner: Address, amount: string, mint: Address): { send(): Promise<Signature> };
+    };
+    const signature = await rpc
+      .requestTokenAirdrop(this.address, amount.toString(), asset.mint)
+      .send()
+      .catch((e: unknown) => {
+        if (
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND) ||
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__INVALID_REQUEST)
+        )
+          throw new AirdropNotServedError(this.endpoints.rpcUrl, `no token faucet: ${(e as Error).message}`);
+        throw e;
+      });
+    await this.#confirmed(signature, 'token airdrop');
+    return signature;
+  }
+
+  async #confirmed(signature: Signature, what: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !this.#closed.signal.aborted) {
+      const st = await this.#status(signature);
+      if (st?.err) throw new Error(`${what} ${signature} failed: ${describe(st.err)}`);
+      if (st && RANK[st.confirmationStatus ?? 'processed'] >= RANK.confirmed) return;
+      await sleep(150, this.#closed.signal);
+    }
+    throw new Error(`${what} ${signature} not confirmed within 60 s`);
+  }
+
   async estimateFee(withTransfer: boolean): Promise<Lamports> {
     const signer = await this.#signer;
     const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
@@ -300,6 +373,16 @@ export class SolanaLedgerClient implements LedgerClient {
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
     if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
     return BigInt(value);
+  }
+
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {
+    const stop = watchLamports(this.rpc, this.#watch.subs, addr, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
   }
 
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {

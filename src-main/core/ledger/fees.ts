@@ -8,6 +8,7 @@ import {
   compileTransaction,
   getBase64EncodedWireTransaction,
   isSolanaError,
+  isWritableRole,
   SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND,
   type Address,
 } from '@solana/kit';
@@ -112,8 +113,13 @@ export class FeePlanner {
 
   /** The budget of a new transaction: simulated units, recent price, within the cap. */
   async budget(shape: Omit<PostShape, 'budget'>, type: string, signal?: AbortSignal): Promise<Budget> {
-    const writes = [shape.signer.address, ...(shape.transfer ? [shape.transfer.to] : [])];
-    const [unitLimit, price] = await Promise.all([this.units(shape, type, signal), this.price(writes, signal)]);
+    const writes = new Set<Address>([shape.signer.address, ...(shape.transfer ? [shape.transfer.to] : [])]);
+    for (const ix of shape.instructions ?? [])
+      for (const a of ix.accounts ?? []) if (isWritableRole(a.role)) writes.add(a.address);
+    const [unitLimit, price] = await Promise.all([
+      this.units(shape, type, signal),
+      this.price([...writes].slice(0, 128), signal),
+    ]);
     return { unitLimit, microLamports: minBig(price, capPrice(this.policy, unitLimit)) };
   }
 
