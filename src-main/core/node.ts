@@ -18,6 +18,8 @@ import { loadSettings, parseSettings, relayLimitsOf, type Settings, type Setting
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { RpcHealth } from './ledger/rpc';
+import { endpointsFor } from './ledger/cluster';
+import { RpcSecretStore } from './ledger/rpc-secret';
 import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
@@ -172,7 +174,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         log: log.child({ mod: 'ledger' }),
         ...(o.ledger
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
-          : { cluster: settings.cluster, localPort: settings.localLedgerPort }),
+          : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
+        fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({

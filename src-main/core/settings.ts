@@ -61,11 +61,28 @@ export const RolesSchema = z
   })
   .strict();
 
+/** An RPC URL kept in settings.json: no API key in it (query or user part): keys go to the keychain. */
+const PlainRpcUrl = z
+  .url({ protocol: /^https?$/, error: 'rpcUrl must be an http(s) URL' })
+  .refine((u) => !/[?@]/.test(u.replace(/^https?:\/\//, '')), {
+    error: 'rpcUrl must not carry an API key (? or user@): keep such a URL in the keychain (axon rpc key-url)',
+  });
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const SettingsSchema = z
   .object({
     cluster: ClusterSchema.default('local'),
+    /** JSON-RPC endpoint of the cluster (overrides the cluster's public one); null = the cluster's.
+     *  An endpoint with an API key is kept in the keychain instead (axon rpc key-url). */
+    rpcUrl: PlainRpcUrl.nullable().default(null),
+    /** Its WebSocket (pubsub) endpoint; null = derived from the RPC URL (http→ws, port + 1). */
+    rpcWsUrl: z
+      .url({ protocol: /^wss?$/, error: 'rpcWsUrl must be a ws(s) URL' })
+      .nullable()
+      .default(null),
+    /** The most a transaction pays for priority on top of its base fee (lamports). */
+    rpcPriorityFeeCapLamports: z.number().int().min(0).max(1_000_000_000).default(10_000),
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */

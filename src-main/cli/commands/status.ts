@@ -61,7 +61,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           peerId: view.identity.peerId.toString(),
           dataDir: ctx.paths.root,
           cluster: ctx.settings.cluster,
-          rpcUrl: ep.rpcUrl,
+          rpcUrl: ep.shownUrl,
           rpc,
           runningNodePid: pid,
           endpointToken,
@@ -89,7 +89,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       return;
     }
     console.log(`address  ${view.identity.address}`);
-    console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(
+      `ledger   ${ep.shownUrl}${ep.keyed ? ' (API-key URL from the keychain)' : ''} (${ctx.settings.cluster}), market '${ctx.settings.market}'`,
+    );
     console.log(`rpc      ${rpcText(rpc)}`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
@@ -197,6 +199,6 @@ function rpcText(
   if (r.rateLimited)
     return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
       r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
-    } (set your own RPC URL: axon config rpc-url …)`;
+    } (use your own endpoint: axon rpc key-url)`;
   return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
 }

@@ -74,6 +74,8 @@ export interface LedgerClientOptions {
   /** Port of the local ledger for cluster 'local' (default 8899). */
   localPort?: number;
   rpcUrl?: string;
+  /** Resolved endpoints (endpointsFor); wins over cluster and rpcUrl. */
+  endpoints?: ClusterEndpoints;
   /** Default: derived from rpcUrl (ws, port + 1). */
   wsUrl?: string;
   db: Db;
@@ -129,9 +131,11 @@ export class SolanaLedgerClient implements LedgerClient {
     this.#log = opts.log ?? silentLogger;
     this.#db = opts.db;
     this.address = opts.identity.address;
-    this.endpoints = opts.rpcUrl
-      ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
-      : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
+    this.endpoints = opts.endpoints
+      ? opts.endpoints
+      : opts.rpcUrl
+        ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
+        : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
     this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.fees = new FeePlanner(this.rpc, this.#log, { ...DEFAULT_FEE_POLICY, ...opts.fees });
