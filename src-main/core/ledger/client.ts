@@ -65,6 +65,7 @@ import type {
   WatchOptions,
 } from './types';
 import { ReplayCache, topicWatch, type WatchContext } from './watcher';
+import { RelayShareReader } from './relay-shares';
 import { sleep } from '../sleep';
 
 export interface LedgerClientOptions {
@@ -184,7 +185,7 @@ export class SolanaLedgerClient implements LedgerClient {
           const spl = opts.transfer?.asset?.kind === 'spl';
           const instructions = spl ? await transferInstructions(signer, opts.transfer!) : undefined;
           const transfer = spl ? undefined : opts.transfer;
-          const shape = { signer, topic, memo, transfer, instructions, blockhash };
+          const shape = { signer, topic, memo, transfer, instructions, relayShare: opts.relayShare, blockhash };
           // a replacement bids higher than the transaction it replaces (which can no longer land)
           budget = budget ? this.fees.bump(budget) : await this.fees.budget(shape, message.type, this.#closed.signal);
           const msg = buildPostMessage({ ...shape, budget }, message.type);
@@ -377,6 +378,10 @@ export class SolanaLedgerClient implements LedgerClient {
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
     if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
     return BigInt(value);
+  }
+
+  relayShareReader(): RelayShareReader {
+    return new RelayShareReader(this.rpc, this.address);
   }
 
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {

@@ -114,6 +114,7 @@ export class FeePlanner {
   /** The budget of a new transaction: simulated units, recent price, within the cap. */
   async budget(shape: Omit<PostShape, 'budget'>, type: string, signal?: AbortSignal): Promise<Budget> {
     const writes = new Set<Address>([shape.signer.address, ...(shape.transfer ? [shape.transfer.to] : [])]);
+    if (shape.relayShare) writes.add(shape.relayShare.to);
     for (const ix of shape.instructions ?? [])
       for (const a of ix.accounts ?? []) if (isWritableRole(a.role)) writes.add(a.address);
     const [unitLimit, price] = await Promise.all([
