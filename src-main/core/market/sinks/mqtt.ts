@@ -7,6 +7,7 @@
 // broker is away it holds up to MQTT_SINK_QUEUE frames (and MQTT_SINK_QUEUE_BYTES) and publishes
 // them once the broker is back; older ones are dropped and counted: that is the documented window.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Source, SourceSink } from '../sources/types';
 
@@ -107,8 +108,13 @@ export function mqttSource(c: MqttSourceConfig): Source {
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
-      const id = `axon-src-${Math.random().toString(36).slice(2, 12)}`;
-      const cl = mqtt.connect(c.url, { ...clientOptions(c, id), reconnectPeriod: 0 });
+      // QoS ≥ 1: a persistent session under a stable client id, so that the broker keeps what is
+      // published while the source reconnects (the window is then the broker's own queue limits)
+      const persistent = (c.qos ?? 0) > 0;
+      const id = persistent
+        ? `axon-src-${createHash('sha256').update(`${c.url}\n${c.topic}`).digest('hex').slice(0, 16)}`
+        : `axon-src-${randomBytes(6).toString('hex')}`;
+      const cl = mqtt.connect(c.url, { ...clientOptions(c, id), reconnectPeriod: 0, clean: !persistent });
       client = cl;
       await new Promise<void>((resolve, reject) => {
         cl.once('connect', () => resolve());

@@ -272,7 +272,8 @@ export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth]; war
   }
 
   #set(healthy: boolean, lastError: string | null): void {
-    const changed = this.health.healthy !== healthy;
+    // a new error is news too (a source that never came up says why, e.g. refused credentials)
+    const changed = this.health.healthy !== healthy || (lastError !== null && this.health.lastError !== lastError);
     this.health.healthy = healthy;
     this.health.lastError = lastError;
     if (changed) this.emit('health', { ...this.health });
