@@ -41,6 +41,9 @@ export class BuyerSide {
   /** Background work (timers, stops posting ServiceStop): awaited (bounded) by stop(). */
   readonly #tasks: BackgroundTasks;
   readonly #streams: PurchaseStreams;
+  readonly #payments: PaymentScheduler;
+  #closeTimer: NodeJS.Timeout | null = null;
+  #closing = false;
 
   constructor(
     private readonly ctx: MarketContext,
@@ -55,6 +58,7 @@ export class BuyerSide {
       stopPurchase: (id, reason) => this.stopPurchase(id, reason),
     };
     const payments = new PaymentScheduler(ctx, this.#tasks, control);
+    this.#payments = payments;
     this.#streams = new PurchaseStreams(ctx, endpoint, onFrame, this.#tasks, payments, control);
   }
 
@@ -62,10 +66,27 @@ export class BuyerSide {
     this.#flushTimer = setInterval(() => this.#flush(), 1000);
     this.#flushTimer.unref();
     for (const p of this.ctx.trades.purchases({ active: true })) await this.#resume(p);
+    // finished purchases' nonce accounts: closed (rent back) once the seller settled
+    this.#closeTimer = setInterval(() => {
+      if (this.#closing) return;
+      this.#closing = true;
+      this.#tasks.run('closing nonce accounts', () =>
+        this.#payments.vouchers
+          .closeFinished(() => this.ctx.ledger.estimateFee(true), this.ctx.timing.voucherCloseAfterMs)
+          .finally(() => (this.#closing = false)),
+      );
+    }, 2000);
+    this.#closeTimer.unref();
+  }
+
+  /** What this purchase risks now (vouchers: what it signed, what was settled). */
+  exposure(p: PurchaseRow): ReturnType<PaymentScheduler['vouchers']['exposure']> {
+    return this.#payments.vouchers.exposure(p);
   }
 
   async stop(): Promise<void> {
     if (this.#flushTimer) clearInterval(this.#flushTimer);
+    if (this.#closeTimer) clearInterval(this.#closeTimer);
     for (const r of this.runs.values()) {
       r.stopping = true;
       clearRunTimers(r);

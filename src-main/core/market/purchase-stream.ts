@@ -142,6 +142,11 @@ export class PurchaseStreams {
       this.endpoint?.publish(run.id, f);
       this.onFrame(run.id, f);
     });
+    session.on('settled', (st) =>
+      this.tasks.run('booking a settlement', async () =>
+        this.payments.vouchers.onSettled(run.id, st, await this.payments.fee(run)),
+      ),
+    );
     session.on('end', (e) => {
       run.session = null;
       saveProgress(this.ctx, run, session);

@@ -148,7 +148,7 @@ function saleFrom(r: Raw): SaleRow {
 }
 
 export class TradeStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   // ---- purchases ----
   insertPurchase(p: {
