@@ -10,6 +10,7 @@ import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
+import { MAX_UPLINK_BYTES } from './frames';
 import { RawOutputs, parseRawSinks } from './sinks/raw';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
@@ -59,6 +60,13 @@ export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | nu
   run.frames = 0;
 }
 
+/** Send bytes up a stream in messages of at most MAX_UPLINK_BYTES (false: not all were sent). */
+export function sendUplink(s: StreamSession, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i += MAX_UPLINK_BYTES)
+    if (!s.sendUplink(bytes.subarray(i, i + MAX_UPLINK_BYTES))) return false;
+  return true;
+}
+
 export class PurchaseStreams {
   constructor(
     private readonly ctx: MarketContext,
@@ -84,7 +92,10 @@ export class PurchaseStreams {
     // the sinks first: an existing output file says which frames the buyer already has
     this.#attachSinks(run, p);
     if (p.sinks.raw && !run.outputs) {
-      const outputs = new RawOutputs(parseRawSinks(p.sinks.raw));
+      // what the buyer's tools send back on the raw TCP port / UDP socket goes up the stream
+      const outputs = new RawOutputs(parseRawSinks(p.sinks.raw), (b) => {
+        if (run.session) sendUplink(run.session, b);
+      });
       try {
         await outputs.start({
           purchaseId: p.id,
@@ -147,6 +158,13 @@ export class PurchaseStreams {
         this.payments.vouchers.onSettled(run.id, st, await this.payments.fee(run)),
       ),
     );
+    session.on('uplink-notice', (n) => {
+      this.ctx.log.warn(
+        { id: run.id, code: n.code, refused: n.refused, msg: n.message },
+        'seller refused uplink messages',
+      );
+      this.ctx.emit('uplink', { purchaseId: run.id, code: n.code, refused: n.refused, message: n.message });
+    });
     session.on('end', (e) => {
       run.session = null;
       saveProgress(this.ctx, run, session);

@@ -10,6 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Source, SourceSink } from '../sources/types';
+import { UplinkConfigSchema } from '../sources/uplink';
 
 export const MQTT_SINK_QUEUE = 10_000;
 export const MQTT_SINK_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -52,6 +53,8 @@ export const MqttSourceSchema = z
     qos: qos.optional(),
     ...credentials,
     format: z.string().min(1).max(128).optional(),
+    /** Buyers' messages are published to `uplink.topic` on the same broker (only when set). */
+    uplink: UplinkConfigSchema.optional(),
   })
   .strict();
 export type MqttSourceConfig = z.infer<typeof MqttSourceSchema>;
@@ -101,7 +104,16 @@ export function mqttSource(c: MqttSourceConfig): Source {
   let client: MqttClient | null = null;
   let stopping = false;
   const url = safeUrl(c.url);
+  const topic = c.uplink?.topic;
+  const uplink = topic
+    ? (bytes: Uint8Array): string | null => {
+        if (!client?.connected) return `the MQTT broker ${url} is not connected`;
+        client.publish(topic, Buffer.from(bytes), { qos: c.qos ?? 0 });
+        return null;
+      }
+    : undefined;
   return {
+    ...(uplink ? { uplink } : {}),
     describe: () => `mqtt ${url} ${c.topic}`,
     format: c.format ?? 'application/octet-stream',
     framing: 'datagrams',
