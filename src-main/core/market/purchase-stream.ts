@@ -10,7 +10,7 @@ import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
-import { MAX_UPLINK_BYTES } from './frames';
+import { MAX_UPLINK_BYTES, type Framing } from './frames';
 import { RawOutputs, parseRawSinks } from './sinks/raw';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
@@ -19,7 +19,12 @@ import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
-export type FrameListener = (purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }) => void;
+export type FrameListener = (
+  purchaseId: string,
+  f: { seq: number; ts: number; payload: Uint8Array },
+  /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
+  framing?: Framing,
+) => void;
 
 /**
  * Run the connect ladder to the seller of purchase `p` (further punch rounds over the ledger when
@@ -151,7 +156,7 @@ export class PurchaseStreams {
       run.file?.write(f);
       run.outputs?.write(f, framing);
       this.endpoint?.publish(run.id, f);
-      this.onFrame(run.id, f);
+      this.onFrame(run.id, f, framing);
     });
     session.on('settled', (st) =>
       this.tasks.run('booking a settlement', async () =>

@@ -328,7 +328,7 @@ export class SellerSide {
     return {
       hub: l.hub,
       format: l.offer.format,
-      framing: framingOf(l.offer.source as SourceConfig),
+      framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
       uplink: uplinkGrantFor(l.offer.source as SourceConfig, l.supervisor?.source, sale.buyer),
       deadline: () => this.#deadline(sale.id),
       onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
