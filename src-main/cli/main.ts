@@ -126,6 +126,7 @@ function program(): Command {
     .option('--raw-udp <[host:]port>', 'send each frame as one UDP datagram to HOST:PORT (default host 127.0.0.1)')
     .option('--raw-file <file>', "append the device's exact bytes to FILE")
     .option('--mqtt <url>', 'publish each frame to a broker: mqtt://[USER:PASS@]HOST[:PORT]/TOPIC')
+    .option('--again', 'buy although a purchase of this stream is still running (pays for it twice)')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
 
   p.command('status')
