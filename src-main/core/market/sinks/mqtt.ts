@@ -128,6 +128,15 @@ export function mqttSource(c: MqttSourceConfig): Source {
         : `axon-src-${randomBytes(6).toString('hex')}`;
       const cl = mqtt.connect(c.url, { ...clientOptions(c, id), reconnectPeriod: 0, clean: !persistent });
       client = cl;
+      // listen at once: a persistent session's queued messages arrive right after the connect,
+      // before the subscription is confirmed
+      cl.on('message', (_topic, payload) => {
+        if (payload.length > MQTT_MAX_MESSAGE) {
+          sink.warn?.(`dropped an MQTT message of ${payload.length} bytes: larger than ${MQTT_MAX_MESSAGE}`);
+          return;
+        }
+        sink.data(Uint8Array.from(payload));
+      });
       await new Promise<void>((resolve, reject) => {
         cl.once('connect', () => resolve());
         cl.once('error', (e) => reject(brokerError(url, e as Error & { code?: unknown })));
@@ -139,13 +148,6 @@ export function mqttSource(c: MqttSourceConfig): Source {
       const granted = await cl.subscribeAsync(c.topic, { qos: c.qos ?? 0 });
       if (granted.some((g) => g.qos === 128))
         throw new Error(`MQTT broker ${url} refused the subscription to '${c.topic}' (not authorized?)`);
-      cl.on('message', (_topic, payload) => {
-        if (payload.length > MQTT_MAX_MESSAGE) {
-          sink.warn?.(`dropped an MQTT message of ${payload.length} bytes: larger than ${MQTT_MAX_MESSAGE}`);
-          return;
-        }
-        sink.data(Uint8Array.from(payload));
-      });
       cl.on('close', () => {
         if (!stopping) sink.fail(new Error(`MQTT broker ${url} went away`));
       });
