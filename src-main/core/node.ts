@@ -157,7 +157,17 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       market.on(ev, ((...args: MarketEvents[K]) =>
         (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args)) as never);
     };
-    for (const ev of ['purchase', 'sale', 'frame', 'payment', 'connection', 'listing', 'peer-error', 'health'] as const)
+    for (const ev of [
+      'purchase',
+      'sale',
+      'frame',
+      'payment',
+      'connection',
+      'listing',
+      'peer-error',
+      'health',
+      'uplink',
+    ] as const)
       forward(ev);
   }
 
@@ -354,6 +364,13 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
+  }
+  /**
+   * Send bytes up a streaming purchase to the seller's source (a command to the device). The
+   * listing must take them (the seller's `uplink` setting); refusals arrive as 'uplink' events.
+   */
+  uplink(purchaseId: string, bytes: Uint8Array): void {
+    this.#market.buyer.uplink(purchaseId, bytes);
   }
   /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
   purchaseOutputs(id: string): RawSinkStats | null {

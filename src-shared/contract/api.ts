@@ -167,6 +167,8 @@ export interface FrameView {
   ts: number;
   /** The payload as text (truncated to a few KiB for display). */
   text: string;
+  /** When the payload is not UTF-8 (binary: Beast, MAVLink…): its first 256 bytes as hex. */
+  hex?: string;
 }
 
 export type SourceSpec =
