@@ -41,6 +41,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    const nat = view.nat();
     if (o.json) {
       console.log(
         toJson({
@@ -51,6 +52,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           rpcUrl: ep.rpcUrl,
           runningNodePid: pid,
           endpointToken,
+          nat: nat ?? null,
           roles,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -80,6 +82,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
     );
+    console.log(`nat      ${natText(nat, !!pid)}`);
     for (const r of roles)
       console.log(
         `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
@@ -167,4 +170,14 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   } finally {
     await view.close();
   }
+}
+
+/** The NAT verdict in one line: "udp-blocked · relay-only · 198.18.5.2 (2 min ago): <why>". */
+function natText(n: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['nat']>, running: boolean): string {
+  if (!n) return 'not found out yet (no node has run discovery on this data dir)';
+  const fullCone = n.mapping === 'endpoint-independent' && n.filtering === 'endpoint-independent';
+  const parts = [fullCone ? 'full cone' : n.mapping, n.reachability, ...(n.publicIp ? [n.publicIp] : [])];
+  const why =
+    n.mapping === 'udp-blocked' ? `: ${n.warnings.find((w) => /UDP/.test(w)) ?? 'outbound UDP is blocked'}` : '';
+  return `${parts.join(' · ')} (${running ? '' : 'at the last run, '}${ago(n.at)})${why}`;
 }
