@@ -3,6 +3,7 @@
 // the ledger client, and a one-off sync of the market topic into the catalog. Like AxonNode, it
 // keeps the database and the stores inside.
 import { NatStore, type StoredNat } from './store/nat';
+import { loadRpcHealth, type StoredRpcHealth } from './store/rpc-health';
 import type { Address } from '@solana/kit';
 import type { Identity } from './identity/identity';
 import type { Logger } from './log';
@@ -13,7 +14,7 @@ import type { Delist, Lamports, Listing, Received } from './ledger/types';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
-import { RoleStore, type StoredAnnouncement, type StoredRoleState } from './store/roles';
+import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 
 export class NodeView {
@@ -88,6 +89,14 @@ export class NodeView {
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {
     return new RoleStore(this.#db).liveAnnouncements();
+  }
+  /** What the relay role carried today (as the running node last saved it, about once a minute). */
+  relayUse(): RelayUseRow | undefined {
+    return new RoleStore(this.#db).relayUse();
+  }
+  /** The RPC endpoint's state (requests, 429s) as the last running node saw it. */
+  rpcHealth(): StoredRpcHealth | null {
+    return loadRpcHealth(this.#db);
   }
   balance(): Promise<Lamports> {
     return this.#ledger.balance();

@@ -29,12 +29,27 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** What this node's relay carries against its caps (absent when the relay role is off). */
+  relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
   serving: boolean;
   /** All selling paused (tray "Pause selling"). */
   sellingPaused: boolean;
   buyers: number;
   purchasesActive: number;
+  /** The ledger's RPC endpoint: rateLimited = "RPC is rate-limiting us" (429s; requests wait). */
+  rpc?: RpcStatusView;
+}
+
+export interface RpcStatusView {
+  rateLimited: boolean;
+  /** Unix ms until which requests wait (the endpoint's Retry-After), or null. */
+  pausedUntil: number | null;
+  /** 429 answers since the node started. */
+  limitedCount: number;
+  lastLimitedAt: number | null;
+  /** JSON-RPC calls since the node started. */
+  requests: number;
 }
 
 export interface ListingView {
@@ -58,6 +73,8 @@ export interface ListingView {
   expiresAt: number;
   /** For a rebroadcast listing: the origin listing id. */
   origin: string | null;
+  /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
+  receiving: string | null;
 }
 
 export interface ListingQuery {
@@ -76,8 +93,10 @@ export interface BuyRequest {
   tier: Tier;
   /** How long to buy at most (minutes). */
   maxMinutes: number;
-  /** Spending cap; defaults to maxMinutes × price per minute. */
+  /** Spending cap; defaults to maxMinutes × (price + network fee) per period. */
   maxLamports?: LamportsString;
+  /** Buy although a purchase of this listing is still running (the user confirmed a second one). */
+  confirmDuplicate?: boolean;
 }
 
 export interface BuyQuote {
@@ -88,9 +107,24 @@ export interface BuyQuote {
   pricePerPeriod: LamportsString;
   /** Network fee per period payment. */
   feePerPeriod: LamportsString;
+  /** The most a relayed connection adds per minute (Settings roles.maxRelayPrice; "0" = free relays
+   *  only): the relay's share is paid with each period while relayed and counts against the cap. */
+  relayPricePerMinuteMax?: LamportsString;
   maxMinutes: number;
   cap: LamportsString;
   balance: LamportsString;
+  /** Payment periods the cap covers at most. */
+  periods: number;
+  /** Network fees of one hour of payments. */
+  feesPerHour: LamportsString;
+  /** Network fee of the request message posted when buying (paid once, up front). */
+  requestFee: LamportsString;
+  /** The most this purchase takes from the wallet: the cap plus the request's fee. */
+  totalAtMost: LamportsString;
+  /** The balance after spending totalAtMost ("-" amounts are written as a negative number). */
+  balanceAfter: LamportsString;
+  /** This node's running purchase of the listing, when there is one (a second Buy asks first). */
+  existingPurchase: string | null;
   /** Set when the balance cannot cover the first period: what to do. */
   problem?: string;
 }
@@ -116,6 +150,8 @@ export interface PurchaseView {
   spent: LamportsString;
   /** Transaction fees paid for this purchase; the cap covers spent + fees. */
   fees: LamportsString;
+  /** The part of `fees` paid to relays (their shares of relayed periods). */
+  relayShares?: LamportsString;
   frames: number;
   dropped: number;
   /** Frames per second over the last few seconds. */
@@ -242,6 +278,67 @@ export interface PaymentView {
   explorerUrl: string | null;
 }
 
+/** What one transaction of this wallet was (History). */
+export type ActivityKind =
+  | 'payment-out'
+  | 'payment-in'
+  | 'listing'
+  | 'refresh'
+  | 'delist'
+  | 'request'
+  | 'accept'
+  | 'reject'
+  | 'stop'
+  | 'announce'
+  | 'message'
+  | 'airdrop'
+  | 'transfer-in'
+  | 'transfer-out'
+  | 'deposit'
+  | 'refund'
+  | 'failed';
+
+/** One transaction that moved this wallet's lamports, as the ledger reports it. */
+export interface ActivityView {
+  signature: string;
+  kind: ActivityKind;
+  /** Plain words, e.g. "Payment for 'Aircraft' period", "Network fee: listing 'weather'". */
+  label: string;
+  /** Balance change, lamports (negative = money left the wallet). */
+  delta: LamportsString;
+  /** Network fee paid (part of delta). */
+  fee: LamportsString;
+  /** Purchase or sale this belongs to. */
+  purchaseId: string | null;
+  saleId: string | null;
+  /** Own stream (listing messages). */
+  streamId: string | null;
+  counterparty: string | null;
+  /** unix ms (ledger block time) */
+  at: number | null;
+  err: string | null;
+  explorerUrl: string | null;
+}
+
+export interface ActivityTotal {
+  key: string;
+  label: string;
+  delta: LamportsString;
+  fees: LamportsString;
+  count: number;
+}
+
+export interface HistoryView {
+  entries: ActivityView[];
+  /** Sum of every entry's delta: equals the balance change since the wallet's first transaction. */
+  total: LamportsString;
+  fees: LamportsString;
+  balance: LamportsString;
+  perPurchase: ActivityTotal[];
+  perListing: ActivityTotal[];
+  perDay: ActivityTotal[];
+}
+
 export interface ConnectionRecordView {
   id: number;
   peerId: string;
@@ -270,7 +367,35 @@ export interface RolesSettings {
     perConnectionMiB: number;
     /** Length of one relayed connection, minutes. */
     perConnectionMinutes: number;
+    /** All relayed connections together, KiB/s (0 = no cap). */
+    totalKiBPerSec?: number;
+    /** All relayed connections together per UTC day, MiB (0 = no budget). */
+    dailyMiB?: number;
   };
+  /** What this node's relay charges, lamports per minute of a relayed purchase (0 = free). */
+  relayPrice?: number;
+  /** The most this node pays a relay, lamports per minute (0 = free relays only). */
+  maxRelayPrice?: number;
+}
+
+/** The relay role's use against its caps (Settings roles.limits.totalKiBPerSec / dailyMiB). */
+export interface RelayUseView {
+  bytesToday: number;
+  /** null = no daily budget */
+  dailyCapBytes: number | null;
+  /** 5 s average, both directions */
+  bytesPerSec: number;
+  /** null = no rate cap */
+  capBytesPerSec: number | null;
+  /** the rate cap holds traffic back now */
+  throttled: boolean;
+  circuits: number;
+  /** reservations/circuits refused today: daily budget spent */
+  refused: number;
+  /** circuits cut: their peers did not pay the relay */
+  cutUnpaid: number;
+  /** what the relay charges per minute of a relayed purchase ("0" = free) */
+  pricePerMinute: LamportsString;
 }
 
 /** One of this node's roles as it stands: the mode, whether it serves now, and why. */
@@ -287,6 +412,8 @@ export interface SettingsView {
   roles: RolesSettings;
   stunServers: string[];
   startOnLogin: boolean;
+  /** Buy without a confirmation when the total at most is ≤ this; '0' = always ask first. */
+  oneClickBuyMax: LamportsString;
   uiPort: number;
   dataDir: string;
   /** Start-on-login is an Electron feature; false in the headless UI. */
@@ -300,6 +427,7 @@ export interface SettingsPatch {
   roles?: RolesSettings;
   stunServers?: string[];
   startOnLogin?: boolean;
+  oneClickBuyMax?: LamportsString;
 }
 
 export interface SettingsResult {
@@ -348,6 +476,8 @@ export interface AxonCommands {
   wallet(): Promise<WalletView>;
   airdrop(sol: number): Promise<{ signature: string; balance: LamportsString }>;
   payments(limit?: number): Promise<PaymentView[]>;
+  /** Every transaction that moved this wallet's lamports, with totals (reconciled from the ledger). */
+  history(limit?: number): Promise<HistoryView>;
   connections(limit?: number): Promise<ConnectionRecordView[]>;
   settings(): Promise<SettingsView>;
   updateSettings(patch: SettingsPatch): Promise<SettingsResult>;
@@ -364,6 +494,8 @@ export interface ApiErrorInfo {
   code: string;
   message: string;
   hint: string;
+  /** For 'invalid-argument': the field at fault, as the request names it (e.g. 'priceDirect', 'source.path'). */
+  field?: string;
 }
 
 /** The wire form of a command's outcome (IPC and HTTP alike). */

@@ -181,6 +181,13 @@ describe('roles in mode auto (the default)', () => {
     expect(st2.stdout).toMatch(/^reflector +serving \(auto\)/m);
     // and the NAT verdict the node kept (migration 014)
     expect(st2.stdout).toMatch(/^nat +none · public · 127\.0\.0\.1 \(/m);
+    // the relay's use against its caps (the defaults: 2048 KiB/s in total, 50 GiB a day; free)
+    expect(st2.stdout).toMatch(/^relay use [\d.]+ MiB today of 51200\.0 MiB, \d+ KiB\/s of 2048 KiB\/s; price free/m);
+    expect((await statusView(pub)).relayUse).toMatchObject({
+      capBytesPerSec: 2048 * 1024,
+      dailyCapBytes: 50 * 1024 ** 3,
+      pricePerMinute: '0',
+    });
     const js = await axonAsync(['--data-dir', dirs.get(refuses)!, 'status', '--json']);
     expect(JSON.parse(js.stdout).nat).toMatchObject({ mapping: 'none', reachability: 'public' });
     expect(JSON.parse(js.stdout).roles).toEqual([

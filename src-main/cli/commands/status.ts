@@ -42,6 +42,33 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     });
     const directory = view.roleAnnouncements();
     const nat = view.nat();
+    // the relay's use against its caps (kept by the running node about once a minute)
+    const lim = ctx.settings.roles.limits;
+    const used = view.relayUse();
+    const relayUse = {
+      bytesToday: used?.bytes ?? 0n,
+      dailyCapBytes: lim.dailyMiB ? BigInt(lim.dailyMiB) * 1024n * 1024n : null,
+      bytesPerSec: pid ? (used?.rate ?? 0) : 0,
+      capBytesPerSec: lim.totalKiBPerSec ? lim.totalKiBPerSec * 1024 : null,
+      refused: used?.refused ?? 0,
+      cutUnpaid: used?.cutUnpaid ?? 0,
+      pricePerMinute: BigInt(ctx.settings.roles.relayPrice),
+      maxRelayPricePerMinute: BigInt(ctx.settings.roles.maxRelayPrice),
+      savedAt: used?.updatedAt ?? null,
+    };
+    const rpcRow = view.rpcHealth();
+    // the row is the running node's (or the last run's): "rate-limited" only while a node runs
+    const rpc = rpcRow
+      ? {
+          rateLimited: !!pid && rpcRow.rateLimited,
+          pausedUntil: pid ? rpcRow.pausedUntil : null,
+          limitedCount: rpcRow.limitedCount,
+          lastLimitedAt: rpcRow.lastLimitedAt,
+          requests: rpcRow.requests,
+          byMethod: rpcRow.byMethod,
+          updatedAt: rpcRow.updatedAt,
+        }
+      : null;
     if (o.json) {
       console.log(
         toJson({
@@ -50,10 +77,12 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           dataDir: ctx.paths.root,
           cluster: ctx.settings.cluster,
           rpcUrl: ep.rpcUrl,
+          rpc,
           runningNodePid: pid,
           endpointToken,
           nat: nat ?? null,
           roles,
+          relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
@@ -78,6 +107,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     }
     console.log(`address  ${view.identity.address}`);
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(`rpc      ${rpcText(rpc)}`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
@@ -89,6 +119,18 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           !pid && r.since ? ` (at the last run, ${ago(r.since)})` : ''
         }`,
       );
+    const mib = (b: bigint | number): string => `${(Number(b) / 1048576).toFixed(1)} MiB`;
+    console.log(
+      `relay use ${mib(relayUse.bytesToday)} today of ${
+        relayUse.dailyCapBytes ? mib(relayUse.dailyCapBytes) : 'no daily budget'
+      }, ${Math.round(relayUse.bytesPerSec / 1024)} KiB/s of ${
+        relayUse.capBytesPerSec ? `${relayUse.capBytesPerSec / 1024} KiB/s` : 'no rate cap'
+      }${relayUse.refused ? `, ${relayUse.refused} request(s) refused (budget spent)` : ''}${
+        relayUse.cutUnpaid ? `, ${relayUse.cutUnpaid} unpaid circuit(s) cut` : ''
+      }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
+        relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
+      }`,
+    );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
         directory.filter((a) => a.roles.includes('reflector')).length
@@ -180,4 +222,21 @@ function natText(n: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['nat']
   const why =
     n.mapping === 'udp-blocked' ? `: ${n.warnings.find((w) => /UDP/.test(w)) ?? 'outbound UDP is blocked'}` : '';
   return `${parts.join(' · ')} (${running ? '' : 'at the last run, '}${ago(n.at)})${why}`;
+}
+
+function rpcText(
+  r: {
+    rateLimited: boolean;
+    pausedUntil: number | null;
+    limitedCount: number;
+    lastLimitedAt: number | null;
+    requests: number;
+  } | null,
+): string {
+  if (!r) return 'no node has used it yet';
+  if (r.rateLimited)
+    return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
+      r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
+    } (set your own RPC URL: axon config rpc-url …)`;
+  return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
 }

@@ -24,6 +24,7 @@ import {
   type MarketEvents,
   type MarketNet,
   type MarketTiming,
+  type RelayPricing,
 } from './types';
 
 /** How far back the market topic is read when this node has no cursor there, or an old one: the
@@ -41,6 +42,8 @@ export interface MarketOptions {
   endpoint?: { wsPort?: number; tcpPort?: number; tokenFile?: string } | false;
   /** NodeAnnounce messages seen on the market topic (the relay/reflector directory, roles.ts). */
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
+  /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
+  relayPricing?: RelayPricing;
 }
 
 export interface MarketStatus {
@@ -81,6 +84,7 @@ export class Market extends EventEmitter<MarketEvents> {
       timing: { ...DEFAULT_TIMING, ...opts.timing },
       log,
       marketTopic,
+      ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
       emit: (ev, ...args) => {
         try {
           (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
@@ -191,7 +195,21 @@ export class Market extends EventEmitter<MarketEvents> {
 
   /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
   async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
-    return this.buyer.buy(this.#listingToBuy(listingId, o.tier), o);
+    const listing = this.#listingToBuy(listingId, o.tier);
+    if (!listing.healthy)
+      throw new MarketError('unhealthy', `the seller's source of '${listing.id}' is not working right now`);
+    const running = this.activePurchaseOf(listingId) ?? this.activePurchaseOf(listing.id);
+    if (running && !o.allowDuplicate)
+      throw new MarketError(
+        'already-receiving',
+        `purchase '${running.id}' of '${listing.id}' is still running (confirm to buy it a second time)`,
+      );
+    return this.buyer.buy(listing, o);
+  }
+
+  /** The newest purchase of a listing that has not ended (what the user already receives). */
+  activePurchaseOf(listingId: string): PurchaseRow | undefined {
+    return this.trades.purchases({ active: true, limit: 1000 }).find((p) => p.listingId === listingId);
   }
 
   /**

@@ -1,13 +1,17 @@
-// Runs in: Node. The buyer's pay-as-you-go schedule: each next period is paid (ONE tx: System
-// transfer + Payment memo on the seller's stdin) shortly before it starts — but only while data
-// arrives, within the spending cap and the bought minutes. Otherwise the paid time runs out and
-// the purchase ends (through PurchaseControl.stopPurchase).
+// Runs in: Node. The buyer's pay-as-you-go schedule: each next period is paid shortly before it
+// starts — by default with a signed voucher over the stream (market/voucher.ts: no ledger
+// transaction per period), or (timing.payments 'per-period') with ONE tx: System transfer +
+// Payment memo on the seller's stdin — but only while data arrives, within the spending cap and
+// the bought minutes. Otherwise the paid time runs out and the purchase ends (through
+// PurchaseControl.stopPurchase).
 import type { Address } from '@solana/kit';
 import { newNonce, expiresIn } from '../ledger/messages';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { addressToPeerId } from '../identity/identity';
+import { VoucherBuyer } from './voucher';
 
 /** One more period (its price and the fee of its transaction) fits the spending cap. */
 function withinCap(p: PurchaseRow, fee: bigint): boolean {
@@ -20,11 +24,15 @@ function withinMinutes(p: PurchaseRow, k: number): boolean {
 }
 
 export class PaymentScheduler {
+  readonly vouchers: VoucherBuyer;
+
   constructor(
     private readonly ctx: MarketContext,
     private readonly tasks: BackgroundTasks,
     private readonly control: PurchaseControl,
-  ) {}
+  ) {
+    this.vouchers = new VoucherBuyer(ctx);
+  }
 
   /** (Re)arm the timer that pays the next period, a little before the paid time runs out. */
   schedule(run: Run): void {
@@ -61,7 +69,7 @@ export class PaymentScheduler {
     const now = Date.now();
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
-    if (fee !== null && !withinCap(p, fee))
+    if (fee !== null && !withinCap(p, fee + (this.#relayShare(p)?.lamports ?? 0n)))
       stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
@@ -92,7 +100,17 @@ export class PaymentScheduler {
     else this.#later(run, 1000);
   }
 
+  /** The share of the next period owed to the priced relay the connection runs over now, if any. */
+  #relayShare(p: PurchaseRow): ReturnType<NonNullable<MarketContext['relayPricing']>['shareFor']> {
+    if (!this.ctx.relayPricing || p.periodMs === null) return undefined;
+    return this.ctx.relayPricing.shareFor(addressToPeerId(p.seller).toString(), p.periodMs);
+  }
+
   /** The fee of one payment (asked of the ledger once per run). */
+  fee(run: Run): Promise<bigint> {
+    return this.#fee(run);
+  }
+
   async #fee(run: Run): Promise<bigint> {
     run.payFee ??= await this.ctx.ledger.estimateFee(true);
     return run.payFee;
@@ -115,15 +133,60 @@ export class PaymentScheduler {
       const price = p.pricePerPeriod;
       if (p.paidThrough >= period) return true;
       if (price === null || isFinal(p.state) || run.stopping) return false;
-      if (!withinCap(p, fee)) {
-        this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
+      // a relayed connection over a priced relay: its share goes in the same transaction, and
+      // counts against the cap like a fee (docs/market.md "Priced relays")
+      const share = this.#relayShare(p);
+      const extra = fee + (share?.lamports ?? 0n);
+      if (!withinCap(p, extra)) {
+        this.ctx.log.info(
+          { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
+          'payment skipped: over the cap',
+        );
         return false;
+      }
+      // a purchase that started with vouchers keeps them (a restart does not switch it over); one
+      // whose first payment ran over a priced relay pays per period, each transaction carrying the
+      // relay's share (a relay checks its share on the ledger; a voucher lands only when the seller
+      // settles) — docs/market.md "Priced relays"
+      const perPeriodStarted = this.ctx.trades.payments(p.id).some((x) => x.direction === 'out');
+      if (
+        this.vouchers.store.get(p.id, 'out') ||
+        (this.ctx.timing.payments === 'voucher' && !share && !perPeriodStarted)
+      ) {
+        const why = await this.vouchers.vouch(run, p, period, fee);
+        if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
+        const now = this.ctx.trades.purchase(run.id)!;
+        this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: now.spent + price });
+        this.control.move(p.id, 'streaming', `vouched through period ${period}`);
+        const v = this.vouchers.store.get(p.id, 'out');
+        this.ctx.emit('payment', {
+          direction: 'out',
+          requestId: p.id,
+          period,
+          lamports: price,
+          signature: v?.signature ?? '',
+          state: 'sent',
+        });
+        return true;
       }
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
-        { transfer: { to: p.seller as Address, lamports: price } },
+        {
+          transfer: { to: p.seller as Address, lamports: price },
+          ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
+        },
       );
+      if (share)
+        this.ctx.relayPricing?.recordShare({
+          signature: res.signature,
+          requestId: p.id,
+          period,
+          payer: this.ctx.identity.address,
+          relay: share.relay,
+          peer: p.seller,
+          lamports: share.lamports,
+        });
       this.ctx.trades.recordPayment({
         signature: res.signature,
         requestId: p.id,
@@ -139,7 +202,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + fee,
+        fees: p.fees + extra,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {

@@ -5,6 +5,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { ConnectSession, PrepareOptions } from '../net/types';
 import type { Lamports, Tier } from '../ledger/types';
 import type { PurchaseRow, SaleRow } from '../store/trades';
+import type { RawSinksInput } from './sinks/raw';
 
 /** The part of the net node the market uses (NetNode satisfies it). */
 export interface MarketNet {
@@ -14,6 +15,27 @@ export interface MarketNet {
   bestConnection(peer: PeerId | string): Connection | undefined;
   /** Addresses to announce with /p2p/<self> (for relays' NodeAnnounce); optional. */
   multiaddrs?(): string[];
+}
+
+/** Priced relays as the buyer sees them (market/relay-pay.ts): which relays a purchase may use and
+ *  what the relay its connection runs over is owed per period. */
+export interface RelayPricing {
+  /** The user accepts this relay: its announced price is at most roles.maxRelayPrice (a relay not
+   *  in the directory counts as free: it announced no price). */
+  allowed(relayPeer: string): boolean;
+  /** The relay the best connection to `peer` runs over now and its share of a period of
+   *  `periodMs`; undefined when the path is not relayed or the relay is free. */
+  shareFor(peer: string, periodMs: number): { relay: string; relayPeer: string; lamports: bigint } | undefined;
+  /** Keep a share sent (the history: one row per share). */
+  recordShare(row: {
+    signature: string;
+    requestId: string;
+    period: number;
+    payer: string;
+    relay: string;
+    peer: string;
+    lamports: bigint;
+  }): void;
 }
 
 export interface MarketTiming {
@@ -34,6 +56,15 @@ export interface MarketTiming {
   maxQueueFrames: number;
   /** Ledger pub-sub lag allowance when checking a request's expiry (ms). */
   clockSkewMs: number;
+  /**
+   * How the buyer pays: 'voucher' (default: a signed durable-nonce voucher per period over the
+   * stream, settled by the seller from time to time; market/voucher.ts) or 'per-period' (one
+   * ledger transaction per period, the protocol before vouchers; kept for the cost comparison of
+   * `npm run bench -- ledger` and for sellers that take only that).
+   */
+  payments: 'voucher' | 'per-period';
+  /** Buyer: close a finished purchase's nonce account after this long without a settlement (ms). */
+  voucherCloseAfterMs: number;
 }
 
 export const DEFAULT_TIMING: MarketTiming = {
@@ -46,6 +77,8 @@ export const DEFAULT_TIMING: MarketTiming = {
   dataStallMs: 30_000,
   maxQueueFrames: 256,
   clockSkewMs: 5_000,
+  payments: 'voucher',
+  voucherCloseAfterMs: 10 * 60_000,
 };
 
 export interface BuyOptions {
@@ -59,6 +92,10 @@ export interface BuyOptions {
   out?: string;
   /** Serve on the local endpoint (default true). */
   serve?: boolean;
+  /** Buy even while an active purchase of the same listing runs (the user confirmed a second one). */
+  allowDuplicate?: boolean;
+  /** Raw-byte outputs: a TCP port, a UDP forwarder, a raw file, an MQTT broker (sinks/raw.ts). */
+  raw?: RawSinksInput;
 }
 
 export interface MarketEvents {
@@ -79,7 +116,8 @@ export interface MarketEvents {
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];
-  health: [{ streamId: string; healthy: boolean; lastError: string | null }];
+  /** A source's health changed, or (`warning`) it dropped some input but goes on. */
+  health: [{ streamId: string; healthy: boolean; lastError: string | null; warning?: string }];
 }
 
 export class MarketError extends Error {
@@ -93,7 +131,10 @@ export class MarketError extends Error {
       | 'no-relay'
       | 'unknown-purchase'
       | 'unknown-stream'
-      | 'cap-too-low',
+      | 'cap-too-low'
+      | 'already-receiving'
+      | 'unhealthy'
+      | 'source-failed',
     message: string,
   ) {
     super(message);
