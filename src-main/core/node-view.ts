@@ -2,6 +2,7 @@
 // to a data directory WITHOUT a running node (no libp2p, no market watchers): the SQLite history,
 // the ledger client, and a one-off sync of the market topic into the catalog. Like AxonNode, it
 // keeps the database and the stores inside.
+import { NatStore, type StoredNat } from './store/nat';
 import { loadRpcHealth, type StoredRpcHealth } from './store/rpc-health';
 import type { Address } from '@solana/kit';
 import type { Identity } from './identity/identity';
@@ -80,6 +81,10 @@ export class NodeView {
   /** This node's relay/reflector roles as the last running node kept them. */
   roleStates(): StoredRoleState[] {
     return new RoleStore(this.#db).roleStates();
+  }
+  /** This node's NAT verdict as the last running node found it. */
+  nat(): StoredNat | undefined {
+    return new NatStore(this.#db).last();
   }
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {

@@ -4,6 +4,7 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
@@ -483,6 +484,19 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         const changed = key(next) !== key(this.#nat);
         this.#nat = next;
         if (changed && !this.#stopped) {
+          // kept for `axon status` (a node not running shows the last verdict)
+          try {
+            new NatStore(this.#db).save({
+              mapping: next.mapping,
+              reachability: next.reachability,
+              filtering: next.filtering ?? null,
+              publicIp: next.publicIp,
+              warnings: next.warnings,
+              at: next.at,
+            });
+          } catch (e) {
+            this.log.warn({ err: (e as Error).message }, 'NAT verdict not kept');
+          }
           this.log.info({ nat: { ...next, sources: next.sources.length } }, 'NAT report');
           this.emit('nat', next);
           void this.roles.refresh(); // a public node needs no relay; a NATed one does

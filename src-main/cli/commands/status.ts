@@ -41,6 +41,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    const nat = view.nat();
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();
@@ -79,6 +80,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           rpc,
           runningNodePid: pid,
           endpointToken,
+          nat: nat ?? null,
           roles,
           relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
@@ -112,6 +114,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
     );
+    console.log(`nat      ${natText(nat, !!pid)}`);
     for (const r of roles)
       console.log(
         `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
@@ -211,6 +214,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   } finally {
     await view.close();
   }
+}
+
+/** The NAT verdict in one line: "udp-blocked · relay-only · 198.18.5.2 (2 min ago): <why>". */
+function natText(n: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['nat']>, running: boolean): string {
+  if (!n) return 'not found out yet (no node has run discovery on this data dir)';
+  const fullCone = n.mapping === 'endpoint-independent' && n.filtering === 'endpoint-independent';
+  const parts = [fullCone ? 'full cone' : n.mapping, n.reachability, ...(n.publicIp ? [n.publicIp] : [])];
+  const why =
+    n.mapping === 'udp-blocked' ? `: ${n.warnings.find((w) => /UDP/.test(w)) ?? 'outbound UDP is blocked'}` : '';
+  return `${parts.join(' · ')} (${running ? '' : 'at the last run, '}${ago(n.at)})${why}`;
 }
 
 function rpcText(
