@@ -17,6 +17,7 @@ import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
+import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
@@ -80,6 +81,8 @@ export interface NodeStatus extends MarketStatus {
   sessions: number;
   /** This node's own relay and reflector roles: mode, serving or not, and why. */
   roleState: { relay: RoleState; reflector: RoleState };
+  /** The router port mapping: held or not, protocol, public address, why not. */
+  portMapping: PortMapStatus;
 }
 
 export interface WalletInfo {
@@ -168,6 +171,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           relayLimits: relayLimitsOf(settings.roles.limits),
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
+        portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -358,6 +362,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleNodes: this.roles.known(),
       sessions: this.#market.seller.server.sessions.size,
       roleState: this.net.roleState(),
+      portMapping: this.net.portMapping(),
     };
   }
 

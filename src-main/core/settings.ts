@@ -58,6 +58,10 @@ export const SettingsSchema = z
       limits: { maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 },
     }),
     stunServers: z.array(hostPort).default([]),
+    /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
+     *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
+     *  test may talk to the machine's real router). */
+    portMapping: z.boolean().default(true),
     startOnLogin: z.boolean().default(false),
     /** Headless UI port on loopback. 0 = pick a free one. */
     uiPort: z.number().int().min(0).max(65535).default(0),

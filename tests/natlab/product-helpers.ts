@@ -49,6 +49,14 @@ export function spawnProduct(
 const natLabel = (n: { mapping?: string; filtering?: string | null } | undefined): string | null =>
   n?.mapping === undefined ? null : labelOf({ ...n, mapping: n.mapping });
 
+/** Optional steps around a pair's purchase (both processes are alive in each). */
+export interface PairHooks {
+  /** After both nodes are up and have a NAT verdict, before the Buy. */
+  beforeBuy?(seller: LabProcess, buyer: LabProcess): Promise<void>;
+  /** After the purchase connected or failed, before both are stopped. */
+  after?(seller: LabProcess, buyer: LabProcess): Promise<void>;
+}
+
 /** One purchase between a seller on `sellerHost` and a buyer on `buyerHost`. */
 export async function runProductPair(
   lab: NatLab,
@@ -58,6 +66,7 @@ export async function runProductPair(
   buyerHost: LabHost,
   expectedPath: string[],
   expectedLabels?: [string, string],
+  hooks: PairHooks = {},
 ): Promise<ProductRow> {
   const seller = spawnProduct(lab, sellerHost, rpcUrl, 'seller');
   const buyer = spawnProduct(lab, buyerHost, rpcUrl, 'buyer');
@@ -74,6 +83,7 @@ export async function runProductPair(
     await Promise.all(
       [seller, buyer].map((p) => p.waitForJson<Ev>((e) => e.event === 'nat', 20_000).catch(() => undefined)),
     );
+    await hooks.beforeBuy?.(seller, buyer);
     buyer.send({ cmd: 'buy', listingId: listed.listingId });
     const end = await buyer.waitForJson<Ev>(
       (e) =>
@@ -99,6 +109,7 @@ export async function runProductPair(
       buyer.send({ cmd: 'attempts' });
       await buyer.waitForJson<Ev>((e) => e.event === 'attempts', 5000).catch(() => undefined);
     }
+    await hooks.after?.(seller, buyer);
     const conn = buyer.jsonSoFar<Ev>().find((e) => e.event === 'connection');
     const attempts = buyer.jsonSoFar<Ev>().find((e) => e.event === 'attempts')?.attempts as
       { method: string; outcome: string; error?: string; addresses?: string[] }[] | undefined;

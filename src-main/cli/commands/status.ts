@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -41,6 +42,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    const portMapping = view.portMapping() ?? null;
     if (o.json) {
       console.log(
         toJson({
@@ -52,6 +54,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           runningNodePid: pid,
           endpointToken,
           roles,
+          portMapping,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
@@ -86,6 +89,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           !pid && r.since ? ` (at the last run, ${ago(r.since)})` : ''
         }`,
       );
+    console.log(
+      `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
+    );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
         directory.filter((a) => a.roles.includes('reflector')).length

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { checkAvailability, netemAvailable } from './availability';
 import { NODE_BIN, REPO_ROOT, TSX_CLI, labPath, nsRun, nsScript, run, sleep } from './exec';
 import { natRuleset } from './nat-rules';
+import { startMiniupnpd } from './miniupnpd';
 import { LabProcess, type SpawnOptions } from './process';
 import {
   claimLabName,
@@ -134,20 +135,23 @@ export class NatLab {
     ) {
       throw new Error(`lanPrefix "${lanPrefix}" must be three octets of a private range, e.g. '192.168.1'`);
     }
-    const wanIp = `198.18.${site}.2`;
+    // a port-mapping router's WAN is outside the reserved ranges miniupnpd refuses (miniupnpd.ts)
+    const wanNet = opts.portMapping ? `198.20.${site}` : `198.18.${site}`;
+    if (opts.portMapping) await nsScript(this.inetNs, [`ip addr add ${wanNet}.1/24 dev p${site}`]);
+    const wanIp = `${wanNet}.2`;
     const lanIp = `${lanPrefix}.1`;
     await nsScript(ns, [
       'ip link set lo up',
       `ip addr add ${wanIp}/24 dev wan`,
       'ip link set wan up',
-      `ip route add default via 198.18.${site}.1`,
+      `ip route add default via ${wanNet}.1`,
       'ip link add name lan type bridge',
       `ip addr add ${lanIp}/24 dev lan`,
       'ip link set lan up',
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
       'echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter',
     ]);
-    await nsRun(ns, 'nft', ['-f', '-'], { input: natRuleset(opts.kind) });
+    await nsRun(ns, 'nft', ['-f', '-'], { input: natRuleset(opts.kind, { portMapping: !!opts.portMapping }) });
     const router: Router = {
       name,
       ns,
@@ -160,6 +164,15 @@ export class NatLab {
       delayMs,
     };
     this.hostsByName.set(name, router);
+    if (opts.portMapping) {
+      const pm = opts.portMapping === true ? {} : opts.portMapping;
+      router.miniupnpd = await startMiniupnpd(
+        router,
+        this.tmpDir,
+        (cmd, args, label) => this.spawn(router, cmd, args, { label }),
+        pm,
+      );
+    }
     return router;
   }
 

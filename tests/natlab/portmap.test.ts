@@ -1,0 +1,144 @@
+// Router port mapping on the product path (issue 15 §1, docs/net.md "Router port mapping"): a seller
+// behind a home router running Debian's real miniupnpd (UPnP-IGD v2 + NAT-PMP), a buyer behind an
+// endpoint-dependent (symmetric) NAT. Without the mapping this pair is relayed (scenarios-product:
+// EIM↔EDM); with it the buyer dials the seller's mapped port: direct-wan. Both are real Axon nodes
+// with DEFAULT settings, signaling over the ledger on a public lab host, one public node taking its
+// relay/reflector roles by itself. Bad routers: one that refuses every mapping, one that forgets the
+// mapping behind the node's back — the purchase still connects (relayed) and the node says why.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NatLab, flushMappings, type LabProcess } from './lab';
+import { printProductMatrix, rowOk, runProductPair, spawnProduct, type ProductRow } from './product-helpers';
+
+let lab: NatLab;
+let rpcUrl: string;
+const rows: ProductRow[] = [];
+
+interface PortMapEvent {
+  event: 'portmap';
+  portMapping: {
+    state: string;
+    protocol?: string;
+    external?: { ip: string; port: number };
+    failures: { protocol: string; error: string }[];
+  };
+}
+interface Attempt {
+  method: string;
+  outcome: string;
+  error?: string;
+  addresses?: string[];
+}
+
+/** The seller's port mapping once its first attempt is over. */
+const settled = (p: LabProcess): Promise<PortMapEvent> =>
+  p.waitForJson<PortMapEvent>((e) => e.event === 'portmap' && e.portMapping.state !== 'searching', 30_000);
+
+const attemptsOf = async (buyer: LabProcess): Promise<Attempt[]> => {
+  buyer.send({ cmd: 'attempts' });
+  const e = await buyer.waitForJson<{ event: string; attempts?: Attempt[] }>((x) => x.event === 'attempts', 5000);
+  return e.attempts ?? [];
+};
+
+beforeAll(async () => {
+  lab = await NatLab.create({ name: 'axpmap' });
+  rpcUrl = (await lab.startLedger()).rpcUrl;
+  const publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public');
+  await publicNode.waitForJson<{ event: string }>((e) => e.event === 'funded', 120_000);
+  await publicNode.waitForJson<{ event: string; roles?: string[] }>(
+    (e) => e.event === 'roles' && (e.roles?.length ?? 0) > 0,
+    180_000,
+  );
+}, 400_000);
+
+afterAll(async () => {
+  if (rows.length) printProductMatrix(rows, 'test-artifacts/natlab-portmap-matrix.json');
+  await lab?.destroy();
+});
+
+describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
+  test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
+    const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
+    const edm = await lab.router('pd1', { kind: 'edm' });
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'UPnP/NAT-PMP router↔EDM',
+      await lab.hostBehind(home, 's1'),
+      await lab.hostBehind(edm, 'b1'),
+      ['direct-wan'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state).toBe('mapped');
+    expect(mapped?.portMapping.protocol).toBe('nat-pmp');
+    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a router that refuses: the node says so per protocol, the purchase is relayed', async () => {
+    const home = await lab.router('pu2', { kind: 'eim', portMapping: { refuse: true } });
+    const edm = await lab.router('pd2', { kind: 'edm' });
+    let none: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'refusing router↔EDM',
+      await lab.hostBehind(home, 's2'),
+      await lab.hostBehind(edm, 'b2'),
+      ['relayed'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          none = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(none?.portMapping.state).toBe('none');
+    expect(none?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp', 'upnp-igd']);
+    // NAT-PMP's "Not Authorized/Refused", UPnP's SOAP error: the router's own words, not a timeout
+    expect(none?.portMapping.failures[0]?.error).toMatch(/refused|not authorized/i);
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a mapping the router forgot: the dial to it fails, the ladder moves on and records why', async () => {
+    const home = await lab.router('pu3', { kind: 'eim', portMapping: true });
+    const edm = await lab.router('pd3', { kind: 'edm' });
+    let attempts: Attempt[] = [];
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'mapping lost↔EDM',
+      await lab.hostBehind(home, 's3'),
+      await lab.hostBehind(edm, 'b3'),
+      ['relayed'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+          // the router loses every mapping and stops answering (as after a reboot) — the node still
+          // believes its lease, and announces the dead address
+          await home.miniupnpd?.kill('SIGKILL');
+          await flushMappings(home);
+        },
+        after: async (_seller, buyer) => {
+          attempts = await attemptsOf(buyer);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state).toBe('mapped');
+    const dead = `/ip4/${mapped!.portMapping.external!.ip}/tcp/${mapped!.portMapping.external!.port}`;
+    const direct = attempts.find((a) => a.method === 'direct' && (a.addresses ?? []).some((x) => x.startsWith(dead)));
+    expect(direct, JSON.stringify(attempts)).toBeDefined();
+    expect(direct?.outcome).not.toBe('success');
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+});
