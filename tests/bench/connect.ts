@@ -9,7 +9,8 @@
 //    purchase is stopped and both hang up, so every trial connects from nothing.
 // AXON_BENCH_CONNECT=ladder|product|both (default both); AXON_BENCH_TRIALS (20);
 // AXON_BENCH_DELAY_MS (50); AXON_BENCH_PUBLIC_ROLES: roles of the lab's public Axon node
-// ('relay,reflector' by default; '' = default settings, the node takes its roles by itself).
+// ('relay,reflector' by default; '' = default settings, the node takes its roles by itself);
+// AXON_BENCH_PAIRS: a comma list of product pairs to run (default all).
 import { NatLab, type LabHost, type LabProcess } from '../natlab/lab';
 import { spawnPeer, type ConnectedEvent, type Ready } from '../natlab/scenarios-helpers';
 import { spawnProduct } from '../natlab/product-helpers';
@@ -25,6 +26,8 @@ interface Trial {
 
 const MODE = process.env.AXON_BENCH_CONNECT ?? 'both';
 const PUBLIC_ROLES = process.env.AXON_BENCH_PUBLIC_ROLES ?? 'relay,reflector';
+/** AXON_BENCH_PAIRS='EIM↔EDM,UPnP router↔EDM': only these pairs of the product part (default all). */
+const PAIRS = process.env.AXON_BENCH_PAIRS?.split(',').map((x) => x.trim());
 
 const median = (xs: number[]): number | null => {
   if (!xs.length) return null;
@@ -208,9 +211,25 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
         await lab.hostBehind(await lab.router('xd2', { kind: 'edm', delayMs: DELAY_MS }), 'xd2a'),
       ],
     ],
+    [
+      'EIM↔EDM',
+      async () => [
+        await lab.hostBehind(await lab.router('xe4', { kind: 'eim', delayMs: DELAY_MS }), 'xe4a'),
+        await lab.hostBehind(await lab.router('xd3', { kind: 'edm', delayMs: DELAY_MS }), 'xd3a'),
+      ],
+    ],
+    [
+      // the seller's router runs miniupnpd (UPnP-IGD + NAT-PMP): the seller maps its port
+      'UPnP router↔EDM',
+      async () => [
+        await lab.hostBehind(await lab.router('xu1', { kind: 'eim', delayMs: DELAY_MS, portMapping: true }), 'xu1a'),
+        await lab.hostBehind(await lab.router('xd4', { kind: 'edm', delayMs: DELAY_MS }), 'xd4a'),
+      ],
+    ],
   ];
   const rows: Record<string, unknown>[] = [];
   for (const [name, setup] of setups) {
+    if (PAIRS && !PAIRS.includes(name)) continue;
     const [hs, hb] = await setup();
     const trials = await productPair(lab, ledger.rpcUrl, hs, hb).catch((e: Error) => {
       console.log(`${name}: ${e.message}`);

@@ -40,6 +40,8 @@ export const MINIUPNPD_TABLE = [
 export interface MiniupnpdOptions {
   /** Refuse every mapping (an `deny` rule for all): the router answers, but says no. */
   refuse?: boolean;
+  /** false: UPnP-IGD only (NAT-PMP/PCP off), as many routers ship. */
+  natpmp?: boolean;
 }
 
 export function miniupnpdConfig(router: Router, dir: string, o: MiniupnpdOptions = {}): string {
@@ -47,7 +49,7 @@ export function miniupnpdConfig(router: Router, dir: string, o: MiniupnpdOptions
     'ext_ifname=wan',
     'listening_ip=lan',
     'port=0',
-    'enable_natpmp=yes',
+    `enable_natpmp=${o.natpmp === false ? 'no' : 'yes'}`,
     'enable_upnp=yes',
     'secure_mode=yes',
     'system_uptime=yes',
@@ -80,8 +82,10 @@ export async function startMiniupnpd(
   const conf = join(dir, `miniupnpd-${router.name}.conf`);
   writeFileSync(conf, miniupnpdConfig(router, dir, o));
   // -d: foreground, log to stderr — folded into stdout, where the lab reads lines
-  const p = spawn('sh', ['-c', `exec miniupnpd -d -f ${conf} 2>&1`], `${router.name}:miniupnpd`);
-  await p.waitForLine(/Listening for NAT-PMP/, 10_000);
+  // -P: its own pid file (the default one in /run is shared by every namespace: "already running")
+  const pid = join(dir, `miniupnpd-${router.name}.pid`);
+  const p = spawn('sh', ['-c', `exec miniupnpd -d -f ${conf} -P ${pid} 2>&1`], `${router.name}:miniupnpd`);
+  await p.waitForLine(o.natpmp === false ? /HTTP listening on port/ : /Listening for NAT-PMP/, 10_000);
   return p;
 }
 

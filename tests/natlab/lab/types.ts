@@ -53,9 +53,9 @@ export interface RouterOptions {
   /**
    * Run Debian's miniupnpd (UPnP-IGD v2 + NAT-PMP) on the router for its LAN (miniupnpd.ts). The
    * WAN address is then 198.20.N.2: miniupnpd maps nothing on a reserved address such as 198.18/15.
-   * `{ refuse: true }`: it answers, but refuses every mapping.
+   * `{ refuse: true }`: it answers, but refuses every mapping; `{ natpmp: false }`: UPnP-IGD only.
    */
-  portMapping?: boolean | { refuse?: boolean };
+  portMapping?: boolean | { refuse?: boolean; natpmp?: boolean };
 }
 
 export interface StunServer {
