@@ -5,7 +5,7 @@
 // authenticated: a side with the wrong key never reports a pair. Measures rate and time per trial.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { NatLab, REPO_ROOT, type LabHost, type Router } from './lab';
+import { NatLab, REPO_ROOT, type LabHost, type LabProcess, type Router } from './lab';
 import { join } from 'node:path';
 
 const PEER = join(REPO_ROOT, 'tests/natlab/birthday-peer.ts');
@@ -27,12 +27,27 @@ interface Found {
   error?: string;
 }
 
-async function trial(i: number, keys: [Buffer, Buffer]): Promise<{ easy: Found; hard: Found }> {
+async function trial(
+  i: number,
+  keys: [Buffer, Buffer],
+  ice?: (easy: LabProcess, hard: LabProcess) => Promise<void>,
+): Promise<{ easy: Found; hard: Found }> {
+  const extra = ice ? ['--ice'] : [];
   const easyPort = 30000 + i;
   const easy = lab.spawnNode(
     easyHost,
     PEER,
-    ['--role', 'easy', '--peer-ip', edm.wanIp, '--local-port', String(easyPort), '--key', keys[0].toString('hex')],
+    [
+      '--role',
+      'easy',
+      '--peer-ip',
+      edm.wanIp,
+      '--local-port',
+      String(easyPort),
+      '--key',
+      keys[0].toString('hex'),
+      ...extra,
+    ],
     { label: `easy${i}` },
   );
   // MASQUERADE keeps the source port: the easy side's public port is its local one (in the product
@@ -40,7 +55,17 @@ async function trial(i: number, keys: [Buffer, Buffer]): Promise<{ easy: Found; 
   const hard = lab.spawnNode(
     hardHost,
     PEER,
-    ['--role', 'hard', '--peer-ip', eim.wanIp, '--peer-port', String(easyPort), '--key', keys[1].toString('hex')],
+    [
+      '--role',
+      'hard',
+      '--peer-ip',
+      eim.wanIp,
+      '--peer-port',
+      String(easyPort),
+      '--key',
+      keys[1].toString('hex'),
+      ...extra,
+    ],
     { label: `hard${i}` },
   );
   try {
@@ -50,6 +75,7 @@ async function trial(i: number, keys: [Buffer, Buffer]): Promise<{ easy: Found; 
     easy.send('go');
     const done = (e: Found): boolean => e.event === 'found' || e.event === 'failed';
     const [e, h] = await Promise.all([easy.waitForJson<Found>(done, 30_000), hard.waitForJson<Found>(done, 30_000)]);
+    if (ice && e.event === 'found' && h.event === 'found') await ice(easy, hard);
     return { easy: e, hard: h };
   } finally {
     await Promise.all([easy.kill('SIGTERM', 1000), hard.kill('SIGTERM', 1000)]);
@@ -95,6 +121,41 @@ describe('NAT lab: birthday probing EIM↔EDM', () => {
     console.log(`BIRTHDAY_JSON ${JSON.stringify(summary)}`);
     // the issue's goal is ≥ 90 % within 10 s; the probe budget (1 000 at 100/s) gives ~98 %
     expect(okMs.length / TRIALS).toBeGreaterThanOrEqual(0.8);
+  }, 600_000);
+
+  test('the pair found carries an ICE connection (libjuice bound to the pair’s ports) through both NATs', async () => {
+    const opened: number[] = [];
+    const n = Math.min(5, TRIALS);
+    for (let i = 0; i < n; i++) {
+      const key = randomBytes(32);
+      const r = await trial(200 + i, [key, key], async (easy, hard) => {
+        // the offer from the easy side to the hard one, the answer back (the ledger's job in the product)
+        const offer = await easy.waitForJson<{ event: string; sdp: string; type: string }>(
+          (e) => e.event === 'sdp',
+          10_000,
+        );
+        hard.send({ cmd: 'sdp', sdp: offer.sdp, type: offer.type });
+        const answer = await hard.waitForJson<{ event: string; sdp: string; type: string }>(
+          (e) => e.event === 'sdp',
+          10_000,
+        );
+        easy.send({ cmd: 'sdp', sdp: answer.sdp, type: answer.type });
+        const both = await Promise.all(
+          [easy, hard].map((p) =>
+            p
+              .waitForJson<{ event: string; ms: number }>((e) => e.event === 'ice-open', 15_000)
+              .then(
+                (e) => e.ms,
+                () => null,
+              ),
+          ),
+        );
+        if (both[0] !== null && both[1] !== null) opened.push(Math.max(both[0], both[1]));
+      });
+      expect(r.easy.event).toBe('found');
+    }
+    console.log(`BIRTHDAY_ICE_JSON ${JSON.stringify({ trials: n, opened: opened.length, ms: opened })}`);
+    expect(opened.length).toBe(n);
   }, 600_000);
 
   test('a peer probing with the wrong key is never taken for the peer', async () => {

@@ -6,7 +6,8 @@
 //   NAT router R       <name>-R, wan = 198.18.N.2, bridge lan = 10.M.0.1/24, nft rules (nat-rules.ts)
 //   LAN host Y         <name>-Y, eth0 = 10.M.0.K (K ≥ 2) on R's bridge, default via 10.M.0.1
 //
-// Only 198.18.0.0/15 (RFC 2544 benchmark range) and 10.0.0.0/8 are used, only inside namespaces
+// Only 198.18.0.0/15 (RFC 2544 benchmark range), 10.0.0.0/8 and — for port-mapping routers, whose
+// miniupnpd refuses a reserved WAN address — 198.20.N.0/24 are used, only inside namespaces
 // the lab creates. veth pairs are created directly inside their namespaces: the root namespace's
 // links, routes and firewall are never touched. See docs/natlab.md.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
