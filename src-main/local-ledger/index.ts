@@ -2,7 +2,8 @@
 // a Solana JSON-RPC 2.0 server (HTTP on `port`, pubsub WebSocket on port+1, as
 // solana-test-validator) executing transactions in LiteSVM, with history and state on disk.
 // Files: clock (slots, blockhashes, commitments) · bank (LiteSVM) · store (SQLite) · rpc/http
-// (dispatch, transport) · methods-* (RPC methods) · pubsub (WebSocket) · faucet · wire/tx-* (codecs).
+// (dispatch, transport) · methods-* (RPC methods) · pubsub (WebSocket) · faucet · tokens (USDC-like
+// mint, token faucet) · wire/tx-* (codecs).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { CommitmentFeed, PubSubServer } from './pubsub';
 import { chainMethods } from './methods-chain';
 import { accountMethods } from './methods-accounts';
 import { txMethods } from './methods-tx';
+import { ensureUsdcMint, tokenMethods } from './tokens';
 import { toBase58 } from './wire';
 
 export interface LocalLedger {
@@ -98,6 +100,7 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
     const { Bank: BankImpl } = await import('./bank');
     const bank: Bank = new BankImpl(store, clock, log);
     const faucet = await Faucet.open(store, bank);
+    ensureUsdcMint(bank, faucet);
     let identity = store.getSetting('identity');
     if (!identity) {
       identity = toBase58(randomBytes(32));
@@ -105,7 +108,11 @@ export async function startLocalLedger(opts: LocalLedgerOptions): Promise<LocalL
     }
     store.flush();
     const ctx = { clock, bank, store, faucet, log, identity };
-    const dispatcher = new RpcDispatcher({ ...chainMethods, ...accountMethods, ...txMethods }, ctx, log);
+    const dispatcher = new RpcDispatcher(
+      { ...chainMethods, ...accountMethods, ...txMethods, ...tokenMethods },
+      ctx,
+      log,
+    );
 
     const http = createRpcHttpServer(dispatcher, log, opts.maxBodyBytes ?? MAX_BODY_BYTES);
     const port = await listen(http, opts.port ?? DEFAULT_LEDGER_PORT, host);

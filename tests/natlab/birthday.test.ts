@@ -150,7 +150,8 @@ describe('NAT lab: birthday probing EIM↔EDM', () => {
               ),
           ),
         );
-        if (both[0] !== null && both[1] !== null) opened.push(Math.max(both[0], both[1]));
+        const [a, b] = both;
+        if (typeof a === 'number' && typeof b === 'number') opened.push(Math.max(a, b));
       });
       expect(r.easy.event).toBe('found');
     }

@@ -28,16 +28,29 @@ import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
 import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
+import { watchLamports } from './nonce';
 import {
   backoffMs,
   createRpc,
+  RpcMeter,
   SubscriptionsHolder,
+  type RpcHealth,
   type LedgerRpc,
   type LedgerRpcSubscriptions,
   type RetryPolicy,
 } from './rpc';
 import { MARKET_BASE, marketTopic, stdinTopic } from './topics';
 import { buildPostMessage } from './transactions';
+import {
+  assetByName,
+  balanceOf,
+  resolveAsset,
+  tokenAccountMissing,
+  tokenAccountRent,
+  transferInstructions,
+  usdcOn,
+  type Asset,
+} from './assets';
 import type {
   AxonMessage,
   LedgerClient,
@@ -96,6 +109,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly endpoints: ClusterEndpoints;
   readonly garbage: GarbageStats;
   readonly rpc: LedgerRpc;
+  /** Requests per method and the 429 state of this client's RPC endpoint. */
+  readonly meter = new RpcMeter();
   readonly #subs: SubscriptionsHolder;
   readonly #signer: Promise<KeyPairSigner>;
   readonly #log: Logger;
@@ -111,7 +126,7 @@ export class SolanaLedgerClient implements LedgerClient {
     this.endpoints = opts.rpcUrl
       ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
       : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
-    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry);
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
@@ -152,7 +167,11 @@ export class SolanaLedgerClient implements LedgerClient {
       try {
         if (!signed) {
           const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
-          const msg = buildPostMessage({ signer, topic, memo, transfer: opts.transfer, blockhash }, message.type);
+          // a SOL transfer is built by buildPostMessage; a token payment by the asset layer
+          const spl = opts.transfer?.asset?.kind === 'spl';
+          const instructions = spl ? await transferInstructions(signer, opts.transfer!) : undefined;
+          const transfer = spl ? undefined : opts.transfer;
+          const msg = buildPostMessage({ signer, topic, memo, transfer, instructions, blockhash }, message.type);
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
         }
@@ -240,6 +259,64 @@ export class SolanaLedgerClient implements LedgerClient {
     throw new Error(`airdrop ${signature} not confirmed within 60 s`);
   }
 
+  asset(mint: string | null | undefined): Promise<Asset> {
+    return resolveAsset(this.rpc, mint);
+  }
+
+  assetByName(name: string): Promise<Asset> {
+    return assetByName(this.rpc, this.endpoints.name, name);
+  }
+
+  usdc(): Promise<Asset | null> {
+    return usdcOn(this.rpc, this.endpoints.name);
+  }
+
+  balanceOf(asset: Asset, addr?: Address): Promise<bigint> {
+    return balanceOf(this.rpc, addr ?? this.address, asset);
+  }
+
+  tokenAccountMissing(asset: Asset, owner: Address): Promise<boolean> {
+    return tokenAccountMissing(this.rpc, owner, asset);
+  }
+
+  tokenAccountRent(): Promise<Lamports> {
+    return tokenAccountRent(this.rpc);
+  }
+
+  async tokenFaucet(asset: Asset, amount: bigint): Promise<string> {
+    if (asset.kind !== 'spl') return this.airdrop(amount);
+    if (!this.endpoints.airdrop)
+      throw new AirdropNotServedError(this.endpoints.rpcUrl, `no token faucet on ${this.endpoints.name}`);
+    // the local ledger's method (src-main/local-ledger/tokens.ts); a real cluster has no such faucet
+    const rpc = this.rpc as unknown as {
+      requestTokenAirdrop(owner: Address, amount: string, mint: Address): { send(): Promise<Signature> };
+    };
+    const signature = await rpc
+      .requestTokenAirdrop(this.address, amount.toString(), asset.mint)
+      .send()
+      .catch((e: unknown) => {
+        if (
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND) ||
+          isSolanaError(e, SOLANA_ERROR__JSON_RPC__INVALID_REQUEST)
+        )
+          throw new AirdropNotServedError(this.endpoints.rpcUrl, `no token faucet: ${(e as Error).message}`);
+        throw e;
+      });
+    await this.#confirmed(signature, 'token airdrop');
+    return signature;
+  }
+
+  async #confirmed(signature: Signature, what: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !this.#closed.signal.aborted) {
+      const st = await this.#status(signature);
+      if (st?.err) throw new Error(`${what} ${signature} failed: ${describe(st.err)}`);
+      if (st && RANK[st.confirmationStatus ?? 'processed'] >= RANK.confirmed) return;
+      await sleep(150, this.#closed.signal);
+    }
+    throw new Error(`${what} ${signature} not confirmed within 60 s`);
+  }
+
   async estimateFee(withTransfer: boolean): Promise<Lamports> {
     const signer = await this.#signer;
     const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
@@ -264,12 +341,28 @@ export class SolanaLedgerClient implements LedgerClient {
     return BigInt(value);
   }
 
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {
+    const stop = watchLamports(this.rpc, this.#watch.subs, addr, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
+  }
+
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {
     return verifyPayment({ rpc: this.rpc, db: this.#db, log: this.#log }, signature, expected);
   }
 
+  /** The RPC endpoint's state as this client saw it (requests, 429s). */
+  rpcHealth(): RpcHealth {
+    return this.meter.health();
+  }
+
   async close(): Promise<void> {
     this.#closed.abort();
+    this.meter.close();
   }
 }
 

@@ -22,6 +22,7 @@ import {
 import { getTransferSolInstruction } from '@solana-program/system';
 import { MessageTooLargeError } from './envelope';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
+import { parseTokenTransfer, TOKEN_PROGRAM_ADDRESS, type ParsedTokenTransfer } from './assets';
 
 /** Memo v1 instruction with the topic as a read-only, non-signer account. */
 export function memoInstruction(topic: Address, memo: string): Instruction {
@@ -37,6 +38,8 @@ export interface PostShape {
   topic: Address;
   memo: string;
   transfer?: { to: Address; lamports: bigint };
+  /** Payment instructions built by the asset layer (assets.ts transferInstructions), before the memo. */
+  instructions?: Instruction[];
   blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint };
 }
 
@@ -48,6 +51,7 @@ export function buildPostMessage(p: PostShape, type = 'memo') {
       getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }),
     );
   }
+  if (p.instructions) instructions.push(...p.instructions);
   instructions.push(memoInstruction(p.topic, p.memo));
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
@@ -75,6 +79,8 @@ export interface ParsedTopicTx {
   /** Data of every Memo v1 instruction, whatever its accounts (payment check). */
   allMemos: { data: Uint8Array; accounts: Address[] }[];
   transfers: ParsedTransfer[];
+  /** SPL Token Program transfers (TransferChecked; a plain Transfer with mint null). */
+  tokenTransfers: ParsedTokenTransfer[];
 }
 
 export interface LoadedAddresses {
@@ -97,7 +103,14 @@ export function parseTransaction(base64: string, loaded?: LoadedAddresses | null
     ...((loaded?.readonly ?? []) as Address[]),
   ];
   const signers = msg.staticAccounts.slice(0, msg.header.numSignerAccounts);
-  const out: ParsedTopicTx = { sender: signers[0]!, signers, memos: [], allMemos: [], transfers: [] };
+  const out: ParsedTopicTx = {
+    sender: signers[0]!,
+    signers,
+    memos: [],
+    allMemos: [],
+    transfers: [],
+    tokenTransfers: [],
+  };
   for (const ix of msg.instructions) {
     const program = keys[ix.programAddressIndex];
     const accounts = (ix.accountIndices ?? []).map((i) => keys[i]!).filter(Boolean);
@@ -105,6 +118,9 @@ export function parseTransaction(base64: string, loaded?: LoadedAddresses | null
     if (program === MEMO_V1_PROGRAM) {
       out.allMemos.push({ data, accounts });
       if (topic && accounts.includes(topic)) out.memos.push(data);
+    } else if (program === TOKEN_PROGRAM_ADDRESS) {
+      const t = parseTokenTransfer(data, accounts);
+      if (t) out.tokenTransfers.push(t);
     } else if (program === SYSTEM_PROGRAM && data.length === 12 && accounts.length >= 2) {
       const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
       if (dv.getUint32(0, true) === 2) {

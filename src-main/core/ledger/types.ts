@@ -1,6 +1,8 @@
 // Runs in: Node. The ledger contract the layers above (net, market, api) program against.
 // Implemented by client.ts (this folder) over @solana/kit; message catalog in messages.ts.
 import type { Address } from '@solana/kit';
+import type { LedgerRpc } from './rpc';
+import type { Asset, AssetTransfer } from './assets';
 
 export type Lamports = bigint;
 export type Tier = 'direct' | 'relay';
@@ -32,6 +34,8 @@ export interface Listing extends Base {
   roles: Role[]; // seller's roles
   /** For a rebroadcast listing: the origin listing (seller address, stream id). */
   origin?: { seller: Address; streamId: string };
+  /** Priced in this SPL token (prices in its base units); absent = SOL (lamports). */
+  mint?: Address;
 }
 export interface Delist extends Base {
   type: 'Delist';
@@ -41,6 +45,8 @@ export interface NodeAnnounce extends Base {
   type: 'NodeAnnounce';
   roles: Role[];
   multiaddrs: string[];
+  /** Lamports per minute of a relayed purchase, paid beside each period's payment (absent = free). */
+  relayPrice?: Lamports;
 }
 export interface ServiceRequest extends Base {
   type: 'ServiceRequest';
@@ -63,6 +69,8 @@ export interface ServiceAccept extends Base {
   relays: string[]; // relay multiaddrs (public anyway)
   /** Seller's connect info, sealed to the buyer. */
   sealed: Uint8Array;
+  /** The SPL token the buyer pays in (prices in its base units); absent = SOL. */
+  mint?: Address;
 }
 export interface ServiceReject extends Base {
   type: 'ServiceReject';
@@ -120,8 +128,8 @@ export interface Received<M extends AxonMessage = AxonMessage> {
 }
 
 export interface PostOptions {
-  /** A System transfer in the same transaction (payments). */
-  transfer?: { to: Address; lamports: Lamports };
+  /** A transfer in the same transaction (payments): SOL, or an SPL token (assets.ts). */
+  transfer?: AssetTransfer;
   /** Wait for this commitment before resolving (default 'confirmed'). */
   commitment?: 'processed' | 'confirmed' | 'finalized';
 }
@@ -148,6 +156,8 @@ export interface PaymentExpectation {
   lamports: Lamports;
   requestId: string;
   period: number;
+  /** What the payment must be made in (default SOL); `lamports` is in its base units. */
+  asset?: Asset;
 }
 export type PaymentVerdict =
   /** lamports: what the transaction moved from the payer to the recipient (the amount to book). */
@@ -159,6 +169,7 @@ export type PaymentVerdict =
         | 'failed'
         | 'wrong-payer'
         | 'wrong-recipient'
+        | 'wrong-mint'
         | 'underpaid'
         | 'wrong-request'
         | 'wrong-period'
@@ -176,8 +187,26 @@ export interface LedgerClient {
   watch(topic: Address, opts?: WatchOptions): AsyncIterable<Received>;
   balance(addr?: Address): Promise<Lamports>;
   airdrop(lamports: Lamports): Promise<string>;
+  /** The asset of a mint (null = SOL); a known mint (USDC) without a ledger read. */
+  asset(mint: string | null | undefined): Promise<Asset>;
+  /** 'sol', 'usdc' (this cluster's USDC) or a mint address → its asset. */
+  assetByName(name: string): Promise<Asset>;
+  /** This cluster's USDC, or null when it has none known. */
+  usdc(): Promise<Asset | null>;
+  /** Balance of `asset` in base units (SOL: lamports); no token account = 0. */
+  balanceOf(asset: Asset, addr?: Address): Promise<bigint>;
+  /** `owner` has no token account for `asset` (a payment to it must create one: rent). */
+  tokenAccountMissing(asset: Asset, owner: Address): Promise<boolean>;
+  /** Lamports a new token account locks as rent. */
+  tokenAccountRent(): Promise<Lamports>;
+  /** Local ledger's token faucet: mint `amount` base units of `asset` to this identity. */
+  tokenFaucet(asset: Asset, amount: bigint): Promise<string>;
   /** Fee in lamports of a post (with or without a transfer). */
   estimateFee(withTransfer: boolean): Promise<Lamports>;
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
+  /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
+  readonly rpc: LedgerRpc;
+  /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void;
   close(): Promise<void>;
 }
