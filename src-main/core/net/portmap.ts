@@ -26,6 +26,8 @@ export interface PortMapperOptions {
   upnpTimeoutMs?: number;
   /** How often local addresses are compared to notice a network change (ms); default 30 s. */
   watchIntervalMs?: number;
+  /** Protocols tried, in order (default NAT-PMP, then UPnP-IGD). */
+  protocols?: PortMapProtocol[];
   /** The default gateway (IPv4); default: read from /proc/net/route. */
   defaultGateway?: () => string | undefined;
   /** Called with each new status (mapped, renewed, lost, stopped). */
@@ -73,7 +75,8 @@ export function localAddressFor(gateway: string): string | undefined {
   const g = v4ToInt(gateway);
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
-      if (a.family !== 'IPv4' || a.internal) continue;
+      // a loopback "gateway" (tests) is served on loopback; a real one never is
+      if (a.family !== 'IPv4' || (a.internal && !gateway.startsWith('127.'))) continue;
       const mask = v4ToInt(a.netmask);
       if ((v4ToInt(a.address) & mask) === (g & mask)) return a.address;
     }
@@ -142,10 +145,11 @@ interface Held {
 }
 
 export class PortMapper {
-  readonly #o: Required<Omit<PortMapperOptions, 'onChange' | 'defaultGateway' | 'log'>> &
+  readonly #o: Required<Omit<PortMapperOptions, 'onChange' | 'defaultGateway' | 'log' | 'protocols'>> &
     Pick<PortMapperOptions, 'onChange'>;
   readonly #log: Logger;
   readonly #gateway: () => string | undefined;
+  readonly #protocols: PortMapProtocol[];
   #held?: Held;
   #status: PortMapStatus;
   #renewTimer?: NodeJS.Timeout;
@@ -165,6 +169,7 @@ export class PortMapper {
     };
     this.#log = opts.log ?? silentLogger;
     this.#gateway = opts.defaultGateway ?? (() => defaultGatewayV4());
+    this.#protocols = opts.protocols ?? ['nat-pmp', 'upnp-igd'];
     this.#status = { state: 'searching', internalPort: opts.port, failures: [], at: Date.now() };
   }
 
@@ -204,7 +209,7 @@ export class PortMapper {
     await this.#release().catch(() => undefined);
     const failures: PortMapStatus['failures'] = [];
     let held: Held | undefined;
-    for (const protocol of ['nat-pmp', 'upnp-igd'] as const) {
+    for (const protocol of this.#protocols) {
       try {
         held = protocol === 'nat-pmp' ? await this.#pmp() : await this.#upnp();
         break;
