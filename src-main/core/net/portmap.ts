@@ -98,9 +98,17 @@ function errText(e: unknown): string {
   return m.length > 200 ? `${m.slice(0, 200)}…` : m;
 }
 
-async function withTimeout<T>(ms: number, what: string, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withTimeout<T>(
+  ms: number,
+  what: string,
+  f: (signal: AbortSignal) => Promise<T>,
+  outer?: AbortSignal,
+): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  const stop = (): void => ac.abort(new Error(`${what}: stopped`));
+  if (outer?.aborted) stop();
+  else outer?.addEventListener('abort', stop, { once: true });
   try {
     return await Promise.race([
       f(ac.signal),
@@ -110,6 +118,7 @@ async function withTimeout<T>(ms: number, what: string, f: (signal: AbortSignal)
     ]);
   } finally {
     clearTimeout(timer);
+    outer?.removeEventListener('abort', stop);
   }
 }
 
@@ -157,6 +166,8 @@ export class PortMapper {
   #netKey = '';
   #running: Promise<PortMapStatus> | undefined;
   #stopped = false;
+  /** Aborted by stop(): a search or renewal in flight ends at once. */
+  readonly #stopping = new AbortController();
 
   constructor(opts: PortMapperOptions) {
     this.#o = {
@@ -253,8 +264,11 @@ export class PortMapper {
     try {
       const m = held.protocol === 'nat-pmp' ? await this.#pmpRequest(held.gatewayHost, held.localHost) : undefined;
       if (held.protocol === 'upnp-igd' && held.upnp) {
-        const again = await withTimeout(this.#o.upnpTimeoutMs, 'UPnP renewal', (signal) =>
-          held.upnp!.map(this.#o.port, held.localHost, this.#mapOpts(signal)),
+        const again = await withTimeout(
+          this.#o.upnpTimeoutMs,
+          'UPnP renewal',
+          (signal) => held.upnp!.map(this.#o.port, held.localHost, this.#mapOpts(signal)),
+          this.#stopping.signal,
         );
         this.#check(again);
         if (again.externalPort !== held.mapping.externalPort) throw new Error('router moved the mapping');
@@ -297,9 +311,13 @@ export class PortMapper {
   async #pmpRequest(gatewayIp: string, localHost: string): Promise<PortMapping> {
     const gw = guardedPmp(gatewayIp);
     try {
-      return await withTimeout(this.#o.pmpTimeoutMs, `NAT-PMP at ${gatewayIp}`, async (signal) =>
-        // NAT-PMP's library writes `ttl` as it gets it into the lifetime field (seconds)
-        this.#check(await gw.map(this.#o.port, localHost, { ...this.#mapOpts(signal), ttl: this.#o.leaseSec })),
+      return await withTimeout(
+        this.#o.pmpTimeoutMs,
+        `NAT-PMP at ${gatewayIp}`,
+        async (signal) =>
+          // NAT-PMP's library writes `ttl` as it gets it into the lifetime field (seconds)
+          this.#check(await gw.map(this.#o.port, localHost, { ...this.#mapOpts(signal), ttl: this.#o.leaseSec })),
+        this.#stopping.signal,
       );
     } finally {
       await gw.stop().catch(() => undefined);
@@ -317,30 +335,35 @@ export class PortMapper {
 
   async #upnp(): Promise<Held> {
     const client = upnpNat({ autoRefresh: false, description: DESCRIPTION });
-    return withTimeout(this.#o.upnpTimeoutMs, 'UPnP-IGD', async (signal) => {
-      let found = false;
-      for await (const gw of client.findGateways({ signal, searchInterval: 1000 })) {
-        found = true;
-        const localHost = localAddressFor(gw.host);
-        if (!localHost) continue;
-        try {
-          const mapping = this.#check(await gw.map(this.#o.port, localHost, this.#mapOpts(signal)));
-          // the library asks at least an hour (UPnP routers often refuse shorter leases)
-          return {
-            protocol: 'upnp-igd' as const,
-            gatewayHost: gw.host,
-            localHost,
-            mapping,
-            leaseSec: Math.max(3600, this.#o.leaseSec),
-            upnp: gw,
-          };
-        } catch (e) {
-          await gw.stop().catch(() => undefined);
-          throw e;
+    return withTimeout(
+      this.#o.upnpTimeoutMs,
+      'UPnP-IGD',
+      async (signal) => {
+        let found = false;
+        for await (const gw of client.findGateways({ signal, searchInterval: 1000 })) {
+          found = true;
+          const localHost = localAddressFor(gw.host);
+          if (!localHost) continue;
+          try {
+            const mapping = this.#check(await gw.map(this.#o.port, localHost, this.#mapOpts(signal)));
+            // the library asks at least an hour (UPnP routers often refuse shorter leases)
+            return {
+              protocol: 'upnp-igd' as const,
+              gatewayHost: gw.host,
+              localHost,
+              mapping,
+              leaseSec: Math.max(3600, this.#o.leaseSec),
+              upnp: gw,
+            };
+          } catch (e) {
+            await gw.stop().catch(() => undefined);
+            throw e;
+          }
         }
-      }
-      throw new Error(found ? 'no IGD on a local subnet' : 'no UPnP-IGD v2 gateway answered the search');
-    });
+        throw new Error(found ? 'no IGD on a local subnet' : 'no UPnP-IGD v2 gateway answered the search');
+      },
+      this.#stopping.signal,
+    );
   }
 
   async #unmap(h: Held): Promise<void> {
@@ -367,6 +390,7 @@ export class PortMapper {
   /** Remove the mapping from the router and stop watching. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     clearTimeout(this.#renewTimer);
     clearInterval(this.#watchTimer);
     await this.#running?.catch(() => undefined);
