@@ -128,8 +128,11 @@ describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
     rows.push(row);
     expect(none?.portMapping.state).toBe('none');
     console.log(`refusing router, the seller's reasons: ${JSON.stringify(none?.portMapping.failures)}`);
-    // both protocols tried, each with its reason (miniupnpd leaves a request it denies unanswered:
-    // the budgets end them — 2 s NAT-PMP, 5 s UPnP — while the node goes on without a mapping)
+    // both protocols tried, each with its reason. miniupnpd 2.3.1 with a deny-all rule busy-loops
+    // over every port for the NAT-PMP request (its log: "permission rule 0 matched : port mapping
+    // rejected" once per port) and answers nothing meanwhile, SSDP included: a router that stalls.
+    // The budgets end both (2 s NAT-PMP, 5 s UPnP) while the node goes on without a mapping. Asked
+    // over UPnP alone it refuses at once: "Code 728 - NoPortMapsAvailable".
     expect(none?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp', 'upnp-igd']);
     for (const f of none?.portMapping.failures ?? []) expect(f.error).not.toBe('');
     expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
