@@ -7,7 +7,7 @@
 // mapping behind the node's back — the purchase still connects (relayed) and the node says why.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NatLab, flushMappings, type LabProcess } from './lab';
-import { printProductMatrix, rowOk, runProductPair, spawnProduct, type ProductRow } from './product-helpers';
+import { printProductMatrix, rowOk, runProductPair, startPublicNode, type ProductRow } from './product-helpers';
 
 let lab: NatLab;
 let rpcUrl: string;
@@ -42,12 +42,8 @@ const attemptsOf = async (buyer: LabProcess): Promise<Attempt[]> => {
 beforeAll(async () => {
   lab = await NatLab.create({ name: 'axpmap' });
   rpcUrl = (await lab.startLedger()).rpcUrl;
-  const publicNode = spawnProduct(lab, await lab.publicHost('pub'), rpcUrl, 'public');
-  await publicNode.waitForJson<{ event: string }>((e) => e.event === 'funded', 120_000);
-  await publicNode.waitForJson<{ event: string; roles?: string[] }>(
-    (e) => e.event === 'roles' && (e.roles?.length ?? 0) > 0,
-    180_000,
-  );
+  // one public node serving relay + reflector (default settings), as the product matrix has it
+  await startPublicNode(lab, rpcUrl);
 }, 400_000);
 
 afterAll(async () => {
