@@ -3,6 +3,7 @@
 // public methods (AxonNodeLike lists exactly which). Made of parts that each do one thing:
 // NodeViews (node data → contract views), EventHub / LedgerHealth / SellingPause
 // (backend-parts.ts), the node-event forwarding, the live feed timers, and the commands.
+import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
   BuyRequest,
@@ -138,6 +139,7 @@ class NodeViews {
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
+      portMapping: portMapLabel(s.portMapping),
       ...(s.relayUse
         ? {
             relayUse: {

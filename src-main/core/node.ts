@@ -25,6 +25,7 @@ import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
+import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
@@ -98,6 +99,8 @@ export interface NodeStatus extends MarketStatus {
   relayUse?: RelayUse & { pricePerMin: bigint };
   /** The RPC endpoint: requests per method, and whether it is rate-limiting us (429). */
   rpc: RpcHealth;
+  /** The router port mapping: held or not, protocol, public address, why not. */
+  portMapping: PortMapStatus;
 }
 
 export interface WalletInfo {
@@ -204,6 +207,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           relayLimits: relayLimitsOf(settings.roles.limits),
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
+        portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -450,6 +454,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleState: this.net.roleState(),
       ...(use ? { relayUse: { ...use, pricePerMin: BigInt(this.settings.roles.relayPrice) } } : {}),
       rpc: this.ledger.rpcHealth(),
+      portMapping: this.net.portMapping(),
     };
   }
 

@@ -108,6 +108,10 @@ export const SettingsSchema = z
       maxRelayPrice: 0,
     }),
     stunServers: z.array(hostPort).default([]),
+    /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
+     *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
+     *  test may talk to the machine's real router). */
+    portMapping: z.boolean().default(true),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all

@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -41,7 +42,11 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+<<<<<<< HEAD
     const nat = view.nat();
+=======
+    const portMapping = view.portMapping() ?? null;
+>>>>>>> portmap
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();
@@ -82,6 +87,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           endpointToken,
           nat: nat ?? null,
           roles,
+          portMapping,
           relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -132,6 +138,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
         relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
       }`,
+    );
+    console.log(
+      `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
