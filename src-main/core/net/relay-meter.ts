@@ -297,15 +297,24 @@ export class RelayMeter {
     this.#bucket = Math.min(rate, this.#bucket + ((now - this.#bucketAt) / 1000) * rate) - n;
     this.#bucketAt = now;
     if (this.#bucket >= 0 || this.#throttleTimer) return;
-    for (const c of this.#circuits.values()) c.stream.pause();
+    for (const c of this.#circuits.values())
+      try {
+        c.stream.pause();
+      } catch {
+        /* closing */
+      }
     const wait = Math.ceil((-this.#bucket / rate) * 1000);
     this.#throttleTimer = setTimeout(() => {
       this.#throttleTimer = null;
       for (const c of this.#circuits.values()) {
-        c.stream.resume();
-        if (c.waiting) {
-          c.waiting = false;
-          c.stream.dispatchEvent(new Event('drain'));
+        try {
+          c.stream.resume();
+          if (c.waiting) {
+            c.waiting = false;
+            c.stream.dispatchEvent(new Event('drain'));
+          }
+        } catch (err) {
+          this.log.debug({ err: String(err) }, 'a throttled circuit could not resume (closing?)');
         }
       }
     }, wait);
