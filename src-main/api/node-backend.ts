@@ -242,7 +242,7 @@ function forwardNodeEvents(
       hub.emit('notice', {
         level: 'info',
         title: `Connected to ${c.role === 'buyer' ? 'the seller' : 'a buyer'}`,
-        message: `${c.path} in ${c.elapsedMs} ms`,
+        message: `${PATH_WORDS[c.path] ?? c.path} in ${c.elapsedMs} ms`,
       }),
     'peer-error': (e: { remote: string; code: string; message: string }) =>
       hub.emit('notice', { level: 'warning', title: `Peer error (${e.code})`, message: e.message }),
@@ -298,6 +298,14 @@ function startLiveFeed(
     clearInterval(slowTimer);
   };
 }
+
+/** Connection paths as the screens name them (Connections: "Direct · LAN"). */
+const PATH_WORDS: Record<string, string> = {
+  'direct-lan': 'Direct · LAN',
+  'direct-wan': 'Direct · WAN',
+  'hole-punched': 'Hole-punched',
+  relayed: 'Relayed',
+};
 
 /** A MarketError from the node as the UI shows it (message + what to do). */
 function userFacing(e: unknown): never {

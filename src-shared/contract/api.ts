@@ -294,6 +294,8 @@ export type ActivityKind =
   | 'airdrop'
   | 'transfer-in'
   | 'transfer-out'
+  | 'deposit'
+  | 'refund'
   | 'failed';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
@@ -410,6 +412,8 @@ export interface SettingsView {
   roles: RolesSettings;
   stunServers: string[];
   startOnLogin: boolean;
+  /** Buy without a confirmation when the total at most is ≤ this; '0' = always ask first. */
+  oneClickBuyMax: LamportsString;
   uiPort: number;
   dataDir: string;
   /** Start-on-login is an Electron feature; false in the headless UI. */
@@ -423,6 +427,7 @@ export interface SettingsPatch {
   roles?: RolesSettings;
   stunServers?: string[];
   startOnLogin?: boolean;
+  oneClickBuyMax?: LamportsString;
 }
 
 export interface SettingsResult {
@@ -489,6 +494,8 @@ export interface ApiErrorInfo {
   code: string;
   message: string;
   hint: string;
+  /** For 'invalid-argument': the field at fault, as the request names it (e.g. 'priceDirect', 'source.path'). */
+  field?: string;
 }
 
 /** The wire form of a command's outcome (IPC and HTTP alike). */

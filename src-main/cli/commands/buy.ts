@@ -23,6 +23,8 @@ export interface BuyCliOptions {
   tier?: string;
   out?: string;
   serve?: boolean;
+  /** Buy although a purchase of the same listing still runs. */
+  again?: boolean;
 }
 
 const FIND_TIMEOUT_MS = 15_000;
@@ -156,6 +158,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         ...(tier ? { tier } : {}),
         ...(out ? { out } : {}),
         serve: !!o.serve,
+        ...(o.again ? { allowDuplicate: true } : {}),
       })
       .catch((e: unknown) => {
         p.fail('the purchase could not start');
@@ -163,6 +166,10 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
           throw new CliError(
             `${e.message}. Fund ${node.identity.address} first (\`axon wallet airdrop\` on the local ledger or devnet)`,
           );
+        if (e instanceof MarketError && e.code === 'already-receiving')
+          throw new CliError(`${e.message}. Add --again to buy it a second time (and pay twice)`);
+        if (e instanceof MarketError && e.code === 'unhealthy')
+          throw new CliError(`${e.message}: try again when \`axon listings\` shows it healthy`);
         throw e;
       });
     p.succeed(
