@@ -192,7 +192,12 @@ function writeAtomic(file: string, s: Settings): void {
 
 /** Validate a partial update against the current settings and write atomically. */
 export function updateSettings(file: string, patch: Partial<SettingsInput>): Settings {
-  const next = parseSettings({ ...loadSettings(file), ...patch }, file);
+  const current = loadSettings(file);
+  // roles merge field by field: a form that knows only some of them (e.g. the limits) keeps the rest
+  const roles = patch.roles
+    ? { ...current.roles, ...patch.roles, limits: { ...current.roles.limits, ...patch.roles.limits } }
+    : current.roles;
+  const next = parseSettings({ ...current, ...patch, roles }, file);
   writeAtomic(file, next);
   return next;
 }
