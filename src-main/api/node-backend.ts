@@ -44,6 +44,7 @@ export type AxonNodeLike = Pick<
   AxonNode,
   | 'identity'
   | 'settings'
+  | 'relayPayments'
   | 'sell'
   | 'pause'
   | 'unpause'
@@ -107,6 +108,8 @@ class NodeViews {
       rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
+    const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
+    if (shares.length) v.relayShares = shares.reduce((a, r) => a + r.lamports, 0n).toString();
     return v;
   }
 
@@ -135,6 +138,21 @@ class NodeViews {
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
+      ...(s.relayUse
+        ? {
+            relayUse: {
+              bytesToday: Number(s.relayUse.bytesToday),
+              dailyCapBytes: s.relayUse.dailyCapBytes ? Number(s.relayUse.dailyCapBytes) : null,
+              bytesPerSec: s.relayUse.bytesPerSec,
+              capBytesPerSec: s.relayUse.capBytesPerSec ?? null,
+              throttled: s.relayUse.throttled,
+              circuits: s.relayUse.circuits,
+              refused: s.relayUse.refused,
+              cutUnpaid: s.relayUse.cutUnpaid,
+              pricePerMinute: s.relayUse.pricePerMin.toString(),
+            },
+          }
+        : {}),
       serving: s.offers.some((o) => !o.offer.paused),
       sellingPaused: this.selling.paused,
       buyers: s.sales.filter((x) => !isFinal(x.state)).length,
@@ -384,6 +402,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         periodSec: terms.periodSec,
         pricePerPeriod: terms.pricePerPeriod.toString(),
         feePerPeriod: fee.toString(),
+        relayPricePerMinuteMax: String(node.settings.roles.maxRelayPrice),
         maxMinutes: req.maxMinutes,
         cap: terms.cap.toString(),
         balance: balance.toString(),

@@ -29,6 +29,8 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** What this node's relay carries against its caps (absent when the relay role is off). */
+  relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
   serving: boolean;
   /** All selling paused (tray "Pause selling"). */
@@ -105,6 +107,9 @@ export interface BuyQuote {
   pricePerPeriod: LamportsString;
   /** Network fee per period payment. */
   feePerPeriod: LamportsString;
+  /** The most a relayed connection adds per minute (Settings roles.maxRelayPrice; "0" = free relays
+   *  only): the relay's share is paid with each period while relayed and counts against the cap. */
+  relayPricePerMinuteMax?: LamportsString;
   maxMinutes: number;
   cap: LamportsString;
   balance: LamportsString;
@@ -145,6 +150,8 @@ export interface PurchaseView {
   spent: LamportsString;
   /** Transaction fees paid for this purchase; the cap covers spent + fees. */
   fees: LamportsString;
+  /** The part of `fees` paid to relays (their shares of relayed periods). */
+  relayShares?: LamportsString;
   frames: number;
   dropped: number;
   /** Frames per second over the last few seconds. */
@@ -369,6 +376,26 @@ export interface RolesSettings {
   relayPrice?: number;
   /** The most this node pays a relay, lamports per minute (0 = free relays only). */
   maxRelayPrice?: number;
+}
+
+/** The relay role's use against its caps (Settings roles.limits.totalKiBPerSec / dailyMiB). */
+export interface RelayUseView {
+  bytesToday: number;
+  /** null = no daily budget */
+  dailyCapBytes: number | null;
+  /** 5 s average, both directions */
+  bytesPerSec: number;
+  /** null = no rate cap */
+  capBytesPerSec: number | null;
+  /** the rate cap holds traffic back now */
+  throttled: boolean;
+  circuits: number;
+  /** reservations/circuits refused today: daily budget spent */
+  refused: number;
+  /** circuits cut: their peers did not pay the relay */
+  cutUnpaid: number;
+  /** what the relay charges per minute of a relayed purchase ("0" = free) */
+  pricePerMinute: LamportsString;
 }
 
 /** One of this node's roles as it stands: the mode, whether it serves now, and why. */

@@ -15,6 +15,7 @@ import { progress, type Progress } from '../progress';
 import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
+import { relayShare } from '../../core/market/relay-pay';
 
 export interface BuyCliOptions {
   minutes?: string;
@@ -141,6 +142,14 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     }
     const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
     p.succeed(`found "${safeText(listing.title)}" by ${listing.seller} at ${amount(terms.pricePerMinute)} per minute`);
+    const maxRelay = BigInt(ctx.settings.roles.maxRelayPrice);
+    status(
+      maxRelay > 0n
+        ? `relays   a relayed connection may add up to ${amount(maxRelay)} per minute (${amount(
+            relayShare(maxRelay, terms.periodSec * 1000),
+          )} per period, paid to the relay with each period; counted in the cap) — roles.maxRelayPrice`
+        : 'relays   free relays only (roles.maxRelayPrice is 0)',
+    );
     p.step('posting the service request on the ledger…');
     const purchase = await node
       .buy(id, {
@@ -194,6 +203,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
+  const shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
+  if (shares.length)
+    status(
+      `relay    ${amount(shares.reduce((a, r) => a + r.lamports, 0n))} of those fees went to relays (${shares.length} period share(s))`,
+    );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
   if (!byUser && final.frames === 0)
     throw new CliError(`the purchase ended without a single frame: ${final.reason ?? 'no reason given'}`);
