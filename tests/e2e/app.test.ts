@@ -350,8 +350,19 @@ describe('the app in a real browser', () => {
     await listing.getByTestId('buy').click();
     await expect.poll(() => buyerPage.getByTestId('confirm-dialog').count(), { timeout: 10_000 }).toBe(1);
     await inView(buyerPage, [buyerPage.getByTestId('confirm-buy')], 'confirm dialog');
-    await buyerPage.getByTestId('confirm-buy').click();
+    await buyerPage.getByTestId('cancel-buy').click();
+    expect(buyer.host.node.purchases().filter((p) => p.listingId.endsWith(':weather-small-window'))).toHaveLength(0);
+    // "don't ask again under 0.01 SOL" in Settings: this purchase (well below) starts with one click
+    await buyerPage.goto(`${buyer.bridge!.url}#/settings`);
+    await buyerPage.getByTestId('one-click-max').fill('0.01');
+    await buyerPage.getByTestId('save-buying').click();
+    await expect.poll(() => buyerPage.getByTestId('save-buying').textContent()).toBe('Saved');
+    await buyerPage.goto(`${buyer.bridge!.url}#/browse`);
+    await expect.poll(() => listing.count(), { timeout: 10_000 }).toBe(1);
+    await buyerPage.getByTestId('buy-minutes').fill('5');
+    await listing.getByTestId('buy').click();
     await buyerPage.waitForURL(/#\/purchases/);
+    expect(await buyerPage.getByTestId('confirm-dialog').count()).toBe(0);
     await expect
       .poll(() => buyerPage.getByTestId('purchase-state').textContent(), { timeout: 45_000 })
       .toBe('streaming');
