@@ -80,6 +80,14 @@ export const REQUIREMENTS = [
   { suite: 'natlab', command: 'turnutils_natdiscovery', debian: 'coturn', why: 'classifies the NAT routers' },
   {
     suite: 'natlab',
+    files: ['tests/natlab/portmap.test.ts'],
+    command: 'miniupnpd',
+    debian: 'miniupnpd-nftables',
+    why: 'the UPnP-IGD / NAT-PMP daemon of the port-mapping router',
+    service: 'miniupnpd',
+  },
+  {
+    suite: 'natlab',
     command: 'python3',
     debian: 'python3',
     why: 'delayed links on kernels without netem (tests/natlab/lab/fixtures/tap-wire.py)',

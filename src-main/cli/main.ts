@@ -9,6 +9,7 @@ import { listingsCommand, checkTier, type ListingsOptions } from './commands/lis
 import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
+import { rpcCommand } from './commands/rpc';
 import { demoCommand, type DemoOptions } from './commands/demo';
 import { parsePositiveInt, safeText } from './format';
 import { SettingsError } from '../core/settings';
@@ -140,6 +141,15 @@ function program(): Command {
     .option('--json', 'print JSON (lamports as strings)')
     .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) =>
       walletCommand(cliContext(g()), action, amount, o),
+    );
+
+  p.command('rpc [action] [value]')
+    .description(
+      'the ledger endpoint: show (default) | url URL|none | ws URL|none | key-url [URL] (API-key URL, kept in the keychain; read from stdin when not given) | clear-key | fee-cap LAMPORTS',
+    )
+    .option('--json', 'print JSON')
+    .action((action: string | undefined, value: string | undefined, o: { json?: boolean }) =>
+      rpcCommand(cliContext(g()), action, value, o),
     );
 
   p.command('demo')

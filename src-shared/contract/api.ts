@@ -29,6 +29,8 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** The router port mapping in one line: "198.20.1.2:4001 → port 4001 via NAT-PMP (router …)", or why none. */
+  portMapping?: string;
   /** What this node's relay carries against its caps (absent when the relay role is off). */
   relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
