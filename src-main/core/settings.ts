@@ -108,6 +108,10 @@ export const SettingsSchema = z
       maxRelayPrice: 0,
     }),
     stunServers: z.array(hostPort).default([]),
+    /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
+     *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
+     *  test may talk to the machine's real router). */
+    portMapping: z.boolean().default(true),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all
@@ -188,7 +192,12 @@ function writeAtomic(file: string, s: Settings): void {
 
 /** Validate a partial update against the current settings and write atomically. */
 export function updateSettings(file: string, patch: Partial<SettingsInput>): Settings {
-  const next = parseSettings({ ...loadSettings(file), ...patch }, file);
+  const current = loadSettings(file);
+  // roles merge field by field: a form that knows only some of them (e.g. the limits) keeps the rest
+  const roles = patch.roles
+    ? { ...current.roles, ...patch.roles, limits: { ...current.roles.limits, ...patch.roles.limits } }
+    : current.roles;
+  const next = parseSettings({ ...current, ...patch, roles }, file);
   writeAtomic(file, next);
   return next;
 }

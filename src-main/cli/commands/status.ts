@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -41,6 +42,11 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+<<<<<<< HEAD
+    const nat = view.nat();
+=======
+    const portMapping = view.portMapping() ?? null;
+>>>>>>> portmap
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();
@@ -79,7 +85,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           rpc,
           runningNodePid: pid,
           endpointToken,
+          nat: nat ?? null,
           roles,
+          portMapping,
           relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -112,6 +120,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
     );
+    console.log(`nat      ${natText(nat, !!pid)}`);
     for (const r of roles)
       console.log(
         `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
@@ -129,6 +138,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
         relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
       }`,
+    );
+    console.log(
+      `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
@@ -211,6 +223,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   } finally {
     await view.close();
   }
+}
+
+/** The NAT verdict in one line: "udp-blocked · relay-only · 198.18.5.2 (2 min ago): <why>". */
+function natText(n: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['nat']>, running: boolean): string {
+  if (!n) return 'not found out yet (no node has run discovery on this data dir)';
+  const fullCone = n.mapping === 'endpoint-independent' && n.filtering === 'endpoint-independent';
+  const parts = [fullCone ? 'full cone' : n.mapping, n.reachability, ...(n.publicIp ? [n.publicIp] : [])];
+  const why =
+    n.mapping === 'udp-blocked' ? `: ${n.warnings.find((w) => /UDP/.test(w)) ?? 'outbound UDP is blocked'}` : '';
+  return `${parts.join(' · ')} (${running ? '' : 'at the last run, '}${ago(n.at)})${why}`;
 }
 
 function rpcText(

@@ -104,8 +104,11 @@ export class Market extends EventEmitter<MarketEvents> {
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
-    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f) => {
-      for (const hub of this.seller.hubsFedBy(purchaseId)) hub.publish(f.payload, f.ts);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
+      for (const hub of this.seller.hubsFedBy(purchaseId)) {
+        hub.framing = framing; // a rebroadcast keeps its origin's framing
+        hub.publish(f.payload, f.ts);
+      }
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
