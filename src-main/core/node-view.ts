@@ -83,16 +83,13 @@ export class NodeView {
   roleStates(): StoredRoleState[] {
     return new RoleStore(this.#db).roleStates();
   }
-<<<<<<< HEAD
   /** This node's NAT verdict as the last running node found it. */
   nat(): StoredNat | undefined {
     return new NatStore(this.#db).last();
-=======
-
+  }
   /** The router port mapping as the (last) running node held it (store/portmap.ts). */
   portMapping(): PortMapStatus | undefined {
     return new PortMapStore(this.#db).load();
->>>>>>> portmap
   }
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {

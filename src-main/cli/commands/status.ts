@@ -42,11 +42,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
-<<<<<<< HEAD
     const nat = view.nat();
-=======
     const portMapping = view.portMapping() ?? null;
->>>>>>> portmap
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();

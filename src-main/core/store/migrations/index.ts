@@ -8,11 +8,8 @@ import m007 from './007_relay_money';
 import m008 from './008_rpc';
 import m009 from './009_vouchers';
 import m010 from './010_activity';
-<<<<<<< HEAD
-import m014 from './014_nat';
-=======
 import m013 from './013_portmap';
->>>>>>> portmap
+import m014 from './014_nat';
 
 export interface Migration {
   version: number;
@@ -29,9 +26,6 @@ export const MIGRATIONS: Migration[] = [
   { version: 8, name: 'rpc', sql: m008 },
   { version: 9, name: 'vouchers', sql: m009 },
   { version: 10, name: 'activity', sql: m010 },
-<<<<<<< HEAD
-  { version: 14, name: 'nat', sql: m014 },
-=======
   { version: 13, name: 'portmap', sql: m013 },
->>>>>>> portmap
+  { version: 14, name: 'nat', sql: m014 },
 ];
