@@ -166,6 +166,8 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   let followed: FollowedPurchase | null = null;
   let final: PurchaseRow;
   let byUser = false;
+  let exposure: ReturnType<AxonNode['exposure']>;
+  let shares: ReturnType<AxonNode['relayPayments']>;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     p.step(`looking for '${listingText}' on the market…`);
@@ -238,6 +240,9 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
       byUser = true;
       final = await node.stop(purchase.id);
     }
+    // read what the summary needs while the node (and its database) is still open
+    exposure = node.exposure('purchase', final.id);
+    shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
   } finally {
     stop.dispose();
     followed?.dispose();
@@ -248,12 +253,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
-  const x = node.exposure('purchase', final.id);
+  const x = exposure;
   if (x && x.signed > 0n)
     status(
       `vouchers signed ${amount(x.signed)}, settled ${amount(x.settled)} in ${x.settlements} ledger transaction(s)`,
     );
-  const shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
   if (shares.length)
     status(
       `relay    ${amount(shares.reduce((a, r) => a + r.lamports, 0n))} of those fees went to relays (${shares.length} period share(s))`,
