@@ -46,14 +46,16 @@ describe('axon against a local ledger', () => {
   it('wallet airdrop, then balance shows it exactly, in lamports and SOL', async () => {
     const dir = dataDir(ledger.port);
     funded = dir;
-    const drop = await run(['--data-dir', dir, 'wallet', 'airdrop', '1500000']);
+    // enough for a voucher purchase: the nonce account's rent (1 447 680, returned at the end) and
+    // the wallet's own rent-exempt minimum (890 880) on top of the first period and the fees
+    const drop = await run(['--data-dir', dir, 'wallet', 'airdrop', '3000000']);
     expect(drop.status, drop.stderr).toBe(0);
-    expect(drop.stdout).toMatch(/airdropped 1500000 lamports \(0\.0015 SOL\)/);
+    expect(drop.stdout).toMatch(/airdropped 3000000 lamports \(0\.003 SOL\)/);
     const bal = await run(['--data-dir', dir, 'wallet', 'balance', '--json']);
     expect(bal.status, bal.stderr).toBe(0);
     const j = JSON.parse(bal.stdout);
-    expect(j.balance).toBe('1500000');
-    expect(j.sol).toBe('0.0015');
+    expect(j.balance).toBe('3000000');
+    expect(j.sol).toBe('0.003');
   });
 
   it('a seller process publishes; listings --json in another data dir sees it; buying an unknown listing fails clearly; a real purchase streams to a file and stops at Ctrl+C', async () => {
@@ -108,6 +110,13 @@ describe('axon against a local ledger', () => {
     expect(clash.status).toBe(1);
     expect(clash.stderr).toMatch(
       new RegExp(`another axon node \\(process ${seller.pid}\\) is running on the data dir`),
+    );
+
+    // a wallet that cannot cover the first period, the fees and the rents is refused before anything is sent
+    const poor = await run(['--data-dir', buyerDir, 'buy', id, '--minutes', '1']);
+    expect(poor.status).toBe(1);
+    expect(poor.stderr).toMatch(
+      /axon: balance 0 lamports is below the \d+ lamports needed to start \(.*nonce account rent \d+, returned at the end.*\); nothing was sent/,
     );
 
     // a buyer (the funded data dir) buys into a file; Ctrl+C ends the purchase cleanly
