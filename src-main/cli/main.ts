@@ -125,7 +125,9 @@ function program(): Command {
     .action((o: { json?: boolean; all?: boolean }) => statusCommand(cliContext(g()), o));
 
   p.command('wallet [action] [amount]')
-    .description('wallet: balance (default) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | history')
+    .description(
+      'wallet: balance (default; SOL and USDC) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | faucet [USDC] (local ledger; default 100 USDC) | history',
+    )
     .option('--json', 'print JSON (lamports as strings)')
     .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) =>
       walletCommand(cliContext(g()), action, amount, o),

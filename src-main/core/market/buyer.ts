@@ -1,7 +1,8 @@
 // Runs in: Node. The buyer side: the purchase state machine
 //   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
 // Rules: a spending cap set at purchase time; no money before the connection is up; each next
-// period is paid (ONE tx: System transfer + Payment memo on the seller's stdin) before it starts;
+// period is paid (ONE tx: System transfer — or SPL TransferChecked for a token-priced stream —
+// + Payment memo on the seller's stdin) before it starts;
 // stop on request, at the cap, at the bought minutes, or when data stops arriving. A restart
 // resumes whatever is still paid for (reconnect + resume from the last seq, no double payment).
 // Its parts: payment-scheduler.ts (pay-as-you-go schedule), purchase-stream.ts (stream, sinks,
@@ -19,7 +20,8 @@ import type { ListingRow } from '../store/listings';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { MarketError, type BuyOptions } from './types';
-import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
+import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
+import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { PurchaseStreams, connectToSeller, saveProgress, type FrameListener } from './purchase-stream';
@@ -89,21 +91,43 @@ export class BuyerSide {
     if (o.maxLamports !== undefined && (o.maxLamports < 0n || o.maxLamports > MAX_LAMPORTS))
       throw new MarketError('bad-input', `the spending cap must be from 0 to ${MAX_LAMPORTS} lamports`);
     // never send anything we cannot finish: the request, the first payment and its fee
-    const [balance, feeMsg, feePay] = await Promise.all([
+    const [balance, feeMsg, feePay, asset] = await Promise.all([
       this.ctx.ledger.balance(),
       this.ctx.ledger.estimateFee(false),
       this.ctx.ledger.estimateFee(true),
+      this.ctx.ledger.asset(listing.mint),
     ]);
-    // the cap covers what the payments cost: each period's price AND its transaction fee
+    // the cap covers what the payments cost: each period's price AND (SOL) its transaction fee
     const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
     const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
-    // a System account must stay rent-exempt (or be emptied): keep that minimum too
-    const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
-    if (balance < need) {
-      throw new MarketError(
-        'insufficient-balance',
-        `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
-      );
+    if (asset.kind === 'spl') {
+      // the price in the token; the fees (and the seller's token account, if it has none yet) in SOL
+      const [tokens, rent] = await Promise.all([
+        this.ctx.ledger.balanceOf(asset),
+        this.ctx.ledger
+          .tokenAccountMissing(asset, listing.seller as Address)
+          .then((missing) => (missing ? this.ctx.ledger.tokenAccountRent() : 0n)),
+      ]);
+      if (tokens < perPeriod)
+        throw new MarketError(
+          'insufficient-balance',
+          `${asset.symbol} balance ${formatAmount(tokens, asset)} is below the first period's ${formatAmount(perPeriod, asset)}; nothing was sent`,
+        );
+      const needSol = feeMsg + feePay + rent + RENT_EXEMPT_MIN;
+      if (balance < needSol)
+        throw new MarketError(
+          'insufficient-balance',
+          `balance ${balance} lamports is below the ${needSol} lamports needed to start (fees ${feeMsg + feePay}${rent ? ` + the seller's ${asset.symbol} account rent ${rent}` : ''} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+        );
+    } else {
+      // a System account must stay rent-exempt (or be emptied): keep that minimum too
+      const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
+      if (balance < need) {
+        throw new MarketError(
+          'insufficient-balance',
+          `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+        );
+      }
     }
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
@@ -116,6 +140,7 @@ export class BuyerSide {
       maxLamports,
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
+      mint: asset.mint,
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
@@ -241,6 +266,9 @@ export class BuyerSide {
   async #acceptProblem(p: PurchaseRow, m: ServiceAccept, run: Run): Promise<string | null> {
     const listing = this.ctx.listings.get(p.listingId);
     if (!listing) return `the listing ${p.listingId} is no longer known: cannot check the seller's terms`;
+    // paid in what the purchase was made in (the listing's asset when the user bought)
+    if ((m.mint ?? null) !== p.mint)
+      return `the seller asks to be paid in ${m.mint ?? 'SOL'}, the purchase is priced in ${p.mint ?? 'SOL'}`;
     if (m.periodSec !== listing.periodSec)
       return `the seller's period ${m.periodSec} s is not the listed ${listing.periodSec} s`;
     if (m.graceSec < 1 || m.graceSec > MAX_GRACE_SEC)
@@ -257,8 +285,10 @@ export class BuyerSide {
       return `cannot price a payment on the ledger: ${(e as Error).message}`;
     }
     run.payFee = fee;
-    if (m.pricePerPeriod + fee > p.maxLamports)
-      return `one period (${m.pricePerPeriod} lamports + ${fee} lamports of fee) costs more than the spending cap ${p.maxLamports}`;
+    if (periodCost(m.pricePerPeriod, fee, p.mint) > p.maxLamports)
+      return p.mint
+        ? `one period (${m.pricePerPeriod} base units of ${p.mint}) costs more than the spending cap ${p.maxLamports}`
+        : `one period (${m.pricePerPeriod} lamports + ${fee} lamports of fee) costs more than the spending cap ${p.maxLamports}`;
     return null;
   }
 

@@ -215,7 +215,7 @@ export class Market extends EventEmitter<MarketEvents> {
       periodSec = t.periodSec;
     }
     const fee = await this.opts.ledger.estimateFee(true);
-    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee));
+    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee, p.mint));
     return this.trades.purchase(purchaseId)!;
   }
 
@@ -253,6 +253,8 @@ export class Market extends EventEmitter<MarketEvents> {
       periodSec: origin.periodSec,
       capacity: o.capacity ?? 200,
       origin: { seller: origin.seller, streamId: origin.streamId },
+      // resold in what it is bought in
+      ...(origin.mint ? { mint: origin.mint } : {}),
     });
     return { purchase, offer };
   }

@@ -1,5 +1,5 @@
 // Runs in: Node. The buyer's pay-as-you-go schedule: each next period is paid (ONE tx: System
-// transfer + Payment memo on the seller's stdin) shortly before it starts — but only while data
+// transfer, or SPL TransferChecked when the stream is priced in a token (ledger/assets.ts), + Payment memo on the seller's stdin) shortly before it starts — but only while data
 // arrives, within the spending cap and the bought minutes. Otherwise the paid time runs out and
 // the purchase ends (through PurchaseControl.stopPurchase).
 import type { Address } from '@solana/kit';
@@ -9,8 +9,12 @@ import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
-/** One more period (its price and the fee of its transaction) fits the spending cap. */
+/**
+ * One more period (its price and the fee of its transaction) fits the spending cap; a purchase
+ * paid in a token counts prices only (its cap is in token units, its fees are lamports).
+ */
 function withinCap(p: PurchaseRow, fee: bigint): boolean {
+  if (p.mint) return p.spent + (p.pricePerPeriod ?? 0n) <= p.maxLamports;
   return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + fee <= p.maxLamports;
 }
 
@@ -119,10 +123,18 @@ export class PaymentScheduler {
         this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
         return false;
       }
+      // in the purchase's asset; a token payment creates the seller's token account when it has
+      // none yet (the first one only; the buyer saw that rent in the quote) and books that rent as a fee
+      const asset = await this.ctx.ledger.asset(p.mint);
+      const createAccount =
+        asset.kind === 'spl' &&
+        p.paidThrough < 0 &&
+        (await this.ctx.ledger.tokenAccountMissing(asset, p.seller as Address));
+      const rent = createAccount ? await this.ctx.ledger.tokenAccountRent() : 0n;
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
-        { transfer: { to: p.seller as Address, lamports: price } },
+        { transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount } },
       );
       this.ctx.trades.recordPayment({
         signature: res.signature,
@@ -139,7 +151,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + fee,
+        fees: p.fees + fee + rent,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {
