@@ -24,6 +24,8 @@ import { EventHub, LedgerHealth, SellingPause } from './backend-parts';
 import { UserFacingError } from './errors';
 import { readSettingsView, writeSettings } from './settings-api';
 import { FrameLog, ThroughputMeter } from './live';
+import { historyView } from './history';
+import { sourceProblemInWords } from './source-words';
 import {
   attemptView,
   connectionView,
@@ -63,6 +65,9 @@ export type AxonNodeLike = Pick<
   | 'estimateFee'
   | 'status'
   | 'airdrop'
+  | 'walletActivity'
+  | 'activePurchaseOf'
+  | 'sale'
   | 'on'
   | 'off'
 >;
@@ -134,6 +139,13 @@ class NodeViews {
       sellingPaused: this.selling.paused,
       buyers: s.sales.filter((x) => !isFinal(x.state)).length,
       purchasesActive: s.purchases.filter((x) => !isFinal(x.state)).length,
+      rpc: {
+        rateLimited: s.rpc.rateLimited,
+        pausedUntil: s.rpc.pausedUntil,
+        limitedCount: s.rpc.limitedCount,
+        lastLimitedAt: s.rpc.lastLimitedAt,
+        requests: s.rpc.requests,
+      },
     };
   }
 
@@ -188,14 +200,24 @@ function forwardNodeEvents(
     },
     listing: onListing,
     nat: () => hub.emit('status', views.status()),
+    rpc: (h: { rateLimited: boolean }) => {
+      hub.emit('status', views.status());
+      if (h.rateLimited)
+        hub.emit('notice', {
+          level: 'warning',
+          title: 'RPC is rate-limiting us',
+          message:
+            'The ledger endpoint answers 429: ledger requests wait as it asks. Set your own RPC URL in Settings.',
+        });
+    },
     health: (h: { streamId: string; healthy: boolean; lastError: string | null }) => {
       const s = views.ownStreams().find((x) => x.streamId === h.streamId);
       if (s) hub.emit('stream', s);
       if (!h.healthy)
         hub.emit('notice', {
           level: 'warning',
-          title: `Source of '${h.streamId}' failed`,
-          message: `${h.lastError ?? 'unknown error'} — restarting it with backoff.`,
+          title: `Source of '${s?.title ?? h.streamId}' failed`,
+          message: `${sourceProblemInWords(h.lastError) ?? 'unknown error'} — buyers cannot buy it until it recovers; retrying.`,
         });
     },
     connection: (c: { peer: string; path: string; elapsedMs: number; role: string }) =>
@@ -269,6 +291,12 @@ function userFacing(e: unknown): never {
     );
   if (e instanceof MarketError && e.code === 'unknown-purchase')
     throw new UserFacingError('unknown-purchase', 'This purchase is not known to the node.', 'Refresh Purchases.');
+  if (e instanceof MarketError && e.code === 'unhealthy')
+    throw new UserFacingError(
+      'unhealthy',
+      "The seller's source of this stream is not working right now.",
+      'Wait until the listing is marked healthy again in Browse, then buy.',
+    );
   throw e;
 }
 
@@ -317,7 +345,9 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(q.maxPrice ? { maxPrice: BigInt(q.maxPrice) } : {}),
         ...(q.freshWithinSec ? { freshWithinMs: q.freshWithinSec * 1000 } : {}),
       });
-      return rows.filter((l) => !q.region || l.region === q.region).map(listingView);
+      return rows
+        .filter((l) => !q.region || l.region === q.region)
+        .map((l) => ({ ...listingView(l), receiving: node.activePurchaseOf(l.id)?.id ?? null }));
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {
@@ -335,6 +365,10 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         userFacing(e);
       }
       const { listing, terms } = quoted;
+      // the request message is posted once (a memo without a transfer); each period pays with one
+      const requestFee = await node.estimateFee(false);
+      const totalAtMost = terms.cap + requestFee;
+      const periodsPerHour = Math.ceil(3600 / terms.periodSec);
       const q: BuyQuote = {
         listingId: listing.id,
         tier: req.tier,
@@ -345,6 +379,12 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         maxMinutes: req.maxMinutes,
         cap: terms.cap.toString(),
         balance: balance.toString(),
+        periods: terms.periods,
+        feesPerHour: (fee * BigInt(periodsPerHour)).toString(),
+        requestFee: requestFee.toString(),
+        totalAtMost: totalAtMost.toString(),
+        balanceAfter: (balance - totalAtMost).toString(),
+        existingPurchase: node.activePurchaseOf(req.listingId)?.id ?? node.activePurchaseOf(listing.id)?.id ?? null,
       };
       if (balance < terms.pricePerPeriod + fee)
         q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
@@ -352,11 +392,24 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
     },
 
     async buy(req: BuyRequest) {
-      const p = await node.buy(req.listingId, {
-        minutes: req.maxMinutes,
-        tier: req.tier,
-        ...(req.maxLamports ? { maxLamports: BigInt(req.maxLamports) } : {}),
-      });
+      const p = await node
+        .buy(req.listingId, {
+          minutes: req.maxMinutes,
+          tier: req.tier,
+          ...(req.maxLamports ? { maxLamports: BigInt(req.maxLamports) } : {}),
+          ...(req.confirmDuplicate ? { allowDuplicate: true } : {}),
+        })
+        .catch((e: unknown) => {
+          // the node refuses a second purchase of a stream already received (market.ts buy)
+          const running = node.activePurchaseOf(req.listingId);
+          if (e instanceof MarketError && e.code === 'already-receiving' && running)
+            throw new UserFacingError(
+              'already-receiving',
+              `You are already receiving '${views.purchase(running).title}' (purchase ${running.id}).`,
+              'Open the running purchase, or confirm that you want to pay for a second one.',
+            );
+          return userFacing(e);
+        });
       return views.purchase(p);
     },
 
@@ -389,7 +442,15 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(req.region ? { region: req.region } : {}),
         ...(req.capacity ? { capacity: req.capacity } : {}),
       };
-      const offer = await node.sell(o);
+      const offer = await node.sell(o).catch((e: unknown) => {
+        if (e instanceof MarketError && e.code === 'source-failed')
+          throw new UserFacingError(
+            'source-failed',
+            `The source cannot start: ${sourceProblemInWords(e.message) ?? e.message}. Nothing was listed.`,
+            'Check the source (path, command, host and port) and try again.',
+          );
+        throw e;
+      });
       hub.emit('status', status());
       return views.ownStream(offer.streamId);
     },
@@ -446,6 +507,22 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         .payments()
         .slice(0, limit ?? 200)
         .map((p) => paymentView(p, cluster)),
+
+    async history(limit?: number) {
+      const [rows, balance] = await Promise.all([node.walletActivity(), node.balance()]);
+      const titles = new Map(node.ownStreams().map((s) => [s.offer.streamId, s.offer.title]));
+      const h = historyView(rows, balance, {
+        cluster,
+        purchaseTitle: (id) => {
+          const p = node.purchase(id);
+          return p ? views.purchase(p).title : null;
+        },
+        saleStream: (id) => node.sale(id)?.streamId ?? null,
+        streamTitle: (streamId) => titles.get(streamId) ?? null,
+      });
+      h.entries = h.entries.slice(0, limit ?? 500);
+      return h;
+    },
 
     connections: (limit?: number) => node.connections(undefined, limit ?? 200).map(connectionView),
 

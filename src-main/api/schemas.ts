@@ -44,6 +44,7 @@ export const BuyRequestSchema = z
       .min(1, 'buy at least 1 minute')
       .max(60 * 24 * 30, 'at most 30 days at once'),
     maxLamports: lamports.optional(),
+    confirmDuplicate: z.boolean().optional(),
   })
   .strict();
 
@@ -103,8 +104,12 @@ export const SettingsPatchSchema = z
             maxReservations: z.number().int().min(1).max(4096),
             perConnectionMiB: z.number().int().min(1).max(1_048_576),
             perConnectionMinutes: z.number().int().min(1).max(10_080),
+            totalKiBPerSec: z.number().int().min(0).max(10_485_760).optional(),
+            dailyMiB: z.number().int().min(0).max(1_073_741_824).optional(),
           })
           .strict(),
+        relayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
+        maxRelayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
       })
       .strict(),
     stunServers: z.array(hostPort).max(16),
@@ -140,6 +145,7 @@ export const commandArgs = {
   wallet: z.tuple([]),
   airdrop: z.tuple([z.number().positive('ask for more than 0 SOL').max(100, 'at most 100 SOL per airdrop')]),
   payments: z.tuple([limit]),
+  history: z.tuple([limit]),
   connections: z.tuple([limit]),
   settings: z.tuple([]),
   updateSettings: z.tuple([SettingsPatchSchema]),

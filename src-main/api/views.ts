@@ -14,6 +14,7 @@ import type { ListingRow, OfferRow } from '../core/store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow } from '../core/store/trades';
 import type { AttemptRow, ConnectionRow } from '../core/store/connections';
 import type { NatStatus } from '../core/node';
+import { sourceProblemInWords } from './source-words';
 
 /** The NAT verdict in one line, e.g. "endpoint-independent · punchable · 198.18.1.2"; 'unknown' before discovery. */
 export function natLabel(n: NatStatus | null): string {
@@ -53,6 +54,7 @@ export function listingView(l: ListingRow): ListingView {
     publishedAt: l.publishedAt,
     expiresAt: l.expiresAt,
     origin: l.origin,
+    receiving: null,
   };
 }
 
@@ -165,7 +167,7 @@ export function ownStreamView(
     region: o.region,
     paused: o.paused,
     healthy: live?.healthy ?? false,
-    problem: live ? live.lastError : 'not running',
+    problem: live ? (live.healthy ? null : sourceProblemInWords(live.lastError)) : 'not running',
     buyers: live?.subscribers ?? 0,
     framesOut: live?.framesIn ?? 0,
   };

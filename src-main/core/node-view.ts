@@ -2,6 +2,7 @@
 // to a data directory WITHOUT a running node (no libp2p, no market watchers): the SQLite history,
 // the ledger client, and a one-off sync of the market topic into the catalog. Like AxonNode, it
 // keeps the database and the stores inside.
+import { loadRpcHealth, type StoredRpcHealth } from './store/rpc-health';
 import type { Address } from '@solana/kit';
 import type { Identity } from './identity/identity';
 import type { Logger } from './log';
@@ -84,6 +85,10 @@ export class NodeView {
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {
     return new RoleStore(this.#db).liveAnnouncements();
+  }
+  /** The RPC endpoint's state (requests, 429s) as the last running node saw it. */
+  rpcHealth(): StoredRpcHealth | null {
+    return loadRpcHealth(this.#db);
   }
   balance(): Promise<Lamports> {
     return this.#ledger.balance();

@@ -4,6 +4,9 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import type { Exposure } from './market/voucher';
+import { VoucherStore, type VoucherRow } from './store/vouchers';
+import type { RawSinkStats } from './market/sinks/raw';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -14,6 +17,8 @@ import { lockDataDir } from './lock';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
+import type { RpcHealth } from './ledger/rpc';
+import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
@@ -26,6 +31,8 @@ import { waitCatalogCaughtUp } from './market/catalog';
 import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
+import { WalletActivity } from './market/activity';
+import type { ActivityRow } from './store/activity';
 
 export interface AxonNodeOptions {
   dataDir: string;
@@ -61,7 +68,7 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus] };
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -80,6 +87,8 @@ export interface NodeStatus extends MarketStatus {
   sessions: number;
   /** This node's own relay and reflector roles: mode, serving or not, and why. */
   roleState: { relay: RoleState; reflector: RoleState };
+  /** The RPC endpoint: requests per method, and whether it is rate-limiting us (429). */
+  rpc: RpcHealth;
 }
 
 export interface WalletInfo {
@@ -107,6 +116,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   readonly #db: Db;
   readonly #market: Market;
   readonly #connections: ConnectionStore;
+  readonly #activity: WalletActivity;
 
   private constructor(
     readonly identity: Identity,
@@ -125,6 +135,12 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     this.#db = db;
     this.#market = market;
     this.#connections = new ConnectionStore(db);
+    this.#activity = new WalletActivity({
+      db,
+      rpc: ledger.rpc,
+      wallet: identity.address,
+      log: log.child({ mod: 'activity' }),
+    });
     roles.start();
     void this.discover();
     this.#discoveryTimer = setInterval(() => void this.discover(), discoveryIntervalMs);
@@ -217,6 +233,23 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         o.roleTiming?.discoveryIntervalMs,
       );
       nat = () => node.#nat ?? undefined;
+      // "RPC is rate-limiting us": an event for the UI, a row for `axon status` in another process
+      const saveRpc = (h: RpcHealth): void => {
+        try {
+          saveRpcHealth(db, h);
+        } catch {
+          /* closing */
+        }
+      };
+      saveRpc(ledger.rpcHealth());
+      ledger.meter.onChange((h) => {
+        log.warn(
+          { rateLimited: h.rateLimited, pausedUntil: h.pausedUntil },
+          h.rateLimited ? 'RPC is rate-limiting us' : 'RPC no longer rate-limiting us',
+        );
+        saveRpc(h);
+        node.emit('rpc', h);
+      });
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (node.#nat && !node.#nat.sources.some((x) => x.startsWith('reflector:'))) void node.discover(1000);
@@ -305,6 +338,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
   }
+  /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
+  purchaseOutputs(id: string): RawSinkStats | null {
+    const s = this.#market.buyer.runs.get(id)?.outputs?.stats;
+    return s ? { ...s } : null;
+  }
   purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     return this.#market.trades.purchases(o);
   }
@@ -313,6 +351,22 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     return this.#market.trades.sales(o);
+  }
+  /**
+   * What a purchase or sale risks now (docs/market.md "Vouchers"): for a sale the unsettled
+   * vouchers and the credit limit, for a purchase what was signed and settled.
+   */
+  exposure(kind: 'purchase' | 'sale', id: string): Exposure | undefined {
+    if (kind === 'sale') {
+      const s = this.#market.trades.sale(id);
+      return s ? this.#market.seller.exposure(s) : undefined;
+    }
+    const p = this.#market.trades.purchase(id);
+    return p ? this.#market.buyer.exposure(p) : undefined;
+  }
+  /** The voucher state of a purchase ('out') or sale ('in'): nonce account, newest voucher, settled. */
+  voucher(id: string, direction: 'in' | 'out'): VoucherRow | null {
+    return new VoucherStore(this.#db).get(id, direction);
   }
   /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
   payments(requestId?: string): PaymentRow[] {
@@ -358,6 +412,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleNodes: this.roles.known(),
       sessions: this.#market.seller.server.sessions.size,
       roleState: this.net.roleState(),
+      rpc: this.ledger.rpcHealth(),
     };
   }
 
@@ -411,8 +466,24 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     };
   }
 
-  airdrop(lamports: Lamports): Promise<string> {
-    return this.ledger.airdrop(lamports);
+  async airdrop(lamports: Lamports): Promise<string> {
+    const signature = await this.ledger.airdrop(lamports);
+    this.#activity.noteAirdrop(signature);
+    return signature;
+  }
+
+  /**
+   * Every transaction that moved this wallet's lamports, newest first, reconciled from the ledger
+   * first (market/activity.ts): exact balance change and fee, what it was, its purchase/sale/stream.
+   */
+  async walletActivity(o: { limit?: number; requestId?: string; streamId?: string } = {}): Promise<ActivityRow[]> {
+    await this.#activity.sync();
+    return this.#activity.list(o);
+  }
+
+  /** The newest active (not ended) purchase of a listing: what the user already receives. */
+  activePurchaseOf(listingId: string): PurchaseRow | undefined {
+    return this.#market.activePurchaseOf(listingId);
   }
 
   #stopped: Promise<void> | null = null;
@@ -423,6 +494,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       await this.#discovering?.catch(() => undefined);
       await this.#market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
+      try {
+        saveRpcHealth(this.#db, this.ledger.rpcHealth());
+      } catch {
+        /* best effort: the counters of this run for `axon status` */
+      }
       await this.ledger.close().catch(() => undefined);
       try {
         this.#db.close();

@@ -25,14 +25,39 @@ export const RelayLimitsSchema = z
     perConnectionMiB: z.number().int().min(1).max(1_048_576).default(8192),
     /** Duration of one relayed connection (minutes). */
     perConnectionMinutes: z.number().int().min(1).max(10_080).default(360),
+    /** All relayed connections together, both directions (KiB/s); 0 = no cap. Over it the relay
+     *  throttles every circuit. */
+    totalKiBPerSec: z.number().int().min(0).max(10_485_760).default(2048),
+    /** All relayed connections together per UTC day (MiB); 0 = no budget. Spent: new reservations
+     *  and circuits are refused until the next day. */
+    dailyMiB: z.number().int().min(0).max(1_073_741_824).default(51_200),
   })
   .strict();
+
+/** Lamports per minute: an integer (JSON number), at most 1 SOL per minute. */
+const lamportsPerMin = z
+  .number()
+  .int('a price is a whole number of lamports')
+  .min(0)
+  .max(1_000_000_000, 'at most 1 SOL (1000000000 lamports) per minute');
 
 export const RolesSchema = z
   .object({
     relay: RoleModeSchema.default('auto'),
     reflector: RoleModeSchema.default('auto'),
-    limits: RelayLimitsSchema.default({ maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 }),
+    limits: RelayLimitsSchema.default({
+      maxReservations: 128,
+      perConnectionMiB: 8192,
+      perConnectionMinutes: 360,
+      totalKiBPerSec: 2048,
+      dailyMiB: 51_200,
+    }),
+    /** What this node's relay charges, lamports per minute of a relayed purchase (0 = free). The
+     *  buyer pays it beside each period's payment, in the same transaction (docs/market.md). */
+    relayPrice: lamportsPerMin.default(0),
+    /** The most a buyer pays a relay, lamports per minute: relays that charge more are not used
+     *  (0 = free relays only). */
+    maxRelayPrice: lamportsPerMin.default(0),
   })
   .strict();
 
@@ -55,7 +80,15 @@ export const SettingsSchema = z
     roles: RolesSchema.default({
       relay: 'auto',
       reflector: 'auto',
-      limits: { maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 },
+      limits: {
+        maxReservations: 128,
+        perConnectionMiB: 8192,
+        perConnectionMinutes: 360,
+        totalKiBPerSec: 2048,
+        dailyMiB: 51_200,
+      },
+      relayPrice: 0,
+      maxRelayPrice: 0,
     }),
     stunServers: z.array(hostPort).default([]),
     startOnLogin: z.boolean().default(false),
@@ -72,11 +105,15 @@ export function relayLimitsOf(l: Settings['roles']['limits']): {
   maxReservations: number;
   dataLimitBytes: bigint;
   durationLimitMs: number;
+  totalBytesPerSec: number;
+  dailyBytes: bigint;
 } {
   return {
     maxReservations: l.maxReservations,
     dataLimitBytes: BigInt(l.perConnectionMiB) * 1024n * 1024n,
     durationLimitMs: l.perConnectionMinutes * 60_000,
+    totalBytesPerSec: l.totalKiBPerSec * 1024,
+    dailyBytes: BigInt(l.dailyMiB) * 1024n * 1024n,
   };
 }
 

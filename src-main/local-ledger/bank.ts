@@ -14,6 +14,9 @@ import { extractMemos } from './tx-format';
 export const LAMPORTS_PER_SIGNATURE = 5000n;
 export const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 const U64_MAX = 18446744073709551615n;
+/** System instruction AdvanceNonceAccount and the size of a nonce account (durable nonces). */
+const ADVANCE_NONCE_ACCOUNT = 4;
+const NONCE_ACCOUNT_SIZE = 80;
 
 /** A transaction that landed (successfully or not), as subscriptions see it. */
 export interface LandedTx {
@@ -148,11 +151,13 @@ export class Bank {
       signatureFailure,
     });
     if (this.store.hasSignature(tx.signature)) return reject(fieldlessTxError('AlreadyProcessed'));
-    if (!this.clock.isBlockhashValidForProcessing(tx.recentBlockhash)) {
+    if (!this.lifetimeValid(tx)) {
       // Agave verifies signatures before looking at the blockhash.
       return reject(fieldlessTxError('BlockhashNotFound'), [], 0n, !this.verifySignatures(bytes, tx));
     }
     const pre = tx.accountKeyBytes.map((k) => this.svm.getAccount(k));
+    // a nonce advanced in this transaction must get a new value, as each slot gives one on Solana
+    if (this.durableNonceAccount(tx)) this.svm.expireBlockhash();
     const res =
       tx.version === 'legacy' ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
     if (res instanceof TransactionMetadata) return { kind: 'landed', tx: this.commit(bytes, tx, pre, null, res) };
@@ -164,6 +169,34 @@ export class Bank {
     if (charged && keepFailed) return { kind: 'landed', tx: this.commit(bytes, tx, pre, failure.err, md) };
     if (charged) this.svm.setAccount(tx.accountKeyBytes[0]!, pre[0]!); // preflight: undo the fee
     return reject(failure, md.logs(), md.computeUnitsConsumed(), failure.err === 'SignatureFailure');
+  }
+
+  /**
+   * A transaction may be processed if its blockhash is recent, or (durable nonce, as on Solana) if
+   * its first instruction is System AdvanceNonceAccount on an initialized nonce account whose stored
+   * nonce is the transaction's "blockhash".
+   */
+  private lifetimeValid(tx: DecodedTransaction): boolean {
+    if (this.clock.isBlockhashValidForProcessing(tx.recentBlockhash)) return true;
+    const nonceAccount = this.durableNonceAccount(tx);
+    if (!nonceAccount) return false;
+    const acc = this.svm.getAccount(fromBase58(nonceAccount));
+    if (!acc || keyToBase58(acc.owner()) !== SYSTEM_PROGRAM) return false;
+    const data = acc.data();
+    // nonce::state::Versions::Current(State::Initialized(Data { authority, durable_nonce, fee }))
+    if (data.length !== NONCE_ACCOUNT_SIZE) return false;
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (dv.getUint32(4, true) !== 1) return false;
+    return toBase58(data.subarray(40, 72)) === tx.recentBlockhash;
+  }
+
+  /** The nonce account a durable-nonce transaction advances first (null: not such a transaction). */
+  private durableNonceAccount(tx: DecodedTransaction): string | null {
+    const ix = tx.instructions[0];
+    if (!ix || tx.accountKeys[ix.programIdIndex] !== SYSTEM_PROGRAM || ix.data.length < 4) return null;
+    const dv = new DataView(ix.data.buffer, ix.data.byteOffset, ix.data.byteLength);
+    if (dv.getUint32(0, true) !== ADVANCE_NONCE_ACCOUNT || ix.accounts.length < 3) return null;
+    return tx.accountKeys[ix.accounts[0]!] ?? null;
   }
 
   private verifySignatures(bytes: Uint8Array, tx: DecodedTransaction): boolean {
@@ -249,7 +282,7 @@ export class Bank {
       postAccounts: new Map<string, StoredAccount | null>(),
       fee: this.feeFor(tx.header.numRequiredSignatures),
     };
-    if (opts.checkBlockhash && !this.clock.isBlockhashValidForProcessing(tx.recentBlockhash)) {
+    if (opts.checkBlockhash && !this.lifetimeValid(tx)) {
       return { ...base, err: 'BlockhashNotFound', logs: [], unitsConsumed: 0n, returnData: null };
     }
     this.svm.setSigverify(opts.sigVerify);

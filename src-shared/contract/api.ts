@@ -35,6 +35,19 @@ export interface StatusView {
   sellingPaused: boolean;
   buyers: number;
   purchasesActive: number;
+  /** The ledger's RPC endpoint: rateLimited = "RPC is rate-limiting us" (429s; requests wait). */
+  rpc?: RpcStatusView;
+}
+
+export interface RpcStatusView {
+  rateLimited: boolean;
+  /** Unix ms until which requests wait (the endpoint's Retry-After), or null. */
+  pausedUntil: number | null;
+  /** 429 answers since the node started. */
+  limitedCount: number;
+  lastLimitedAt: number | null;
+  /** JSON-RPC calls since the node started. */
+  requests: number;
 }
 
 export interface ListingView {
@@ -58,6 +71,8 @@ export interface ListingView {
   expiresAt: number;
   /** For a rebroadcast listing: the origin listing id. */
   origin: string | null;
+  /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
+  receiving: string | null;
 }
 
 export interface ListingQuery {
@@ -76,8 +91,10 @@ export interface BuyRequest {
   tier: Tier;
   /** How long to buy at most (minutes). */
   maxMinutes: number;
-  /** Spending cap; defaults to maxMinutes × price per minute. */
+  /** Spending cap; defaults to maxMinutes × (price + network fee) per period. */
   maxLamports?: LamportsString;
+  /** Buy although a purchase of this listing is still running (the user confirmed a second one). */
+  confirmDuplicate?: boolean;
 }
 
 export interface BuyQuote {
@@ -91,6 +108,18 @@ export interface BuyQuote {
   maxMinutes: number;
   cap: LamportsString;
   balance: LamportsString;
+  /** Payment periods the cap covers at most. */
+  periods: number;
+  /** Network fees of one hour of payments. */
+  feesPerHour: LamportsString;
+  /** Network fee of the request message posted when buying (paid once, up front). */
+  requestFee: LamportsString;
+  /** The most this purchase takes from the wallet: the cap plus the request's fee. */
+  totalAtMost: LamportsString;
+  /** The balance after spending totalAtMost ("-" amounts are written as a negative number). */
+  balanceAfter: LamportsString;
+  /** This node's running purchase of the listing, when there is one (a second Buy asks first). */
+  existingPurchase: string | null;
   /** Set when the balance cannot cover the first period: what to do. */
   problem?: string;
 }
@@ -242,6 +271,65 @@ export interface PaymentView {
   explorerUrl: string | null;
 }
 
+/** What one transaction of this wallet was (History). */
+export type ActivityKind =
+  | 'payment-out'
+  | 'payment-in'
+  | 'listing'
+  | 'refresh'
+  | 'delist'
+  | 'request'
+  | 'accept'
+  | 'reject'
+  | 'stop'
+  | 'announce'
+  | 'message'
+  | 'airdrop'
+  | 'transfer-in'
+  | 'transfer-out'
+  | 'failed';
+
+/** One transaction that moved this wallet's lamports, as the ledger reports it. */
+export interface ActivityView {
+  signature: string;
+  kind: ActivityKind;
+  /** Plain words, e.g. "Payment for 'Aircraft' period", "Network fee: listing 'weather'". */
+  label: string;
+  /** Balance change, lamports (negative = money left the wallet). */
+  delta: LamportsString;
+  /** Network fee paid (part of delta). */
+  fee: LamportsString;
+  /** Purchase or sale this belongs to. */
+  purchaseId: string | null;
+  saleId: string | null;
+  /** Own stream (listing messages). */
+  streamId: string | null;
+  counterparty: string | null;
+  /** unix ms (ledger block time) */
+  at: number | null;
+  err: string | null;
+  explorerUrl: string | null;
+}
+
+export interface ActivityTotal {
+  key: string;
+  label: string;
+  delta: LamportsString;
+  fees: LamportsString;
+  count: number;
+}
+
+export interface HistoryView {
+  entries: ActivityView[];
+  /** Sum of every entry's delta: equals the balance change since the wallet's first transaction. */
+  total: LamportsString;
+  fees: LamportsString;
+  balance: LamportsString;
+  perPurchase: ActivityTotal[];
+  perListing: ActivityTotal[];
+  perDay: ActivityTotal[];
+}
+
 export interface ConnectionRecordView {
   id: number;
   peerId: string;
@@ -270,7 +358,15 @@ export interface RolesSettings {
     perConnectionMiB: number;
     /** Length of one relayed connection, minutes. */
     perConnectionMinutes: number;
+    /** All relayed connections together, KiB/s (0 = no cap). */
+    totalKiBPerSec?: number;
+    /** All relayed connections together per UTC day, MiB (0 = no budget). */
+    dailyMiB?: number;
   };
+  /** What this node's relay charges, lamports per minute of a relayed purchase (0 = free). */
+  relayPrice?: number;
+  /** The most this node pays a relay, lamports per minute (0 = free relays only). */
+  maxRelayPrice?: number;
 }
 
 /** One of this node's roles as it stands: the mode, whether it serves now, and why. */
@@ -348,6 +444,8 @@ export interface AxonCommands {
   wallet(): Promise<WalletView>;
   airdrop(sol: number): Promise<{ signature: string; balance: LamportsString }>;
   payments(limit?: number): Promise<PaymentView[]>;
+  /** Every transaction that moved this wallet's lamports, with totals (reconciled from the ledger). */
+  history(limit?: number): Promise<HistoryView>;
   connections(limit?: number): Promise<ConnectionRecordView[]>;
   settings(): Promise<SettingsView>;
   updateSettings(patch: SettingsPatch): Promise<SettingsResult>;

@@ -22,6 +22,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'wallet',
   'airdrop',
   'payments',
+  'history',
   'connections',
   'settings',
   'updateSettings',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from '@solana/kit';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
-import { createRpc } from '../../src-main/core/ledger/rpc';
+import { createRpc, RpcMeter } from '../../src-main/core/ledger/rpc';
 import { silentLogger } from '../../src-main/core/log';
 import { inProcessLedger, stop, tempDir, testClient } from './ledger-helpers';
 
@@ -18,7 +18,11 @@ let front: Server;
 let frontUrl: string;
 /** Status codes the front answers with before it forwards a request to the ledger. */
 const script: number[] = [];
+/** Retry-After the front sends with its scripted answers (seconds). */
+let retryAfter = '0';
 let seen = 0;
+/** When each request reached the front (ms). */
+const arrivals: number[] = [];
 
 beforeAll(async () => {
   tmp = tempDir('axon-ledger-retry-');
@@ -26,10 +30,11 @@ beforeAll(async () => {
   const target = new URL(ledger.rpcUrl);
   front = createServer((req, res) => {
     seen++;
+    arrivals.push(Date.now());
     const status = script.shift();
     if (status !== undefined) {
       req.resume();
-      res.writeHead(status, { 'retry-after': '0', 'content-type': 'text/plain' }).end('slow down');
+      res.writeHead(status, { 'retry-after': retryAfter, 'content-type': 'text/plain' }).end('slow down');
       return;
     }
     const fwd = request(
@@ -58,6 +63,30 @@ describe('RPC retries', () => {
     const slot = await rpc.getSlot().send();
     expect(typeof slot).toBe('bigint');
     expect(seen).toBe(4);
+  });
+
+  it('a 429 with Retry-After holds back EVERY request of the client until then, and shows as rate-limited', async () => {
+    const meter = new RpcMeter();
+    const rpc = createRpc(frontUrl, silentLogger, { attempts: 6, baseMs: 10, maxMs: 50 }, meter);
+    expect(meter.health().rateLimited).toBe(false);
+    retryAfter = '1';
+    script.push(429);
+    arrivals.length = 0;
+    const first = rpc.getSlot().send();
+    await new Promise((r) => setTimeout(r, 100)); // the 429 is in
+    expect(meter.health().rateLimited).toBe(true);
+    expect(meter.health().pausedUntil).not.toBeNull();
+    const second = rpc.getBlockHeight().send(); // another method: waits too
+    await Promise.all([first, second]);
+    retryAfter = '0';
+    // after the 429, nothing reached the endpoint before its Retry-After had passed
+    expect(arrivals.length).toBe(3);
+    expect(Math.min(arrivals[1]!, arrivals[2]!) - arrivals[0]!).toBeGreaterThanOrEqual(950);
+    const h = meter.health();
+    expect(h.limitedCount).toBe(1);
+    expect(h.rateLimited).toBe(true); // still visible for a while after the pause
+    expect(h.byMethod).toMatchObject({ getSlot: 2, getBlockHeight: 1 });
+    meter.close();
   });
 
   it('gives up after the configured attempts and reports the HTTP error', async () => {

@@ -1,6 +1,7 @@
 // Failure paths of a purchase, each with a clear message and nothing lost — real ledger, real nodes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { AxonNode } from '../../src-main/core/node';
@@ -291,23 +292,67 @@ describe('restart', () => {
     }
   });
 
-  it('a failing source makes the listing say unhealthy', async () => {
+  it('a source that cannot start is refused at sell; one that fails later is marked unhealthy and cannot be bought until it recovers', async () => {
     const l = await startLedger();
     const s = await startNode(l.ledger, { airdrop: SOL });
-    const b = await startNode(l.ledger, {});
+    const b = await startNode(l.ledger, { airdrop: SOL });
+    const lines = new Set<Socket>();
+    const serve = (port = 0) =>
+      new Promise<Server>((resolve) => {
+        const srv = createServer((sock) => {
+          lines.add(sock);
+          sock.on('close', () => lines.delete(sock));
+          const t = setInterval(() => sock.write(`x=${Date.now()}\n`), 100);
+          sock.on('close', () => clearInterval(t));
+          sock.on('error', () => undefined);
+        });
+        srv.listen(port, '127.0.0.1', () => resolve(srv));
+      });
+    let srv = await serve();
+    const port = (srv.address() as AddressInfo).port;
     try {
+      // nothing listens on port 1: refused, nothing listed
+      const err = await s.node
+        .sell({ streamId: 'dead', title: 'Dead feed', source: { kind: 'tcp', port: 1 }, priceDirect: PER_MIN })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MarketError);
+      expect((err as MarketError).code).toBe('source-failed');
+      expect((err as Error).message).toMatch(/ECONNREFUSED/);
+      expect(s.node.ownStreams()).toHaveLength(0);
+
+      // a working source is listed; when it fails the listing says unhealthy and Buy is refused
       await s.node.sell({
-        streamId: 'dead',
-        title: 'Dead feed',
-        source: { kind: 'tcp', port: 1 },
+        streamId: 'live',
+        title: 'Live feed',
+        source: { kind: 'tcp', host: '127.0.0.1', port },
         priceDirect: PER_MIN,
       });
-      const lid = `${s.node.identity.address}:dead`;
-      const seen = await waitFor(() => b.node.listings().find((x) => x.id === lid), 15_000, 'listing');
+      const lid = `${s.node.identity.address}:live`;
+      await waitFor(() => b.node.listings().find((x) => x.id === lid)?.healthy, 15_000, 'healthy listing');
+      await new Promise<void>((r) => {
+        srv.close(() => r());
+        for (const sock of lines) sock.destroy();
+      });
+      const seen = await waitFor(
+        () => b.node.listings().find((x) => x.id === lid && !x.healthy),
+        15_000,
+        'unhealthy listing',
+      );
       expect(seen.healthy).toBe(false);
       expect(b.node.listings({ healthyOnly: true }).find((x) => x.id === lid)).toBeUndefined();
-      expect(s.node.status().offers[0]!.lastError).toMatch(/ECONNREFUSED/);
+      expect(s.node.status().offers[0]!.lastError).toMatch(/ECONNREFUSED|closed/);
+      await expect(b.node.buy(lid, { minutes: 1 })).rejects.toMatchObject({ code: 'unhealthy' });
+      expect(b.node.purchases()).toHaveLength(0);
+
+      // it recovers: healthy again, and it can be bought
+      srv = await serve(port);
+      await waitFor(() => b.node.listings().find((x) => x.id === lid)?.healthy, 40_000, 'healthy again');
+      const p = await b.node.buy(lid, { minutes: 1 });
+      expect(p.state).toBe('requested');
+      await b.node.stopPurchase(p.id);
     } finally {
+      for (const sock of lines) sock.destroy();
+      srv.close();
       await b.cleanup();
       await s.cleanup();
       await l.cleanup();

@@ -12,7 +12,15 @@ describe('settings and data dir', () => {
     expect(s.roles).toEqual({
       relay: 'auto',
       reflector: 'auto',
-      limits: { maxReservations: 128, perConnectionMiB: 8192, perConnectionMinutes: 360 },
+      limits: {
+        maxReservations: 128,
+        perConnectionMiB: 8192,
+        perConnectionMinutes: 360,
+        totalKiBPerSec: 2048,
+        dailyMiB: 51_200,
+      },
+      relayPrice: 0,
+      maxRelayPrice: 0,
     });
   });
 
@@ -26,6 +34,10 @@ describe('settings and data dir', () => {
     expect(() => loadSettings(f)).toThrow(/roles\.relay: a role is 'auto', 'on' or 'off'/);
     writeFileSync(f, JSON.stringify({ roles: { limits: { maxReservations: 0 } } }));
     expect(() => loadSettings(f)).toThrow(/roles\.limits\.maxReservations/);
+    writeFileSync(f, JSON.stringify({ roles: { relayPrice: 1.5 } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.relayPrice: a price is a whole number of lamports/);
+    writeFileSync(f, JSON.stringify({ roles: { maxRelayPrice: 2_000_000_000 } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.maxRelayPrice: at most 1 SOL/);
   });
 
   it('names each bad field and why', () => {

@@ -117,12 +117,14 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
   const onConnection = (e: Parameters<typeof connectionLine>[0]): void => {
     if (e.role === 'seller') print(prefix + connectionLine(e));
   };
-  const onHealth = (e: { streamId: string; healthy: boolean; lastError: string | null }): void =>
+  const onHealth = (e: { streamId: string; healthy: boolean; lastError: string | null; warning?: string }): void =>
     print(
       prefix +
-        (e.healthy
-          ? `source   ${e.streamId} is running`
-          : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`),
+        (e.warning
+          ? `source   ${e.streamId} dropped input: ${safeText(e.warning)}`
+          : e.healthy
+            ? `source   ${e.streamId} is running`
+            : `source   ${e.streamId} is DOWN (${e.lastError ?? 'unknown error'}); restarting with backoff`),
     );
   const onPeerError = (e: { remote: string; code: string; message: string }): void =>
     print(prefix + `peer     ${short(e.remote)} error ${safeText(e.code)}: ${safeText(e.message)}`);

@@ -41,6 +41,19 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    const rpcRow = view.rpcHealth();
+    // the row is the running node's (or the last run's): "rate-limited" only while a node runs
+    const rpc = rpcRow
+      ? {
+          rateLimited: !!pid && rpcRow.rateLimited,
+          pausedUntil: pid ? rpcRow.pausedUntil : null,
+          limitedCount: rpcRow.limitedCount,
+          lastLimitedAt: rpcRow.lastLimitedAt,
+          requests: rpcRow.requests,
+          byMethod: rpcRow.byMethod,
+          updatedAt: rpcRow.updatedAt,
+        }
+      : null;
     if (o.json) {
       console.log(
         toJson({
@@ -49,6 +62,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           dataDir: ctx.paths.root,
           cluster: ctx.settings.cluster,
           rpcUrl: ep.rpcUrl,
+          rpc,
           runningNodePid: pid,
           endpointToken,
           roles,
@@ -76,6 +90,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     }
     console.log(`address  ${view.identity.address}`);
     console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(`rpc      ${rpcText(rpc)}`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
@@ -167,4 +182,21 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   } finally {
     await view.close();
   }
+}
+
+function rpcText(
+  r: {
+    rateLimited: boolean;
+    pausedUntil: number | null;
+    limitedCount: number;
+    lastLimitedAt: number | null;
+    requests: number;
+  } | null,
+): string {
+  if (!r) return 'no node has used it yet';
+  if (r.rateLimited)
+    return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
+      r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
+    } (set your own RPC URL: axon config rpc-url …)`;
+  return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
 }

@@ -28,10 +28,13 @@ import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
 import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
+import { watchLamports } from './nonce';
 import {
   backoffMs,
   createRpc,
+  RpcMeter,
   SubscriptionsHolder,
+  type RpcHealth,
   type LedgerRpc,
   type LedgerRpcSubscriptions,
   type RetryPolicy,
@@ -106,6 +109,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly endpoints: ClusterEndpoints;
   readonly garbage: GarbageStats;
   readonly rpc: LedgerRpc;
+  /** Requests per method and the 429 state of this client's RPC endpoint. */
+  readonly meter = new RpcMeter();
   readonly #subs: SubscriptionsHolder;
   readonly #signer: Promise<KeyPairSigner>;
   readonly #log: Logger;
@@ -121,7 +126,7 @@ export class SolanaLedgerClient implements LedgerClient {
     this.endpoints = opts.rpcUrl
       ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
       : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
-    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry);
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
@@ -336,12 +341,28 @@ export class SolanaLedgerClient implements LedgerClient {
     return BigInt(value);
   }
 
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {
+    const stop = watchLamports(this.rpc, this.#watch.subs, addr, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
+  }
+
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {
     return verifyPayment({ rpc: this.rpc, db: this.#db, log: this.#log }, signature, expected);
   }
 
+  /** The RPC endpoint's state as this client saw it (requests, 429s). */
+  rpcHealth(): RpcHealth {
+    return this.meter.health();
+  }
+
   async close(): Promise<void> {
     this.#closed.abort();
+    this.meter.close();
   }
 }
 

@@ -48,7 +48,7 @@ export type FieldKind =
   | { k: 'strings'; max: number; items: number }
   | { k: 'bytes'; min: number; max: number }
   | { k: 'uint'; max: number; min?: number } // JS number, integer
-  | { k: 'lamports' } // bigint, u64
+  | { k: 'lamports'; max?: bigint } // bigint, u64 (at most max when given)
   | { k: 'bool' }
   | { k: 'enum'; values: readonly string[] }
   | { k: 'enums'; values: readonly string[] }
@@ -63,6 +63,8 @@ export interface FieldSpec {
 }
 
 const U32 = 0xffff_ffff;
+/** The most a relay may charge: 1 SOL per minute of a relayed purchase. */
+export const MAX_RELAY_PRICE = 1_000_000_000n;
 const str = (max: number) => ({ k: 'string', max }) as const;
 const requestId: FieldSpec = { name: 'requestId', kind: str(64), doc: 'request id chosen by the buyer' };
 const streamId: FieldSpec = { name: 'streamId', kind: str(64), doc: 'stream id, unique per seller' };
@@ -95,6 +97,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
   NodeAnnounce: [
     { name: 'roles', kind: { k: 'enums', values: ENUMS.role }, doc: 'roles offered' },
     { name: 'multiaddrs', kind: { k: 'strings', max: 200, items: 6 }, doc: 'public multiaddrs' },
+    {
+      name: 'relayPrice',
+      kind: { k: 'lamports', max: MAX_RELAY_PRICE },
+      optional: true,
+      doc: 'lamports per minute of a relayed purchase (absent = free); reflectors do not charge',
+    },
   ],
   ServiceRequest: [
     requestId,
@@ -161,7 +169,9 @@ function zodFor(kind: FieldKind): z.ZodType {
         .min(kind.min ?? 0)
         .max(kind.max);
     case 'lamports':
-      return z.bigint().min(0n).max(MAX_LAMPORTS, `above ${MAX_LAMPORTS} lamports (i64 max), the most Axon handles`);
+      return kind.max !== undefined
+        ? z.bigint().min(0n).max(kind.max, `above ${kind.max} lamports, the most this field allows`)
+        : z.bigint().min(0n).max(MAX_LAMPORTS, `above ${MAX_LAMPORTS} lamports (i64 max), the most Axon handles`);
     case 'bool':
       return z.boolean();
     case 'enum':

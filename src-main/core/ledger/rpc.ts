@@ -1,6 +1,7 @@
-// Runs in: Node. The kit RPC + subscriptions for one cluster, with retries: the HTTP transport
-// retries rate limits (429), server errors (5xx) and network failures with exponential backoff
-// and jitter (honouring Retry-After). Every JSON-RPC request Axon makes is safe to repeat:
+// Runs in: Node. The kit RPC + subscriptions for one cluster: the ONE rpc layer every ledger read
+// and write goes through. Its HTTP transport counts requests per method (RpcMeter), retries server
+// errors (5xx) and network failures with exponential backoff and jitter, and on a 429 pauses every
+// request of the client until the endpoint's Retry-After (a visible "rate-limited" state). Every JSON-RPC request Axon makes is safe to repeat:
 // reads are idempotent and a resent transaction keeps its signature.
 import {
   createDefaultRpcTransport,
@@ -27,13 +28,27 @@ export function backoffMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY):
   return Math.round(cap / 2 + (Math.random() * cap) / 2);
 }
 
+/** Retry-After in ms: delta-seconds or an HTTP date; capped at 30 s; undefined when absent/bad. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const at = Date.parse(v);
+    if (!Number.isFinite(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(ms, 0), 30_000);
+}
+
 /** Worth retrying: HTTP 429 / 5xx, connection failures, timeouts. */
-export function isTransientRpcError(e: unknown): { retry: boolean; afterMs?: number } {
+export function isTransientRpcError(e: unknown): { retry: boolean; afterMs?: number; limited?: boolean } {
   if (isSolanaError(e, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR)) {
     const status = e.context.statusCode;
     if (status === 429 || status >= 500) {
-      const ra = Number(e.context.headers?.get?.('retry-after'));
-      return { retry: true, afterMs: Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, 30_000) : undefined };
+      const afterMs = retryAfterMs(e.context.headers?.get?.('retry-after'));
+      return { retry: true, afterMs, limited: status === 429 };
     }
     return { retry: false };
   }
@@ -45,25 +60,153 @@ export function isTransientRpcError(e: unknown): { retry: boolean; afterMs?: num
   return { retry: false };
 }
 
-export function retryingTransport(inner: RpcTransport, log: Logger, policy: RetryPolicy = DEFAULT_RETRY): RpcTransport {
+/** What the RPC layer saw: visible as "RPC is rate-limiting us" in `axon status` and the UI. */
+export interface RpcHealth {
+  /** True while a 429 pause is running or a 429 came in the last RATE_LIMIT_VISIBLE_MS. */
+  rateLimited: boolean;
+  /** Unix ms until which every request waits (the endpoint's Retry-After), or null. */
+  pausedUntil: number | null;
+  /** 429 answers since start. */
+  limitedCount: number;
+  /** Unix ms of the last 429, or null. */
+  lastLimitedAt: number | null;
+  /** JSON-RPC requests sent (a batch counts each call), since start. */
+  requests: number;
+  /** Requests per method, since start. */
+  byMethod: Record<string, number>;
+}
+
+/** How long a 429 keeps the rate-limited state visible after its pause ended. */
+export const RATE_LIMIT_VISIBLE_MS = 60_000;
+/** Pause after a 429 without Retry-After (doubling while 429s keep coming). */
+const DEFAULT_LIMIT_PAUSE_MS = 1_000;
+const MAX_LIMIT_PAUSE_MS = 30_000;
+
+/**
+ * The one place requests to the RPC are counted and throttled. A 429 from the endpoint pauses
+ * EVERY request of this client (not only the one that got it) until its Retry-After (or a doubling
+ * pause without one): hammering a limiter that said "wait" only extends the ban.
+ */
+export class RpcMeter {
+  #pausedUntil = 0;
+  #limitedCount = 0;
+  #lastLimitedAt: number | null = null;
+  #streak = 0;
+  #requests = 0;
+  readonly #byMethod = new Map<string, number>();
+  readonly #listeners = new Set<(h: RpcHealth) => void>();
+  #wasLimited = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  count(methods: string[]): void {
+    for (const m of methods) {
+      this.#requests++;
+      this.#byMethod.set(m, (this.#byMethod.get(m) ?? 0) + 1);
+    }
+  }
+
+  /** The endpoint answered 429: pause everything for `afterMs` (Retry-After) or a doubling default. */
+  limited(afterMs: number | undefined): number {
+    const now = Date.now();
+    this.#limitedCount++;
+    this.#lastLimitedAt = now;
+    this.#streak++;
+    const wait = afterMs ?? Math.min(MAX_LIMIT_PAUSE_MS, DEFAULT_LIMIT_PAUSE_MS * 2 ** (this.#streak - 1));
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + wait);
+    this.#changed();
+    return wait;
+  }
+
+  /** A request went through (the limiter lets us in again). */
+  ok(): void {
+    this.#streak = 0;
+  }
+
+  /** Wait while a 429 pause runs. */
+  async gate(signal?: AbortSignal | null): Promise<void> {
+    for (let now = Date.now(); now < this.#pausedUntil && !signal?.aborted; now = Date.now())
+      await sleep(this.#pausedUntil - now, signal ?? undefined);
+  }
+
+  health(now = Date.now()): RpcHealth {
+    const paused = now < this.#pausedUntil;
+    return {
+      rateLimited: paused || (this.#lastLimitedAt !== null && now - this.#lastLimitedAt < RATE_LIMIT_VISIBLE_MS),
+      pausedUntil: paused ? this.#pausedUntil : null,
+      limitedCount: this.#limitedCount,
+      lastLimitedAt: this.#lastLimitedAt,
+      requests: this.#requests,
+      byMethod: Object.fromEntries(this.#byMethod),
+    };
+  }
+
+  /** Called when rateLimited turns on or off. */
+  onChange(fn: (h: RpcHealth) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(): void {
+    const h = this.health();
+    if (h.rateLimited !== this.#wasLimited) {
+      this.#wasLimited = h.rateLimited;
+      for (const fn of this.#listeners) fn(h);
+    }
+    clearTimeout(this.#timer);
+    if (h.rateLimited && this.#lastLimitedAt !== null) {
+      // turn the state off again once the visible window has passed without a new 429
+      const off = Math.max(this.#pausedUntil, this.#lastLimitedAt + RATE_LIMIT_VISIBLE_MS) - Date.now() + 5;
+      this.#timer = setTimeout(() => this.#changed(), Math.max(5, off));
+      this.#timer.unref?.();
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#listeners.clear();
+  }
+}
+
+function methodsOf(payload: unknown): string[] {
+  const list = Array.isArray(payload) ? payload : [payload];
+  return list.map((p) => String((p as { method?: unknown })?.method ?? '?'));
+}
+
+export function retryingTransport(
+  inner: RpcTransport,
+  log: Logger,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  meter: RpcMeter = new RpcMeter(),
+): RpcTransport {
   return (async (config: Parameters<RpcTransport>[0]) => {
+    const methods = methodsOf(config.payload);
     for (let attempt = 0; ; attempt++) {
+      await meter.gate(config.signal);
+      meter.count(methods);
       try {
-        return await inner(config);
+        const out = await inner(config);
+        meter.ok();
+        return out;
       } catch (e) {
         const t = isTransientRpcError(e);
+        if (t.limited) {
+          const wait = meter.limited(t.afterMs);
+          log.info({ method: methods.join(','), waitMs: wait }, 'ledger rpc: rate-limited (429), pausing requests');
+        }
         if (!t.retry || attempt + 1 >= policy.attempts || config.signal?.aborted) throw e;
-        const wait = t.afterMs ?? backoffMs(attempt, policy);
-        const method = (config.payload as { method?: string })?.method;
-        log.debug({ method, attempt, wait, err: (e as Error).message }, 'ledger rpc: transient error, retrying');
-        await sleep(wait, config.signal ?? undefined);
+        const wait = t.limited ? 0 : (t.afterMs ?? backoffMs(attempt, policy)); // 429: the gate waits
+        log.debug(
+          { method: methods.join(','), attempt, wait, err: (e as Error).message },
+          'ledger rpc: transient error, retrying',
+        );
+        if (wait) await sleep(wait, config.signal ?? undefined);
       }
     }
   }) as RpcTransport;
 }
 
-export function createRpc(rpcUrl: string, log: Logger, policy?: RetryPolicy) {
-  const transport = retryingTransport(createDefaultRpcTransport({ url: rpcUrl }), log, policy);
+export function createRpc(rpcUrl: string, log: Logger, policy?: RetryPolicy, meter?: RpcMeter) {
+  const transport = retryingTransport(createDefaultRpcTransport({ url: rpcUrl }), log, policy, meter);
   return createSolanaRpcFromTransport(transport);
 }
 

@@ -1,6 +1,7 @@
 // Runs in: Node. The ledger contract the layers above (net, market, api) program against.
 // Implemented by client.ts (this folder) over @solana/kit; message catalog in messages.ts.
 import type { Address } from '@solana/kit';
+import type { LedgerRpc } from './rpc';
 import type { Asset, AssetTransfer } from './assets';
 
 export type Lamports = bigint;
@@ -44,6 +45,8 @@ export interface NodeAnnounce extends Base {
   type: 'NodeAnnounce';
   roles: Role[];
   multiaddrs: string[];
+  /** Lamports per minute of a relayed purchase, paid beside each period's payment (absent = free). */
+  relayPrice?: Lamports;
 }
 export interface ServiceRequest extends Base {
   type: 'ServiceRequest';
@@ -201,5 +204,9 @@ export interface LedgerClient {
   /** Fee in lamports of a post (with or without a transfer). */
   estimateFee(withTransfer: boolean): Promise<Lamports>;
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
+  /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
+  readonly rpc: LedgerRpc;
+  /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */
+  watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void;
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { decodeConnectInfo, encodeConnectInfo, type ConnectInfo } from '../net/c
 import { isFinal, type PurchaseRow } from '../store/trades';
 import type { ListingRow } from '../store/listings';
 import type { LocalEndpoint } from './sinks/local-endpoint';
+import { parseRawSinks, type RawSinksConfig } from './sinks/raw';
 import type { MarketContext } from './context';
 import { MarketError, type BuyOptions } from './types';
 import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
@@ -42,6 +43,9 @@ export class BuyerSide {
   /** Background work (timers, stops posting ServiceStop): awaited (bounded) by stop(). */
   readonly #tasks: BackgroundTasks;
   readonly #streams: PurchaseStreams;
+  readonly #payments: PaymentScheduler;
+  #closeTimer: NodeJS.Timeout | null = null;
+  #closing = false;
 
   constructor(
     private readonly ctx: MarketContext,
@@ -56,6 +60,7 @@ export class BuyerSide {
       stopPurchase: (id, reason) => this.stopPurchase(id, reason),
     };
     const payments = new PaymentScheduler(ctx, this.#tasks, control);
+    this.#payments = payments;
     this.#streams = new PurchaseStreams(ctx, endpoint, onFrame, this.#tasks, payments, control);
   }
 
@@ -63,10 +68,27 @@ export class BuyerSide {
     this.#flushTimer = setInterval(() => this.#flush(), 1000);
     this.#flushTimer.unref();
     for (const p of this.ctx.trades.purchases({ active: true })) await this.#resume(p);
+    // finished purchases' nonce accounts: closed (rent back) once the seller settled
+    this.#closeTimer = setInterval(() => {
+      if (this.#closing) return;
+      this.#closing = true;
+      this.#tasks.run('closing nonce accounts', () =>
+        this.#payments.vouchers
+          .closeFinished(() => this.ctx.ledger.estimateFee(true), this.ctx.timing.voucherCloseAfterMs)
+          .finally(() => (this.#closing = false)),
+      );
+    }, 2000);
+    this.#closeTimer.unref();
+  }
+
+  /** What this purchase risks now (vouchers: what it signed, what was settled). */
+  exposure(p: PurchaseRow): ReturnType<PaymentScheduler['vouchers']['exposure']> {
+    return this.#payments.vouchers.exposure(p);
   }
 
   async stop(): Promise<void> {
     if (this.#flushTimer) clearInterval(this.#flushTimer);
+    if (this.#closeTimer) clearInterval(this.#closeTimer);
     for (const r of this.runs.values()) {
       r.stopping = true;
       clearRunTimers(r);
@@ -80,6 +102,7 @@ export class BuyerSide {
       saveProgress(this.ctx, r, r.session);
       r.session?.abort('buyer node shutting down');
       await r.file?.close();
+      await r.outputs?.close();
     }
     this.runs.clear();
   }
@@ -90,6 +113,12 @@ export class BuyerSide {
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
     if (o.maxLamports !== undefined && (o.maxLamports < 0n || o.maxLamports > MAX_LAMPORTS))
       throw new MarketError('bad-input', `the spending cap must be from 0 to ${MAX_LAMPORTS} lamports`);
+    let raw: RawSinksConfig | undefined;
+    try {
+      raw = o.raw === undefined ? undefined : parseRawSinks(o.raw);
+    } catch (e) {
+      throw new MarketError('bad-input', (e as Error).message);
+    }
     // never send anything we cannot finish: the request, the first payment and its fee
     const [balance, feeMsg, feePay, asset] = await Promise.all([
       this.ctx.ledger.balance(),
@@ -138,7 +167,7 @@ export class BuyerSide {
       tier,
       maxMinutes: minutes,
       maxLamports,
-      sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true },
+      sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
     });
@@ -345,6 +374,9 @@ export class BuyerSide {
     run.session = null;
     const file = run.file;
     if (file) this.#tasks.run('closing the output file', () => file.close());
+    const outputs = run.outputs;
+    run.outputs = null;
+    if (outputs) this.#tasks.run('closing the raw outputs', () => outputs.close());
     this.endpoint?.remove(run.id);
     this.runs.delete(run.id);
     const p = this.ctx.trades.purchase(run.id);

@@ -5,7 +5,8 @@
 //   DATA    seq u64 ‖ source timestamp u64 (unix ms) ‖ payload        (seller → buyer)
 //   PING    unix ms u64                                               (either way: keep-alive)
 //   PONG    echoed unix ms u64                                        (RTT)
-//   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end)
+//   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end, and the
+//           payment vouchers: voucher (buyer → seller), voucher-ack and settled (seller → buyer))
 // The first frame of a stream is the buyer's CONTROL ticket; the seller answers with a CONTROL
 // welcome or error. Anything that does not parse is junk: the reader throws FrameError and the
 // caller closes the stream with a PeerError-like control message.
@@ -60,6 +61,10 @@ export const TicketSchema = z
   .strict();
 export type Ticket = z.infer<typeof TicketSchema>;
 
+/** How the seller's source cut its bytes into frames (sources/framing.ts). */
+export const FramingSchema = z.enum(['lines', 'datagrams', 'length-prefixed', 'raw']);
+export type Framing = z.infer<typeof FramingSchema>;
+
 export const WelcomeSchema = z
   .object({
     t: z.literal('welcome'),
@@ -73,6 +78,8 @@ export const WelcomeSchema = z
     paidUntil: z.number().int().min(0),
     keepAliveMs: z.number().int().min(100).max(600_000),
     format: z.string().max(128),
+    /** The stream's framing: a buyer's raw sinks rebuild the device's bytes with it. */
+    framing: FramingSchema.optional(),
   })
   .strict();
 export type Welcome = z.infer<typeof WelcomeSchema>;
@@ -99,12 +106,55 @@ export type ErrorControl = z.infer<typeof ErrorControlSchema>;
 
 export const EndSchema = z.object({ t: z.literal('end'), reason: z.string().max(256) }).strict();
 
+// Payment vouchers (docs/market.md "Vouchers"; market/voucher.ts): the buyer hands the seller a
+// signed durable-nonce transaction per period; the seller answers each with an ack, and tells the
+// buyer when it settled one on the ledger.
+const lamportsText = z.string().regex(/^\d{1,20}$/, 'lamports: a decimal integer');
+const base58 = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,88}$/, 'base58');
+export const VoucherControlSchema = z
+  .object({
+    t: z.literal('voucher'),
+    /** The last period it pays through (cumulative since the last settlement). */
+    period: z.number().int().min(0).max(10_000_000),
+    nonceAccount: base58,
+    /** The signed transaction, base64 (≤ 1232 bytes on the wire). */
+    tx: z
+      .string()
+      .max(1700)
+      .regex(/^[A-Za-z0-9+/=]+$/, 'base64'),
+  })
+  .strict();
+export type VoucherControl = z.infer<typeof VoucherControlSchema>;
+export const VoucherAckSchema = z
+  .object({
+    t: z.literal('voucher-ack'),
+    period: z.number().int().min(0).max(10_000_000),
+    ok: z.boolean(),
+    /** Refusal: its code (wrong-amount, wrong-nonce, …) and detail. */
+    reason: z.string().max(256).optional(),
+    paidUntil: z.number().int().min(0),
+  })
+  .strict();
+export type VoucherAck = z.infer<typeof VoucherAckSchema>;
+export const SettledSchema = z
+  .object({
+    t: z.literal('settled'),
+    signature: base58,
+    through: z.number().int().min(0).max(10_000_000),
+    lamports: lamportsText,
+  })
+  .strict();
+export type Settled = z.infer<typeof SettledSchema>;
+
 export const ControlSchema = z.discriminatedUnion('t', [
   TicketSchema,
   WelcomeSchema,
   StatsSchema,
   ErrorControlSchema,
   EndSchema,
+  VoucherControlSchema,
+  VoucherAckSchema,
+  SettledSchema,
 ]);
 export type Control = z.infer<typeof ControlSchema>;
 

@@ -191,7 +191,21 @@ export class Market extends EventEmitter<MarketEvents> {
 
   /** Buy a listing. tier 'relay' on an origin listing buys a relay's rebroadcast of it. */
   async buy(listingId: string, o: BuyOptions = {}): Promise<PurchaseRow> {
-    return this.buyer.buy(this.#listingToBuy(listingId, o.tier), o);
+    const listing = this.#listingToBuy(listingId, o.tier);
+    if (!listing.healthy)
+      throw new MarketError('unhealthy', `the seller's source of '${listing.id}' is not working right now`);
+    const running = this.activePurchaseOf(listingId) ?? this.activePurchaseOf(listing.id);
+    if (running && !o.allowDuplicate)
+      throw new MarketError(
+        'already-receiving',
+        `purchase '${running.id}' of '${listing.id}' is still running (confirm to buy it a second time)`,
+      );
+    return this.buyer.buy(listing, o);
+  }
+
+  /** The newest purchase of a listing that has not ended (what the user already receives). */
+  activePurchaseOf(listingId: string): PurchaseRow | undefined {
+    return this.trades.purchases({ active: true, limit: 1000 }).find((p) => p.listingId === listingId);
   }
 
   /**

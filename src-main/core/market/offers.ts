@@ -44,12 +44,16 @@ export const SellOptionsSchema = z
 export type SellOptions = z.input<typeof SellOptionsSchema>;
 
 const SEQ_SAVE_EVERY = 256;
+/** A new stream's source must start and survive this long (or send data) before it is listed. */
+export const SOURCE_CHECK_MS = 1500;
 
 export interface LiveOffer {
   offer: OfferRow;
   hub: StreamHub;
   supervisor: SourceSupervisor | null;
   healthy: boolean;
+  /** Its source is being checked before the first listing: nothing is published meanwhile. */
+  checking?: boolean;
 }
 
 export class OfferBook {
@@ -127,9 +131,48 @@ export class OfferBook {
       mint: o.mint ?? null,
     });
     const offer = this.ctx.listings.offer(streamId)!;
-    await this.#startOffer(offer);
+    await this.#startOffer(offer, true);
+    // a source that cannot start is refused here, before anything goes on the market
+    const problem = await this.#startupProblem(streamId);
+    if (problem !== null) {
+      if (prev) await this.remove(streamId);
+      else {
+        const l = this.live.get(streamId);
+        this.live.delete(streamId);
+        await l?.supervisor?.stop();
+        l?.hub.close();
+        this.ctx.listings.deleteOffer(streamId);
+      }
+      throw new MarketError('source-failed', problem);
+    }
     await this.publish(streamId);
     return offer;
+  }
+
+  /** Null when the stream's source started and kept running (or sent data); else its error. */
+  async #startupProblem(streamId: string): Promise<string | null> {
+    const l = this.live.get(streamId);
+    const sup = l?.supervisor;
+    if (!l || !sup) return null;
+    try {
+      if (!sup.health.healthy) return sup.health.lastError ?? 'the source did not start';
+      return await new Promise<string | null>((resolve) => {
+        const done = (v: string | null) => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          sup.off('health', onHealth);
+          resolve(v);
+        };
+        const onHealth = (h: { healthy: boolean; lastError: string | null }) => {
+          if (!h.healthy) done(h.lastError ?? 'the source stopped');
+        };
+        sup.on('health', onHealth);
+        const timer = setTimeout(() => done(null), SOURCE_CHECK_MS);
+        const poll = setInterval(() => sup.health.frames > 0 && done(null), 50);
+      });
+    } finally {
+      l.checking = false;
+    }
   }
 
   async setPaused(streamId: string, paused: boolean): Promise<void> {
@@ -206,7 +249,7 @@ export class OfferBook {
 
   publish(streamId: string): Promise<void> {
     const l = this.live.get(streamId);
-    if (!l || l.offer.paused) return Promise.resolve();
+    if (!l || l.offer.paused || l.checking) return Promise.resolve();
     // one post at a time per stream (in order), so remove() can wait for the last one
     const prev = this.#publishing.get(streamId)?.catch(() => undefined) ?? Promise.resolve();
     const p = prev
@@ -285,13 +328,13 @@ export class OfferBook {
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, streamId), change: 'delisted' });
   }
 
-  async #startOffer(offer: OfferRow): Promise<void> {
+  async #startOffer(offer: OfferRow, check = false): Promise<void> {
     const hub = new StreamHub(offer.streamId);
     // next_seq is saved every SEQ_SAVE_EVERY frames (exactly on a clean stop): after a crash it may lag
     // by up to that much, so continue beyond it — seq must never go back for a resuming buyer
     hub.setNextSeq(offer.nextSeq + SEQ_SAVE_EVERY);
     const src = offer.source as SourceConfig;
-    const l: LiveOffer = { offer, hub, supervisor: null, healthy: true };
+    const l: LiveOffer = { offer, hub, supervisor: null, healthy: true, checking: check };
     this.live.set(offer.streamId, l);
     if (src.kind !== 'purchase') {
       const sup = new SourceSupervisor(createSource(src), hub, { log: this.ctx.log });
@@ -302,6 +345,10 @@ export class OfferBook {
         // the listing says so: republish at once when health changes
         void this.publish(offer.streamId).catch(() => undefined);
       });
+      // input dropped while the source goes on (an over-long line, a partial frame): told, not republished
+      sup.on('warning', (warning) =>
+        this.ctx.emit('health', { streamId: offer.streamId, healthy: l.healthy, lastError: null, warning }),
+      );
       await sup.start();
       l.healthy = sup.health.healthy;
     }

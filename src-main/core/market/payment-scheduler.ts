@@ -1,13 +1,16 @@
-// Runs in: Node. The buyer's pay-as-you-go schedule: each next period is paid (ONE tx: System
-// transfer, or SPL TransferChecked when the stream is priced in a token (ledger/assets.ts), + Payment memo on the seller's stdin) shortly before it starts — but only while data
-// arrives, within the spending cap and the bought minutes. Otherwise the paid time runs out and
-// the purchase ends (through PurchaseControl.stopPurchase).
+// Runs in: Node. The buyer's pay-as-you-go schedule: each next period is paid shortly before it
+// starts — by default with a signed voucher over the stream (market/voucher.ts: no ledger
+// transaction per period), or (timing.payments 'per-period') with ONE tx: System transfer +
+// Payment memo on the seller's stdin — but only while data arrives, within the spending cap and
+// the bought minutes. Otherwise the paid time runs out and the purchase ends (through
+// PurchaseControl.stopPurchase).
 import type { Address } from '@solana/kit';
 import { newNonce, expiresIn } from '../ledger/messages';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { VoucherBuyer } from './voucher';
 
 /**
  * One more period (its price and the fee of its transaction) fits the spending cap; a purchase
@@ -24,11 +27,15 @@ function withinMinutes(p: PurchaseRow, k: number): boolean {
 }
 
 export class PaymentScheduler {
+  readonly vouchers: VoucherBuyer;
+
   constructor(
     private readonly ctx: MarketContext,
     private readonly tasks: BackgroundTasks,
     private readonly control: PurchaseControl,
-  ) {}
+  ) {
+    this.vouchers = new VoucherBuyer(ctx);
+  }
 
   /** (Re)arm the timer that pays the next period, a little before the paid time runs out. */
   schedule(run: Run): void {
@@ -97,6 +104,10 @@ export class PaymentScheduler {
   }
 
   /** The fee of one payment (asked of the ledger once per run). */
+  fee(run: Run): Promise<bigint> {
+    return this.#fee(run);
+  }
+
   async #fee(run: Run): Promise<bigint> {
     run.payFee ??= await this.ctx.ledger.estimateFee(true);
     return run.payFee;
@@ -122,6 +133,24 @@ export class PaymentScheduler {
       if (!withinCap(p, fee)) {
         this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
         return false;
+      }
+      // a purchase that started with vouchers keeps them (a restart does not switch it over)
+      if (this.ctx.timing.payments === 'voucher' || this.vouchers.store.get(p.id, 'out')) {
+        const why = await this.vouchers.vouch(run, p, period, fee);
+        if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
+        const now = this.ctx.trades.purchase(run.id)!;
+        this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: now.spent + price });
+        this.control.move(p.id, 'streaming', `vouched through period ${period}`);
+        const v = this.vouchers.store.get(p.id, 'out');
+        this.ctx.emit('payment', {
+          direction: 'out',
+          requestId: p.id,
+          period,
+          lamports: price,
+          signature: v?.signature ?? '',
+          state: 'sent',
+        });
+        return true;
       }
       // in the purchase's asset; a token payment creates the seller's token account when it has
       // none yet (the first one only; the buyer saw that rent in the quote) and books that rent as a fee

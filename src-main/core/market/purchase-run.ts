@@ -5,6 +5,7 @@ import type { ConnectSession } from '../net/types';
 import type { PurchaseRow } from '../store/trades';
 import type { StreamSession } from './stream-client';
 import type { FileSink } from './sinks/file';
+import type { RawOutputs } from './sinks/raw';
 
 export interface Run {
   id: string;
@@ -14,6 +15,8 @@ export interface Run {
   endTimer: NodeJS.Timeout | null;
   expiryTimer: NodeJS.Timeout | null;
   file: FileSink | null;
+  /** Raw-byte outputs (TCP port, UDP, raw file, MQTT), opened with the first stream. */
+  outputs: RawOutputs | null;
   /** Last frame received, or when the stream (re)opened: for the stall timeout. */
   lastFrameAt: number;
   /** Last frame actually received by this run (null: none yet). */
@@ -46,6 +49,7 @@ export function newRun(id: string): Run {
     endTimer: null,
     expiryTimer: null,
     file: null,
+    outputs: null,
     lastFrameAt: Date.now(),
     dataAt: null,
     paying: false,

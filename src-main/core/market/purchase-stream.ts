@@ -10,6 +10,7 @@ import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
+import { RawOutputs, parseRawSinks } from './sinks/raw';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
@@ -82,6 +83,27 @@ export class PurchaseStreams {
     let session: StreamSession;
     // the sinks first: an existing output file says which frames the buyer already has
     this.#attachSinks(run, p);
+    if (p.sinks.raw && !run.outputs) {
+      const outputs = new RawOutputs(parseRawSinks(p.sinks.raw));
+      try {
+        await outputs.start({
+          purchaseId: p.id,
+          onError: (e) => this.ctx.log.warn({ id: p.id, err: e.message }, 'raw output failed'),
+        });
+      } catch (e) {
+        await outputs.close();
+        const paid = p.paidThrough >= 0;
+        return void this.control.finish(
+          run,
+          paid ? 'ended' : 'failed',
+          `${(e as Error).message}${paid ? '' : '; nothing paid'}`,
+        );
+      }
+      if (run.stopping) return void (await outputs.close());
+      run.outputs = outputs;
+      if (outputs.stats.tcpPort !== null)
+        this.ctx.log.info({ id: p.id, port: outputs.stats.tcpPort }, 'serving the raw bytes on TCP');
+    }
     const lastSeq = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
     const connection = this.#pickConnection(p.seller, conn);
     if (!connection) return void this.#retry(run, 'not connected to the seller');
@@ -109,15 +131,22 @@ export class PurchaseStreams {
       return void this.#retry(run, `stream open failed: ${err.message}`);
     }
     run.session = session;
+    const framing = session.welcome.framing ?? 'lines';
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
     session.on('frame', (f) => {
       run.lastFrameAt = run.dataAt = Date.now();
       run.frames++;
       run.file?.write(f);
+      run.outputs?.write(f, framing);
       this.endpoint?.publish(run.id, f);
       this.onFrame(run.id, f);
     });
+    session.on('settled', (st) =>
+      this.tasks.run('booking a settlement', async () =>
+        this.payments.vouchers.onSettled(run.id, st, await this.payments.fee(run)),
+      ),
+    );
     session.on('end', (e) => {
       run.session = null;
       saveProgress(this.ctx, run, session);

@@ -17,6 +17,8 @@ import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
+import { VoucherSeller, type Exposure } from './voucher';
+import { framingOf, type SourceConfig } from './sources/index';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
 
@@ -40,6 +42,8 @@ export const SELLER_LIMITS = {
 export class SellerSide {
   readonly offers: OfferBook;
   readonly server: StreamServer;
+  /** Payment vouchers: local checks, credit limit, settlements (market/voucher.ts). */
+  readonly vouchers: VoucherSeller;
   #timers: NodeJS.Timeout[] = [];
   #verifying = new Map<string, Promise<void>>();
   /** The connect session of each active sale (keeps the path up; holds an ICE agent). */
@@ -57,6 +61,17 @@ export class SellerSide {
       log: ctx.log,
     });
     this.server.on('peer-error', (e) => ctx.emit('peer-error', e));
+    this.vouchers = new VoucherSeller(ctx, {
+      endSale: (id, to, reason) => this.#endSale(id, to, reason),
+      move: (id, to, reason) => this.#move(id, to, reason),
+      notify: (id, c) => void this.server.notify(id, c),
+      deadline: (id) => this.#deadline(id),
+    });
+  }
+
+  /** What this sale risks now (unsettled vouchers against the credit limit). */
+  exposure(sale: SaleRow): Exposure {
+    return this.vouchers.exposure(sale);
   }
 
   async start(): Promise<void> {
@@ -69,6 +84,7 @@ export class SellerSide {
     sweep.unref();
     this.#timers.push(refresh, sweep);
     await this.publishAll();
+    this.vouchers.start();
     this.#redialBuyers();
   }
 
@@ -102,6 +118,7 @@ export class SellerSide {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.server.stop();
+    await this.vouchers.stop();
     for (const cs of this.#connects.values()) cs.close();
     this.#connects.clear();
     await this.offers.stopAll();
@@ -312,7 +329,9 @@ export class SellerSide {
     return {
       hub: l.hub,
       format: l.offer.format,
+      framing: framingOf(l.offer.source as SourceConfig),
       deadline: () => this.#deadline(sale.id),
+      onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
       onClose: (info, reason) => {
         const left = (this.#sessions.get(sale.id) ?? 1) - 1;
         if (left > 0) this.#sessions.set(sale.id, left);
@@ -465,6 +484,7 @@ export class SellerSide {
     if (!s || isFinal(s.state)) return;
     this.#move(id, to, reason);
     this.server.closeRequest(id, reason);
+    this.vouchers.onSaleEnd(id);
     this.#connects.get(id)?.close();
     this.#connects.delete(id);
     this.ctx.signals.close(id);

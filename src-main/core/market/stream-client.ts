@@ -14,6 +14,9 @@ import {
   STREAM_PROTOCOL,
   encodeControl,
   encodePing,
+  type Settled,
+  type VoucherAck,
+  type VoucherControl,
   type Welcome,
 } from './frames';
 import { refuse, trySend, type StreamHost } from './stream-server';
@@ -37,6 +40,9 @@ export interface StreamSessionEvents {
   frame: [ReceivedFrame];
   stats: [{ dropped: number; paidUntil: number }];
   end: [SessionEnd];
+  /** The seller's answer to a payment voucher, and its settlements (market/voucher.ts). */
+  'voucher-ack': [VoucherAck];
+  settled: [Settled];
 }
 
 export interface OpenStreamOptions {
@@ -156,6 +162,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.stream.abort(new Error(reason));
   }
 
+  /** Hand the seller a payment voucher (false: the stream is gone or its buffer is full). */
+  sendVoucher(v: VoucherControl): boolean {
+    if (this.ended) return false;
+    return trySend(this.stream, encodeControl(v));
+  }
+
   /** Stop reading: tell the seller, close our side. */
   async close(reason = 'buyer stopped'): Promise<void> {
     if (this.ended) return;
@@ -241,6 +253,10 @@ export async function openStream(
                 session.droppedBySeller = c.dropped;
                 session.paidUntil = c.paidUntil;
                 session.emit('stats', { dropped: c.dropped, paidUntil: c.paidUntil });
+              } else if (c.t === 'voucher-ack') {
+                session.emit('voucher-ack', c);
+              } else if (c.t === 'settled') {
+                session.emit('settled', c);
               } else if (c.t === 'end') {
                 session._finish({ kind: 'end', code: 'end', message: c.reason });
               } else if (c.t === 'error') {

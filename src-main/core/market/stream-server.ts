@@ -23,8 +23,12 @@ import {
   STREAM_PROTOCOL,
   encodeControl,
   encodePing,
+  type Control,
   type ErrorControl,
+  type Framing,
   type Ticket,
+  type VoucherAck,
+  type VoucherControl,
 } from './frames';
 import type { StreamHub, Subscriber } from './hub';
 
@@ -33,10 +37,13 @@ export type StreamHost = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 export interface StreamGrant {
   hub: StreamHub;
   format: string;
+  framing?: Framing;
   /** Unix ms after which the session is cut (paid-until + grace); read on every tick. */
   deadline(): number;
   /** Called once when the session ends, with what it moved. */
   onClose?(info: SessionInfo, reason: string): void;
+  /** A payment voucher from the buyer (market/voucher.ts): the answer is sent back as is. */
+  onVoucher?(v: VoucherControl): Promise<VoucherAck>;
 }
 export type Refusal = { refuse: Omit<ErrorControl, 't'> };
 export type Authorize = (ticket: Ticket, remote: PeerId, connection: Connection) => Promise<StreamGrant | Refusal>;
@@ -74,6 +81,8 @@ interface Session {
   lastOut: number;
   reportedDropped: number;
   closed: boolean;
+  /** Vouchers being answered, in order. */
+  vouchers: Promise<void>;
 }
 
 export interface StreamServerEvents {
@@ -129,6 +138,14 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
   /** Close every session of a request (sale ended / stopped by the seller). */
   closeRequest(requestId: string, reason: string): void {
     for (const s of this.sessions) if (s.info.requestId === requestId) this.#end(s, reason, null);
+  }
+
+  /** Send a control frame (e.g. `settled`) on every open session of a request; false: none open. */
+  notify(requestId: string, c: Control): boolean {
+    let sent = false;
+    for (const s of this.sessions)
+      if (s.info.requestId === requestId && !s.closed) sent = trySend(s.stream, encodeControl(c)) || sent;
+    return sent;
   }
 
   sessionsFor(requestId: string): SessionInfo[] {
@@ -200,6 +217,15 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
             return;
           } else if (f.kind === KIND_CONTROL && f.control.t === 'ticket') {
             throw new FrameError('protocol', 'a second ticket on the same stream');
+          } else if (f.kind === KIND_CONTROL && f.control.t === 'voucher') {
+            const s = session;
+            if (!s.grant.onVoucher) throw new FrameError('protocol', 'vouchers are not taken on this stream');
+            // answered in order (a voucher supersedes the one before)
+            const v = f.control;
+            s.vouchers = s.vouchers
+              .then(() => s.grant.onVoucher!(v))
+              .then((ack) => void trySend(stream, encodeControl(ack)))
+              .catch((e: Error) => this.#log.error({ err: e.message }, 'voucher handler failed'));
           }
         }
       }
@@ -246,6 +272,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       lastIn: now,
       lastOut: now,
       reportedDropped: 0,
+      vouchers: Promise.resolve(),
       closed: false,
     };
     this.sessions.add(session);
@@ -260,6 +287,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         paidUntil: Math.max(0, Math.floor(grant.deadline())),
         keepAliveMs: this.keepAliveMs,
         format: grant.format,
+        ...(grant.framing ? { framing: grant.framing } : {}),
       }),
     );
     this.#log.info(

@@ -5,6 +5,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { ConnectSession, PrepareOptions } from '../net/types';
 import type { Lamports, Tier } from '../ledger/types';
 import type { PurchaseRow, SaleRow } from '../store/trades';
+import type { RawSinksInput } from './sinks/raw';
 
 /** The part of the net node the market uses (NetNode satisfies it). */
 export interface MarketNet {
@@ -34,6 +35,15 @@ export interface MarketTiming {
   maxQueueFrames: number;
   /** Ledger pub-sub lag allowance when checking a request's expiry (ms). */
   clockSkewMs: number;
+  /**
+   * How the buyer pays: 'voucher' (default: a signed durable-nonce voucher per period over the
+   * stream, settled by the seller from time to time; market/voucher.ts) or 'per-period' (one
+   * ledger transaction per period, the protocol before vouchers; kept for the cost comparison of
+   * `npm run bench -- ledger` and for sellers that take only that).
+   */
+  payments: 'voucher' | 'per-period';
+  /** Buyer: close a finished purchase's nonce account after this long without a settlement (ms). */
+  voucherCloseAfterMs: number;
 }
 
 export const DEFAULT_TIMING: MarketTiming = {
@@ -46,6 +56,8 @@ export const DEFAULT_TIMING: MarketTiming = {
   dataStallMs: 30_000,
   maxQueueFrames: 256,
   clockSkewMs: 5_000,
+  payments: 'voucher',
+  voucherCloseAfterMs: 10 * 60_000,
 };
 
 export interface BuyOptions {
@@ -59,6 +71,10 @@ export interface BuyOptions {
   out?: string;
   /** Serve on the local endpoint (default true). */
   serve?: boolean;
+  /** Buy even while an active purchase of the same listing runs (the user confirmed a second one). */
+  allowDuplicate?: boolean;
+  /** Raw-byte outputs: a TCP port, a UDP forwarder, a raw file, an MQTT broker (sinks/raw.ts). */
+  raw?: RawSinksInput;
 }
 
 export interface MarketEvents {
@@ -79,7 +95,8 @@ export interface MarketEvents {
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];
-  health: [{ streamId: string; healthy: boolean; lastError: string | null }];
+  /** A source's health changed, or (`warning`) it dropped some input but goes on. */
+  health: [{ streamId: string; healthy: boolean; lastError: string | null; warning?: string }];
 }
 
 export class MarketError extends Error {
@@ -93,7 +110,10 @@ export class MarketError extends Error {
       | 'no-relay'
       | 'unknown-purchase'
       | 'unknown-stream'
-      | 'cap-too-low',
+      | 'cap-too-low'
+      | 'already-receiving'
+      | 'unhealthy'
+      | 'source-failed',
     message: string,
   ) {
     super(message);

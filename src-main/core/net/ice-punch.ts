@@ -6,13 +6,26 @@
 // candidates — the simultaneous outbound packets that open the two NATs. The DTLS fingerprint
 // comes from the authenticated, sealed signaling, so (as in @libp2p/webrtc private-to-private)
 // the libp2p upgrade skips Noise; the remote PeerId is the ledger sender.
+//
+// Who sends first matters behind routers that ACCEPT unsolicited packets to themselves (no INPUT
+// drop): a peer's check that reaches such a router before the host behind it sent anything to
+// that peer creates a conntrack entry on the router, and the host's own packet then leaves from
+// a random port — the punch fails in every round (measured, docs/natlab.md). So the initiator
+// sends first, and the responder, before its ICE agent exists, sends one low-TTL packet from the
+// agent's future port to the initiator's public candidates: it opens the responder's own NAT
+// mapping and dies a hop behind it, so it never reaches the initiator's router. The responder
+// then only answers checks (it learns the initiator as a peer-reflexive candidate) until
+// RESPONDER_LAG_MS after punchAt, when it adds the initiator's candidates and checks them itself
+// (what a symmetric responder needs to reach a full-cone initiator).
 import { RTCPeerConnection, RTCSessionDescription, type RTCDataChannel } from 'node-datachannel/polyfill';
 import { PeerConnection } from 'node-datachannel';
+import { createSocket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
 import { toMultiaddrConnection, DataChannelMuxerFactory } from './webrtc-internals';
 import type { IceCandidateInfo, IceCandidateType, IceParams } from './connect-info';
-import { ipAllowed, deniedInterfaceIps } from './addresses';
+import { ipAllowed, deniedInterfaceIps, isLanIp } from './addresses';
 import type { AnnounceFilterOptions } from './types';
 
 export interface IcePunchComponents {
@@ -34,6 +47,10 @@ export interface IcePair {
 }
 
 export const CLOSE_LINGER_MS = 0;
+/** TTL of the responder's opening packet: past its own router (one hop), dead at the next. */
+export const PRE_PUNCH_TTL = 2;
+/** The responder checks the initiator's candidates itself this long after punchAt. */
+export const RESPONDER_LAG_MS = 1000;
 const TYPE_PREF: Record<IceCandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
 
 export function parseIceParams(sdp: string): Omit<IceParams, 'candidates'> & { candidates: IceCandidateInfo[] } {
@@ -113,12 +130,17 @@ function waitFor(
 
 /** One ICE negotiation with one peer. prepare() → local params to send; connect() → libp2p Connection. */
 export class IcePunchSession {
-  readonly pc: RTCPeerConnection;
-  readonly raw: PeerConnection;
-  readonly #muxerFactory: DataChannelMuxerFactory;
+  pc!: RTCPeerConnection;
+  raw!: PeerConnection;
+  #muxerFactory!: DataChannelMuxerFactory;
   #initChannel?: RTCDataChannel;
   #closed = false;
   #handedOff = false;
+  /** The responder's initiator candidates, added at punchAt + RESPONDER_LAG_MS. */
+  #pending: IceCandidateInfo[] = [];
+  #pendingTimer?: ReturnType<typeof setTimeout>;
+  /** Where the responder's opening packet went (ip:port), for the attempt's story. */
+  prePunched: string[] = [];
 
   constructor(
     private readonly components: IcePunchComponents,
@@ -126,12 +148,20 @@ export class IcePunchSession {
     readonly role: 'initiator' | 'responder',
     readonly remotePeer: PeerId,
   ) {
+    // the responder's agent is made in prepare(), on the port its opening packet used
+    if (role === 'initiator') this.#createAgent();
+  }
+
+  #createAgent(port?: number): void {
     // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
-    this.raw = new PeerConnection(`axon-${remotePeer.toString().slice(-8)}`, { iceServers: init.stunServers });
+    this.raw = new PeerConnection(`axon-${this.remotePeer.toString().slice(-8)}`, {
+      iceServers: this.init.stunServers,
+      ...(port ? { portRangeBegin: port, portRangeEnd: port } : {}),
+    });
     this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<
       typeof RTCPeerConnection
     >[0]);
-    const log = components.logger.forComponent('axon:net:ice');
+    const log = this.components.logger.forComponent('axon:net:ice');
     this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
   }
 
@@ -143,8 +173,18 @@ export class IcePunchSession {
       await this.pc.setLocalDescription(offer);
     } else {
       if (!remote) throw new Error("the responder prepares with the initiator's ICE parameters");
+      const targets = openingTargets(remote.candidates);
+      const port = await openingPacket(targets).catch(() => undefined);
+      if (port !== undefined) this.prePunched = targets.map((c) => `${c.ip}:${c.port}`);
+      this.#createAgent(port);
+      if (this.#closed) {
+        this.pc.close();
+        throw new Error('the ICE session was closed while preparing');
+      }
+      // the offer without candidates: the initiator's checks come first (see the top of the file)
+      this.#pending = remote.candidates;
       await this.pc.setRemoteDescription(
-        new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp(remote, 'offer') }),
+        new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp({ ...remote, candidates: [] }, 'offer', false) }),
       );
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
@@ -181,6 +221,8 @@ export class IcePunchSession {
     remote: IceParams | undefined,
     timeoutMs: number,
     signal?: AbortSignal,
+    /** Responder: the round's punchAt (epoch ms); its own checks start RESPONDER_LAG_MS later. */
+    punchAt = Date.now(),
   ): Promise<{
     connection: Connection;
     pair?: IcePair;
@@ -206,6 +248,15 @@ export class IcePunchSession {
           { cause: err },
         );
       }
+    } else if (this.#pending.length > 0 && this.#pendingTimer === undefined) {
+      const add = (): void => {
+        if (this.#closed || this.pc.connectionState === 'connected') return;
+        for (const line of candidateLines(this.#pending)) {
+          this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never).catch(() => undefined);
+        }
+      };
+      this.#pendingTimer = setTimeout(add, Math.max(0, punchAt + RESPONDER_LAG_MS - Date.now()));
+      this.#pendingTimer.unref?.();
     }
     const ok = await waitFor(
       () => this.pc.connectionState === 'connected' || this.pc.connectionState === 'failed',
@@ -279,13 +330,43 @@ export class IcePunchSession {
   close(lingerMs = CLOSE_LINGER_MS): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#handedOff) return;
+    clearTimeout(this.#pendingTimer);
+    if (this.#handedOff || !this.pc) return;
     const shut = (): void => {
       this.#muxerFactory.close();
       this.pc.close();
     };
     if (lingerMs <= 0) shut();
     else setTimeout(shut, lingerMs).unref();
+  }
+}
+
+/** The initiator's candidates a packet from here reaches only through our NAT: public IPv4. */
+export function openingTargets(candidates: IceCandidateInfo[]): IceCandidateInfo[] {
+  return candidates.filter((c) => isIPv4(c.ip) && !isLanIp(c.ip) && c.type !== 'relay');
+}
+
+/**
+ * Send one PRE_PUNCH_TTL packet to each target from a fresh UDP port and free the port again;
+ * resolves with the port (the responder's ICE agent binds it next). The packet makes our NAT map
+ * port → target before any packet of the peer's can arrive, and expires before the peer's router.
+ */
+export async function openingPacket(targets: IceCandidateInfo[]): Promise<number> {
+  const sock = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, () => resolve());
+    });
+    const { port } = sock.address();
+    if (targets.length > 0) sock.setTTL(PRE_PUNCH_TTL);
+    for (const t of targets) {
+      // one zero byte: neither STUN nor DTLS to anyone it might still reach
+      await new Promise<void>((resolve) => sock.send(new Uint8Array(1), t.port, t.ip, () => resolve()));
+    }
+    return port;
+  } finally {
+    await new Promise<void>((resolve) => sock.close(() => resolve()));
   }
 }
 

@@ -105,6 +105,7 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
         ctx.role === 'initiator' ? remoteIce : undefined,
         t.punchMs,
         stageSignal,
+        at,
       );
       dialer.deps.tracker.annotate(connection, {
         pair,
@@ -189,6 +190,7 @@ export async function answerPunchRounds(
         undefined,
         t.punchMs + ROUND_LEAD_MS,
         AbortSignal.any([signal]),
+        offer.punchAt ?? Date.now(),
       );
       dialer.deps.tracker.annotate(connection, {
         pair,

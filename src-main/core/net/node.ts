@@ -16,17 +16,17 @@ import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC } from '@
 import { dcutr } from '@libp2p/dcutr';
 import { autoNAT } from '@libp2p/autonat';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { ComponentLogger, Connection, PeerId, Stream, Upgrader } from '@libp2p/interface';
-import { silentLogger, type Logger } from '../log';
+import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
+import { silentLogger } from '../log';
 import { ConnectionStore } from '../store/connections';
 import { makeAnnounceFilter } from './addresses';
 import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
-import { reflectHandler, ReflectorUdp, reflectViaPeer, REFLECT_PROTOCOL } from './reflector';
-import { discoverAddress, udpResponder } from './discovery';
-import { iceServers } from './roles';
-import { parseHostPort, stunBinding } from './stun';
+import { type ReflectorUdp, reflectViaPeer } from './reflector';
+import { discoverAddress } from './discovery';
+import { RoleService, stunUrl, type RoleServiceInit } from './role-service';
+import type { RelayMeter, RelayUse } from './relay-meter';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -48,24 +48,14 @@ export const RELAY_DEFAULTS: Required<RelayLimits> = {
   durationLimitMs: 6 * 3600_000,
   dataLimitBytes: 8n * 1024n ** 3n,
   reservationTtlMs: 3600_000,
+  totalBytesPerSec: 0,
+  dailyBytes: 0n,
 };
 
 /** A role option (boolean, mode or limits object) → its mode. */
 export function roleMode(v: unknown): RoleMode {
   if (v === 'auto' || v === 'on' || v === 'off') return v;
   return v ? 'on' : 'off';
-}
-
-const HOP_STREAMS = {
-  maxInboundStreams: 256,
-  maxOutboundStreams: 256,
-  runOnLimitedConnection: true,
-  force: true,
-} as const;
-
-/** Normalise 'host:port' or 'stun:host:port' to 'stun:host:port'. */
-export function stunUrl(s: string): string {
-  return s.startsWith('stun:') ? s : `stun:${s}`;
 }
 
 async function portFree(host: string, port: number): Promise<boolean> {
@@ -104,37 +94,33 @@ class NetNodeImpl extends EventTarget implements NetNode {
   readonly peerId: PeerId;
   readonly tracker: PathTracker;
   readonly store?: ConnectionStore;
+  readonly roles: RoleService;
   readonly #sessions = new Set<LadderSession>();
   #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
-  #iceSource?: () => string[];
-  #reflectorUdp?: ReflectorUdp;
-  #roles: { relay: RoleState; reflector: RoleState };
-  #inboundDirect = false;
-  #roleChange: Promise<void> = Promise.resolve();
 
   constructor(
     readonly libp2p: Libp2p,
     readonly port: number,
     private readonly opts: NetNodeOptions,
     private readonly components: AxonComponents,
-    private readonly roleInit: { relay: RoleMode; reflector: RoleMode; udpPort?: number; host: string },
+    roleInit: RoleServiceInit & { host: string },
   ) {
     super();
     this.peerId = libp2p.peerId;
     const log = opts.log ?? silentLogger;
-    const initial = (mode: RoleMode): RoleState => ({
-      mode,
-      active: false,
-      reason: mode === 'off' ? 'off in the settings' : 'not started yet',
-    });
-    this.#roles = { relay: initial(roleInit.relay), reflector: initial(roleInit.reflector) };
-    // someone dialed us directly: proof that our listen address is reachable from them
-    libp2p.addEventListener('connection:open', (e) => {
-      const c = e.detail;
-      const a = c.remoteAddr.toString();
-      if (c.direction === 'inbound' && !a.includes('p2p-circuit') && !a.includes('/webrtc')) this.#inboundDirect = true;
-    });
+    this.roles = new RoleService(
+      {
+        libp2p,
+        dial: (ma, o) => components.transportManager.dial(ma, o),
+        port,
+        host: roleInit.host,
+        log,
+        stunServers: opts.stunServers ?? [],
+        natReport: () => this.#lastReport,
+      },
+      roleInit,
+    );
     this.store = opts.db ? new ConnectionStore(opts.db) : undefined;
     this.store?.closeDangling();
     this.tracker = new PathTracker(libp2p, { store: this.store, log, pingIntervalMs: opts.pingIntervalMs ?? 10_000 });
@@ -148,109 +134,39 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   get reflectorUdpPort(): number | undefined {
-    return this.#reflectorUdp?.port;
+    return this.roles.reflectorUdp?.port;
   }
 
   get reflectorUdp(): ReflectorUdp | undefined {
-    return this.#reflectorUdp;
+    return this.roles.reflectorUdp;
   }
 
   get inboundDirectSeen(): boolean {
-    return this.#inboundDirect;
+    return this.roles.inboundDirectSeen;
   }
 
   roleState(): { relay: RoleState; reflector: RoleState } {
-    return { relay: { ...this.#roles.relay }, reflector: { ...this.#roles.reflector } };
+    return this.roles.roleState();
   }
 
-  /** Start or stop serving a role (serialised: concurrent calls run one after the other). */
-  #setRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void> {
-    const run = async (): Promise<void> => {
-      const st = this.#roles[role];
-      if (st.active !== active) {
-        if (role === 'reflector') await (active ? this.#startReflector() : this.#stopReflector());
-        else if (active) {
-          const relay = (this.libp2p.services as { relay?: { onHop(s: Stream, c: Connection): Promise<void> } }).relay;
-          if (!relay) throw new Error('the relay service was not built (mode off)');
-          await this.libp2p.handle(RELAY_V2_HOP_CODEC, (s, c) => relay.onHop(s, c), HOP_STREAMS);
-        } else await this.libp2p.unhandle(RELAY_V2_HOP_CODEC);
-      }
-      this.#roles[role] = { mode: st.mode, active, reason };
-    };
-    this.#roleChange = this.#roleChange.then(run, run);
-    return this.#roleChange;
+  get relayMeter(): RelayMeter | undefined {
+    return this.roles.relayMeter;
   }
 
-  async #startReflector(): Promise<void> {
-    const log: Logger = this.opts.log ?? silentLogger;
-    this.#reflectorUdp = await ReflectorUdp.start({
-      host: this.roleInit.host,
-      port: this.roleInit.udpPort ?? 0,
-      log,
-    });
-    const handler = reflectHandler({
-      log,
-      dialBack: async (ma, signal) => {
-        const conn = await this.components.transportManager.dial(ma, { signal });
-        await conn.close().catch(() => undefined);
-      },
-    });
-    await this.libp2p.handle(REFLECT_PROTOCOL, handler, { runOnLimitedConnection: false });
+  relayUse(): RelayUse | undefined {
+    return this.roles.relayMeter?.use();
   }
 
-  async #stopReflector(): Promise<void> {
-    await this.libp2p.unhandle(REFLECT_PROTOCOL);
-    this.#reflectorUdp?.close();
-    this.#reflectorUdp = undefined;
+  startRoles(): Promise<void> {
+    return this.roles.start();
   }
 
-  async startRoles(): Promise<void> {
-    for (const role of ['relay', 'reflector'] as const)
-      if (this.#roles[role].mode === 'on') await this.#setRole(role, true, 'on in the settings');
-      else if (this.#roles[role].mode === 'auto')
-        this.#roles[role].reason = 'auto: waiting until this node finds itself publicly reachable';
+  setAutoRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void> {
+    return this.roles.setAutoRole(role, active, reason);
   }
 
-  async setAutoRole(role: 'relay' | 'reflector', active: boolean, reason: string): Promise<void> {
-    if (this.#roles[role].mode !== 'auto') return;
-    await this.#setRole(role, active, `auto: ${reason}`);
-  }
-
-  async requestDialback(reflectorAddrs: string[], publicIp: string, signal?: AbortSignal): Promise<boolean> {
-    const byPeer = new Map<string, string[]>();
-    for (const a of reflectorAddrs) {
-      const peer = /\/p2p\/([^/]+)$/.exec(a)?.[1];
-      if (peer && !udpResponder(a) && peer !== this.peerId.toString())
-        byPeer.set(peer, [...(byPeer.get(peer) ?? []), a]);
-    }
-    const target = `/${publicIp.includes(':') ? 'ip6' : 'ip4'}/${publicIp}/tcp/${this.port}`;
-    for (const [peer, addrs] of byPeer) {
-      let arrived = false;
-      const on = (e: CustomEvent<Connection>): void => {
-        const c = e.detail;
-        if (
-          c.direction === 'inbound' &&
-          c.remotePeer.toString() === peer &&
-          !c.remoteAddr.toString().includes('p2p-circuit')
-        )
-          arrived = true;
-      };
-      this.libp2p.addEventListener('connection:open', on);
-      try {
-        const r = await reflectViaPeer(this.libp2p, addrs, signal, { dialback: target });
-        if (r.dialback?.ok && arrived) return true;
-        (this.opts.log ?? silentLogger).info(
-          { reflector: peer, said: r.dialback, arrived },
-          'dial-back did not confirm reachability',
-        );
-      } catch (err) {
-        (this.opts.log ?? silentLogger).info({ reflector: peer, err: String(err) }, 'dial-back request failed');
-      } finally {
-        this.libp2p.removeEventListener('connection:open', on);
-      }
-      if (signal?.aborted) break;
-    }
-    return false;
+  requestDialback(reflectorAddrs: string[], publicIp: string, signal?: AbortSignal): Promise<boolean> {
+    return this.roles.requestDialback(reflectorAddrs, publicIp, signal);
   }
 
   /** Circuit addresses we hold (without /p2p/<self>). */
@@ -271,49 +187,11 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   setIceServerSource(source: () => string[]): void {
-    this.#iceSource = source;
+    this.roles.setIceServerSource(source);
   }
 
   iceServers(): string[] {
-    const configured = (this.opts.stunServers ?? []).map(stunUrl);
-    if (!this.#iceSource)
-      return iceServers({ candidates: [], configured, ...(this.#lastReport ? { report: this.#lastReport } : {}) });
-    try {
-      return this.#iceSource();
-    } catch {
-      return configured;
-    }
-  }
-
-  /** The STUN server the last probe found answering (see #liveIceServer). */
-  #verifiedIce: string | undefined;
-
-  /**
-   * Find the STUN server punches give ICE: libjuice takes ONE per peer connection (at random from a
-   * list), so it gets the best one that answers now — the top three of iceServers() are probed at
-   * once and the best-ranked that answers within 600 ms wins (a reflector that went away since its
-   * last health check would otherwise cost the punch its server-reflexive candidate).
-   */
-  async #liveIceServer(): Promise<void> {
-    const top = this.iceServers().slice(0, 3);
-    if (top.length <= 1) return;
-    const probes = top.map((u) =>
-      stunBinding(parseHostPort(u), { timeoutMs: 600 }).then(
-        () => true,
-        () => false,
-      ),
-    );
-    for (let i = 0; i < top.length; i++)
-      if (await probes[i]) {
-        this.#verifiedIce = top[i];
-        return;
-      }
-  }
-
-  /** The server for an ICE session now: the verified one while it is still listed, else the first. */
-  #iceForPunch(): string[] {
-    const list = this.iceServers();
-    return this.#verifiedIce && list.includes(this.#verifiedIce) ? [this.#verifiedIce] : list.slice(0, 1);
+    return this.roles.iceServers();
   }
 
   #deps(): LadderDeps {
@@ -325,7 +203,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       // libjuice takes one STUN server per peer connection (at random from a list): the best one —
       // looked up at each use, so a further punch round gathers with the servers known by then
       get punchInit() {
-        return { stunServers: node.#iceForPunch(), announceFilter: node.opts.announceFilter };
+        return { stunServers: node.roles.iceForPunch(), announceFilter: node.opts.announceFilter };
       },
       tracker: this.tracker,
       store: this.store,
@@ -337,7 +215,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   async prepareConnect(o: PrepareOptions): Promise<ConnectSession> {
-    await this.#liveIceServer();
+    await this.roles.liveIceServer();
     const s = new LadderSession(this.#deps(), o.peer, o.role, o.requestId);
     this.#sessions.add(s);
     const close = s.close.bind(s);
@@ -376,19 +254,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   announcement(ttlSec = 3600): NodeAnnounceBody | undefined {
-    const roles: ('relay' | 'reflector')[] = [];
-    if (this.#roles.relay.active) roles.push('relay');
-    if (this.#roles.reflector.active) roles.push('reflector');
-    if (roles.length === 0) return undefined;
-    const addrs = this.multiaddrs().filter((a) => !a.includes('p2p-circuit'));
-    if (this.#reflectorUdp) addrs.push(...this.#reflectorUdp.announceAddrs(addrs));
-    return {
-      type: 'NodeAnnounce',
-      nonce: randomBytes(16),
-      expiresAt: Math.floor(Date.now() / 1000) + ttlSec,
-      roles,
-      multiaddrs: addrs.slice(0, 8),
-    };
+    return this.roles.announcement(this.multiaddrs(), ttlSec);
   }
 
   async discoverAddress(
@@ -434,7 +300,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   async stop(): Promise<void> {
     for (const s of this.#sessions) s.close();
     this.tracker.stop();
-    this.#reflectorUdp?.close();
+    this.roles.stop();
     await this.libp2p.stop();
   }
 }
@@ -514,6 +380,10 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     reflector: reflectorMode,
     host,
     ...(udpPort !== undefined ? { udpPort } : {}),
+    relayCap: {
+      ...(limits.totalBytesPerSec ? { bytesPerSec: limits.totalBytesPerSec } : {}),
+      ...(limits.dailyBytes ? { dailyBytes: limits.dailyBytes } : {}),
+    },
   });
   try {
     await node.startRoles();

@@ -81,6 +81,10 @@ export interface RelayLimits {
   dataLimitBytes?: bigint;
   /** Reservation lifetime (the client refreshes); default 1 h. */
   reservationTtlMs?: number;
+  /** All relayed circuits together, both directions, bytes/s; 0/undefined = no cap. */
+  totalBytesPerSec?: number;
+  /** All relayed circuits together per UTC day; spent = new reservations and circuits refused. */
+  dailyBytes?: bigint;
 }
 
 export interface NetNodeOptions {
@@ -251,7 +255,11 @@ export interface NetNode extends EventTarget {
   setIceServerSource(source: () => string[]): void;
   /** STUN + reflectors → consensus verdict. */
   discoverAddress(opts?: { stunServers?: string[]; reflectors?: string[]; signal?: AbortSignal }): Promise<NatReport>;
+  /** What the relay role carried and its caps (undefined when the relay role is off). */
+  relayUse(): import('./relay-meter').RelayUse | undefined;
+  /** The relay's meter: circuits open now, and credit() for a pair of peers that paid. */
+  readonly relayMeter: import('./relay-meter').RelayMeter | undefined;
   /** Hold reservations on these relays (multiaddrs ending in /p2p/<relay>); returns the circuit addrs held. */
-  useRelays(relays: string[]): Promise<string[]>;
+  useRelays(relays: string[], timeoutMs?: number): Promise<string[]>;
   stop(): Promise<void>;
 }

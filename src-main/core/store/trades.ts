@@ -48,7 +48,9 @@ export interface PurchaseRow {
   dropped: number;
   startedAt: number | null;
   peerInfo: unknown;
-  sinks: { file?: string; serve?: boolean };
+  /** Where the frames go: `file` NDJSON records, `serve` the local endpoint, `raw` the raw-byte
+   *  outputs (market/sinks/raw.ts validates their shape; kept here as stored JSON). */
+  sinks: { file?: string; serve?: boolean; raw?: Record<string, unknown> };
   expiresAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -152,7 +154,7 @@ function saleFrom(r: Raw): SaleRow {
 }
 
 export class TradeStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   // ---- purchases ----
   insertPurchase(p: {

@@ -41,7 +41,8 @@ export function toRecord(
       /* not JSON after all */
     }
   }
-  r.text = text;
+  // a CRLF line keeps its '\r' in the frame (raw sinks are byte-exact); the record shows the text
+  r.text = text.endsWith('\r') ? text.slice(0, -1) : text;
   return r;
 }
 

@@ -9,13 +9,19 @@ import type { StreamHub } from '../hub';
 import { adsbSource, weatherSource } from './synthetic';
 import { commandSource, fileTailSource, tcpSource, udpSource, webSocketSource } from './io';
 import type { Source } from './types';
+import { MqttSourceSchema, mqttSource } from '../sinks/mqtt';
+import { FramingSchema, LengthPrefixSchema, type Framing } from './framing';
 
 export type { Source, SourceSink } from './types';
 export { adsbSource, weatherSource, greatCircleStep } from './synthetic';
-export { commandSource, fileTailSource, tcpSource, udpSource, webSocketSource, LineSplitter } from './io';
+export { commandSource, fileTailSource, tcpSource, udpSource, webSocketSource } from './io';
+export { FramingSchema, rawBytes, createFramer, type Framing } from './framing';
 
 const format = z.string().min(1).max(128).optional();
 const port = z.number().int().min(1).max(65535);
+/** How a byte stream is cut into frames (framing.ts); default lines. */
+const framing = FramingSchema.optional();
+const lengthPrefix = LengthPrefixSchema.optional();
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
   z
     .object({
@@ -33,15 +39,33 @@ export const SourceConfigSchema = z.discriminatedUnion('kind', [
       seed: z.number().int().optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('file'), path: z.string().min(1), fromStart: z.boolean().optional(), format }).strict(),
   z
-    .object({ kind: z.literal('command'), command: z.string().min(1), args: z.array(z.string()).optional(), format })
+    .object({
+      kind: z.literal('file'),
+      path: z.string().min(1),
+      fromStart: z.boolean().optional(),
+      format,
+      framing,
+      lengthPrefix,
+    })
     .strict(),
-  z.object({ kind: z.literal('tcp'), host: z.string().optional(), port, format }).strict(),
+  z
+    .object({
+      kind: z.literal('command'),
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      format,
+      framing,
+      lengthPrefix,
+    })
+    .strict(),
+  z.object({ kind: z.literal('tcp'), host: z.string().optional(), port, format, framing, lengthPrefix }).strict(),
   z.object({ kind: z.literal('udp'), host: z.string().optional(), port, format }).strict(),
   z
     .object({ kind: z.literal('websocket'), url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'), format })
     .strict(),
+  /** Subscribe to a topic filter on an MQTT broker: one frame per message. */
+  MqttSourceSchema,
   /** Rebroadcast: frames of one of our purchases (the market wires it; no Source object). */
   z.object({ kind: z.literal('purchase'), purchaseId: z.string().min(8).max(64) }).strict(),
 ]);
@@ -49,10 +73,13 @@ export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
 /**
  * Parse a source as typed on the command line: `adsb`, `weather`, `file:PATH`, `cmd:COMMAND ARGS…`,
- * `tcp:[HOST:]PORT`, `udp:[HOST:]PORT`, `ws://…` / `wss://…`.
+ * `tcp:[HOST:]PORT`, `udp:[HOST:]PORT`, `ws://…` / `wss://…`; file, cmd and tcp may end in
+ * `,raw`, `,lines` or `,length-prefixed` (their framing).
  */
 export function parseSourceSpec(spec: string): SourceConfig {
-  const s = spec.trim();
+  // a byte-stream source may name its framing after a comma: `tcp:30005,raw`, `cmd:foo,lines`
+  const comma = /,(lines|raw|length-prefixed|datagrams)$/.exec(spec.trim());
+  const s = comma ? spec.trim().slice(0, comma.index) : spec.trim();
   const hostPort = (v: string): { host?: string; port: number } => {
     const i = v.lastIndexOf(':');
     const p = Number(i >= 0 ? v.slice(i + 1) : v);
@@ -68,10 +95,26 @@ export function parseSourceSpec(spec: string): SourceConfig {
   } else if (s.startsWith('tcp:')) raw = { kind: 'tcp', ...hostPort(s.slice(4)) };
   else if (s.startsWith('udp:')) raw = { kind: 'udp', ...hostPort(s.slice(4)) };
   else if (/^wss?:\/\//.test(s)) raw = { kind: 'websocket', url: s };
-  else
+  else if (/^mqtts?:\/\//.test(s)) {
+    // mqtt://[user:pass@]host[:port]/topic/filter/#
+    const m = /^(mqtts?:\/\/)(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/(.+)$/.exec(s);
+    if (!m) throw new Error(`bad source '${spec}': use mqtt://[USER:PASS@]HOST[:PORT]/TOPIC/FILTER`);
+    raw = {
+      kind: 'mqtt',
+      url: `${m[1]}${m[4]}`,
+      topic: m[5],
+      ...(m[2] ? { username: decodeURIComponent(m[2]) } : {}),
+      ...(m[3] !== undefined ? { password: decodeURIComponent(m[3]) } : {}),
+    };
+  } else
     throw new Error(
-      `unknown source '${spec}': use adsb, weather, file:PATH, cmd:COMMAND, tcp:[HOST:]PORT, udp:[HOST:]PORT or ws://URL`,
+      `unknown source '${spec}': use adsb, weather, file:PATH, cmd:COMMAND, tcp:[HOST:]PORT, udp:[HOST:]PORT ws://URL or mqtt://HOST/TOPIC (byte streams may end in ,raw ,lines or ,length-prefixed)`,
     );
+  if (comma) {
+    if (!['file', 'command', 'tcp'].includes((raw as { kind: string }).kind))
+      throw new Error(`bad source '${spec}': only file:, cmd: and tcp: sources take a framing`);
+    (raw as { framing?: string }).framing = comma[1];
+  }
   const r = SourceConfigSchema.safeParse(raw);
   if (!r.success) throw new Error(`bad source '${spec}': ${r.error.issues.map((i) => i.message).join('; ')}`);
   return r.data;
@@ -93,6 +136,27 @@ export function createSource(c: Exclude<SourceConfig, { kind: 'purchase' }>): So
       return udpSource(c);
     case 'websocket':
       return webSocketSource(c);
+    case 'mqtt':
+      return mqttSource(c);
+  }
+}
+
+/** The framing a configured source produces (undefined for a rebroadcast: its origin's). */
+export function framingOf(c: SourceConfig): Framing | undefined {
+  switch (c.kind) {
+    case 'adsb':
+    case 'weather':
+      return 'lines';
+    case 'file':
+    case 'command':
+    case 'tcp':
+      return c.framing ?? 'lines';
+    case 'udp':
+    case 'websocket':
+    case 'mqtt':
+      return 'datagrams';
+    case 'purchase':
+      return undefined;
   }
 }
 
@@ -102,6 +166,9 @@ export interface SourceHealth {
   lastError: string | null;
   lastDataAt: number | null;
   frames: number;
+  /** Last thing dropped while the source went on (an over-long line, a partial frame), if any. */
+  lastWarning: string | null;
+  warnings: number;
 }
 
 export interface SupervisorOptions {
@@ -111,12 +178,21 @@ export interface SupervisorOptions {
 }
 
 /** Runs one source into one hub; restarts it with exponential backoff; reports health. */
-export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth] }> {
-  readonly health: SourceHealth = { healthy: false, restarts: 0, lastError: null, lastDataAt: null, frames: 0 };
+export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth]; warning: [string] }> {
+  readonly health: SourceHealth = {
+    healthy: false,
+    restarts: 0,
+    lastError: null,
+    lastDataAt: null,
+    frames: 0,
+    lastWarning: null,
+    warnings: 0,
+  };
   #running = false;
   #backoff: number;
   #timer: NodeJS.Timeout | null = null;
   #generation = 0;
+  #warnedAt = 0;
   readonly #log: Logger;
 
   constructor(
@@ -156,6 +232,17 @@ export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth] }> {
         },
         fail: (err) => {
           if (gen === this.#generation) this.#failed(err);
+        },
+        warn: (message) => {
+          if (gen !== this.#generation) return;
+          this.health.warnings++;
+          this.health.lastWarning = message;
+          // logged and told at most once per 5 s: a flood of bad input must not flood the log
+          const now = Date.now();
+          if (now - this.#warnedAt < 5000) return;
+          this.#warnedAt = now;
+          this.#log.warn({ source: this.source.describe(), warning: message }, 'source input dropped');
+          this.emit('warning', message);
         },
       });
       if (gen === this.#generation) this.#set(true, this.health.lastError);

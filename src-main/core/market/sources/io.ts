@@ -1,6 +1,7 @@
 // Runs in: Node. Sources that read the outside world: tail a file, a command's stdout, a local
-// TCP port (client), a local UDP port (bound), a WebSocket URL. Line-oriented sources emit one
-// frame per line (without the newline); UDP one frame per datagram; WebSocket one per message.
+// TCP port (client), a local UDP port (bound), a WebSocket URL. Byte-stream sources (file,
+// command, TCP) cut frames by their declared framing (framing.ts; lines by default); UDP gives one
+// frame per datagram, WebSocket one per message.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
@@ -8,32 +9,37 @@ import { createConnection, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import WebSocket from 'ws';
 import type { Source, SourceSink } from './types';
+import { createFramer, MAX_FRAME_PAYLOAD, type Framer, type Framing, type LengthPrefix } from './framing';
 
-const MAX_LINE = 4 * 1024 * 1024 - 64;
+const MAX_LINE = MAX_FRAME_PAYLOAD;
 
-/** Split a byte stream into lines; drops a line longer than MAX_LINE (counted). */
-export class LineSplitter {
-  #rest: Buffer = Buffer.alloc(0);
-  overlong = 0;
-  constructor(readonly onLine: (line: Uint8Array) => void) {}
-  push(chunk: Buffer): void {
-    let buf = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
-    let i: number;
-    while ((i = buf.indexOf(10)) >= 0) {
-      let line = buf.subarray(0, i);
-      if (line.length && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
-      if (line.length) this.onLine(Uint8Array.from(line));
-      buf = buf.subarray(i + 1);
-    }
-    if (buf.length > MAX_LINE) {
-      this.overlong++;
-      buf = Buffer.alloc(0);
-    }
-    this.#rest = Buffer.from(buf);
+/** How a byte-stream source (file, command, TCP) cuts its bytes into frames (framing.ts). */
+export interface StreamFraming {
+  /** Default 'lines'. */
+  framing?: Framing;
+  lengthPrefix?: LengthPrefix;
+}
+
+function framerFor(o: StreamFraming, sink: SourceSink): Framer {
+  return createFramer(
+    o.framing ?? 'lines',
+    { frame: (p) => sink.data(p), warn: (m) => sink.warn?.(m) },
+    { lengthPrefix: o.lengthPrefix },
+  );
+}
+
+/** Run a framer step; a framing error (stream out of step) fails the source. */
+function feed(f: Framer, chunk: Uint8Array, sink: SourceSink): boolean {
+  try {
+    f.push(chunk);
+    return true;
+  } catch (e) {
+    sink.fail(e as Error);
+    return false;
   }
 }
 
-export interface FileTailOptions {
+export interface FileTailOptions extends StreamFraming {
   path: string;
   /** Start at the beginning of the file instead of its end. */
   fromStart?: boolean;
@@ -49,13 +55,14 @@ export function fileTailSource(o: FileTailOptions): Source {
   let stopped = false;
   return {
     describe: () => `tail ${o.path}`,
-    format: o.format ?? 'application/x-ndjson',
+    format: o.format ?? (o.framing && o.framing !== 'lines' ? 'application/octet-stream' : 'application/x-ndjson'),
+    framing: o.framing ?? 'lines',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopped = false;
       fh = await open(o.path, 'r');
       let pos = o.fromStart ? 0 : (await fh.stat()).size;
-      const splitter = new LineSplitter((l) => sink.data(l));
+      const splitter = framerFor(o, sink);
       let reading = false;
       const buf = Buffer.alloc(256 * 1024);
       const readMore = async (): Promise<void> => {
@@ -69,7 +76,7 @@ export function fileTailSource(o: FileTailOptions): Source {
             const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
             if (bytesRead === 0) break;
             pos += bytesRead;
-            splitter.push(buf.subarray(0, bytesRead));
+            if (!feed(splitter, buf.subarray(0, bytesRead), sink)) return;
           }
         } catch (e) {
           if (!stopped) sink.fail(e as Error);
@@ -96,7 +103,7 @@ export function fileTailSource(o: FileTailOptions): Source {
   };
 }
 
-export interface CommandOptions {
+export interface CommandOptions extends StreamFraming {
   command: string;
   args?: string[];
   cwd?: string;
@@ -109,14 +116,16 @@ export function commandSource(o: CommandOptions): Source {
   let stopping = false;
   return {
     describe: () => [o.command, ...(o.args ?? [])].join(' '),
-    format: o.format ?? 'application/x-ndjson',
+    format: o.format ?? (o.framing && o.framing !== 'lines' ? 'application/octet-stream' : 'application/x-ndjson'),
+    framing: o.framing ?? 'lines',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
       const c = spawn(o.command, o.args ?? [], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'ignore'] });
       child = c;
-      const splitter = new LineSplitter((l) => sink.data(l));
-      c.stdout!.on('data', (d: Buffer) => splitter.push(d));
+      const splitter = framerFor(o, sink);
+      c.stdout!.on('data', (d: Buffer) => void feed(splitter, d, sink));
+      c.stdout!.on('end', () => splitter.end());
       await new Promise<void>((resolve, reject) => {
         c.once('spawn', () => resolve());
         c.once('error', (e) => reject(e));
@@ -140,7 +149,7 @@ export function commandSource(o: CommandOptions): Source {
   };
 }
 
-export interface TcpOptions {
+export interface TcpOptions extends StreamFraming {
   host?: string;
   port: number;
   format?: string;
@@ -153,14 +162,18 @@ export function tcpSource(o: TcpOptions): Source {
   const host = o.host ?? '127.0.0.1';
   return {
     describe: () => `tcp ${host}:${o.port}`,
-    format: o.format ?? 'text/plain',
+    format: o.format ?? (o.framing && o.framing !== 'lines' ? 'application/octet-stream' : 'text/plain'),
+    framing: o.framing ?? 'lines',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
       const s = createConnection({ host, port: o.port });
       sock = s;
-      const splitter = new LineSplitter((l) => sink.data(l));
-      s.on('data', (d: Buffer) => splitter.push(d));
+      const splitter = framerFor(o, sink);
+      s.on('data', (d: Buffer) => {
+        if (!feed(splitter, d, sink)) s.destroy();
+      });
+      s.on('end', () => splitter.end());
       await new Promise<void>((resolve, reject) => {
         s.once('connect', resolve);
         s.once('error', reject);
@@ -192,6 +205,7 @@ export function udpSource(o: UdpOptions): Source {
   return {
     describe: () => `udp ${host}:${o.port}`,
     format: o.format ?? 'application/octet-stream',
+    framing: 'datagrams',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
@@ -226,6 +240,7 @@ export function webSocketSource(o: WebSocketSourceOptions): Source {
   return {
     describe: () => `websocket ${o.url}`,
     format: o.format ?? 'application/json',
+    framing: 'datagrams',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;

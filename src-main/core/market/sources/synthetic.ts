@@ -81,6 +81,7 @@ export function adsbSource(opts: AdsbOptions = {}): Source {
   return {
     describe: () => `synthetic aircraft positions (${fleet.length} aircraft, ${hz} Hz)`,
     format: 'application/x-ndjson',
+    framing: 'lines',
     rateMilliHz: hz * 1000,
     async start(sink: SourceSink) {
       let last = Date.now();
@@ -149,6 +150,7 @@ export function weatherSource(opts: WeatherOptions = {}): Source {
   return {
     describe: () => `synthetic weather readings (${stations.length} stations, ${hz} Hz)`,
     format: 'application/x-ndjson',
+    framing: 'lines',
     rateMilliHz: hz * 1000 * stations.length,
     async start(sink: SourceSink) {
       timer = setInterval(() => {

@@ -4,6 +4,10 @@ import m001 from './001_initial';
 import m004 from './004_market';
 import m005 from './005_money';
 import m006 from './006_roles';
+import m007 from './007_relay_money';
+import m008 from './008_rpc';
+import m009 from './009_vouchers';
+import m010 from './010_activity';
 import m012 from './012_assets';
 
 export interface Migration {
@@ -17,5 +21,9 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: 'market', sql: m004 },
   { version: 5, name: 'money', sql: m005 },
   { version: 6, name: 'roles', sql: m006 },
+  { version: 7, name: 'relay money', sql: m007 },
+  { version: 8, name: 'rpc', sql: m008 },
+  { version: 9, name: 'vouchers', sql: m009 },
+  { version: 10, name: 'activity', sql: m010 },
   { version: 12, name: 'assets', sql: m012 },
 ];

@@ -1,0 +1,439 @@
+// Runs in: Node. Durable-nonce payment vouchers (docs/market.md "Vouchers"). A buyer creates one
+// nonce account per purchase (authority: the buyer). A voucher is a transaction the buyer signs
+// against the account's current nonce: AdvanceNonceAccount + the transfers (seller, and a relay's
+// share when there is one) + a Payment memo naming the request and the last period it covers. The
+// seller keeps the newest voucher and submits it when it settles; only ONE transaction of a nonce
+// value can ever land (it advances the nonce), so cumulative vouchers supersede each other and are
+// never paid twice. Checking a voucher is local: signature, accounts, amounts, nonce value.
+import {
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase58Decoder,
+  getBase64EncodedWireTransaction,
+  getBase64Encoder,
+  getCompiledTransactionMessageDecoder,
+  getPublicKeyFromAddress,
+  getSignatureFromTransaction,
+  getTransactionDecoder,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  setTransactionMessageLifetimeUsingDurableNonce,
+  signTransactionMessageWithSigners,
+  verifySignature,
+  type Address,
+  type Blockhash,
+  type Instruction,
+  type LegacyCompiledTransactionMessage,
+  type Nonce,
+  type SignatureBytes,
+  type TransactionSigner,
+  type V0CompiledTransactionMessage,
+} from '@solana/kit';
+import {
+  fetchMaybeNonce,
+  getCreateAccountInstruction,
+  getInitializeNonceAccountInstruction,
+  getNonceSize,
+  getTransferSolInstruction,
+  getWithdrawNonceAccountInstruction,
+} from '@solana-program/system';
+import { encodeEnvelope, decodeEnvelope } from './envelope';
+import { newNonce } from './messages';
+import type { LedgerRpc, SubscriptionsHolder } from './rpc';
+import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
+import { ataOf, parseTokenTransfer, SOL, TOKEN_PROGRAM_ADDRESS, transferInstructions, type Asset } from './assets';
+import { sleep } from '../sleep';
+
+/** Bytes of a System nonce account. */
+export const NONCE_ACCOUNT_BYTES = getNonceSize();
+const ADVANCE_NONCE = 4;
+const TRANSFER = 2;
+const RECENT_BLOCKHASHES_SYSVAR = 'SysvarRecentB1ockHashes11111111111111111111';
+
+/** One transfer of a voucher / settlement: the seller's price, or a relay's share (roles). */
+export interface VoucherTransfer {
+  to: Address;
+  lamports: bigint;
+}
+
+/** What the voucher pays in: SOL (System transfers) or an SPL token (TransferChecked, assets.ts). */
+export type VoucherAsset = Asset | { kind: 'sol' };
+
+export interface VoucherTerms {
+  buyer: TransactionSigner;
+  nonceAccount: Address;
+  /** The nonce account's current value (the transaction's lifetime). */
+  nonceValue: string;
+  requestId: string;
+  /** The last period this voucher pays for (cumulative since the last settlement). */
+  period: number;
+  asset: VoucherAsset;
+  transfers: VoucherTransfer[];
+  /** Unix seconds after which the Payment memo is stale (the seller settles before). */
+  expiresAt: number;
+}
+
+export interface SignedVoucher {
+  /** Base64 wire transaction. */
+  tx: string;
+  signature: string;
+}
+
+/** The Memo v1 instruction of a voucher: a Payment envelope (no topic: nobody watches it). */
+function paymentMemo(requestId: string, period: number, expiresAt: number): Instruction {
+  return {
+    programAddress: MEMO_V1_PROGRAM,
+    accounts: [],
+    data: new TextEncoder().encode(
+      encodeEnvelope({ type: 'Payment', nonce: newNonce(), expiresAt, requestId, period }),
+    ),
+  };
+}
+
+export async function signVoucher(t: VoucherTerms): Promise<SignedVoucher> {
+  const asset = t.asset;
+  const ixs: Instruction[] =
+    asset.kind === 'sol'
+      ? t.transfers.map((x) => getTransferSolInstruction({ source: t.buyer, destination: x.to, amount: x.lamports }))
+      : // the recipients' token accounts exist (the buyer created a missing one before its first voucher)
+        (
+          await Promise.all(
+            t.transfers.map((x) => transferInstructions(t.buyer, { to: x.to, lamports: x.lamports, asset })),
+          )
+        ).flat();
+  ixs.push(paymentMemo(t.requestId, t.period, t.expiresAt));
+  const msg = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(t.buyer, m),
+    (m) =>
+      setTransactionMessageLifetimeUsingDurableNonce(
+        {
+          nonce: t.nonceValue as Nonce,
+          nonceAccountAddress: t.nonceAccount,
+          nonceAuthorityAddress: t.buyer.address,
+        },
+        m,
+      ),
+    (m) => appendTransactionMessageInstructions(ixs, m),
+  );
+  const signed = await signTransactionMessageWithSigners(msg);
+  return { tx: getBase64EncodedWireTransaction(signed), signature: getSignatureFromTransaction(signed) };
+}
+
+/** Why a voucher is refused (recorded with the detail; docs/market.md lists them). */
+export type VoucherRefusal =
+  | 'malformed'
+  | 'wrong-signer'
+  | 'bad-signature'
+  | 'wrong-nonce'
+  | 'wrong-mint'
+  | 'wrong-amount'
+  | 'wrong-request'
+  | 'wrong-period';
+
+export interface VoucherExpectation {
+  buyer: Address;
+  nonceAccount: Address;
+  nonceValue: string;
+  requestId: string;
+  period: number;
+  /** Exactly these transfers from the buyer, in any order (price since the last settlement, shares). */
+  transfers: VoucherTransfer[];
+  /** What they must be made in (default SOL); a token voucher pays into each recipient's token account. */
+  asset?: Asset;
+}
+
+export type VoucherCheck =
+  { ok: true; signature: string; lamports: bigint } | { ok: false; reason: VoucherRefusal; detail: string };
+
+const b64 = getBase64Encoder();
+const b58 = getBase58Decoder();
+const txDecoder = getTransactionDecoder();
+const msgDecoder = getCompiledTransactionMessageDecoder();
+
+/** Check a voucher locally (no ledger read): who signed it, against which nonce, paying what. */
+export async function checkVoucher(txBase64: string, exp: VoucherExpectation): Promise<VoucherCheck> {
+  const no = (reason: VoucherRefusal, detail: string): VoucherCheck => ({ ok: false, reason, detail });
+  let tx, msg;
+  try {
+    tx = txDecoder.decode(b64.encode(txBase64));
+    msg = msgDecoder.decode(tx.messageBytes) as LegacyCompiledTransactionMessage | V0CompiledTransactionMessage;
+  } catch (e) {
+    return no('malformed', `not a transaction: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(msg.instructions)) return no('malformed', 'unsupported transaction version');
+  if ('addressTableLookups' in msg && (msg.addressTableLookups?.length ?? 0) > 0)
+    return no('malformed', 'address lookup tables are not allowed in a voucher');
+  const keys = msg.staticAccounts;
+  const signers = keys.slice(0, msg.header.numSignerAccounts);
+  if (signers.length !== 1 || signers[0] !== exp.buyer)
+    return no('wrong-signer', `signed by ${signers.join(', ') || 'nobody'}, expected the buyer ${exp.buyer} alone`);
+  const sig = tx.signatures[exp.buyer];
+  if (!sig) return no('bad-signature', 'the buyer did not sign');
+  const key = await getPublicKeyFromAddress(exp.buyer);
+  if (!(await verifySignature(key, sig as SignatureBytes, tx.messageBytes)))
+    return no('bad-signature', "the buyer's signature does not verify");
+  const signature = b58.decode(sig);
+
+  const ixs = msg.instructions.map((ix) => ({
+    program: keys[ix.programAddressIndex],
+    accounts: (ix.accountIndices ?? []).map((i) => keys[i]),
+    data: ix.data ? Uint8Array.from(ix.data) : new Uint8Array(0),
+  }));
+  const first = ixs[0];
+  const u32 = (d: Uint8Array): number =>
+    d.length >= 4 ? new DataView(d.buffer, d.byteOffset, d.byteLength).getUint32(0, true) : -1;
+  if (
+    !first ||
+    first.program !== SYSTEM_PROGRAM ||
+    u32(first.data) !== ADVANCE_NONCE ||
+    first.accounts[0] !== exp.nonceAccount ||
+    first.accounts[1] !== RECENT_BLOCKHASHES_SYSVAR ||
+    first.accounts[2] !== exp.buyer
+  )
+    return no(
+      'wrong-nonce',
+      `the first instruction must advance the nonce account ${exp.nonceAccount} (authority: buyer)`,
+    );
+  const lifetime = (msg as { lifetimeToken?: string }).lifetimeToken;
+  if (lifetime !== exp.nonceValue)
+    return no('wrong-nonce', `signed against nonce ${lifetime}, the account holds ${exp.nonceValue}`);
+
+  const asset = exp.asset ?? SOL;
+  // a token voucher pays into the recipients' associated token accounts: map each back to its owner
+  const ownerOfAta = new Map<string, string>();
+  if (asset.kind === 'spl') for (const t of exp.transfers) ownerOfAta.set(await ataOf(t.to, asset.mint), t.to);
+  const moved = new Map<string, bigint>();
+  let memo: { requestId: string; period: number } | null = null;
+  for (const ix of ixs.slice(1)) {
+    if (ix.program === TOKEN_PROGRAM_ADDRESS) {
+      const t = parseTokenTransfer(ix.data, ix.accounts as Address[]);
+      if (!t) return no('malformed', 'a token instruction that is no transfer');
+      if (asset.kind !== 'spl')
+        return no('wrong-mint', `pays in the token ${t.mint ?? '(unnamed)'}: this purchase is priced in SOL`);
+      if (t.mint !== asset.mint || t.decimals !== asset.decimals)
+        return no(
+          'wrong-mint',
+          `pays in the token ${t.mint ?? '(a Transfer naming no mint)'}, expected ${asset.symbol} (mint ${asset.mint})`,
+        );
+      if (t.owner !== exp.buyer) return no('wrong-amount', `a token transfer authorized by ${t.owner}, not the buyer`);
+      const to = ownerOfAta.get(t.destination) ?? t.destination;
+      moved.set(to, (moved.get(to) ?? 0n) + t.amount);
+    } else if (
+      ix.program === SYSTEM_PROGRAM &&
+      u32(ix.data) === TRANSFER &&
+      ix.data.length === 12 &&
+      asset.kind === 'spl'
+    ) {
+      return no('wrong-mint', `pays in SOL, expected ${asset.symbol} (mint ${asset.mint})`);
+    } else if (ix.program === SYSTEM_PROGRAM && u32(ix.data) === TRANSFER && ix.data.length === 12) {
+      if (ix.accounts[0] !== exp.buyer) return no('wrong-amount', `a transfer from ${ix.accounts[0]}, not the buyer`);
+      const to = ix.accounts[1]!;
+      const lamports = new DataView(ix.data.buffer, ix.data.byteOffset, 12).getBigUint64(4, true);
+      moved.set(to, (moved.get(to) ?? 0n) + lamports);
+    } else if (ix.program === MEMO_V1_PROGRAM && !memo) {
+      const r = decodeEnvelope(new TextDecoder().decode(ix.data));
+      if (!r.ok || r.message.type !== 'Payment') return no('malformed', 'the memo is no Payment message');
+      memo = { requestId: r.message.requestId, period: r.message.period };
+    } else if (ix.program !== SYSTEM_PROGRAM && ix.program !== MEMO_V1_PROGRAM) {
+      return no('wrong-mint', `pays through program ${ix.program}: this purchase is priced in ${asset.symbol}`);
+    } else return no('malformed', 'an instruction a voucher does not have');
+  }
+  if (!memo) return no('malformed', 'no Payment memo');
+  if (memo.requestId !== exp.requestId)
+    return no('wrong-request', `the memo names request ${memo.requestId}, expected ${exp.requestId}`);
+  if (memo.period !== exp.period)
+    return no('wrong-period', `the memo pays through period ${memo.period}, expected ${exp.period}`);
+  let total = 0n;
+  for (const want of exp.transfers) {
+    const got = moved.get(want.to) ?? 0n;
+    if (got !== want.lamports)
+      return no(
+        'wrong-amount',
+        `pays ${got} ${asset.kind === 'sol' ? 'lamports' : `base units of ${asset.symbol}`} to ${want.to}, expected exactly ${want.lamports}`,
+      );
+    moved.delete(want.to);
+    total += got;
+  }
+  if (moved.size > 0) return no('wrong-amount', `pays someone else too: ${[...moved.keys()].join(', ')}`);
+  return { ok: true, signature, lamports: total };
+}
+
+// ---- ledger side (the buyer's nonce account, the seller's settlement) ----
+
+export interface NonceState {
+  authority: Address;
+  value: string;
+  lamports: bigint;
+}
+
+/** The nonce account's authority and current value (null: no such account, or not a nonce). */
+export async function readNonce(rpc: LedgerRpc, account: Address): Promise<NonceState | null> {
+  const a = await fetchMaybeNonce(rpc, account, { commitment: 'confirmed' }).catch(() => null);
+  if (!a || !a.exists || a.data.state !== 1) return null;
+  return { authority: a.data.authority, value: a.data.blockhash, lamports: a.lamports };
+}
+
+export interface SentTx {
+  signature: string;
+  slot: bigint;
+}
+
+/** Why a submitted transaction did not land. */
+export class TxFailedError extends Error {
+  override name = 'TxFailedError';
+  constructor(
+    message: string,
+    readonly signature: string,
+    readonly err: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Send a signed wire transaction and wait until it is confirmed (or failed, or timed out). */
+export async function submitAndConfirm(rpc: LedgerRpc, txBase64: string, timeoutMs = 30_000): Promise<SentTx> {
+  const wire = txBase64 as Parameters<LedgerRpc['sendTransaction']>[0];
+  const signature = await rpc
+    .sendTransaction(wire, { encoding: 'base64', preflightCommitment: 'confirmed' })
+    .send()
+    .catch((e: unknown) => {
+      const cause = (e as Error).cause as Error | undefined;
+      throw new TxFailedError(
+        `${(e as Error).message}${cause ? ` (${cause.message})` : ''}`,
+        '',
+        (e as { context?: unknown }).context ?? e,
+      );
+    });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { value } = await rpc.getSignatureStatuses([signature], { searchTransactionHistory: true }).send();
+    const s = value[0];
+    if (s?.err) throw new TxFailedError(`transaction ${signature} failed: ${json(s.err)}`, signature, s.err);
+    if (s && (s.confirmationStatus === 'confirmed' || s.confirmationStatus === 'finalized'))
+      return { signature, slot: BigInt(s.slot) };
+    await sleep(200);
+  }
+  throw new TxFailedError(`transaction ${signature} not confirmed within ${timeoutMs} ms`, signature, null);
+}
+
+/** Whether a transaction landed (true), failed (the error), or is unknown (null). */
+export async function txStatus(rpc: LedgerRpc, signature: string): Promise<true | { err: unknown } | null> {
+  const { value } = await rpc
+    .getSignatureStatuses([signature as Parameters<LedgerRpc['getSignatureStatuses']>[0][number]], {
+      searchTransactionHistory: true,
+    })
+    .send();
+  const s = value[0];
+  if (!s) return null;
+  return s.err ? { err: s.err } : true;
+}
+
+export async function sendInstructions(rpc: LedgerRpc, payer: TransactionSigner, ixs: Instruction[]): Promise<SentTx> {
+  const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+  const msg = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(payer, m),
+    (m) =>
+      setTransactionMessageLifetimeUsingBlockhash(
+        blockhash as { blockhash: Blockhash; lastValidBlockHeight: bigint },
+        m,
+      ),
+    (m) => appendTransactionMessageInstructions(ixs, m),
+  );
+  const signed = await signTransactionMessageWithSigners(msg);
+  return submitAndConfirm(rpc, getBase64EncodedWireTransaction(signed));
+}
+
+/** Rent-exempt minimum of a nonce account (what creating one locks up until it is closed). */
+export async function nonceRent(rpc: LedgerRpc): Promise<bigint> {
+  return BigInt(await rpc.getMinimumBalanceForRentExemption(BigInt(NONCE_ACCOUNT_BYTES)).send());
+}
+
+/** Create and initialize a nonce account (authority: the buyer); ONE transaction. */
+export async function createNonceAccount(
+  rpc: LedgerRpc,
+  buyer: TransactionSigner,
+): Promise<{ account: Address; rent: bigint; sent: SentTx; state: NonceState }> {
+  const account = await generateKeyPairSigner();
+  const rent = await nonceRent(rpc);
+  const sent = await sendInstructions(rpc, buyer, [
+    getCreateAccountInstruction({
+      payer: buyer,
+      newAccount: account,
+      lamports: rent,
+      space: BigInt(NONCE_ACCOUNT_BYTES),
+      programAddress: SYSTEM_PROGRAM,
+    }),
+    getInitializeNonceAccountInstruction({ nonceAccount: account.address, nonceAuthority: buyer.address }),
+  ]);
+  const state = await readNonce(rpc, account.address);
+  if (!state) throw new Error(`nonce account ${account.address} not readable after its creation`);
+  return { account: account.address, rent, sent, state };
+}
+
+/** Close a nonce account: all its lamports back to the buyer; ONE transaction. */
+export async function closeNonceAccount(
+  rpc: LedgerRpc,
+  buyer: TransactionSigner,
+  account: Address,
+  lamports: bigint,
+): Promise<SentTx> {
+  return sendInstructions(rpc, buyer, [
+    getWithdrawNonceAccountInstruction({
+      nonceAccount: account,
+      recipientAccount: buyer.address,
+      nonceAuthority: buyer,
+      withdrawAmount: lamports,
+    }),
+  ]);
+}
+
+function json(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+/**
+ * Watch an account's lamports: read once, then follow accountNotifications; while the WebSocket is
+ * down, poll every `pollMs`. Returns stop.
+ */
+export function watchLamports(
+  rpc: LedgerRpc,
+  subs: SubscriptionsHolder | undefined,
+  addr: Address,
+  onChange: (lamports: bigint) => void,
+  pollMs = 10_000,
+): () => void {
+  const ac = new AbortController();
+  let last: bigint | null = null;
+  const seen = (n: bigint): void => {
+    if (n === last) return;
+    last = n;
+    onChange(n);
+  };
+  const poll = async (): Promise<void> => {
+    const { value } = await rpc.getBalance(addr, { commitment: 'confirmed' }).send();
+    seen(BigInt(value));
+  };
+  void (async () => {
+    while (!ac.signal.aborted) {
+      await poll().catch(() => undefined);
+      if (subs) {
+        const client = subs.get();
+        try {
+          const it = await client
+            .accountNotifications(addr, { commitment: 'confirmed', encoding: 'base64' })
+            .subscribe({ abortSignal: ac.signal });
+          await poll().catch(() => undefined); // a change between the read and the subscription
+          for await (const n of it) seen(BigInt(n.value.lamports));
+        } catch {
+          if (!ac.signal.aborted) subs.renew(client);
+        }
+      }
+      if (!ac.signal.aborted) await sleep(pollMs, ac.signal).catch(() => undefined);
+    }
+  })();
+  return () => ac.abort();
+}

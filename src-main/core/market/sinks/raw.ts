@@ -1,0 +1,170 @@
+// Runs in: Node. Buyer sinks that hand on exactly the bytes the seller's device emitted (framing.ts
+// rebuilds them from the frames), so the buyer plugs a purchase into the tools they already run:
+//   tcp   a TCP port (127.0.0.1 by default) serving the raw bytes to every client that connects —
+//         `tar1090`/`readsb --net-connector`, QGroundControl over TCP, `nc`. No handshake: clients
+//         of these protocols cannot send a token, so the port is bound to loopback unless the
+//         buyer names another address. A client that reads too slowly loses whole frames
+//         (counted), never the others' data.
+//   udp   a UDP forwarder: each frame is sent as one datagram to host:port (QGroundControl's 14550)
+//   file  a file of raw bytes (appended)
+//   mqtt  one MQTT message per frame to the buyer's broker under a chosen topic (mqtt.ts)
+// NDJSON with metadata stays available through FileSink (file.ts) and the local endpoint.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { z } from 'zod';
+import { rawBytes } from '../sources/framing';
+import type { Framing } from '../frames';
+import { MqttSink, MqttSinkSchema } from './mqtt';
+
+const port = z.number().int().min(0).max(65535);
+const host = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
+
+export const RawSinksSchema = z
+  .object({
+    /** Append the raw bytes to this file. */
+    file: z.string().min(1).max(4096).optional(),
+    /** Serve the raw bytes on this TCP port (port 0: any free port, see `tcpPort`). */
+    tcp: z
+      .object({ host: host.default('127.0.0.1'), port })
+      .strict()
+      .optional(),
+    /** Send each frame as one UDP datagram to host:port. */
+    udp: z
+      .object({ host: host.default('127.0.0.1'), port: port.min(1) })
+      .strict()
+      .optional(),
+    /** Publish each frame as one MQTT message to the buyer's broker (mqtt.ts). */
+    mqtt: MqttSinkSchema.optional(),
+  })
+  .strict();
+export type RawSinksConfig = z.infer<typeof RawSinksSchema>;
+export type RawSinksInput = z.input<typeof RawSinksSchema>;
+
+/** Validate a buyer's raw sink choice (IPC, CLI): a clear error naming the bad field. */
+export function parseRawSinks(input: unknown): RawSinksConfig {
+  const r = RawSinksSchema.safeParse(input);
+  if (!r.success)
+    throw new Error(
+      `bad output: ${r.error.issues.map((i) => `${i.path.join('.') || 'raw'}: ${i.message}`).join('; ')}`,
+    );
+  return r.data;
+}
+
+/** Bytes a slow TCP client may have queued before it loses frames. */
+const MAX_CLIENT_BUFFER = 8 * 1024 * 1024;
+/** Largest datagram UDP carries (IPv4). */
+const MAX_DATAGRAM = 65_507;
+
+export interface RawSinkStats {
+  framesOut: number;
+  bytesOut: number;
+  /** Frames not delivered somewhere (slow TCP client, datagram too big, broker down). */
+  dropped: number;
+  tcpPort: number | null;
+  tcpClients: number;
+  error: string | null;
+}
+
+/** The raw outputs of one purchase; lives as long as the purchase runs (across reconnects). */
+export class RawOutputs {
+  readonly stats: RawSinkStats = { framesOut: 0, bytesOut: 0, dropped: 0, tcpPort: null, tcpClients: 0, error: null };
+  #file: WriteStream | null = null;
+  #tcp: Server | null = null;
+  #clients = new Set<Socket>();
+  #udp: UdpSocket | null = null;
+  #mqtt: MqttSink | null = null;
+
+  constructor(readonly config: RawSinksConfig) {}
+
+  async start(o: { purchaseId: string; onError?: (e: Error) => void } = { purchaseId: '' }): Promise<void> {
+    const fail = (e: Error): void => {
+      this.stats.error = e.message;
+      o.onError?.(e);
+    };
+    const c = this.config;
+    if (c.file) {
+      mkdirSync(dirname(c.file), { recursive: true });
+      this.#file = createWriteStream(c.file, { flags: 'a' });
+      this.#file.on('error', (e) => {
+        fail(new Error(`raw file ${c.file}: ${e.message}`));
+        this.#file = null;
+      });
+    }
+    if (c.tcp) {
+      const srv = createServer((s) => {
+        this.#clients.add(s);
+        this.stats.tcpClients = this.#clients.size;
+        s.on('error', () => undefined);
+        s.on('data', () => undefined); // these protocols' clients may talk; nothing they say is read
+        s.on('close', () => {
+          this.#clients.delete(s);
+          this.stats.tcpClients = this.#clients.size;
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', (e) =>
+          reject(new Error(`cannot serve raw bytes on ${c.tcp!.host}:${c.tcp!.port}: ${e.message}`)),
+        );
+        srv.listen(c.tcp!.port, c.tcp!.host, () => resolve());
+      });
+      srv.on('error', (e) => fail(e));
+      this.#tcp = srv;
+      this.stats.tcpPort = (srv.address() as AddressInfo).port;
+    }
+    if (c.udp) {
+      const s = createSocket(c.udp.host.includes(':') ? 'udp6' : 'udp4');
+      s.on('error', (e) => fail(new Error(`udp forward to ${c.udp!.host}:${c.udp!.port}: ${e.message}`)));
+      this.#udp = s;
+    }
+    if (c.mqtt) {
+      this.#mqtt = new MqttSink(c.mqtt, { clientId: `axon-${o.purchaseId}`.slice(0, 64), onError: fail });
+      this.#mqtt.start();
+    }
+  }
+
+  write(f: { payload: Uint8Array }, framing: Framing): void {
+    const parts = rawBytes(framing, f.payload);
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    this.stats.framesOut++;
+    this.stats.bytesOut += size;
+    if (this.#file) for (const p of parts) this.#file.write(p);
+    for (const s of this.#clients) {
+      if (s.writableLength > MAX_CLIENT_BUFFER) {
+        this.stats.dropped++;
+        continue;
+      }
+      for (const p of parts) s.write(p);
+    }
+    if (this.#udp) {
+      if (size > MAX_DATAGRAM) this.stats.dropped++;
+      else {
+        const dgram = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        this.#udp.send(dgram, this.config.udp!.port, this.config.udp!.host);
+      }
+    }
+    // MQTT carries messages: one per frame, the payload as it is (a line without its newline)
+    if (this.#mqtt && !this.#mqtt.publish(f.payload)) this.stats.dropped++;
+  }
+
+  async close(): Promise<void> {
+    const file = this.#file;
+    this.#file = null;
+    if (file) await new Promise<void>((r) => file.end(() => r()));
+    for (const s of this.#clients) s.destroy();
+    this.#clients.clear();
+    const srv = this.#tcp;
+    this.#tcp = null;
+    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    const u = this.#udp;
+    this.#udp = null;
+    if (u) await new Promise<void>((r) => u.close(() => r()));
+    await this.#mqtt?.close();
+    this.#mqtt = null;
+  }
+}
