@@ -85,7 +85,14 @@ function program(): Command {
       'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL',
     )
     .requiredOption('--title <title>', 'the title buyers see')
-    .option('--price-direct <lamports>', 'price per minute, direct tier (lamports, or e.g. 0.001sol)', '60000')
+    .option(
+      '--price-direct <price>',
+      'price per minute, direct tier (lamports, or e.g. 0.001sol; with --asset usdc: base units, or e.g. 0.01usdc) (default: 60000 lamports, or 0.01 USDC)',
+    )
+    .option(
+      '--asset <asset>',
+      "what the stream is priced in: sol (default) | usdc (the cluster's USDC mint) | a mint address",
+    )
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
     .option('--period <seconds>', 'pay-as-you-go period (default 60)')
     .option('--capacity <n>', 'most buyers at once (default 50)')
@@ -137,6 +144,10 @@ function program(): Command {
     .description('a local ledger, a seller and a buyer in one process: the live stream, the path and each payment')
     .option('--seconds <n>', 'stop by itself after N seconds of streaming (default: run until Ctrl+C)')
     .option('--source <spec>', 'what the demo seller sells (default: aircraft)')
+    .option(
+      '--asset <asset>',
+      "what the demo stream is priced in: sol (default) | usdc (the local ledger's USDC, from its faucet)",
+    )
     .action((o: DemoOptions) => demoCommand(cliContext(g()), o));
 
   p.addHelpText(
