@@ -20,6 +20,7 @@ import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { RpcHealth } from './ledger/rpc';
 import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
+import type { Asset } from './ledger/assets';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
@@ -391,6 +392,25 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   /** The network fee of one message (withTransfer: one that also moves lamports). */
   estimateFee(withTransfer: boolean): Promise<Lamports> {
     return this.ledger.estimateFee(withTransfer);
+  }
+  /** This wallet's token balances: this cluster's USDC (base units), when the cluster has one. */
+  async tokenBalances(): Promise<{ asset: Asset; balance: bigint }[]> {
+    const usdc = await this.ledger.usdc();
+    return usdc ? [{ asset: usdc, balance: await this.ledger.balanceOf(usdc) }] : [];
+  }
+  /**
+   * What buying a listing costs beyond its price, in its asset: the asset, this wallet's balance
+   * of it, and (token) the rent of the seller's token account the first payment creates (0 when
+   * it exists).
+   */
+  async assetTerms(listing: ListingRow): Promise<{ asset: Asset; balance: bigint; accountRent: Lamports }> {
+    const asset = await this.ledger.asset(listing.mint);
+    if (asset.kind === 'sol') return { asset, balance: await this.ledger.balance(), accountRent: 0n };
+    const [balance, missing] = await Promise.all([
+      this.ledger.balanceOf(asset),
+      this.ledger.tokenAccountMissing(asset, listing.seller as Address),
+    ]);
+    return { asset, balance, accountRent: missing ? await this.ledger.tokenAccountRent() : 0n };
   }
 
   history(kind: 'purchase' | 'sale', id: string): TransitionRow[] {

@@ -50,6 +50,17 @@ export interface RpcStatusView {
   requests: number;
 }
 
+/**
+ * What amounts are counted in: SOL (mint null, decimals 9: lamports) or an SPL token such as USDC
+ * (its mint, its decimals). Amounts of a listing / purchase / sale are integer base units of it;
+ * network fees and rent are always lamports.
+ */
+export interface AssetView {
+  symbol: string;
+  decimals: number;
+  mint: string | null;
+}
+
 export interface ListingView {
   /** seller address + ':' + stream id */
   id: string;
@@ -73,6 +84,8 @@ export interface ListingView {
   origin: string | null;
   /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
   receiving: string | null;
+  /** What the prices are in (SOL or a token such as USDC); absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface ListingQuery {
@@ -122,6 +135,12 @@ export interface BuyQuote {
   existingPurchase: string | null;
   /** Set when the balance cannot cover the first period: what to do. */
   problem?: string;
+  /** What the prices and the cap are in; for a token, fees and rent stay lamports. Absent = SOL. */
+  asset?: AssetView;
+  /** Token-priced: lamports of rent for the seller's token account the first payment creates ('0' when it exists). */
+  tokenAccountRent?: LamportsString;
+  /** Token-priced: this wallet's balance of the token (base units). */
+  tokenBalance?: LamportsString;
 }
 
 export type PurchaseState = TradeState;
@@ -151,6 +170,8 @@ export interface PurchaseView {
   rateHz: number;
   createdAt: number;
   updatedAt: number;
+  /** What pricePerPeriod, maxLamports and spent are in (fees are lamports); absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface FrameView {
@@ -179,13 +200,15 @@ export interface SellRequest {
   tags: string[];
   format: string;
   source: SourceSpec;
-  /** lamports per minute */
+  /** per minute, in base units of `mint` (lamports when absent) */
   priceDirect: LamportsString;
   priceRelay?: LamportsString;
   periodSec: number;
   region?: string;
   /** Max buyers at once. */
   capacity?: number;
+  /** Priced in this SPL token (e.g. WalletView.tokens[i].asset.mint for USDC); absent = SOL. */
+  mint?: string;
 }
 
 export interface OwnStreamView {
@@ -205,6 +228,8 @@ export interface OwnStreamView {
   problem: string | null;
   buyers: number;
   framesOut: number;
+  /** What the prices are in; absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface SaleView {
@@ -221,6 +246,8 @@ export interface SaleView {
   dropped: number;
   createdAt: number;
   updatedAt: number;
+  /** What pricePerPeriod and earned are in; absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface AttemptView {
@@ -251,6 +278,9 @@ export interface PeerView {
 export interface WalletView {
   address: string;
   balance: LamportsString;
+  /** Token balances (USDC of this cluster), base units of each asset. */
+  tokens?: { asset: AssetView; balance: LamportsString }[];
+  /** The local ledger serves a USDC faucet (the \`faucet\` command is planned; \`axon wallet faucet\` today). */
   cluster: string;
   /** Airdrops exist on the local ledger and devnet only. */
   canAirdrop: boolean;
@@ -269,6 +299,8 @@ export interface PaymentView {
   reason: string | null;
   createdAt: number;
   explorerUrl: string | null;
+  /** What `lamports` is in (the purchase's or sale's asset); absent = SOL. */
+  asset?: AssetView;
 }
 
 /** What one transaction of this wallet was (History). */
