@@ -30,6 +30,8 @@ const WHAT: Record<ActivityRow['kind'], string> = {
   airdrop: 'Airdrop',
   'transfer-in': 'Received',
   'transfer-out': 'Sent',
+  deposit: 'Deposit: payment nonce account (refunded at the end)',
+  refund: 'Deposit refunded: payment nonce account closed',
   failed: 'Failed transaction (fee still paid)',
 };
 

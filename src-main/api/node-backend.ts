@@ -45,6 +45,7 @@ export type AxonNodeLike = Pick<
   AxonNode,
   | 'identity'
   | 'settings'
+  | 'relayPayments'
   | 'sell'
   | 'pause'
   | 'unpause'
@@ -110,6 +111,8 @@ class NodeViews {
       rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
+    const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
+    if (shares.length) v.relayShares = shares.reduce((a, r) => a + r.lamports, 0n).toString();
     return v;
   }
 
@@ -138,6 +141,21 @@ class NodeViews {
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
+      ...(s.relayUse
+        ? {
+            relayUse: {
+              bytesToday: Number(s.relayUse.bytesToday),
+              dailyCapBytes: s.relayUse.dailyCapBytes ? Number(s.relayUse.dailyCapBytes) : null,
+              bytesPerSec: s.relayUse.bytesPerSec,
+              capBytesPerSec: s.relayUse.capBytesPerSec ?? null,
+              throttled: s.relayUse.throttled,
+              circuits: s.relayUse.circuits,
+              refused: s.relayUse.refused,
+              cutUnpaid: s.relayUse.cutUnpaid,
+              pricePerMinute: s.relayUse.pricePerMin.toString(),
+            },
+          }
+        : {}),
       serving: s.offers.some((o) => !o.offer.paused),
       sellingPaused: this.selling.paused,
       buyers: s.sales.filter((x) => !isFinal(x.state)).length,
@@ -227,7 +245,7 @@ function forwardNodeEvents(
       hub.emit('notice', {
         level: 'info',
         title: `Connected to ${c.role === 'buyer' ? 'the seller' : 'a buyer'}`,
-        message: `${c.path} in ${c.elapsedMs} ms`,
+        message: `${PATH_WORDS[c.path] ?? c.path} in ${c.elapsedMs} ms`,
       }),
     'peer-error': (e: { remote: string; code: string; message: string }) =>
       hub.emit('notice', { level: 'warning', title: `Peer error (${e.code})`, message: e.message }),
@@ -283,6 +301,14 @@ function startLiveFeed(
     clearInterval(slowTimer);
   };
 }
+
+/** Connection paths as the screens name them (Connections: "Direct · LAN"). */
+const PATH_WORDS: Record<string, string> = {
+  'direct-lan': 'Direct · LAN',
+  'direct-wan': 'Direct · WAN',
+  'hole-punched': 'Hole-punched',
+  relayed: 'Relayed',
+};
 
 /** A MarketError from the node as the UI shows it (message + what to do). */
 function userFacing(e: unknown): never {
@@ -379,6 +405,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         periodSec: terms.periodSec,
         pricePerPeriod: terms.pricePerPeriod.toString(),
         feePerPeriod: fee.toString(),
+        relayPricePerMinuteMax: String(node.settings.roles.maxRelayPrice),
         maxMinutes: req.maxMinutes,
         cap: terms.cap.toString(),
         balance: balance.toString(),

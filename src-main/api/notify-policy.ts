@@ -1,9 +1,11 @@
 // Runs in: Node. Which events deserve a desktop notification (Electron shows them; kept here,
 // free of Electron, so it is tested in plain Node): a new buyer, a payment received, a lost
-// connection, and errors the node reports.
+// connection, a purchase that ended (cap reached, seller stopped; src-shared/contract/notices.ts),
+// and errors the node reports.
 import type { AxonEventName, AxonEvents } from '../../src-shared/contract/api';
 import { formatSol, isFinal } from '../../src-shared/contract/api';
 import { safeText } from '../../src-shared/contract/text';
+import { PurchaseEndWatch } from '../../src-shared/contract/notices';
 
 export interface DesktopNotice {
   title: string;
@@ -14,6 +16,7 @@ export class NotificationPolicy {
   readonly #salesSeen = new Set<string>();
   readonly #paymentsSeen = new Set<string>();
   readonly #connected = new Map<string, boolean>();
+  readonly #purchases = new PurchaseEndWatch();
 
   /** Returns the notification to show for this event, if any. */
   decide<E extends AxonEventName>(event: E, payload: AxonEvents[E]): DesktopNotice | null {
@@ -33,8 +36,12 @@ export class NotificationPolicy {
         this.#paymentsSeen.add(p.signature);
         return {
           title: 'Payment received',
-          body: `${formatSol(p.lamports, 9)} from ${short(p.counterparty)} (period ${p.period + 1}).`,
+          body: `${formatSol(p.lamports)} from ${short(p.counterparty)} (period ${p.period + 1}).`,
         };
+      }
+      case 'purchase': {
+        const n = this.#purchases.update(payload as AxonEvents['purchase']);
+        return n ? { title: n.title, body: safeText(n.body) } : null;
       }
       case 'peer': {
         const p = payload as AxonEvents['peer'];

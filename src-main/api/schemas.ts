@@ -119,6 +119,10 @@ export const SettingsPatchSchema = z
       .strict(),
     stunServers: z.array(hostPort).max(16),
     startOnLogin: z.boolean(),
+    oneClickBuyMax: z
+      .string()
+      .regex(/^\d{1,16}$/, 'one-click limit: a whole number of lamports')
+      .refine((s) => !/^\d{1,16}$/.test(s) || Number(s) <= Number.MAX_SAFE_INTEGER, 'one-click limit is too large'),
   })
   .partial()
   .strict();

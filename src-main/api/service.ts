@@ -65,12 +65,14 @@ export class ApiService {
     const name = command as CommandName;
     const parsed = commandArgs[name].safeParse(Array.isArray(args) ? trimUndefined(args) : args);
     if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path.slice(1).join('.');
       return {
         ok: false,
         error: {
           code: 'invalid-argument',
           message: `${name}: ${describeIssues(parsed.error)}`,
-          hint: 'Correct the highlighted value and try again.',
+          hint: field ? 'Correct the highlighted value and try again.' : 'Correct the value and try again.',
+          ...(field ? { field } : {}),
         },
       };
     }

@@ -23,6 +23,7 @@ export function readSettingsView(ctx: SettingsContext): SettingsView {
     roles: s.roles,
     stunServers: s.stunServers,
     startOnLogin: s.startOnLogin,
+    oneClickBuyMax: String(s.oneClickBuyMaxLamports),
     uiPort: s.uiPort,
     dataDir: ctx.dataDir,
     canStartOnLogin: Boolean(ctx.setStartOnLogin),
@@ -38,7 +39,11 @@ export function writeSettings(ctx: SettingsContext, patch: SettingsPatch): Setti
     );
   }
   const before = loadSettings(ctx.settingsFile);
-  const next = updateSettings(ctx.settingsFile, patch as Partial<Settings>);
+  const { oneClickBuyMax, ...rest } = patch;
+  const next = updateSettings(ctx.settingsFile, {
+    ...(rest as Partial<Settings>),
+    ...(oneClickBuyMax !== undefined ? { oneClickBuyMaxLamports: Number(oneClickBuyMax) } : {}),
+  });
   if (patch.startOnLogin !== undefined) ctx.setStartOnLogin?.(patch.startOnLogin);
   const restartRequired = RESTART_KEYS.some((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));
   return { settings: readSettingsView(ctx), restartRequired };

@@ -123,6 +123,7 @@ function program(): Command {
     .option('--tier <tier>', "direct | relay (buy a relay's rebroadcast)")
     .option('--out <file>', 'append the frames to FILE (NDJSON with metadata) instead of printing them')
     .option('--serve', 'serve the frames on the local endpoint (WebSocket + TCP on 127.0.0.1) instead of printing them')
+    .option('--again', 'buy although a purchase of this stream is still running (pays for it twice)')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
 
   p.command('status')

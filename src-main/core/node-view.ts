@@ -14,7 +14,7 @@ import type { Asset } from './ledger/assets';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
-import { RoleStore, type StoredAnnouncement, type StoredRoleState } from './store/roles';
+import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 
 export class NodeView {
@@ -85,6 +85,10 @@ export class NodeView {
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {
     return new RoleStore(this.#db).liveAnnouncements();
+  }
+  /** What the relay role carried today (as the running node last saved it, about once a minute). */
+  relayUse(): RelayUseRow | undefined {
+    return new RoleStore(this.#db).relayUse();
   }
   /** The RPC endpoint's state (requests, 429s) as the last running node saw it. */
   rpcHealth(): StoredRpcHealth | null {

@@ -24,6 +24,9 @@ import type { Asset } from './ledger/assets';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
+import { BuyerRelayPricing } from './market/relay-pay';
+import type { RelayUse } from './net/relay-meter';
+import type { RelayPaymentRow } from './store/roles';
 import { Market, type MarketStatus } from './market/market';
 import type { SellOptions } from './market/seller';
 import type { BuyOptions, MarketEvents, MarketTiming } from './market/types';
@@ -88,6 +91,9 @@ export interface NodeStatus extends MarketStatus {
   sessions: number;
   /** This node's own relay and reflector roles: mode, serving or not, and why. */
   roleState: { relay: RoleState; reflector: RoleState };
+  /** What the relay role carried against its caps (undefined when the relay role is off), and
+   *  its price (lamports per minute of a relayed purchase; 0 = free). */
+  relayUse?: RelayUse & { pricePerMin: bigint };
   /** The RPC endpoint: requests per method, and whether it is rate-limiting us (429). */
   rpc: RpcHealth;
 }
@@ -202,6 +208,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         nat: () => nat(),
         stunServers: settings.stunServers,
         db,
+        relayPrice: BigInt(settings.roles.relayPrice),
       });
       net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());
@@ -215,6 +222,13 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         ledger,
         net,
         marketId,
+        relayPricing: new BuyerRelayPricing({
+          priceOf: (peer) => roles.relayPrice(peer),
+          bestConnection: (peer) => net.bestConnection(peer),
+          maxPrice: BigInt(settings.roles.maxRelayPrice),
+          ...(roles.store ? { store: roles.store } : {}),
+          log: log.child({ mod: 'relay-pay' }),
+        }),
         timing: o.timing,
         log,
         // the local endpoint's token lives in the data dir (shown by `axon status`)
@@ -418,6 +432,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
 
   status(): NodeStatus {
+    const use = this.net.relayUse();
     return {
       ...this.#market.status(),
       peerId: this.identity.peerId.toString(),
@@ -432,8 +447,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleNodes: this.roles.known(),
       sessions: this.#market.seller.server.sessions.size,
       roleState: this.net.roleState(),
+      ...(use ? { relayUse: { ...use, pricePerMin: BigInt(this.settings.roles.relayPrice) } } : {}),
       rpc: this.ledger.rpcHealth(),
     };
+  }
+
+  /** Relay shares: paid by this node as a buyer ('out'), or received as a relay ('in'). */
+  relayPayments(requestId?: string): RelayPaymentRow[] {
+    return this.roles.store?.relayPayments(requestId !== undefined ? { requestId } : {}) ?? [];
   }
 
   /**

@@ -92,6 +92,11 @@ export const SettingsSchema = z
     }),
     stunServers: z.array(hostPort).default([]),
     startOnLogin: z.boolean().default(false),
+    /**
+     * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all
+     * (cap + fees); 0 = always ask first (the default).
+     */
+    oneClickBuyMaxLamports: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
     /** Headless UI port on loopback. 0 = pick a free one. */
     uiPort: z.number().int().min(0).max(65535).default(0),
   })

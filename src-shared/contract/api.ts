@@ -29,6 +29,8 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** What this node's relay carries against its caps (absent when the relay role is off). */
+  relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
   serving: boolean;
   /** All selling paused (tray "Pause selling"). */
@@ -118,6 +120,9 @@ export interface BuyQuote {
   pricePerPeriod: LamportsString;
   /** Network fee per period payment. */
   feePerPeriod: LamportsString;
+  /** The most a relayed connection adds per minute (Settings roles.maxRelayPrice; "0" = free relays
+   *  only): the relay's share is paid with each period while relayed and counts against the cap. */
+  relayPricePerMinuteMax?: LamportsString;
   maxMinutes: number;
   cap: LamportsString;
   balance: LamportsString;
@@ -164,6 +169,8 @@ export interface PurchaseView {
   spent: LamportsString;
   /** Transaction fees paid for this purchase; the cap covers spent + fees. */
   fees: LamportsString;
+  /** The part of `fees` paid to relays (their shares of relayed periods). */
+  relayShares?: LamportsString;
   frames: number;
   dropped: number;
   /** Frames per second over the last few seconds. */
@@ -319,6 +326,8 @@ export type ActivityKind =
   | 'airdrop'
   | 'transfer-in'
   | 'transfer-out'
+  | 'deposit'
+  | 'refund'
   | 'failed';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
@@ -401,6 +410,26 @@ export interface RolesSettings {
   maxRelayPrice?: number;
 }
 
+/** The relay role's use against its caps (Settings roles.limits.totalKiBPerSec / dailyMiB). */
+export interface RelayUseView {
+  bytesToday: number;
+  /** null = no daily budget */
+  dailyCapBytes: number | null;
+  /** 5 s average, both directions */
+  bytesPerSec: number;
+  /** null = no rate cap */
+  capBytesPerSec: number | null;
+  /** the rate cap holds traffic back now */
+  throttled: boolean;
+  circuits: number;
+  /** reservations/circuits refused today: daily budget spent */
+  refused: number;
+  /** circuits cut: their peers did not pay the relay */
+  cutUnpaid: number;
+  /** what the relay charges per minute of a relayed purchase ("0" = free) */
+  pricePerMinute: LamportsString;
+}
+
 /** One of this node's roles as it stands: the mode, whether it serves now, and why. */
 export interface RoleStateView {
   mode: RoleMode;
@@ -415,6 +444,8 @@ export interface SettingsView {
   roles: RolesSettings;
   stunServers: string[];
   startOnLogin: boolean;
+  /** Buy without a confirmation when the total at most is ≤ this; '0' = always ask first. */
+  oneClickBuyMax: LamportsString;
   uiPort: number;
   dataDir: string;
   /** Start-on-login is an Electron feature; false in the headless UI. */
@@ -428,6 +459,7 @@ export interface SettingsPatch {
   roles?: RolesSettings;
   stunServers?: string[];
   startOnLogin?: boolean;
+  oneClickBuyMax?: LamportsString;
 }
 
 export interface SettingsResult {
@@ -494,6 +526,8 @@ export interface ApiErrorInfo {
   code: string;
   message: string;
   hint: string;
+  /** For 'invalid-argument': the field at fault, as the request names it (e.g. 'priceDirect', 'source.path'). */
+  field?: string;
 }
 
 /** The wire form of a command's outcome (IPC and HTTP alike). */

@@ -43,11 +43,13 @@ export const EVENT_NAMES: readonly AxonEventName[] = [
 export class ApiError extends Error implements ApiErrorInfo {
   readonly code: string;
   readonly hint: string;
+  readonly field?: string;
   constructor(info: ApiErrorInfo) {
     super(info.message);
     this.name = 'ApiError';
     this.code = info.code;
     this.hint = info.hint;
+    if (info.field !== undefined) this.field = info.field;
   }
 }
 
@@ -62,7 +64,8 @@ export function encodeApiError(info: ApiErrorInfo): Error {
 }
 
 export function toApiErrorInfo(e: unknown): ApiErrorInfo {
-  if (e instanceof ApiError) return { code: e.code, message: e.message, hint: e.hint };
+  if (e instanceof ApiError)
+    return { code: e.code, message: e.message, hint: e.hint, ...(e.field !== undefined ? { field: e.field } : {}) };
   const message = e instanceof Error ? e.message : String(e);
   const at = message.indexOf(ENCODED_PREFIX);
   if (at >= 0) {
@@ -128,13 +131,16 @@ export function createApiClient(transport: ApiTransport, opts: { encodeErrors?: 
 export const IPC_CALL = 'axon:call';
 export const IPC_EVENT = 'axon:event';
 
-/** Format lamports as SOL for display (exact, no floats). */
-export function formatSol(lamports: LamportsString | bigint, maxDecimals = 6): string {
+/**
+ * Format lamports as SOL for display: THE one format rule of the app. Exact (no floats, no
+ * rounding: up to 9 decimals, trailing zeros dropped), so the same amount reads the same on every
+ * screen and a nonzero amount is never shown as 0.
+ */
+export function formatSol(lamports: LamportsString | bigint): string {
   let v = typeof lamports === 'bigint' ? lamports : BigInt(lamports);
   const neg = v < 0n;
   if (neg) v = -v;
   const whole = v / 1_000_000_000n;
-  let frac = (v % 1_000_000_000n).toString().padStart(9, '0').slice(0, maxDecimals).replace(/0+$/, '');
-  if (frac === '' && v % 1_000_000_000n !== 0n && maxDecimals < 9) frac = '';
+  const frac = (v % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
   return `${neg ? '-' : ''}${whole.toString()}${frac ? '.' + frac : ''} SOL`;
 }

@@ -5,14 +5,17 @@
 //    direct throughput and RTT measured in the same run;
 //  - the product path: a seller and a buyer that are real Axon nodes (tests/natlab/product-peer.ts)
 //    with default settings, the local ledger on a public lab host carrying every signal; the buyer
-//    clicks Buy: success, path, paid, median and p95 of Buy → first frame. Between trials the
-//    purchase is stopped and both hang up, so every trial connects from nothing.
+//    clicks Buy: success, path, paid, median and p95 of Buy → first frame, and each failed
+//    trial's reason (the purchase's, with its connect attempts). The nine NAT pairs of the NAT-lab
+//    matrix (tests/natlab/product-helpers.ts PRODUCT_SCENARIOS) plus public↔public. Between trials
+//    the purchase is stopped and both hang up, so every trial connects from nothing.
 // AXON_BENCH_CONNECT=ladder|product|both (default both); AXON_BENCH_TRIALS (20);
-// AXON_BENCH_DELAY_MS (50); AXON_BENCH_PUBLIC_ROLES: roles of the lab's public Axon node
-// ('relay,reflector' by default; '' = default settings, the node takes its roles by itself).
+// AXON_BENCH_DELAY_MS (50); AXON_BENCH_SCENARIOS (a filter by name); AXON_BENCH_TRIAL_MS (90000);
+// AXON_BENCH_PUBLIC_ROLES: roles of the lab's public Axon node configured by hand (default none:
+// default settings, the node takes its roles by itself).
 import { NatLab, type LabHost, type LabProcess } from '../natlab/lab';
 import { spawnPeer, type ConnectedEvent, type Ready } from '../natlab/scenarios-helpers';
-import { spawnProduct } from '../natlab/product-helpers';
+import { PRODUCT_SCENARIOS, spawnProduct, startPublicNode } from '../natlab/product-helpers';
 
 const N = Number(process.env.AXON_BENCH_TRIALS ?? 20);
 const DELAY_MS = Number(process.env.AXON_BENCH_DELAY_MS ?? 50);
@@ -24,7 +27,11 @@ interface Trial {
 }
 
 const MODE = process.env.AXON_BENCH_CONNECT ?? 'both';
-const PUBLIC_ROLES = process.env.AXON_BENCH_PUBLIC_ROLES ?? 'relay,reflector';
+const PUBLIC_ROLES = process.env.AXON_BENCH_PUBLIC_ROLES ?? '';
+/** AXON_BENCH_SCENARIOS=EIM↔EIM,TCP: only the product scenarios whose name contains one of these. */
+const ONLY = process.env.AXON_BENCH_SCENARIOS?.split(',').filter(Boolean);
+/** A trial without a first frame this long after Buy counts as failed (its reason recorded). */
+const TRIAL_MS = Number(process.env.AXON_BENCH_TRIAL_MS ?? 90_000);
 
 const median = (xs: number[]): number | null => {
   if (!xs.length) return null;
@@ -122,63 +129,108 @@ interface Ev {
 const isFinalPurchase = (e: Ev): boolean =>
   e.event === 'purchase' && ['failed', 'ended', 'rejected'].includes(String(e.state));
 
-/** N purchases between one seller and one buyer process, each from an unconnected start. */
+/** N purchases between one seller and one buyer process, each from an unconnected start; a
+ *  failed trial keeps its reason (the purchase's, with every connect attempt). */
 async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost) {
   const seller = spawnProduct(lab, hs, rpcUrl, 'seller');
   const buyer = spawnProduct(lab, hb, rpcUrl, 'buyer');
-  const [rs, rbuy] = await Promise.all([
-    seller.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
-    buyer.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
-  ]);
-  const listed = await seller.waitForJson<Ev>((e) => e.event === 'listed', 120_000);
-  await buyer.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
-  await Promise.all([seller, buyer].map((p) => p.waitForJson<Ev>((e) => e.event === 'nat', 20_000).catch(() => 0)));
-  const trials: { ok: boolean; path: string | null; ms: number; paid: boolean }[] = [];
-  for (let i = 0; i < N; i++) {
-    const before = { ff: count(buyer, 'first-frame'), paid: count(buyer, 'paid'), stopped: count(buyer, 'stopped') };
-    const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
-    buyer.send({ cmd: 'buy', listingId: listed.listingId });
-    const end = Date.now() + 90_000;
-    let r: Ev | undefined;
-    while (!r && Date.now() < end) {
-      const ff = buyer.jsonSoFar<Ev>().filter((e) => e.event === 'first-frame');
-      const fin = buyer.jsonSoFar<Ev>().filter(isFinalPurchase);
-      r = ff.length > before.ff ? ff[before.ff] : fin.length > finals ? fin[finals] : undefined;
-      if (!r) await new Promise((res) => setTimeout(res, 20));
-    }
-    const ok = r?.event === 'first-frame';
-    const paid =
-      ok &&
-      (await next(buyer, 'paid', before.paid, 20_000).then(
-        () => true,
-        () => false,
-      ));
-    trials.push({ ok, path: ok ? String(r!.path ?? '?') : null, ms: ok ? Number(r!.ms) : -1, paid });
-    buyer.send({ cmd: 'stop-purchase' });
-    await next(buyer, 'stopped', before.stopped, 20_000).catch(() => undefined);
-    await new Promise((res) => setTimeout(res, 1500)); // the seller reads the ServiceStop
-    const nh = [count(buyer, 'hung-up'), count(seller, 'hung-up')];
-    buyer.send({ cmd: 'hangup', address: rs.address });
-    seller.send({ cmd: 'hangup', address: rbuy.address });
-    await Promise.all([next(buyer, 'hung-up', nh[0]!, 10_000), next(seller, 'hung-up', nh[1]!, 10_000)]).catch(
-      () => undefined,
+  const trials: { ok: boolean; path: string | null; ms: number; paid: boolean; reason?: string }[] = [];
+  try {
+    const [rs, rbuy] = await Promise.all([
+      seller.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
+      buyer.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
+    ]);
+    const listed = await seller.waitForJson<Ev>((e) => e.event === 'listed', 120_000);
+    await buyer.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
+    // a user clicks Buy once the app is up and knows its NAT
+    await Promise.all(
+      [seller, buyer].map((p) =>
+        p
+          .waitForJson<Ev>((e) => e.event === 'nat' && (e.nat as { mapping?: string }).mapping !== 'unknown', 30_000)
+          .catch(() => 0),
+      ),
     );
-    await new Promise((res) => setTimeout(res, 500));
+    for (let i = 0; i < N; i++) {
+      const before = {
+        ff: count(buyer, 'first-frame'),
+        paid: count(buyer, 'paid'),
+        stopped: count(buyer, 'stopped'),
+        attempts: count(buyer, 'attempts'),
+        errors: count(buyer, 'error'),
+      };
+      const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
+      buyer.send({ cmd: 'buy', listingId: listed.listingId });
+      const end = Date.now() + TRIAL_MS;
+      let r: Ev | undefined;
+      while (!r && Date.now() < end) {
+        const ff = buyer.jsonSoFar<Ev>().filter((e) => e.event === 'first-frame');
+        const fin = buyer.jsonSoFar<Ev>().filter(isFinalPurchase);
+        const err = buyer.jsonSoFar<Ev>().filter((e) => e.event === 'error');
+        r =
+          ff.length > before.ff
+            ? ff[before.ff]
+            : fin.length > finals
+              ? fin[finals]
+              : err.length > before.errors
+                ? err[before.errors]
+                : undefined;
+        if (!r) await new Promise((res) => setTimeout(res, 20));
+      }
+      const ok = r?.event === 'first-frame';
+      let reason: string | undefined;
+      if (!ok) {
+        // why: the purchase's own reason and its connect attempts, as the buyer's history has them
+        buyer.send({ cmd: 'attempts' });
+        const at = await next<Ev>(buyer, 'attempts', before.attempts, 5000).catch(() => undefined);
+        const list = (at?.attempts as { method: string; outcome: string; error?: string }[] | undefined) ?? [];
+        reason = `${r ? String(r.reason ?? r.error ?? r.state) : `no first frame within ${TRIAL_MS} ms (purchase ${lastPurchase(buyer)})`}${
+          list.length
+            ? ` [${list.map((a) => `${a.method}:${a.outcome}${a.error ? ` (${a.error})` : ''}`).join(', ')}]`
+            : ''
+        }`;
+      }
+      const paid =
+        ok &&
+        (await next(buyer, 'paid', before.paid, 20_000).then(
+          () => true,
+          () => false,
+        ));
+      trials.push({
+        ok,
+        path: ok ? String(r!.path ?? '?') : null,
+        ms: ok ? Number(r!.ms) : -1,
+        paid,
+        ...(reason ? { reason } : {}),
+      });
+      if (reason) console.log(`  trial ${i + 1} failed: ${reason}`);
+      buyer.send({ cmd: 'stop-purchase' });
+      await next(buyer, 'stopped', before.stopped, 20_000).catch(() => undefined);
+      await new Promise((res) => setTimeout(res, 1500)); // the seller reads the ServiceStop
+      const nh = [count(buyer, 'hung-up'), count(seller, 'hung-up')];
+      buyer.send({ cmd: 'hangup', address: rs.address });
+      seller.send({ cmd: 'hangup', address: rbuy.address });
+      await Promise.all([next(buyer, 'hung-up', nh[0]!, 10_000), next(seller, 'hung-up', nh[1]!, 10_000)]).catch(
+        () => undefined,
+      );
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  } finally {
+    await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);
   }
-  await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);
   return trials;
+}
+
+/** The buyer's last purchase state, for a trial that saw neither a first frame nor an end. */
+function lastPurchase(buyer: LabProcess): string {
+  const p = buyer.jsonSoFar<Ev>().filter((e) => e.event === 'purchase');
+  const last = p[p.length - 1];
+  return last ? `${String(last.state)}${last.reason ? `: ${String(last.reason)}` : ''}` : 'never reported';
 }
 
 async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
   const ledger = await lab.startLedger();
-  const pub = spawnProduct(
-    lab,
-    await lab.publicHost('pub'),
-    ledger.rpcUrl,
-    'public',
-    PUBLIC_ROLES ? ['--roles', PUBLIC_ROLES] : [],
-  );
-  await pub.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
+  const { node: pub, servingAfterMs } = await startPublicNode(lab, ledger.rpcUrl, PUBLIC_ROLES || undefined);
+  console.log(`public node serving relay + reflector ${servingAfterMs} ms after it was funded`);
   const setups: [string, () => Promise<[LabHost, LabHost]>][] = [
     [
       'public↔public',
@@ -187,30 +239,19 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
         await lab.publicHost('xpb', { delayMs: DELAY_MS }),
       ],
     ],
-    [
-      'EIM↔public',
-      async () => [
-        await lab.hostBehind(await lab.router('xe3', { kind: 'eim', delayMs: DELAY_MS }), 'xe3a'),
-        await lab.publicHost('xpc', { delayMs: DELAY_MS }),
+    ...PRODUCT_SCENARIOS.filter((sc) => !ONLY || ONLY.some((o) => sc.name.includes(o))).map(
+      (sc): [string, () => Promise<[LabHost, LabHost]>] => [
+        sc.name,
+        async () => {
+          const { seller, buyer } = await sc.build(lab, DELAY_MS);
+          return [seller, buyer];
+        },
       ],
-    ],
-    [
-      'EIM↔EIM',
-      async () => [
-        await lab.hostBehind(await lab.router('xe1', { kind: 'eim', delayMs: DELAY_MS }), 'xe1a'),
-        await lab.hostBehind(await lab.router('xe2', { kind: 'eim', delayMs: DELAY_MS }), 'xe2a'),
-      ],
-    ],
-    [
-      'EDM↔EDM',
-      async () => [
-        await lab.hostBehind(await lab.router('xd1', { kind: 'edm', delayMs: DELAY_MS }), 'xd1a'),
-        await lab.hostBehind(await lab.router('xd2', { kind: 'edm', delayMs: DELAY_MS }), 'xd2a'),
-      ],
-    ],
+    ),
   ];
   const rows: Record<string, unknown>[] = [];
   for (const [name, setup] of setups) {
+    const t0 = Date.now();
     const [hs, hb] = await setup();
     const trials = await productPair(lab, ledger.rpcUrl, hs, hb).catch((e: Error) => {
       console.log(`${name}: ${e.message}`);
@@ -219,6 +260,7 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
     const ms = trials.filter((t) => t.ok).map((t) => t.ms);
     const paths = new Map<string, number>();
     for (const t of trials) if (t.path) paths.set(t.path, (paths.get(t.path) ?? 0) + 1);
+    const failures = trials.filter((t) => t.reason).map((t) => t.reason!);
     rows.push({
       pair: name,
       success: `${ms.length}/${trials.length}`,
@@ -226,7 +268,9 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
       paths: JSON.stringify(Object.fromEntries(paths)),
       'median Buy→first frame': median(ms),
       'p95 Buy→first frame': p95(ms),
+      ...(failures.length ? { failures } : {}),
     });
+    console.log(`${name}: ${ms.length}/${trials.length} in ${Math.round((Date.now() - t0) / 1000)} s`);
   }
   await pub.kill();
   return rows;

@@ -4,7 +4,7 @@
 // on two lab hosts; the buyer clicks Buy; the row says connected, path, Buy → first frame, paid.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LabHost, LabProcess, NatLab } from './lab';
+import type { LabHost, LabProcess, NatLab, Router } from './lab';
 import { REPO_ROOT, expectedNat } from './lab';
 import { labelOf } from './scenarios-helpers';
 
@@ -71,8 +71,13 @@ export async function runProductPair(
     if (listed.event === 'error') throw new Error(`seller: ${String(listed.error)}`);
     await buyer.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
     // a user clicks Buy once the app is up: give both nodes the time to reach a NAT verdict
+    // (a verdict that says something: the first report of a busy node may still be 'unknown')
     await Promise.all(
-      [seller, buyer].map((p) => p.waitForJson<Ev>((e) => e.event === 'nat', 20_000).catch(() => undefined)),
+      [seller, buyer].map((p) =>
+        p
+          .waitForJson<Ev>((e) => e.event === 'nat' && (e.nat as { mapping?: string }).mapping !== 'unknown', 30_000)
+          .catch(() => undefined),
+      ),
     );
     buyer.send({ cmd: 'buy', listingId: listed.listingId });
     const end = await buyer.waitForJson<Ev>(
@@ -171,4 +176,150 @@ export function printProductMatrix(rows: ProductRow[], jsonFile?: string): strin
     writeFileSync(jsonFile, json + '\n');
   }
   return table;
+}
+
+/** One NAT pair of the product matrix: how the lab builds it and what the pair allows. */
+export interface ProductScenario {
+  name: string;
+  build(lab: NatLab, delayMs?: number): Promise<{ seller: LabHost; buyer: LabHost }>;
+  expectedPath: string[];
+  /** Expected verdict labels (seller, buyer) where the router kind alone does not say it. */
+  expectedLabels?: [string, string];
+}
+
+/** The router keeps answering unsolicited inbound packets to itself (no INPUT drop). */
+async function acceptUnsolicited(lab: NatLab, r: Router): Promise<void> {
+  await lab.exec(r, 'nft', ['flush', 'chain', 'ip', 'natlab', 'input']);
+}
+/** The home blocks outbound UDP (only TCP leaves it). */
+async function blockUdp(lab: NatLab, r: Router): Promise<void> {
+  const rule = ['forward', 'iifname', 'lan', 'oifname', 'wan', 'meta', 'l4proto', 'udp', 'drop'];
+  await lab.exec(r, 'nft', ['insert', 'rule', 'ip', 'natlab', ...rule]);
+}
+
+/**
+ * The nine NAT pairs of issue 12 §5 (names `pe…`, `pd…`, `pf…`, `pt…`, hosts `s1…`/`b1…`: one set
+ * per lab). The same list is the NAT-lab test's matrix and `npm run bench -- connect`'s product part.
+ */
+export const PRODUCT_SCENARIOS: ProductScenario[] = [
+  {
+    name: 'EIM↔EIM',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pe1', { kind: 'eim', delayMs }), 's1'),
+      buyer: await lab.hostBehind(await lab.router('pe2', { kind: 'eim', delayMs }), 'b1'),
+    }),
+    expectedPath: ['hole-punched'],
+  },
+  {
+    name: 'EIM↔public',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pe3', { kind: 'eim', delayMs }), 's2'),
+      buyer: await lab.publicHost('b2', { delayMs }),
+    }),
+    expectedPath: ['direct-wan', 'hole-punched'],
+  },
+  {
+    name: 'EIM↔EDM',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pe4', { kind: 'eim', delayMs }), 's3'),
+      buyer: await lab.hostBehind(await lab.router('pd1', { kind: 'edm', delayMs }), 'b3'),
+    }),
+    expectedPath: ['relayed'],
+  },
+  {
+    name: 'EDM↔EDM',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pd2', { kind: 'edm', delayMs }), 's4'),
+      buyer: await lab.hostBehind(await lab.router('pd3', { kind: 'edm', delayMs }), 'b4'),
+    }),
+    expectedPath: ['relayed'],
+  },
+  {
+    name: 'full cone↔EDM',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pf1', { kind: 'fullcone', delayMs }), 's5'),
+      buyer: await lab.hostBehind(await lab.router('pd4', { kind: 'edm', delayMs }), 'b5'),
+    }),
+    expectedPath: ['hole-punched'],
+  },
+  {
+    name: 'same NAT (EIM)',
+    build: async (lab, delayMs) => {
+      const n = await lab.router('pe5', { kind: 'eim', delayMs });
+      return { seller: await lab.hostBehind(n, 's6'), buyer: await lab.hostBehind(n, 'b6') };
+    },
+    expectedPath: ['direct-lan'],
+  },
+  {
+    // both homes 192.168.1.0/24: the seller's private address is the buyer's own address
+    name: 'same LAN range (EIM)',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pe6', { kind: 'eim', lanPrefix: '192.168.1', delayMs }), 's7'),
+      buyer: await lab.hostBehind(await lab.router('pe7', { kind: 'eim', lanPrefix: '192.168.1', delayMs }), 'b7'),
+    }),
+    expectedPath: ['hole-punched'],
+  },
+  {
+    name: 'EIM↔EIM, routers accept unsolicited',
+    build: async (lab, delayMs) => {
+      const [s, b] = [
+        await lab.router('pe8', { kind: 'eim', delayMs }),
+        await lab.router('pe9', { kind: 'eim', delayMs }),
+      ];
+      await Promise.all([acceptUnsolicited(lab, s), acceptUnsolicited(lab, b)]);
+      return { seller: await lab.hostBehind(s, 's8'), buyer: await lab.hostBehind(b, 'b8') };
+    },
+    expectedPath: ['hole-punched'],
+  },
+  {
+    name: 'EIM↔TCP-only home',
+    build: async (lab, delayMs) => {
+      const [s, b] = [
+        await lab.router('pe10', { kind: 'eim', delayMs }),
+        await lab.router('pt1', { kind: 'eim', delayMs }),
+      ];
+      await blockUdp(lab, b);
+      return { seller: await lab.hostBehind(s, 's9'), buyer: await lab.hostBehind(b, 'b9') };
+    },
+    expectedPath: ['relayed'],
+    expectedLabels: ['eim', 'udp-blocked'],
+  },
+];
+
+/**
+ * The lab's one public Axon node (host `pub`, two addresses: its reflector then answers RFC 5780
+ * "change IP" requests, so a full cone home reads full cone), started with default settings
+ * (`roles` = 'relay,reflector' configures them by hand instead). Resolves once it serves relay and
+ * reflector: the relay role comes once a peer's dial reached it (market/roles.ts), so a first user
+ * on another public host (`warm`, default settings; it only starts and health-checks the public
+ * node) brings that dial and leaves — every scenario then starts with both roles served, as the
+ * paths assume (on a busy machine the homes otherwise raced the relay role).
+ */
+export async function startPublicNode(
+  lab: NatLab,
+  rpcUrl: string,
+  roles?: string,
+): Promise<{ node: LabProcess; servingAfterMs: number }> {
+  const node = spawnProduct(
+    lab,
+    await lab.publicHost('pub', { addresses: 2 }),
+    rpcUrl,
+    'public',
+    roles ? ['--roles', roles] : [],
+  );
+  await node.waitForJson<Ev>((e) => e.event === 'funded', 120_000);
+  const t0 = Date.now();
+  const serving = (e: Ev): boolean => {
+    const r = (e.roles as string[] | undefined) ?? [];
+    return e.event === 'roles' && r.includes('relay') && r.includes('reflector');
+  };
+  if (!node.jsonSoFar<Ev>().some(serving)) {
+    const first = spawnProduct(lab, await lab.publicHost('warm'), rpcUrl, 'buyer');
+    try {
+      await node.waitForJson<Ev>(serving, 180_000);
+    } finally {
+      await first.kill('SIGTERM', 3000);
+    }
+  }
+  return { node, servingAfterMs: Date.now() - t0 };
 }

@@ -68,7 +68,11 @@ describe('createApiClient', () => {
   it('formats lamports as SOL exactly', () => {
     expect(formatSol('1000000000')).toBe('1 SOL');
     expect(formatSol('1500000')).toBe('0.0015 SOL');
-    expect(formatSol(123n, 9)).toBe('0.000000123 SOL');
-    expect(formatSol('18446744073709551615', 9)).toBe('18446744073.709551615 SOL');
+    expect(formatSol(123n)).toBe('0.000000123 SOL');
+    expect(formatSol('18446744073709551615')).toBe('18446744073.709551615 SOL');
+    // one rule, exact: a nonzero amount is never shown as 0 (issue 14: "0 SOL / 0.0006 SOL")
+    expect(formatSol(40_000n)).toBe('0.00004 SOL');
+    expect(formatSol(1n)).toBe('0.000000001 SOL');
+    expect(formatSol(-5_000n)).toBe('-0.000005 SOL');
   });
 });

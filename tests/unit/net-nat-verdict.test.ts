@@ -159,4 +159,63 @@ describe('combineObservations', () => {
     ).confidence;
     expect(two).toBeGreaterThan(one);
   });
+
+  test('UDP servers silent while a reflector answered over TCP: udp-blocked, relay only, with the reason', () => {
+    const tcp: AddressObservation = {
+      source: 'reflector:r1',
+      observer: '/ip4/198.18.1.2/tcp/4001/p2p/x',
+      protocol: 'tcp',
+      localPort: -1,
+      observed: { ip: '198.18.9.2', port: 40123 },
+    };
+    const r = combineObservations([tcp], { ...LOCAL, udpAsked: 2 });
+    expect(r).toMatchObject({ mapping: 'udp-blocked', reachability: 'relay-only', publicIp: '198.18.9.2' });
+    expect(r.warnings.join(' ')).toMatch(/outbound UDP is blocked/);
+    // the same TCP answer with no UDP server asked says nothing about UDP
+    expect(combineObservations([tcp], LOCAL).mapping).toBe('unknown');
+    // one UDP answer is enough to know UDP works
+    expect(
+      combineObservations([tcp, udp('reflector:r1', '198.18.1.2:3479', 5000, '198.18.9.2', 5000)], {
+        ...LOCAL,
+        udpAsked: 2,
+      }).mapping,
+    ).not.toBe('udp-blocked');
+  });
+
+  test("a reflector's filtering test: the most permissive result counts; a one-IP bound says so", () => {
+    const base = [
+      udp('reflector:r1', '198.18.1.2:3478', 5000, '198.18.9.2', 5000),
+      udp('reflector:r1', '198.18.1.2:3479', 5000, '198.18.9.2', 5000),
+    ];
+    const full = combineObservations(
+      [
+        ...base,
+        udp('reflector:r1', '198.18.1.2:3478', 6000, '198.18.9.2', 6000, { filteringTest: 'endpoint-independent' }),
+      ],
+      LOCAL,
+    );
+    expect(full).toMatchObject({ mapping: 'endpoint-independent', filtering: 'endpoint-independent' });
+    const bound = combineObservations(
+      [
+        ...base,
+        udp('reflector:r1', '198.18.1.2:3478', 6000, '198.18.9.2', 6000, {
+          filteringTest: 'address-dependent',
+          filteringBound: true,
+        }),
+      ],
+      LOCAL,
+    );
+    expect(bound.filtering).toBe('address-dependent');
+    expect(bound.warnings.join(' ')).toMatch(/needs a reflector with two IPs/);
+    const restricted = combineObservations(
+      [
+        ...base,
+        udp('reflector:r1', '198.18.1.2:3478', 6000, '198.18.9.2', 6000, {
+          filteringTest: 'address-and-port-dependent',
+        }),
+      ],
+      LOCAL,
+    );
+    expect(restricted.filtering).toBe('address-and-port-dependent');
+  });
 });

@@ -15,6 +15,7 @@ import { progress, type Progress } from '../progress';
 import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
+import { relayShare } from '../../core/market/relay-pay';
 
 export interface BuyCliOptions {
   minutes?: string;
@@ -22,6 +23,8 @@ export interface BuyCliOptions {
   tier?: string;
   out?: string;
   serve?: boolean;
+  /** Buy although a purchase of the same listing still runs. */
+  again?: boolean;
 }
 
 const FIND_TIMEOUT_MS = 15_000;
@@ -141,6 +144,14 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     p.succeed(
       `found "${safeText(listing.title)}" by ${listing.seller} at ${money(terms.pricePerMinute, listing.mint)} per minute`,
     );
+    const maxRelay = BigInt(ctx.settings.roles.maxRelayPrice);
+    status(
+      maxRelay > 0n
+        ? `relays   a relayed connection may add up to ${amount(maxRelay)} per minute (${amount(
+            relayShare(maxRelay, terms.periodSec * 1000),
+          )} per period, paid to the relay with each period; counted in the cap) — roles.maxRelayPrice`
+        : 'relays   free relays only (roles.maxRelayPrice is 0)',
+    );
     p.step('posting the service request on the ledger…');
     const purchase = await node
       .buy(id, {
@@ -149,6 +160,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         ...(tier ? { tier } : {}),
         ...(out ? { out } : {}),
         serve: !!o.serve,
+        ...(o.again ? { allowDuplicate: true } : {}),
       })
       .catch((e: unknown) => {
         p.fail('the purchase could not start');
@@ -156,6 +168,10 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
           throw new CliError(
             `${e.message}. Fund ${node.identity.address} first (\`axon wallet airdrop\` on the local ledger or devnet)`,
           );
+        if (e instanceof MarketError && e.code === 'already-receiving')
+          throw new CliError(`${e.message}. Add --again to buy it a second time (and pay twice)`);
+        if (e instanceof MarketError && e.code === 'unhealthy')
+          throw new CliError(`${e.message}: try again when \`axon listings\` shows it healthy`);
         throw e;
       });
     p.succeed(
@@ -189,6 +205,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${money(final.spent, final.mint)} + ${amount(final.fees)} of fees`,
   );
+  const shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
+  if (shares.length)
+    status(
+      `relay    ${amount(shares.reduce((a, r) => a + r.lamports, 0n))} of those fees went to relays (${shares.length} period share(s))`,
+    );
   if (final.state !== 'ended') throw new CliError(`the purchase ${final.state}: ${final.reason ?? 'no reason given'}`);
   if (!byUser && final.frames === 0)
     throw new CliError(`the purchase ended without a single frame: ${final.reason ?? 'no reason given'}`);

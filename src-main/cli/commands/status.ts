@@ -3,7 +3,7 @@
 // (SQLite), so it works whether or not a node is running on this data dir (`axon sell`, `buy`).
 import { dataDirHolder } from '../../core/lock';
 import type { CliContext } from '../context';
-import { ago, money, short, table, toJson } from '../format';
+import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
@@ -41,6 +41,20 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    // the relay's use against its caps (kept by the running node about once a minute)
+    const lim = ctx.settings.roles.limits;
+    const used = view.relayUse();
+    const relayUse = {
+      bytesToday: used?.bytes ?? 0n,
+      dailyCapBytes: lim.dailyMiB ? BigInt(lim.dailyMiB) * 1024n * 1024n : null,
+      bytesPerSec: pid ? (used?.rate ?? 0) : 0,
+      capBytesPerSec: lim.totalKiBPerSec ? lim.totalKiBPerSec * 1024 : null,
+      refused: used?.refused ?? 0,
+      cutUnpaid: used?.cutUnpaid ?? 0,
+      pricePerMinute: BigInt(ctx.settings.roles.relayPrice),
+      maxRelayPricePerMinute: BigInt(ctx.settings.roles.maxRelayPrice),
+      savedAt: used?.updatedAt ?? null,
+    };
     const rpcRow = view.rpcHealth();
     // the row is the running node's (or the last run's): "rate-limited" only while a node runs
     const rpc = rpcRow
@@ -66,6 +80,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           runningNodePid: pid,
           endpointToken,
           roles,
+          relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
@@ -101,6 +116,18 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           !pid && r.since ? ` (at the last run, ${ago(r.since)})` : ''
         }`,
       );
+    const mib = (b: bigint | number): string => `${(Number(b) / 1048576).toFixed(1)} MiB`;
+    console.log(
+      `relay use ${mib(relayUse.bytesToday)} today of ${
+        relayUse.dailyCapBytes ? mib(relayUse.dailyCapBytes) : 'no daily budget'
+      }, ${Math.round(relayUse.bytesPerSec / 1024)} KiB/s of ${
+        relayUse.capBytesPerSec ? `${relayUse.capBytesPerSec / 1024} KiB/s` : 'no rate cap'
+      }${relayUse.refused ? `, ${relayUse.refused} request(s) refused (budget spent)` : ''}${
+        relayUse.cutUnpaid ? `, ${relayUse.cutUnpaid} unpaid circuit(s) cut` : ''
+      }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
+        relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
+      }`,
+    );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
         directory.filter((a) => a.roles.includes('reflector')).length

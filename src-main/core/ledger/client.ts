@@ -63,6 +63,7 @@ import type {
   WatchOptions,
 } from './types';
 import { ReplayCache, topicWatch, type WatchContext } from './watcher';
+import { RelayShareReader } from './relay-shares';
 import { sleep } from '../sleep';
 
 export interface LedgerClientOptions {
@@ -171,7 +172,10 @@ export class SolanaLedgerClient implements LedgerClient {
           const spl = opts.transfer?.asset?.kind === 'spl';
           const instructions = spl ? await transferInstructions(signer, opts.transfer!) : undefined;
           const transfer = spl ? undefined : opts.transfer;
-          const msg = buildPostMessage({ signer, topic, memo, transfer, instructions, blockhash }, message.type);
+          const msg = buildPostMessage(
+            { signer, topic, memo, transfer, instructions, relayShare: opts.relayShare, blockhash },
+            message.type,
+          );
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
         }
@@ -339,6 +343,10 @@ export class SolanaLedgerClient implements LedgerClient {
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();
     if (value === null) throw new Error('the ledger could not price the transaction (blockhash expired?)');
     return BigInt(value);
+  }
+
+  relayShareReader(): RelayShareReader {
+    return new RelayShareReader(this.rpc, this.address);
   }
 
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {

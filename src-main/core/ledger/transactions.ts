@@ -38,6 +38,8 @@ export interface PostShape {
   topic: Address;
   memo: string;
   transfer?: { to: Address; lamports: bigint };
+  /** A second transfer in the same transaction: a relay's share (docs/market.md "Priced relays"). */
+  relayShare?: { to: Address; lamports: bigint };
   /** Payment instructions built by the asset layer (assets.ts transferInstructions), before the memo. */
   instructions?: Instruction[];
   blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint };
@@ -49,6 +51,11 @@ export function buildPostMessage(p: PostShape, type = 'memo') {
   if (p.transfer) {
     instructions.push(
       getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }),
+    );
+  }
+  if (p.relayShare && p.relayShare.lamports > 0n) {
+    instructions.push(
+      getTransferSolInstruction({ source: p.signer, destination: p.relayShare.to, amount: p.relayShare.lamports }),
     );
   }
   if (p.instructions) instructions.push(...p.instructions);

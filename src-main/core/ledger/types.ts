@@ -130,6 +130,9 @@ export interface Received<M extends AxonMessage = AxonMessage> {
 export interface PostOptions {
   /** A transfer in the same transaction (payments): SOL, or an SPL token (assets.ts). */
   transfer?: AssetTransfer;
+  /** A second System transfer (SOL) in the same transaction: a relayed purchase's share for the
+   *  relay (docs/market.md "Priced relays"). */
+  relayShare?: { to: Address; lamports: Lamports };
   /** Wait for this commitment before resolving (default 'confirmed'). */
   commitment?: 'processed' | 'confirmed' | 'finalized';
 }
@@ -204,6 +207,8 @@ export interface LedgerClient {
   /** Fee in lamports of a post (with or without a transfer). */
   estimateFee(withTransfer: boolean): Promise<Lamports>;
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
+  /** A relay's reader of the shares paid to it (ledger/relay-shares.ts), from now on. */
+  relayShareReader(): import('./relay-shares').RelayShareReader;
   /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
   readonly rpc: LedgerRpc;
   /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */

@@ -3,7 +3,7 @@
 // getSignaturesForAddress(wallet) from a cursor (bounded pages), then getTransaction for each new
 // one: the balance change (post − pre) and the fee are the ledger's own numbers. Each transaction is
 // classified by its Axon memo (Listing, ServiceRequest, Payment, ...) or, without one, by its transfer
-// (airdrop, transfer in/out), and linked to its purchase/sale (the message's or the payments table's
+// (airdrop, transfer in/out, a voucher nonce account's deposit and refund), and linked to its purchase/sale (the message's or the payments table's
 // request id) or own stream. The sum of the balance changes is the change of the balance.
 import {
   getBase64Encoder,
@@ -191,6 +191,8 @@ export class WalletActivity {
     const payment = getPayment(this.o.db, signature);
     if (payment) base.requestId ??= payment.requestId;
 
+    const nonceOf =
+      base.message || payment ? null : this.store.purchaseOfNonceAccount(keys.filter((k) => k !== wallet));
     if (base.err) base.kind = 'failed';
     else if (payment || base.message === 'Payment')
       base.kind = (payment ? payment.direction === 'out' : transfer?.from === wallet) ? 'payment-out' : 'payment-in';
@@ -198,7 +200,11 @@ export class WalletActivity {
       base.kind = base.streamId && this.store.listedBefore(wallet, base.streamId) ? 'refresh' : 'listing';
     else if (base.message) base.kind = KIND_OF_MESSAGE[base.message] ?? 'message';
     else if (this.#airdrops.has(signature)) base.kind = 'airdrop';
-    else if (transfer) base.kind = transfer.from === wallet ? 'transfer-out' : 'transfer-in';
+    else if (nonceOf) {
+      // a voucher purchase's nonce account: its rent is locked while it runs and comes back at the end
+      base.kind = delta < 0n ? 'deposit' : 'refund';
+      base.requestId = nonceOf;
+    } else if (transfer) base.kind = transfer.from === wallet ? 'transfer-out' : 'transfer-in';
     else base.kind = delta >= 0n ? 'transfer-in' : 'transfer-out';
     // The seller's side of a stream request is the stream itself (a ServiceRequest names it):
     // keep stream ids only for this wallet's own listing messages.

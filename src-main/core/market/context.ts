@@ -5,7 +5,7 @@ import type { LedgerClient, AxonMessage } from '../ledger/types';
 import type { ListingStore } from '../store/listings';
 import type { TradeStore } from '../store/trades';
 import type { Address } from '@solana/kit';
-import type { MarketEvents, MarketNet, MarketTiming } from './types';
+import type { MarketEvents, MarketNet, MarketTiming, RelayPricing } from './types';
 import type { PunchSignals } from './punch-signaling';
 
 export interface MarketContext {
@@ -20,6 +20,8 @@ export interface MarketContext {
   emit<K extends keyof MarketEvents>(event: K, ...args: MarketEvents[K]): void;
   /** The ladder's signaling channel per trade over the ledger (PunchSync). */
   signals: PunchSignals;
+  /** Priced relays (undefined: every relay is used and none is paid). */
+  relayPricing?: RelayPricing;
   /** Post on a peer's stdin topic. */
   postTo(peer: Address, msg: AxonMessage, opts?: Parameters<LedgerClient['post']>[2]): ReturnType<LedgerClient['post']>;
 }

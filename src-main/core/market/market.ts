@@ -24,6 +24,7 @@ import {
   type MarketEvents,
   type MarketNet,
   type MarketTiming,
+  type RelayPricing,
 } from './types';
 
 /** How far back the market topic is read when this node has no cursor there, or an old one: the
@@ -41,6 +42,8 @@ export interface MarketOptions {
   endpoint?: { wsPort?: number; tcpPort?: number; tokenFile?: string } | false;
   /** NodeAnnounce messages seen on the market topic (the relay/reflector directory, roles.ts). */
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
+  /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
+  relayPricing?: RelayPricing;
 }
 
 export interface MarketStatus {
@@ -81,6 +84,7 @@ export class Market extends EventEmitter<MarketEvents> {
       timing: { ...DEFAULT_TIMING, ...opts.timing },
       log,
       marketTopic,
+      ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
       emit: (ev, ...args) => {
         try {
           (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);

@@ -10,6 +10,7 @@ import { isFinal, type PurchaseRow } from '../store/trades';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { addressToPeerId } from '../identity/identity';
 import { VoucherBuyer } from './voucher';
 
 /**
@@ -72,7 +73,7 @@ export class PaymentScheduler {
     const now = Date.now();
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
-    if (fee !== null && !withinCap(p, fee))
+    if (fee !== null && !withinCap(p, fee + (this.#relayShare(p)?.lamports ?? 0n)))
       stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
@@ -103,6 +104,12 @@ export class PaymentScheduler {
     else this.#later(run, 1000);
   }
 
+  /** The share of the next period owed to the priced relay the connection runs over now, if any. */
+  #relayShare(p: PurchaseRow): ReturnType<NonNullable<MarketContext['relayPricing']>['shareFor']> {
+    if (!this.ctx.relayPricing || p.periodMs === null) return undefined;
+    return this.ctx.relayPricing.shareFor(addressToPeerId(p.seller).toString(), p.periodMs);
+  }
+
   /** The fee of one payment (asked of the ledger once per run). */
   fee(run: Run): Promise<bigint> {
     return this.#fee(run);
@@ -130,12 +137,26 @@ export class PaymentScheduler {
       const price = p.pricePerPeriod;
       if (p.paidThrough >= period) return true;
       if (price === null || isFinal(p.state) || run.stopping) return false;
-      if (!withinCap(p, fee)) {
-        this.ctx.log.info({ id: p.id, period, spent: p.spent, fees: p.fees, fee }, 'payment skipped: over the cap');
+      // a relayed connection over a priced relay: its share goes in the same transaction, and
+      // counts against the cap like a fee (docs/market.md "Priced relays")
+      const share = this.#relayShare(p);
+      const extra = fee + (share?.lamports ?? 0n);
+      if (!withinCap(p, extra)) {
+        this.ctx.log.info(
+          { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
+          'payment skipped: over the cap',
+        );
         return false;
       }
-      // a purchase that started with vouchers keeps them (a restart does not switch it over)
-      if (this.ctx.timing.payments === 'voucher' || this.vouchers.store.get(p.id, 'out')) {
+      // a purchase that started with vouchers keeps them (a restart does not switch it over); one
+      // whose first payment ran over a priced relay pays per period, each transaction carrying the
+      // relay's share (a relay checks its share on the ledger; a voucher lands only when the seller
+      // settles) — docs/market.md "Priced relays"
+      const perPeriodStarted = this.ctx.trades.payments(p.id).some((x) => x.direction === 'out');
+      if (
+        this.vouchers.store.get(p.id, 'out') ||
+        (this.ctx.timing.payments === 'voucher' && !share && !perPeriodStarted)
+      ) {
         const why = await this.vouchers.vouch(run, p, period, fee);
         if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
         const now = this.ctx.trades.purchase(run.id)!;
@@ -163,8 +184,21 @@ export class PaymentScheduler {
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
-        { transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount } },
+        {
+          transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount },
+          ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
+        },
       );
+      if (share)
+        this.ctx.relayPricing?.recordShare({
+          signature: res.signature,
+          requestId: p.id,
+          period,
+          payer: this.ctx.identity.address,
+          relay: share.relay,
+          peer: p.seller,
+          lamports: share.lamports,
+        });
       this.ctx.trades.recordPayment({
         signature: res.signature,
         requestId: p.id,
@@ -180,7 +214,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + fee + rent,
+        fees: p.fees + extra + rent,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {

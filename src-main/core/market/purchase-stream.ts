@@ -31,11 +31,19 @@ export async function connectToSeller(
   remote: ConnectInfo,
   opts: Omit<ConnectOptions, 'peer' | 'role' | 'requestId' | 'signaling'> = {},
 ): Promise<ConnectResult> {
-  const r = await cs.connect(remote, {
-    ...opts,
-    requestId: p.id,
-    signaling: ctx.signals.channel(p.id, p.seller as Address),
-  });
+  // relays charging more than the user accepts (roles.maxRelayPrice) are not used
+  const pricing = ctx.relayPricing;
+  const affordable = (addrs: string[]): string[] =>
+    pricing ? addrs.filter((a) => pricing.allowed(/\/p2p\/([^/]+)(\/p2p-circuit)?\/?$/.exec(a)?.[1] ?? '')) : addrs;
+  const r = await cs.connect(
+    { ...remote, relays: affordable(remote.relays) },
+    {
+      ...opts,
+      ...(opts.relays ? { relays: affordable(opts.relays) } : {}),
+      requestId: p.id,
+      signaling: ctx.signals.channel(p.id, p.seller as Address),
+    },
+  );
   ctx.emit('connection', {
     requestId: p.id,
     peer: p.seller,

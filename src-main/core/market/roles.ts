@@ -9,6 +9,7 @@ import type { Db } from '../store/db';
 import { RoleStore } from '../store/roles';
 import type { LedgerClient, NodeAnnounce, Received } from '../ledger/types';
 import { addressToPeerId } from '../identity/identity';
+import { RelayPayChecker } from './relay-pay';
 import {
   autoRoleDecision,
   checkRelayHealth,
@@ -29,12 +30,23 @@ export interface RoleTiming {
   healthIntervalMs: number;
   /** Hold reservations on at most this many relays. */
   maxRelays: number;
+  /** A priced relay cuts a circuit whose peers have not paid this long after it opened or after
+   *  its paid time ran out (ms). */
+  relayGraceMs: number;
+  /** A priced relay reads the shares paid to it this often while it carries circuits (ms). */
+  relayPayPollMs: number;
 }
 
 /** First re-check of a relay/reflector whose health check failed (doubles with each failure). */
 const RECHECK_FAILED_MS = 5000;
 
-export const DEFAULT_ROLE_TIMING: RoleTiming = { announceTtlSec: 3600, healthIntervalMs: 60_000, maxRelays: 2 };
+export const DEFAULT_ROLE_TIMING: RoleTiming = {
+  announceTtlSec: 3600,
+  healthIntervalMs: 60_000,
+  maxRelays: 2,
+  relayGraceMs: 30_000,
+  relayPayPollMs: 3000,
+};
 
 /** A NodeAnnounce may live at most this long past its landing: it bounds how far back a new
  *  node reads the market topic for the directory (market.ts) and what the directory keeps. */
@@ -96,10 +108,15 @@ export class RoleDirectory {
       stunServers?: string[];
       /** Where the directory and this node's role state are kept across restarts (migration 006). */
       db?: Db;
+      /** What this node's relay charges, lamports per minute (roles.relayPrice; 0 = free). */
+      relayPrice?: bigint;
     },
   ) {
     this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
     this.#store = o.db ? new RoleStore(o.db) : undefined;
+    // the relay's use today survives a restart (its daily budget is per UTC day, not per run)
+    const today = this.#store?.relayUse();
+    if (today) o.net.relayMeter?.seedToday(today.bytes, today.refused, today.cutUnpaid);
     // the directory of the last run: the announcements that are still alive, used at once
     const self = o.net.peerId.toString();
     for (const a of this.#store?.liveAnnouncements() ?? [])
@@ -108,7 +125,50 @@ export class RoleDirectory {
 
   readonly #store?: RoleStore;
 
+  /** The directory and history store (undefined without a database). */
+  get store(): RoleStore | undefined {
+    return this.#store;
+  }
+
+  /** The price a relay announced, lamports per minute (0n: free; undefined: not in the directory). */
+  relayPrice(peer: string): bigint | undefined {
+    const c = this.#candidates.get(peer);
+    return c ? (c.relayPrice ?? 0n) : undefined;
+  }
+
+  /** Keep what the relay role carried today (for `axon status` and the daily budget across restarts). */
+  saveRelayUse(): void {
+    const u = this.o.net.relayUse();
+    if (!u || !this.#store) return;
+    try {
+      this.#store.saveRelayUse({
+        day: Math.floor(Date.now() / 86_400_000),
+        bytes: u.bytesToday,
+        refused: u.refused,
+        cutUnpaid: u.cutUnpaid,
+        rate: u.bytesPerSec,
+      });
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'could not keep the relay use');
+    }
+  }
+
+  #payChecker: RelayPayChecker | null = null;
+
   start(): void {
+    const meter = this.o.net.relayMeter;
+    if (meter && (this.o.relayPrice ?? 0n) > 0n) {
+      this.#payChecker = new RelayPayChecker({
+        ledger: this.o.ledger,
+        meter,
+        pricePerMin: this.o.relayPrice!,
+        graceMs: this.#timing.relayGraceMs,
+        pollMs: this.#timing.relayPayPollMs,
+        ...(this.#store ? { store: this.#store } : {}),
+        log: this.o.log,
+      });
+      this.#payChecker.start();
+    }
     this.#saveRoleState();
     void this.announce();
     if (this.#candidates.size > 0) void this.refresh(); // health-check and reserve on the stored ones now
@@ -117,6 +177,8 @@ export class RoleDirectory {
   }
 
   stop(): void {
+    this.saveRelayUse();
+    this.#payChecker?.stop();
     this.#stopped = true;
     if (this.#announceTimer) clearTimeout(this.#announceTimer);
     if (this.#healthTimer) clearInterval(this.#healthTimer);
@@ -137,6 +199,7 @@ export class RoleDirectory {
       expiresAt: body.expiresAt,
       roles: body.roles,
       multiaddrs: fitAddrs(body.multiaddrs),
+      ...(body.roles.includes('relay') && (this.o.relayPrice ?? 0n) > 0n ? { relayPrice: this.o.relayPrice } : {}),
     };
     let next = (this.#timing.announceTtlSec * 1000) / 2;
     let ok = false;
@@ -178,7 +241,13 @@ export class RoleDirectory {
     }
     const prev = this.#candidates.get(peer);
     if (prev && prev.expiresAt >= m.expiresAt) return;
-    const entry = { peer, roles, multiaddrs: m.multiaddrs, expiresAt: m.expiresAt };
+    const entry = {
+      peer,
+      roles,
+      multiaddrs: m.multiaddrs,
+      expiresAt: m.expiresAt,
+      ...(m.relayPrice && roles.includes('relay') ? { relayPrice: m.relayPrice } : {}),
+    };
     this.#candidates.set(peer, entry);
     try {
       this.#store?.saveAnnouncement(entry);
@@ -204,11 +273,13 @@ export class RoleDirectory {
       });
   }
 
-  /** Healthy relays, best first. */
+  /** Healthy relays, the free ones first (then the cheapest), best first within a price. */
   relays(count = this.#timing.maxRelays): RoleCandidate[] {
-    return pickRoles([...this.#candidates.values()], 'relay', { health: this.#health, count }).filter(
+    const healthy = pickRoles([...this.#candidates.values()], 'relay', { health: this.#health, count: 64 }).filter(
       (c) => this.#health.get(c.peer)?.ok,
     );
+    const price = (c: RoleCandidate): bigint => c.relayPrice ?? 0n;
+    return healthy.sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0)).slice(0, count);
   }
 
   /** Addresses of healthy (or not yet checked) reflectors for discoverAddress. */
@@ -314,6 +385,7 @@ export class RoleDirectory {
         await this.#checkHealth();
         await this.#reserve();
         await this.autoRoles();
+        this.saveRelayUse();
       } while (this.#again && !this.#stopped);
     })()
       .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'role refresh failed'))

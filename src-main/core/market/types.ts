@@ -17,6 +17,27 @@ export interface MarketNet {
   multiaddrs?(): string[];
 }
 
+/** Priced relays as the buyer sees them (market/relay-pay.ts): which relays a purchase may use and
+ *  what the relay its connection runs over is owed per period. */
+export interface RelayPricing {
+  /** The user accepts this relay: its announced price is at most roles.maxRelayPrice (a relay not
+   *  in the directory counts as free: it announced no price). */
+  allowed(relayPeer: string): boolean;
+  /** The relay the best connection to `peer` runs over now and its share of a period of
+   *  `periodMs`; undefined when the path is not relayed or the relay is free. */
+  shareFor(peer: string, periodMs: number): { relay: string; relayPeer: string; lamports: bigint } | undefined;
+  /** Keep a share sent (the history: one row per share). */
+  recordShare(row: {
+    signature: string;
+    requestId: string;
+    period: number;
+    payer: string;
+    relay: string;
+    peer: string;
+    lamports: bigint;
+  }): void;
+}
+
 export interface MarketTiming {
   /** Listing TTL (s); refreshed at half of it. */
   listingTtlSec: number;

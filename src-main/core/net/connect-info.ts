@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 
 export type IceCandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
-export type NatMapping = 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'unknown';
+export type NatMapping = 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'udp-blocked' | 'unknown';
 export type NatFiltering = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
 export interface IceCandidateInfo {
@@ -44,7 +44,7 @@ export class ConnectInfoError extends Error {
 }
 
 const TYPES: IceCandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
-const MAPPINGS: NatMapping[] = ['unknown', 'endpoint-independent', 'endpoint-dependent', 'none'];
+const MAPPINGS: NatMapping[] = ['unknown', 'endpoint-independent', 'endpoint-dependent', 'none', 'udp-blocked'];
 const FILTERINGS: NatFiltering[] = [
   'unknown',
   'endpoint-independent',
@@ -86,7 +86,19 @@ const wireSchema = z.tuple([
       z.array(z.tuple([z.number().int().min(0).max(3), bytes, z.number().int().min(1).max(65535)])).max(16),
     ])
     .nullable(),
-  z.tuple([z.number().int().min(0).max(3), bytes.nullable()], z.number().int().min(0).max(3)).nullable(),
+  z
+    .tuple(
+      [
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(MAPPINGS.length - 1),
+        bytes.nullable(),
+      ],
+      z.number().int().min(0).max(3),
+    )
+    .nullable(),
 ]);
 
 export function encodeConnectInfo(info: ConnectInfo): Uint8Array {

@@ -71,6 +71,12 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
     if (round > 1) {
       // only the initiator starts a further round (both starting would cross)
       if (!sig || ctx.role !== 'initiator' || !dialer.deps.punchEnabled || stageSignal.aborted) return undefined;
+      // no further round the verdicts call hopeless (a verdict may have come since round 1)
+      const hopelessNow = punchHopeless(currentNat(ctx), remoteNat);
+      if (hopelessNow) {
+        attempts.push(dialer.record('hole-punch', [])('skipped', `round ${round}: ${hopelessNow}`));
+        return undefined;
+      }
       await sleep(50 + Math.random() * 200, stageSignal);
       if (stageSignal.aborted) return undefined;
       const next = await offerRound(ctx, sig, round, t, stageSignal);
@@ -83,6 +89,13 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
       ({ session, remoteIce, remoteNat, at } = next);
     }
     const addrs = remoteIce ? candidateList(remoteIce) : [];
+    const hopelessFirst = round === 1 ? punchHopeless(currentNat(ctx), remoteNat) : undefined;
+    if (hopelessFirst && (!session || !remoteIce)) {
+      // e.g. a TCP-only side sent no ICE parameters: no further rounds either
+      attempts.push(dialer.record('hole-punch', addrs)('skipped', hopelessFirst));
+      session?.close();
+      return undefined;
+    }
     if (!session || !remoteIce) {
       attempts.push(dialer.record('hole-punch', addrs)('skipped', `round ${round}: no ICE parameters on one side`));
       session?.close();
@@ -227,6 +240,8 @@ export function punchedKind(
  *  side sends from a fresh port per destination: only a peer whose NAT filters by address at
  *  most (or not at all) lets those packets in. */
 export function punchHopeless(a?: ConnectInfo['nat'], b?: ConnectInfo['nat']): string | undefined {
+  if (a?.mapping === 'udp-blocked' || b?.mapping === 'udp-blocked')
+    return `outbound UDP is blocked on ${a?.mapping === 'udp-blocked' ? 'this' : "the peer's"} side (TCP only)`;
   if (a?.mapping === 'endpoint-dependent' && b?.mapping === 'endpoint-dependent')
     return 'both NATs map endpoint-dependent (symmetric)';
   for (const [x, y] of [

@@ -75,7 +75,9 @@ export class LadderSession implements ConnectSession {
     const base = this.deps.localInfo();
     let ice;
     const remoteHasIce = this.role === 'initiator' || remote?.ice !== undefined;
-    if (withIce && remoteHasIce && this.deps.punchEnabled) {
+    // a TCP-only network (outbound UDP blocked) gathers nothing: no ICE, the peer skips the punch
+    const udpBlocked = base.nat?.mapping === 'udp-blocked';
+    if (withIce && remoteHasIce && this.deps.punchEnabled && !udpBlocked) {
       this.#ice = new IcePunchSession(this.deps.punch, this.deps.punchInit, this.role, this.peerId);
       try {
         ice = await this.#ice.prepare(remote?.ice);

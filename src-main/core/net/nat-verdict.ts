@@ -2,7 +2,8 @@
 // reflector peers and ledger reports → one verdict { publicIp, mapping, reachability, sources,
 // confidence, warnings }. A majority fixes the IP; for one local port, differing observed ports
 // mean endpoint-dependent mapping ("symmetric": go to the relay); agreeing ports from different
-// servers mean endpoint-independent (punchable); observed == local means no NAT (public).
+// servers mean endpoint-independent (punchable); observed == local means no NAT (public); UDP
+// servers silent while reflectors answer over TCP means outbound UDP is blocked (relay only).
 import type { NatReport } from './types';
 
 export interface AddressObservation {
@@ -18,11 +19,17 @@ export interface AddressObservation {
   mappingTest?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'none' | 'unknown';
   /** An RFC 5780 filtering verdict from the same test. */
   filteringTest?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
+  /** The filtering test could only change the port (a one-IP reflector): 'address-dependent'
+   *  then means "address-dependent or endpoint-independent". */
+  filteringBound?: boolean;
 }
 
 export interface CombineOptions {
   /** This host's interface addresses (observed IP among them = no NAT). */
   localIps: string[];
+  /** UDP servers (STUN, reflectors) asked: none answering while TCP observations came back means
+   *  outbound UDP is blocked (a TCP-only network). */
+  udpAsked?: number;
 }
 
 export function combineObservations(obs: AddressObservation[], opts: CombineOptions): NatReport {
@@ -58,6 +65,13 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
   // sources that only ever saw us elsewhere: liars or broken observers, never used as ICE servers
   const outvoted = ranked.length > 1 ? sources.filter((s) => !agreeing.has(s)) : [];
   const base = { sources, confidence, warnings, ...(outvoted.length ? { outvoted } : {}) };
+  // 1b. UDP blocked: reflectors answered over TCP, no UDP server did — no hole punch can work
+  if ((opts.udpAsked ?? 0) > 0 && !obs.some((o) => o.protocol === 'udp')) {
+    warnings.push(
+      `none of ${opts.udpAsked} STUN server/reflector UDP port(s) answered while a reflector answered over TCP: outbound UDP is blocked here, so no hole punch (relay over TCP)`,
+    );
+    return { publicIp, mapping: 'udp-blocked', reachability: 'relay-only', ...base };
+  }
 
   // 2. no NAT: the world sees our own address and port
   if (opts.localIps.includes(publicIp)) {
@@ -100,6 +114,13 @@ export function combineObservations(obs: AddressObservation[], opts: CombineOpti
     );
   const reachability =
     mapping === 'endpoint-dependent' ? 'relay-only' : mapping === 'endpoint-independent' ? 'punchable' : 'unknown';
-  const filtering = mine.find((o) => o.filteringTest && o.filteringTest !== 'unknown')?.filteringTest;
+  // filtering: the most permissive a test saw (a NAT cannot let in more than it does)
+  const tested = mine.filter((o) => o.filteringTest && o.filteringTest !== 'unknown');
+  const order = ['endpoint-independent', 'address-dependent', 'address-and-port-dependent'] as const;
+  const filtering = order.find((f) => tested.some((o) => o.filteringTest === f));
+  if (filtering === 'address-dependent' && tested.every((o) => o.filteringTest !== filtering || o.filteringBound))
+    warnings.push(
+      'filtering lets in other ports of an address we sent to; whether it also lets in other addresses (full cone) needs a reflector with two IPs',
+    );
   return { publicIp, mapping, reachability, ...(filtering ? { filtering } : {}), ...base };
 }

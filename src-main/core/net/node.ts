@@ -265,6 +265,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       reflectors: o.reflectors ?? [],
       reflectPeer: (addr, signal) => reflectViaPeer(this.libp2p, addr, signal),
       signal: o.signal,
+      ...(this.#lastReport ? { previous: this.#lastReport } : {}),
     });
     this.#lastReport = report;
     this.#nat = {

@@ -3,7 +3,9 @@
 //    on request ({dialback: /ipX/<ip>/tcp/<port>}) dials the asker back there on a new connection
 //    and says {dialback: ok|failed} (the asker believes only the inbound connection it sees).
 //  - a UDP Binding responder (STUN wire format, RFC 5389): answers XOR-MAPPED-ADDRESS, so ICE uses
-//    reflectors as its STUN servers.
+//    reflectors as its STUN servers. It honours RFC 5780 CHANGE-REQUEST for the filtering test:
+//    "change port" answers from its other port, "change IP" from a socket on a second public IPv4
+//    address of its host when it has one (named in OTHER-ADDRESS; never asked for otherwise).
 // Reflectors announce the UDP responder as /ip4/<ip>/udp/<port>/p2p/<peer> (no further protocol).
 import type { Socket } from 'node:dgram';
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
@@ -12,6 +14,8 @@ import { z } from 'zod';
 import type { Logger } from '../log';
 import { multiaddrIp } from './addresses';
 import { encodeBindingResponse, isBindingRequest, openUdp, parseStun, type Endpoint } from './stun';
+import { networkInterfaces } from 'node:os';
+import { ipScope } from './addresses';
 
 export const REFLECT_PROTOCOL = '/axon/reflect/1.0.0';
 
@@ -154,17 +158,29 @@ export class ReflectorUdp {
     readonly socket: Socket,
     readonly alt: Socket,
     private readonly log: Logger,
+    /** On a second public IPv4 address of this host: answers "change IP" requests. */
+    readonly other?: { socket: Socket; ip: string },
   ) {
-    for (const s of [socket, alt])
+    for (const s of [socket, alt, ...(other ? [other.socket] : [])])
       s.on('message', (buf, rinfo) => this.#onMessage(s, buf, { ip: rinfo.address, port: rinfo.port }));
   }
 
   static async start(o: { host?: string; port?: number; log: Logger }): Promise<ReflectorUdp> {
     const main = await openUdp(o.port ?? 0, o.host);
+    let alt: Socket | undefined;
     try {
-      return new ReflectorUdp(main, await openUdp(0, o.host), o.log);
+      alt = await openUdp(0, o.host);
+      // the address a 0.0.0.0 socket answers from is the primary one: the second is another
+      const publics = Object.values(networkInterfaces())
+        .flatMap((a) => a ?? [])
+        .filter((a) => a.family === 'IPv4' && ipScope(a.address) === 'public')
+        .map((a) => a.address);
+      const second = publics.find((ip) => ip !== (o.host ?? publics[0]));
+      const other = second ? { socket: await openUdp(0, second), ip: second } : undefined;
+      return new ReflectorUdp(main, alt, o.log, other);
     } catch (e) {
       main.close();
+      alt?.close();
       throw e;
     }
   }
@@ -184,7 +200,9 @@ export class ReflectorUdp {
       const ma = multiaddr(a);
       const ip = multiaddrIp(ma);
       const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (!ip) continue;
+      // not the second IP: our 0.0.0.0 sockets answer from the primary one (a NAT drops that), and
+      // it is the "change IP" source of the filtering test
+      if (!ip || ip === this.other?.ip) continue;
       for (const port of [this.port, this.altPort])
         out.add(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/udp/${port}${peer ? `/p2p/${peer}` : ''}`);
     }
@@ -194,12 +212,28 @@ export class ReflectorUdp {
   #onMessage(socket: Socket, buf: Buffer, from: Endpoint): void {
     const m = parseStun(buf);
     if (!m || !isBindingRequest(m)) return;
-    socket.send(encodeBindingResponse(m.txId, from), from.port, from.ip);
-    this.log.debug({ from: `${from.ip}:${from.port}` }, 'reflected a UDP probe');
+    if (from.ip.includes(':') !== (socket.address().family === 'IPv6')) return;
+    // CHANGE-REQUEST (RFC 5780): another IP only where we have one (else no answer: nobody was
+    // told to ask), another port from our other socket
+    let out = socket;
+    if (m.changeIp) {
+      if (!this.other || socket === this.other.socket) return;
+      out = this.other.socket;
+    } else if (m.changePort) out = socket === this.socket ? this.alt : this.socket;
+    const otherAddr =
+      this.other && socket !== this.other.socket
+        ? { ip: this.other.ip, port: this.other.socket.address().port }
+        : undefined;
+    out.send(encodeBindingResponse(m.txId, from, otherAddr), from.port, from.ip);
+    this.log.debug(
+      { from: `${from.ip}:${from.port}`, changeIp: m.changeIp, changePort: m.changePort },
+      'reflected a UDP probe',
+    );
   }
 
   close(): void {
     this.socket.close();
     this.alt.close();
+    this.other?.socket.close();
   }
 }

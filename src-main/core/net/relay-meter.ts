@@ -146,6 +146,14 @@ export class RelayMeter {
     this.#bucket = cap.bytesPerSec ?? 0;
   }
 
+  /** Continue today's counts after a restart (the daily budget is per UTC day, not per run). */
+  seedToday(bytes: bigint, refused = 0, cutUnpaid = 0): void {
+    this.#rollDay();
+    if (bytes > this.#today) this.#today = bytes;
+    this.#refused = Math.max(this.#refused, refused);
+    this.#cutUnpaid = Math.max(this.#cutUnpaid, cutUnpaid);
+  }
+
   /** Priced relaying on (a gate) or off (undefined). */
   setPayGate(gate: PayGate | undefined): void {
     this.#gate = gate;

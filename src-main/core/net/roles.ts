@@ -14,6 +14,8 @@ export interface RoleCandidate {
   multiaddrs: string[];
   /** Unix seconds. */
   expiresAt: number;
+  /** Lamports per minute of a relayed purchase (absent = free). */
+  relayPrice?: bigint;
 }
 
 export interface HealthResult {

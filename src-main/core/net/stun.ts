@@ -90,7 +90,7 @@ const SOFTWARE = Buffer.from('axon reflector');
  * read), MAPPED-ADDRESS (RFC 3489 clients), SOFTWARE, and FINGERPRINT last (RFC 5389 §7.3: ICE
  * agents send it and expect it back; libjuice checks it when present).
  */
-export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint): Buffer {
+export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint, other?: Endpoint): Buffer {
   const sw = Buffer.alloc(4 + Math.ceil(SOFTWARE.length / 4) * 4);
   sw.writeUInt16BE(ATTR.SOFTWARE, 0);
   sw.writeUInt16BE(SOFTWARE.length, 2);
@@ -98,6 +98,8 @@ export function encodeBindingResponse(txId: Uint8Array, observed: Endpoint): Buf
   const body = Buffer.concat([
     encodeAddrAttr(ATTR.XOR_MAPPED, observed, txId, true),
     encodeAddrAttr(ATTR.MAPPED, observed, txId, false),
+    // RFC 5780: where a CHANGE-REQUEST's answer comes from (only when that is another IP)
+    ...(other ? [encodeAddrAttr(ATTR.OTHER, other, txId, false)] : []),
     sw,
   ]);
   return withFingerprint(stunMessage(BINDING_SUCCESS, txId, body));
@@ -315,6 +317,41 @@ export async function stunMappingTest(
   } catch (err) {
     res.error = (err as Error).message;
     return res;
+  } finally {
+    socket.close();
+  }
+}
+
+/**
+ * RFC 5780 §4.4 filtering against an Axon reflector (a Binding responder with two ports on one IP,
+ * and a third socket on another IP when its host has one, named in OTHER-ADDRESS). From one fresh
+ * socket that has sent only to `ep`: an answer from the other IP and port (test II) means
+ * endpoint-independent filtering (full cone); else an answer from the other port only (test III)
+ * means address-dependent filtering — or, when the reflector has one IP (`bound`), at least that:
+ * it cannot tell endpoint-independent from address-dependent; no answer: address-and-port-dependent.
+ */
+export async function reflectorFilteringTest(
+  ep: Endpoint,
+  o: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ filtering: FilteringBehaviour; bound: boolean; mapped?: Endpoint; localPort?: number }> {
+  const socket = await openUdp();
+  const timeoutMs = o.timeoutMs ?? 1500;
+  try {
+    const t1 = await stunBinding(ep, { socket, timeoutMs, signal: o.signal }).catch(() => undefined);
+    if (!t1) return { filtering: 'unknown', bound: false };
+    const ok = (change: { ip?: boolean; port?: boolean }): Promise<boolean> =>
+      stunBinding(ep, { socket, timeoutMs: Math.min(timeoutMs, 800), change, signal: o.signal }).then(
+        () => true,
+        () => false,
+      );
+    const at = { mapped: t1.mapped, localPort: t1.localPort };
+    if (t1.other && t1.other.ip !== ep.ip && (await ok({ ip: true, port: true })))
+      return { filtering: 'endpoint-independent', bound: false, ...at };
+    // with one IP, endpoint-independent filtering looks the same as address-dependent: say the
+    // lower bound (what was seen) and flag it
+    if (await ok({ port: true }))
+      return { filtering: 'address-dependent', bound: !t1.other || t1.other.ip === ep.ip, ...at };
+    return { filtering: 'address-and-port-dependent', bound: false, ...at };
   } finally {
     socket.close();
   }

@@ -197,9 +197,10 @@ export interface PrepareOptions {
 
 export interface NatReport {
   publicIp?: string;
-  mapping: 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'unknown';
+  /** 'udp-blocked': UDP servers stayed silent while reflectors answered over TCP (TCP-only network). */
+  mapping: 'endpoint-independent' | 'endpoint-dependent' | 'none' | 'udp-blocked' | 'unknown';
   reachability: 'public' | 'punchable' | 'relay-only' | 'unknown';
-  /** RFC 5780 filtering from a STUN server with two addresses, when one answered. */
+  /** RFC 5780 filtering (a STUN server with two addresses, or a reflector's CHANGE-REQUEST test). */
   filtering?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
   /** Which observations were used: 'stun:<server>' | 'reflector:<peer>' | 'ledger:<peer>'. */
   sources: string[];

@@ -18,6 +18,8 @@ export type ActivityKind =
   | 'airdrop'
   | 'transfer-in'
   | 'transfer-out'
+  | 'deposit'
+  | 'refund'
   | 'failed';
 
 export interface ActivityRow {
@@ -103,6 +105,17 @@ export class ActivityStore {
     return !!this.db
       .prepare("SELECT 1 FROM wallet_activity WHERE wallet = ? AND stream_id = ? AND message = 'Listing' LIMIT 1")
       .get(wallet, streamId);
+  }
+
+  /** The purchase whose voucher nonce account is one of `accounts` (its rent is a refundable deposit). */
+  purchaseOfNonceAccount(accounts: string[]): string | null {
+    if (!accounts.length) return null;
+    const row = this.db
+      .prepare(
+        `SELECT request_id FROM vouchers WHERE direction = 'out' AND nonce_account IN (${accounts.map(() => '?').join(',')}) LIMIT 1`,
+      )
+      .get(...accounts) as { request_id: string } | undefined;
+    return row?.request_id ?? null;
   }
 
   /** Newest first. */

@@ -9,6 +9,34 @@ export interface StoredAnnouncement {
   multiaddrs: string[];
   /** Unix seconds. */
   expiresAt: number;
+  /** Lamports per minute of a relayed purchase (0 = free; migration 007). */
+  relayPrice?: bigint;
+}
+
+/** A relay's share of a period's payment: sent by the buyer ('out') or checked by the relay ('in'). */
+export interface RelayPaymentRow {
+  signature: string;
+  direction: 'out' | 'in';
+  requestId: string;
+  period: number;
+  payer: string;
+  relay: string;
+  peer: string;
+  lamports: bigint;
+  state: 'confirmed' | 'verified' | 'refused';
+  reason: string | null;
+  createdAt: number;
+}
+
+/** What the relay role carried on one UTC day (migration 007). */
+export interface RelayUseRow {
+  day: number;
+  bytes: bigint;
+  refused: number;
+  cutUnpaid: number;
+  /** bytes/s at the last save */
+  rate: number;
+  updatedAt: number;
 }
 
 export interface StoredRoleState {
@@ -36,25 +64,36 @@ export class RoleStore {
   saveAnnouncement(a: StoredAnnouncement): void {
     this.db
       .prepare(
-        `INSERT INTO role_announcements (peer, roles, multiaddrs, expires_at, seen_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO role_announcements (peer, roles, multiaddrs, expires_at, seen_at, relay_price)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (peer) DO UPDATE SET roles = excluded.roles, multiaddrs = excluded.multiaddrs,
-           expires_at = excluded.expires_at, seen_at = excluded.seen_at
+           expires_at = excluded.expires_at, seen_at = excluded.seen_at, relay_price = excluded.relay_price
          WHERE excluded.expires_at >= role_announcements.expires_at`,
       )
-      .run(a.peer, JSON.stringify(a.roles), JSON.stringify(a.multiaddrs), a.expiresAt, Date.now());
+      .run(
+        a.peer,
+        JSON.stringify(a.roles),
+        JSON.stringify(a.multiaddrs),
+        a.expiresAt,
+        Date.now(),
+        a.relayPrice ?? 0n,
+      );
   }
 
   /** Announcements still alive at `nowSec`; the expired ones are deleted. */
   liveAnnouncements(nowSec = Math.floor(Date.now() / 1000)): StoredAnnouncement[] {
     this.db.prepare('DELETE FROM role_announcements WHERE expires_at <= ?').run(nowSec);
     const rows = this.db
-      .prepare('SELECT peer, roles, multiaddrs, expires_at FROM role_announcements ORDER BY expires_at DESC')
-      .all() as { peer: string; roles: string; multiaddrs: string; expires_at: number }[];
+      .prepare(
+        'SELECT peer, roles, multiaddrs, expires_at, relay_price FROM role_announcements ORDER BY expires_at DESC',
+      )
+      .all() as { peer: string; roles: string; multiaddrs: string; expires_at: number; relay_price: number }[];
     return rows.map((r) => ({
       peer: r.peer,
       roles: strings(r.roles).filter((x): x is 'relay' | 'reflector' => x === 'relay' || x === 'reflector'),
       multiaddrs: strings(r.multiaddrs),
       expiresAt: r.expires_at,
+      ...(r.relay_price > 0 ? { relayPrice: BigInt(r.relay_price) } : {}),
     }));
   }
 
@@ -85,5 +124,97 @@ export class RoleStore {
       reason: r.reason,
       updatedAt: r.updated_at,
     }));
+  }
+
+  /** Keep a relay share; false when this signature was already kept in this direction (paid/counted once). */
+  recordRelayPayment(p: Omit<RelayPaymentRow, 'createdAt'>): boolean {
+    const r = this.db
+      .prepare(
+        `INSERT INTO relay_payments (signature, direction, request_id, period, payer, relay, peer, lamports, state,
+           reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(
+        p.signature,
+        p.direction,
+        p.requestId,
+        p.period,
+        p.payer,
+        p.relay,
+        p.peer,
+        p.lamports,
+        p.state,
+        p.reason,
+        Date.now(),
+      );
+    return r.changes === 1;
+  }
+
+  /** Relay shares, newest first (of one purchase when requestId is given). */
+  relayPayments(o: { requestId?: string; limit?: number } = {}): RelayPaymentRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM relay_payments ${o.requestId !== undefined ? 'WHERE request_id = @requestId' : ''}
+         ORDER BY created_at DESC LIMIT @limit`,
+      )
+      .all({ limit: o.limit ?? 1000, ...(o.requestId !== undefined ? { requestId: o.requestId } : {}) }) as {
+      signature: string;
+      direction: 'out' | 'in';
+      request_id: string;
+      period: number | bigint;
+      payer: string;
+      relay: string;
+      peer: string;
+      lamports: number | bigint;
+      state: RelayPaymentRow['state'];
+      reason: string | null;
+      created_at: number | bigint;
+    }[];
+    return rows.map((r) => ({
+      signature: r.signature,
+      direction: r.direction,
+      requestId: r.request_id,
+      period: Number(r.period),
+      payer: r.payer,
+      relay: r.relay,
+      peer: r.peer,
+      lamports: BigInt(r.lamports),
+      state: r.state,
+      reason: r.reason,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  saveRelayUse(u: Omit<RelayUseRow, 'updatedAt'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO relay_use (day, bytes, refused, cut_unpaid, rate, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (day) DO UPDATE SET bytes = excluded.bytes, refused = excluded.refused,
+           cut_unpaid = excluded.cut_unpaid, rate = excluded.rate, updated_at = excluded.updated_at`,
+      )
+      .run(u.day, u.bytes, u.refused, u.cutUnpaid, u.rate, Date.now());
+  }
+
+  /** The relay's use on a UTC day (default today). */
+  relayUse(day = Math.floor(Date.now() / 86_400_000)): RelayUseRow | undefined {
+    const r = this.db.prepare('SELECT * FROM relay_use WHERE day = ?').get(day) as
+      | {
+          day: number | bigint;
+          bytes: number | bigint;
+          refused: number | bigint;
+          cut_unpaid: number | bigint;
+          rate: number | bigint;
+          updated_at: number | bigint;
+        }
+      | undefined;
+    return r
+      ? {
+          day: Number(r.day),
+          bytes: BigInt(r.bytes),
+          refused: Number(r.refused),
+          cutUnpaid: Number(r.cut_unpaid),
+          rate: Number(r.rate),
+          updatedAt: Number(r.updated_at),
+        }
+      : undefined;
   }
 }

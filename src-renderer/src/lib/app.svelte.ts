@@ -6,11 +6,13 @@ import type {
   Notice,
   PeerView,
   PurchaseView,
+  SettingsView,
   StatusView,
   WalletView,
 } from '../../../src-shared/contract/api';
 import { toApiErrorInfo } from '../../../src-shared/contract/api';
-import { api } from './client.svelte';
+import { PurchaseEndWatch } from '../../../src-shared/contract/notices';
+import { api, link } from './client.svelte';
 
 export const FRAMES_KEPT = 200;
 export const RATE_SAMPLES = 120;
@@ -33,6 +35,11 @@ class AppState {
   purchases = $state<Record<string, PurchaseView>>({});
   peers = $state<Record<string, PeerView>>({});
   toasts = $state<Toast[]>([]);
+  settings = $state<SettingsView | null>(null);
+  /** Download / upload over every peer, bytes per second (status bar). */
+  rates = $state<{ down: number; up: number }>({ down: 0, up: 0 });
+  #ends = new PurchaseEndWatch();
+  #lastBytes: { at: number; down: number; up: number } | null = null;
   /** Bumped when the catalog changes (Browse reloads). */
   listingsVersion = $state(0);
   paymentsVersion = $state(0);
@@ -49,7 +56,11 @@ class AppState {
     if (this.#started) return;
     this.#started = true;
     api.on('status', (s) => (this.status = s));
-    api.on('purchase', (p) => (this.purchases[p.id] = p));
+    api.on('purchase', (p) => {
+      this.purchases[p.id] = p;
+      const n = this.#ends.update(p);
+      if (n) this.notify({ level: n.kind === 'ended' ? 'info' : 'warning', title: n.title, message: n.body });
+    });
     api.on('peer', (p) => (this.peers[p.peerId] = p));
     api.on('listings', () => this.listingsVersion++);
     api.on('payment', () => {
@@ -63,10 +74,55 @@ class AppState {
     void this.refreshWallet();
     void this.refreshPurchases();
     void this.refreshPeers();
+    void this.refreshSettings();
+    setInterval(() => this.#sampleBytes(), 1000);
     // Rate samples once a second for every live purchase.
     setInterval(() => this.#sampleRates(), 1000);
     // The balance also moves with fees (listings, requests): re-read it now and then.
     setInterval(() => void this.refreshWallet(), 10_000);
+  }
+
+  async refreshSettings(): Promise<void> {
+    try {
+      this.settings = await api.settings();
+    } catch {
+      /* the Settings screen shows its own error */
+    }
+  }
+
+  /**
+   * A toast, and a notification outside the page: in the desktop app the main process shows it
+   * (NotificationPolicy), in a browser the page does (when the user allowed notifications).
+   */
+  notify(n: Notice): void {
+    this.toast(n);
+    if (link.electron || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    try {
+      new Notification(n.title, { body: n.message, tag: n.title });
+    } catch {
+      /* some browsers allow notifications from service workers only */
+    }
+  }
+
+  /** Ask for notification permission once, on a click that leads to something worth telling. */
+  askNotifications(): void {
+    if (link.electron || typeof Notification === 'undefined' || Notification.permission !== 'default') return;
+    void Notification.requestPermission().catch(() => undefined);
+  }
+
+  #sampleBytes(): void {
+    let down = 0;
+    let up = 0;
+    for (const p of Object.values(this.peers)) {
+      down += p.bytesIn;
+      up += p.bytesOut;
+    }
+    const at = Date.now();
+    const last = this.#lastBytes;
+    this.#lastBytes = { at, down, up };
+    if (!last || at <= last.at) return;
+    const s = (at - last.at) / 1000;
+    this.rates = { down: Math.max(0, (down - last.down) / s), up: Math.max(0, (up - last.up) / s) };
   }
 
   async refreshStatus(): Promise<void> {

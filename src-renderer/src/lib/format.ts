@@ -11,9 +11,16 @@ export { formatSol, safeText };
 
 export const LAMPORTS_PER_SOL = 1_000_000_000n;
 
-export function sol(lamports: string | bigint | null | undefined, decimals = 6): string {
+/** An amount in SOL by the one format rule (formatSol: exact, never a nonzero amount as 0). */
+export function sol(lamports: string | bigint | null | undefined): string {
   if (lamports === null || lamports === undefined) return '—';
-  return formatSol(lamports, decimals);
+  return formatSol(lamports);
+}
+
+/** A signed balance change: "+0.5 SOL" / "−0.000005 SOL". */
+export function signedSol(lamports: string | bigint): string {
+  const v = BigInt(lamports);
+  return v < 0n ? `−${formatSol(-v)}` : `+${formatSol(v)}`;
 }
 
 /** Parse "0.25" SOL into lamports; null when not a valid amount. */
@@ -24,7 +31,7 @@ export function parseSol(text: string): bigint | null {
 }
 
 export function lamportsToSolText(l: string | bigint): string {
-  return formatSol(l, 9).replace(/ SOL$/, '');
+  return formatSol(l).replace(/ SOL$/, '');
 }
 
 /** Price per period from a per-minute price, as the seller computes it (rounded up). */

@@ -13,7 +13,7 @@ CREATE TABLE wallet_activity (
   fee         INTEGER NOT NULL,             -- lamports of network fee paid by this wallet (0 if another paid)
   kind        TEXT NOT NULL,                -- payment-out | payment-in | listing | refresh | delist | request |
                                             -- accept | reject | stop | announce | message | airdrop |
-                                            -- transfer-in | transfer-out | failed
+                                            -- transfer-in | transfer-out | deposit | refund | failed
   message     TEXT,                         -- the Axon message type in the memo, if any
   request_id  TEXT,                         -- purchase or sale id the message or payment belongs to
   stream_id   TEXT,                         -- own stream a listing message is about
