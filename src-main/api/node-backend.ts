@@ -66,6 +66,7 @@ export type AxonNodeLike = Pick<
   | 'balance'
   | 'estimateFee'
   | 'tokenBalances'
+  | 'tokenFaucet'
   | 'assetTerms'
   | 'status'
   | 'airdrop'
@@ -554,6 +555,24 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       }
       const signature = await node.airdrop(BigInt(Math.round(sol * 1e9)));
       return { signature, balance: (await node.balance()).toString() };
+    },
+
+    async tokenFaucet(amount: string) {
+      if (!ctx.canAirdrop) {
+        throw new UserFacingError(
+          'no-airdrop',
+          `There is no USDC faucet on ${cluster}.`,
+          'Send USDC to your address from another wallet.',
+        );
+      }
+      const r = await node.tokenFaucet(BigInt(amount)).catch((e: unknown) => {
+        throw new UserFacingError(
+          'no-faucet',
+          `The USDC faucet did not answer: ${(e as Error).message}`,
+          'The faucet exists on the local ledger only; send USDC from another wallet.',
+        );
+      });
+      return { signature: r.signature, asset: assetView(r.asset.mint), balance: r.balance.toString() };
     },
 
     payments: (limit?: number) =>

@@ -152,6 +152,7 @@ export const commandArgs = {
   sales: z.tuple([]),
   peers: z.tuple([]),
   wallet: z.tuple([]),
+  tokenFaucet: z.tuple([lamports]),
   airdrop: z.tuple([z.number().positive('ask for more than 0 SOL').max(100, 'at most 100 SOL per airdrop')]),
   payments: z.tuple([limit]),
   history: z.tuple([limit]),

@@ -407,6 +407,13 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   estimateFee(withTransfer: boolean): Promise<Lamports> {
     return this.ledger.estimateFee(withTransfer);
   }
+  /** The local ledger's USDC faucet: `amount` base units to this wallet; its new balance. */
+  async tokenFaucet(amount: bigint): Promise<{ signature: string; asset: Asset; balance: bigint }> {
+    const usdc = await this.ledger.usdc();
+    if (!usdc) throw new Error('this ledger has no known USDC mint');
+    const signature = await this.ledger.tokenFaucet(usdc, amount);
+    return { signature, asset: usdc, balance: await this.ledger.balanceOf(usdc) };
+  }
   /** This wallet's token balances: this cluster's USDC (base units), when the cluster has one. */
   async tokenBalances(): Promise<{ asset: Asset; balance: bigint }[]> {
     const usdc = await this.ledger.usdc();

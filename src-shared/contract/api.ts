@@ -324,6 +324,7 @@ export type ActivityKind =
   | 'announce'
   | 'message'
   | 'airdrop'
+  | 'tokenFaucet'
   | 'transfer-in'
   | 'transfer-out'
   | 'deposit'
@@ -507,6 +508,8 @@ export interface AxonCommands {
   peers(): Promise<PeerView[]>;
   wallet(): Promise<WalletView>;
   airdrop(sol: number): Promise<{ signature: string; balance: LamportsString }>;
+  /** The local ledger's USDC faucet: `amount` base units of this cluster's USDC to this wallet. */
+  tokenFaucet(amount: LamportsString): Promise<{ signature: string; asset: AssetView; balance: LamportsString }>;
   payments(limit?: number): Promise<PaymentView[]>;
   /** Every transaction that moved this wallet's lamports, with totals (reconciled from the ledger). */
   history(limit?: number): Promise<HistoryView>;
