@@ -3,6 +3,7 @@
 // public methods (AxonNodeLike lists exactly which). Made of parts that each do one thing:
 // NodeViews (node data → contract views), EventHub / LedgerHealth / SellingPause
 // (backend-parts.ts), the node-event forwarding, the live feed timers, and the commands.
+import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
   BuyRequest,
@@ -142,6 +143,7 @@ class NodeViews {
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
+      portMapping: portMapLabel(s.portMapping),
       ...(s.relayUse
         ? {
             relayUse: {
@@ -375,9 +377,13 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(q.maxPrice ? { maxPrice: BigInt(q.maxPrice) } : {}),
         ...(q.freshWithinSec ? { freshWithinMs: q.freshWithinSec * 1000 } : {}),
       });
+      // "Receiving": this node's running purchase of the listing (newest first, as activePurchaseOf)
+      const receiving = new Map<string, string>();
+      for (const p of node.purchases({ active: true, limit: 1000 }))
+        if (!receiving.has(p.listingId)) receiving.set(p.listingId, p.id);
       return rows
         .filter((l) => !q.region || l.region === q.region)
-        .map((l) => ({ ...listingView(l), receiving: node.activePurchaseOf(l.id)?.id ?? null }));
+        .map((l) => ({ ...listingView(l), receiving: receiving.get(l.id) ?? null }));
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {

@@ -2,6 +2,7 @@
 // to a data directory WITHOUT a running node (no libp2p, no market watchers): the SQLite history,
 // the ledger client, and a one-off sync of the market topic into the catalog. Like AxonNode, it
 // keeps the database and the stores inside.
+import { NatStore, type StoredNat } from './store/nat';
 import { loadRpcHealth, type StoredRpcHealth } from './store/rpc-health';
 import type { Address } from '@solana/kit';
 import type { Identity } from './identity/identity';
@@ -15,6 +16,7 @@ import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
 import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
+import { PortMapStore, type PortMapStatus } from './store/portmap';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 
 export class NodeView {
@@ -81,6 +83,15 @@ export class NodeView {
   /** This node's relay/reflector roles as the last running node kept them. */
   roleStates(): StoredRoleState[] {
     return new RoleStore(this.#db).roleStates();
+  }
+  /** This node's NAT verdict as the last running node found it. */
+  nat(): StoredNat | undefined {
+    return new NatStore(this.#db).last();
+  }
+
+  /** The router port mapping as the (last) running node held it (store/portmap.ts). */
+  portMapping(): PortMapStatus | undefined {
+    return new PortMapStore(this.#db).load();
   }
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {

@@ -29,6 +29,8 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** The router port mapping in one line: "198.20.1.2:4001 → port 4001 via NAT-PMP (router …)", or why none. */
+  portMapping?: string;
   /** What this node's relay carries against its caps (absent when the relay role is off). */
   relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
@@ -188,6 +190,8 @@ export interface FrameView {
   ts: number;
   /** The payload as text (truncated to a few KiB for display). */
   text: string;
+  /** When the payload is not UTF-8 (binary: Beast, MAVLink…): its first 256 bytes as hex. */
+  hex?: string;
 }
 
 export type SourceSpec =

@@ -370,3 +370,8 @@ async function watchLatency(): Promise<Row[]> {
 }
 
 sections.push(watchLatency);
+
+// Section added by the rpc work (issue 13 §1): the RPC budget of an idle node and of joining a
+// market of 1,000 past / 50 live listings, counted by a rate-limiting RPC front.
+import { rpcBudget } from './lib/rpc-budget';
+sections.push(rpcBudget);

@@ -179,6 +179,8 @@ describe('roles in mode auto (the default)', () => {
     expect(st2.status, st2.stderr).toBe(0);
     expect(st2.stdout).toMatch(/^relay +serving \(auto\): auto: publicly reachable \(public at 127\.0\.0\.1\)/m);
     expect(st2.stdout).toMatch(/^reflector +serving \(auto\)/m);
+    // and the NAT verdict the node kept (migration 014)
+    expect(st2.stdout).toMatch(/^nat +none · public · 127\.0\.0\.1 \(/m);
     // the relay's use against its caps (the defaults: 2048 KiB/s in total, 50 GiB a day; free)
     expect(st2.stdout).toMatch(/^relay use [\d.]+ MiB today of 51200\.0 MiB, \d+ KiB\/s of 2048 KiB\/s; price free/m);
     expect((await statusView(pub)).relayUse).toMatchObject({
@@ -187,6 +189,7 @@ describe('roles in mode auto (the default)', () => {
       pricePerMinute: '0',
     });
     const js = await axonAsync(['--data-dir', dirs.get(refuses)!, 'status', '--json']);
+    expect(JSON.parse(js.stdout).nat).toMatchObject({ mapping: 'none', reachability: 'public' });
     expect(JSON.parse(js.stdout).roles).toEqual([
       expect.objectContaining({ role: 'relay', mode: 'off', active: false }),
       expect.objectContaining({ role: 'reflector', mode: 'off', active: false }),

@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -41,6 +42,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           };
     });
     const directory = view.roleAnnouncements();
+    const nat = view.nat();
+    const portMapping = view.portMapping() ?? null;
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();
@@ -75,11 +78,13 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           peerId: view.identity.peerId.toString(),
           dataDir: ctx.paths.root,
           cluster: ctx.settings.cluster,
-          rpcUrl: ep.rpcUrl,
+          rpcUrl: ep.shownUrl,
           rpc,
           runningNodePid: pid,
           endpointToken,
+          nat: nat ?? null,
           roles,
+          portMapping,
           relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -104,12 +109,15 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       return;
     }
     console.log(`address  ${view.identity.address}`);
-    console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(
+      `ledger   ${ep.shownUrl}${ep.keyed ? ' (API-key URL from the keychain)' : ''} (${ctx.settings.cluster}), market '${ctx.settings.market}'`,
+    );
     console.log(`rpc      ${rpcText(rpc)}`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
       `local endpoint token  ${endpointToken}  (ws://…/streams/<id>?token=…, or the first line on TCP; in ${ctx.paths.endpointToken})`,
     );
+    console.log(`nat      ${natText(nat, !!pid)}`);
     for (const r of roles)
       console.log(
         `${r.role.padEnd(10)}${r.active ? 'serving' : 'not serving'} (${r.mode}): ${r.reason}${
@@ -127,6 +135,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
         relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
       }`,
+    );
+    console.log(
+      `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
@@ -211,6 +222,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   }
 }
 
+/** The NAT verdict in one line: "udp-blocked · relay-only · 198.18.5.2 (2 min ago): <why>". */
+function natText(n: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['nat']>, running: boolean): string {
+  if (!n) return 'not found out yet (no node has run discovery on this data dir)';
+  const fullCone = n.mapping === 'endpoint-independent' && n.filtering === 'endpoint-independent';
+  const parts = [fullCone ? 'full cone' : n.mapping, n.reachability, ...(n.publicIp ? [n.publicIp] : [])];
+  const why =
+    n.mapping === 'udp-blocked' ? `: ${n.warnings.find((w) => /UDP/.test(w)) ?? 'outbound UDP is blocked'}` : '';
+  return `${parts.join(' · ')} (${running ? '' : 'at the last run, '}${ago(n.at)})${why}`;
+}
+
 function rpcText(
   r: {
     rateLimited: boolean;
@@ -224,6 +245,6 @@ function rpcText(
   if (r.rateLimited)
     return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
       r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
-    } (set your own RPC URL: axon config rpc-url …)`;
+    } (use your own endpoint: axon rpc key-url)`;
   return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
 }

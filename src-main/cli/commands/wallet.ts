@@ -39,7 +39,7 @@ export async function walletCommand(
         throw new CliError(`no airdrops on ${ctx.settings.cluster}: fund ${view.identity.address} from another wallet`);
       const lamports = arg === undefined ? DEFAULT_AIRDROP : parseLamports(arg, 'the airdrop amount');
       if (lamports <= 0n) throw new CliError('the airdrop amount must be more than 0');
-      p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.rpcUrl}…`);
+      p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.shownUrl}…`);
       let signature: string;
       try {
         signature = await view.airdrop(lamports);
@@ -96,7 +96,7 @@ export async function walletCommand(
         toJson({
           address: view.identity.address,
           cluster: ctx.settings.cluster,
-          rpcUrl: view.endpoint.rpcUrl,
+          rpcUrl: view.endpoint.shownUrl,
           balance,
           sol: sol(balance),
           ...(usdc ? { usdc: { mint: usdc.mint, decimals: usdc.decimals, balance: usdcBalance } } : {}),
@@ -106,7 +106,7 @@ export async function walletCommand(
       console.log(
         `address  ${view.identity.address}\nbalance  ${amount(balance)}\n` +
           (usdc ? `usdc     ${formatAmount(usdcBalance!, usdc)} (mint ${usdc.mint})\n` : '') +
-          `ledger   ${view.endpoint.rpcUrl} (${ctx.settings.cluster})`,
+          `ledger   ${view.endpoint.shownUrl} (${ctx.settings.cluster})`,
       );
   } finally {
     p.stop();

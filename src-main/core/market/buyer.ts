@@ -25,7 +25,7 @@ import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pri
 import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
-import { PurchaseStreams, connectToSeller, saveProgress, type FrameListener } from './purchase-stream';
+import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
@@ -205,6 +205,15 @@ export class BuyerSide {
     }, this.ctx.timing.requestTimeoutMs);
     run.expiryTimer.unref();
     return this.ctx.trades.purchase(id)!;
+  }
+
+  /** Send bytes up the purchase's stream to the seller's source (uplink; split at MAX_UPLINK_BYTES). */
+  uplink(id: string, bytes: Uint8Array): void {
+    const run = this.runs.get(id);
+    if (!run?.session) throw new MarketError('unknown-purchase', `purchase ${id} is not streaming: nothing to send on`);
+    if (bytes.length === 0) throw new MarketError('bad-input', 'an uplink message holds at least one byte');
+    if (!sendUplink(run.session, bytes))
+      throw new MarketError('bad-input', 'the stream to the seller is full or closed: message not sent');
   }
 
   /** Stop a purchase at once (the current period is not refunded). */

@@ -29,6 +29,9 @@ import {
 
 /** How far back the market topic is read when this node has no cursor there, or an old one: the
  *  longest a Listing or a NodeAnnounce may live past its landing (older ones are dead anyway). */
+/** How far back the stdin watcher reads after a restart: every stdin message expires within
+ *  minutes (requests, payments, punch signals); an hour of margin. */
+export const STDIN_LOOKBACK_SEC = 3600;
 export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
@@ -101,8 +104,11 @@ export class Market extends EventEmitter<MarketEvents> {
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
-    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f) => {
-      for (const hub of this.seller.hubsFedBy(purchaseId)) hub.publish(f.payload, f.ts);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
+      for (const hub of this.seller.hubsFedBy(purchaseId)) {
+        hub.framing = framing; // a rebroadcast keeps its origin's framing
+        hub.publish(f.payload, f.ts);
+      }
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
@@ -308,8 +314,10 @@ export class Market extends EventEmitter<MarketEvents> {
           signal: this.#abort.signal,
           fromNow,
           cursor: `market:${name}:${topic}`,
-          // the market topic: read back only as far as a listing or NodeAnnounce can still be alive
-          ...(name === 'market' ? { notBeforeSec: Math.floor(Date.now() / 1000) - MARKET_LOOKBACK_SEC } : {}),
+          // read back only as far as a message can still be alive: on the market topic a listing or
+          // NodeAnnounce; on our stdin a request, payment or signal (minutes) - after a week
+          // offline a node does not page through the week
+          notBeforeSec: Math.floor(Date.now() / 1000) - (name === 'market' ? MARKET_LOOKBACK_SEC : STDIN_LOOKBACK_SEC),
         })) {
           backoff = 250;
           try {

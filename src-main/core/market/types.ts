@@ -116,6 +116,8 @@ export interface MarketEvents {
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];
+  /** The seller refused uplink messages of a purchase (how many since the last notice, and why). */
+  uplink: [{ purchaseId: string; code: string; refused: number; message: string }];
   /** A source's health changed, or (`warning`) it dropped some input but goes on. */
   health: [{ streamId: string; healthy: boolean; lastError: string | null; warning?: string }];
 }
