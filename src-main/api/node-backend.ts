@@ -61,6 +61,7 @@ export type AxonNodeLike = Pick<
   | 'purchase'
   | 'sales'
   | 'payments'
+  | 'exposure'
   | 'ownStreams'
   | 'connections'
   | 'connectAttempts'
@@ -111,6 +112,7 @@ class NodeViews {
     const v = purchaseView(p, {
       ...this.#listingMeta(p.listingId),
       rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
+      risk: this.node.exposure('purchase', p.id),
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
     const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
@@ -214,7 +216,7 @@ function forwardNodeEvents(
       hub.emit('status', views.status());
     },
     sale: (s: Parameters<typeof saleView>[0]) => {
-      hub.emit('sale', saleView(s));
+      hub.emit('sale', saleView(s, node.exposure('sale', s.id)));
       hub.emit('status', views.status());
     },
     frame: (f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }) => frames.add(f),
@@ -533,7 +535,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return s;
     },
 
-    sales: () => node.sales({ limit: 200 }).map(saleView),
+    sales: () => node.sales({ limit: 200 }).map((s) => saleView(s, node.exposure('sale', s.id))),
 
     peers: () => views.peers(),
 

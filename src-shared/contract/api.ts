@@ -152,6 +152,21 @@ export interface BuyQuote {
 
 export type PurchaseState = TradeState;
 
+/**
+ * What a trade risks now, paid by voucher (docs/market.md "Vouchers"). Buyer: it can never pay
+ * more than `signed`. Seller: `unsettled` is lost if the buyer empties its account or advances its
+ * nonce; it never exceeds `creditLimit` (one period for a new buyer, growing with settled history).
+ */
+export interface RiskView {
+  signed: LamportsString;
+  settled: LamportsString;
+  unsettled: LamportsString;
+  /** Seller only ('0' for a purchase). */
+  creditLimit: LamportsString;
+  /** Ledger transactions that settled vouchers so far. */
+  settlements: number;
+}
+
 export interface PurchaseView {
   id: string;
   listingId: string;
@@ -177,6 +192,8 @@ export interface PurchaseView {
   dropped: number;
   /** Frames per second over the last few seconds. */
   rateHz: number;
+  /** What it risks (vouchers); absent for a purchase paid per period. */
+  risk?: RiskView;
   createdAt: number;
   updatedAt: number;
   /** What pricePerPeriod, maxLamports and spent are in (fees are lamports); absent = SOL. */
@@ -255,6 +272,8 @@ export interface SaleView {
   earned: LamportsString;
   frames: number;
   dropped: number;
+  /** What it risks (vouchers): the unsettled credit against the limit. */
+  risk?: RiskView;
   createdAt: number;
   updatedAt: number;
   /** What pricePerPeriod and earned are in; absent = SOL. */

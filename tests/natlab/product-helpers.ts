@@ -104,16 +104,13 @@ export async function runProductPair(
     last.set(buyer, end);
     let paid = false;
     if (end.event === 'first-frame') {
-      paid = await buyer
-        .waitForJson<Ev>((e) => e.event === 'paid' && e.state !== 'failed', 60_000)
+      // the seller verified the first period: the payment on the ledger ('paid through period 0') or,
+      // with payment vouchers (the default since the voucher merge), the buyer's signed voucher
+      // ('voucher through period 0 …'); the buyer's own 'paid' event comes only with a transaction
+      paid = await seller
+        .waitForJson<Ev>((e) => e.event === 'sale' && /(paid|voucher) through period 0/.test(String(e.reason)), 60_000)
         .then(() => true)
         .catch(() => false);
-      // the seller verified the payment on the ledger
-      if (paid)
-        paid = await seller
-          .waitForJson<Ev>((e) => e.event === 'sale' && /paid through period 0/.test(String(e.reason)), 60_000)
-          .then(() => true)
-          .catch(() => false);
     } else {
       buyer.send({ cmd: 'attempts' });
       await buyer.waitForJson<Ev>((e) => e.event === 'attempts', 5000).catch(() => undefined);

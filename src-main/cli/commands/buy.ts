@@ -113,6 +113,11 @@ export function followPurchase(
   const onPayment = (e: MarketEvents['payment'][0]): void => {
     if (e.requestId !== purchaseId || e.direction !== 'out') return;
     say(paymentLine(e, node.purchase(e.requestId)?.mint ?? null));
+    const x = node.exposure('purchase', purchaseId);
+    if (x && (x.signed > 0n || x.settled > 0n))
+      say(
+        `risk     signed ${amount(x.signed)} in total (the most it can cost), ${amount(x.settled)} settled in ${x.settlements} transaction${x.settlements === 1 ? '' : 's'}`,
+      );
     if (!firstFrame && e.state !== 'failed') p.step('waiting for the first frame…');
   };
   const onFrame = (f: MarketEvents['frame'][0]): void => {
@@ -245,6 +250,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${money(final.spent, final.mint)} + ${amount(final.fees)} of fees`,
   );
+  const x = node.exposure('purchase', final.id);
+  if (x && x.signed > 0n)
+    status(
+      `vouchers signed ${amount(x.signed)}, settled ${amount(x.settled)} in ${x.settlements} ledger transaction(s)`,
+    );
   const shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
   if (shares.length)
     status(

@@ -180,7 +180,14 @@ export async function ensureFeeMoney(
 export function followSeller(node: AxonNode, print: (line: string) => void, prefix = ''): () => void {
   const onSale = onStateChange<SaleRow>((s) => print(prefix + saleLine(s)));
   const onPayment = (e: Parameters<typeof paymentLine>[0]): void => {
-    if (e.direction === 'in') print(prefix + paymentLine(e, node.sale(e.requestId)?.mint ?? null));
+    if (e.direction !== 'in') return;
+    print(prefix + paymentLine(e, node.sale(e.requestId)?.mint ?? null));
+    const x = node.exposure('sale', e.requestId);
+    if (x && x.creditLimit > 0n)
+      print(
+        prefix +
+          `risk     ${amount(x.unsettled)} unsettled of a ${amount(x.creditLimit)} credit limit (lost if the buyer empties its account); ${amount(x.settled)} settled`,
+      );
   };
   const onConnection = (e: Parameters<typeof connectionLine>[0]): void => {
     if (e.role === 'seller') print(prefix + connectionLine(e));

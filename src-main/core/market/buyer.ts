@@ -25,6 +25,8 @@ import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pri
 import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
+import { VOUCHER_EXTRA_FEES } from './voucher';
+import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
@@ -127,8 +129,20 @@ export class BuyerSide {
       this.ctx.ledger.asset(listing.mint),
     ]);
     // the cap covers what the payments cost: each period's price AND (SOL) its transaction fee
-    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    const vouchers = this.ctx.timing.payments === 'voucher';
+    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts)
+    if (vouchers && o.maxLamports === undefined && !listing.mint)
+      terms = purchaseTerms(listing, {
+        minutes,
+        maxLamports: terms.cap + VOUCHER_EXTRA_FEES * feePay,
+        feePerPeriod: feePay,
+      });
     const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
+    // vouchers lock a nonce account's rent until the end (it comes back) and pay its fees
+    const nonceLock = vouchers ? await nonceRent(this.ctx.ledger.rpc) : 0n;
+    const fees = feeMsg + feePay + (vouchers ? 3n * feePay : 0n);
+    const lockText = vouchers ? ` + nonce account rent ${nonceLock}, returned at the end` : '';
     if (asset.kind === 'spl') {
       // the price in the token; the fees (and the seller's token account, if it has none yet) in SOL
       const [tokens, rent] = await Promise.all([
@@ -142,19 +156,19 @@ export class BuyerSide {
           'insufficient-balance',
           `${asset.symbol} balance ${formatAmount(tokens, asset)} is below the first period's ${formatAmount(perPeriod, asset)}; nothing was sent`,
         );
-      const needSol = feeMsg + feePay + rent + RENT_EXEMPT_MIN;
+      const needSol = fees + rent + nonceLock + RENT_EXEMPT_MIN;
       if (balance < needSol)
         throw new MarketError(
           'insufficient-balance',
-          `balance ${balance} lamports is below the ${needSol} lamports needed to start (fees ${feeMsg + feePay}${rent ? ` + the seller's ${asset.symbol} account rent ${rent}` : ''} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+          `balance ${balance} lamports is below the ${needSol} lamports needed to start (fees ${fees}${rent ? ` + the seller's ${asset.symbol} account rent ${rent}` : ''}${lockText} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
         );
     } else {
       // a System account must stay rent-exempt (or be emptied): keep that minimum too
-      const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
+      const need = fees + perPeriod + nonceLock + RENT_EXEMPT_MIN;
       if (balance < need) {
         throw new MarketError(
           'insufficient-balance',
-          `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+          `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${fees}${lockText} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
         );
       }
     }

@@ -13,6 +13,7 @@ import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from
 import { SellerSide, type SellOptions } from './seller';
 import { BuyerSide } from './buyer';
 import { Catalog, MAX_LISTING_TTL_SEC } from './catalog';
+import { VOUCHER_EXTRA_FEES } from './voucher';
 import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
@@ -191,11 +192,16 @@ export class Market extends EventEmitter<MarketEvents> {
     o: BuyOptions & { feePerPeriod?: Lamports } = {},
   ): { listing: ListingRow; terms: PurchaseTerms } {
     const listing = this.#listingToBuy(listingId, o.tier);
-    const terms = purchaseTerms(listing, {
-      minutes: o.minutes ?? 60,
-      maxLamports: o.maxLamports,
-      feePerPeriod: o.feePerPeriod,
-    });
+    const minutes = o.minutes ?? 60;
+    let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: o.feePerPeriod });
+    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts);
+    // not a token cap (token units: the fees are lamports, beside it)
+    if (o.maxLamports === undefined && this.ctx.timing.payments === 'voucher' && !listing.mint)
+      terms = purchaseTerms(listing, {
+        minutes,
+        maxLamports: terms.cap + VOUCHER_EXTRA_FEES * (o.feePerPeriod ?? 0n),
+        feePerPeriod: o.feePerPeriod,
+      });
     return { listing, terms };
   }
 

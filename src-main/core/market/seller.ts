@@ -79,7 +79,8 @@ export class SellerSide {
     await this.server.start();
     await this.offers.startAll();
     const ttlMs = this.ctx.timing.listingTtlSec * 1000;
-    const refresh = setInterval(() => void this.publishAll(), Math.max(500, ttlMs / 2));
+    // each listing re-posted half a TTL after its last post (offers.ts refreshDue)
+    const refresh = setInterval(() => void this.offers.refreshDue(), Math.max(250, ttlMs / 8));
     const sweep = setInterval(() => this.#sweep(), 1000);
     refresh.unref();
     sweep.unref();

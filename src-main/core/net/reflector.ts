@@ -175,7 +175,9 @@ export class ReflectorUdp {
         .flatMap((a) => a ?? [])
         .filter((a) => a.family === 'IPv4' && ipScope(a.address) === 'public')
         .map((a) => a.address);
-      const second = publics.find((ip) => ip !== (o.host ?? publics[0]));
+      // (only for a reflector on all addresses: one bound to an address answers from that one)
+      const all = o.host === undefined || o.host === '0.0.0.0' || o.host === '::';
+      const second = all && publics.length > 1 ? publics[1] : undefined;
       const other = second ? { socket: await openUdp(0, second), ip: second } : undefined;
       return new ReflectorUdp(main, alt, o.log, other);
     } catch (e) {
