@@ -98,10 +98,10 @@ export async function runProductPair(
         .waitForJson<Ev>((e) => e.event === 'paid' && e.state !== 'failed', 60_000)
         .then(() => true)
         .catch(() => false);
-      // the seller verified the payment on the ledger
+      // the seller verified the payment (on the ledger, or the signed voucher for it: market/voucher.ts)
       if (paid)
         paid = await seller
-          .waitForJson<Ev>((e) => e.event === 'sale' && /paid through period 0/.test(String(e.reason)), 60_000)
+          .waitForJson<Ev>((e) => e.event === 'sale' && /(paid|voucher) through period 0/.test(String(e.reason)), 60_000)
           .then(() => true)
           .catch(() => false);
     } else {
