@@ -6,6 +6,10 @@ import { defineConfig } from 'vitest/config';
 //   natlab       network namespaces + NAT routers (root), one file at a time   (vitest.natlab.config.ts)
 //   e2e          real headless Chromium against headless nodes                 (vitest.e2e.config.ts)
 // The natlab and e2e groups run after unit + integration (sequence.groupOrder), not beside them.
+// Nodes started by these tests (and the processes they spawn) never ask the machine's real router
+// for a port mapping: NAT-PMP and UPnP would leave loopback. The NAT lab tests it against its own.
+const NO_ROUTER = { AXON_PORT_MAPPING: 'off' };
+
 export default defineConfig({
   test: {
     projects: [
@@ -14,6 +18,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: ['tests/unit/**/*.test.ts'],
+          env: NO_ROUTER,
           testTimeout: 30_000,
           pool: 'forks',
         },
@@ -23,6 +28,7 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 0 },
           include: ['tests/integration/**/*.test.ts'],
+          env: NO_ROUTER,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',

@@ -7,6 +7,8 @@ export default defineConfig({
     name: 'e2e',
     sequence: { groupOrder: 2 },
     include: ['tests/e2e/**/*.test.ts'],
+    // nodes never ask the machine's real router for a port mapping (it would leave loopback)
+    env: { AXON_PORT_MAPPING: 'off' },
     testTimeout: 240_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -88,7 +88,7 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
       ledger = { rpcUrl: c.endpoint.rpcUrl, wsUrl: c.endpoint.wsUrl };
     }
   }
-  const rpcUrl = ledger?.rpcUrl ?? ledgerEndpoint(settings).rpcUrl;
+  const rpcUrl = ledger?.rpcUrl ?? ledgerEndpoint(settings, paths.root).rpcUrl;
   // everything on this machine (the embedded ledger): announce loopback addresses too, as the CLI does
   const net = isLoopbackUrl(rpcUrl) ? { announceFilter: { allowLoopback: true }, ...opts.net } : opts.net;
   let node: AxonNode;
@@ -144,7 +144,7 @@ export async function startHost(opts: HostOptions = {}): Promise<AxonHost> {
       notes.push(`note: the demo streams of an earlier start could not be delisted: ${(e as Error).message}`);
     }
   }
-  const canAirdrop = opts.ledger || localLedger ? true : ledgerEndpoint(settings).airdrop;
+  const canAirdrop = opts.ledger || localLedger ? true : ledgerEndpoint(settings, paths.root).airdrop;
   const backend = createNodeBackend(node, {
     dataDir: paths.root,
     settingsFile: paths.settings,

@@ -6,7 +6,8 @@
 import type { Settings } from '../core/settings';
 import type { DataPaths } from '../core/paths';
 import type { Logger } from '../core/log';
-import { resolveCluster } from '../core/ledger/cluster';
+import { endpointsFor } from '../core/ledger/cluster';
+import { redactUrl, RpcSecretStore } from '../core/ledger/rpc-secret';
 import type { LocalLedger } from '../local-ledger/index';
 
 export interface LedgerEndpoint {
@@ -18,6 +19,10 @@ export interface LedgerEndpoint {
   loopback: boolean;
   airdrop: boolean;
   name: string;
+  /** The RPC URL carries an API key (kept in the keychain): show `shownUrl`, never rpcUrl. */
+  keyed: boolean;
+  /** The RPC URL as it may be shown and logged (an API-key URL redacted). */
+  shownUrl: string;
 }
 
 const LOOPBACK = /^https?:\/\/(127\.|localhost|\[::1\])/;
@@ -25,16 +30,22 @@ const LOOPBACK = /^https?:\/\/(127\.|localhost|\[::1\])/;
 /** An RPC URL on this machine (then peers announce loopback addresses too). */
 export const isLoopbackUrl = (url: string): boolean => LOOPBACK.test(url);
 
-/** Where the cluster setting points (nothing started, nothing asked). */
-export function ledgerEndpoint(settings: Pick<Settings, 'cluster' | 'localLedgerPort'>): LedgerEndpoint {
-  const ep = resolveCluster(settings.cluster, { localPort: settings.localLedgerPort });
+/** Where the settings point (nothing started, nothing asked); with `dataDir`, an API-key RPC URL
+ *  kept in the keychain for it wins. */
+export function ledgerEndpoint(
+  settings: Pick<Settings, 'cluster' | 'localLedgerPort'> & Partial<Pick<Settings, 'rpcUrl' | 'rpcWsUrl'>>,
+  dataDir?: string,
+): LedgerEndpoint {
+  const ep = endpointsFor(settings, dataDir ? new RpcSecretStore(dataDir).get() : null);
   return {
     rpcUrl: ep.rpcUrl,
     wsUrl: ep.wsUrl,
-    local: settings.cluster === 'local',
+    local: settings.cluster === 'local' && ep.name === 'local',
     loopback: LOOPBACK.test(ep.rpcUrl),
     airdrop: ep.airdrop,
     name: ep.name,
+    keyed: ep.keyed,
+    shownUrl: ep.keyed ? redactUrl(ep.rpcUrl) : ep.rpcUrl,
   };
 }
 
@@ -80,12 +91,12 @@ export async function startEmbeddedLedger(o: {
  * when nothing answers and nothing was started (the caller says why, in its own words).
  */
 export async function connectLedger(
-  settings: Pick<Settings, 'cluster' | 'localLedgerPort'>,
-  paths: Pick<DataPaths, 'ledger'>,
+  settings: Pick<Settings, 'cluster' | 'localLedgerPort'> & Partial<Pick<Settings, 'rpcUrl' | 'rpcWsUrl'>>,
+  paths: Pick<DataPaths, 'ledger' | 'root'>,
   log: Logger,
   o: { embed: boolean },
 ): Promise<{ endpoint: LedgerEndpoint; answers: boolean; embedded: LocalLedger | null }> {
-  const endpoint = ledgerEndpoint(settings);
+  const endpoint = ledgerEndpoint(settings, paths.root);
   if (await rpcAnswers(endpoint.rpcUrl, endpoint.loopback ? 1500 : 5000))
     return { endpoint, answers: true, embedded: null };
   if (!endpoint.local || !o.embed) return { endpoint, answers: false, embedded: null };

@@ -1,5 +1,6 @@
 // Runs in: Node. Live state the UI needs that the core does not keep: recent frames per purchase
 // (decoded to text for display), the frame rate, and per-peer throughput samples.
+import { isUtf8 } from 'node:buffer';
 import type { FrameView } from '../../src-shared/contract/api';
 
 export const FRAMES_KEPT = 200;
@@ -8,6 +9,7 @@ const RATE_WINDOW_MS = 3000;
 export const THROUGHPUT_SAMPLES = 60;
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
+const HEX_MAX = 256;
 
 export class FrameLog {
   readonly #frames = new Map<string, FrameView[]>();
@@ -18,6 +20,8 @@ export class FrameLog {
   add(f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }, now = Date.now()): void {
     const bytes = f.payload.length > TEXT_MAX ? f.payload.subarray(0, TEXT_MAX) : f.payload;
     const view: FrameView = { purchaseId: f.purchaseId, seq: f.seq, ts: f.ts, text: decoder.decode(bytes) };
+    // binary (not UTF-8): its first bytes as hex too, for the raw view (docs/streams.md)
+    if (!isUtf8(bytes)) view.hex = Buffer.from(bytes.subarray(0, HEX_MAX)).toString('hex');
     let buf = this.#frames.get(f.purchaseId);
     if (!buf) this.#frames.set(f.purchaseId, (buf = []));
     buf.push(view);

@@ -3,6 +3,7 @@
 // public methods (AxonNodeLike lists exactly which). Made of parts that each do one thing:
 // NodeViews (node data → contract views), EventHub / LedgerHealth / SellingPause
 // (backend-parts.ts), the node-event forwarding, the live feed timers, and the commands.
+import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
   BuyRequest,
@@ -59,6 +60,7 @@ export type AxonNodeLike = Pick<
   | 'purchase'
   | 'sales'
   | 'payments'
+  | 'exposure'
   | 'ownStreams'
   | 'connections'
   | 'connectAttempts'
@@ -106,6 +108,7 @@ class NodeViews {
     const v = purchaseView(p, {
       ...this.#listingMeta(p.listingId),
       rateHz: ['streaming', 'connecting'].includes(p.state) ? this.frames.rate(p.id) : 0,
+      risk: this.node.exposure('purchase', p.id),
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
     const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
@@ -138,6 +141,7 @@ class NodeViews {
       nat: natLabel(s.nat),
       relays: s.relays,
       roles: s.roleState,
+      portMapping: portMapLabel(s.portMapping),
       ...(s.relayUse
         ? {
             relayUse: {
@@ -208,7 +212,7 @@ function forwardNodeEvents(
       hub.emit('status', views.status());
     },
     sale: (s: Parameters<typeof saleView>[0]) => {
-      hub.emit('sale', saleView(s));
+      hub.emit('sale', saleView(s, node.exposure('sale', s.id)));
       hub.emit('status', views.status());
     },
     frame: (f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }) => frames.add(f),
@@ -371,9 +375,13 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(q.maxPrice ? { maxPrice: BigInt(q.maxPrice) } : {}),
         ...(q.freshWithinSec ? { freshWithinMs: q.freshWithinSec * 1000 } : {}),
       });
+      // "Receiving": this node's running purchase of the listing (newest first, as activePurchaseOf)
+      const receiving = new Map<string, string>();
+      for (const p of node.purchases({ active: true, limit: 1000 }))
+        if (!receiving.has(p.listingId)) receiving.set(p.listingId, p.id);
       return rows
         .filter((l) => !q.region || l.region === q.region)
-        .map((l) => ({ ...listingView(l), receiving: node.activePurchaseOf(l.id)?.id ?? null }));
+        .map((l) => ({ ...listingView(l), receiving: receiving.get(l.id) ?? null }));
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {
@@ -503,7 +511,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return s;
     },
 
-    sales: () => node.sales({ limit: 200 }).map(saleView),
+    sales: () => node.sales({ limit: 200 }).map((s) => saleView(s, node.exposure('sale', s.id))),
 
     peers: () => views.peers(),
 

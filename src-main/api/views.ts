@@ -7,9 +7,11 @@ import type {
   OwnStreamView,
   PaymentView,
   PurchaseView,
+  RiskView,
   SaleView,
   SourceSpec,
 } from '../../src-shared/contract/api';
+import type { Exposure } from '../core/market/voucher';
 import type { ListingRow, OfferRow } from '../core/store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow } from '../core/store/trades';
 import type { AttemptRow, ConnectionRow } from '../core/store/connections';
@@ -58,7 +60,22 @@ export function listingView(l: ListingRow): ListingView {
   };
 }
 
-export function purchaseView(p: PurchaseRow, extra: { title: string; format: string; rateHz: number }): PurchaseView {
+/** A trade's voucher exposure for the UI (strings for lamports). */
+export function riskView(x: Exposure | undefined): RiskView | undefined {
+  if (!x) return undefined;
+  return {
+    signed: x.signed.toString(),
+    settled: x.settled.toString(),
+    unsettled: x.unsettled.toString(),
+    creditLimit: x.creditLimit.toString(),
+    settlements: x.settlements,
+  };
+}
+
+export function purchaseView(
+  p: PurchaseRow,
+  extra: { title: string; format: string; rateHz: number; risk?: Exposure },
+): PurchaseView {
   return {
     id: p.id,
     listingId: p.listingId,
@@ -79,12 +96,13 @@ export function purchaseView(p: PurchaseRow, extra: { title: string; format: str
     frames: p.frames,
     dropped: p.dropped,
     rateHz: extra.rateHz,
+    ...(extra.risk ? { risk: riskView(extra.risk) } : {}),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
   };
 }
 
-export function saleView(s: SaleRow): SaleView {
+export function saleView(s: SaleRow, risk?: Exposure): SaleView {
   return {
     id: s.id,
     buyer: s.buyer,
@@ -97,6 +115,7 @@ export function saleView(s: SaleRow): SaleView {
     earned: s.earned.toString(),
     frames: s.frames,
     dropped: s.dropped,
+    ...(risk ? { risk: riskView(risk) } : {}),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };

@@ -9,6 +9,7 @@ import { listingsCommand, checkTier, type ListingsOptions } from './commands/lis
 import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
+import { rpcCommand } from './commands/rpc';
 import { demoCommand, type DemoOptions } from './commands/demo';
 import { parsePositiveInt, safeText } from './format';
 import { SettingsError } from '../core/settings';
@@ -82,7 +83,7 @@ function program(): Command {
     .description('sell a live stream: publish a listing and serve buyers until Ctrl+C')
     .requiredOption(
       '--source <spec>',
-      'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL',
+      'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL | mqtt://[USER:PASS@]HOST[:PORT]/TOPIC/FILTER; file, cmd and tcp may end in ,raw ,lines or ,length-prefixed',
     )
     .requiredOption('--title <title>', 'the title buyers see')
     .option('--price-direct <lamports>', 'price per minute, direct tier (lamports, or e.g. 0.001sol)', '60000')
@@ -93,6 +94,12 @@ function program(): Command {
     .option('--description <text>', 'a longer description')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
     .option('--format <mime>', 'MIME type of the frames (default: from the source)')
+    .option(
+      '--uplink [buyers]',
+      "take buyers' messages to the source (all buyers, or these addresses, comma separated)",
+    )
+    .option('--uplink-rate <n>', 'most uplink messages per second per buyer (default 10)')
+    .option('--uplink-topic <topic>', "mqtt source: the topic buyers' messages are published to")
     .action((o: SellCliOptions) => sellCommand(cliContext(g()), o));
 
   p.command('listings')
@@ -116,6 +123,10 @@ function program(): Command {
     .option('--tier <tier>', "direct | relay (buy a relay's rebroadcast)")
     .option('--out <file>', 'append the frames to FILE (NDJSON with metadata) instead of printing them')
     .option('--serve', 'serve the frames on the local endpoint (WebSocket + TCP on 127.0.0.1) instead of printing them')
+    .option('--raw-tcp <[host:]port>', "serve the device's exact bytes on this TCP port (0: any free port)")
+    .option('--raw-udp <[host:]port>', 'send each frame as one UDP datagram to HOST:PORT (default host 127.0.0.1)')
+    .option('--raw-file <file>', "append the device's exact bytes to FILE")
+    .option('--mqtt <url>', 'publish each frame to a broker: mqtt://[USER:PASS@]HOST[:PORT]/TOPIC')
     .option('--again', 'buy although a purchase of this stream is still running (pays for it twice)')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
 
@@ -130,6 +141,15 @@ function program(): Command {
     .option('--json', 'print JSON (lamports as strings)')
     .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) =>
       walletCommand(cliContext(g()), action, amount, o),
+    );
+
+  p.command('rpc [action] [value]')
+    .description(
+      'the ledger endpoint: show (default) | url URL|none | ws URL|none | key-url [URL] (API-key URL, kept in the keychain; read from stdin when not given) | clear-key | fee-cap LAMPORTS',
+    )
+    .option('--json', 'print JSON')
+    .action((action: string | undefined, value: string | undefined, o: { json?: boolean }) =>
+      rpcCommand(cliContext(g()), action, value, o),
     );
 
   p.command('demo')

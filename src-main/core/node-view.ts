@@ -15,6 +15,7 @@ import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
 import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
+import { PortMapStore, type PortMapStatus } from './store/portmap';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 
 export class NodeView {
@@ -85,6 +86,11 @@ export class NodeView {
   /** This node's NAT verdict as the last running node found it. */
   nat(): StoredNat | undefined {
     return new NatStore(this.#db).last();
+  }
+
+  /** The router port mapping as the (last) running node held it (store/portmap.ts). */
+  portMapping(): PortMapStatus | undefined {
+    return new PortMapStore(this.#db).load();
   }
   /** The relays and reflectors announced on the market and not yet expired. */
   roleAnnouncements(): StoredAnnouncement[] {

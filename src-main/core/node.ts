@@ -19,10 +19,13 @@ import { loadSettings, parseSettings, relayLimitsOf, type Settings, type Setting
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { RpcHealth } from './ledger/rpc';
+import { endpointsFor } from './ledger/cluster';
+import { RpcSecretStore } from './ledger/rpc-secret';
 import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
+import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
@@ -96,6 +99,8 @@ export interface NodeStatus extends MarketStatus {
   relayUse?: RelayUse & { pricePerMin: bigint };
   /** The RPC endpoint: requests per method, and whether it is rate-limiting us (429). */
   rpc: RpcHealth;
+  /** The router port mapping: held or not, protocol, public address, why not. */
+  portMapping: PortMapStatus;
 }
 
 export interface WalletInfo {
@@ -156,7 +161,17 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       market.on(ev, ((...args: MarketEvents[K]) =>
         (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args)) as never);
     };
-    for (const ev of ['purchase', 'sale', 'frame', 'payment', 'connection', 'listing', 'peer-error', 'health'] as const)
+    for (const ev of [
+      'purchase',
+      'sale',
+      'frame',
+      'payment',
+      'connection',
+      'listing',
+      'peer-error',
+      'health',
+      'uplink',
+    ] as const)
       forward(ev);
   }
 
@@ -179,7 +194,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         log: log.child({ mod: 'ledger' }),
         ...(o.ledger
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
-          : { cluster: settings.cluster, localPort: settings.localLedgerPort }),
+          : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
+        fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -191,6 +207,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           relayLimits: relayLimitsOf(settings.roles.limits),
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
+        portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -353,6 +370,13 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
   }
+  /**
+   * Send bytes up a streaming purchase to the seller's source (a command to the device). The
+   * listing must take them (the seller's `uplink` setting); refusals arrive as 'uplink' events.
+   */
+  uplink(purchaseId: string, bytes: Uint8Array): void {
+    this.#market.buyer.uplink(purchaseId, bytes);
+  }
   /** What a running purchase's raw outputs moved (and the TCP port they serve on); null: none. */
   purchaseOutputs(id: string): RawSinkStats | null {
     const s = this.#market.buyer.runs.get(id)?.outputs?.stats;
@@ -430,6 +454,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       roleState: this.net.roleState(),
       ...(use ? { relayUse: { ...use, pricePerMin: BigInt(this.settings.roles.relayPrice) } } : {}),
       rpc: this.ledger.rpcHealth(),
+      portMapping: this.net.portMapping(),
     };
   }
 

@@ -61,11 +61,28 @@ export const RolesSchema = z
   })
   .strict();
 
+/** An RPC URL kept in settings.json: no API key in it (query or user part): keys go to the keychain. */
+const PlainRpcUrl = z
+  .url({ protocol: /^https?$/, error: 'rpcUrl must be an http(s) URL' })
+  .refine((u) => !/[?@]/.test(u.replace(/^https?:\/\//, '')), {
+    error: 'rpcUrl must not carry an API key (? or user@): keep such a URL in the keychain (axon rpc key-url)',
+  });
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const SettingsSchema = z
   .object({
     cluster: ClusterSchema.default('local'),
+    /** JSON-RPC endpoint of the cluster (overrides the cluster's public one); null = the cluster's.
+     *  An endpoint with an API key is kept in the keychain instead (axon rpc key-url). */
+    rpcUrl: PlainRpcUrl.nullable().default(null),
+    /** Its WebSocket (pubsub) endpoint; null = derived from the RPC URL (http→ws, port + 1). */
+    rpcWsUrl: z
+      .url({ protocol: /^wss?$/, error: 'rpcWsUrl must be a ws(s) URL' })
+      .nullable()
+      .default(null),
+    /** The most a transaction pays for priority on top of its base fee (lamports). */
+    rpcPriorityFeeCapLamports: z.number().int().min(0).max(1_000_000_000).default(10_000),
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */
@@ -91,6 +108,10 @@ export const SettingsSchema = z
       maxRelayPrice: 0,
     }),
     stunServers: z.array(hostPort).default([]),
+    /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
+     *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
+     *  test may talk to the machine's real router). */
+    portMapping: z.boolean().default(true),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all
@@ -171,7 +192,12 @@ function writeAtomic(file: string, s: Settings): void {
 
 /** Validate a partial update against the current settings and write atomically. */
 export function updateSettings(file: string, patch: Partial<SettingsInput>): Settings {
-  const next = parseSettings({ ...loadSettings(file), ...patch }, file);
+  const current = loadSettings(file);
+  // roles merge field by field: a form that knows only some of them (e.g. the limits) keeps the rest
+  const roles = patch.roles
+    ? { ...current.roles, ...patch.roles, limits: { ...current.roles.limits, ...patch.roles.limits } }
+    : current.roles;
+  const next = parseSettings({ ...current, ...patch, roles }, file);
   writeAtomic(file, next);
   return next;
 }

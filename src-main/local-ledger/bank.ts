@@ -10,6 +10,7 @@ import type { SlotClock } from './clock';
 import { decodeTransaction, fromBase58, isWritable, keyToBase58, toBase58, type DecodedTransaction } from './wire';
 import { describeFailure, fieldlessTxError, type TransactionErrorJson, type TxFailure } from './tx-errors';
 import { extractMemos } from './tx-format';
+import { computeBudgetOf, prioritizationFee, RecentFees } from './compute-budget';
 
 export const LAMPORTS_PER_SIGNATURE = 5000n;
 export const SYSTEM_PROGRAM = '11111111111111111111111111111111';
@@ -126,8 +127,12 @@ export class Bank {
     return this.svm.minimumBalanceForRentExemption(BigInt(dataLen));
   }
 
-  feeFor(numSignatures: number): bigint {
-    return LAMPORTS_PER_SIGNATURE * BigInt(numSignatures);
+  /** Per slot, the lowest compute-unit price landed transactions paid (getRecentPrioritizationFees). */
+  readonly recentFees = new RecentFees();
+
+  /** The fee of a transaction: per signature, plus its prioritization fee (price × unit limit). */
+  feeFor(tx: Pick<DecodedTransaction, 'header' | 'instructions' | 'accountKeys'>): bigint {
+    return LAMPORTS_PER_SIGNATURE * BigInt(tx.header.numRequiredSignatures) + prioritizationFee(computeBudgetOf(tx));
   }
 
   /**
@@ -222,7 +227,7 @@ export class Bank {
     });
     const rd = returnDataOf(md);
     const meta: TxMeta = {
-      fee: this.feeFor(tx.header.numRequiredSignatures),
+      fee: this.feeFor(tx),
       preBalances: pre.map((a) => a?.lamports() ?? 0n),
       postBalances: post.map((a) => a?.lamports() ?? 0n),
       logMessages: md.logs(),
@@ -244,6 +249,7 @@ export class Bank {
         .filter((x) => x.instructions.length > 0),
       returnData: rd ? { programId: rd.programId, data: rd.data[0] } : null,
     };
+    this.recentFees.landed(slot, tx, computeBudgetOf(tx).unitPrice);
     const memos = extractMemos(tx);
     const seq = this.store.insertTransaction({
       signature: tx.signature,
@@ -280,7 +286,7 @@ export class Bank {
   ): SimulationResult {
     const base = {
       postAccounts: new Map<string, StoredAccount | null>(),
-      fee: this.feeFor(tx.header.numRequiredSignatures),
+      fee: this.feeFor(tx),
     };
     if (opts.checkBlockhash && !this.lifetimeValid(tx)) {
       return { ...base, err: 'BlockhashNotFound', logs: [], unitsConsumed: 0n, returnData: null };

@@ -2,7 +2,7 @@
 // fees, rent.
 import { invalidParams } from './rpc-errors';
 import { API_VERSION, FEATURE_SET, withContext, type MethodTable } from './methods-common';
-import { blockhash, checkMinContextSlot, commitment, config, required } from './params';
+import { address, blockhash, checkMinContextSlot, commitment, config, required } from './params';
 import { decodeMessage, WireError } from './wire';
 
 export const SLOTS_PER_EPOCH = 432_000;
@@ -15,7 +15,12 @@ export const chainMethods: MethodTable = {
   getSlotLeader: (_p, ctx) => ctx.identity,
   getFirstAvailableBlock: () => 0,
   minimumLedgerSlot: () => 0,
-  getRecentPrioritizationFees: () => [],
+  getRecentPrioritizationFees: (p, ctx) => {
+    const list = p[0] ?? [];
+    if (!Array.isArray(list)) throw invalidParams('invalid type: expected a sequence of account addresses');
+    if (list.length > 128) throw invalidParams('Too many inputs provided; max 128');
+    return ctx.bank.recentFees.recent(ctx.clock.slot, list.map(address));
+  },
   getEpochSchedule: () => ({
     firstNormalEpoch: 0,
     firstNormalSlot: 0,
@@ -83,7 +88,7 @@ export const chainMethods: MethodTable = {
     const valid =
       ctx.clock.isBlockhashValid(msg.recentBlockhash, c) ||
       ctx.clock.isBlockhashValidForProcessing(msg.recentBlockhash);
-    return withContext(slot, valid ? ctx.bank.feeFor(msg.header.numRequiredSignatures) : null);
+    return withContext(slot, valid ? ctx.bank.feeFor(msg) : null);
   },
   getMinimumBalanceForRentExemption: (p, ctx) => {
     const len = p[0] ?? 0;

@@ -29,6 +29,8 @@ export interface StatusView {
   relays?: string[];
   /** This node's own relay and reflector roles (Settings → Roles; 'auto' by default). */
   roles?: { relay: RoleStateView; reflector: RoleStateView };
+  /** The router port mapping in one line: "198.20.1.2:4001 → port 4001 via NAT-PMP (router …)", or why none. */
+  portMapping?: string;
   /** What this node's relay carries against its caps (absent when the relay role is off). */
   relayUse?: RelayUseView;
   /** True while at least one own stream is listed and not paused. */
@@ -131,6 +133,21 @@ export interface BuyQuote {
 
 export type PurchaseState = TradeState;
 
+/**
+ * What a trade risks now, paid by voucher (docs/market.md "Vouchers"). Buyer: it can never pay
+ * more than `signed`. Seller: `unsettled` is lost if the buyer empties its account or advances its
+ * nonce; it never exceeds `creditLimit` (one period for a new buyer, growing with settled history).
+ */
+export interface RiskView {
+  signed: LamportsString;
+  settled: LamportsString;
+  unsettled: LamportsString;
+  /** Seller only ('0' for a purchase). */
+  creditLimit: LamportsString;
+  /** Ledger transactions that settled vouchers so far. */
+  settlements: number;
+}
+
 export interface PurchaseView {
   id: string;
   listingId: string;
@@ -156,6 +173,8 @@ export interface PurchaseView {
   dropped: number;
   /** Frames per second over the last few seconds. */
   rateHz: number;
+  /** What it risks (vouchers); absent for a purchase paid per period. */
+  risk?: RiskView;
   createdAt: number;
   updatedAt: number;
 }
@@ -167,6 +186,8 @@ export interface FrameView {
   ts: number;
   /** The payload as text (truncated to a few KiB for display). */
   text: string;
+  /** When the payload is not UTF-8 (binary: Beast, MAVLink…): its first 256 bytes as hex. */
+  hex?: string;
 }
 
 export type SourceSpec =
@@ -226,6 +247,8 @@ export interface SaleView {
   earned: LamportsString;
   frames: number;
   dropped: number;
+  /** What it risks (vouchers): the unsettled credit against the limit. */
+  risk?: RiskView;
   createdAt: number;
   updatedAt: number;
 }

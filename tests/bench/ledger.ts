@@ -370,3 +370,13 @@ async function watchLatency(): Promise<Row[]> {
 }
 
 sections.push(watchLatency);
+
+// Section added by the voucher work (issue 13 §5): the cost table, today's protocol beside the new
+// one (tests/bench/lib/ledger-costs.ts). Skip with LEDGER_BENCH_COSTS=0.
+import { ledgerCosts } from './lib/ledger-costs';
+if (process.env.LEDGER_BENCH_COSTS !== '0') sections.push(ledgerCosts);
+
+// Section added by the rpc work (issue 13 §1): the RPC budget of an idle node and of joining a
+// market of 1,000 past / 50 live listings, counted by a rate-limiting RPC front.
+import { rpcBudget } from './lib/rpc-budget';
+sections.push(rpcBudget);

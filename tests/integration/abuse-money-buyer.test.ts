@@ -3,10 +3,11 @@
 // ServiceAccept). The buyer checks every term of an accept against the listing it bought and
 // refuses with a reason; the spending cap covers prices AND transaction fees.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
 import type { AxonNode } from '../../src-main/core/node';
 import type { AxonMessage } from '../../src-main/core/ledger/types';
 import { isFinal, type PurchaseRow } from '../../src-main/core/store/trades';
-import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
+import { runCleanups, startNode, startSellerAndBuyer, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 
@@ -35,9 +36,10 @@ describe('a hostile seller cannot drain a buyer', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   let seller: AxonNode;
   let buyer: AxonNode;
+  let ledger: LocalLedger;
 
   beforeAll(async () => {
-    ({ seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
+    ({ ledger, seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
   });
   afterAll(async () => {
     await runCleanups(cleanups);
@@ -110,7 +112,7 @@ describe('a hostile seller cannot drain a buyer', () => {
     await buyer.stopPurchase(good.id);
   });
 
-  it('fees count against the spending cap: cap = 3 periods + 3 fees − 1 pays 2 periods, every lamport accounted', async () => {
+  it('fees count against the spending cap: cap = 3 periods + 5 fees − 1 pays 2 periods by voucher, every lamport accounted', async () => {
     await seller.sell({
       streamId: 'capped',
       title: 'Capped',
@@ -119,19 +121,29 @@ describe('a hostile seller cannot drain a buyer', () => {
       periodSec: 2,
       graceSec: 2,
     });
+    // a buyer new to this seller: its credit there is one period, so period 0 is settled at once
+    const fresh = await startNode(ledger, { airdrop: SOL });
+    cleanups.unshift(fresh.cleanup);
+    const buyer = fresh.node;
     const listing = await listed('capped');
+    await waitFor(() => buyer.listings().some((l) => l.id === listing), 15_000, 'listing at the new buyer');
     const payFee = await buyer.ledger.estimateFee(true);
     const msgFee = await buyer.ledger.estimateFee(false);
-    const cap = 3n * (2_000n + payFee) - 1n;
+    // the third period would need: 3 prices + the fees paid by then (nonce account: 2 signatures,
+    // the first settlement: 1) + its reserve (its settlement and the nonce account's close: 2)
+    const cap = 3n * 2_000n + 5n * payFee - 1n;
     const before = await buyer.ledger.balance();
     const p = await buyer.buy(listing, { minutes: 10, maxLamports: cap });
-    const done = await finalPurchase(buyer, p.id, 40_000);
+    await finalPurchase(buyer, p.id, 40_000);
+    await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 20_000, 'the nonce account closed');
+    const done = buyer.purchase(p.id)!;
     expect(done.reason).toMatch(/spending cap reached/);
     expect(done.paidThrough).toBe(1);
     expect(done.spent).toBe(4_000n);
-    expect(done.fees).toBe(2n * payFee);
+    // nonce account (2), settlements at period 0 and at the end (2), close (1)
+    expect(done.fees).toBe(5n * payFee);
     expect(done.spent + done.fees).toBeLessThanOrEqual(cap);
-    // the wallet lost exactly: the request, two payments (price + fee), the stop
+    // the wallet lost exactly: the request, two periods, the fees above, the stop (rent came back)
     const expected = before - (msgFee + done.spent + done.fees + msgFee);
     await waitFor(async () => (await buyer.ledger.balance()) === expected, 15_000, 'the balance to settle');
   });

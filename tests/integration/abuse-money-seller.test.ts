@@ -58,6 +58,8 @@ function neverConnects(node: AxonNode): void {
 /** A buyer whose payments never reach the ledger. */
 function neverPays(node: AxonNode): void {
   const ctx = ctxOf(node);
+  // pays per period on the ledger (not by voucher), and every such payment fails
+  ctx.timing.payments = 'per-period';
   const post = ctx.postTo;
   ctx.postTo = (peer, msg, o) =>
     msg.type === 'Payment' ? Promise.reject(new Error('this buyer does not pay')) : post(peer, msg, o);

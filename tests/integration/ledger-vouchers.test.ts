@@ -22,8 +22,11 @@ import {
   pipe,
   setTransactionMessageFeePayerSigner,
   setTransactionMessageLifetimeUsingBlockhash,
+  setTransactionMessageLifetimeUsingDurableNonce,
   signTransactionMessageWithSigners,
+  type Nonce,
 } from '@solana/kit';
+import { getTransferCheckedInstruction } from '@solana-program/token';
 import type { LedgerRpc } from '../../src-main/core/ledger/rpc';
 
 let L: TestLedger;
@@ -114,6 +117,45 @@ describe('durable-nonce vouchers', () => {
     expect((await balance(buyer.address)) - b0).toBe(n.rent - 5000n);
     expect(await readNonce(rpc, n.account)).toBeNull();
   }, 60_000);
+
+  it('a voucher paying in a token (another mint) is refused locally as wrong-mint', async () => {
+    const n = await createNonceAccount(rpc, buyer);
+    const [src, dst, mint] = await Promise.all([1, 2, 3].map(() => generateKeyPairSigner()));
+    const tx = await signTransactionMessageWithSigners(
+      pipe(
+        createTransactionMessage({ version: 0 }),
+        (m) => setTransactionMessageFeePayerSigner(buyer, m),
+        (m) =>
+          setTransactionMessageLifetimeUsingDurableNonce(
+            { nonce: n.state.value as Nonce, nonceAccountAddress: n.account, nonceAuthorityAddress: buyer.address },
+            m,
+          ),
+        (m) =>
+          appendTransactionMessageInstructions(
+            [
+              getTransferCheckedInstruction({
+                source: src!.address,
+                mint: mint!.address,
+                destination: dst!.address,
+                authority: buyer,
+                amount: 1000n,
+                decimals: 6,
+              }),
+            ],
+            m,
+          ),
+      ),
+    );
+    const r = await checkVoucher(getBase64EncodedWireTransaction(tx), {
+      buyer: buyer.address,
+      nonceAccount: n.account,
+      nonceValue: n.state.value,
+      requestId: 'req-1',
+      period: 0,
+      transfers: [{ to: seller, lamports: 1000n }],
+    });
+    expect(r).toMatchObject({ ok: false, reason: 'wrong-mint' });
+  }, 30_000);
 
   it('a nonce advanced by the buyer, or an emptied account, makes the settlement fail (nothing paid)', async () => {
     const n = await createNonceAccount(rpc, buyer);

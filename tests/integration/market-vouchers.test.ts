@@ -129,7 +129,7 @@ describe('payment vouchers', () => {
     expect(new Set(ins.map((x) => x.signature)).size).toBe(ins.length);
   }, 90_000);
 
-  it('a voucher with a wrong amount is refused with its reason and cuts the stream', async () => {
+  it('a replayed voucher is refused; one with a wrong amount is refused with its reason and cuts the stream', async () => {
     const buyer = await buyerNode();
     await waitFor(() => buyer.listing(listingId), 15_000, 'listing on the buyer');
     const p = await buyer.buy(listingId, { minutes: 10 });
@@ -141,22 +141,36 @@ describe('payment vouchers', () => {
       requestId: p.id,
       streamId: 'wx',
     });
-    const sale = seller.sale(p.id)!;
-    const next = sale.paidThrough + 1;
-    const owed = 2000n * BigInt(next - v.settledThrough);
-    const bad = await signVoucher({
-      buyer: await buyer.identity.signer(),
-      nonceAccount: v.nonceAccount as Address,
-      nonceValue: v.nonceValue,
-      requestId: p.id,
-      period: next,
-      asset: { kind: 'sol' },
-      transfers: [{ to: seller.identity.address, lamports: owed - 1n }],
-      expiresAt: Math.floor(Date.now() / 1000) + 600,
-    });
-    const ack = new Promise<VoucherAck>((r) => session.on('voucher-ack', r));
+    const acks: VoucherAck[] = [];
+    session.on('voucher-ack', (a) => acks.push(a));
+    const signer = await buyer.identity.signer();
+    const voucherFor = async (period: number, lamports: bigint) => {
+      const row = vouchers(buyer, p.id)!;
+      return signVoucher({
+        buyer: signer,
+        nonceAccount: row.nonceAccount as Address,
+        nonceValue: row.nonceValue,
+        requestId: p.id,
+        period,
+        asset: { kind: 'sol' },
+        transfers: [{ to: seller.identity.address, lamports }],
+        expiresAt: Math.floor(Date.now() / 1000) + 600,
+      });
+    };
+    // a replayed (superseded) period is refused with its reason, and the stream goes on
+    const done = seller.sale(p.id)!.paidThrough;
+    const old = await voucherFor(done, 2000n * BigInt(done - v.settledThrough));
+    session.sendVoucher({ t: 'voucher', period: done, nonceAccount: v.nonceAccount, tx: old.tx });
+    await waitFor(() => acks.length === 1, 5000, 'the answer to the replay');
+    expect(acks[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/^superseded: /) });
+    expect(isFinal(seller.sale(p.id)!.state)).toBe(false);
+    // the next period, one lamport short (signed and sent at once, before the buyer's own)
+    const next = seller.sale(p.id)!.paidThrough + 1;
+    const owed = 2000n * BigInt(next - vouchers(buyer, p.id)!.settledThrough);
+    const bad = await voucherFor(next, owed - 1n);
     session.sendVoucher({ t: 'voucher', period: next, nonceAccount: v.nonceAccount, tx: bad.tx });
-    const a = await ack;
+    await waitFor(() => acks.length === 2, 5000, 'the answer to the bad voucher');
+    const a = acks[1]!;
     expect(a.ok).toBe(false);
     expect(a.reason).toMatch(/^wrong-amount: pays \d+ lamports/);
     await waitFor(() => seller.sale(p.id)!.state === 'failed', 10_000, 'sale cut');
@@ -166,7 +180,7 @@ describe('payment vouchers', () => {
     ).toBe(true);
     // what was vouched before is still settled (at the end), once
     await waitFor(() => seller.exposure('sale', p.id)!.unsettled === 0n, 15_000, 'settled');
-    expect(seller.exposure('sale', p.id)!.settled).toBe(2000n * BigInt(sale.paidThrough + 1));
+    expect(seller.exposure('sale', p.id)!.settled).toBe(2000n * BigInt(seller.sale(p.id)!.paidThrough + 1));
     await buyer.stop(p.id);
   }, 90_000);
 

@@ -61,6 +61,9 @@ describe('relay total bandwidth', () => {
     const held = await c.useRelays([tcpAddr(relay.multiaddrs())], 5000);
     expect(held).toEqual([]);
     expect(relay.relayUse()!.refused).toBeGreaterThanOrEqual(1);
+    // nor does it announce the relay role until the next day
+    expect(relay.roleState().relay.active).toBe(true);
+    expect(relay.announcement()).toBeUndefined();
     // the circuit already open is not cut by the budget
     expect(await echo(conn, 16 * 1024)).toBeGreaterThanOrEqual(16 * 1024);
   });

@@ -222,4 +222,37 @@ describe('byte-exact streams', () => {
     expect(done!.spent).toBe(0n);
     await seller.unsell('lines');
   });
+
+  it('a partial length-prefixed frame at the disconnect is reported (health warning), whole frames pass', async () => {
+    const devClients = new Set<Socket>();
+    const dev: Server = createServer((sock) => devClients.add(sock));
+    await new Promise<void>((r) => dev.listen(0, '127.0.0.1', r));
+    cleanups.unshift(() => {
+      for (const c of devClients) c.destroy();
+      return new Promise<void>((r) => dev.close(() => r()));
+    });
+    const warnings: string[] = [];
+    seller.on('health', (h) => h.warning && warnings.push(h.warning));
+    await seller.sell({
+      streamId: 'lp',
+      title: 'Length-prefixed',
+      source: { kind: 'tcp', port: (dev.address() as AddressInfo).port, framing: 'length-prefixed' },
+      priceDirect: 60_000n,
+    });
+    const got: Buffer[] = [];
+    const t = tempDir();
+    cleanups.unshift(t.cleanup);
+    const { id } = await buyAndStream('lp', { file: join(t.dir, 'lp.bin') });
+    buyer.on('frame', (f) => f.purchaseId === id && got.push(Buffer.from(f.payload)));
+    await waitFor(() => buyer.purchase(id)!.state === 'streaming', 20_000, 'streaming');
+    const frame = (body: Buffer) => Buffer.concat([Buffer.from([0, body.length]), body]);
+    const whole = [frame(Buffer.from([0xff, 0x00, 0xfe])), frame(Buffer.from('héllo'))];
+    for (const c of devClients) c.end(Buffer.concat([...whole, Buffer.from([0, 50, 1, 2, 3])]));
+    await waitFor(() => warnings.length > 0, 10_000, 'warning');
+    expect(warnings[0]).toBe('dropped a partial frame of 5 bytes at the disconnect (length-prefixed)');
+    await waitFor(() => got.length >= 2, 10_000, 'whole frames');
+    expect(got.slice(0, 2)).toEqual(whole);
+    await buyer.stop(id);
+    await seller.unsell('lp');
+  });
 });

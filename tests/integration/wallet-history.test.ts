@@ -118,10 +118,21 @@ describe('wallet history and the double-buy guard', () => {
     expect(paidOut.length).toBeGreaterThanOrEqual(2);
     for (const e of paidOut) expect(e.purchaseId).toBe(p.id);
     const perPurchase = bh.perPurchase.find((t) => t.key === p.id)!;
+    const ofIt = bh.entries.filter((e) => e.purchaseId === p.id);
+    expect(perPurchase.count).toBe(ofIt.length);
+    expect(BigInt(perPurchase.delta)).toBe(ofIt.reduce((s, e) => s + BigInt(e.delta), 0n));
+    // what it cost: the payments plus every fee of its messages; a voucher nonce account's rent is a
+    // deposit (listed, linked to the purchase, refunded when the account is closed)
     const spentOnIt = buyer.purchase(p.id)!;
-    // the purchase's total in History is what it cost: payments plus every fee (request included)
-    expect(-BigInt(perPurchase.delta)).toBe(spentOnIt.spent + BigInt(perPurchase.fees));
-    expect(BigInt(perPurchase.fees)).toBeGreaterThanOrEqual(spentOnIt.fees);
+    const cost = ofIt
+      .filter((e) => e.kind !== 'deposit' && e.kind !== 'refund')
+      .reduce((s, e) => s - BigInt(e.delta), 0n);
+    const feesOfIt = ofIt.reduce((s, e) => s + BigInt(e.fee), 0n);
+    const depositFees = ofIt
+      .filter((e) => e.kind === 'deposit' || e.kind === 'refund')
+      .reduce((s, e) => s + BigInt(e.fee), 0n);
+    expect(cost).toBe(spentOnIt.spent + feesOfIt - depositFees);
+    for (const e of ofIt.filter((x) => x.kind === 'deposit')) expect(BigInt(e.delta)).toBeLessThan(0n);
     // fees are counted: the balance fell by more than the payments
     const payments = paidOut.reduce((s, e) => s + -BigInt(e.delta) - BigInt(e.fee), 0n);
     expect(SOL - BigInt(bh.balance)).toBeGreaterThan(payments);

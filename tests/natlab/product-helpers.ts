@@ -51,6 +51,14 @@ export function spawnProduct(
 const natLabel = (n: { mapping?: string; filtering?: string | null } | undefined): string | null =>
   n?.mapping === undefined ? null : labelOf({ ...n, mapping: n.mapping });
 
+/** Optional steps around a pair's purchase (both processes are alive in each). */
+export interface PairHooks {
+  /** After both nodes are up and have a NAT verdict, before the Buy. */
+  beforeBuy?(seller: LabProcess, buyer: LabProcess): Promise<void>;
+  /** After the purchase connected or failed, before both are stopped. */
+  after?(seller: LabProcess, buyer: LabProcess): Promise<void>;
+}
+
 /** One purchase between a seller on `sellerHost` and a buyer on `buyerHost`. */
 export async function runProductPair(
   lab: NatLab,
@@ -60,6 +68,7 @@ export async function runProductPair(
   buyerHost: LabHost,
   expectedPath: string[],
   expectedLabels?: [string, string],
+  hooks: PairHooks = {},
 ): Promise<ProductRow> {
   const seller = spawnProduct(lab, sellerHost, rpcUrl, 'seller');
   const buyer = spawnProduct(lab, buyerHost, rpcUrl, 'buyer');
@@ -83,6 +92,7 @@ export async function runProductPair(
           .catch(() => undefined),
       ),
     );
+    await hooks.beforeBuy?.(seller, buyer);
     buyer.send({ cmd: 'buy', listingId: listed.listingId });
     const end = await buyer.waitForJson<Ev>(
       (e) =>
@@ -94,20 +104,18 @@ export async function runProductPair(
     last.set(buyer, end);
     let paid = false;
     if (end.event === 'first-frame') {
-      paid = await buyer
-        .waitForJson<Ev>((e) => e.event === 'paid' && e.state !== 'failed', 60_000)
+      // the seller verified the first period: the payment on the ledger ('paid through period 0') or,
+      // with payment vouchers (the default since the voucher merge), the buyer's signed voucher
+      // ('voucher through period 0 …'); the buyer's own 'paid' event comes only with a transaction
+      paid = await seller
+        .waitForJson<Ev>((e) => e.event === 'sale' && /(paid|voucher) through period 0/.test(String(e.reason)), 60_000)
         .then(() => true)
         .catch(() => false);
-      // the seller verified the payment (on the ledger, or the signed voucher for it: market/voucher.ts)
-      if (paid)
-        paid = await seller
-          .waitForJson<Ev>((e) => e.event === 'sale' && /(paid|voucher) through period 0/.test(String(e.reason)), 60_000)
-          .then(() => true)
-          .catch(() => false);
     } else {
       buyer.send({ cmd: 'attempts' });
       await buyer.waitForJson<Ev>((e) => e.event === 'attempts', 5000).catch(() => undefined);
     }
+    await hooks.after?.(seller, buyer);
     const conn = buyer.jsonSoFar<Ev>().find((e) => e.event === 'connection');
     const attempts = buyer.jsonSoFar<Ev>().find((e) => e.event === 'attempts')?.attempts as
       { method: string; outcome: string; error?: string; addresses?: string[] }[] | undefined;
@@ -216,7 +224,7 @@ async function blockUdp(lab: NatLab, r: Router): Promise<void> {
 }
 
 /**
- * The nine NAT pairs of issue 12 §5 (names `pe…`, `pd…`, `pf…`, `pt…`, hosts `s1…`/`b1…`: one set
+ * The nine NAT pairs of issue 12 §5 and the port-mapping router of issue 15 (names `pe…`, `pd…`, `pf…`, `pt…`, hosts `s1…`/`b1…`: one set
  * per lab). The same list is the NAT-lab test's matrix and `npm run bench -- connect`'s product part.
  */
 export const PRODUCT_SCENARIOS: ProductScenario[] = [
@@ -301,6 +309,16 @@ export const PRODUCT_SCENARIOS: ProductScenario[] = [
     },
     expectedPath: ['relayed'],
     expectedLabels: ['eim', 'udp-blocked'],
+  },
+  {
+    // the seller's home router runs miniupnpd (UPnP-IGD + NAT-PMP): the seller maps its port, the
+    // EDM buyer dials it (issue 15; without the mapping this pair is EIM↔EDM: relayed)
+    name: 'UPnP router↔EDM',
+    build: async (lab, delayMs) => ({
+      seller: await lab.hostBehind(await lab.router('pu1', { kind: 'eim', delayMs, portMapping: true }), 's10'),
+      buyer: await lab.hostBehind(await lab.router('pd5', { kind: 'edm', delayMs }), 'b10'),
+    }),
+    expectedPath: ['direct-wan'],
   },
 ];
 

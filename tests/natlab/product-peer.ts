@@ -9,6 +9,7 @@
 //           {event:'listing-seen', listingId}  {event:'bought', requestId}
 //           {event:'connection', path, elapsedMs}  {event:'first-frame', ms}  {event:'paid', period, state}
 //           {event:'purchase', state, reason}  {event:'attempts', attempts}  {event:'error', error}
+//           {event:'portmap', portMapping} (each change of the router port mapping)
 import { createInterface } from 'node:readline';
 import { AxonNode } from '../../src-main/core/node';
 import { createLogger } from '../../src-main/core/log';
@@ -141,6 +142,18 @@ rl.on('line', (line) => {
   else if (cmd.cmd === 'stop') void node.shutdown().then(() => process.exit(0));
 });
 process.on('SIGTERM', () => void node.shutdown().then(() => process.exit(0)));
+
+// the router port mapping (net/portmap.ts): say when it changes
+{
+  let said = '';
+  const t = setInterval(() => {
+    const pm = node.status().portMapping;
+    const key = `${pm.state} ${pm.protocol ?? ''} ${pm.external?.ip ?? ''}:${pm.external?.port ?? ''}`;
+    if (key !== said) out({ event: 'portmap', portMapping: pm });
+    said = key;
+  }, 500);
+  t.unref();
+}
 
 if (role === 'public') {
   // a public node takes the relay/reflector roles by itself (default settings): say when it does

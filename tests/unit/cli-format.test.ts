@@ -1,7 +1,8 @@
 // The CLI's money and command-line parsing: exact lamports ↔ SOL, amounts as typed, source specs.
 import { describe, expect, it } from 'vitest';
 import { amount, parseLamports, sol } from '../../src-main/cli/format';
-import { shellWords, sourceFromSpec } from '../../src-main/cli/commands/sell';
+import { sellParams, shellWords, sourceFromSpec } from '../../src-main/cli/commands/sell';
+import { rawOutputs } from '../../src-main/cli/commands/buy';
 
 describe('CLI formatting and parsing', () => {
   it('prints lamports as exact SOL, without float rounding', () => {
@@ -36,5 +37,30 @@ describe('CLI formatting and parsing', () => {
     expect(sourceFromSpec('ws:wss://example.org/x')).toEqual({ kind: 'websocket', url: 'wss://example.org/x' });
     expect(() => sourceFromSpec('carrier-pigeon')).toThrow(/unknown source 'carrier-pigeon'/);
     expect(() => sourceFromSpec(`cmd:sh -c 'oops`)).toThrow(/unterminated ' quote/);
+  });
+
+  it('parses framings, MQTT sources, uplink and raw outputs', () => {
+    expect(sourceFromSpec('tcp:30005,raw')).toEqual({ kind: 'tcp', port: 30005, framing: 'raw' });
+    expect(sourceFromSpec('mqtt://u:p%40ss@127.0.0.1:1883/farm/+/temp')).toEqual({
+      kind: 'mqtt',
+      url: 'mqtt://127.0.0.1:1883',
+      topic: 'farm/+/temp',
+      username: 'u',
+      password: 'p@ss',
+    });
+    expect(() => sourceFromSpec('udp:14550,raw')).toThrow(/only file:, cmd: and tcp: sources take a framing/);
+    const p = sellParams({ source: 'udp:14550', title: 'Drone', uplink: true, uplinkRate: '5' });
+    expect(p.source).toMatchObject({ kind: 'udp', uplink: { messagesPerSec: 5 } });
+    expect(() => sellParams({ source: 'weather', title: 'W', uplink: true })).toThrow(/cannot take messages/);
+    expect(() => sellParams({ source: 'mqtt://h/t', title: 'M', uplink: true })).toThrow(
+      /uplink\.topic|names the topic/,
+    );
+    expect(rawOutputs({ rawTcp: '30105', rawUdp: '10.0.0.5:14550', mqtt: 'mqtt://h:1883/out/adsb' })).toEqual({
+      tcp: { port: 30105 },
+      udp: { host: '10.0.0.5', port: 14550 },
+      mqtt: { url: 'mqtt://h:1883', topic: 'out/adsb' },
+    });
+    expect(rawOutputs({})).toBeUndefined();
+    expect(() => rawOutputs({ rawTcp: 'x' })).toThrow(/--raw-tcp/);
   });
 });

@@ -67,6 +67,20 @@ describe('settings and data dir', () => {
     expect(loadSettings(f).listenPort).toBe(0); // the bad update wrote nothing
   });
 
+  it('a roles update from a form that knows only some fields keeps the relay price and caps', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    updateSettings(f, { roles: { relayPrice: 600, maxRelayPrice: 100, limits: { dailyMiB: 1024 } } });
+    const s = updateSettings(f, {
+      roles: {
+        relay: 'on',
+        reflector: 'off',
+        limits: { maxReservations: 64, perConnectionMiB: 10, perConnectionMinutes: 5 },
+      },
+    });
+    expect(s.roles).toMatchObject({ relay: 'on', reflector: 'off', relayPrice: 600, maxRelayPrice: 100 });
+    expect(s.roles.limits).toMatchObject({ maxReservations: 64, dailyMiB: 1024, totalKiBPerSec: 2048 });
+  });
+
   it('takes the data dir from the flag, then the environment', () => {
     process.env[DATA_DIR_ENV] = '/tmp/from-env';
     expect(resolveDataDir()).toBe('/tmp/from-env');

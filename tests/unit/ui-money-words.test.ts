@@ -7,6 +7,7 @@ import { addressToPeerIdText, peerIdTextToAddress } from '../../src-shared/contr
 import { PurchaseEndWatch, purchaseEndNotice } from '../../src-shared/contract/notices';
 import type { PurchaseView } from '../../src-shared/contract/api';
 import { sourceProblemInWords } from '../../src-main/api/source-words';
+import { NotificationPolicy } from '../../src-main/api/notify-policy';
 
 function purchase(o: Partial<PurchaseView>): PurchaseView {
   return {
@@ -63,6 +64,20 @@ describe('purchase end notices', () => {
     expect(w.update(purchase({ state: 'ended', reason: 'spending cap reached' }))).toBeNull();
     // a purchase first seen already ended (a page reload) is not announced again
     expect(new PurchaseEndWatch().update(purchase({ state: 'ended' }))).toBeNull();
+  });
+});
+
+describe('desktop notifications (Electron main)', () => {
+  it('tell when a purchase hits its cap or the seller stops, once', () => {
+    const policy = new NotificationPolicy();
+    expect(policy.decide('purchase', purchase({}))).toBeNull();
+    const n = policy.decide(
+      'purchase',
+      purchase({ state: 'ended', reason: 'seller ended the stream: seller stopped selling' }),
+    );
+    expect(n?.title).toBe('The seller stopped sending');
+    expect(n?.body).toContain("'Aircraft'");
+    expect(policy.decide('purchase', purchase({ state: 'ended', reason: 'seller ended the stream' }))).toBeNull();
   });
 });
 

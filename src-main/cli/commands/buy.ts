@@ -1,5 +1,5 @@
 // Runs in: Node. `axon buy <listing> [--minutes N] [--max-lamports L] [--tier direct|relay]
-// [--out FILE | --serve]`: buy a stream and show its progress — request → accept → connect →
+// [--out FILE | --serve] [--raw-tcp P] [--raw-udp H:P] [--raw-file F] [--mqtt URL/TOPIC]`: buy a stream and show its progress — request → accept → connect →
 // first payment — then print the frames on stdout (NDJSON when the stream is), append them to
 // FILE, or serve them on the local endpoint. Status lines go to stderr, so stdout is only data.
 // Ends when the purchase ends (cap reached, seller stopped, …) or at Ctrl+C, which stops paying
@@ -15,6 +15,7 @@ import { progress, type Progress } from '../progress';
 import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
+import type { RawSinksInput } from '../../core/market/sinks/raw';
 import { relayShare } from '../../core/market/relay-pay';
 
 export interface BuyCliOptions {
@@ -25,6 +26,36 @@ export interface BuyCliOptions {
   serve?: boolean;
   /** Buy although a purchase of the same listing still runs. */
   again?: boolean;
+  rawTcp?: string;
+  rawUdp?: string;
+  rawFile?: string;
+  mqtt?: string;
+}
+
+/** The raw outputs named on the command line (undefined: none). */
+export function rawOutputs(o: BuyCliOptions): RawSinksInput | undefined {
+  const hostPort = (v: string, flag: string): { host?: string; port: number } => {
+    const i = v.lastIndexOf(':');
+    const port = Number(i >= 0 ? v.slice(i + 1) : v);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliError(`${flag}: '${v}' is not [HOST:]PORT`, 2);
+    return i >= 0 ? { host: v.slice(0, i), port } : { port };
+  };
+  const raw: RawSinksInput = {};
+  if (o.rawTcp !== undefined) raw.tcp = hostPort(o.rawTcp, '--raw-tcp');
+  if (o.rawUdp !== undefined) raw.udp = hostPort(o.rawUdp, '--raw-udp');
+  if (o.rawFile) raw.file = resolvePath(o.rawFile);
+  if (o.mqtt) {
+    const m = /^(mqtts?:\/\/)(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/(.+)$/.exec(o.mqtt);
+    if (!m) throw new CliError(`--mqtt: '${o.mqtt}' is not mqtt://[USER:PASS@]HOST[:PORT]/TOPIC`, 2);
+    raw.mqtt = {
+      url: `${m[1]}${m[4]}`,
+      topic: m[5]!,
+      ...(m[2] ? { username: decodeURIComponent(m[2]) } : {}),
+      ...(m[3] !== undefined ? { password: decodeURIComponent(m[3]) } : {}),
+    };
+  }
+  return Object.keys(raw).length ? raw : undefined;
 }
 
 const FIND_TIMEOUT_MS = 15_000;
@@ -82,6 +113,11 @@ export function followPurchase(
   const onPayment = (e: MarketEvents['payment'][0]): void => {
     if (e.requestId !== purchaseId || e.direction !== 'out') return;
     say(paymentLine(e));
+    const x = node.exposure('purchase', purchaseId);
+    if (x && (x.signed > 0n || x.settled > 0n))
+      say(
+        `risk     signed ${amount(x.signed)} in total (the most it can cost), ${amount(x.settled)} settled in ${x.settlements} transaction${x.settlements === 1 ? '' : 's'}`,
+      );
     if (!firstFrame && e.state !== 'failed') p.step('waiting for the first frame…');
   };
   const onFrame = (f: MarketEvents['frame'][0]): void => {
@@ -118,6 +154,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   const maxLamports = o.maxLamports !== undefined ? parseLamports(o.maxLamports, '--max-lamports') : undefined;
   const tier = checkTier(o.tier);
   const out = o.out ? resolvePath(o.out) : undefined;
+  const raw = rawOutputs(o);
   const status = (line: string): void => {
     if (line) process.stderr.write(line + '\n');
   };
@@ -157,6 +194,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         ...(maxLamports !== undefined ? { maxLamports } : {}),
         ...(tier ? { tier } : {}),
         ...(out ? { out } : {}),
+        ...(raw ? { raw } : {}),
         serve: !!o.serve,
         ...(o.again ? { allowDuplicate: true } : {}),
       })
@@ -181,9 +219,16 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
       status(
         `serving  ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}  and  tcp 127.0.0.1:${ep.tcpPort} (write "${ep.token}\\n${purchase.id}\\n")`,
       );
+    if (raw) status(`raw      exact bytes to ${Object.keys(raw).join(', ')}`);
+    let rawShown = false;
     p.step('waiting for the seller to accept…');
     followed = followPurchase(node, purchase.id, p, status, (f) => {
-      if (!out && !o.serve) process.stdout.write(payloadText(f.payload) + '\n');
+      if (raw && !rawShown) {
+        rawShown = true;
+        const st = node.purchaseOutputs(purchase.id);
+        if (st?.tcpPort) status(`raw      the device's bytes on tcp ${raw.tcp?.host ?? '127.0.0.1'}:${st.tcpPort}`);
+      }
+      if (!out && !o.serve && !raw) process.stdout.write(payloadText(f.payload) + '\n');
     });
     const ended = await Promise.race([followed.done, stop.interrupted.then(() => null)]);
     if (ended) final = ended;
@@ -203,6 +248,11 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
       `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
   );
+  const x = node.exposure('purchase', final.id);
+  if (x && x.signed > 0n)
+    status(
+      `vouchers signed ${amount(x.signed)}, settled ${amount(x.settled)} in ${x.settlements} ledger transaction(s)`,
+    );
   const shares = node.relayPayments(final.id).filter((r) => r.direction === 'out');
   if (shares.length)
     status(

@@ -38,7 +38,7 @@ export async function listingsCommand(ctx: CliContext, o: ListingsOptions): Prom
   const view = await openLedgerView(ctx);
   const p = progress({ json: o.json });
   try {
-    p.step(`reading the market '${ctx.settings.market}' from ${view.endpoint.rpcUrl}…`);
+    p.step(`reading the market '${ctx.settings.market}' from ${view.endpoint.shownUrl}…`);
     const synced = await syncCatalogOnce(view, ctx.settings.market, SYNC_TIMEOUT_MS);
     if (synced) p.stop();
     else p.fail(`the market topic was not read to its end within ${SYNC_TIMEOUT_MS / 1000} s; showing what was read`);

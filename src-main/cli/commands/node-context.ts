@@ -15,7 +15,7 @@ export type { LedgerEndpoint };
 
 /** Where the cluster setting points (api/ledger.ts). */
 export function ledgerEndpoint(ctx: CliContext): LedgerEndpoint {
-  return ledgerEndpointOf(ctx.settings);
+  return ledgerEndpointOf(ctx.settings, ctx.paths.root);
 }
 
 export { rpcAnswers };
@@ -32,7 +32,7 @@ export async function requireLedger(
   if (c.answers) return { endpoint: c.endpoint, embedded: c.embedded };
   if (c.endpoint.local)
     throw new CliError(`no ledger at ${c.endpoint.rpcUrl}: start one with \`axon ledger\` or run \`axon serve\``);
-  throw new CliError(`the ledger at ${c.endpoint.rpcUrl} (cluster ${ctx.settings.cluster}) does not answer`);
+  throw new CliError(`the ledger at ${c.endpoint.shownUrl} (cluster ${ctx.settings.cluster}) does not answer`);
 }
 
 /**

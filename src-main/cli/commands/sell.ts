@@ -3,7 +3,7 @@
 // buyer, connection path and payment as it comes. Ctrl+C delists the stream and ends its sales.
 import type { CliContext } from '../context';
 import { CliError } from '../context';
-import { parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
+import { SourceConfigSchema, parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
 import { listingId } from '../../core/store/listings';
 import type { AxonNode } from '../../core/node';
 import { amount, parseLamports, parsePositiveInt, safeText, short } from '../format';
@@ -23,6 +23,39 @@ export interface SellCliOptions {
   priceRelay?: string;
   period?: string;
   capacity?: string;
+  /** Take buyers' messages (uplink): every buyer, or these addresses (comma separated). */
+  uplink?: string | boolean;
+  uplinkRate?: string;
+  uplinkTopic?: string;
+}
+
+/** The source with the uplink the command line asked for (tcp, udp, cmd and mqtt sources). */
+function withUplink(source: SourceConfig, o: SellCliOptions): SourceConfig {
+  if (!o.uplink && o.uplinkRate === undefined && o.uplinkTopic === undefined) return source;
+  if (!['tcp', 'udp', 'command', 'mqtt'].includes(source.kind))
+    throw new CliError(
+      `--uplink: a ${source.kind} source cannot take messages (tcp, udp, cmd and mqtt sources can)`,
+      2,
+    );
+  const buyers =
+    typeof o.uplink === 'string'
+      ? o.uplink
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean)
+      : [];
+  const r = SourceConfigSchema.safeParse({
+    ...source,
+    uplink: {
+      ...(buyers.length ? { buyers } : {}),
+      ...(o.uplinkRate !== undefined
+        ? { messagesPerSec: parsePositiveInt(o.uplinkRate, '--uplink-rate', 10_000) }
+        : {}),
+      ...(o.uplinkTopic ? { topic: o.uplinkTopic } : {}),
+    },
+  });
+  if (!r.success) throw new CliError(`--uplink: ${r.error.issues.map((i) => i.message).join('; ')}`, 2);
+  return r.data;
 }
 
 export const DEFAULT_PRICE_PER_MIN = 60_000n;
@@ -76,7 +109,7 @@ export function sellParams(o: SellCliOptions): SellParams {
     description: o.description ?? '',
     tags: o.tag ?? [],
     ...(o.format ? { format: o.format } : {}),
-    source: sourceFromSpec(o.source),
+    source: withUplink(sourceFromSpec(o.source), o),
     priceDirect,
     priceRelay: o.priceRelay !== undefined ? parseLamports(o.priceRelay, '--price-relay') : priceDirect / 2n,
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
@@ -112,7 +145,14 @@ export async function ensureFeeMoney(
 export function followSeller(node: AxonNode, print: (line: string) => void, prefix = ''): () => void {
   const onSale = onStateChange<SaleRow>((s) => print(prefix + saleLine(s)));
   const onPayment = (e: Parameters<typeof paymentLine>[0]): void => {
-    if (e.direction === 'in') print(prefix + paymentLine(e));
+    if (e.direction !== 'in') return;
+    print(prefix + paymentLine(e));
+    const x = node.exposure('sale', e.requestId);
+    if (x && x.creditLimit > 0n)
+      print(
+        prefix +
+          `risk     ${amount(x.unsettled)} unsettled of a ${amount(x.creditLimit)} credit limit (lost if the buyer empties its account); ${amount(x.settled)} settled`,
+      );
   };
   const onConnection = (e: Parameters<typeof connectionLine>[0]): void => {
     if (e.role === 'seller') print(prefix + connectionLine(e));

@@ -8,6 +8,7 @@ import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
 import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
   const view = await openLedgerView(ctx, { needLedger: false });
@@ -42,6 +43,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     });
     const directory = view.roleAnnouncements();
     const nat = view.nat();
+    const portMapping = view.portMapping() ?? null;
     // the relay's use against its caps (kept by the running node about once a minute)
     const lim = ctx.settings.roles.limits;
     const used = view.relayUse();
@@ -76,12 +78,13 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           peerId: view.identity.peerId.toString(),
           dataDir: ctx.paths.root,
           cluster: ctx.settings.cluster,
-          rpcUrl: ep.rpcUrl,
+          rpcUrl: ep.shownUrl,
           rpc,
           runningNodePid: pid,
           endpointToken,
           nat: nat ?? null,
           roles,
+          portMapping,
           relayUse,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
@@ -106,7 +109,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       return;
     }
     console.log(`address  ${view.identity.address}`);
-    console.log(`ledger   ${ep.rpcUrl} (${ctx.settings.cluster}), market '${ctx.settings.market}'`);
+    console.log(
+      `ledger   ${ep.shownUrl}${ep.keyed ? ' (API-key URL from the keychain)' : ''} (${ctx.settings.cluster}), market '${ctx.settings.market}'`,
+    );
     console.log(`rpc      ${rpcText(rpc)}`);
     console.log(`node     ${pid ? `running (process ${pid})` : 'not running (showing the history)'}`);
     console.log(
@@ -130,6 +135,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       }; price ${relayUse.pricePerMinute ? `${amount(relayUse.pricePerMinute)}/min` : 'free'}, paying relays up to ${
         relayUse.maxRelayPricePerMinute ? `${amount(relayUse.maxRelayPricePerMinute)}/min` : '0 (free only)'
       }`,
+    );
+    console.log(
+      `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
@@ -237,6 +245,6 @@ function rpcText(
   if (r.rateLimited)
     return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
       r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
-    } (set your own RPC URL: axon config rpc-url …)`;
+    } (use your own endpoint: axon rpc key-url)`;
   return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
 }

@@ -27,10 +27,14 @@ export function paymentLine(e: PaymentEvent): string {
   if (e.direction === 'out') {
     if (e.state === 'failed')
       return `payment  period ${e.period}: FAILED to pay ${amount(e.lamports)}: ${safeText(e.reason ?? 'unknown reason')}`;
+    if (e.state === 'vouched')
+      return `payment  period ${e.period}: paid ${amount(e.lamports)} by voucher${sig} (the seller settles it on the ledger later)`;
     return `payment  period ${e.period}: paid ${amount(e.lamports)}${sig} (${e.state})`;
   }
   if (e.state === 'refused')
     return `payment  period ${e.period}: REFUSED ${amount(e.lamports)} from request ${short(e.requestId, 6)}${sig}: ${safeText(e.reason)}`;
+  if (e.state === 'vouched')
+    return `payment  period ${e.period}: voucher for ${amount(e.lamports)}${sig} checked (request ${short(e.requestId, 6)}; settled on the ledger later)`;
   return `payment  period ${e.period}: received ${amount(e.lamports)}${sig}, verified on the ledger (request ${short(e.requestId, 6)})`;
 }
 

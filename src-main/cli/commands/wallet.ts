@@ -32,7 +32,7 @@ export async function walletCommand(
         throw new CliError(`no airdrops on ${ctx.settings.cluster}: fund ${view.identity.address} from another wallet`);
       const lamports = arg === undefined ? DEFAULT_AIRDROP : parseLamports(arg, 'the airdrop amount');
       if (lamports <= 0n) throw new CliError('the airdrop amount must be more than 0');
-      p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.rpcUrl}…`);
+      p.step(`requesting an airdrop of ${amount(lamports)} from ${view.endpoint.shownUrl}…`);
       let signature: string;
       try {
         signature = await view.airdrop(lamports);
@@ -56,14 +56,14 @@ export async function walletCommand(
         toJson({
           address: view.identity.address,
           cluster: ctx.settings.cluster,
-          rpcUrl: view.endpoint.rpcUrl,
+          rpcUrl: view.endpoint.shownUrl,
           balance,
           sol: sol(balance),
         }),
       );
     else
       console.log(
-        `address  ${view.identity.address}\nbalance  ${amount(balance)}\nledger   ${view.endpoint.rpcUrl} (${ctx.settings.cluster})`,
+        `address  ${view.identity.address}\nbalance  ${amount(balance)}\nledger   ${view.endpoint.shownUrl} (${ctx.settings.cluster})`,
       );
   } finally {
     p.stop();

@@ -17,6 +17,7 @@ import {
   SOLANA_ERROR__TRANSACTION_ERROR__ALREADY_PROCESSED,
   SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND,
   type Address,
+  type Blockhash,
   type KeyPairSigner,
   type Signature,
   type TransactionMessageBytesBase64,
@@ -28,6 +29,7 @@ import { resolveCluster, wsUrlFor, type ClusterEndpoints } from './cluster';
 import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
+import { DEFAULT_FEE_POLICY, FeePlanner, type Budget, type FeePolicy } from './fees';
 import { watchLamports } from './nonce';
 import {
   backoffMs,
@@ -73,6 +75,8 @@ export interface LedgerClientOptions {
   /** Port of the local ledger for cluster 'local' (default 8899). */
   localPort?: number;
   rpcUrl?: string;
+  /** Resolved endpoints (endpointsFor); wins over cluster and rpcUrl. */
+  endpoints?: ClusterEndpoints;
   /** Default: derived from rpcUrl (ws, port + 1). */
   wsUrl?: string;
   db: Db;
@@ -86,6 +90,8 @@ export interface LedgerClientOptions {
   /** Attempts of one post (default 6). */
   postAttempts?: number;
   retry?: RetryPolicy;
+  /** Priority-fee cap and bid (default DEFAULT_FEE_POLICY). */
+  fees?: Partial<FeePolicy>;
 }
 
 export type PostFailure = 'rejected' | 'failed' | 'gave-up' | 'closed';
@@ -112,6 +118,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly rpc: LedgerRpc;
   /** Requests per method and the 429 state of this client's RPC endpoint. */
   readonly meter = new RpcMeter();
+  /** Compute-unit limit and priority fee of every transaction this client signs. */
+  readonly fees: FeePlanner;
   readonly #subs: SubscriptionsHolder;
   readonly #signer: Promise<KeyPairSigner>;
   readonly #log: Logger;
@@ -124,11 +132,14 @@ export class SolanaLedgerClient implements LedgerClient {
     this.#log = opts.log ?? silentLogger;
     this.#db = opts.db;
     this.address = opts.identity.address;
-    this.endpoints = opts.rpcUrl
-      ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
-      : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
+    this.endpoints = opts.endpoints
+      ? opts.endpoints
+      : opts.rpcUrl
+        ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
+        : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
     this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
+    this.fees = new FeePlanner(this.rpc, this.#log, { ...DEFAULT_FEE_POLICY, ...opts.fees });
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
     this.garbage = new GarbageStats(this.#log);
@@ -161,21 +172,23 @@ export class SolanaLedgerClient implements LedgerClient {
     const signer = await this.#signer;
     let signed: Awaited<ReturnType<typeof signTransactionMessageWithSigners>> | undefined;
     let signature: Signature | undefined;
+    let blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint } | undefined;
+    let budget: Budget | undefined;
     let lastErr: unknown;
     let subs: LedgerRpcSubscriptions | undefined;
     for (let attempt = 0; attempt < this.#postAttempts; attempt++) {
       if (this.#closed.signal.aborted) throw new LedgerPostError('closed', 'ledger client closed', signature);
       try {
         if (!signed) {
-          const { value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
+          ({ value: blockhash } = await this.rpc.getLatestBlockhash({ commitment: 'confirmed' }).send());
           // a SOL transfer is built by buildPostMessage; a token payment by the asset layer
           const spl = opts.transfer?.asset?.kind === 'spl';
           const instructions = spl ? await transferInstructions(signer, opts.transfer!) : undefined;
           const transfer = spl ? undefined : opts.transfer;
-          const msg = buildPostMessage(
-            { signer, topic, memo, transfer, instructions, relayShare: opts.relayShare, blockhash },
-            message.type,
-          );
+          const shape = { signer, topic, memo, transfer, instructions, relayShare: opts.relayShare, blockhash };
+          // a replacement bids higher than the transaction it replaces (which can no longer land)
+          budget = budget ? this.fees.bump(budget) : await this.fees.budget(shape, message.type, this.#closed.signal);
+          const msg = buildPostMessage({ ...shape, budget }, message.type);
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
         }
@@ -206,7 +219,16 @@ export class SolanaLedgerClient implements LedgerClient {
             cause: e,
           });
         }
-        if (cls === 'expired') signed = undefined; // the old blockhash can no longer land: rebuild
+        // Re-sign (new blockhash, higher fee) only when the signed one can never land: its blockhash
+        // is no longer valid for processing AND the ledger knows no status for it (not even
+        // 'processed'). Otherwise the same transaction is sent again: one signature, paid once.
+        if (cls === 'expired' && signed && !st && blockhash && (await this.#expired(blockhash.blockhash))) {
+          const again = await this.#status(signature!).catch(() => null);
+          if (again === undefined) {
+            this.#log.info({ signature, attempt }, 'ledger post: expired unconfirmed; re-signing with a higher fee');
+            signed = undefined;
+          }
+        }
         if (subs) this.#subs.renew(subs); // a failed WebSocket channel is not reusable
         const wait = backoffMs(attempt);
         this.#log.debug({ attempt, wait, signature, err: errText(e) }, 'ledger post: retrying');
@@ -221,6 +243,16 @@ export class SolanaLedgerClient implements LedgerClient {
         cause: lastErr,
       },
     );
+  }
+
+  /** Is this blockhash past its validity (a transaction using it can no longer be processed)? */
+  async #expired(hash: Blockhash): Promise<boolean> {
+    try {
+      const { value } = await this.rpc.isBlockhashValid(hash, { commitment: 'processed' }).send();
+      return !value;
+    } catch {
+      return false; // unknown: do not re-sign
+    }
   }
 
   async #status(signature: Signature) {
@@ -331,13 +363,16 @@ export class SolanaLedgerClient implements LedgerClient {
       requestId: 'fee',
       period: 0,
     };
-    const msg = buildPostMessage({
+    const shape = {
       signer,
       topic: MARKET_BASE,
       memo: encodeEnvelope(sample),
       transfer: withTransfer ? { to: await stdinTopic(this.address), lamports: 1n } : undefined,
       blockhash,
-    });
+    };
+    // the fee as a post pays it: base fee + compute-unit limit × the price bid now
+    const budget = await this.fees.budget(shape, sample.type, this.#closed.signal);
+    const msg = buildPostMessage({ ...shape, budget });
     const bytes = getCompiledTransactionMessageEncoder().encode(compileTransactionMessage(msg));
     const b64 = getBase64Decoder().decode(bytes) as TransactionMessageBytesBase64;
     const { value } = await this.rpc.getFeeForMessage(b64, { commitment: 'confirmed' }).send();

@@ -52,3 +52,29 @@ export function wsUrlFor(rpcUrl: string): string {
   if (u.port) u.port = String(Number(u.port) + 1);
   return u.toString().replace(/\/$/, '');
 }
+
+/** The endpoint settings: the cluster, and the RPC / WebSocket URLs that override its public ones. */
+export interface EndpointSettings {
+  cluster: string;
+  localLedgerPort?: number;
+  rpcUrl?: string | null;
+  rpcWsUrl?: string | null;
+}
+
+/**
+ * Where the ledger is: an RPC URL with an API key (from the keychain) first, then the rpcUrl
+ * setting, then the cluster's own endpoint; the WebSocket from rpcWsUrl, else derived from the RPC
+ * URL. The cluster's name (and whether it has airdrops) stays the cluster setting's.
+ */
+export function endpointsFor(s: EndpointSettings, secretUrl?: string | null): ClusterEndpoints & { keyed: boolean } {
+  const base = resolveCluster(s.cluster, { localPort: s.localLedgerPort });
+  const rpcUrl = secretUrl ?? s.rpcUrl ?? null;
+  if (!rpcUrl) return { ...base, ...(s.rpcWsUrl ? { wsUrl: s.rpcWsUrl } : {}), keyed: false };
+  return {
+    ...base,
+    name: base.name === 'local' ? 'custom' : base.name,
+    rpcUrl,
+    wsUrl: s.rpcWsUrl ?? wsUrlFor(rpcUrl),
+    keyed: !!secretUrl,
+  };
+}

@@ -43,6 +43,7 @@ import { encodeEnvelope, decodeEnvelope } from './envelope';
 import { newNonce } from './messages';
 import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
+import { parseTransaction } from './transactions';
 import { sleep } from '../sleep';
 
 /** Bytes of a System nonce account. */
@@ -400,4 +401,37 @@ export function watchLamports(
     }
   })();
   return () => ac.abort();
+}
+
+/**
+ * The newest voucher of `requestId` that landed on `nonceAccount` (settled), read back from the
+ * ledger: the period its memo names and what it moved from the buyer. Null: none found.
+ */
+export async function lastSettledVoucher(
+  rpc: LedgerRpc,
+  nonceAccount: Address,
+  buyer: Address,
+  requestId: string,
+): Promise<{ signature: string; period: number; lamports: bigint } | null> {
+  const sigs = await rpc.getSignaturesForAddress(nonceAccount, { commitment: 'confirmed', limit: 20 }).send();
+  for (const s of sigs) {
+    if (s.err) continue;
+    const tx = await rpc
+      .getTransaction(s.signature, { commitment: 'confirmed', encoding: 'base64', maxSupportedTransactionVersion: 0 })
+      .send();
+    if (!tx || tx.meta?.err) continue;
+    let parsed;
+    try {
+      parsed = parseTransaction(tx.transaction[0], tx.meta?.loadedAddresses);
+    } catch {
+      continue;
+    }
+    const memo = parsed.allMemos
+      .map((m) => decodeEnvelope(new TextDecoder().decode(m.data)))
+      .find((r) => r.ok && r.message.type === 'Payment' && r.message.requestId === requestId);
+    if (!memo || !memo.ok || memo.message.type !== 'Payment') continue;
+    const lamports = parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n);
+    return { signature: s.signature, period: memo.message.period, lamports };
+  }
+  return null;
 }

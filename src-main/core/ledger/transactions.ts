@@ -1,7 +1,8 @@
-// Runs in: Node. Building a post (ONE transaction: optional System transfer + Memo v1 naming the
-// topic) and reading one back from its wire bytes (sender, memos on a topic, transfers).
+// Runs in: Node. Building a post (ONE transaction: compute-unit limit and price, optional System
+// transfer + Memo v1 naming the topic) and reading one back from its wire bytes (sender, memos on a topic, transfers).
 import {
   AccountRole,
+  address,
   appendTransactionMessageInstructions,
   createTransactionMessage,
   getBase64Encoder,
@@ -43,11 +44,42 @@ export interface PostShape {
   /** Payment instructions built by the asset layer (assets.ts transferInstructions), before the memo. */
   instructions?: Instruction[];
   blockhash: { blockhash: Blockhash; lastValidBlockHeight: bigint };
+  /** Compute-unit limit and price (micro-lamports per unit): two ComputeBudget instructions first. */
+  budget?: { unitLimit: number; microLamports: bigint };
+}
+
+export const COMPUTE_BUDGET_PROGRAM = address('ComputeBudget111111111111111111111111111111');
+/** The most compute units a transaction may ask for. */
+export const MAX_COMPUTE_UNITS = 1_400_000;
+
+/** ComputeBudget SetComputeUnitLimit (discriminator 2, u32 units). */
+export function setComputeUnitLimitInstruction(units: number): Instruction {
+  const data = new Uint8Array(5);
+  data[0] = 2;
+  new DataView(data.buffer).setUint32(1, units, true);
+  return { programAddress: COMPUTE_BUDGET_PROGRAM, data };
+}
+
+/** ComputeBudget SetComputeUnitPrice (discriminator 3, u64 micro-lamports per unit). */
+export function setComputeUnitPriceInstruction(microLamports: bigint): Instruction {
+  const data = new Uint8Array(9);
+  data[0] = 3;
+  new DataView(data.buffer).setBigUint64(1, microLamports, true);
+  return { programAddress: COMPUTE_BUDGET_PROGRAM, data };
+}
+
+/** Lamports a compute budget adds to the fee: ceil(price × limit / 1,000,000). */
+export function priorityFeeLamports(b: { unitLimit: number; microLamports: bigint }): bigint {
+  return (b.microLamports * BigInt(b.unitLimit) + 999_999n) / 1_000_000n;
 }
 
 /** The transaction message of a post; throws MessageTooLargeError when it does not fit. */
 export function buildPostMessage(p: PostShape, type = 'memo') {
   const instructions: Instruction[] = [];
+  if (p.budget) {
+    instructions.push(setComputeUnitLimitInstruction(p.budget.unitLimit));
+    instructions.push(setComputeUnitPriceInstruction(p.budget.microLamports));
+  }
   if (p.transfer) {
     instructions.push(
       getTransferSolInstruction({ source: p.signer, destination: p.transfer.to, amount: p.transfer.lamports }),

@@ -35,6 +35,8 @@ export interface WatchContext {
 }
 
 const PAGE = 1000;
+/** An idle watcher's poll interval doubles up to 2^IDLE_BACKOFF_STEPS times its base. */
+const IDLE_BACKOFF_STEPS = 3;
 /** Transactions fetched ahead while catching up. */
 const PREFETCH = 4;
 const COMMITMENT = 'confirmed' as const;
@@ -316,11 +318,14 @@ export async function* watchTopic(
     }
 
     let failures = 0;
+    let idle = 0;
     while (!signal.aborted) {
       let retrySoon = false;
+      let delivered = false;
       try {
         const batch = await fetchNew(ctx, topic, until, signal, opts.notBeforeSec);
         failures = 0;
+        delivered = batch.length > 0;
         // Fetch a few transactions ahead (catch-up over a remote RPC), process strictly in order.
         const fetched = new Map<number, Promise<{ tx?: TopicTx | null; error?: unknown }>>();
         const prefetch = (i: number): void => {
@@ -368,7 +373,13 @@ export async function* watchTopic(
         continue;
       }
       if (retrySoon || wake.lagging(seen)) await sleep(50, signal);
-      else await wake.wait(push.healthy ? ctx.pushPollMs : ctx.pollMs, signal);
+      else {
+        // idle polls back off (x2 each, up to IDLE_BACKOFF_MAX x the base): an idle node spends
+        // little of the RPC budget; a push notification or new data brings it back at once
+        idle = delivered ? 0 : Math.min(idle + 1, IDLE_BACKOFF_STEPS);
+        const base = push.healthy ? ctx.pushPollMs : ctx.pollMs;
+        await wake.wait(base * 2 ** idle, signal);
+      }
     }
   } finally {
     ac.abort();

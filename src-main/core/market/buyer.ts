@@ -23,7 +23,9 @@ import { MarketError, type BuyOptions } from './types';
 import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
-import { PurchaseStreams, connectToSeller, saveProgress, type FrameListener } from './purchase-stream';
+import { VOUCHER_EXTRA_FEES } from './voucher';
+import { nonceRent } from '../ledger/nonce';
+import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
@@ -124,14 +126,25 @@ export class BuyerSide {
       this.ctx.ledger.estimateFee(true),
     ]);
     // the cap covers what the payments cost: each period's price AND its transaction fee
-    const terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
+    const vouchers = this.ctx.timing.payments === 'voucher';
+    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts)
+    if (vouchers && o.maxLamports === undefined)
+      terms = purchaseTerms(listing, {
+        minutes,
+        maxLamports: terms.cap + VOUCHER_EXTRA_FEES * feePay,
+        feePerPeriod: feePay,
+      });
     const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
+    // vouchers lock a nonce account's rent until the end (it comes back) and pay its fees
+    const rent = vouchers ? await nonceRent(this.ctx.ledger.rpc) : 0n;
+    const fees = feeMsg + feePay + (vouchers ? 3n * feePay : 0n);
     // a System account must stay rent-exempt (or be emptied): keep that minimum too
-    const need = feeMsg + feePay + perPeriod + RENT_EXEMPT_MIN;
+    const need = fees + perPeriod + rent + RENT_EXEMPT_MIN;
     if (balance < need) {
       throw new MarketError(
         'insufficient-balance',
-        `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${feeMsg + feePay} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+        `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${fees}${vouchers ? ` + nonce account rent ${rent}, returned at the end` : ''} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
       );
     }
     const id = `req-${randomBytes(9).toString('base64url')}`;
@@ -180,6 +193,15 @@ export class BuyerSide {
     }, this.ctx.timing.requestTimeoutMs);
     run.expiryTimer.unref();
     return this.ctx.trades.purchase(id)!;
+  }
+
+  /** Send bytes up the purchase's stream to the seller's source (uplink; split at MAX_UPLINK_BYTES). */
+  uplink(id: string, bytes: Uint8Array): void {
+    const run = this.runs.get(id);
+    if (!run?.session) throw new MarketError('unknown-purchase', `purchase ${id} is not streaming: nothing to send on`);
+    if (bytes.length === 0) throw new MarketError('bad-input', 'an uplink message holds at least one byte');
+    if (!sendUplink(run.session, bytes))
+      throw new MarketError('bad-input', 'the stream to the seller is full or closed: message not sent');
   }
 
   /** Stop a purchase at once (the current period is not refunded). */

@@ -6,7 +6,11 @@
 //   PING    unix ms u64                                               (either way: keep-alive)
 //   PONG    echoed unix ms u64                                        (RTT)
 //   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end, and the
-//           payment vouchers: voucher (buyer → seller), voucher-ack and settled (seller → buyer))
+//           payment vouchers: voucher (buyer → seller), voucher-ack and settled (seller → buyer),
+//           and uplink notices (seller → buyer: buyer messages refused, and why))
+//   UPLINK  payload                                                   (buyer → seller, ≤ MAX_UPLINK_BYTES)
+//           bytes for the seller's source (device, stdin, MQTT topic) when the listing accepts
+//           them (sources/uplink.ts); refused ones are answered with CONTROL uplink, at most 1/s
 // The first frame of a stream is the buyer's CONTROL ticket; the seller answers with a CONTROL
 // welcome or error. Anything that does not parse is junk: the reader throws FrameError and the
 // caller closes the stream with a PeerError-like control message.
@@ -27,6 +31,9 @@ export const KIND_DATA = 1;
 export const KIND_PING = 2;
 export const KIND_PONG = 3;
 export const KIND_CONTROL = 4;
+export const KIND_UPLINK = 5;
+/** Largest uplink message: it must fit a buyer frame. */
+export const MAX_UPLINK_BYTES = MAX_BUYER_FRAME_BYTES - 5;
 
 export class FrameError extends Error {
   override name = 'FrameError';
@@ -106,6 +113,17 @@ export type ErrorControl = z.infer<typeof ErrorControlSchema>;
 
 export const EndSchema = z.object({ t: z.literal('end'), reason: z.string().max(256) }).strict();
 
+/** Seller → buyer: uplink messages were refused (why, and how many since the last notice). */
+export const UplinkNoticeSchema = z
+  .object({
+    t: z.literal('uplink'),
+    code: z.enum(['not-allowed', 'rate-limited', 'device-unavailable']),
+    refused: z.number().int().min(0),
+    message: z.string().max(512),
+  })
+  .strict();
+export type UplinkNotice = z.infer<typeof UplinkNoticeSchema>;
+
 // Payment vouchers (docs/market.md "Vouchers"; market/voucher.ts): the buyer hands the seller a
 // signed durable-nonce transaction per period; the seller answers each with an ack, and tells the
 // buyer when it settled one on the ledger.
@@ -155,6 +173,7 @@ export const ControlSchema = z.discriminatedUnion('t', [
   VoucherControlSchema,
   VoucherAckSchema,
   SettledSchema,
+  UplinkNoticeSchema,
 ]);
 export type Control = z.infer<typeof ControlSchema>;
 
@@ -162,7 +181,8 @@ export type Frame =
   | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array }
   | { kind: typeof KIND_PING; ts: number }
   | { kind: typeof KIND_PONG; ts: number }
-  | { kind: typeof KIND_CONTROL; control: Control };
+  | { kind: typeof KIND_CONTROL; control: Control }
+  | { kind: typeof KIND_UPLINK; payload: Uint8Array };
 
 const TWO32 = 0x1_0000_0000;
 
@@ -201,6 +221,19 @@ export function encodePing(kind: typeof KIND_PING | typeof KIND_PONG, ts: number
   return out;
 }
 
+export function encodeUplink(payload: Uint8Array): Uint8Array {
+  if (payload.length === 0 || payload.length > MAX_UPLINK_BYTES)
+    throw new FrameError(
+      'frame-too-large',
+      `an uplink message holds 1 to ${MAX_UPLINK_BYTES} bytes, not ${payload.length}`,
+    );
+  const out = new Uint8Array(5 + payload.length);
+  new DataView(out.buffer).setUint32(0, 1 + payload.length);
+  out[4] = KIND_UPLINK;
+  out.set(payload, 5);
+  return out;
+}
+
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
@@ -224,6 +257,9 @@ function decodeBody(body: Uint8Array): Frame {
     case KIND_PONG:
       if (body.length !== 9) throw new FrameError('bad-frame', 'PING/PONG frame must hold 8 bytes');
       return { kind, ts: getU64(view, 1) };
+    case KIND_UPLINK:
+      if (body.length < 2) throw new FrameError('bad-frame', 'empty UPLINK frame');
+      return { kind, payload: body.subarray(1) };
     case KIND_CONTROL: {
       let json: unknown;
       try {

@@ -5,7 +5,7 @@
 // too slowly its OLDEST queued frames are dropped and counted — it never slows the hub or the
 // other buyers. A short replay buffer lets a reconnecting buyer resume from its last seq.
 import { EventEmitter } from 'node:events';
-import { encodeData } from './frames';
+import { encodeData, type Framing } from './frames';
 
 export interface HubFrame {
   seq: number;
@@ -122,6 +122,8 @@ export interface HubEvents {
 }
 
 export class StreamHub extends EventEmitter<HubEvents> {
+  /** The framing of a hub fed by a purchase (a rebroadcast): its origin's (frames.ts). */
+  framing: Framing | undefined = undefined;
   readonly subscribers = new Set<Subscriber>();
   #nextSeq = 0;
   #replay: HubFrame[] = [];

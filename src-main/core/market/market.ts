@@ -13,6 +13,7 @@ import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from
 import { SellerSide, type SellOptions } from './seller';
 import { BuyerSide } from './buyer';
 import { Catalog, MAX_LISTING_TTL_SEC } from './catalog';
+import { VOUCHER_EXTRA_FEES } from './voucher';
 import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
@@ -29,6 +30,9 @@ import {
 
 /** How far back the market topic is read when this node has no cursor there, or an old one: the
  *  longest a Listing or a NodeAnnounce may live past its landing (older ones are dead anyway). */
+/** How far back the stdin watcher reads after a restart: every stdin message expires within
+ *  minutes (requests, payments, punch signals); an hour of margin. */
+export const STDIN_LOOKBACK_SEC = 3600;
 export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
@@ -101,8 +105,11 @@ export class Market extends EventEmitter<MarketEvents> {
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
-    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f) => {
-      for (const hub of this.seller.hubsFedBy(purchaseId)) hub.publish(f.payload, f.ts);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
+      for (const hub of this.seller.hubsFedBy(purchaseId)) {
+        hub.framing = framing; // a rebroadcast keeps its origin's framing
+        hub.publish(f.payload, f.ts);
+      }
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
@@ -185,11 +192,15 @@ export class Market extends EventEmitter<MarketEvents> {
     o: BuyOptions & { feePerPeriod?: Lamports } = {},
   ): { listing: ListingRow; terms: PurchaseTerms } {
     const listing = this.#listingToBuy(listingId, o.tier);
-    const terms = purchaseTerms(listing, {
-      minutes: o.minutes ?? 60,
-      maxLamports: o.maxLamports,
-      feePerPeriod: o.feePerPeriod,
-    });
+    const minutes = o.minutes ?? 60;
+    let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: o.feePerPeriod });
+    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts)
+    if (o.maxLamports === undefined && this.ctx.timing.payments === 'voucher')
+      terms = purchaseTerms(listing, {
+        minutes,
+        maxLamports: terms.cap + VOUCHER_EXTRA_FEES * (o.feePerPeriod ?? 0n),
+        feePerPeriod: o.feePerPeriod,
+      });
     return { listing, terms };
   }
 
@@ -306,8 +317,10 @@ export class Market extends EventEmitter<MarketEvents> {
           signal: this.#abort.signal,
           fromNow,
           cursor: `market:${name}:${topic}`,
-          // the market topic: read back only as far as a listing or NodeAnnounce can still be alive
-          ...(name === 'market' ? { notBeforeSec: Math.floor(Date.now() / 1000) - MARKET_LOOKBACK_SEC } : {}),
+          // read back only as far as a message can still be alive: on the market topic a listing or
+          // NodeAnnounce; on our stdin a request, payment or signal (minutes) - after a week
+          // offline a node does not page through the week
+          notBeforeSec: Math.floor(Date.now() / 1000) - (name === 'market' ? MARKET_LOOKBACK_SEC : STDIN_LOOKBACK_SEC),
         })) {
           backoff = 250;
           try {

@@ -55,6 +55,10 @@ export class OfferBook {
   readonly live = new Map<string, LiveOffer>();
   /** A Listing post under way per stream (remove() waits for it so its Delist comes last). */
   #publishing = new Map<string, Promise<void>>();
+  /** When each stream's listing was last posted (the refresh and health rules below). */
+  #publishedAt = new Map<string, number>();
+  /** A health change held back by the minimum gap, posted when the gap is over. */
+  #healthTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly ctx: MarketContext,
@@ -67,6 +71,8 @@ export class OfferBook {
   }
 
   async stopAll(): Promise<void> {
+    for (const t of this.#healthTimers.values()) clearTimeout(t);
+    this.#healthTimers.clear();
     for (const l of this.live.values()) {
       await l.supervisor?.stop();
       this.ctx.listings.setNextSeq(l.offer.streamId, l.hub.nextSeq);
@@ -226,6 +232,40 @@ export class OfferBook {
     }));
   }
 
+  /**
+   * Re-post the listings due for a refresh: those posted at least half a TTL ago (any post, a
+   * health change's included, restarts that clock). Called every eighth of a TTL by the seller.
+   */
+  async refreshDue(): Promise<void> {
+    const half = (this.ctx.timing.listingTtlSec * 1000) / 2;
+    for (const l of this.live.values()) {
+      const at = this.#publishedAt.get(l.offer.streamId) ?? 0;
+      if (!l.offer.paused && Date.now() - at >= half * 0.95)
+        await this.publish(l.offer.streamId).catch((e) =>
+          this.ctx.log.warn({ streamId: l.offer.streamId, err: (e as Error).message }, 'listing refresh failed'),
+        );
+    }
+  }
+
+  /**
+   * A source's health changed: the listing says so, but at most once per quarter TTL (1 h with
+   * the default 4 h TTL) so a flapping source cannot cost a transaction per flap; a change inside
+   * the gap is posted when the gap is over (with the health of that moment).
+   */
+  #healthChanged(streamId: string): void {
+    if (this.#healthTimers.has(streamId)) return;
+    const gap = (this.ctx.timing.listingTtlSec * 1000) / 4;
+    const wait = (this.#publishedAt.get(streamId) ?? 0) + gap - Date.now();
+    const go = (): void => {
+      this.#healthTimers.delete(streamId);
+      void this.publish(streamId).catch(() => undefined);
+    };
+    if (wait <= 0) return go();
+    const t = setTimeout(go, wait);
+    t.unref();
+    this.#healthTimers.set(streamId, t);
+  }
+
   async publishAll(): Promise<void> {
     for (const l of this.live.values()) {
       if (!l.offer.paused)
@@ -275,6 +315,7 @@ export class OfferBook {
     };
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
     const at = Date.now();
+    this.#publishedAt.set(o.streamId, at);
     this.ctx.listings.upsert({
       seller: this.ctx.identity.address,
       streamId: o.streamId,
@@ -328,8 +369,8 @@ export class OfferBook {
       sup.on('health', (h) => {
         l.healthy = h.healthy;
         this.ctx.emit('health', { streamId: offer.streamId, healthy: h.healthy, lastError: h.lastError });
-        // the listing says so: republish at once when health changes
-        void this.publish(offer.streamId).catch(() => undefined);
+        // the listing says so (at most once per quarter TTL; #healthChanged)
+        this.#healthChanged(offer.streamId);
       });
       // input dropped while the source goes on (an over-long line, a partial frame): told, not republished
       sup.on('warning', (warning) =>

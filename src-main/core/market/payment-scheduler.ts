@@ -18,6 +18,16 @@ function withinCap(p: PurchaseRow, fee: bigint): boolean {
   return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + fee <= p.maxLamports;
 }
 
+/**
+ * Vouchers: one more period fits the cap with the fees still to come reserved — the settlement of
+ * the newest voucher (one at a time is unsettled), closing the nonce account, and creating it
+ * (two signatures) if not done yet. Fees already paid are in `fees`.
+ */
+function withinVoucherCap(p: PurchaseRow, fee: bigint, hasNonce: boolean): boolean {
+  const reserve = 2n * fee + (hasNonce ? 0n : 2n * fee);
+  return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + reserve <= p.maxLamports;
+}
+
 /** Period `k` (0-based) starts within the bought minutes. */
 function withinMinutes(p: PurchaseRow, k: number): boolean {
   return p.periodMs !== null && p.periodMs > 0 && k * p.periodMs < p.maxMinutes * 60_000;
@@ -69,7 +79,7 @@ export class PaymentScheduler {
     const now = Date.now();
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
-    if (fee !== null && !withinCap(p, fee + (this.#relayShare(p)?.lamports ?? 0n)))
+    if (fee !== null && !this.#fits(p, fee, this.#relayShare(p)?.lamports))
       stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
@@ -98,6 +108,22 @@ export class PaymentScheduler {
     if (ok) this.schedule(run);
     // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
     else this.#later(run, 1000);
+  }
+
+  /**
+   * Whether this purchase pays by voucher: it has a nonce account already, or vouchers are on, no
+   * priced relay takes a share, and it has not started paying per period.
+   */
+  #voucherMode(p: PurchaseRow, share: bigint | undefined): boolean {
+    if (this.vouchers.store.get(p.id, 'out')) return true;
+    if (this.ctx.timing.payments !== 'voucher' || share) return false;
+    return !this.ctx.trades.payments(p.id).some((x) => x.direction === 'out');
+  }
+
+  /** One more period fits the spending cap, under the purchase's way of paying. */
+  #fits(p: PurchaseRow, fee: bigint, share: bigint | undefined): boolean {
+    if (!this.#voucherMode(p, share)) return withinCap(p, fee + (share ?? 0n));
+    return withinVoucherCap(p, fee, this.vouchers.store.get(p.id, 'out') !== null);
   }
 
   /** The share of the next period owed to the priced relay the connection runs over now, if any. */
@@ -137,7 +163,7 @@ export class PaymentScheduler {
       // counts against the cap like a fee (docs/market.md "Priced relays")
       const share = this.#relayShare(p);
       const extra = fee + (share?.lamports ?? 0n);
-      if (!withinCap(p, extra)) {
+      if (!this.#fits(p, fee, share?.lamports)) {
         this.ctx.log.info(
           { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
           'payment skipped: over the cap',
@@ -148,11 +174,7 @@ export class PaymentScheduler {
       // whose first payment ran over a priced relay pays per period, each transaction carrying the
       // relay's share (a relay checks its share on the ledger; a voucher lands only when the seller
       // settles) — docs/market.md "Priced relays"
-      const perPeriodStarted = this.ctx.trades.payments(p.id).some((x) => x.direction === 'out');
-      if (
-        this.vouchers.store.get(p.id, 'out') ||
-        (this.ctx.timing.payments === 'voucher' && !share && !perPeriodStarted)
-      ) {
+      if (this.#voucherMode(p, share?.lamports)) {
         const why = await this.vouchers.vouch(run, p, period, fee);
         if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
         const now = this.ctx.trades.purchase(run.id)!;
@@ -165,7 +187,7 @@ export class PaymentScheduler {
           period,
           lamports: price,
           signature: v?.signature ?? '',
-          state: 'sent',
+          state: 'vouched',
         });
         return true;
       }

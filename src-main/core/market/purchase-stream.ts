@@ -10,6 +10,7 @@ import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
+import { MAX_UPLINK_BYTES, type Framing } from './frames';
 import { RawOutputs, parseRawSinks } from './sinks/raw';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
@@ -18,7 +19,12 @@ import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
-export type FrameListener = (purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }) => void;
+export type FrameListener = (
+  purchaseId: string,
+  f: { seq: number; ts: number; payload: Uint8Array },
+  /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
+  framing?: Framing,
+) => void;
 
 /**
  * Run the connect ladder to the seller of purchase `p` (further punch rounds over the ledger when
@@ -67,6 +73,13 @@ export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | nu
   run.frames = 0;
 }
 
+/** Send bytes up a stream in messages of at most MAX_UPLINK_BYTES (false: not all were sent). */
+export function sendUplink(s: StreamSession, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i += MAX_UPLINK_BYTES)
+    if (!s.sendUplink(bytes.subarray(i, i + MAX_UPLINK_BYTES))) return false;
+  return true;
+}
+
 export class PurchaseStreams {
   constructor(
     private readonly ctx: MarketContext,
@@ -92,7 +105,10 @@ export class PurchaseStreams {
     // the sinks first: an existing output file says which frames the buyer already has
     this.#attachSinks(run, p);
     if (p.sinks.raw && !run.outputs) {
-      const outputs = new RawOutputs(parseRawSinks(p.sinks.raw));
+      // what the buyer's tools send back on the raw TCP port / UDP socket goes up the stream
+      const outputs = new RawOutputs(parseRawSinks(p.sinks.raw), (b) => {
+        if (run.session) sendUplink(run.session, b);
+      });
       try {
         await outputs.start({
           purchaseId: p.id,
@@ -148,13 +164,20 @@ export class PurchaseStreams {
       run.file?.write(f);
       run.outputs?.write(f, framing);
       this.endpoint?.publish(run.id, f);
-      this.onFrame(run.id, f);
+      this.onFrame(run.id, f, framing);
     });
     session.on('settled', (st) =>
       this.tasks.run('booking a settlement', async () =>
         this.payments.vouchers.onSettled(run.id, st, await this.payments.fee(run)),
       ),
     );
+    session.on('uplink-notice', (n) => {
+      this.ctx.log.warn(
+        { id: run.id, code: n.code, refused: n.refused, msg: n.message },
+        'seller refused uplink messages',
+      );
+      this.ctx.emit('uplink', { purchaseId: run.id, code: n.code, refused: n.refused, message: n.message });
+    });
     session.on('end', (e) => {
       run.session = null;
       saveProgress(this.ctx, run, session);

@@ -87,6 +87,7 @@ export class RelayPayChecker {
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   #lastCircuitAt = 0;
+  #started = false;
 
   constructor(private readonly o: RelayPayCheckerOptions) {
     this.#reader = o.ledger.relayShareReader();
@@ -110,8 +111,10 @@ export class RelayPayChecker {
     if (this.#busy) return;
     const circuits = this.o.meter.circuits();
     if (circuits.length > 0) this.#lastCircuitAt = Date.now();
-    // idle (no circuit for a while): the ledger is not read, except the first call
-    else if (Date.now() - this.#lastCircuitAt > 4 * this.o.graceMs && this.#lastCircuitAt !== 0) return;
+    // idle (no circuit for a while): the ledger is not read — except the first call, which marks
+    // where reading starts
+    else if (this.#started && Date.now() - this.#lastCircuitAt > 4 * this.o.graceMs) return;
+    this.#started = true;
     this.#busy = true;
     try {
       for (const s of await this.#reader.next()) this.#credit(s, circuits);

@@ -19,6 +19,7 @@ import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 import { VoucherSeller, type Exposure } from './voucher';
 import { framingOf, type SourceConfig } from './sources/index';
+import { uplinkGrantFor } from './sources/uplink';
 
 export { SellOptionsSchema, type SellOptions } from './offers';
 
@@ -78,7 +79,8 @@ export class SellerSide {
     await this.server.start();
     await this.offers.startAll();
     const ttlMs = this.ctx.timing.listingTtlSec * 1000;
-    const refresh = setInterval(() => void this.publishAll(), Math.max(500, ttlMs / 2));
+    // each listing re-posted half a TTL after its last post (offers.ts refreshDue)
+    const refresh = setInterval(() => void this.offers.refreshDue(), Math.max(250, ttlMs / 8));
     const sweep = setInterval(() => this.#sweep(), 1000);
     refresh.unref();
     sweep.unref();
@@ -327,13 +329,19 @@ export class SellerSide {
     return {
       hub: l.hub,
       format: l.offer.format,
-      framing: framingOf(l.offer.source as SourceConfig),
+      framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
+      uplink: uplinkGrantFor(l.offer.source as SourceConfig, l.supervisor?.source, sale.buyer),
       deadline: () => this.#deadline(sale.id),
       onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
       onClose: (info, reason) => {
         const left = (this.#sessions.get(sale.id) ?? 1) - 1;
         if (left > 0) this.#sessions.set(sale.id, left);
         else this.#sessions.delete(sale.id);
+        if (info.uplinkIn)
+          this.ctx.log.info(
+            { id: sale.id, received: info.uplinkIn, delivered: info.uplinkDelivered, refused: info.uplinkRefused },
+            'uplink messages of the session',
+          );
         const s = this.ctx.trades.sale(sale.id);
         if (!s) return;
         this.ctx.trades.updateSale(sale.id, { frames: s.frames + info.framesOut, dropped: s.dropped + info.dropped });

@@ -14,6 +14,8 @@ import {
   STREAM_PROTOCOL,
   encodeControl,
   encodePing,
+  encodeUplink,
+  type UplinkNotice,
   type Settled,
   type VoucherAck,
   type VoucherControl,
@@ -43,6 +45,8 @@ export interface StreamSessionEvents {
   /** The seller's answer to a payment voucher, and its settlements (market/voucher.ts). */
   'voucher-ack': [VoucherAck];
   settled: [Settled];
+  /** The seller refused uplink messages (not allowed, over the rate, device away). */
+  'uplink-notice': [UplinkNotice];
 }
 
 export interface OpenStreamOptions {
@@ -162,6 +166,18 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.stream.abort(new Error(reason));
   }
 
+  /** Uplink messages sent to the seller (each ≤ MAX_UPLINK_BYTES). */
+  uplinkSent = 0;
+
+  /** Send bytes up the stream to the seller's source (false: the stream is gone or full). */
+  sendUplink(payload: Uint8Array): boolean {
+    if (this.ended) return false;
+    if (this.stream.writableNeedsDrain) return false;
+    const ok = trySend(this.stream, encodeUplink(payload));
+    if (ok) this.uplinkSent++;
+    return ok;
+  }
+
   /** Hand the seller a payment voucher (false: the stream is gone or its buffer is full). */
   sendVoucher(v: VoucherControl): boolean {
     if (this.ended) return false;
@@ -255,6 +271,8 @@ export async function openStream(
                 session.emit('stats', { dropped: c.dropped, paidUntil: c.paidUntil });
               } else if (c.t === 'voucher-ack') {
                 session.emit('voucher-ack', c);
+              } else if (c.t === 'uplink') {
+                session.emit('uplink-notice', c);
               } else if (c.t === 'settled') {
                 session.emit('settled', c);
               } else if (c.t === 'end') {

@@ -19,6 +19,7 @@ import {
   KIND_CONTROL,
   KIND_PING,
   KIND_PONG,
+  KIND_UPLINK,
   MAX_BUYER_FRAME_BYTES,
   STREAM_PROTOCOL,
   encodeControl,
@@ -30,6 +31,7 @@ import {
   type VoucherAck,
   type VoucherControl,
 } from './frames';
+import { UplinkMeter, type UplinkGrant } from './sources/uplink';
 import type { StreamHub, Subscriber } from './hub';
 
 export type StreamHost = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'peerId'>;
@@ -44,6 +46,8 @@ export interface StreamGrant {
   onClose?(info: SessionInfo, reason: string): void;
   /** A payment voucher from the buyer (market/voucher.ts): the answer is sent back as is. */
   onVoucher?(v: VoucherControl): Promise<VoucherAck>;
+  /** Messages from the buyer to the source (sources/uplink.ts); absent: the listing takes none. */
+  uplink?: UplinkGrant | { refused: string };
 }
 export type Refusal = { refuse: Omit<ErrorControl, 't'> };
 export type Authorize = (ticket: Ticket, remote: PeerId, connection: Connection) => Promise<StreamGrant | Refusal>;
@@ -69,6 +73,10 @@ export interface SessionInfo {
   framesOut: number;
   bytesOut: number;
   dropped: number;
+  /** Uplink messages from the buyer: received, delivered to the source, refused. */
+  uplinkIn: number;
+  uplinkDelivered: number;
+  uplinkRefused: number;
 }
 
 interface Session {
@@ -83,6 +91,7 @@ interface Session {
   closed: boolean;
   /** Vouchers being answered, in order. */
   vouchers: Promise<void>;
+  uplink: UplinkMeter;
 }
 
 export interface StreamServerEvents {
@@ -211,7 +220,16 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
             continue;
           }
           session.lastIn = Date.now();
-          if (f.kind === KIND_PING) trySend(stream, encodePing(KIND_PONG, f.ts));
+          if (f.kind === KIND_UPLINK) {
+            // counted and rate limited; refusals are told at most once a second (no amplification)
+            const u = session.uplink;
+            u.take(f.payload);
+            session.info.uplinkIn = u.received;
+            session.info.uplinkDelivered = u.delivered;
+            session.info.uplinkRefused = u.refused;
+            const n = u.notice();
+            if (n) trySend(stream, encodeControl(n));
+          } else if (f.kind === KIND_PING) trySend(stream, encodePing(KIND_PONG, f.ts));
           else if (f.kind === KIND_CONTROL && f.control.t === 'end') {
             this.#end(session, `buyer ended: ${f.control.reason}`, null);
             return;
@@ -264,6 +282,9 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         framesOut: 0,
         bytesOut: 0,
         dropped: 0,
+        uplinkIn: 0,
+        uplinkDelivered: 0,
+        uplinkRefused: 0,
       },
       stream,
       connection,
@@ -273,6 +294,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       lastOut: now,
       reportedDropped: 0,
       vouchers: Promise.resolve(),
+      uplink: new UplinkMeter(grant.uplink),
       closed: false,
     };
     this.sessions.add(session);
@@ -360,6 +382,8 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         continue;
       }
       s.info.dropped = s.sub.dropped;
+      const n = s.uplink.notice(now);
+      if (n) trySend(s.stream, encodeControl(n));
       if (s.sub.dropped !== s.reportedDropped || now - s.lastOut > this.keepAliveMs) {
         s.reportedDropped = s.sub.dropped;
         if (!s.stream.writableNeedsDrain) {

@@ -39,7 +39,11 @@ export interface RelayPricing {
 }
 
 export interface MarketTiming {
-  /** Listing TTL (s); refreshed at half of it. */
+  /**
+   * Listing TTL (s); refreshed at half of it, a health change posted at most once per quarter of
+   * it. Default 4 h: ≤ 12 transactions a day per listing with a steady source, ≤ 24 with one that
+   * flaps (docs/market.md "Listing liveness").
+   */
   listingTtlSec: number;
   /** Default pay-as-you-go period and grace for new offers (s). */
   periodSec: number;
@@ -68,7 +72,7 @@ export interface MarketTiming {
 }
 
 export const DEFAULT_TIMING: MarketTiming = {
-  listingTtlSec: 300,
+  listingTtlSec: 14_400,
   periodSec: 60,
   graceSec: 15,
   requestTimeoutMs: 60_000,
@@ -116,6 +120,8 @@ export interface MarketEvents {
   connection: [{ requestId: string; peer: string; path: string; elapsedMs: number; role: 'buyer' | 'seller' }];
   listing: [{ id: string; change: 'seen' | 'delisted' | 'published' }];
   'peer-error': [{ remote: string; code: string; message: string }];
+  /** The seller refused uplink messages of a purchase (how many since the last notice, and why). */
+  uplink: [{ purchaseId: string; code: string; refused: number; message: string }];
   /** A source's health changed, or (`warning`) it dropped some input but goes on. */
   health: [{ streamId: string; healthy: boolean; lastError: string | null; warning?: string }];
 }

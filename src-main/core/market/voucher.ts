@@ -20,6 +20,7 @@ import {
   createNonceAccount,
   readNonce,
   signVoucher,
+  lastSettledVoucher,
   submitAndConfirm,
   txStatus,
   type VoucherRefusal,
@@ -59,6 +60,13 @@ export function creditLimit(pricePerPeriod: bigint, settledHistory: bigint): big
   const max = pricePerPeriod * MAX_CREDIT_PERIODS;
   return grown < pricePerPeriod ? pricePerPeriod : grown > max ? max : grown;
 }
+
+/**
+ * Fees a voucher purchase pays beyond one per period, at most: creating the nonce account (two
+ * signatures) and closing it; settlements are never more than the periods. The default spending
+ * cap adds them to "each period's price and its fee" (pricing.ts) so that cap still covers all.
+ */
+export const VOUCHER_EXTRA_FEES = 3n;
 
 /** What each side can lose at worst right now (shown for every purchase and sale). */
 export interface Exposure {
@@ -220,7 +228,7 @@ export class VoucherSeller {
       period: m.period,
       lamports: sale.pricePerPeriod,
       signature: c.signature,
-      state: 'verified',
+      state: 'vouched',
     });
     this.#watch(sale);
     const limit = creditLimit(sale.pricePerPeriod, this.store.settledBy(sale.buyer));
@@ -469,24 +477,31 @@ export class VoucherBuyer {
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
     if (!st) return null;
     if (st.value === v.nonceValue) return v;
-    const landed = v.signature ? await txStatus(this.ctx.ledger.rpc, v.signature) : null;
-    if (landed === true && v.tx) {
+    // the nonce moved: which of our vouchers of that value landed? (read back from the ledger:
+    // the seller may have settled an older one than the newest we signed)
+    const landed = await lastSettledVoucher(
+      this.ctx.ledger.rpc,
+      v.nonceAccount as Address,
+      this.ctx.identity.address,
+      id,
+    );
+    if (landed && landed.period > v.settledThrough) {
       this.#addFees(id, fee);
       const p = this.ctx.trades.purchase(id);
       // a voucher whose ack we never saw (stream gone, stop) was still ours: book what it paid
-      if (p && p.pricePerPeriod !== null && v.period > p.paidThrough)
+      if (p && p.pricePerPeriod !== null && landed.period > p.paidThrough)
         this.ctx.trades.updatePurchase(id, {
-          paidThrough: v.period,
-          spent: p.pricePerPeriod * BigInt(v.period + 1),
+          paidThrough: landed.period,
+          spent: p.pricePerPeriod * BigInt(landed.period + 1),
         });
       this.ctx.trades.recordPayment({
-        signature: v.signature!,
+        signature: landed.signature,
         requestId: id,
         direction: 'out',
         payer: this.ctx.identity.address,
         recipient: p?.seller ?? '',
-        lamports: v.lamports,
-        period: v.period,
+        lamports: landed.lamports,
+        period: landed.period,
         state: 'confirmed',
         reason: null,
         slot: null,
@@ -494,17 +509,19 @@ export class VoucherBuyer {
       this.ctx.emit('payment', {
         direction: 'out',
         requestId: id,
-        period: v.period,
-        lamports: v.lamports,
-        signature: v.signature!,
+        period: landed.period,
+        lamports: landed.lamports,
+        signature: landed.signature,
         state: 'confirmed',
       });
+      // every other voucher of the old value is void now
       return this.store.update(id, 'out', {
         nonceValue: st.value,
         tx: null,
         lamports: 0n,
-        settledThrough: v.period,
-        settled: v.settled + v.lamports,
+        period: Math.max(v.period, landed.period),
+        settledThrough: landed.period,
+        settled: v.settled + landed.lamports,
         settlements: v.settlements + 1,
       });
     }
@@ -520,23 +537,29 @@ export class VoucherBuyer {
       if (v.closedAt !== null) continue;
       const p = this.ctx.trades.purchase(v.requestId);
       if (!p || !isFinal(p.state)) continue;
-      const f = await fee();
-      const now = await this.sync(v.requestId, f).catch(() => v);
-      if (!now) {
-        this.store.update(v.requestId, 'out', { closedAt: Date.now() });
-        continue;
-      }
-      if (now.tx && Date.now() - p.updatedAt < closeAfterMs) continue; // the seller may still settle
-      const signer = await this.ctx.identity.signer();
-      const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
-      if (st) await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
-      this.#addFees(v.requestId, f);
-      this.store.update(v.requestId, 'out', {
-        closedAt: Date.now(),
-        ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
-      });
-      this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
+      // one account's trouble (the ledger busy, …) must not hold back the others
+      await this.#closeOne(v, p, await fee(), closeAfterMs).catch((e) =>
+        this.ctx.log.warn({ id: v.requestId, err: (e as Error).message }, 'nonce account not closed (yet)'),
+      );
     }
+  }
+
+  async #closeOne(v: VoucherRow, p: PurchaseRow, f: bigint, closeAfterMs: number): Promise<void> {
+    const now = await this.sync(v.requestId, f);
+    if (!now) {
+      this.store.update(v.requestId, 'out', { closedAt: Date.now() });
+      return;
+    }
+    if (now.tx && Date.now() - p.updatedAt < closeAfterMs) return; // the seller may still settle
+    const signer = await this.ctx.identity.signer();
+    const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
+    if (st) await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
+    this.#addFees(v.requestId, f);
+    this.store.update(v.requestId, 'out', {
+      closedAt: Date.now(),
+      ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
+    });
+    this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
   }
 
   #addFees(id: string, lamports: bigint): void {

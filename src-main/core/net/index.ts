@@ -27,6 +27,7 @@ export {
 export { collectObservations, discoverAddress, udpResponder } from './discovery';
 export { classifyConnection } from './status';
 export { multiaddrIp } from './addresses';
+export { PortMapper, defaultGatewayV4, type PortMapStatus, type PortMapProtocol } from './portmap';
 export { ConnectionStore } from '../store/connections';
 export type {
   NetNode,

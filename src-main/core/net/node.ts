@@ -27,6 +27,8 @@ import { type ReflectorUdp, reflectViaPeer } from './reflector';
 import { discoverAddress } from './discovery';
 import { RoleService, stunUrl, type RoleServiceInit } from './role-service';
 import type { RelayMeter, RelayUse } from './relay-meter';
+import { PortMapper, portMapOff, type PortMapStatus } from './portmap';
+import { PortMapStore } from '../store/portmap';
 import type {
   ConnectOptions,
   ConnectResult,
@@ -98,6 +100,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
   readonly #sessions = new Set<LadderSession>();
   #nat: { mapping: NatMapping; publicIp?: string; filtering?: NatFiltering } = { mapping: 'unknown' };
   #lastReport?: NatReport;
+  #portMapper?: PortMapper;
 
   constructor(
     readonly libp2p: Libp2p,
@@ -130,7 +133,25 @@ class NetNodeImpl extends EventTarget implements NetNode {
   }
 
   multiaddrs(): string[] {
-    return this.libp2p.getMultiaddrs().map(String);
+    // the router's mapped port first: the one direct address a stranger can dial (portmap.ts)
+    const mapped = (this.#portMapper?.addrs() ?? []).map((a) => `${a}/p2p/${this.peerId.toString()}`);
+    return [
+      ...mapped,
+      ...this.libp2p
+        .getMultiaddrs()
+        .map(String)
+        .filter((a) => !mapped.includes(a)),
+    ];
+  }
+
+  /** Ask the router for a port mapping (NAT-PMP, then UPnP-IGD) and keep it; portmap.ts. */
+  startPortMapping(o: ConstructorParameters<typeof PortMapper>[0]): Promise<PortMapStatus> {
+    this.#portMapper = new PortMapper(o);
+    return this.#portMapper.start();
+  }
+
+  portMapping(): PortMapStatus {
+    return this.#portMapper?.status() ?? portMapOff(this.port);
   }
 
   get reflectorUdpPort(): number | undefined {
@@ -302,7 +323,16 @@ class NetNodeImpl extends EventTarget implements NetNode {
     for (const s of this.#sessions) s.close();
     this.tracker.stop();
     this.roles.stop();
+    await this.#portMapper?.stop();
     await this.libp2p.stop();
+  }
+}
+
+function saveQuietly(store: PortMapStore, st: PortMapStatus): void {
+  try {
+    store.save(st);
+  } catch {
+    /* the database closed under a late renewal: nothing to show it to */
   }
 }
 
@@ -392,5 +422,16 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     await node.stop().catch(() => undefined);
     throw e;
   }
+  // a node listening on loopback only has nothing a router could forward to
+  const pm = opts.portMapping;
+  const pmStore = opts.db ? new PortMapStore(opts.db) : undefined;
+  if (pm && !/^(127\.|::1$|localhost$)/.test(host)) {
+    void node.startPortMapping({
+      port,
+      ...(opts.log ? { log: opts.log.child({ mod: 'portmap' }) } : {}),
+      ...(typeof pm === 'object' ? pm : {}),
+      ...(pmStore ? { onChange: (st: PortMapStatus) => saveQuietly(pmStore, st) } : {}),
+    });
+  } else if (pmStore) saveQuietly(pmStore, portMapOff(port));
   return node;
 }

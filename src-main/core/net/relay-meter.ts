@@ -109,6 +109,8 @@ export function parseHopRequest(chunk: Uint8Array): { type: number; dst?: string
 }
 
 const HOP_CONNECT = 1;
+/** A hop request not complete within this many bytes is no request: counted as a circuit to nowhere. */
+const MAX_HOP_REQUEST = 4096;
 const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
 const utcDay = (ms: number): number => Math.floor(ms / 86_400_000);
 
@@ -233,7 +235,7 @@ export class RelayMeter {
   #track(s: Stream, conn: Connection): void {
     this.#hops.add(s);
     let circuit: Circuit | undefined;
-    let first = true;
+    let head: Uint8Array | null = new Uint8Array(0);
     const count = (n: number): void => {
       this.#rollDay();
       this.#total += BigInt(n);
@@ -251,14 +253,19 @@ export class RelayMeter {
     };
     s.addEventListener('message', (e) => {
       const data = e.data;
-      if (first) {
-        first = false;
-        const req = parseHopRequest(data.subarray());
-        if (req?.type === HOP_CONNECT) {
+      if (head) {
+        // the request may come in pieces: read it whole (a split request must not escape the gate)
+        const bytes = data.subarray();
+        const joined = new Uint8Array(head.length + bytes.length);
+        joined.set(head);
+        joined.set(bytes, head.length);
+        const req = parseHopRequest(joined);
+        head = req || joined.length > MAX_HOP_REQUEST ? null : joined;
+        if (!head && (!req || req.type === HOP_CONNECT)) {
           circuit = {
             id: this.#nextId++,
             src: conn.remotePeer.toString(),
-            ...(req.dst ? { dst: req.dst } : {}),
+            ...(req?.dst ? { dst: req.dst } : {}),
             openedAt: Date.now(),
             bytes: 0n,
             stream: s,
@@ -297,15 +304,24 @@ export class RelayMeter {
     this.#bucket = Math.min(rate, this.#bucket + ((now - this.#bucketAt) / 1000) * rate) - n;
     this.#bucketAt = now;
     if (this.#bucket >= 0 || this.#throttleTimer) return;
-    for (const c of this.#circuits.values()) c.stream.pause();
+    for (const c of this.#circuits.values())
+      try {
+        c.stream.pause();
+      } catch {
+        /* closing */
+      }
     const wait = Math.ceil((-this.#bucket / rate) * 1000);
     this.#throttleTimer = setTimeout(() => {
       this.#throttleTimer = null;
       for (const c of this.#circuits.values()) {
-        c.stream.resume();
-        if (c.waiting) {
-          c.waiting = false;
-          c.stream.dispatchEvent(new Event('drain'));
+        try {
+          c.stream.resume();
+          if (c.waiting) {
+            c.waiting = false;
+            c.stream.dispatchEvent(new Event('drain'));
+          }
+        } catch (err) {
+          this.log.debug({ err: String(err) }, 'a throttled circuit could not resume (closing?)');
         }
       }
     }, wait);

@@ -187,7 +187,8 @@ export class RoleService {
   /** NodeAnnounce for the roles served now (undefined without one): `addrs` are the listen addresses. */
   announcement(addrs: string[], ttlSec = 3600): NodeAnnounceBody | undefined {
     const roles: ('relay' | 'reflector')[] = [];
-    if (this.#roles.relay.active) roles.push('relay');
+    // a relay whose daily byte budget is spent refuses new reservations: it does not offer them
+    if (this.#roles.relay.active && !this.relayMeter?.overBudget()) roles.push('relay');
     if (this.#roles.reflector.active) roles.push('reflector');
     if (roles.length === 0) return undefined;
     const all = addrs.filter((a) => !a.includes('p2p-circuit'));

@@ -110,6 +110,9 @@ export interface NetNodeOptions {
   punch?: boolean;
   /** Ping interval for RTT (ms); default 10 s. */
   pingIntervalMs?: number;
+  /** Ask the router for a port mapping of the TCP listen port (NAT-PMP, then UPnP-IGD; portmap.ts).
+   *  Default false here; AxonNode passes the setting `portMapping` (default true). Never on loopback. */
+  portMapping?: boolean | { pmpTimeoutMs?: number; upnpTimeoutMs?: number; leaseSec?: number };
 }
 
 /** A further punch round as it travels (PunchSync on the ledger): its number and when both dial. */
@@ -224,6 +227,8 @@ export interface NetNode extends EventTarget {
   readonly libp2p: import('libp2p').Libp2p;
   /** Addresses fit to announce to remote peers (filtered), with /p2p/<self>. */
   multiaddrs(): string[];
+  /** The router port mapping: whether one is held, on which protocol, why not (portmap.ts). */
+  portMapping(): import('./portmap').PortMapStatus;
   /** Port TCP and WebRTC-Direct listen on. */
   readonly port: number;
   /** The reflector role's UDP (STUN) port; undefined while the role is off. */

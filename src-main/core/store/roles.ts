@@ -70,14 +70,7 @@ export class RoleStore {
            expires_at = excluded.expires_at, seen_at = excluded.seen_at, relay_price = excluded.relay_price
          WHERE excluded.expires_at >= role_announcements.expires_at`,
       )
-      .run(
-        a.peer,
-        JSON.stringify(a.roles),
-        JSON.stringify(a.multiaddrs),
-        a.expiresAt,
-        Date.now(),
-        a.relayPrice ?? 0n,
-      );
+      .run(a.peer, JSON.stringify(a.roles), JSON.stringify(a.multiaddrs), a.expiresAt, Date.now(), a.relayPrice ?? 0n);
   }
 
   /** Announcements still alive at `nowSec`; the expired ones are deleted. */

@@ -21,3 +21,4 @@ export { UdpPeer, UDP_PEER_SCRIPT } from './udp-peer';
 export { printMatrix } from './matrix';
 export type { MatrixResult, MatrixRow, NatVerdict } from './matrix';
 export { NODE_BIN, REPO_ROOT, TSX_CLI } from './exec';
+export { startMiniupnpd, flushMappings, miniupnpdConfig } from './miniupnpd';

@@ -27,7 +27,7 @@ export const NAT_KIND_DESCRIPTION: Record<NatKind, string> = {
 const UDP_TIMEOUT = '120s';
 
 /** The nft script (nft 1.0.6 syntax: each closing brace on its own line). */
-export function natRuleset(kind: NatKind): string {
+export function natRuleset(kind: NatKind, o: { portMapping?: boolean } = {}): string {
   const masq = kind === 'edm' ? 'masquerade fully-random' : 'masquerade';
   const lines = ['table ip natlab {'];
   if (kind === 'fullcone') {
@@ -70,7 +70,8 @@ export function natRuleset(kind: NatKind): string {
     // hooks when br_netfilter is on (bridge-nf-call-iptables=1 is the default).
     '    iifname "lan" accept',
     '    iifname "wan" oifname "lan" ct state established,related accept',
-    ...(kind === 'fullcone' ? ['    iifname "wan" oifname "lan" ct status dnat accept'] : []),
+    // a port-mapping router forwards what its mappings (miniupnpd's DNAT rules) let in
+    ...(kind === 'fullcone' || o.portMapping ? ['    iifname "wan" oifname "lan" ct status dnat accept'] : []),
     '  }',
     '}',
   );

@@ -6,7 +6,8 @@
 //   NAT router R       <name>-R, wan = 198.18.N.2, bridge lan = 10.M.0.1/24, nft rules (nat-rules.ts)
 //   LAN host Y         <name>-Y, eth0 = 10.M.0.K (K ≥ 2) on R's bridge, default via 10.M.0.1
 //
-// Only 198.18.0.0/15 (RFC 2544 benchmark range) and 10.0.0.0/8 are used, only inside namespaces
+// Only 198.18.0.0/15 (RFC 2544 benchmark range), 10.0.0.0/8 and — for port-mapping routers, whose
+// miniupnpd refuses a reserved WAN address — 198.20.N.0/24 are used, only inside namespaces
 // the lab creates. veth pairs are created directly inside their namespaces: the root namespace's
 // links, routes and firewall are never touched. See docs/natlab.md.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { checkAvailability, netemAvailable } from './availability';
 import { NODE_BIN, REPO_ROOT, TSX_CLI, labPath, nsRun, nsScript, run, sleep } from './exec';
 import { natRuleset } from './nat-rules';
+import { startMiniupnpd } from './miniupnpd';
 import { LabProcess, type SpawnOptions } from './process';
 import {
   claimLabName,
@@ -134,20 +136,23 @@ export class NatLab {
     ) {
       throw new Error(`lanPrefix "${lanPrefix}" must be three octets of a private range, e.g. '192.168.1'`);
     }
-    const wanIp = `198.18.${site}.2`;
+    // a port-mapping router's WAN is outside the reserved ranges miniupnpd refuses (miniupnpd.ts)
+    const wanNet = opts.portMapping ? `198.20.${site}` : `198.18.${site}`;
+    if (opts.portMapping) await nsScript(this.inetNs, [`ip addr add ${wanNet}.1/24 dev p${site}`]);
+    const wanIp = `${wanNet}.2`;
     const lanIp = `${lanPrefix}.1`;
     await nsScript(ns, [
       'ip link set lo up',
       `ip addr add ${wanIp}/24 dev wan`,
       'ip link set wan up',
-      `ip route add default via 198.18.${site}.1`,
+      `ip route add default via ${wanNet}.1`,
       'ip link add name lan type bridge',
       `ip addr add ${lanIp}/24 dev lan`,
       'ip link set lan up',
       'echo 1 > /proc/sys/net/ipv4/ip_forward',
       'echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter',
     ]);
-    await nsRun(ns, 'nft', ['-f', '-'], { input: natRuleset(opts.kind) });
+    await nsRun(ns, 'nft', ['-f', '-'], { input: natRuleset(opts.kind, { portMapping: !!opts.portMapping }) });
     const router: Router = {
       name,
       ns,
@@ -160,6 +165,15 @@ export class NatLab {
       delayMs,
     };
     this.hostsByName.set(name, router);
+    if (opts.portMapping) {
+      const pm = opts.portMapping === true ? {} : opts.portMapping;
+      router.miniupnpd = await startMiniupnpd(
+        router,
+        this.tmpDir,
+        (cmd, args, label) => this.spawn(router, cmd, args, { label }),
+        pm,
+      );
+    }
     return router;
   }
 

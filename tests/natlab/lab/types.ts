@@ -28,6 +28,8 @@ export interface Router extends LabHost {
   /** e.g. '10.1.0.0/24'. */
   lanSubnet: string;
   delayMs: number;
+  /** miniupnpd, when built with `portMapping`. */
+  miniupnpd?: import('./process').LabProcess;
 }
 
 export interface LanHost extends LabHost {
@@ -48,6 +50,12 @@ export interface RouterOptions {
    * between their hosts. Uses netem where the kernel has it, else a userspace TAP wire (python3).
    */
   delayMs?: number;
+  /**
+   * Run Debian's miniupnpd (UPnP-IGD v2 + NAT-PMP) on the router for its LAN (miniupnpd.ts). The
+   * WAN address is then 198.20.N.2: miniupnpd maps nothing on a reserved address such as 198.18/15.
+   * `{ refuse: true }`: it answers, but refuses every mapping; `{ natpmp: false }`: UPnP-IGD only.
+   */
+  portMapping?: boolean | { refuse?: boolean; natpmp?: boolean };
 }
 
 export interface StunServer {

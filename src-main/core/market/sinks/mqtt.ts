@@ -7,8 +7,10 @@
 // broker is away it holds up to MQTT_SINK_QUEUE frames (and MQTT_SINK_QUEUE_BYTES) and publishes
 // them once the broker is back; older ones are dropped and counted: that is the documented window.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Source, SourceSink } from '../sources/types';
+import { UplinkConfigSchema } from '../sources/uplink';
 
 export const MQTT_SINK_QUEUE = 10_000;
 export const MQTT_SINK_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -51,6 +53,8 @@ export const MqttSourceSchema = z
     qos: qos.optional(),
     ...credentials,
     format: z.string().min(1).max(128).optional(),
+    /** Buyers' messages are published to `uplink.topic` on the same broker (only when set). */
+    uplink: UplinkConfigSchema.optional(),
   })
   .strict();
 export type MqttSourceConfig = z.infer<typeof MqttSourceSchema>;
@@ -100,16 +104,39 @@ export function mqttSource(c: MqttSourceConfig): Source {
   let client: MqttClient | null = null;
   let stopping = false;
   const url = safeUrl(c.url);
+  const topic = c.uplink?.topic;
+  const uplink = topic
+    ? (bytes: Uint8Array): string | null => {
+        if (!client?.connected) return `the MQTT broker ${url} is not connected`;
+        client.publish(topic, Buffer.from(bytes), { qos: c.qos ?? 0 });
+        return null;
+      }
+    : undefined;
   return {
+    ...(uplink ? { uplink } : {}),
     describe: () => `mqtt ${url} ${c.topic}`,
     format: c.format ?? 'application/octet-stream',
     framing: 'datagrams',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
-      const id = `axon-src-${Math.random().toString(36).slice(2, 12)}`;
-      const cl = mqtt.connect(c.url, { ...clientOptions(c, id), reconnectPeriod: 0 });
+      // QoS ≥ 1: a persistent session under a stable client id, so that the broker keeps what is
+      // published while the source reconnects (the window is then the broker's own queue limits)
+      const persistent = (c.qos ?? 0) > 0;
+      const id = persistent
+        ? `axon-src-${createHash('sha256').update(`${c.url}\n${c.topic}`).digest('hex').slice(0, 16)}`
+        : `axon-src-${randomBytes(6).toString('hex')}`;
+      const cl = mqtt.connect(c.url, { ...clientOptions(c, id), reconnectPeriod: 0, clean: !persistent });
       client = cl;
+      // listen at once: a persistent session's queued messages arrive right after the connect,
+      // before the subscription is confirmed
+      cl.on('message', (_topic, payload) => {
+        if (payload.length > MQTT_MAX_MESSAGE) {
+          sink.warn?.(`dropped an MQTT message of ${payload.length} bytes: larger than ${MQTT_MAX_MESSAGE}`);
+          return;
+        }
+        sink.data(Uint8Array.from(payload));
+      });
       await new Promise<void>((resolve, reject) => {
         cl.once('connect', () => resolve());
         cl.once('error', (e) => reject(brokerError(url, e as Error & { code?: unknown })));
@@ -121,13 +148,6 @@ export function mqttSource(c: MqttSourceConfig): Source {
       const granted = await cl.subscribeAsync(c.topic, { qos: c.qos ?? 0 });
       if (granted.some((g) => g.qos === 128))
         throw new Error(`MQTT broker ${url} refused the subscription to '${c.topic}' (not authorized?)`);
-      cl.on('message', (_topic, payload) => {
-        if (payload.length > MQTT_MAX_MESSAGE) {
-          sink.warn?.(`dropped an MQTT message of ${payload.length} bytes: larger than ${MQTT_MAX_MESSAGE}`);
-          return;
-        }
-        sink.data(Uint8Array.from(payload));
-      });
       cl.on('close', () => {
         if (!stopping) sink.fail(new Error(`MQTT broker ${url} went away`));
       });

@@ -80,7 +80,11 @@ export class RawOutputs {
   #udp: UdpSocket | null = null;
   #mqtt: MqttSink | null = null;
 
-  constructor(readonly config: RawSinksConfig) {}
+  constructor(
+    readonly config: RawSinksConfig,
+    /** Bytes a client sent back (a TCP client, a datagram to the forwarder's socket): the uplink. */
+    readonly onUplink?: (bytes: Uint8Array) => void,
+  ) {}
 
   async start(o: { purchaseId: string; onError?: (e: Error) => void } = { purchaseId: '' }): Promise<void> {
     const fail = (e: Error): void => {
@@ -101,7 +105,9 @@ export class RawOutputs {
         this.#clients.add(s);
         this.stats.tcpClients = this.#clients.size;
         s.on('error', () => undefined);
-        s.on('data', () => undefined); // these protocols' clients may talk; nothing they say is read
+        // what the client says (a ground station's commands) goes up the stream when the listing
+        // takes messages; otherwise the seller refuses it (and says so)
+        s.on('data', (d: Buffer) => this.onUplink?.(Uint8Array.from(d)));
         s.on('close', () => {
           this.#clients.delete(s);
           this.stats.tcpClients = this.#clients.size;
@@ -120,6 +126,10 @@ export class RawOutputs {
     if (c.udp) {
       const s = createSocket(c.udp.host.includes(':') ? 'udp6' : 'udp4');
       s.on('error', (e) => fail(new Error(`udp forward to ${c.udp!.host}:${c.udp!.port}: ${e.message}`)));
+      // replies from the ground station we forward to go up the stream (from that address only)
+      s.on('message', (m, rinfo) => {
+        if (rinfo.port === c.udp!.port) this.onUplink?.(Uint8Array.from(m));
+      });
       this.#udp = s;
     }
     if (c.mqtt) {

@@ -11,6 +11,7 @@ import { commandSource, fileTailSource, tcpSource, udpSource, webSocketSource } 
 import type { Source } from './types';
 import { MqttSourceSchema, mqttSource } from '../sinks/mqtt';
 import { FramingSchema, LengthPrefixSchema, type Framing } from './framing';
+import { UplinkConfigSchema } from './uplink';
 
 export type { Source, SourceSink } from './types';
 export { adsbSource, weatherSource, greatCircleStep } from './synthetic';
@@ -22,6 +23,8 @@ const port = z.number().int().min(1).max(65535);
 /** How a byte stream is cut into frames (framing.ts); default lines. */
 const framing = FramingSchema.optional();
 const lengthPrefix = LengthPrefixSchema.optional();
+/** Buyers may send bytes to this source (off when absent; sources/uplink.ts). */
+const uplink = UplinkConfigSchema.optional();
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
   z
     .object({
@@ -57,15 +60,21 @@ export const SourceConfigSchema = z.discriminatedUnion('kind', [
       format,
       framing,
       lengthPrefix,
+      uplink,
     })
     .strict(),
-  z.object({ kind: z.literal('tcp'), host: z.string().optional(), port, format, framing, lengthPrefix }).strict(),
-  z.object({ kind: z.literal('udp'), host: z.string().optional(), port, format }).strict(),
+  z
+    .object({ kind: z.literal('tcp'), host: z.string().optional(), port, format, framing, lengthPrefix, uplink })
+    .strict(),
+  z.object({ kind: z.literal('udp'), host: z.string().optional(), port, format, uplink }).strict(),
   z
     .object({ kind: z.literal('websocket'), url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'), format })
     .strict(),
   /** Subscribe to a topic filter on an MQTT broker: one frame per message. */
-  MqttSourceSchema,
+  MqttSourceSchema.refine((c) => !c.uplink || c.uplink.topic, {
+    message: 'an MQTT uplink names the topic the buyers publish to (uplink.topic)',
+    path: ['uplink', 'topic'],
+  }),
   /** Rebroadcast: frames of one of our purchases (the market wires it; no Source object). */
   z.object({ kind: z.literal('purchase'), purchaseId: z.string().min(8).max(64) }).strict(),
 ]);
@@ -272,7 +281,8 @@ export class SourceSupervisor extends EventEmitter<{ health: [SourceHealth]; war
   }
 
   #set(healthy: boolean, lastError: string | null): void {
-    const changed = this.health.healthy !== healthy;
+    // a new error is news too (a source that never came up says why, e.g. refused credentials)
+    const changed = this.health.healthy !== healthy || (lastError !== null && this.health.lastError !== lastError);
     this.health.healthy = healthy;
     this.health.lastError = lastError;
     if (changed) this.emit('health', { ...this.health });

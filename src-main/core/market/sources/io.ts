@@ -9,6 +9,7 @@ import { createConnection, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import WebSocket from 'ws';
 import type { Source, SourceSink } from './types';
+import type { UplinkConfig } from './uplink';
 import { createFramer, MAX_FRAME_PAYLOAD, type Framer, type Framing, type LengthPrefix } from './framing';
 
 const MAX_LINE = MAX_FRAME_PAYLOAD;
@@ -104,6 +105,8 @@ export function fileTailSource(o: FileTailOptions): Source {
 }
 
 export interface CommandOptions extends StreamFraming {
+  /** Buyers' uplink messages go to the command's stdin (only when set). */
+  uplink?: UplinkConfig;
   command: string;
   args?: string[];
   cwd?: string;
@@ -114,15 +117,29 @@ export interface CommandOptions extends StreamFraming {
 export function commandSource(o: CommandOptions): Source {
   let child: ChildProcess | null = null;
   let stopping = false;
+  const uplink = o.uplink
+    ? (bytes: Uint8Array): string | null => {
+        const stdin = child?.stdin;
+        if (!stdin || !stdin.writable) return 'the command is not running';
+        if (stdin.writableLength > 1024 * 1024) return 'the command is not reading its input';
+        stdin.write(bytes);
+        return null;
+      }
+    : undefined;
   return {
+    ...(uplink ? { uplink } : {}),
     describe: () => [o.command, ...(o.args ?? [])].join(' '),
     format: o.format ?? (o.framing && o.framing !== 'lines' ? 'application/octet-stream' : 'application/x-ndjson'),
     framing: o.framing ?? 'lines',
     rateMilliHz: 0,
     async start(sink: SourceSink) {
       stopping = false;
-      const c = spawn(o.command, o.args ?? [], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+      const c = spawn(o.command, o.args ?? [], {
+        cwd: o.cwd,
+        stdio: [o.uplink ? 'pipe' : 'ignore', 'pipe', 'ignore'],
+      });
       child = c;
+      c.stdin?.on('error', () => undefined);
       const splitter = framerFor(o, sink);
       c.stdout!.on('data', (d: Buffer) => void feed(splitter, d, sink));
       c.stdout!.on('end', () => splitter.end());
@@ -150,6 +167,8 @@ export function commandSource(o: CommandOptions): Source {
 }
 
 export interface TcpOptions extends StreamFraming {
+  /** Buyers' uplink messages are written to the device's TCP connection (only when set). */
+  uplink?: UplinkConfig;
   host?: string;
   port: number;
   format?: string;
@@ -160,7 +179,16 @@ export function tcpSource(o: TcpOptions): Source {
   let sock: Socket | null = null;
   let stopping = false;
   const host = o.host ?? '127.0.0.1';
+  const uplink = o.uplink
+    ? (bytes: Uint8Array): string | null => {
+        if (!sock || sock.connecting || sock.destroyed) return `the device at ${host}:${o.port} is not connected`;
+        if (sock.writableLength > 1024 * 1024) return `the device at ${host}:${o.port} is not reading`;
+        sock.write(bytes);
+        return null;
+      }
+    : undefined;
   return {
+    ...(uplink ? { uplink } : {}),
     describe: () => `tcp ${host}:${o.port}`,
     format: o.format ?? (o.framing && o.framing !== 'lines' ? 'application/octet-stream' : 'text/plain'),
     framing: o.framing ?? 'lines',
@@ -192,6 +220,8 @@ export function tcpSource(o: TcpOptions): Source {
 }
 
 export interface UdpOptions {
+  /** Buyers' uplink messages are sent as datagrams (to `uplink.to`, else the last sender). */
+  uplink?: UplinkConfig;
   host?: string;
   port: number;
   format?: string;
@@ -202,7 +232,19 @@ export function udpSource(o: UdpOptions): Source {
   let sock: UdpSocket | null = null;
   let stopping = false;
   const host = o.host ?? '127.0.0.1';
+  /** Where the last datagram came from: the device, for an uplink without `to`. */
+  let device: { address: string; port: number } | null = null;
+  const uplink = o.uplink
+    ? (bytes: Uint8Array): string | null => {
+        const to = o.uplink!.to ? { address: o.uplink!.to.host, port: o.uplink!.to.port } : device;
+        if (!sock) return 'the UDP port is not open';
+        if (!to) return 'no datagram from the device yet: nowhere to send';
+        sock.send(bytes, to.port, to.address);
+        return null;
+      }
+    : undefined;
   return {
+    ...(uplink ? { uplink } : {}),
     describe: () => `udp ${host}:${o.port}`,
     format: o.format ?? 'application/octet-stream',
     framing: 'datagrams',
@@ -211,7 +253,10 @@ export function udpSource(o: UdpOptions): Source {
       stopping = false;
       const s = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: true });
       sock = s;
-      s.on('message', (m: Buffer) => sink.data(Uint8Array.from(m)));
+      s.on('message', (m: Buffer, rinfo) => {
+        device = { address: rinfo.address, port: rinfo.port };
+        sink.data(Uint8Array.from(m));
+      });
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.bind(o.port, host, () => resolve());

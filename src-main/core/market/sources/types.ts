@@ -17,5 +17,8 @@ export interface Source {
   framing: Framing;
   rateMilliHz: number;
   start(sink: SourceSink): Promise<void>;
+  /** Uplink: hand bytes from a buyer to the device / stdin / topic; a string says why not.
+   *  Present only when the source's config has `uplink` (sources/uplink.ts). */
+  uplink?(bytes: Uint8Array): string | null;
   stop(): Promise<void>;
 }

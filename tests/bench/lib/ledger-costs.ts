@@ -1,0 +1,199 @@
+// Bench section (issue 13 §5): what the market costs on the ledger, today's protocol beside the
+// new one, measured in the same run on real nodes and the local ledger:
+//   - buyer, per purchase-hour: a purchase of 60 periods (the transaction count depends on the
+//     number of periods, not their length, so 60 periods of 2 s stand for one hour at 60 s),
+//     paid per period (one transaction each) or by voucher (settled now and then);
+//   - seller, per stream-day with no buyer: listing re-posts of a seller whose TTL is scaled down
+//     (old 300 s / 100 = 3 s; new 14 400 s / 1 800 = 8 s) over a 30 s window after its first post,
+//     scaled back to a day.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Address } from '@solana/kit';
+import { startLocalLedger, type LocalLedger } from '../../../src-main/local-ledger/index';
+import { AxonNode } from '../../../src-main/core/node';
+import { Identity } from '../../../src-main/core/identity/identity';
+import { DEFAULT_TIMING, type MarketTiming } from '../../../src-main/core/market/types';
+import { isFinal } from '../../../src-main/core/store/trades';
+
+interface Row {
+  measurement: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const PERIODS = Number(process.env.LEDGER_BENCH_PERIODS ?? 60);
+const PERIOD_SEC = Number(process.env.LEDGER_BENCH_PERIOD_SEC ?? 2);
+const WINDOW_SEC = Number(process.env.LEDGER_BENCH_LISTING_WINDOW_SEC ?? 30);
+const OLD_TTL_SEC = 300;
+const SOL = 1_000_000_000n;
+
+type Mode = MarketTiming['payments'];
+
+async function node(ledger: LocalLedger, dir: string, name: string, timing: Partial<MarketTiming>): Promise<AxonNode> {
+  return AxonNode.start({
+    dataDir: join(dir, name),
+    identity: Identity.generate(),
+    ledger: { rpcUrl: ledger.rpcUrl, wsUrl: ledger.wsUrl },
+    timing: { requestTimeoutMs: 15_000, keepAliveMs: 1000, dataStallMs: 5000, clockSkewMs: 2000, ...timing },
+    net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
+  });
+}
+
+/** Transactions `addr` paid for (fee payer) that landed after `sinceSlot`. */
+async function paidBy(n: AxonNode, addr: Address, sinceSlot: bigint): Promise<number> {
+  const sigs = await n.ledger.rpc.getSignaturesForAddress(addr, { commitment: 'confirmed', limit: 1000 }).send();
+  let count = 0;
+  for (const s of sigs) {
+    if (BigInt(s.slot) <= sinceSlot) continue;
+    const tx = await n.ledger.rpc
+      .getTransaction(s.signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 })
+      .send();
+    if (tx && tx.transaction.message.accountKeys[0] === addr) count++;
+  }
+  return count;
+}
+
+const slotNow = async (n: AxonNode): Promise<bigint> =>
+  BigInt(await n.ledger.rpc.getSlot({ commitment: 'confirmed' }).send());
+
+async function until(what: string, ms: number, fn: () => boolean | Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface PurchaseCost {
+  buyerTx: number;
+  buyerFees: bigint;
+  sellerTx: number;
+  sellerFees: bigint;
+  periods: number;
+  /** How the purchase ended. */
+  reason: string;
+}
+
+async function onePurchase(ledger: LocalLedger, dir: string, mode: Mode): Promise<PurchaseCost> {
+  const timing = { periodSec: PERIOD_SEC, graceSec: 2, listingTtlSec: 3600, payments: mode };
+  const seller = await node(ledger, dir, `seller-${mode}`, timing);
+  const buyer = await node(ledger, dir, `buyer-${mode}`, timing);
+  try {
+    await Promise.all([seller.airdrop(SOL), buyer.airdrop(SOL)]);
+    await seller.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 5 }, priceDirect: 60_000n });
+    const id = `${seller.identity.address}:wx`;
+    await until('the listing at the buyer', 20_000, () => !!buyer.listing(id));
+    const since = await slotNow(buyer);
+    const [b0, s0] = await Promise.all([buyer.balance(), seller.balance()]);
+    const minutes = Math.ceil((PERIODS * PERIOD_SEC) / 60);
+    const p = await buyer.buy(id, { minutes });
+    await until('the purchase to end', (PERIODS * PERIOD_SEC + 60) * 1000, () => isFinal(buyer.purchase(p.id)!.state));
+    await until('the sale to end', 20_000, () => isFinal(seller.sale(p.id)?.state ?? 'ended'));
+    if (mode === 'voucher')
+      await until('the nonce account closed', 60_000, () => !!buyer.voucher(p.id, 'out')?.closedAt);
+    await new Promise((r) => setTimeout(r, 1000));
+    const [b1, s1] = await Promise.all([buyer.balance(), seller.balance()]);
+    const pr = buyer.purchase(p.id)!;
+    const sale = seller.sale(p.id)!;
+    return {
+      buyerTx: await paidBy(buyer, buyer.identity.address, since),
+      buyerFees: b0 - b1 - pr.spent,
+      sellerTx: await paidBy(seller, seller.identity.address, since),
+      sellerFees: s0 + sale.earned - s1,
+      periods: pr.paidThrough + 1,
+      reason: `${pr.state}: ${pr.reason ?? ''}`,
+    };
+  } finally {
+    await buyer.shutdown();
+    await seller.shutdown();
+  }
+}
+
+/** Listing transactions per day of a seller with no buyer (its TTL scaled down by `scale`). */
+async function listingPerDay(
+  ledger: LocalLedger,
+  dir: string,
+  ttlSec: number,
+  scale: number,
+  name: string,
+): Promise<number> {
+  const seller = await node(ledger, dir, name, { listingTtlSec: ttlSec / scale });
+  try {
+    await seller.airdrop(SOL);
+    await seller.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 1 }, priceDirect: 60_000n });
+    const since = await slotNow(seller); // after the first post: re-posts only
+    await new Promise((r) => setTimeout(r, WINDOW_SEC * 1000));
+    const posts = await paidBy(seller, seller.identity.address, since);
+    return (posts * 86_400) / (WINDOW_SEC * scale);
+  } finally {
+    await seller.shutdown();
+  }
+}
+
+export async function ledgerCosts(): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'axon-bench-costs-'));
+  const ledger = await startLocalLedger({ port: 0, dataDir: join(dir, 'ledger'), slotMs: 100 });
+  try {
+    const fee = 5000n;
+    const old = await onePurchase(ledger, dir, 'per-period');
+    const now = await onePurchase(ledger, dir, 'voucher');
+    const [oldListing, newListing] = await Promise.all([
+      listingPerDay(ledger, dir, OLD_TTL_SEC, OLD_TTL_SEC / 3, 'lister-old'),
+      listingPerDay(ledger, dir, DEFAULT_TIMING.listingTtlSec, DEFAULT_TIMING.listingTtlSec / 8, 'lister-new'),
+    ]);
+    // the transactions of a voucher purchase do not grow in proportion to its periods: the figure
+    // is the count itself when the purchase ran 60 periods (default), scaled only otherwise
+    const perHour = (n: number, periods: number): number => (periods === 60 ? n : (n * 60) / periods);
+    const rows: [string, string, string, string][] = [
+      ['', 'today (per period)', 'vouchers (new)', 'goal'],
+      [
+        `buyer: transactions per purchase-hour (${old.periods} / ${now.periods} periods)`,
+        perHour(old.buyerTx, old.periods).toFixed(0),
+        perHour(now.buyerTx, now.periods).toFixed(0),
+        '≤ 6 + request/stop',
+      ],
+      [
+        'buyer: lamports of fees per purchase-hour',
+        perHour(Number(old.buyerFees), old.periods).toFixed(0),
+        perHour(Number(now.buyerFees), now.periods).toFixed(0),
+        '',
+      ],
+      ['seller: transactions per purchase', String(old.sellerTx), String(now.sellerTx), ''],
+      ['seller: transactions per stream-day, no buyer', oldListing.toFixed(0), newListing.toFixed(0), '≤ 30'],
+      [
+        'seller: lamports of fees per stream-day, no buyer',
+        (oldListing * Number(fee)).toFixed(0),
+        (newListing * Number(fee)).toFixed(0),
+        '',
+      ],
+    ];
+    const w = rows.map((r) => r.map((c) => c.length)).reduce((a, b) => a.map((x, i) => Math.max(x, b[i]!)));
+    console.log(
+      `\nledger costs (real nodes, local ledger; ${PERIODS} periods of ${PERIOD_SEC} s stand for one hour at 60 s; listing TTLs scaled to 3 s and 8 s over ${WINDOW_SEC} s, old TTL ${OLD_TTL_SEC} s vs ${DEFAULT_TIMING.listingTtlSec} s)\n`,
+    );
+    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[0]!) : c.padStart(w[i]!))).join('  '));
+    console.log(`per period: ${old.reason}\nvouchers:   ${now.reason}`);
+    console.log(
+      `(a voucher purchase also locks the nonce account's rent for its duration; it comes back at the close)\n`,
+    );
+    return [
+      {
+        measurement: 'costs: buyer tx per purchase-hour, per period',
+        value: perHour(old.buyerTx, old.periods),
+        unit: 'tx',
+      },
+      {
+        measurement: 'costs: buyer tx per purchase-hour, vouchers',
+        value: perHour(now.buyerTx, now.periods),
+        unit: 'tx',
+      },
+      { measurement: 'costs: seller tx per stream-day, TTL 300 s', value: oldListing, unit: 'tx' },
+      { measurement: 'costs: seller tx per stream-day, new TTL', value: newListing, unit: 'tx' },
+    ];
+  } finally {
+    await ledger.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
