@@ -158,9 +158,12 @@ export class OfferBook {
   /** Null when the stream's source started and kept running (or sent data); else its error. */
   async #startupProblem(streamId: string): Promise<string | null> {
     const l = this.live.get(streamId);
-    const sup = l?.supervisor;
-    if (!l || !sup) return null;
+    if (!l) return null;
+    const sup = l.supervisor;
     try {
+      // a rebroadcast (purchase source) has no supervisor: nothing to check, but it must still
+      // leave 'checking' (publish() skips a stream being checked: it was never listed)
+      if (!sup) return null;
       if (!sup.health.healthy) return sup.health.lastError ?? 'the source did not start';
       return await new Promise<string | null>((resolve) => {
         const done = (v: string | null) => {
