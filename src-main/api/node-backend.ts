@@ -28,6 +28,7 @@ import { FrameLog, ThroughputMeter } from './live';
 import { historyView } from './history';
 import { sourceProblemInWords } from './source-words';
 import {
+  assetView,
   attemptView,
   connectionView,
   explorerUrl,
@@ -66,6 +67,9 @@ export type AxonNodeLike = Pick<
   | 'connectAttempts'
   | 'balance'
   | 'estimateFee'
+  | 'tokenBalances'
+  | 'tokenFaucet'
+  | 'assetTerms'
   | 'status'
   | 'airdrop'
   | 'walletActivity'
@@ -421,6 +425,25 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         balanceAfter: (balance - totalAtMost).toString(),
         existingPurchase: node.activePurchaseOf(req.listingId)?.id ?? node.activePurchaseOf(listing.id)?.id ?? null,
       };
+      if (terms.mint) {
+        // priced in a token: the cap, the total and the balances are in its base units; the fees
+        // and the rent of the seller's token account (first payment) in lamports
+        const t = await node.assetTerms(listing);
+        Object.assign(q, {
+          asset: assetView(terms.mint),
+          tokenAccountRent: t.accountRent.toString(),
+          tokenBalance: t.balance.toString(),
+          totalAtMost: terms.cap.toString(),
+          balance: t.balance.toString(),
+          balanceAfter: (t.balance - terms.cap).toString(),
+        });
+        if (t.balance < terms.pricePerPeriod)
+          q.problem = `Your ${t.asset.symbol} balance does not cover the first period. Add ${t.asset.symbol} in Wallet first.`;
+        else if (balance < fee + requestFee + t.accountRent)
+          q.problem = `Your SOL balance does not cover the network fees${t.accountRent ? " and the seller's token account rent" : ''}. Add SOL in Wallet first.`;
+        return q;
+      }
+      q.asset = assetView(null);
       if (balance < terms.pricePerPeriod + fee)
         q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
       return q;
@@ -476,6 +499,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(req.priceRelay ? { priceRelay: BigInt(req.priceRelay) } : {}),
         ...(req.region ? { region: req.region } : {}),
         ...(req.capacity ? { capacity: req.capacity } : {}),
+        ...(req.mint ? { mint: req.mint } : {}),
       };
       const offer = await node.sell(o).catch((e: unknown) => {
         if (e instanceof MarketError && e.code === 'source-failed')
@@ -522,6 +546,10 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         cluster,
         canAirdrop: ctx.canAirdrop,
         explorerUrl: explorerUrl(cluster, 'address', node.identity.address),
+        tokens: (await node.tokenBalances().catch(() => [])).map((t) => ({
+          asset: assetView(t.asset.mint),
+          balance: t.balance.toString(),
+        })),
       };
     },
 
@@ -537,11 +565,29 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return { signature, balance: (await node.balance()).toString() };
     },
 
+    async tokenFaucet(amount: string) {
+      if (!ctx.canAirdrop) {
+        throw new UserFacingError(
+          'no-airdrop',
+          `There is no USDC faucet on ${cluster}.`,
+          'Send USDC to your address from another wallet.',
+        );
+      }
+      const r = await node.tokenFaucet(BigInt(amount)).catch((e: unknown) => {
+        throw new UserFacingError(
+          'no-faucet',
+          `The USDC faucet did not answer: ${(e as Error).message}`,
+          'The faucet exists on the local ledger only; send USDC from another wallet.',
+        );
+      });
+      return { signature: r.signature, asset: assetView(r.asset.mint), balance: r.balance.toString() };
+    },
+
     payments: (limit?: number) =>
       node
         .payments()
         .slice(0, limit ?? 200)
-        .map((p) => paymentView(p, cluster)),
+        .map((p) => paymentView(p, cluster, node.purchase(p.requestId)?.mint ?? node.sale(p.requestId)?.mint ?? null)),
 
     async history(limit?: number) {
       const [rows, balance] = await Promise.all([node.walletActivity(), node.balance()]);

@@ -1,6 +1,7 @@
 // Runs in: Node (Electron main or the headless bridge). zod schemas for every command's
 // arguments: nothing from the renderer (or from a browser talking to the bridge) reaches the node
 // without passing through here.
+import { isAddress } from '@solana/kit';
 import { z } from 'zod';
 import type { CommandName } from '../../src-shared/contract/api';
 
@@ -84,6 +85,10 @@ export const SellRequestSchema = z
     periodSec: z.number().int().min(5, 'a period is at least 5 s').max(3600, 'a period is at most 1 h'),
     region: z.string().max(32, 'at most 32 characters').optional(),
     capacity: z.number().int().min(1).max(10_000).optional(),
+    mint: z
+      .string()
+      .refine((m) => isAddress(m), 'mint must be a token mint address')
+      .optional(),
   })
   .strict();
 
@@ -147,6 +152,7 @@ export const commandArgs = {
   sales: z.tuple([]),
   peers: z.tuple([]),
   wallet: z.tuple([]),
+  tokenFaucet: z.tuple([lamports]),
   airdrop: z.tuple([z.number().positive('ask for more than 0 SOL').max(100, 'at most 100 SOL per airdrop')]),
   payments: z.tuple([limit]),
   history: z.tuple([limit]),

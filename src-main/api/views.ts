@@ -17,6 +17,15 @@ import type { PaymentRow, PurchaseRow, SaleRow } from '../core/store/trades';
 import type { AttemptRow, ConnectionRow } from '../core/store/connections';
 import type { NatStatus } from '../core/node';
 import { sourceProblemInWords } from './source-words';
+import { knownAsset } from '../core/ledger/assets';
+import type { AssetView } from '../../src-shared/contract/api';
+
+/** The asset of a mint for the UI (null = SOL); a mint the node does not know shows in base units. */
+export function assetView(mint: string | null | undefined): AssetView {
+  const a = knownAsset(mint);
+  if (a) return { symbol: a.symbol, decimals: a.decimals, mint: a.mint };
+  return { symbol: `${mint!.slice(0, 4)}…`, decimals: 0, mint: mint! };
+}
 
 /** The NAT verdict in one line, e.g. "endpoint-independent · punchable · 198.18.1.2"; 'unknown' before discovery. */
 export function natLabel(n: NatStatus | null): string {
@@ -57,6 +66,7 @@ export function listingView(l: ListingRow): ListingView {
     expiresAt: l.expiresAt,
     origin: l.origin,
     receiving: null,
+    asset: assetView(l.mint),
   };
 }
 
@@ -99,6 +109,7 @@ export function purchaseView(
     ...(extra.risk ? { risk: riskView(extra.risk) } : {}),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
+    asset: assetView(p.mint),
   };
 }
 
@@ -118,6 +129,7 @@ export function saleView(s: SaleRow, risk?: Exposure): SaleView {
     ...(risk ? { risk: riskView(risk) } : {}),
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    asset: assetView(s.mint),
   };
 }
 
@@ -189,10 +201,11 @@ export function ownStreamView(
     problem: live ? (live.healthy ? null : sourceProblemInWords(live.lastError)) : 'not running',
     buyers: live?.subscribers ?? 0,
     framesOut: live?.framesIn ?? 0,
+    asset: assetView(o.mint),
   };
 }
 
-export function paymentView(p: PaymentRow, cluster: string): PaymentView {
+export function paymentView(p: PaymentRow, cluster: string, mint: string | null = null): PaymentView {
   return {
     signature: p.signature,
     requestId: p.requestId,
@@ -204,6 +217,7 @@ export function paymentView(p: PaymentRow, cluster: string): PaymentView {
     reason: p.reason,
     createdAt: p.createdAt,
     explorerUrl: explorerUrl(cluster, 'tx', p.signature),
+    asset: assetView(mint),
   };
 }
 

@@ -2,6 +2,7 @@
 // floats), short addresses, ages and plain aligned tables.
 import { CliError } from './context';
 import { safeText } from '../../src-shared/contract/text';
+import { formatAmount, knownAsset } from '../core/ledger/assets';
 
 /**
  * Text from a stranger (listing titles, descriptions, tags, reasons, peer errors) as it may reach
@@ -24,6 +25,16 @@ export function sol(lamports: bigint): string {
 /** "60000 lamports (0.00006 SOL)". */
 export function amount(lamports: bigint): string {
   return `${lamports} lamports (${sol(lamports)} SOL)`;
+}
+
+/**
+ * An amount in what a listing / trade is priced in: SOL (lamports) when `mint` is null, else the
+ * token's exact amount and its base units ("0.02 USDC (20000 base units)").
+ */
+export function money(units: bigint, mint: string | null | undefined): string {
+  if (!mint) return amount(units);
+  const asset = knownAsset(mint);
+  return asset ? `${formatAmount(units, asset)} (${units} base units)` : `${units} base units of the token ${mint}`;
 }
 
 /**

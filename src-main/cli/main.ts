@@ -86,7 +86,14 @@ function program(): Command {
       'aircraft | weather | file:PATH | cmd:"COMMAND ARGS" | tcp:[HOST:]PORT | udp:[HOST:]PORT | ws:URL | mqtt://[USER:PASS@]HOST[:PORT]/TOPIC/FILTER; file, cmd and tcp may end in ,raw ,lines or ,length-prefixed',
     )
     .requiredOption('--title <title>', 'the title buyers see')
-    .option('--price-direct <lamports>', 'price per minute, direct tier (lamports, or e.g. 0.001sol)', '60000')
+    .option(
+      '--price-direct <price>',
+      'price per minute, direct tier (lamports, or e.g. 0.001sol; with --asset usdc: base units, or e.g. 0.01usdc) (default: 60000 lamports, or 0.01 USDC)',
+    )
+    .option(
+      '--asset <asset>',
+      "what the stream is priced in: sol (default) | usdc (the cluster's USDC mint) | a mint address",
+    )
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
     .option('--period <seconds>', 'pay-as-you-go period (default 60)')
     .option('--capacity <n>', 'most buyers at once (default 50)')
@@ -137,7 +144,9 @@ function program(): Command {
     .action((o: { json?: boolean; all?: boolean }) => statusCommand(cliContext(g()), o));
 
   p.command('wallet [action] [amount]')
-    .description('wallet: balance (default) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | history')
+    .description(
+      'wallet: balance (default; SOL and USDC) | airdrop [LAMPORTS] (local ledger, devnet; default 1 SOL) | faucet [USDC] (local ledger; default 100 USDC) | history',
+    )
     .option('--json', 'print JSON (lamports as strings)')
     .action((action: string | undefined, amount: string | undefined, o: { json?: boolean }) =>
       walletCommand(cliContext(g()), action, amount, o),
@@ -156,6 +165,10 @@ function program(): Command {
     .description('a local ledger, a seller and a buyer in one process: the live stream, the path and each payment')
     .option('--seconds <n>', 'stop by itself after N seconds of streaming (default: run until Ctrl+C)')
     .option('--source <spec>', 'what the demo seller sells (default: aircraft)')
+    .option(
+      '--asset <asset>',
+      "what the demo stream is priced in: sol (default) | usdc (the local ledger's USDC, from its faucet)",
+    )
     .action((o: DemoOptions) => demoCommand(cliContext(g()), o));
 
   p.addHelpText(

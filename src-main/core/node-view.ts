@@ -11,6 +11,7 @@ import { ensureDataDir } from './paths';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { Delist, Lamports, Listing, Received } from './ledger/types';
+import type { Asset } from './ledger/assets';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
 import { ConnectionStore, type ConnectionRow } from './store/connections';
@@ -109,6 +110,24 @@ export class NodeView {
   }
   airdrop(lamports: Lamports): Promise<string> {
     return this.#ledger.airdrop(lamports);
+  }
+  /** This ledger's USDC (the cluster's known mint), or null. */
+  usdc(): Promise<Asset | null> {
+    return this.#ledger.usdc();
+  }
+  /** The asset of a mint (null = SOL). */
+  asset(mint: string | null): Promise<Asset> {
+    return this.#ledger.asset(mint);
+  }
+  balanceOf(asset: Asset): Promise<bigint> {
+    return this.#ledger.balanceOf(asset);
+  }
+  tokenFaucet(asset: Asset, amount: bigint): Promise<string> {
+    return this.#ledger.tokenFaucet(asset, amount);
+  }
+  /** The mint a purchase or sale is paid in (null = SOL, also for an unknown id). */
+  mintOf(requestId: string): string | null {
+    return this.#trades.purchase(requestId)?.mint ?? this.#trades.sale(requestId)?.mint ?? null;
   }
 
   /**

@@ -23,6 +23,7 @@ import { endpointsFor } from './ledger/cluster';
 import { RpcSecretStore } from './ledger/rpc-secret';
 import { saveRpcHealth } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
+import type { Asset } from './ledger/assets';
 import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import type { PortMapStatus } from './net/portmap';
@@ -430,6 +431,32 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   /** The network fee of one message (withTransfer: one that also moves lamports). */
   estimateFee(withTransfer: boolean): Promise<Lamports> {
     return this.ledger.estimateFee(withTransfer);
+  }
+  /** The local ledger's USDC faucet: `amount` base units to this wallet; its new balance. */
+  async tokenFaucet(amount: bigint): Promise<{ signature: string; asset: Asset; balance: bigint }> {
+    const usdc = await this.ledger.usdc();
+    if (!usdc) throw new Error('this ledger has no known USDC mint');
+    const signature = await this.ledger.tokenFaucet(usdc, amount);
+    return { signature, asset: usdc, balance: await this.ledger.balanceOf(usdc) };
+  }
+  /** This wallet's token balances: this cluster's USDC (base units), when the cluster has one. */
+  async tokenBalances(): Promise<{ asset: Asset; balance: bigint }[]> {
+    const usdc = await this.ledger.usdc();
+    return usdc ? [{ asset: usdc, balance: await this.ledger.balanceOf(usdc) }] : [];
+  }
+  /**
+   * What buying a listing costs beyond its price, in its asset: the asset, this wallet's balance
+   * of it, and (token) the rent of the seller's token account the first payment creates (0 when
+   * it exists).
+   */
+  async assetTerms(listing: ListingRow): Promise<{ asset: Asset; balance: bigint; accountRent: Lamports }> {
+    const asset = await this.ledger.asset(listing.mint);
+    if (asset.kind === 'sol') return { asset, balance: await this.ledger.balance(), accountRent: 0n };
+    const [balance, missing] = await Promise.all([
+      this.ledger.balanceOf(asset),
+      this.ledger.tokenAccountMissing(asset, listing.seller as Address),
+    ]);
+    return { asset, balance, accountRent: missing ? await this.ledger.tokenAccountRent() : 0n };
   }
 
   history(kind: 'purchase' | 'sale', id: string): TransitionRow[] {

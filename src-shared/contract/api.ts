@@ -54,6 +54,17 @@ export interface RpcStatusView {
   requests: number;
 }
 
+/**
+ * What amounts are counted in: SOL (mint null, decimals 9: lamports) or an SPL token such as USDC
+ * (its mint, its decimals). Amounts of a listing / purchase / sale are integer base units of it;
+ * network fees and rent are always lamports.
+ */
+export interface AssetView {
+  symbol: string;
+  decimals: number;
+  mint: string | null;
+}
+
 export interface ListingView {
   /** seller address + ':' + stream id */
   id: string;
@@ -77,6 +88,8 @@ export interface ListingView {
   origin: string | null;
   /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
   receiving: string | null;
+  /** What the prices are in (SOL or a token such as USDC); absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface ListingQuery {
@@ -129,6 +142,12 @@ export interface BuyQuote {
   existingPurchase: string | null;
   /** Set when the balance cannot cover the first period: what to do. */
   problem?: string;
+  /** What the prices and the cap are in; for a token, fees and rent stay lamports. Absent = SOL. */
+  asset?: AssetView;
+  /** Token-priced: lamports of rent for the seller's token account the first payment creates ('0' when it exists). */
+  tokenAccountRent?: LamportsString;
+  /** Token-priced: this wallet's balance of the token (base units). */
+  tokenBalance?: LamportsString;
 }
 
 export type PurchaseState = TradeState;
@@ -177,6 +196,8 @@ export interface PurchaseView {
   risk?: RiskView;
   createdAt: number;
   updatedAt: number;
+  /** What pricePerPeriod, maxLamports and spent are in (fees are lamports); absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface FrameView {
@@ -207,13 +228,15 @@ export interface SellRequest {
   tags: string[];
   format: string;
   source: SourceSpec;
-  /** lamports per minute */
+  /** per minute, in base units of `mint` (lamports when absent) */
   priceDirect: LamportsString;
   priceRelay?: LamportsString;
   periodSec: number;
   region?: string;
   /** Max buyers at once. */
   capacity?: number;
+  /** Priced in this SPL token (e.g. WalletView.tokens[i].asset.mint for USDC); absent = SOL. */
+  mint?: string;
 }
 
 export interface OwnStreamView {
@@ -233,6 +256,8 @@ export interface OwnStreamView {
   problem: string | null;
   buyers: number;
   framesOut: number;
+  /** What the prices are in; absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface SaleView {
@@ -251,6 +276,8 @@ export interface SaleView {
   risk?: RiskView;
   createdAt: number;
   updatedAt: number;
+  /** What pricePerPeriod and earned are in; absent = SOL. */
+  asset?: AssetView;
 }
 
 export interface AttemptView {
@@ -281,6 +308,9 @@ export interface PeerView {
 export interface WalletView {
   address: string;
   balance: LamportsString;
+  /** Token balances (USDC of this cluster), base units of each asset. */
+  tokens?: { asset: AssetView; balance: LamportsString }[];
+  /** The local ledger serves a USDC faucet (the \`faucet\` command is planned; \`axon wallet faucet\` today). */
   cluster: string;
   /** Airdrops exist on the local ledger and devnet only. */
   canAirdrop: boolean;
@@ -299,6 +329,8 @@ export interface PaymentView {
   reason: string | null;
   createdAt: number;
   explorerUrl: string | null;
+  /** What `lamports` is in (the purchase's or sale's asset); absent = SOL. */
+  asset?: AssetView;
 }
 
 /** What one transaction of this wallet was (History). */
@@ -315,6 +347,7 @@ export type ActivityKind =
   | 'announce'
   | 'message'
   | 'airdrop'
+  | 'tokenFaucet'
   | 'transfer-in'
   | 'transfer-out'
   | 'deposit'
@@ -498,6 +531,8 @@ export interface AxonCommands {
   peers(): Promise<PeerView[]>;
   wallet(): Promise<WalletView>;
   airdrop(sol: number): Promise<{ signature: string; balance: LamportsString }>;
+  /** The local ledger's USDC faucet: `amount` base units of this cluster's USDC to this wallet. */
+  tokenFaucet(amount: LamportsString): Promise<{ signature: string; asset: AssetView; balance: LamportsString }>;
   payments(limit?: number): Promise<PaymentView[]>;
   /** Every transaction that moved this wallet's lamports, with totals (reconciled from the ledger). */
   history(limit?: number): Promise<HistoryView>;

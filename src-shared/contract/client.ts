@@ -21,6 +21,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'peers',
   'wallet',
   'airdrop',
+  'tokenFaucet',
   'payments',
   'history',
   'connections',

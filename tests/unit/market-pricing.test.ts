@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   extensionCost,
+  periodCost,
   periodsFor,
   pricePerMinute,
   pricePerPeriod,
@@ -11,9 +12,18 @@ import {
   tierOf,
 } from '../../src-main/core/market/pricing';
 import { MarketError } from '../../src-main/core/market/types';
+import { USDC_MINTS } from '../../src-main/core/ledger/assets';
+
+const USDC: string = USDC_MINTS.devnet;
 
 const listing = (
-  o: Partial<{ priceDirect: bigint; priceRelay: bigint | null; periodSec: number; origin: string | null }> = {},
+  o: Partial<{
+    priceDirect: bigint;
+    priceRelay: bigint | null;
+    periodSec: number;
+    origin: string | null;
+    mint: string | null;
+  }> = {},
 ) => ({
   priceDirect: 60_000n,
   priceRelay: 30_000n,
@@ -57,6 +67,7 @@ describe('pricing', () => {
       periods: 360,
       feePerPeriod: 0n,
       cap: 3_600_000n,
+      mint: null,
     });
     // with the ledger's fee per payment, the cap covers price AND fee of every period
     expect(purchaseTerms(listing(), { minutes: 1, feePerPeriod: 5_000n }).cap).toBe(90_000n);
@@ -93,5 +104,21 @@ describe('pricing', () => {
     // back from 12 per 7 s and multiplying by minutes gave 103)
     expect(extensionCost(12n, 7, 1)).toBe(108n);
     expect(extensionCost(10_000n, 10, 1, 5_000n)).toBe(90_000n); // and each period's fee
+    // paid in a token: the cap is in token units, the fees (lamports) are not added into it
+    expect(extensionCost(10_000n, 10, 1, 5_000n, USDC)).toBe(60_000n);
+  });
+
+  it('a stream priced in a token: prices and cap in its base units, fees (lamports) beside the cap', () => {
+    const t = purchaseTerms(listing({ mint: USDC }), { minutes: 1, feePerPeriod: 5_000n });
+    expect(t).toMatchObject({ mint: USDC, pricePerPeriod: 10_000n, periods: 6, feePerPeriod: 5_000n, cap: 60_000n });
+    expect(periodCost(10_000n, 5_000n, USDC)).toBe(10_000n);
+    expect(periodCost(10_000n, 5_000n, null)).toBe(15_000n);
+    // a cap of exactly one period's price is enough in a token (its fee is paid in SOL)
+    expect(purchaseTerms(listing({ mint: USDC }), { minutes: 1, maxLamports: 10_000n, feePerPeriod: 5_000n }).cap).toBe(
+      10_000n,
+    );
+    expect(() =>
+      purchaseTerms(listing({ mint: USDC }), { minutes: 1, maxLamports: 9_999n, feePerPeriod: 5_000n }),
+    ).toThrow(expect.objectContaining({ code: 'cap-too-low' }) as MarketError);
   });
 });

@@ -10,7 +10,7 @@ import { CliError } from '../context';
 import type { AxonNode } from '../../core/node';
 import { MarketError, type MarketEvents } from '../../core/market/types';
 import { isFinal, type PurchaseRow } from '../../core/store/trades';
-import { amount, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
+import { amount, money, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
 import { openNode, resolveListingId, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
@@ -112,7 +112,7 @@ export function followPurchase(
   };
   const onPayment = (e: MarketEvents['payment'][0]): void => {
     if (e.requestId !== purchaseId || e.direction !== 'out') return;
-    say(paymentLine(e));
+    say(paymentLine(e, node.purchase(e.requestId)?.mint ?? null));
     const x = node.exposure('purchase', purchaseId);
     if (x && (x.signed > 0n || x.settled > 0n))
       say(
@@ -180,7 +180,9 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
       );
     }
     const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
-    p.succeed(`found "${safeText(listing.title)}" by ${listing.seller} at ${amount(terms.pricePerMinute)} per minute`);
+    p.succeed(
+      `found "${safeText(listing.title)}" by ${listing.seller} at ${money(terms.pricePerMinute, listing.mint)} per minute`,
+    );
     const maxRelay = BigInt(ctx.settings.roles.maxRelayPrice);
     status(
       maxRelay > 0n
@@ -213,7 +215,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
         throw e;
       });
     p.succeed(
-      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${amount(purchase.maxLamports)} (prices and fees)`,
+      `request ${purchase.id} posted: up to ${purchase.maxMinutes} min, spending cap ${money(purchase.maxLamports, purchase.mint)} (${purchase.mint ? 'prices; fees in SOL' : 'prices and fees'})`,
     );
     if (out) status(`frames   appended to ${out} (NDJSON with metadata)`);
     const ep = node.status().endpoint;
@@ -251,7 +253,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   }
   status(
     `${final.state}: ${safeText(final.reason)} — ${final.frames} frames (${final.dropped} dropped), ` +
-      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${amount(final.spent)} + ${amount(final.fees)} of fees`,
+      `paid through period ${final.paidThrough < 0 ? '-' : final.paidThrough}, spent ${money(final.spent, final.mint)} + ${amount(final.fees)} of fees`,
   );
   const x = exposure;
   if (x && x.signed > 0n)

@@ -1,4 +1,4 @@
-// Runs in: Node. `axon demo [--seconds N] [--source SPEC]`: the whole market in one process — an
+// Runs in: Node. `axon demo [--seconds N] [--source SPEC] [--asset sol|usdc]`: the whole market in one process — an
 // embedded local ledger, a seller and a buyer (each with its own data dir and identity under
 // <data dir>/demo/) — printing the live stream, the connection path and every payment.
 // With --seconds N it stops by itself N seconds after the first frame; otherwise at Ctrl+C.
@@ -13,7 +13,7 @@ import { startEmbeddedLedger } from '../../api/ledger';
 import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';
-import { amount, parsePositiveInt, payloadText, safeText } from '../format';
+import { amount, money, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress } from '../progress';
 import { lockDataDir, untilInterrupted } from './node-context';
 import { followSeller, sourceFromSpec } from './sell';
@@ -22,6 +22,8 @@ import { followPurchase, type FollowedPurchase } from './buy';
 export interface DemoOptions {
   seconds?: string;
   source?: string;
+  /** sol (default) | usdc: what the demo stream is priced in. */
+  asset?: string;
 }
 
 /** Short periods so that a demo shows several payments within a minute. */
@@ -35,12 +37,18 @@ export const DEMO_TIMING: Partial<MarketTiming> = {
 };
 const DEMO_FUNDS = 2_000_000_000n;
 const PRICE_PER_MIN = 60_000n;
+/** In USDC: 0.01 USDC per minute; the buyer gets 10 USDC from the local ledger's faucet. */
+const USDC_PER_MIN = 10_000n;
+const DEMO_USDC = 10_000_000n;
 const START_TIMEOUT_MS = 90_000;
 /** Frames printed per second at most (the stream itself runs at 10 Hz). */
 const FRAME_LINES_PER_SEC = 2;
 
 export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void> {
   const seconds = o.seconds !== undefined ? parsePositiveInt(o.seconds, '--seconds', 86_400) : undefined;
+  const inUsdc = (o.asset ?? 'sol').trim().toLowerCase() === 'usdc';
+  if (!inUsdc && (o.asset ?? 'sol').trim().toLowerCase() !== 'sol')
+    throw new CliError(`--asset ${o.asset}: the demo sells in sol or usdc`, 2);
   const source = sourceFromSpec(o.source ?? 'aircraft');
   const root = join(ctx.paths.root, 'demo');
   mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -84,6 +92,12 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     const seller = await start('seller');
     const buyer = await start('buyer');
     p.stop();
+    const usdc = inUsdc ? await buyer.ledger.usdc() : null;
+    if (inUsdc) {
+      if (!usdc) throw new CliError('the embedded ledger has no USDC mint');
+      if ((await buyer.ledger.balanceOf(usdc)) < DEMO_USDC / 4n) await buyer.ledger.tokenFaucet(usdc, DEMO_USDC);
+      print(`buyer    ${money(await buyer.ledger.balanceOf(usdc), usdc.mint)} from the local ledger's USDC faucet`);
+    }
 
     const unfollowSeller = followSeller(seller, (l) => print(`[seller] ${l}`));
     closers.unshift(async () => unfollowSeller());
@@ -93,13 +107,14 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
       title: source.kind === 'adsb' ? 'Aircraft positions (demo)' : `Demo stream (${source.kind})`,
       tags: ['demo', source.kind],
       source,
-      priceDirect: PRICE_PER_MIN,
-      priceRelay: PRICE_PER_MIN / 2n,
+      priceDirect: usdc ? USDC_PER_MIN : PRICE_PER_MIN,
+      priceRelay: (usdc ? USDC_PER_MIN : PRICE_PER_MIN) / 2n,
+      ...(usdc?.mint ? { mint: usdc.mint } : {}),
     });
     const id = listingId(seller.identity.address, offer.streamId);
     p.stop();
     print(
-      `[seller] listing  ${id}: "${offer.title}" at ${amount(offer.priceDirect)} per minute, period ${offer.periodSec} s`,
+      `[seller] listing  ${id}: "${offer.title}" at ${money(offer.priceDirect, offer.mint)} per minute, period ${offer.periodSec} s`,
     );
 
     p.step('buyer: waiting for the listing on the market topic…');
@@ -110,7 +125,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
 
     const purchase = await buyer.buy(id, { minutes: 60, serve: true });
     const ep = buyer.status().endpoint;
-    print(`[buyer]  request ${purchase.id} posted; spending cap ${amount(purchase.maxLamports)}`);
+    print(`[buyer]  request ${purchase.id} posted; spending cap ${money(purchase.maxLamports, purchase.mint)}`);
     if (ep)
       print(
         `[buyer]  other programs can read it too: ws://127.0.0.1:${ep.wsPort}/streams/${purchase.id}?token=${ep.token}`,
@@ -164,8 +179,8 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
     const sale = seller.sale(purchase.id);
     print(
       `\nsummary  ${final.frames} frames received (${final.dropped} dropped), ` +
-        `${final.paidThrough + 1} period${final.paidThrough === 0 ? '' : 's'} paid, buyer spent ${amount(final.spent)}, ` +
-        `seller verified ${amount(sale?.earned ?? 0n)}; purchase ${final.state}${final.reason ? `: ${safeText(final.reason)}` : ''}`,
+        `${final.paidThrough + 1} period${final.paidThrough === 0 ? '' : 's'} paid, buyer spent ${money(final.spent, final.mint)}, ` +
+        `seller verified ${money(sale?.earned ?? 0n, final.mint)}; purchase ${final.state}${final.reason ? `: ${safeText(final.reason)}` : ''}`,
     );
     if (final.state !== 'ended' || (outcome.kind === 'timeout' && !firstFrameAt))
       throw new CliError(`the demo purchase ${final.state}: ${final.reason ?? 'no frame arrived'}`);

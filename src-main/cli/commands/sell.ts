@@ -6,7 +6,8 @@ import { CliError } from '../context';
 import { SourceConfigSchema, parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
 import { listingId } from '../../core/store/listings';
 import type { AxonNode } from '../../core/node';
-import { amount, parseLamports, parsePositiveInt, safeText, short } from '../format';
+import { amount, money, parseLamports, parsePositiveInt, safeText, short } from '../format';
+import { parseAmount, SOL, type Asset } from '../../core/ledger/assets';
 import { progress, type Progress } from '../progress';
 import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
 import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
@@ -23,6 +24,8 @@ export interface SellCliOptions {
   priceRelay?: string;
   period?: string;
   capacity?: string;
+  /** sol (default) | usdc | a mint address: what the prices are in. */
+  asset?: string;
   /** Take buyers' messages (uplink): every buyer, or these addresses (comma separated). */
   uplink?: string | boolean;
   uplinkRate?: string;
@@ -97,13 +100,45 @@ export interface SellParams {
   priceRelay: bigint;
   periodSec?: number;
   capacity?: number;
+  /** Priced in this SPL token (prices in its base units); absent = SOL. */
+  mint?: string;
 }
 
-export function sellParams(o: SellCliOptions): SellParams {
+/** Default price per minute of a stream priced in USDC: 0.01 USDC. */
+export const DEFAULT_USDC_PER_MIN = 10_000n;
+
+/**
+ * A price typed for a token-priced stream: an integer is base units ("10000"); a decimal followed
+ * by the symbol is the token amount ("0.01usdc", "0.01 USDC"), converted exactly.
+ */
+export function parseTokenPrice(text: string, asset: Asset, what: string): bigint {
+  const t = text.trim();
+  if (/^\d{1,19}$/.test(t)) return BigInt(t);
+  const symbol = asset.symbol.replace(/[^A-Za-z]/g, '');
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$/.exec(t);
+  if (!m || m[2]!.toLowerCase() !== symbol.toLowerCase())
+    throw new CliError(
+      `${what}: '${text}' is no price in ${asset.symbol} (e.g. 10000 base units, or 0.01${symbol.toLowerCase()})`,
+    );
+  try {
+    return parseAmount(m[1]!, asset);
+  } catch (e) {
+    throw new CliError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
   if (!o.title?.trim()) throw new CliError('--title is required: the name buyers see');
+  const price = (text: string, what: string): bigint =>
+    asset.kind === 'sol' ? parseLamports(text, what) : parseTokenPrice(text, asset, what);
   const priceDirect =
-    o.priceDirect !== undefined ? parseLamports(o.priceDirect, '--price-direct') : DEFAULT_PRICE_PER_MIN;
+    o.priceDirect !== undefined
+      ? price(o.priceDirect, '--price-direct')
+      : asset.kind === 'sol'
+        ? DEFAULT_PRICE_PER_MIN
+        : DEFAULT_USDC_PER_MIN;
   return {
+    ...(asset.mint ? { mint: asset.mint } : {}),
     ...(o.streamId ? { streamId: o.streamId } : {}),
     title: o.title.trim(),
     description: o.description ?? '',
@@ -111,7 +146,7 @@ export function sellParams(o: SellCliOptions): SellParams {
     ...(o.format ? { format: o.format } : {}),
     source: withUplink(sourceFromSpec(o.source), o),
     priceDirect,
-    priceRelay: o.priceRelay !== undefined ? parseLamports(o.priceRelay, '--price-relay') : priceDirect / 2n,
+    priceRelay: o.priceRelay !== undefined ? price(o.priceRelay, '--price-relay') : priceDirect / 2n,
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
   };
@@ -146,7 +181,7 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
   const onSale = onStateChange<SaleRow>((s) => print(prefix + saleLine(s)));
   const onPayment = (e: Parameters<typeof paymentLine>[0]): void => {
     if (e.direction !== 'in') return;
-    print(prefix + paymentLine(e));
+    print(prefix + paymentLine(e, node.sale(e.requestId)?.mint ?? null));
     const x = node.exposure('sale', e.requestId);
     if (x && x.creditLimit > 0n)
       print(
@@ -183,7 +218,9 @@ export function followSeller(node: AxonNode, print: (line: string) => void, pref
 }
 
 export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<void> {
-  const params = sellParams(o);
+  // a SOL price is checked before anything starts; a token price once the ledger names the token
+  const inSol = !o.asset || o.asset.trim().toLowerCase() === 'sol';
+  let params = inSol ? sellParams(o) : null;
   const p = progress();
   const print = (l: string): void => p.log(l);
   const stop = untilInterrupted();
@@ -194,6 +231,12 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
   let summary: string;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
+    if (!params) {
+      const asset = await node.ledger.assetByName(o.asset!).catch((e: unknown) => {
+        throw new CliError(`--asset ${o.asset}: ${(e as Error).message}`);
+      });
+      params = sellParams(o, asset);
+    }
     await ensureFeeMoney(node, opened.endpoint, p, print);
     p.step('publishing the listing on the market (waits for the ledger)…');
     const offer = await node.sell(params);
@@ -203,8 +246,8 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     print(`selling  "${offer.title}" (${offer.format}) from ${o.source}`);
     print(`listing  ${id}`);
     print(
-      `price    direct ${amount(offer.priceDirect)} per minute` +
-        (offer.priceRelay !== null ? `, rebroadcast ${amount(offer.priceRelay)} per minute` : ''),
+      `price    direct ${money(offer.priceDirect, offer.mint)} per minute` +
+        (offer.priceRelay !== null ? `, rebroadcast ${money(offer.priceRelay, offer.mint)} per minute` : ''),
     );
     print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
     const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
@@ -218,7 +261,7 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     streamId = null;
     const sales = node.sales({ streamId: offer.streamId, limit: 10_000 });
     const earned = sales.reduce((a, s) => a + s.earned, 0n);
-    summary = `stopped: ${sales.length} sale${sales.length === 1 ? '' : 's'} of this stream, earned ${amount(earned)} in total`;
+    summary = `stopped: ${sales.length} sale${sales.length === 1 ? '' : 's'} of this stream, earned ${money(earned, offer.mint)} in total`;
   } finally {
     stop.dispose();
     p.stop();

@@ -3,7 +3,7 @@
 // (SQLite), so it works whether or not a node is running on this data dir (`axon sell`, `buy`).
 import { dataDirHolder } from '../../core/lock';
 import type { CliContext } from '../context';
-import { amount, ago, short, table, toJson } from '../format';
+import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
 import { isFinal } from '../../core/store/trades';
@@ -153,7 +153,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           offers.map((x) => [
             x.streamId,
             x.title,
-            amount(x.priceDirect),
+            money(x.priceDirect, x.mint),
             `${x.periodSec} s`,
             String(x.capacity),
             x.paused ? 'paused' : 'listed',
@@ -171,7 +171,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
             p.tier,
             p.state,
             p.paidThrough < 0 ? '-' : `period ${p.paidThrough}`,
-            amount(p.spent),
+            money(p.spent, p.mint),
             `${p.frames}${p.dropped ? ` (${p.dropped} dropped)` : ''}`,
             ago(p.createdAt),
             isFinal(p.state) ? (p.reason ?? '') : '',
@@ -190,7 +190,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
             s.tier,
             s.state,
             s.paidThrough < 0 ? '-' : `period ${s.paidThrough}`,
-            amount(s.earned),
+            money(s.earned, s.mint),
             `${s.frames}${s.dropped ? ` (${s.dropped} dropped)` : ''}`,
             ago(s.createdAt),
             isFinal(s.state) ? (s.reason ?? '') : '',

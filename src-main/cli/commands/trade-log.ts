@@ -1,7 +1,7 @@
 // Runs in: Node. One-line descriptions of market events for the terminal (sell, buy, demo).
 import type { MarketEvents } from '../../core/market/types';
 import type { PurchaseRow, SaleRow } from '../../core/store/trades';
-import { amount, safeText, short } from '../format';
+import { money, safeText, short } from '../format';
 
 type PaymentEvent = MarketEvents['payment'][0];
 type ConnectionEvent = MarketEvents['connection'][0];
@@ -22,7 +22,9 @@ export function connectionLine(e: ConnectionEvent): string {
   return `path     ${pathText(e.path)} to ${who}, connected in ${e.elapsedMs} ms (request ${short(e.requestId, 6)})`;
 }
 
-export function paymentLine(e: PaymentEvent): string {
+/** `mint`: what the trade is priced in (null = SOL); the amounts are in its base units. */
+export function paymentLine(e: PaymentEvent, mint: string | null = null): string {
+  const amount = (n: bigint): string => money(n, mint);
   const sig = e.signature ? ` tx ${short(e.signature, 6)}` : '';
   if (e.direction === 'out') {
     if (e.state === 'failed')
@@ -43,7 +45,7 @@ export function saleLine(s: SaleRow): string {
   if (s.state === 'streaming')
     return s.paidThrough < 0
       ? `${base} (grace window until the first payment)`
-      : `${base}, paid through period ${s.paidThrough}, earned ${amount(s.earned)}`;
+      : `${base}, paid through period ${s.paidThrough}, earned ${money(s.earned, s.mint)}`;
   return s.reason ? `${base}: ${safeText(s.reason)}` : base;
 }
 
@@ -52,7 +54,7 @@ export function purchaseLine(p: PurchaseRow): string {
   if (p.state === 'streaming')
     return p.paidThrough < 0
       ? `${base} (first payment on its way)`
-      : `${base}, paid through period ${p.paidThrough}, spent ${amount(p.spent)}`;
+      : `${base}, paid through period ${p.paidThrough}, spent ${money(p.spent, p.mint)}`;
   return p.reason ? `${base}: ${safeText(p.reason)}` : base;
 }
 

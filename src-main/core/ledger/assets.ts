@@ -163,6 +163,20 @@ export async function tokenAccountMissing(rpc: LedgerRpc, owner: Address, asset:
   return value === null;
 }
 
+/** Create `owner`'s associated token account for `asset` (idempotent), `payer` paying its rent. */
+export async function createTokenAccountInstruction(
+  payer: TransactionSigner,
+  owner: Address,
+  asset: TokenAsset,
+): Promise<Instruction> {
+  return getCreateAssociatedTokenIdempotentInstruction({
+    payer,
+    ata: await ataOf(owner, asset.mint),
+    owner,
+    mint: asset.mint,
+  });
+}
+
 // ---- payments ----
 
 export interface AssetTransfer {

@@ -52,7 +52,8 @@ export type FieldKind =
   | { k: 'bool' }
   | { k: 'enum'; values: readonly string[] }
   | { k: 'enums'; values: readonly string[] }
-  | { k: 'origin' }; // { seller: Address, streamId } → [32-byte address, text]
+  | { k: 'origin' } // { seller: Address, streamId } → [32-byte address, text]
+  | { k: 'address' }; // Address → 32 bytes
 
 export interface FieldSpec {
   name: string;
@@ -85,6 +86,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     { name: 'healthy', kind: { k: 'bool' }, doc: 'the source is producing data' },
     { name: 'roles', kind: { k: 'enums', values: ENUMS.role }, doc: "seller's roles" },
     { name: 'origin', kind: { k: 'origin' }, optional: true, doc: 'rebroadcast: [seller address, stream id]' },
+    {
+      name: 'mint',
+      kind: { k: 'address' },
+      optional: true,
+      doc: 'priced in this SPL token (prices in its base units); null = SOL (lamports)',
+    },
   ],
   Delist: [streamId],
   NodeAnnounce: [
@@ -113,6 +120,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     { name: 'punchAt', kind: { k: 'uint', max: Number.MAX_SAFE_INTEGER }, doc: 'unix ms to start the punch' },
     { name: 'relays', kind: { k: 'strings', max: 200, items: 3 }, doc: 'relay multiaddrs' },
     sealed("seller's connect info sealed to the buyer"),
+    {
+      name: 'mint',
+      kind: { k: 'address' },
+      optional: true,
+      doc: 'the SPL token the buyer pays in (price in its base units); null = SOL',
+    },
   ],
   ServiceReject: [
     requestId,
@@ -167,6 +180,8 @@ function zodFor(kind: FieldKind): z.ZodType {
       return z.array(z.enum(kind.values as [string, ...string[]])).max(kind.values.length);
     case 'origin':
       return z.object({ seller: address, streamId: text(64) }).strict();
+    case 'address':
+      return address;
   }
 }
 
@@ -222,6 +237,8 @@ export function fieldToWire(kind: FieldKind, v: unknown): unknown {
       const o = v as { seller: Address; streamId: string };
       return [Uint8Array.from(addrEnc.encode(o.seller)), o.streamId];
     }
+    case 'address':
+      return Uint8Array.from(addrEnc.encode(v as Address));
     default:
       return v;
   }
@@ -244,6 +261,8 @@ export function fieldFromWire(kind: FieldKind, w: unknown): unknown {
     case 'origin':
       if (!Array.isArray(w) || w.length !== 2 || !(w[0] instanceof Uint8Array) || w[0].length !== 32) return bad;
       return { seller: addrDec.decode(w[0]), streamId: w[1] };
+    case 'address':
+      return w instanceof Uint8Array && w.length === 32 ? addrDec.decode(w) : bad;
     default:
       return w;
   }

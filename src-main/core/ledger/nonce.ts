@@ -43,6 +43,7 @@ import { encodeEnvelope, decodeEnvelope } from './envelope';
 import { newNonce } from './messages';
 import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
+import { ataOf, parseTokenTransfer, SOL, TOKEN_PROGRAM_ADDRESS, transferInstructions, type Asset } from './assets';
 import { parseTransaction } from './transactions';
 import { sleep } from '../sleep';
 
@@ -58,8 +59,8 @@ export interface VoucherTransfer {
   lamports: bigint;
 }
 
-/** What the voucher pays, in which asset. Only SOL today ('usdc' adds token transfers). */
-export type VoucherAsset = { kind: 'sol' };
+/** What the voucher pays in: SOL (System transfers) or an SPL token (TransferChecked, assets.ts). */
+export type VoucherAsset = Asset | { kind: 'sol' };
 
 export interface VoucherTerms {
   buyer: TransactionSigner;
@@ -93,10 +94,16 @@ function paymentMemo(requestId: string, period: number, expiresAt: number): Inst
 }
 
 export async function signVoucher(t: VoucherTerms): Promise<SignedVoucher> {
-  if (t.asset.kind !== 'sol') throw new Error(`vouchers in ${t.asset.kind} are not supported yet`);
-  const ixs: Instruction[] = t.transfers.map((x) =>
-    getTransferSolInstruction({ source: t.buyer, destination: x.to, amount: x.lamports }),
-  );
+  const asset = t.asset;
+  const ixs: Instruction[] =
+    asset.kind === 'sol'
+      ? t.transfers.map((x) => getTransferSolInstruction({ source: t.buyer, destination: x.to, amount: x.lamports }))
+      : // the recipients' token accounts exist (the buyer created a missing one before its first voucher)
+        (
+          await Promise.all(
+            t.transfers.map((x) => transferInstructions(t.buyer, { to: x.to, lamports: x.lamports, asset })),
+          )
+        ).flat();
   ixs.push(paymentMemo(t.requestId, t.period, t.expiresAt));
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
@@ -135,6 +142,8 @@ export interface VoucherExpectation {
   period: number;
   /** Exactly these transfers from the buyer, in any order (price since the last settlement, shares). */
   transfers: VoucherTransfer[];
+  /** What they must be made in (default SOL); a token voucher pays into each recipient's token account. */
+  asset?: Asset;
 }
 
 export type VoucherCheck =
@@ -193,10 +202,34 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
   if (lifetime !== exp.nonceValue)
     return no('wrong-nonce', `signed against nonce ${lifetime}, the account holds ${exp.nonceValue}`);
 
+  const asset = exp.asset ?? SOL;
+  // a token voucher pays into the recipients' associated token accounts: map each back to its owner
+  const ownerOfAta = new Map<string, string>();
+  if (asset.kind === 'spl') for (const t of exp.transfers) ownerOfAta.set(await ataOf(t.to, asset.mint), t.to);
   const moved = new Map<string, bigint>();
   let memo: { requestId: string; period: number } | null = null;
   for (const ix of ixs.slice(1)) {
-    if (ix.program === SYSTEM_PROGRAM && u32(ix.data) === TRANSFER && ix.data.length === 12) {
+    if (ix.program === TOKEN_PROGRAM_ADDRESS) {
+      const t = parseTokenTransfer(ix.data, ix.accounts as Address[]);
+      if (!t) return no('malformed', 'a token instruction that is no transfer');
+      if (asset.kind !== 'spl')
+        return no('wrong-mint', `pays in the token ${t.mint ?? '(unnamed)'}: this purchase is priced in SOL`);
+      if (t.mint !== asset.mint || t.decimals !== asset.decimals)
+        return no(
+          'wrong-mint',
+          `pays in the token ${t.mint ?? '(a Transfer naming no mint)'}, expected ${asset.symbol} (mint ${asset.mint})`,
+        );
+      if (t.owner !== exp.buyer) return no('wrong-amount', `a token transfer authorized by ${t.owner}, not the buyer`);
+      const to = ownerOfAta.get(t.destination) ?? t.destination;
+      moved.set(to, (moved.get(to) ?? 0n) + t.amount);
+    } else if (
+      ix.program === SYSTEM_PROGRAM &&
+      u32(ix.data) === TRANSFER &&
+      ix.data.length === 12 &&
+      asset.kind === 'spl'
+    ) {
+      return no('wrong-mint', `pays in SOL, expected ${asset.symbol} (mint ${asset.mint})`);
+    } else if (ix.program === SYSTEM_PROGRAM && u32(ix.data) === TRANSFER && ix.data.length === 12) {
       if (ix.accounts[0] !== exp.buyer) return no('wrong-amount', `a transfer from ${ix.accounts[0]}, not the buyer`);
       const to = ix.accounts[1]!;
       const lamports = new DataView(ix.data.buffer, ix.data.byteOffset, 12).getBigUint64(4, true);
@@ -206,7 +239,7 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
       if (!r.ok || r.message.type !== 'Payment') return no('malformed', 'the memo is no Payment message');
       memo = { requestId: r.message.requestId, period: r.message.period };
     } else if (ix.program !== SYSTEM_PROGRAM && ix.program !== MEMO_V1_PROGRAM) {
-      return no('wrong-mint', `pays through program ${ix.program}: this purchase is priced in SOL`);
+      return no('wrong-mint', `pays through program ${ix.program}: this purchase is priced in ${asset.symbol}`);
     } else return no('malformed', 'an instruction a voucher does not have');
   }
   if (!memo) return no('malformed', 'no Payment memo');
@@ -218,7 +251,10 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
   for (const want of exp.transfers) {
     const got = moved.get(want.to) ?? 0n;
     if (got !== want.lamports)
-      return no('wrong-amount', `pays ${got} lamports to ${want.to}, expected exactly ${want.lamports}`);
+      return no(
+        'wrong-amount',
+        `pays ${got} ${asset.kind === 'sol' ? 'lamports' : `base units of ${asset.symbol}`} to ${want.to}, expected exactly ${want.lamports}`,
+      );
     moved.delete(want.to);
     total += got;
   }
@@ -296,7 +332,7 @@ export async function txStatus(rpc: LedgerRpc, signature: string): Promise<true 
   return s.err ? { err: s.err } : true;
 }
 
-async function sendInstructions(rpc: LedgerRpc, payer: TransactionSigner, ixs: Instruction[]): Promise<SentTx> {
+export async function sendInstructions(rpc: LedgerRpc, payer: TransactionSigner, ixs: Instruction[]): Promise<SentTx> {
   const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
@@ -430,7 +466,10 @@ export async function lastSettledVoucher(
       .map((m) => decodeEnvelope(new TextDecoder().decode(m.data)))
       .find((r) => r.ok && r.message.type === 'Payment' && r.message.requestId === requestId);
     if (!memo || !memo.ok || memo.message.type !== 'Payment') continue;
-    const lamports = parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n);
+    // what the buyer moved: lamports, or (a token-priced purchase) base units of its token
+    const lamports =
+      parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n) +
+      parsed.tokenTransfers.filter((t) => t.owner === buyer).reduce((a, t) => a + t.amount, 0n);
     return { signature: s.signature, period: memo.message.period, lamports };
   }
   return null;

@@ -1,7 +1,8 @@
 // Runs in: Node. The buyer side: the purchase state machine
 //   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
 // Rules: a spending cap set at purchase time; no money before the connection is up; each next
-// period is paid (ONE tx: System transfer + Payment memo on the seller's stdin) before it starts;
+// period is paid (ONE tx: System transfer — or SPL TransferChecked for a token-priced stream —
+// + Payment memo on the seller's stdin) before it starts;
 // stop on request, at the cap, at the bought minutes, or when data stops arriving. A restart
 // resumes whatever is still paid for (reconnect + resume from the last seq, no double payment).
 // Its parts: payment-scheduler.ts (pay-as-you-go schedule), purchase-stream.ts (stream, sinks,
@@ -20,7 +21,8 @@ import type { LocalEndpoint } from './sinks/local-endpoint';
 import { parseRawSinks, type RawSinksConfig } from './sinks/raw';
 import type { MarketContext } from './context';
 import { MarketError, type BuyOptions } from './types';
-import { pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
+import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
+import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { VOUCHER_EXTRA_FEES } from './voucher';
@@ -120,16 +122,17 @@ export class BuyerSide {
       throw new MarketError('bad-input', (e as Error).message);
     }
     // never send anything we cannot finish: the request, the first payment and its fee
-    const [balance, feeMsg, feePay] = await Promise.all([
+    const [balance, feeMsg, feePay, asset] = await Promise.all([
       this.ctx.ledger.balance(),
       this.ctx.ledger.estimateFee(false),
       this.ctx.ledger.estimateFee(true),
+      this.ctx.ledger.asset(listing.mint),
     ]);
-    // the cap covers what the payments cost: each period's price AND its transaction fee
+    // the cap covers what the payments cost: each period's price AND (SOL) its transaction fee
     let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: feePay });
     const vouchers = this.ctx.timing.payments === 'voucher';
     // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts)
-    if (vouchers && o.maxLamports === undefined)
+    if (vouchers && o.maxLamports === undefined && !listing.mint)
       terms = purchaseTerms(listing, {
         minutes,
         maxLamports: terms.cap + VOUCHER_EXTRA_FEES * feePay,
@@ -137,15 +140,37 @@ export class BuyerSide {
       });
     const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
     // vouchers lock a nonce account's rent until the end (it comes back) and pay its fees
-    const rent = vouchers ? await nonceRent(this.ctx.ledger.rpc) : 0n;
+    const nonceLock = vouchers ? await nonceRent(this.ctx.ledger.rpc) : 0n;
     const fees = feeMsg + feePay + (vouchers ? 3n * feePay : 0n);
-    // a System account must stay rent-exempt (or be emptied): keep that minimum too
-    const need = fees + perPeriod + rent + RENT_EXEMPT_MIN;
-    if (balance < need) {
-      throw new MarketError(
-        'insufficient-balance',
-        `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${fees}${vouchers ? ` + nonce account rent ${rent}, returned at the end` : ''} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
-      );
+    const lockText = vouchers ? ` + nonce account rent ${nonceLock}, returned at the end` : '';
+    if (asset.kind === 'spl') {
+      // the price in the token; the fees (and the seller's token account, if it has none yet) in SOL
+      const [tokens, rent] = await Promise.all([
+        this.ctx.ledger.balanceOf(asset),
+        this.ctx.ledger
+          .tokenAccountMissing(asset, listing.seller as Address)
+          .then((missing) => (missing ? this.ctx.ledger.tokenAccountRent() : 0n)),
+      ]);
+      if (tokens < perPeriod)
+        throw new MarketError(
+          'insufficient-balance',
+          `${asset.symbol} balance ${formatAmount(tokens, asset)} is below the first period's ${formatAmount(perPeriod, asset)}; nothing was sent`,
+        );
+      const needSol = fees + rent + nonceLock + RENT_EXEMPT_MIN;
+      if (balance < needSol)
+        throw new MarketError(
+          'insufficient-balance',
+          `balance ${balance} lamports is below the ${needSol} lamports needed to start (fees ${fees}${rent ? ` + the seller's ${asset.symbol} account rent ${rent}` : ''}${lockText} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+        );
+    } else {
+      // a System account must stay rent-exempt (or be emptied): keep that minimum too
+      const need = fees + perPeriod + nonceLock + RENT_EXEMPT_MIN;
+      if (balance < need) {
+        throw new MarketError(
+          'insufficient-balance',
+          `balance ${balance} lamports is below the ${need} lamports needed to start (first period ${perPeriod} + fees ${fees}${lockText} + rent-exempt minimum ${RENT_EXEMPT_MIN}); nothing was sent`,
+        );
+      }
     }
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
@@ -158,6 +183,7 @@ export class BuyerSide {
       maxLamports,
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
+      mint: asset.mint,
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
@@ -292,6 +318,9 @@ export class BuyerSide {
   async #acceptProblem(p: PurchaseRow, m: ServiceAccept, run: Run): Promise<string | null> {
     const listing = this.ctx.listings.get(p.listingId);
     if (!listing) return `the listing ${p.listingId} is no longer known: cannot check the seller's terms`;
+    // paid in what the purchase was made in (the listing's asset when the user bought)
+    if ((m.mint ?? null) !== p.mint)
+      return `the seller asks to be paid in ${m.mint ?? 'SOL'}, the purchase is priced in ${p.mint ?? 'SOL'}`;
     if (m.periodSec !== listing.periodSec)
       return `the seller's period ${m.periodSec} s is not the listed ${listing.periodSec} s`;
     if (m.graceSec < 1 || m.graceSec > MAX_GRACE_SEC)
@@ -308,8 +337,10 @@ export class BuyerSide {
       return `cannot price a payment on the ledger: ${(e as Error).message}`;
     }
     run.payFee = fee;
-    if (m.pricePerPeriod + fee > p.maxLamports)
-      return `one period (${m.pricePerPeriod} lamports + ${fee} lamports of fee) costs more than the spending cap ${p.maxLamports}`;
+    if (periodCost(m.pricePerPeriod, fee, p.mint) > p.maxLamports)
+      return p.mint
+        ? `one period (${m.pricePerPeriod} base units of ${p.mint}) costs more than the spending cap ${p.maxLamports}`
+        : `one period (${m.pricePerPeriod} lamports + ${fee} lamports of fee) costs more than the spending cap ${p.maxLamports}`;
     return null;
   }
 

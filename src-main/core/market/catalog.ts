@@ -81,6 +81,7 @@ export class Catalog {
       publishedAt: rx.blockTime ? Math.min(Date.now(), rx.blockTime * 1000) : Date.now(),
       expiresAt,
       signature: rx.signature,
+      mint: m.mint ?? null,
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
   }

@@ -194,8 +194,9 @@ export class Market extends EventEmitter<MarketEvents> {
     const listing = this.#listingToBuy(listingId, o.tier);
     const minutes = o.minutes ?? 60;
     let terms = purchaseTerms(listing, { minutes, maxLamports: o.maxLamports, feePerPeriod: o.feePerPeriod });
-    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts)
-    if (o.maxLamports === undefined && this.ctx.timing.payments === 'voucher')
+    // vouchers: the default cap also covers the nonce account's creation and close (voucher.ts);
+    // not a token cap (token units: the fees are lamports, beside it)
+    if (o.maxLamports === undefined && this.ctx.timing.payments === 'voucher' && !listing.mint)
       terms = purchaseTerms(listing, {
         minutes,
         maxLamports: terms.cap + VOUCHER_EXTRA_FEES * (o.feePerPeriod ?? 0n),
@@ -244,7 +245,7 @@ export class Market extends EventEmitter<MarketEvents> {
       periodSec = t.periodSec;
     }
     const fee = await this.opts.ledger.estimateFee(true);
-    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee));
+    this.trades.extendPurchase(purchaseId, addMinutes, extensionCost(perPeriod, periodSec, addMinutes, fee, p.mint));
     return this.trades.purchase(purchaseId)!;
   }
 
@@ -282,6 +283,8 @@ export class Market extends EventEmitter<MarketEvents> {
       periodSec: origin.periodSec,
       capacity: o.capacity ?? 200,
       origin: { seller: origin.seller, streamId: origin.streamId },
+      // resold in what it is bought in
+      ...(origin.mint ? { mint: origin.mint } : {}),
     });
     return { purchase, offer };
   }

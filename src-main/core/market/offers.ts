@@ -2,7 +2,7 @@
 // restored after a restart, published as a Listing on the market topic, refreshed before its TTL,
 // republished when the source's health changes, and delisted on pause or removal.
 import { z } from 'zod';
-import { address as toAddress } from '@solana/kit';
+import { address as toAddress, isAddress } from '@solana/kit';
 import type { Listing } from '../ledger/types';
 import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
 import { listingId, type OfferRow } from '../store/listings';
@@ -34,6 +34,11 @@ export const SellOptionsSchema = z
     capacity: z.number().int().min(1).max(10_000).default(50),
     region: z.string().max(32).optional(),
     origin: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+    /** Priced in this SPL token (prices in its base units, e.g. USDC: 6 decimals); absent = SOL. */
+    mint: z
+      .string()
+      .refine((s) => isAddress(s), 'not a mint address')
+      .optional(),
   })
   .strict();
 export type SellOptions = z.input<typeof SellOptionsSchema>;
@@ -100,6 +105,12 @@ export class OfferBook {
         'stream');
     const source: SourceConfig = o.source;
     const format = o.format ?? (source.kind === 'purchase' ? 'application/x-ndjson' : createSource(source).format);
+    if (o.mint) {
+      // the mint must exist on this ledger (its decimals give the prices their meaning)
+      await this.ctx.ledger.asset(o.mint).catch((e: unknown) => {
+        throw new MarketError('bad-input', `mint: ${(e as Error).message}`);
+      });
+    }
     const prev = this.live.get(streamId);
     if (prev) {
       await prev.supervisor?.stop();
@@ -123,6 +134,7 @@ export class OfferBook {
       // longer-lived listings are refused by every catalog (catalog.ts)
       ttlSec: Math.min(this.ctx.timing.listingTtlSec, MAX_LISTING_TTL_SEC),
       paused: false,
+      mint: o.mint ?? null,
     });
     const offer = this.ctx.listings.offer(streamId)!;
     await this.#startOffer(offer, true);
@@ -146,9 +158,12 @@ export class OfferBook {
   /** Null when the stream's source started and kept running (or sent data); else its error. */
   async #startupProblem(streamId: string): Promise<string | null> {
     const l = this.live.get(streamId);
-    const sup = l?.supervisor;
-    if (!l || !sup) return null;
+    if (!l) return null;
+    const sup = l.supervisor;
     try {
+      // a rebroadcast (purchase source) has no supervisor: nothing to check, but it must still
+      // leave 'checking' (publish() skips a stream being checked: it was never listed)
+      if (!sup) return null;
       if (!sup.health.healthy) return sup.health.lastError ?? 'the source did not start';
       return await new Promise<string | null>((resolve) => {
         const done = (v: string | null) => {
@@ -312,6 +327,7 @@ export class OfferBook {
       healthy: l.healthy,
       roles: [],
       ...(origin ? { origin } : {}),
+      ...(o.mint ? { mint: toAddress(o.mint) } : {}),
     };
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
     const at = Date.now();
@@ -334,6 +350,7 @@ export class OfferBook {
       publishedAt: at,
       expiresAt: msg.expiresAt * 1000,
       signature: res.signature,
+      mint: o.mint,
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
   }

@@ -13,8 +13,12 @@ import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
 import { addressToPeerId } from '../identity/identity';
 import { VoucherBuyer } from './voucher';
 
-/** One more period (its price and the fee of its transaction) fits the spending cap. */
+/**
+ * One more period (its price and the fee of its transaction) fits the spending cap; a purchase
+ * paid in a token counts prices only (its cap is in token units, its fees are lamports).
+ */
 function withinCap(p: PurchaseRow, fee: bigint): boolean {
+  if (p.mint) return p.spent + (p.pricePerPeriod ?? 0n) <= p.maxLamports;
   return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + fee <= p.maxLamports;
 }
 
@@ -191,11 +195,19 @@ export class PaymentScheduler {
         });
         return true;
       }
+      // in the purchase's asset; a token payment creates the seller's token account when it has
+      // none yet (the first one only; the buyer saw that rent in the quote) and books that rent as a fee
+      const asset = await this.ctx.ledger.asset(p.mint);
+      const createAccount =
+        asset.kind === 'spl' &&
+        p.paidThrough < 0 &&
+        (await this.ctx.ledger.tokenAccountMissing(asset, p.seller as Address));
+      const rent = createAccount ? await this.ctx.ledger.tokenAccountRent() : 0n;
       const res = await this.ctx.postTo(
         p.seller as Address,
         { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(600), requestId: p.id, period },
         {
-          transfer: { to: p.seller as Address, lamports: price },
+          transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount },
           ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
         },
       );
@@ -224,7 +236,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + extra,
+        fees: p.fees + extra + rent,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {

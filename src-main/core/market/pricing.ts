@@ -2,7 +2,9 @@
 // one pay-as-you-go period costs, how many periods a number of minutes takes, and the spending
 // cap of a purchase. The buyer, the seller, the quote the UI shows before a buy and the renewal
 // of a running purchase all use these functions, so what the user sees is what is charged.
-// tests/unit/market-pricing.test.ts pins each case.
+// tests/unit/market-pricing.test.ts pins each case. A stream priced in an SPL token (USDC) has
+// its prices, the cap and what is spent in the token's base units; the network fees of its
+// payments are lamports, so they are shown beside the cap, never added into it (periodCost).
 import type { Lamports, Tier } from '../ledger/types';
 import { MAX_LAMPORTS } from '../ledger/messages';
 import { MarketError } from './types';
@@ -32,6 +34,14 @@ export function periodsFor(minutes: number, periodSec: number): number {
   return Math.ceil((minutes * 60) / periodSec);
 }
 
+/**
+ * What one period counts against a purchase's spending cap: its price plus its fee when the
+ * purchase is paid in SOL; only its price when paid in a token (`mint`), whose fees are lamports.
+ */
+export function periodCost(price: Lamports, fee: Lamports, mint: string | null | undefined): Lamports {
+  return mint ? price : price + fee;
+}
+
 /** The tier a listing is bought at: a derived listing (a relay's rebroadcast) is the relay tier. */
 export function tierOf(listing: { origin: string | null }): Tier {
   return listing.origin ? 'relay' : 'direct';
@@ -46,8 +56,10 @@ export interface PurchaseTerms {
   periods: number;
   /** Network fee of one period's payment, as the caller estimated it (0 when not given). */
   feePerPeriod: Lamports;
-  /** Spending cap: the caller's, or what all `periods` cost: each period's price AND its fee. */
+  /** Spending cap: the caller's, or what all `periods` cost: each period's price AND (SOL) its fee. */
   cap: Lamports;
+  /** Paid in this SPL token (prices and cap in its base units; fees in lamports); null = SOL. */
+  mint: string | null;
 }
 
 /**
@@ -57,7 +69,7 @@ export interface PurchaseTerms {
  * exceeds a u64 amount, and 'cap-too-low' when the cap does not cover one period and its fee.
  */
 export function purchaseTerms(
-  listing: TierPrices & { periodSec: number; origin: string | null },
+  listing: TierPrices & { periodSec: number; origin: string | null; mint?: string | null },
   o: { minutes: number; maxLamports?: Lamports; feePerPeriod?: Lamports },
 ): PurchaseTerms {
   const tier = tierOf(listing);
@@ -66,13 +78,17 @@ export function purchaseTerms(
   const perPeriod = pricePerPeriod(perMinute, listing.periodSec);
   const fee = o.feePerPeriod ?? 0n;
   const periods = periodsFor(o.minutes, listing.periodSec);
-  const cap = o.maxLamports ?? (perPeriod + fee) * BigInt(periods);
+  const mint = listing.mint ?? null;
+  const one = periodCost(perPeriod, fee, mint);
+  const cap = o.maxLamports ?? one * BigInt(periods);
   if (cap > MAX_LAMPORTS)
     throw new MarketError('bad-input', `${o.minutes} min of this stream cost more than ${MAX_LAMPORTS} lamports`);
-  if (cap < perPeriod + fee)
+  if (cap < one)
     throw new MarketError(
       'cap-too-low',
-      `the spending cap ${cap} is below one period (${perPeriod} lamports + ${fee} lamports of fee)`,
+      mint
+        ? `the spending cap ${cap} is below one period (${perPeriod} base units of the token)`
+        : `the spending cap ${cap} is below one period (${perPeriod} lamports + ${fee} lamports of fee)`,
     );
   return {
     tier,
@@ -82,6 +98,7 @@ export function purchaseTerms(
     periods,
     feePerPeriod: fee,
     cap,
+    mint,
   };
 }
 
@@ -95,6 +112,7 @@ export function extensionCost(
   periodSec: number,
   addMinutes: number,
   feePerPeriod: Lamports = 0n,
+  mint: string | null = null,
 ): Lamports {
-  return (pricePerPeriodAgreed + feePerPeriod) * BigInt(periodsFor(addMinutes, periodSec));
+  return periodCost(pricePerPeriodAgreed, feePerPeriod, mint) * BigInt(periodsFor(addMinutes, periodSec));
 }

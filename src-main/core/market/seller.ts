@@ -3,7 +3,7 @@
 //   requested → accepted → connecting → streaming (paid through period k) → ended / failed / rejected
 // Rules: capacity per stream, price per tier, period, grace; a reject always says why. Every
 // Payment on our stdin is verified on the ledger (payer, recipient, amount, request, period, once).
-import type { Address } from '@solana/kit';
+import { address as toAddress, type Address } from '@solana/kit';
 import { peerIdToAddress, addressToPeerId } from '../identity/identity';
 import type { Payment, Received, ServiceRequest, ServiceStop, Lamports } from '../ledger/types';
 import { newNonce, expiresIn } from '../ledger/messages';
@@ -213,6 +213,7 @@ export class SellerSide {
       graceMs: o.graceSec * 1000,
       maxLamports: m.maxLamports,
       maxMinutes: m.maxMinutes,
+      mint: o.mint,
     });
     this.ctx.emit('sale', sale);
     let buyerInfo;
@@ -252,6 +253,7 @@ export class SellerSide {
         punchAt,
         relays: cs.localInfo.relays.slice(0, 3),
         sealed,
+        ...(o.mint ? { mint: toAddress(o.mint) } : {}),
       });
     } catch (e) {
       this.#endSale(m.requestId, 'failed', `could not post the accept: ${(e as Error).message}`);
@@ -407,12 +409,15 @@ export class SellerSide {
     const sale = this.ctx.trades.sale(m.requestId);
     if (!sale) return;
     const me = this.ctx.identity.address;
+    // in what the sale is priced in: SOL, or the token of its mint (TransferChecked of that mint)
+    const asset = await this.ctx.ledger.asset(sale.mint);
     const v = await this.ctx.ledger.verifyPayment(rx.signature, {
       payer: sale.buyer as Address,
       recipient: me,
       lamports: sale.pricePerPeriod,
       requestId: sale.id,
       period: m.period,
+      asset,
     });
     const base = {
       signature: rx.signature,

@@ -19,12 +19,14 @@ import {
   closeNonceAccount,
   createNonceAccount,
   readNonce,
+  sendInstructions,
   signVoucher,
   lastSettledVoucher,
   submitAndConfirm,
   txStatus,
   type VoucherRefusal,
 } from '../ledger/nonce';
+import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow, type SaleRow } from '../store/trades';
 import { VoucherStore, type VoucherRow } from '../store/vouchers';
 import type { MarketContext } from './context';
@@ -203,6 +205,8 @@ export class VoucherSeller {
       requestId: saleId,
       period: m.period,
       transfers: [{ to: this.ctx.identity.address, lamports: owed }],
+      // in what the sale is priced in: a token voucher must pay that mint (else 'wrong-mint')
+      asset: await this.ctx.ledger.asset(sale.mint),
     });
     if (!c.ok) {
       if (c.reason === 'wrong-nonce' && this.#stale.get(saleId)?.has(lifetimeOf(m.tx) ?? ''))
@@ -353,6 +357,9 @@ export class VoucherSeller {
       entry.stop = this.ctx.ledger.watchLamports(sale.buyer as Address, (lamports) => {
         entry.lamports = lamports;
         for (const id of entry.sales) {
+          // a sale priced in a token is owed token units, not lamports: its settlements come at the
+          // credit limit and at the end (watching the buyer's token account is not built yet)
+          if (this.ctx.trades.sale(id)?.mint) continue;
           const v = this.store.get(id, 'in');
           if (v?.tx && lamports < v.lamports + 10_000n)
             this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports})`);
@@ -406,6 +413,17 @@ export class VoucherBuyer {
     if (!session || session.ended) return 'no stream to the seller';
     const signer = await this.ctx.identity.signer();
     let v = this.store.get(p.id, 'out');
+    const asset = await this.ctx.ledger.asset(p.mint);
+    if (!v && asset.kind === 'spl' && (await this.ctx.ledger.tokenAccountMissing(asset, p.seller as Address))) {
+      // a settlement pays into the seller's token account: create it first (the buyer saw this rent
+      // in the quote; booked as a fee of the purchase, with the transaction's fee)
+      const rent = await this.ctx.ledger.tokenAccountRent();
+      await sendInstructions(this.ctx.ledger.rpc, signer, [
+        await createTokenAccountInstruction(signer, p.seller as Address, asset),
+      ]);
+      this.#addFees(p.id, fee + rent);
+      this.ctx.log.info({ id: p.id, seller: p.seller, rent }, "seller's token account created for vouchers");
+    }
     if (!v) {
       const n = await createNonceAccount(this.ctx.ledger.rpc, signer);
       v = this.store.open(p.id, 'out', n.account, n.state.value, n.rent);
@@ -422,7 +440,7 @@ export class VoucherBuyer {
         nonceValue: v.nonceValue,
         requestId: p.id,
         period,
-        asset: { kind: 'sol' },
+        asset,
         transfers: [{ to: p.seller as Address, lamports }],
         expiresAt: Math.floor(Date.now() / 1000) + MEMO_TTL_SEC,
       });

@@ -24,6 +24,8 @@ export interface ListingRow {
   expiresAt: number;
   delistedAt: number | null;
   signature: string | null;
+  /** Priced in this SPL token (prices in its base units); null = SOL (lamports). */
+  mint: string | null;
 }
 
 export interface ListingFilter {
@@ -57,6 +59,8 @@ export interface OfferRow {
   region: string | null;
   origin: string | null;
   ttlSec: number;
+  /** Priced in this SPL token; null = SOL. */
+  mint: string | null;
   paused: boolean;
   nextSeq: number;
   createdAt: number;
@@ -89,6 +93,7 @@ function listingFromRow(r: Raw): ListingRow {
     expiresAt: n(r.expires_at),
     delistedAt: r.delisted_at === null ? null : n(r.delisted_at),
     signature: (r.signature as string | null) ?? null,
+    mint: (r.mint as string | null) ?? null,
   };
 }
 
@@ -108,6 +113,7 @@ function offerFromRow(r: Raw): OfferRow {
     region: (r.region as string | null) ?? null,
     origin: (r.origin as string | null) ?? null,
     ttlSec: n(r.ttl_sec),
+    mint: (r.mint as string | null) ?? null,
     paused: n(r.paused) === 1,
     nextSeq: n(r.next_seq),
     createdAt: n(r.created_at),
@@ -121,20 +127,20 @@ export class ListingStore {
   constructor(private readonly db: Db) {}
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
-  upsert(l: Omit<ListingRow, 'id' | 'delistedAt'>): void {
+  upsert(l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint'> & { mint?: string | null }): void {
     const id = listingId(l.seller, l.streamId);
     this.db
       .prepare(
         `INSERT INTO listings (id, seller, stream_id, title, description, tags, format, rate_millihz, price_direct,
-           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec)
+           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec, mint)
          VALUES (@id, @seller, @streamId, @title, @description, @tags, @format, @rate, @priceDirect, @priceRelay,
-           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec)
+           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec, @mint)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, rate_millihz = excluded.rate_millihz,
            price_direct = excluded.price_direct, price_relay = excluded.price_relay, region = excluded.region,
            origin = excluded.origin, healthy = excluded.healthy, own = MAX(own, excluded.own),
            published_at = excluded.published_at, expires_at = excluded.expires_at, delisted_at = NULL,
-           signature = excluded.signature, period_sec = excluded.period_sec
+           signature = excluded.signature, period_sec = excluded.period_sec, mint = excluded.mint
          WHERE excluded.published_at >= listings.published_at`,
       )
       .run({
@@ -156,6 +162,7 @@ export class ListingStore {
         expiresAt: l.expiresAt,
         signature: l.signature,
         periodSec: l.periodSec,
+        mint: l.mint ?? null,
       });
   }
 
@@ -225,19 +232,21 @@ export class ListingStore {
 
   // ---- offers (the seller's own streams) ----
 
-  putOffer(o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq'> & { nextSeq?: number }): void {
+  putOffer(
+    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint'> & { nextSeq?: number; mint?: string | null },
+  ): void {
     const t = now();
     this.db
       .prepare(
         `INSERT INTO offers (stream_id, title, description, tags, format, source, price_direct, price_relay, period_sec,
-           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at)
+           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at, mint)
          VALUES (@streamId, @title, @description, @tags, @format, @source, @priceDirect, @priceRelay, @periodSec,
-           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t)
+           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t, @mint)
          ON CONFLICT (stream_id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, source = excluded.source, price_direct = excluded.price_direct,
            price_relay = excluded.price_relay, period_sec = excluded.period_sec, grace_sec = excluded.grace_sec,
            capacity = excluded.capacity, region = excluded.region, origin = excluded.origin, ttl_sec = excluded.ttl_sec,
-           paused = excluded.paused, updated_at = excluded.updated_at`,
+           paused = excluded.paused, updated_at = excluded.updated_at, mint = excluded.mint`,
       )
       .run({
         ...o,
@@ -245,6 +254,7 @@ export class ListingStore {
         source: JSON.stringify(o.source),
         paused: o.paused ? 1 : 0,
         nextSeq: o.nextSeq ?? 0,
+        mint: o.mint ?? null,
         t,
       });
   }

@@ -54,6 +54,8 @@ export interface PurchaseRow {
   expiresAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Paid in this SPL token (prices, spent, cap in its base units; fees stay lamports); null = SOL. */
+  mint: string | null;
 }
 
 export interface SaleRow {
@@ -76,6 +78,8 @@ export interface SaleRow {
   maxMinutes: number;
   createdAt: number;
   updatedAt: number;
+  /** Paid in this SPL token (prices, earned in its base units); null = SOL. */
+  mint: string | null;
 }
 
 export interface TransitionRow {
@@ -120,6 +124,7 @@ function purchaseFrom(r: Raw): PurchaseRow {
     expiresAt: nOrNull(r.expires_at),
     createdAt: n(r.created_at),
     updatedAt: n(r.updated_at),
+    mint: (r.mint as string | null) ?? null,
   };
 }
 
@@ -144,6 +149,7 @@ function saleFrom(r: Raw): SaleRow {
     maxMinutes: n(r.max_minutes),
     createdAt: n(r.created_at),
     updatedAt: n(r.updated_at),
+    mint: (r.mint as string | null) ?? null,
   };
 }
 
@@ -161,13 +167,14 @@ export class TradeStore {
     maxLamports: bigint;
     sinks: PurchaseRow['sinks'];
     expiresAt: number;
+    mint?: string | null;
   }): PurchaseRow {
     const t = now();
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO purchases (id, listing_id, seller, stream_id, tier, state, max_minutes, max_lamports, sinks, expires_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO purchases (id, listing_id, seller, stream_id, tier, state, max_minutes, max_lamports, sinks, expires_at, created_at, updated_at, mint)
+           VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           p.id,
@@ -181,6 +188,7 @@ export class TradeStore {
           p.expiresAt,
           t,
           t,
+          p.mint ?? null,
         );
       this.#transition('purchase', p.id, null, 'requested', 'buy', t);
     })();
@@ -270,13 +278,14 @@ export class TradeStore {
     graceMs: number;
     maxLamports: bigint;
     maxMinutes: number;
+    mint?: string | null;
   }): SaleRow {
     const t = now();
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO sales (id, buyer, stream_id, tier, state, price_per_period, period_ms, grace_ms, max_lamports, max_minutes, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO sales (id, buyer, stream_id, tier, state, price_per_period, period_ms, grace_ms, max_lamports, max_minutes, created_at, updated_at, mint)
+           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           s.id,
@@ -290,6 +299,7 @@ export class TradeStore {
           s.maxMinutes,
           t,
           t,
+          s.mint ?? null,
         );
       this.#transition('sale', s.id, null, 'requested', 'service request', t);
     })();

@@ -1,0 +1,128 @@
+// A stream priced in USDC, end to end on the real local ledger between two real nodes on
+// loopback: the seller lists in the ledger's USDC mint, the buyer gets USDC from the faucet, buys
+// (the quote names the mint; the seller's token account is created with the rent shown), pays with
+// TransferChecked — in vouchers the seller checks and settles, or one transaction per period the
+// seller verifies (mint and amount) — and the balances move exactly: the prices in USDC, the fees
+// and that rent in SOL. A payment in SOL for the USDC sale is refused
+// with the reason 'wrong-mint'.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from '@solana/kit';
+import type { AxonNode } from '../../src-main/core/node';
+import type { Asset } from '../../src-main/core/ledger/assets';
+import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
+import type { MarketTiming } from '../../src-main/core/market/types';
+import { runCleanups, startLedger, startNode, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+const PER_MIN = 600_000n; // 0.6 USDC per minute → 20 000 base units (0.02 USDC) per 2 s period
+const PER_PERIOD = 20_000n;
+
+// both payment paths of the product: vouchers (the default) and one transaction per period
+describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream priced in USDC, paid by %s', (mode) => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let seller: AxonNode;
+  let buyer: AxonNode;
+  let usdc: Asset;
+
+  beforeAll(async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    const ledger: LocalLedger = l.ledger;
+    const [s, b] = await Promise.all([
+      startNode(ledger, { airdrop: SOL, timing: { payments: mode } }),
+      startNode(ledger, { airdrop: SOL, timing: { payments: mode } }),
+    ]);
+    cleanups.unshift(s.cleanup, b.cleanup);
+    seller = s.node;
+    buyer = b.node;
+    usdc = (await buyer.ledger.usdc())!;
+    await buyer.ledger.tokenFaucet(usdc, 5_000_000n); // 5 USDC
+  });
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  it('lists in USDC, buys, pays in USDC, the seller verifies; balances exact in both assets', async () => {
+    expect(usdc.kind).toBe('spl');
+    await seller.sell({
+      streamId: 'wx-usdc',
+      title: 'Weather in USDC',
+      source: { kind: 'weather', stations: 2 },
+      priceDirect: PER_MIN,
+      mint: usdc.mint!,
+    });
+    const listingId = `${seller.identity.address}:wx-usdc`;
+    const seen = await waitFor(() => buyer.listing(listingId), 15_000, 'listing on the buyer');
+    expect(seen.mint).toBe(usdc.mint);
+    expect(seen.priceDirect).toBe(PER_MIN);
+
+    // what the user sees before buying: the price per period in USDC, a cap in USDC (no fees in it)
+    const { terms } = buyer.quote(listingId, { minutes: 1, feePerPeriod: 5000n });
+    expect(terms).toMatchObject({ mint: usdc.mint, pricePerPeriod: PER_PERIOD, periods: 30, cap: 30n * PER_PERIOD });
+    // the seller has no USDC account yet: the first payment creates it, at this rent
+    expect(await buyer.ledger.tokenAccountMissing(usdc, seller.identity.address)).toBe(true);
+    const rent = await buyer.ledger.tokenAccountRent();
+
+    const [solB0, solS0, tokB0] = await Promise.all([
+      buyer.ledger.balance(),
+      seller.ledger.balanceOf(usdc),
+      buyer.ledger.balanceOf(usdc),
+    ]);
+    expect(solS0).toBe(0n);
+    const p = await buyer.buy(listingId, { minutes: 10 });
+    expect(p.mint).toBe(usdc.mint);
+    expect(p.maxLamports).toBe(300n * PER_PERIOD); // the cap, in USDC base units
+
+    await waitFor(() => (seller.sale(p.id)?.paidThrough ?? -1) >= 1, 30_000, 'two periods paid and verified');
+    const stopped = await buyer.stop(p.id);
+    expect(stopped.state).toBe('ended');
+    // vouchers: the seller settles the rest at the end; the buyer books it and closes its nonce account
+    if (mode === 'voucher') await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 20_000, 'nonce account closed');
+    const final = buyer.purchase(p.id)!;
+    await waitFor(() => seller.sale(p.id)!.paidThrough === final.paidThrough, 10_000, 'seller saw every payment');
+
+    const periods = BigInt(final.paidThrough + 1);
+    const sale = seller.sale(p.id)!;
+    expect(sale.mint).toBe(usdc.mint);
+    expect(final.spent).toBe(periods * PER_PERIOD);
+    expect(sale.earned).toBe(final.spent);
+    const paid = buyer.payments(p.id);
+    expect(paid.reduce((a, x) => a + x.lamports, 0n)).toBe(final.spent);
+    if (mode === 'per-period') expect(paid).toHaveLength(Number(periods));
+    else expect(paid.length).toBeLessThanOrEqual(Number(periods)); // settlements, not one per period
+
+    // USDC: exactly the periods paid moved from buyer to seller
+    expect(await buyer.ledger.balanceOf(usdc)).toBe(tokB0 - final.spent);
+    expect(await seller.ledger.balanceOf(usdc)).toBe(final.spent);
+    // SOL: the buyer paid only fees (request, payments or nonce account + settlements, stop) and the
+    // rent of the seller's token account, and the purchase books every one of them
+    const fee = await buyer.ledger.estimateFee(true);
+    const feeMsg = await buyer.ledger.estimateFee(false);
+    if (mode === 'per-period') expect(final.fees).toBe(periods * fee + rent);
+    else expect(final.fees).toBeGreaterThanOrEqual(rent + fee);
+    expect(solB0 - (await buyer.ledger.balance())).toBe(final.fees + 2n * feeMsg);
+    expect(await seller.ledger.tokenAccountMissing(usdc, seller.identity.address)).toBe(false);
+  });
+
+  it('a payment in SOL for the USDC sale is refused by the seller as wrong-mint', async () => {
+    const p = buyer.purchases({ limit: 1 })[0]!;
+    const sale = seller.sale(p.id)!;
+    // (a ledger Payment on the seller's stdin is checked on either payment path)
+    const period = sale.paidThrough + 1;
+    const { signature } = await buyer.ledger.post(
+      await buyer.ledger.stdinTopic(seller.identity.address),
+      { type: 'Payment', nonce: newNonce(), expiresAt: expiresIn(300), requestId: p.id, period },
+      { transfer: { to: seller.identity.address as Address, lamports: PER_PERIOD } },
+    );
+    const refused = await waitFor(
+      () => seller.payments(p.id).find((x) => x.signature === signature),
+      15_000,
+      'the seller checked the SOL payment',
+    );
+    expect(refused.state).toBe('refused');
+    expect(refused.reason).toMatch(/^wrong-mint: paid in SOL, expected USDC/);
+    expect(seller.sale(p.id)!.paidThrough).toBe(sale.paidThrough);
+    expect(seller.sale(p.id)!.earned).toBe(sale.earned);
+  });
+});
