@@ -9,6 +9,7 @@ import { ApiService } from '../../src-main/api/service';
 import { createNodeBackend } from '../../src-main/api/node-backend';
 import type { BuyQuote, HistoryView, ListingView, PurchaseView } from '../../src-shared/contract/api';
 import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
+import { VOUCHER_EXTRA_FEES } from '../../src-main/core/market/voucher';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n;
@@ -78,7 +79,12 @@ describe('wallet history and the double-buy guard', () => {
     const q = await call<BuyQuote>(buyerApi.api, 'quote', { listingId, tier: 'direct', maxMinutes: 1 });
     expect(BigInt(q.feePerPeriod)).toBeGreaterThan(0n);
     expect(BigInt(q.feesPerHour)).toBe(BigInt(q.feePerPeriod) * BigInt(Math.ceil(3600 / q.periodSec)));
-    expect(BigInt(q.cap)).toBe((BigInt(q.pricePerPeriod) + BigInt(q.feePerPeriod)) * BigInt(q.periods));
+    // the cap covers each period's price and fee and, paying by voucher (the default), the nonce
+    // account's creation and close and the last settlement (VOUCHER_EXTRA_FEES fees)
+    expect(BigInt(q.cap)).toBe(
+      (BigInt(q.pricePerPeriod) + BigInt(q.feePerPeriod)) * BigInt(q.periods) +
+        VOUCHER_EXTRA_FEES * BigInt(q.feePerPeriod),
+    );
     expect(BigInt(q.totalAtMost)).toBe(BigInt(q.cap) + BigInt(q.requestFee));
     expect(BigInt(q.balanceAfter)).toBe(BigInt(q.balance) - BigInt(q.totalAtMost));
     expect(q.existingPurchase).toBeNull();
