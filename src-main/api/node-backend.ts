@@ -27,6 +27,7 @@ import { readSettingsView, writeSettings } from './settings-api';
 import { FrameLog, ThroughputMeter } from './live';
 import { historyView } from './history';
 import { sourceProblemInWords } from './source-words';
+import { formatSol } from '../../src-shared/contract/client';
 import {
   assetView,
   attemptView,
@@ -54,6 +55,7 @@ export type AxonNodeLike = Pick<
   | 'listings'
   | 'listing'
   | 'quote'
+  | 'solNeededToStart'
   | 'buy'
   | 'renew'
   | 'stopPurchase'
@@ -444,8 +446,11 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         return q;
       }
       q.asset = assetView(null);
-      if (balance < terms.pricePerPeriod + fee)
-        q.problem = 'Your balance does not cover the first period. Add SOL in Wallet first.';
+      // the same check as buy(): a voucher purchase also locks a nonce account's rent (returned at
+      // the end), and the wallet must stay rent-exempt
+      const need = await node.solNeededToStart(terms.pricePerPeriod);
+      if (balance < need)
+        q.problem = `Your balance does not cover the first period, the fees and the rent kept aside while it runs (${formatSol(need)} needed to start). Add SOL in Wallet first.`;
       return q;
     },
 

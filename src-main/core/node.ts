@@ -347,6 +347,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   ): { listing: ListingRow; terms: PurchaseTerms } {
     return this.#market.quote(listingId, o);
   }
+  /** The SOL balance buying a SOL-priced listing at `perPeriod` needs before anything is sent (buy() refuses below it). */
+  solNeededToStart(perPeriod: Lamports): Promise<Lamports> {
+    return this.#market.buyer.solNeededToStart(perPeriod);
+  }
   /** Extend a running purchase by `addMinutes` (a finished one is bought again). */
   renew(purchaseId: string, addMinutes: number): Promise<PurchaseRow> {
     return this.#market.renew(purchaseId, addMinutes);

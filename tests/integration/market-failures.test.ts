@@ -57,6 +57,11 @@ describe('purchase failure paths', () => {
     expect(err).toBeInstanceOf(MarketError);
     expect((err as MarketError).code).toBe('insufficient-balance');
     expect((err as Error).message).toMatch(/nothing was sent/);
+    // the quote (Browse) tells the same need as buy() refuses on: first period, fees, rents
+    const [, need, perPeriod] = /below the (\d+) lamports needed to start \(first period (\d+) /.exec(
+      (err as Error).message,
+    )!;
+    expect(await poor.solNeededToStart(BigInt(perPeriod!))).toBe(BigInt(need!));
     expect(poor.purchases()).toHaveLength(0);
     expect(await poor.ledger.balance()).toBe(0n);
   });

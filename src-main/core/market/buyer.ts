@@ -83,6 +83,22 @@ export class BuyerSide {
     this.#closeTimer.unref();
   }
 
+  /**
+   * The SOL balance a purchase priced in SOL needs before anything is sent — what buy() checks: the
+   * request's fee, the first period and its payment's fee (vouchers: also the nonce account's
+   * creation, a settlement and the close), the nonce account's rent (returned at the end) and the
+   * wallet's own rent-exempt minimum. The quote uses it so that it never promises what buy() refuses.
+   */
+  async solNeededToStart(perPeriod: bigint): Promise<bigint> {
+    const vouchers = this.ctx.timing.payments === 'voucher';
+    const [feeMsg, feePay, nonceLock] = await Promise.all([
+      this.ctx.ledger.estimateFee(false),
+      this.ctx.ledger.estimateFee(true),
+      vouchers ? nonceRent(this.ctx.ledger.rpc) : 0n,
+    ]);
+    return feeMsg + feePay + (vouchers ? 3n * feePay : 0n) + perPeriod + nonceLock + RENT_EXEMPT_MIN;
+  }
+
   /** What this purchase risks now (vouchers: what it signed, what was settled). */
   exposure(p: PurchaseRow): ReturnType<PaymentScheduler['vouchers']['exposure']> {
     return this.#payments.vouchers.exposure(p);
