@@ -9,6 +9,7 @@ import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/
 import type { Serving } from '../../src-main/cli/commands/serve';
 import { serveWithUi } from '../helpers/serve';
 import type { ApiResult, FrameView, PurchaseView } from '../../src-shared/contract/api';
+import { VOUCHER_EXTRA_FEES } from '../../src-main/core/market/voucher';
 
 const SOL = 1_000_000_000n;
 
@@ -98,10 +99,11 @@ describe('app API over the bridge, two real nodes', () => {
         maxMinutes: 2,
       },
     );
-    // 2 minutes of 5 s periods: 24 periods, each its price and its payment's fee
+    // 2 minutes of 5 s periods: 24 periods, each its price and its payment's fee, plus (vouchers, the
+    // default) the nonce account's creation, the last settlement and the close
     const fee = BigInt(quote.feePerPeriod);
     expect(quote.pricePerPeriod).toBe('50000');
-    expect(BigInt(quote.cap)).toBe((50_000n + fee) * 24n);
+    expect(BigInt(quote.cap)).toBe((50_000n + fee) * 24n + VOUCHER_EXTRA_FEES * fee);
     expect(quote.problem).toBeUndefined();
 
     // Live frames come over the WebSocket, as in the UI.
