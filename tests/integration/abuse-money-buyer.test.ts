@@ -149,12 +149,12 @@ describe('a hostile seller cannot drain a buyer', () => {
     await waitFor(async () => (await buyer.ledger.balance()) === expected, 15_000, 'the balance to settle').catch(
       async (e: unknown) => {
         const off = (await buyer.ledger.balance()) - expected;
-        const v = buyer.voucher(p.id, 'out');
+        const json = (x: unknown): string =>
+          JSON.stringify(x, (_k, y: unknown) => (typeof y === 'bigint' ? `${y}` : y));
         throw new Error(
           `${(e as Error).message}: off by ${off} lamports (payFee ${payFee}, msgFee ${msgFee}); ` +
-            `purchase ${JSON.stringify({ spent: `${done.spent}`, fees: `${done.fees}`, reason: done.reason })}; ` +
-            `voucher ${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}` : x))}; ` +
-            `history ${JSON.stringify(buyer.history('purchase', p.id))}`,
+            `purchase ${json(done)}; voucher ${json(buyer.voucher(p.id, 'out'))}; ` +
+            `payments ${json(buyer.payments(p.id))}; history ${json(buyer.history('purchase', p.id))}`,
         );
       },
     );
