@@ -145,6 +145,18 @@ describe('a hostile seller cannot drain a buyer', () => {
     expect(done.spent + done.fees).toBeLessThanOrEqual(cap);
     // the wallet lost exactly: the request, two periods, the fees above, the stop (rent came back)
     const expected = before - (msgFee + done.spent + done.fees + msgFee);
-    await waitFor(async () => (await buyer.ledger.balance()) === expected, 15_000, 'the balance to settle');
+    // on a timeout, say by how much and where the lamports went (a flake seen once on a loaded machine)
+    await waitFor(async () => (await buyer.ledger.balance()) === expected, 15_000, 'the balance to settle').catch(
+      async (e: unknown) => {
+        const off = (await buyer.ledger.balance()) - expected;
+        const json = (x: unknown): string =>
+          JSON.stringify(x, (_k, y: unknown) => (typeof y === 'bigint' ? `${y}` : y));
+        throw new Error(
+          `${(e as Error).message}: off by ${off} lamports (payFee ${payFee}, msgFee ${msgFee}); ` +
+            `purchase ${json(done)}; voucher ${json(buyer.voucher(p.id, 'out'))}; ` +
+            `payments ${json(buyer.payments(p.id))}; history ${json(buyer.history('purchase', p.id))}`,
+        );
+      },
+    );
   });
 });

@@ -316,7 +316,10 @@ export class BuyerSide {
     let conn: Connection;
     try {
       // further punch rounds (PunchSync) over the ledger when the first fails
-      const r = await connectToSeller(this.ctx, p, run.cs, info, { punchAt: m.punchAt, relays: m.relays });
+      const r = await connectToSeller(this.ctx, p, run.cs, info, {
+        punchAt: m.punchAt,
+        ...(m.relays.length ? { relays: m.relays } : {}),
+      });
       conn = r.connection;
     } catch (e) {
       return void this.#finish(run, 'failed', `could not connect to the seller: ${(e as Error).message}; nothing paid`);

@@ -182,7 +182,9 @@ export class PaymentScheduler {
         const why = await this.vouchers.vouch(run, p, period, fee);
         if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
         const now = this.ctx.trades.purchase(run.id)!;
-        this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: now.spent + price });
+        // a settlement read back meanwhile (vouchers.sync) may have booked this period already
+        if (now.paidThrough < period)
+          this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: now.spent + price });
         this.control.move(p.id, 'streaming', `vouched through period ${period}`);
         const v = this.vouchers.store.get(p.id, 'out');
         this.ctx.emit('payment', {

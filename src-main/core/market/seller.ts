@@ -241,8 +241,11 @@ export class SellerSide {
       type: 'ServiceAccept',
       nonce,
     });
-    try {
-      await this.ctx.postTo(buyer, {
+    // The relays travel in the sealed connect info too; the plain list is a hint the buyer may use
+    // first. A seller with many addresses (a relay with two IPs, a mapped port) can outgrow one
+    // transaction: send fewer plain relay addresses then, down to none, rather than fail the sale.
+    const accept = (relays: string[]) =>
+      this.ctx.postTo(buyer, {
         type: 'ServiceAccept',
         nonce,
         expiresAt: expiresIn(Math.ceil(this.ctx.timing.requestTimeoutMs / 1000)),
@@ -251,10 +254,20 @@ export class SellerSide {
         periodSec: o.periodSec,
         graceSec: o.graceSec,
         punchAt,
-        relays: cs.localInfo.relays.slice(0, 3),
+        relays,
         sealed,
         ...(o.mint ? { mint: toAddress(o.mint) } : {}),
       });
+    try {
+      for (let n = Math.min(3, cs.localInfo.relays.length); ; n--) {
+        try {
+          await accept(cs.localInfo.relays.slice(0, n));
+          break;
+        } catch (e) {
+          if ((e as Error).name !== 'MessageTooLargeError' || n === 0) throw e;
+          log.info({ relays: n, err: (e as Error).message }, 'accept too large: fewer plain relay addresses');
+        }
+      }
     } catch (e) {
       this.#endSale(m.requestId, 'failed', `could not post the accept: ${(e as Error).message}`);
       return;

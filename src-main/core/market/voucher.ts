@@ -386,6 +386,8 @@ function lifetimeOf(txBase64: string): string | null {
 
 export class VoucherBuyer {
   readonly store: VoucherStore;
+  /** The sync under way per purchase (sync()). */
+  readonly #syncs = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: MarketContext) {
     this.store = new VoucherStore(ctx.trades.db);
@@ -489,7 +491,22 @@ export class VoucherBuyer {
    * Re-read the nonce account: when its value moved, our newest voucher landed (checked on the
    * ledger) — book it as settled and sign against the new value from now on.
    */
-  async sync(id: string, fee: bigint): Promise<VoucherRow | null> {
+  sync(id: string, fee: bigint): Promise<VoucherRow | null> {
+    // one at a time per purchase: a settlement notice, a stale-nonce retry and the closer can ask
+    // at once, and two reads that both see the nonce moved would book the same settlement twice
+    const next = (this.#syncs.get(id) ?? Promise.resolve()).then(() => this.#sync(id, fee));
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#syncs.set(id, tail);
+    void tail.then(() => {
+      if (this.#syncs.get(id) === tail) this.#syncs.delete(id);
+    });
+    return next;
+  }
+
+  async #sync(id: string, fee: bigint): Promise<VoucherRow | null> {
     const v = this.store.get(id, 'out');
     if (!v) return null;
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
@@ -571,8 +588,10 @@ export class VoucherBuyer {
     if (now.tx && Date.now() - p.updatedAt < closeAfterMs) return; // the seller may still settle
     const signer = await this.ctx.identity.signer();
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
-    if (st) await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
-    this.#addFees(v.requestId, f);
+    if (st) {
+      await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
+      this.#addFees(v.requestId, f); // no close of ours (already gone): no fee
+    }
     this.store.update(v.requestId, 'out', {
       closedAt: Date.now(),
       ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
