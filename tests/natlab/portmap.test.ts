@@ -52,57 +52,11 @@ afterAll(async () => {
 });
 
 describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
-  test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
-    const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
-    const edm = await lab.router('pd1', { kind: 'edm' });
-    let mapped: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'UPnP/NAT-PMP router↔EDM',
-      await lab.hostBehind(home, 's1'),
-      await lab.hostBehind(edm, 'b1'),
-      ['direct-wan'],
-      undefined,
-      {
-        beforeBuy: async (seller) => {
-          mapped = await settled(seller);
-        },
-      },
-    );
-    rows.push(row);
-    expect(mapped?.portMapping.state).toBe('mapped');
-    expect(mapped?.portMapping.protocol).toBe('nat-pmp');
-    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
-
-  test('a router with UPnP-IGD only: mapped over UPnP, reached direct-wan', async () => {
-    const home = await lab.router('pu4', { kind: 'eim', portMapping: { natpmp: false } });
-    const edm = await lab.router('pd4', { kind: 'edm' });
-    let mapped: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'UPnP-only router↔EDM',
-      await lab.hostBehind(home, 's4'),
-      await lab.hostBehind(edm, 'b4'),
-      ['direct-wan'],
-      undefined,
-      {
-        beforeBuy: async (seller) => {
-          mapped = await settled(seller);
-        },
-      },
-    );
-    rows.push(row);
-    expect(mapped?.portMapping.state, JSON.stringify(mapped)).toBe('mapped');
-    expect(mapped?.portMapping.protocol).toBe('upnp-igd');
-    expect(mapped?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp']);
-    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
-
+  // The two fallback tests run first, while the directory holds only the public node. A seller
+  // behind a mapping router is publicly reachable and takes the relay/reflector roles by itself;
+  // once it is killed its NodeAnnounce stays live until its TTL, and later nodes in this file then
+  // read `unknown` verdicts and reserve no relay (known defect, issue 15 note: dead announced
+  // roles must not starve a node of the live ones).
   test('a router that refuses: the node says so per protocol, the purchase is relayed', async () => {
     const home = await lab.router('pu2', { kind: 'eim', portMapping: { refuse: true } });
     const edm = await lab.router('pd2', { kind: 'edm' });
@@ -179,6 +133,56 @@ describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
     const direct = attempts.find((a) => a.method === 'direct' && (a.addresses ?? []).some((x) => x.startsWith(dead)));
     expect(direct, JSON.stringify(attempts)).toBeDefined();
     expect(direct?.outcome).not.toBe('success');
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+  test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
+    const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
+    const edm = await lab.router('pd1', { kind: 'edm' });
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'UPnP/NAT-PMP router↔EDM',
+      await lab.hostBehind(home, 's1'),
+      await lab.hostBehind(edm, 'b1'),
+      ['direct-wan'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state).toBe('mapped');
+    expect(mapped?.portMapping.protocol).toBe('nat-pmp');
+    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a router with UPnP-IGD only: mapped over UPnP, reached direct-wan', async () => {
+    const home = await lab.router('pu4', { kind: 'eim', portMapping: { natpmp: false } });
+    const edm = await lab.router('pd4', { kind: 'edm' });
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'UPnP-only router↔EDM',
+      await lab.hostBehind(home, 's4'),
+      await lab.hostBehind(edm, 'b4'),
+      ['direct-wan'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state, JSON.stringify(mapped)).toBe('mapped');
+    expect(mapped?.portMapping.protocol).toBe('upnp-igd');
+    expect(mapped?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp']);
+    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
     expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
   }, 300_000);
 });
