@@ -58,6 +58,8 @@ export interface MeshResult {
   originUploadBytesPerSec: number;
   originUploadRatio: number;
   buyToFirst: { n: number; missing: number; p50: number; p99: number; max: number };
+  /** Where Buy → first frame goes: median ms after Buy at which buyers' purchases reached each state. */
+  buySteps: Record<string, number>;
   svg: string;
   json: string;
   tree: string;
@@ -255,10 +257,11 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     say(`${have}/${want} nodes streaming; measuring ${o.windowSec} s`);
     await sleep(2000);
     await Promise.all(all.map((w) => w.call('mark')));
-    const from = feed.index();
     const tMark = performance.now();
+    const from = feed.index();
     await sleep(o.windowSec * 1000);
     const to = feed.index() - 1;
+    await Promise.all(all.map((w) => w.call('markEnd')));
     const windowSec = (performance.now() - tMark) / 1000;
     await sleep(1500); // frames of the window still on their way
     const load = loadavg();
@@ -309,7 +312,13 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       p99: pct(ff, 99),
       max: Math.max(...ff),
     };
-    const upBps = origin.uploadBytes / windowSec;
+    const stepAt = new Map<string, number[]>();
+    for (const r of firsts)
+      for (const [state, ms] of r.steps.filter(([st], k, a) => a.findIndex(([x]) => x === st) === k))
+        stepAt.set(state, [...(stepAt.get(state) ?? []), ms]);
+    stepAt.set('first frame', ff);
+    const buySteps = Object.fromEntries([...stepAt].map(([k, v]) => [k, pct(v, 50)]));
+    const upBps = origin.uploadBytesPerSec;
     const { root, orphans } = buildTree(origin.address, receivers);
     for (const x of orphans) failures.push(`${x.address} is not under the origin (upstream ${x.upstream ?? 'none'})`);
     for (const r of receivers)
@@ -319,7 +328,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         );
     const tree = treeText(root);
     const footer = [
-      `${o.buyers} buyers + ${o.relays} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
+      `${o.buyers} buyers + ${o.relays} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} worker processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
       ...byDepth.map(
         (d) =>
           `depth ${d.depth}: ${d.nodes} nodes, delivered ${((100 * d.delivered) / Math.max(1, d.expected)).toFixed(3)} %, latency p50 ${f1(d.p50)} ms p99 ${f1(d.p99)} ms`,
@@ -345,6 +354,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       originUploadBytesPerSec: upBps,
       originUploadRatio: upBps / STREAM_RATE,
       buyToFirst,
+      buySteps,
       svg,
       tree,
       nodes,
@@ -389,6 +399,11 @@ export default async function run(): Promise<void> {
   );
   console.log(
     `  Buy → first frame: p50 ${f1(r.buyToFirst.p50)} ms, p99 ${f1(r.buyToFirst.p99)} ms, max ${f1(r.buyToFirst.max)} ms over ${r.buyToFirst.n} buyers${r.buyToFirst.missing ? `, ${r.buyToFirst.missing} without a frame` : ''} (goal ≤ 3000 ms)`,
+  );
+  console.log(
+    `    median ms after Buy: ${Object.entries(r.buySteps)
+      .map(([k, v]) => `${k} ${f1(v)}`)
+      .join(' → ')}`,
   );
   console.log(
     `  ${r.nodes.length} Axon nodes in ${r.processes} processes (nodes per worker: ${r.nodesPerProcess.join(', ')}; the ledger and the feeder in this one); load average ${r.loadavg.map((x) => x.toFixed(2)).join(' ')}`,

@@ -42,6 +42,10 @@ export interface NodeReport {
   lat: number[];
   /** Raw bytes this node's connections sent in the window (its upload). */
   uploadBytes: number;
+  /** The same per second of the window as this worker timed it. */
+  uploadBytesPerSec: number;
+  /** The purchase's states after Buy: [state, ms after the Buy call]. */
+  steps: [string, number][];
 }
 
 interface Hosted {
@@ -55,10 +59,14 @@ interface Hosted {
   /** Arrival latency per frame index (NaN = not arrived). */
   lat: Float32Array;
   upload0: number;
+  upload1: number;
 }
 
 const cfg = JSON.parse(process.env.AXON_MESH_WORKER ?? '{}') as WorkerConfig;
 const hosted: Hosted[] = [];
+/** The measurement window as this process timed it (ms). */
+let markAt = 0;
+let markEndAt = 0;
 const log = process.env.AXON_TEST_LOG ? createLogger({ level: process.env.AXON_TEST_LOG }) : undefined;
 
 function uploadOf(h: Hosted): number {
@@ -91,6 +99,7 @@ async function startNodes(count: number, airdrop: bigint): Promise<string[]> {
           tFirst: null,
           lat: new Float32Array(MAX_FRAMES).fill(NaN),
           upload0: 0,
+          upload1: 0,
         };
         node.on('frame', (f) => {
           const t = nowMs();
@@ -158,6 +167,13 @@ const handlers: Record<string, Handler> = {
   /** Start of the measurement window: upload counters from now. */
   mark: async () => {
     for (const h of hosted) h.upload0 = uploadOf(h);
+    markAt = nowMs();
+    return true;
+  },
+  /** End of the measurement window: upload counters until now. */
+  markEnd: async () => {
+    for (const h of hosted) h.upload1 = uploadOf(h);
+    markEndAt = nowMs();
     return true;
   },
   report: async (a: { from: number; to: number }) =>
@@ -176,7 +192,11 @@ const handlers: Record<string, Handler> = {
         delivered: lat.length,
         expected: a.to - a.from + 1,
         lat,
-        uploadBytes: uploadOf(h) - h.upload0,
+        uploadBytes: h.upload1 - h.upload0,
+        uploadBytesPerSec: ((h.upload1 - h.upload0) * 1000) / Math.max(1, markEndAt - markAt),
+        steps: h.purchaseId
+          ? h.node.history('purchase', h.purchaseId).map((t) => [t.to, Math.round(t.at - h.tBuy)] as [string, number])
+          : [],
       };
     }),
   usage: async () => ({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() }),
