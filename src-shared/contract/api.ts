@@ -334,25 +334,8 @@ export interface PaymentView {
 }
 
 /** What one transaction of this wallet was (History). */
-export type ActivityKind =
-  | 'payment-out'
-  | 'payment-in'
-  | 'listing'
-  | 'refresh'
-  | 'delist'
-  | 'request'
-  | 'accept'
-  | 'reject'
-  | 'stop'
-  | 'announce'
-  | 'message'
-  | 'airdrop'
-  | 'tokenFaucet'
-  | 'transfer-in'
-  | 'transfer-out'
-  | 'deposit'
-  | 'refund'
-  | 'failed';
+export { ACTIVITY_KINDS, type ActivityKind } from './activity';
+import type { ActivityKind } from './activity';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
 export interface ActivityView {
