@@ -223,7 +223,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         ledger,
         marketTopic: await ledger.marketTopic(marketId),
         log: log.child({ mod: 'roles' }),
-        timing: o.roleTiming,
+        timing: {
+          relayGraceMs: settings.roles.relayGraceSec * 1000,
+          relayPayPollMs: settings.roles.relayPayPollSec * 1000,
+          ...o.roleTiming,
+        },
         nat: () => nat(),
         stunServers: settings.stunServers,
         db,
