@@ -115,6 +115,8 @@ export const SettingsPatchSchema = z
           .strict(),
         relayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
         maxRelayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
+        relayGraceSec: z.number().int().min(5).max(3600).optional(),
+        relayPayPollSec: z.number().int().min(1).max(300).optional(),
       })
       .strict(),
     stunServers: z.array(hostPort).max(16),
