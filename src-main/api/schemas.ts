@@ -4,6 +4,7 @@
 import { isAddress } from '@solana/kit';
 import { z } from 'zod';
 import type { CommandName } from '../../src-shared/contract/api';
+import { schemaHintProblem } from '../../src-shared/stream-schema';
 
 const lamports = z
   .string()
@@ -89,6 +90,15 @@ export const SellRequestSchema = z
       .string()
       .refine((m) => isAddress(m), 'mint must be a token mint address')
       .optional(),
+    schema: z
+      .string()
+      .trim()
+      .superRefine((s, ctx) => {
+        const problem = s ? schemaHintProblem(s) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: `fields and units: ${problem}` });
+      })
+      .optional(),
+    preview: z.enum(['recent', 'off']).optional(),
   })
   .strict();
 

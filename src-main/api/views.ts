@@ -67,6 +67,7 @@ export function listingView(l: ListingRow): ListingView {
     origin: l.origin,
     receiving: null,
     asset: assetView(l.mint),
+    schemaHint: l.schemaHint,
   };
 }
 

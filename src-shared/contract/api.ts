@@ -90,6 +90,11 @@ export interface ListingView {
   receiving: string | null;
   /** What the prices are in (SOL or a token such as USDC); absent = SOL. */
   asset?: AssetView;
+  /**
+   * What the frames hold, as the listing says (`json key=hex: alt_baro ft, gs kt`; parse with
+   * parseSchemaHint in src-shared/stream-schema.ts); null when the listing has no hint.
+   */
+  schemaHint?: string | null;
 }
 
 export interface ListingQuery {
@@ -237,6 +242,10 @@ export interface SellRequest {
   capacity?: number;
   /** Priced in this SPL token (e.g. WalletView.tokens[i].asset.mint for USDC); absent = SOL. */
   mint?: string;
+  /** Fields with units, e.g. `alt_baro ft, gs kt` (docs/streams.md); absent = inferred from the frames. */
+  schema?: string;
+  /** 'recent' (default): buyers may preview a few recent frames for free before buying; 'off': not. */
+  preview?: 'recent' | 'off';
 }
 
 export interface OwnStreamView {

@@ -36,6 +36,8 @@ export interface Listing extends Base {
   origin?: { seller: Address; streamId: string };
   /** Priced in this SPL token (prices in its base units); absent = SOL (lamports). */
   mint?: Address;
+  /** What the frames hold, compact (src-shared/stream-schema.ts): `json key=hex: alt_baro ft, gs kt`. */
+  schema?: string;
 }
 export interface Delist extends Base {
   type: 'Delist';

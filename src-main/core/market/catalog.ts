@@ -82,6 +82,7 @@ export class Catalog {
       expiresAt,
       signature: rx.signature,
       mint: m.mint ?? null,
+      schemaHint: m.schema ?? null,
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
   }

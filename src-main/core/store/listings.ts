@@ -26,6 +26,8 @@ export interface ListingRow {
   signature: string | null;
   /** Priced in this SPL token (prices in its base units); null = SOL (lamports). */
   mint: string | null;
+  /** The Listing's schema hint (src-shared/stream-schema.ts), null when it has none. */
+  schemaHint: string | null;
 }
 
 export interface ListingFilter {
@@ -61,6 +63,10 @@ export interface OfferRow {
   ttlSec: number;
   /** Priced in this SPL token; null = SOL. */
   mint: string | null;
+  /** What the frames hold: given by the seller, or inferred from the first frames; null = not yet. */
+  schemaHint: string | null;
+  /** 'recent': buyers may preview a few recent frames for free; 'off': no preview. */
+  preview: 'recent' | 'off';
   paused: boolean;
   nextSeq: number;
   createdAt: number;
@@ -94,6 +100,7 @@ function listingFromRow(r: Raw): ListingRow {
     delistedAt: r.delisted_at === null ? null : n(r.delisted_at),
     signature: (r.signature as string | null) ?? null,
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
   };
 }
 
@@ -114,6 +121,8 @@ function offerFromRow(r: Raw): OfferRow {
     origin: (r.origin as string | null) ?? null,
     ttlSec: n(r.ttl_sec),
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
+    preview: r.preview === 'off' ? 'off' : 'recent',
     paused: n(r.paused) === 1,
     nextSeq: n(r.next_seq),
     createdAt: n(r.created_at),
@@ -127,8 +136,24 @@ export class ListingStore {
   constructor(private readonly db: Db) {}
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
-  upsert(l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint'> & { mint?: string | null }): void {
+  upsert(
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint'> & {
+      mint?: string | null;
+      schemaHint?: string | null;
+    },
+  ): void {
     const id = listingId(l.seller, l.streamId);
+    const { schemaHint, ...rest } = l;
+    this.#upsert(id, rest);
+    this.db
+      .prepare(`UPDATE listings SET schema_hint = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, id, l.publishedAt);
+  }
+
+  #upsert(
+    id: string,
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint'> & { mint?: string | null },
+  ): void {
     this.db
       .prepare(
         `INSERT INTO listings (id, seller, stream_id, title, description, tags, format, rate_millihz, price_direct,
@@ -233,7 +258,30 @@ export class ListingStore {
   // ---- offers (the seller's own streams) ----
 
   putOffer(
-    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint'> & { nextSeq?: number; mint?: string | null },
+    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview'> & {
+      nextSeq?: number;
+      mint?: string | null;
+      schemaHint?: string | null;
+      preview?: 'recent' | 'off';
+    },
+  ): void {
+    const { schemaHint, preview, ...rest } = o;
+    this.#putOffer(rest);
+    this.db
+      .prepare(`UPDATE offers SET schema_hint = ?, preview = ? WHERE stream_id = ?`)
+      .run(schemaHint ?? null, preview ?? 'recent', o.streamId);
+  }
+
+  /** The schema hint inferred from a stream's first frames (kept: the listing stays stable). */
+  setOfferSchema(streamId: string, hint: string): void {
+    this.db.prepare(`UPDATE offers SET schema_hint = ? WHERE stream_id = ?`).run(hint, streamId);
+  }
+
+  #putOffer(
+    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview'> & {
+      nextSeq?: number;
+      mint?: string | null;
+    },
   ): void {
     const t = now();
     this.db
