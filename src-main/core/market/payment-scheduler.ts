@@ -185,7 +185,6 @@ export class PaymentScheduler {
       // a relayed connection over a priced relay: its share goes in the same transaction, and
       // counts against the cap like a fee (docs/market.md "Priced relays")
       const share = this.#relayShare(p);
-      const extra = fee + (share?.lamports ?? 0n);
       if (!this.#fits(p, fee, share?.lamports)) {
         this.ctx.log.info(
           { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
@@ -230,6 +229,8 @@ export class PaymentScheduler {
         {
           transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount },
           ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
+          // a re-send bids higher only within what the cap leaves (a SOL purchase counts fees in it)
+          ...(p.mint ? {} : { maxFeeLamports: p.maxLamports - p.spent - p.fees - price - (share?.lamports ?? 0n) }),
         },
       );
       if (share)
@@ -257,7 +258,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + extra + rent,
+        fees: p.fees + res.fee + (share?.lamports ?? 0n) + rent,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {
