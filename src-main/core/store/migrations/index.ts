@@ -11,6 +11,7 @@ import m010 from './010_activity';
 import m012 from './012_assets';
 import m013 from './013_portmap';
 import m014 from './014_nat';
+import m015 from './015_mesh';
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 12, name: 'assets', sql: m012 },
   { version: 13, name: 'portmap', sql: m013 },
   { version: 14, name: 'nat', sql: m014 },
+  { version: 15, name: 'mesh', sql: m015 },
 ];
