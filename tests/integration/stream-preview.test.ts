@@ -62,6 +62,6 @@ describe('schema hint in the listing', () => {
         schema: 'temp c, temp f',
       }),
     ).rejects.toThrow(/schema: field 'temp' named twice/);
-    expect(seller.ownStreams().some((o) => o.streamId === 'wx-bad')).toBe(false);
+    expect(seller.ownStreams().some((o) => o.offer.streamId === 'wx-bad')).toBe(false);
   });
 });
