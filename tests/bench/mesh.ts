@@ -13,7 +13,8 @@
 //  - Buy → first frame per buyer (goal ≤ 3 s)
 // Prints the tree and writes test-artifacts/bench/mesh-tree.svg and mesh.json.
 // Environment: AXON_BENCH_MESH_BUYERS (500), AXON_BENCH_MESH_RELAYS (10), AXON_BENCH_MESH_WORKERS
-// (buyer processes, 4), AXON_BENCH_MESH_SECONDS (window, 60), AXON_BENCH_MESH_BUYS_PER_SEC (10).
+// (buyer processes, 4), AXON_BENCH_MESH_SECONDS (window, 60), AXON_BENCH_MESH_BUYS_PER_SEC (10),
+// AXON_BENCH_MESH_DEEP (rebroadcasters one hop deeper, buying from the first ones; 0).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,8 @@ const STREAM_RATE = FRAME_BYTES * HZ; // payload bytes/s
 export interface MeshOptions {
   buyers: number;
   relays: number;
+  /** Rebroadcasters one hop deeper, each buying from one of the first `relays` (default 0). */
+  deepRelays?: number;
   /** Buyer worker processes. */
   workers: number;
   windowSec: number;
@@ -180,17 +183,18 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
   const all = [originW, relayW, ...buyerWs];
   let feed: ReturnType<typeof feeder> | null = null;
   const failures: string[] = [];
+  const deep = o.deepRelays ?? 0;
   try {
     await Promise.all(all.map((w) => w.ready));
     const t0 = performance.now();
     const [originAddr] = await originW.start(1, 1_000_000_000n);
-    await relayW.start(o.relays, 5_000_000_000n);
+    await relayW.start(o.relays + deep, 5_000_000_000n);
     const perWorker = buyerWs.map(
       (_, i) => Math.floor(o.buyers / buyerWs.length) + (i < o.buyers % buyerWs.length ? 1 : 0),
     );
     await Promise.all(buyerWs.map((w, i) => w.start(perWorker[i]!, 1_000_000_000n)));
     say(
-      `started ${1 + o.relays + o.buyers} Axon nodes in ${all.length} processes (${(
+      `started ${1 + o.relays + deep + o.buyers} Axon nodes in ${all.length} processes (${(
         (performance.now() - t0) /
         1000
       ).toFixed(1)} s)`,
@@ -210,18 +214,32 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       },
     });
     say(`origin ${originAddr} sells ${originListing}`);
-    const relayListings = await Promise.all(
+    // every rebroadcaster (of either level) serves its share of the buyers and the deeper ones
+    const perRelay = Math.ceil(o.buyers / Math.max(1, o.relays + deep)) + Math.ceil(deep / Math.max(1, o.relays)) + 5;
+    const level1 = await Promise.all(
       Array.from({ length: o.relays }, (_, i) =>
         relayW.call<string>('rebroadcast', {
           i,
           listingId: originListing,
           price: '50000',
-          capacity: Math.ceil(o.buyers / Math.max(1, o.relays)) + 5,
+          capacity: perRelay,
           minutes: 60,
         }),
       ),
     );
-    say(`${relayListings.length} rebroadcasters listed`);
+    const level2 = await Promise.all(
+      Array.from({ length: deep }, (_, k) =>
+        relayW.call<string>('rebroadcast', {
+          i: o.relays + k,
+          listingId: level1[k % level1.length]!,
+          price: '50000',
+          capacity: perRelay,
+          minutes: 60,
+        }),
+      ),
+    );
+    const relayListings = [...level1, ...level2];
+    say(`${level1.length} rebroadcasters listed${deep ? ` and ${deep} more one hop deeper` : ''}`);
 
     // buyers click Buy one after another (buysPerSec), spread over the rebroadcasters
     const buys: Promise<unknown>[] = [];
@@ -243,7 +261,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     );
 
     // wait for every node's first frame (or give up after a while)
-    const want = o.relays + o.buyers;
+    const want = o.relays + deep + o.buyers;
     const end = Date.now() + 120_000;
     let have = 0;
     for (;;) {
@@ -328,7 +346,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         );
     const tree = treeText(root);
     const footer = [
-      `${o.buyers} buyers + ${o.relays} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} worker processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
+      `${o.buyers} buyers + ${o.relays + deep} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} worker processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
       ...byDepth.map(
         (d) =>
           `depth ${d.depth}: ${d.nodes} nodes, delivered ${((100 * d.delivered) / Math.max(1, d.expected)).toFixed(3)} %, latency p50 ${f1(d.p50)} ms p99 ${f1(d.p99)} ms`,
@@ -374,6 +392,7 @@ export default async function run(): Promise<void> {
   const o: MeshOptions = {
     buyers: Number(process.env.AXON_BENCH_MESH_BUYERS ?? 500),
     relays: Number(process.env.AXON_BENCH_MESH_RELAYS ?? 10),
+    deepRelays: Number(process.env.AXON_BENCH_MESH_DEEP ?? 0),
     workers: Number(process.env.AXON_BENCH_MESH_WORKERS ?? 4),
     windowSec: Number(process.env.AXON_BENCH_MESH_SECONDS ?? 60),
     buysPerSec: Number(process.env.AXON_BENCH_MESH_BUYS_PER_SEC ?? 10),
