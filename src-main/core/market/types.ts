@@ -140,7 +140,8 @@ export class MarketError extends Error {
       | 'cap-too-low'
       | 'already-receiving'
       | 'unhealthy'
-      | 'source-failed',
+      | 'source-failed'
+      | 'seller-unreachable',
     message: string,
   ) {
     super(message);
