@@ -81,6 +81,7 @@ export class PaymentScheduler {
     const next = p.paidThrough + 1;
     const until = paidUntil(p);
     const now = Date.now();
+    if (p.paidThrough < 0) return this.#firstPeriod(run, p, now);
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
     if (fee !== null && !this.#fits(p, fee, this.#relayShare(p)?.lamports))
@@ -112,6 +113,24 @@ export class PaymentScheduler {
     if (ok) this.schedule(run);
     // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
     else this.#later(run, 1000);
+  }
+
+  /**
+   * Period 0 is paid when the stream opens (PurchaseStream). When that payment did not go through
+   * — the stream dropped while the voucher was on its way, the ledger was slow — nothing is paid
+   * yet and nothing is lost by trying again: pay period 0 again while a stream is open (a dropped
+   * one is re-dialed by PurchaseStream meanwhile), for at most one period after the stream first
+   * opened; then end, saying that nothing was paid. (Before this, the "data during period k" rule
+   * ran with k = -1 and ended such a purchase at once: "no data … during period -1".)
+   */
+  async #firstPeriod(run: Run, p: PurchaseRow, now: number): Promise<void> {
+    if (p.startedAt === null || p.periodMs === null) return;
+    if (now < p.startedAt + p.periodMs) {
+      if (run.session && !run.paying && (await this.pay(run, 0))) return this.schedule(run);
+      return this.#later(run, 1000);
+    }
+    const why = run.session ? 'the first payment did not go through' : 'no connection to the seller';
+    await this.control.stopPurchase(run.id, `${why} within the first period; no period was paid`);
   }
 
   /**

@@ -141,6 +141,9 @@ export class MarketError extends Error {
       | 'already-receiving'
       | 'unhealthy'
       | 'source-failed'
+      | 'loop'
+      | 'too-deep'
+      | 'not-allowed'
       | 'seller-unreachable',
     message: string,
   ) {
