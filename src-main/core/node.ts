@@ -199,6 +199,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
           : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
         fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
+        ...(settings.rpcPacing ? { pacing: settings.rpcPacing } : {}),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
