@@ -28,6 +28,8 @@ import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
+import { checkLiveness } from './market/liveness';
+import { relayAddrs } from './net/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
@@ -197,6 +199,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
           : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
         fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
+        ...(settings.rpcPacing ? { pacing: settings.rpcPacing } : {}),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -255,6 +258,17 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         }),
         timing: o.timing,
         log,
+        // seller liveness peer to peer before a request for a listing past its refresh point
+        liveness: (peer) =>
+          checkLiveness(
+            {
+              bestConnection: (p) => net.bestConnection(p),
+              ping: (p, signal) => net.ping(p, signal),
+              dial: (target, opts) => net.libp2p.dial(target, opts),
+              relayAddrs: () => roles.relays().flatMap((c) => relayAddrs(c)),
+            },
+            peer,
+          ),
         // the local endpoint's token lives in the data dir (shown by `axon status`)
         endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });

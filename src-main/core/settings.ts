@@ -88,6 +88,17 @@ export const SettingsSchema = z
       .default(null),
     /** The most a transaction pays for priority on top of its base fee (lamports). */
     rpcPriorityFeeCapLamports: z.number().int().min(0).max(1_000_000_000).default(10_000),
+    /** Request pacing (token buckets, ledger/rpc.ts): requests per 10 s in all and per method;
+     *  0 = unpaced. null = automatic: 60 and 24 (under public RPC limits of 100 and 40) for any
+     *  endpoint but the embedded local ledger, which is not paced. */
+    rpcPacing: z
+      .object({
+        requestsPer10s: z.number().int().min(0).max(100_000),
+        perMethodPer10s: z.number().int().min(0).max(100_000),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */

@@ -22,6 +22,8 @@ export interface MarketContext {
   signals: PunchSignals;
   /** Priced relays (undefined: every relay is used and none is paid). */
   relayPricing?: RelayPricing;
+  /** Is this seller (libp2p peer id) there, peer to peer? (liveness.ts; absent: not checked) */
+  liveness?: (peer: string) => Promise<import('./liveness').Liveness>;
   /** Post on a peer's stdin topic. */
   postTo(peer: Address, msg: AxonMessage, opts?: Parameters<LedgerClient['post']>[2]): ReturnType<LedgerClient['post']>;
 }

@@ -49,6 +49,8 @@ export interface MarketOptions {
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
   /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
   relayPricing?: RelayPricing;
+  /** Seller liveness peer to peer (liveness.ts); absent: the buyer relies on the ledger alone. */
+  liveness?: MarketContext['liveness'];
 }
 
 export interface MarketStatus {
@@ -90,6 +92,7 @@ export class Market extends EventEmitter<MarketEvents> {
       log,
       marketTopic,
       ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
+      ...(opts.liveness ? { liveness: opts.liveness } : {}),
       emit: (ev, ...args) => {
         try {
           (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
