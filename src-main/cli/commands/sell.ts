@@ -24,6 +24,8 @@ export interface SellCliOptions {
   priceRelay?: string;
   period?: string;
   capacity?: string;
+  /** Upload budget of the stream, KiB/s (docs/mesh.md). */
+  upload?: string;
   /** sol (default) | usdc | a mint address: what the prices are in. */
   asset?: string;
   /** Take buyers' messages (uplink): every buyer, or these addresses (comma separated). */
@@ -100,6 +102,8 @@ export interface SellParams {
   priceRelay: bigint;
   periodSec?: number;
   capacity?: number;
+  /** Upload budget, bytes/s (docs/mesh.md). */
+  uploadBps?: number;
   /** Priced in this SPL token (prices in its base units); absent = SOL. */
   mint?: string;
 }
@@ -149,6 +153,7 @@ export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
     priceRelay: o.priceRelay !== undefined ? price(o.priceRelay, '--price-relay') : priceDirect / 2n,
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
+    ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
   };
 }
 
@@ -249,7 +254,12 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
       `price    direct ${money(offer.priceDirect, offer.mint)} per minute` +
         (offer.priceRelay !== null ? `, rebroadcast ${money(offer.priceRelay, offer.mint)} per minute` : ''),
     );
-    print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
+    const budget = offer.uploadBps ?? (ctx.settings.mesh.uploadKiBps > 0 ? ctx.settings.mesh.uploadKiBps * 1024 : null);
+    print(
+      `terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers` +
+        (budget !== null ? `, upload budget ${Math.round(budget / 1024)} KiB/s` : '') +
+        ' (past either, buyers are sent to rebroadcasts)',
+    );
     const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
     for (const x of others) print(`note: this node also sells '${x.offer.streamId}' (resumed from an earlier run)`);
     print('waiting for buyers; Ctrl+C stops selling');
