@@ -256,6 +256,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
         }),
+        mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -353,7 +354,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
-  /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
+  /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
+   *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
     return this.#market.rebroadcast(listingId, o);
   }

@@ -73,6 +73,16 @@ const PlainRpcUrl = z
     error: 'rpcUrl must not carry an API key (? or user@): keep such a URL in the keychain (axon rpc key-url)',
   });
 
+/** The mesh (docs/mesh.md). */
+export const MeshSettingsSchema = z
+  .object({
+    /** Default upload budget of each stream this node sells, KiB/s (0 = none): a buyer whose share
+     *  of the stream would take its upload past it is sent to the stream's rebroadcasts. A sell
+     *  option (`axon sell --upload`) overrides it per stream. 2048 KiB/s ≈ 16 Mbit/s. */
+    uploadKiBps: z.number().int().min(0).max(10_000_000).default(2048),
+  })
+  .strict();
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
 
 export const SettingsSchema = z
@@ -126,6 +136,7 @@ export const SettingsSchema = z
       relayPayPollSec: 3,
     }),
     stunServers: z.array(hostPort).default([]),
+    mesh: MeshSettingsSchema.default({ uploadKiBps: 2048 }),
     /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
      *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
      *  test may talk to the machine's real router). */

@@ -264,6 +264,30 @@ export class TradeStore {
       .run(addMinutes, addLamports, now(), id);
   }
 
+  /**
+   * A full seller redirected a request (docs/mesh.md): the purchase, still 'requested', now goes
+   * to another listing of the same stream (a rebroadcast); recorded as a requested → requested
+   * transition with the reason. Nothing was paid to the first seller.
+   */
+  redirectPurchase(
+    id: string,
+    to: { listingId: string; seller: string; streamId: string; tier: 'direct' | 'relay'; expiresAt: number },
+    reason: string,
+  ): PurchaseRow {
+    const t = now();
+    this.db.transaction(() => {
+      const r = this.db
+        .prepare(
+          `UPDATE purchases SET listing_id = ?, seller = ?, stream_id = ?, tier = ?, expires_at = ?, updated_at = ?
+           WHERE id = ? AND state = 'requested'`,
+        )
+        .run(to.listingId, to.seller, to.streamId, to.tier, to.expiresAt, t, id);
+      if (r.changes !== 1) throw new TransitionError(`purchase ${id} is not waiting for an answer: not redirected`);
+      this.#transition('purchase', id, 'requested', 'requested', reason, t);
+    })();
+    return this.purchase(id)!;
+  }
+
   /** Move a purchase to `to` (checked against the state machine), recording the transition. */
   movePurchase(id: string, to: TradeState, reason: string): PurchaseRow {
     return this.#move('purchase', 'purchases', id, to, reason) as PurchaseRow;
