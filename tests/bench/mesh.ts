@@ -39,8 +39,16 @@ export interface MeshOptions {
   workers: number;
   windowSec: number;
   buysPerSec: number;
-  /** Origin capacity in buyers (its upload budget at the stream's rate). */
-  originCapacity?: number;
+  /**
+   * 'redirect' (the product path): the origin declares an upload budget of 10 buyers at the
+   * stream's rate; the buyers click Buy on the ORIGIN's listing and the full origin's redirect
+   * sends them to the rebroadcasters (their nodes follow it by themselves).
+   * 'spread': the buyers click Buy on the rebroadcasters' listings, spread over them by the bench
+   * (for a build without redirects). Default 'redirect'.
+   */
+  mode?: 'redirect' | 'spread';
+  /** How many buyers the origin's upload budget allows at the stream's rate (default 10). */
+  originSlots?: number;
   /** Print as it goes. */
   verbose?: boolean;
   /** File names under test-artifacts/bench (default mesh-tree.svg, mesh.json). */
@@ -186,6 +194,8 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
   let feed: ReturnType<typeof feeder> | null = null;
   const failures: string[] = [];
   const deep = o.deepRelays ?? 0;
+  const mode = o.mode ?? 'redirect';
+  const slots = o.originSlots ?? 10;
   try {
     await Promise.all(all.map((w) => w.ready));
     const t0 = performance.now();
@@ -212,7 +222,11 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         source: { kind: 'udp', port },
         priceDirect: '100000',
         priceRelay: '50000',
-        capacity: o.originCapacity ?? 10,
+        // `slots` buyers at the stream's rate on the wire (payload + the 21-byte DATA header, as
+        // the seller measures it), and not one more; in 'spread' mode a buyer count instead
+        ...(mode === 'redirect'
+          ? { capacity: 10_000, uploadBps: Math.floor((slots + 0.5) * HZ * (FRAME_BYTES + 21)) }
+          : { capacity: slots }),
       },
     });
     say(`origin ${originAddr} sells ${originListing}`);
@@ -251,7 +265,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     for (let i = 0; i < maxPer; i++)
       for (let w = 0; w < buyerWs.length; w++) {
         if (i >= perWorker[w]!) continue;
-        const listingId = relayListings[j % relayListings.length]!;
+        const listingId = mode === 'redirect' ? originListing : relayListings[j % relayListings.length]!;
         const at = tBuys + (j * 1000) / o.buysPerSec;
         j++;
         if (at > performance.now()) await sleep(at - performance.now());
@@ -405,6 +419,8 @@ export default async function run(): Promise<void> {
     buyers: Number(process.env.AXON_BENCH_MESH_BUYERS ?? 500),
     relays: Number(process.env.AXON_BENCH_MESH_RELAYS ?? 10),
     deepRelays: Number(process.env.AXON_BENCH_MESH_DEEP ?? 0),
+    mode: process.env.AXON_BENCH_MESH_MODE === 'spread' ? 'spread' : 'redirect',
+    originSlots: Number(process.env.AXON_BENCH_MESH_ORIGIN_SLOTS ?? 10),
     workers: Number(process.env.AXON_BENCH_MESH_WORKERS ?? 4),
     windowSec: Number(process.env.AXON_BENCH_MESH_SECONDS ?? 60),
     buysPerSec: Number(process.env.AXON_BENCH_MESH_BUYS_PER_SEC ?? 10),

@@ -31,6 +31,8 @@ export interface NodeReport {
   /** The seller the node's purchase streams from (its upstream in the tree); null for the origin. */
   upstream: string | null;
   purchaseId: string | null;
+  /** The listing the purchase streams (after any redirect). */
+  listingId: string | null;
   purchaseState: string | null;
   reason: string | null;
   /** ms from the Buy call to the first frame; null = no frame. */
@@ -186,9 +188,11 @@ const handlers: Record<string, Handler> = {
       for (let k = a.from; k <= a.to && k < MAX_FRAMES; k++) if (!Number.isNaN(h.lat[k]!)) lat.push(h.lat[k]!);
       const p = h.purchaseId ? h.node.purchase(h.purchaseId) : undefined;
       return {
+        listingId: p?.listingId ?? null,
         address: h.node.identity.address,
         role: h.role,
-        upstream: h.upstream,
+        // the seller the purchase streams from now (a full seller's redirect moves it)
+        upstream: p?.seller ?? h.upstream,
         purchaseId: h.purchaseId,
         purchaseState: p?.state ?? null,
         reason: p?.reason ?? null,
