@@ -4,9 +4,11 @@
 // the nodes live in a few worker processes (tests/bench/lib/mesh-worker.ts), many per process.
 //
 // The origin sells a UDP source; this process feeds it 1 KiB datagrams at 10 Hz, each carrying
-// its send time and index. The origin takes 10 buyers (its upload allows 10 at the stream's rate):
-// 10 rebroadcasters buy it (`rebroadcast()`) and resell it; the buyers click Buy on the
-// rebroadcasters' listings, spread over them. Measured over a window once every buyer streams:
+// its send time and index. The origin's upload budget allows 10 buyers at the stream's rate:
+// 10 rebroadcasters buy it (`rebroadcast()`) and resell it; then the buyers click Buy on the
+// origin's listing, and the full origin's redirect sends each to a rebroadcaster (their nodes
+// follow it by themselves; AXON_BENCH_MESH_MODE=spread has the bench spread them over the
+// rebroadcasters' listings instead). Measured over a window once every buyer streams:
 //  - frames delivered per buyer (goal ≥ 99.9 % of the window's frames, every buyer)
 //  - end-to-end latency p50/p99, direct (depth 1) vs each depth (goal p99 ≤ 2 × direct p99 + 10 ms per hop)
 //  - the origin's upload (raw bytes its connections sent) vs the stream rate (goal ≤ 11 ×)
@@ -14,7 +16,8 @@
 // Prints the tree and writes test-artifacts/bench/mesh-tree.svg and mesh.json.
 // Environment: AXON_BENCH_MESH_BUYERS (500), AXON_BENCH_MESH_RELAYS (10), AXON_BENCH_MESH_WORKERS
 // (buyer processes, 4), AXON_BENCH_MESH_SECONDS (window, 60), AXON_BENCH_MESH_BUYS_PER_SEC (10),
-// AXON_BENCH_MESH_DEEP (rebroadcasters one hop deeper, buying from the first ones; 0).
+// AXON_BENCH_MESH_DEEP (rebroadcasters one hop deeper, buying from the first ones; 0),
+// AXON_BENCH_MESH_ORIGIN_SLOTS (buyers the origin's upload budget allows; 10).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
