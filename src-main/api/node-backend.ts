@@ -7,6 +7,7 @@ import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
   BuyRequest,
+  RebroadcastRequest,
   ListingQuery,
   OwnStreamView,
   PeerView,
@@ -57,6 +58,7 @@ export type AxonNodeLike = Pick<
   | 'quote'
   | 'solNeededToStart'
   | 'buy'
+  | 'rebroadcast'
   | 'renew'
   | 'stopPurchase'
   | 'purchases'
@@ -476,6 +478,14 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return views.purchase(p);
     },
 
+    async rebroadcast(req: RebroadcastRequest) {
+      const r = await node
+        .rebroadcast(req.listingId, { price: BigInt(req.pricePerMinute), minutes: req.maxMinutes })
+        .catch((e: unknown) => userFacing(e));
+      hub.emit('status', status());
+      return { purchase: views.purchase(r.purchase), stream: views.ownStream(r.offer.streamId) };
+    },
+
     purchases: () => node.purchases({ limit: 200 }).map((p) => views.purchase(p)),
 
     recentFrames: (id: string, limit?: number) => frames.recent(id, limit ?? 100),
@@ -505,6 +515,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(req.region ? { region: req.region } : {}),
         ...(req.capacity ? { capacity: req.capacity } : {}),
         ...(req.mint ? { mint: req.mint } : {}),
+        ...(req.schema?.trim() ? { schema: req.schema.trim() } : {}),
+        ...(req.preview ? { preview: req.preview } : {}),
       };
       const offer = await node.sell(o).catch((e: unknown) => {
         if (e instanceof MarketError && e.code === 'source-failed')

@@ -4,6 +4,7 @@
 import { isAddress } from '@solana/kit';
 import { z } from 'zod';
 import type { CommandName } from '../../src-shared/contract/api';
+import { schemaHintProblem } from '../../src-shared/stream-schema';
 
 const lamports = z
   .string()
@@ -49,6 +50,18 @@ export const BuyRequestSchema = z
   })
   .strict();
 
+export const RebroadcastRequestSchema = z
+  .object({
+    listingId,
+    pricePerMinute: lamports,
+    maxMinutes: z
+      .number()
+      .int()
+      .min(1, 'buy at least 1 minute')
+      .max(60 * 24 * 30, 'at most 30 days at once'),
+  })
+  .strict();
+
 export const SourceSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('synthetic'), feed: z.enum(['aircraft', 'weather']) }).strict(),
   z.object({ kind: z.literal('file'), path: z.string().min(1).max(4096) }).strict(),
@@ -89,6 +102,15 @@ export const SellRequestSchema = z
       .string()
       .refine((m) => isAddress(m), 'mint must be a token mint address')
       .optional(),
+    schema: z
+      .string()
+      .trim()
+      .superRefine((s, ctx) => {
+        const problem = s ? schemaHintProblem(s) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: `fields and units: ${problem}` });
+      })
+      .optional(),
+    preview: z.enum(['recent', 'off']).optional(),
   })
   .strict();
 
@@ -135,6 +157,7 @@ export const commandArgs = {
   listings: z.tuple([ListingQuerySchema.optional()]),
   quote: z.tuple([BuyRequestSchema]),
   buy: z.tuple([BuyRequestSchema]),
+  rebroadcast: z.tuple([RebroadcastRequestSchema]),
   purchases: z.tuple([]),
   recentFrames: z.tuple([id, limit]),
   renew: z.tuple([

@@ -65,8 +65,12 @@ export function listingView(l: ListingRow): ListingView {
     publishedAt: l.publishedAt,
     expiresAt: l.expiresAt,
     origin: l.origin,
+    upstream: l.upstream,
+    hops: l.hops,
+    hopMs: l.hopMs,
     receiving: null,
     asset: assetView(l.mint),
+    schemaHint: l.schemaHint,
   };
 }
 

@@ -5,6 +5,7 @@ import { showId, importId, exportId } from './commands/id';
 import { ledgerCommand, listenHost } from './commands/ledger';
 import { serveCommand } from './commands/serve';
 import { sellCommand, type SellCliOptions } from './commands/sell';
+import { rebroadcastCommand, type RebroadcastCliOptions } from './commands/rebroadcast';
 import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
 import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { statusCommand } from './commands/status';
@@ -97,6 +98,7 @@ function program(): Command {
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
     .option('--period <seconds>', 'pay-as-you-go period (default 60)')
     .option('--capacity <n>', 'most buyers at once (default 50)')
+    .option('--upload <KiB/s>', 'upload budget of the stream (default: settings mesh.uploadKiBps, 2048)')
     .option('--stream-id <id>', 'stream id (default: from the title)')
     .option('--description <text>', 'a longer description')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
@@ -107,6 +109,11 @@ function program(): Command {
     )
     .option('--uplink-rate <n>', 'most uplink messages per second per buyer (default 10)')
     .option('--uplink-topic <topic>', "mqtt source: the topic buyers' messages are published to")
+    .option(
+      '--schema <fields>',
+      "what the frames hold, fields with units: 'alt_baro ft, gs kt, flight text' (default: inferred from the first frames)",
+    )
+    .option('--no-preview', 'buyers cannot preview a few recent frames before buying')
     .action((o: SellCliOptions) => sellCommand(cliContext(g()), o));
 
   p.command('listings')
@@ -136,6 +143,20 @@ function program(): Command {
     .option('--mqtt <url>', 'publish each frame to a broker: mqtt://[USER:PASS@]HOST[:PORT]/TOPIC')
     .option('--again', 'buy although a purchase of this stream is still running (pays for it twice)')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
+
+  p.command('rebroadcast <listing>')
+    .description(
+      'buy a stream once and sell it again as a rebroadcast naming its origin (an origin or another rebroadcast; at most 3 hops, no loops) until Ctrl+C',
+    )
+    .option('--price <lamports>', "price per minute to your buyers (default: the upstream's rebroadcast price)")
+    .option('--minutes <n>', 'most minutes to buy upstream (default 60)')
+    .option('--max-lamports <lamports>', 'spending cap upstream (default: the price of --minutes)')
+    .option('--capacity <n>', 'most buyers at once (default 200)')
+    .option(
+      '--upload <KiB/s>',
+      'upload budget: past it new buyers are sent to other rebroadcasts (default: settings mesh.uploadKiBps)',
+    )
+    .action((listing: string, o: RebroadcastCliOptions) => rebroadcastCommand(cliContext(g()), listing, o));
 
   p.command('status')
     .description('purchases, sales, and peers with the path of their connection (direct, hole-punched, relayed)')

@@ -12,6 +12,7 @@ import { progress, type Progress } from '../progress';
 import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
 import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
 import type { SaleRow } from '../../core/store/trades';
+import { parseSchemaHint } from '../../../src-shared/stream-schema';
 
 export interface SellCliOptions {
   source: string;
@@ -24,12 +25,18 @@ export interface SellCliOptions {
   priceRelay?: string;
   period?: string;
   capacity?: string;
+  /** Upload budget of the stream, KiB/s (docs/mesh.md). */
+  upload?: string;
   /** sol (default) | usdc | a mint address: what the prices are in. */
   asset?: string;
   /** Take buyers' messages (uplink): every buyer, or these addresses (comma separated). */
   uplink?: string | boolean;
   uplinkRate?: string;
   uplinkTopic?: string;
+  /** What the frames hold: `alt_baro ft, gs kt` (docs/streams.md "Schema hint"). */
+  schema?: string;
+  /** false (`--no-preview`): buyers cannot preview the stream before buying. */
+  preview?: boolean;
 }
 
 /** The source with the uplink the command line asked for (tcp, udp, cmd and mqtt sources). */
@@ -100,8 +107,12 @@ export interface SellParams {
   priceRelay: bigint;
   periodSec?: number;
   capacity?: number;
+  /** Upload budget, bytes/s (docs/mesh.md). */
+  uploadBps?: number;
   /** Priced in this SPL token (prices in its base units); absent = SOL. */
   mint?: string;
+  schema?: string;
+  preview?: 'recent' | 'off';
 }
 
 /** Default price per minute of a stream priced in USDC: 0.01 USDC. */
@@ -149,7 +160,17 @@ export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
     priceRelay: o.priceRelay !== undefined ? price(o.priceRelay, '--price-relay') : priceDirect / 2n,
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
+    ...(o.schema !== undefined ? { schema: schemaOption(o.schema) } : {}),
+    ...(o.preview === false ? { preview: 'off' as const } : {}),
+    ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
   };
+}
+
+/** `--schema 'alt_baro ft, gs kt'`, checked here so a typo is told before the node starts. */
+function schemaOption(text: string): string {
+  const r = parseSchemaHint(text.trim());
+  if (!r.ok) throw new CliError(`--schema: ${r.error} (e.g. --schema 'alt_baro ft, gs kt, flight text')`, 2);
+  return text.trim();
 }
 
 /** Make sure the node can pay the fees of its listings; on a local ledger, top it up itself. */
@@ -249,7 +270,15 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
       `price    direct ${money(offer.priceDirect, offer.mint)} per minute` +
         (offer.priceRelay !== null ? `, rebroadcast ${money(offer.priceRelay, offer.mint)} per minute` : ''),
     );
-    print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
+    const budget = offer.uploadBps ?? (ctx.settings.mesh.uploadKiBps > 0 ? ctx.settings.mesh.uploadKiBps * 1024 : null);
+    print(
+      `terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers` +
+        (budget !== null ? `, upload budget ${Math.round(budget / 1024)} KiB/s` : '') +
+        ' (past either, buyers are sent to rebroadcasts)',
+    );
+    const shown = node.listing(id)?.schemaHint ?? null;
+    if (shown) print(`schema   ${safeText(shown)}`);
+    print(`preview  ${offer.preview === 'off' ? 'off' : 'on: buyers may see a few recent frames for free'}`);
     const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
     for (const x of others) print(`note: this node also sells '${x.offer.streamId}' (resumed from an earlier run)`);
     print('waiting for buyers; Ctrl+C stops selling');

@@ -4,13 +4,20 @@
 import { z } from 'zod';
 import { address as toAddress, isAddress } from '@solana/kit';
 import type { Listing } from '../ledger/types';
-import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
+import { newNonce, expiresIn, MAX_LAMPORTS, MAX_MESH_HOPS } from '../ledger/messages';
 import { listingId, type OfferRow } from '../store/listings';
 import { StreamHub } from './hub';
 import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
 import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
+import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
+import {
+  formatSchemaHint,
+  inferSchema,
+  parseSchemaHint,
+  SCHEMA_HINT_MAX_BYTES,
+} from '../../../src-shared/stream-schema';
 
 const lamports = z.bigint().min(0n).max(MAX_LAMPORTS, `at most ${MAX_LAMPORTS} lamports`);
 
@@ -34,14 +41,74 @@ export const SellOptionsSchema = z
     capacity: z.number().int().min(1).max(10_000).default(50),
     region: z.string().max(32).optional(),
     origin: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+    /** A rebroadcast of a rebroadcast: the listing it is bought from (docs/mesh.md). */
+    upstream: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+    /** A rebroadcast: rebroadcasters between the origin and its buyers (1 = bought from the origin). */
+    hops: z.number().int().min(1).max(MAX_MESH_HOPS).optional(),
+    /**
+     * Upload budget (bytes/s) of the stream: a buyer whose share would take the stream's upload
+     * past it is redirected to its rebroadcasts, as one past `capacity` is (docs/mesh.md).
+     */
+    uploadBps: z.number().int().min(1).max(10_000_000_000).optional(),
     /** Priced in this SPL token (prices in its base units, e.g. USDC: 6 decimals); absent = SOL. */
     mint: z
       .string()
       .refine((s) => isAddress(s), 'not a mint address')
       .optional(),
+    /**
+     * What the frames hold, e.g. `alt_baro ft, gs kt` or `json key=hex: alt_baro ft, flight text`
+     * (src-shared/stream-schema.ts); absent: inferred from the first frames.
+     */
+    schema: z
+      .string()
+      .superRefine((s, ctx) => {
+        const r = parseSchemaHint(s);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
+      })
+      .optional(),
+    /** 'recent' (default): buyers may preview a few recent frames for free; 'off': no preview. */
+    preview: z.enum(['recent', 'off']).default('recent'),
   })
   .strict();
 export type SellOptions = z.input<typeof SellOptionsSchema>;
+
+/** A seller's hint in its compact form (fields as `name unit`, the format and key before ':'). */
+function canonicalHint(text: string): string {
+  const r = parseSchemaHint(text);
+  return r.ok ? formatSchemaHint(r.schema, SCHEMA_HINT_MAX_BYTES) : text;
+}
+
+/**
+ * A Listing whose text fields leave too little room for the whole schema hint carries fewer of
+ * its fields (formatSchemaHint drops the least useful first), down to none: the hint never makes
+ * a listing too large to post.
+ */
+function fitSchema(msg: Listing): Listing {
+  if (!msg.schema) return msg;
+  const size = (m: Listing): number => {
+    try {
+      return encodePayload(m).length;
+    } catch (e) {
+      if (e instanceof MessageTooLargeError) return e.size;
+      throw e;
+    }
+  };
+  if (size(msg) <= MAX_PAYLOAD_BYTES) return msg;
+  const without = { ...msg };
+  delete without.schema;
+  const room = MAX_PAYLOAD_BYTES - size(without) - 2; // the hint's CBOR text header (null → text)
+  if (room <= 8) return without;
+  const r = parseSchemaHint(msg.schema);
+  if (!r.ok) return without;
+  let max = Math.min(SCHEMA_HINT_MAX_BYTES, room);
+  for (;;) {
+    const hint = formatSchemaHint(r.schema, max);
+    const m = { ...msg, schema: hint };
+    if (size(m) <= MAX_PAYLOAD_BYTES) return m;
+    if (max <= 8) return without;
+    max -= 8;
+  }
+}
 
 const SEQ_SAVE_EVERY = 256;
 /** A new stream's source must start and survive this long (or send data) before it is listed. */
@@ -64,6 +131,8 @@ export class OfferBook {
   #publishedAt = new Map<string, number>();
   /** A health change held back by the minimum gap, posted when the gap is over. */
   #healthTimers = new Map<string, NodeJS.Timeout>();
+  /** A rebroadcast's measured latency from its origin (ms), put in its listing (mesh.ts). */
+  hopMs: ((l: LiveOffer) => number | undefined) | undefined = undefined;
 
   constructor(
     private readonly ctx: MarketContext,
@@ -131,10 +200,16 @@ export class OfferBook {
       capacity: o.capacity,
       region: o.region ?? null,
       origin: o.origin ? listingId(o.origin.seller, o.origin.streamId) : null,
+      upstream: o.upstream ? listingId(o.upstream.seller, o.upstream.streamId) : null,
+      hops: o.origin ? (o.hops ?? 1) : 0,
+      uploadBps: o.uploadBps ?? null,
       // longer-lived listings are refused by every catalog (catalog.ts)
       ttlSec: Math.min(this.ctx.timing.listingTtlSec, MAX_LISTING_TTL_SEC),
       paused: false,
       mint: o.mint ?? null,
+      // a given hint in its canonical compact form; null: inferred from the first frames
+      schemaHint: o.schema ? canonicalHint(o.schema) : null,
+      preview: o.preview,
     });
     const offer = this.ctx.listings.offer(streamId)!;
     await this.#startOffer(offer, true);
@@ -307,10 +382,12 @@ export class OfferBook {
   async #publish(l: LiveOffer): Promise<void> {
     const o = l.offer;
     if (this.live.get(o.streamId) !== l || o.paused) return; // removed or paused while queued
-    const origin = o.origin
-      ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') }
-      : undefined;
-    const msg: Listing = {
+    const ref = (id: string) => ({ seller: toAddress(id.split(':')[0]!), streamId: id.split(':').slice(1).join(':') });
+    const origin = o.origin ? ref(o.origin) : undefined;
+    const upstream = o.upstream ? ref(o.upstream) : undefined;
+    const hopMs = origin ? this.hopMs?.(l) : undefined;
+    const schema = this.#schemaHint(l);
+    let msg: Listing = {
       type: 'Listing',
       nonce: newNonce(),
       expiresAt: expiresIn(o.ttlSec),
@@ -328,7 +405,12 @@ export class OfferBook {
       roles: [],
       ...(origin ? { origin } : {}),
       ...(o.mint ? { mint: toAddress(o.mint) } : {}),
+      ...(schema ? { schema } : {}),
+      ...(upstream ? { upstream } : {}),
+      ...(origin ? { hops: Math.max(1, o.hops) } : {}),
+      ...(hopMs !== undefined ? { hopMs: Math.min(600_000, Math.max(0, Math.round(hopMs))) } : {}),
     };
+    msg = fitSchema(msg);
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
     const at = Date.now();
     this.#publishedAt.set(o.streamId, at);
@@ -351,8 +433,30 @@ export class OfferBook {
       expiresAt: msg.expiresAt * 1000,
       signature: res.signature,
       mint: o.mint,
+      schemaHint: msg.schema ?? null,
+      upstream: o.upstream,
+      hops: origin ? Math.max(1, o.hops) : 0,
+      hopMs: msg.hopMs ?? null,
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
+  }
+
+  /**
+   * The stream's schema hint: the seller's, else inferred once from the frames its source sent
+   * so far (the hub's replay buffer) and kept with the offer, so the listing stays stable. A
+   * rebroadcast carries its origin listing's hint.
+   */
+  #schemaHint(l: LiveOffer): string | undefined {
+    const o = l.offer;
+    if (o.schemaHint) return o.schemaHint;
+    if (o.origin) return this.ctx.listings.get(o.origin)?.schemaHint ?? undefined;
+    const frames = l.hub.recent(50);
+    if (frames.length === 0) return undefined;
+    const utf8 = new TextDecoder();
+    const hint = formatSchemaHint(inferSchema(frames.map((f) => utf8.decode(f.payload))));
+    this.ctx.listings.setOfferSchema(o.streamId, hint);
+    l.offer = { ...o, schemaHint: hint };
+    return hint;
   }
 
   #rate(l: LiveOffer): number {

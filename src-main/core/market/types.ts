@@ -153,7 +153,11 @@ export class MarketError extends Error {
       | 'cap-too-low'
       | 'already-receiving'
       | 'unhealthy'
-      | 'source-failed',
+      | 'source-failed'
+      | 'loop'
+      | 'too-deep'
+      | 'not-allowed'
+      | 'seller-unreachable',
     message: string,
   ) {
     super(message);

@@ -87,7 +87,7 @@ export function verifyPacket(key: Uint8Array, msg: Buffer): number | undefined {
   return type === PROBE || type === ACK ? type : undefined;
 }
 
-function bind(port: number): Promise<Socket> {
+function bindOnce(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
     s.once('error', reject);
@@ -97,6 +97,19 @@ function bind(port: number): Promise<Socket> {
       resolve(s);
     });
   });
+}
+
+/** Bind `port` (0 = any); a given port is retried for up to 1 s while it is still in use (the
+ *  ICE agent that held it, closed just before, frees it from its own thread). */
+async function bind(port: number): Promise<Socket> {
+  for (let i = 0; ; i++) {
+    try {
+      return await bindOnce(port);
+    } catch (err) {
+      if (port === 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Probe until one pair of ports passes both NATs; rejects (BirthdayError) when none did in time. */
@@ -155,17 +168,23 @@ export async function birthdayProbe(o: BirthdayOptions): Promise<BirthdayResult>
           s.on('message', onMessage(s));
           const [lo, hi] = o.portRange ?? [1024, 65535];
           const max = o.maxProbes ?? 1000;
-          const every = 1000 / (o.ratePerSec ?? 100);
-          // a batch per timer tick keeps the rate under coarse timers; never above the rate asked
-          const tickMs = Math.max(10, every);
-          const perTick = Math.max(1, Math.round(tickMs / every));
-          const tick = setInterval(() => {
-            for (let i = 0; i < perTick && sent < max && !done; i++) {
-              s.send(packet(o.key, PROBE), randomInt(lo, hi + 1), o.peerIp);
-              sent++;
-            }
-            if (sent >= max) clearInterval(tick);
-          }, tickMs);
+          const rate = o.ratePerSec ?? 100;
+          // paced by the clock, not by counting ticks: a busy machine fires timers late, and the
+          // probes due since the start then go out in small batches (at most 50 ms worth at once),
+          // so the budget's probes are sent and the average never exceeds the rate asked
+          const began = Date.now();
+          const burst = Math.max(1, Math.ceil(rate / 20));
+          const tick = setInterval(
+            () => {
+              const due = Math.min(max, Math.floor(((Date.now() - began) * rate) / 1000) + 1);
+              for (let i = 0; i < burst && sent < due && !done; i++) {
+                s.send(packet(o.key, PROBE), randomInt(lo, hi + 1), o.peerIp);
+                sent++;
+              }
+              if (sent >= max) clearInterval(tick);
+            },
+            Math.max(10, 1000 / rate),
+          );
           timers.push(tick);
         }
       };

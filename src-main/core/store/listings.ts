@@ -26,6 +26,14 @@ export interface ListingRow {
   signature: string | null;
   /** Priced in this SPL token (prices in its base units); null = SOL (lamports). */
   mint: string | null;
+  /** The Listing's schema hint (src-shared/stream-schema.ts), null when it has none. */
+  schemaHint: string | null;
+  /** A rebroadcast of a rebroadcast: the listing id it is bought from (null: from its origin). */
+  upstream: string | null;
+  /** 0 = an origin; k = k rebroadcasters between the origin and a buyer of this listing. */
+  hops: number;
+  /** A rebroadcast: the latency of its data from the origin when it leaves the rebroadcaster (ms). */
+  hopMs: number | null;
 }
 
 export interface ListingFilter {
@@ -61,6 +69,16 @@ export interface OfferRow {
   ttlSec: number;
   /** Priced in this SPL token; null = SOL. */
   mint: string | null;
+  /** What the frames hold: given by the seller, or inferred from the first frames; null = not yet. */
+  schemaHint: string | null;
+  /** 'recent': buyers may preview a few recent frames for free; 'off': no preview. */
+  preview: 'recent' | 'off';
+  /** A rebroadcast of a rebroadcast: the listing id it is bought from. */
+  upstream: string | null;
+  /** A rebroadcast: its hop count (0 = an origin). */
+  hops: number;
+  /** Upload budget of the stream (bytes/s; null = none): past it buyers are redirected (docs/mesh.md). */
+  uploadBps: number | null;
   paused: boolean;
   nextSeq: number;
   createdAt: number;
@@ -94,6 +112,10 @@ function listingFromRow(r: Raw): ListingRow {
     delistedAt: r.delisted_at === null ? null : n(r.delisted_at),
     signature: (r.signature as string | null) ?? null,
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
+    upstream: (r.upstream as string | null) ?? null,
+    hops: n(r.hops ?? 0),
+    hopMs: r.hop_ms === null || r.hop_ms === undefined ? null : n(r.hop_ms),
   };
 }
 
@@ -114,6 +136,11 @@ function offerFromRow(r: Raw): OfferRow {
     origin: (r.origin as string | null) ?? null,
     ttlSec: n(r.ttl_sec),
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
+    preview: r.preview === 'off' ? 'off' : 'recent',
+    upstream: (r.upstream as string | null) ?? null,
+    hops: n(r.hops ?? 0),
+    uploadBps: r.upload_bps === null || r.upload_bps === undefined ? null : n(r.upload_bps),
     paused: n(r.paused) === 1,
     nextSeq: n(r.next_seq),
     createdAt: n(r.created_at),
@@ -127,20 +154,47 @@ export class ListingStore {
   constructor(private readonly db: Db) {}
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
-  upsert(l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint'> & { mint?: string | null }): void {
+  upsert(
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
+      mint?: string | null;
+      schemaHint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      hopMs?: number | null;
+    },
+  ): void {
     const id = listingId(l.seller, l.streamId);
+    const { schemaHint, ...rest } = l;
+    this.#upsert(id, rest);
+    this.db
+      .prepare(`UPDATE listings SET schema_hint = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, id, l.publishedAt);
+  }
+
+  #upsert(
+    id: string,
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
+      mint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      hopMs?: number | null;
+    },
+  ): void {
     this.db
       .prepare(
         `INSERT INTO listings (id, seller, stream_id, title, description, tags, format, rate_millihz, price_direct,
-           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec, mint)
+           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec, mint,
+           upstream, hops, hop_ms)
          VALUES (@id, @seller, @streamId, @title, @description, @tags, @format, @rate, @priceDirect, @priceRelay,
-           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec, @mint)
+           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec, @mint,
+           @upstream, @hops, @hopMs)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, rate_millihz = excluded.rate_millihz,
            price_direct = excluded.price_direct, price_relay = excluded.price_relay, region = excluded.region,
            origin = excluded.origin, healthy = excluded.healthy, own = MAX(own, excluded.own),
            published_at = excluded.published_at, expires_at = excluded.expires_at, delisted_at = NULL,
-           signature = excluded.signature, period_sec = excluded.period_sec, mint = excluded.mint
+           signature = excluded.signature, period_sec = excluded.period_sec, mint = excluded.mint,
+           upstream = excluded.upstream, hops = excluded.hops, hop_ms = excluded.hop_ms
          WHERE excluded.published_at >= listings.published_at`,
       )
       .run({
@@ -163,6 +217,9 @@ export class ListingStore {
         signature: l.signature,
         periodSec: l.periodSec,
         mint: l.mint ?? null,
+        upstream: l.upstream ?? null,
+        hops: l.hops ?? 0,
+        hopMs: l.hopMs ?? null,
       });
   }
 
@@ -233,20 +290,56 @@ export class ListingStore {
   // ---- offers (the seller's own streams) ----
 
   putOffer(
-    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint'> & { nextSeq?: number; mint?: string | null },
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
+      nextSeq?: number;
+      mint?: string | null;
+      schemaHint?: string | null;
+      preview?: 'recent' | 'off';
+      upstream?: string | null;
+      hops?: number;
+      uploadBps?: number | null;
+    },
+  ): void {
+    const { schemaHint, preview, ...rest } = o;
+    this.#putOffer(rest);
+    this.db
+      .prepare(`UPDATE offers SET schema_hint = ?, preview = ? WHERE stream_id = ?`)
+      .run(schemaHint ?? null, preview ?? 'recent', o.streamId);
+  }
+
+  /** The schema hint inferred from a stream's first frames (kept: the listing stays stable). */
+  setOfferSchema(streamId: string, hint: string): void {
+    this.db.prepare(`UPDATE offers SET schema_hint = ? WHERE stream_id = ?`).run(hint, streamId);
+  }
+
+  #putOffer(
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
+      nextSeq?: number;
+      mint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      uploadBps?: number | null;
+    },
   ): void {
     const t = now();
     this.db
       .prepare(
         `INSERT INTO offers (stream_id, title, description, tags, format, source, price_direct, price_relay, period_sec,
-           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at, mint)
+           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at, mint, upstream, hops, upload_bps)
          VALUES (@streamId, @title, @description, @tags, @format, @source, @priceDirect, @priceRelay, @periodSec,
-           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t, @mint)
+           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t, @mint, @upstream, @hops, @uploadBps)
          ON CONFLICT (stream_id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, source = excluded.source, price_direct = excluded.price_direct,
            price_relay = excluded.price_relay, period_sec = excluded.period_sec, grace_sec = excluded.grace_sec,
            capacity = excluded.capacity, region = excluded.region, origin = excluded.origin, ttl_sec = excluded.ttl_sec,
-           paused = excluded.paused, updated_at = excluded.updated_at, mint = excluded.mint`,
+           paused = excluded.paused, updated_at = excluded.updated_at, mint = excluded.mint,
+           upstream = excluded.upstream, hops = excluded.hops, upload_bps = excluded.upload_bps`,
       )
       .run({
         ...o,
@@ -255,6 +348,9 @@ export class ListingStore {
         paused: o.paused ? 1 : 0,
         nextSeq: o.nextSeq ?? 0,
         mint: o.mint ?? null,
+        upstream: o.upstream ?? null,
+        hops: o.hops ?? 0,
+        uploadBps: o.uploadBps ?? null,
         t,
       });
   }
