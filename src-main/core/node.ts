@@ -4,6 +4,7 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
@@ -255,6 +256,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           maxPrice: BigInt(settings.roles.maxRelayPrice),
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
+          dialProtocol: (peer, protocol, signal) =>
+            net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
