@@ -28,6 +28,8 @@ import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
+import { checkLiveness } from './market/liveness';
+import { relayAddrs } from './net/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
@@ -197,6 +199,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
           : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
         fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
+        ...(settings.rpcPacing ? { pacing: settings.rpcPacing } : {}),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -261,8 +264,20 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
         }),
+        mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
         log,
+        // seller liveness peer to peer before a request for a listing past its refresh point
+        liveness: (peer) =>
+          checkLiveness(
+            {
+              bestConnection: (p) => net.bestConnection(p),
+              ping: (p, signal) => net.ping(p, signal),
+              dial: (target, opts) => net.libp2p.dial(target, opts),
+              relayAddrs: () => roles.relays().flatMap((c) => relayAddrs(c)),
+            },
+            peer,
+          ),
         // the local endpoint's token lives in the data dir (shown by `axon status`)
         endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });
@@ -347,7 +362,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
-  /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
+  /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
+   *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
     return this.#market.rebroadcast(listingId, o);
   }

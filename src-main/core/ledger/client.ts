@@ -34,7 +34,10 @@ import { watchLamports } from './nonce';
 import {
   backoffMs,
   createRpc,
+  PUBLIC_RPC_PACING,
   RpcMeter,
+  RpcPacer,
+  type PacingPolicy,
   SubscriptionsHolder,
   type RpcHealth,
   type LedgerRpc,
@@ -92,6 +95,9 @@ export interface LedgerClientOptions {
   retry?: RetryPolicy;
   /** Priority-fee cap and bid (default DEFAULT_FEE_POLICY). */
   fees?: Partial<FeePolicy>;
+  /** Request pacing (rpc.ts RpcPacer). Default: PUBLIC_RPC_PACING for any endpoint but a loopback
+   *  one (the embedded ledger has no limits); false = never paced. */
+  pacing?: PacingPolicy | false;
 }
 
 export type PostFailure = 'rejected' | 'failed' | 'gave-up' | 'closed';
@@ -118,6 +124,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly rpc: LedgerRpc;
   /** Requests per method and the 429 state of this client's RPC endpoint. */
   readonly meter = new RpcMeter();
+  /** Paces requests under public limits (undefined: not paced). */
+  readonly pacer: RpcPacer | undefined;
   /** Compute-unit limit and priority fee of every transaction this client signs. */
   readonly fees: FeePlanner;
   readonly #subs: SubscriptionsHolder;
@@ -137,14 +145,16 @@ export class SolanaLedgerClient implements LedgerClient {
       : opts.rpcUrl
         ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
         : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
-    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
+    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
+    const pacing = opts.pacing === undefined ? (loopback ? false : PUBLIC_RPC_PACING) : opts.pacing;
+    this.pacer = pacing && (pacing.requestsPer10s > 0 || pacing.perMethodPer10s > 0) ? new RpcPacer(pacing) : undefined;
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter, this.pacer);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.fees = new FeePlanner(this.rpc, this.#log, { ...DEFAULT_FEE_POLICY, ...opts.fees });
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
     this.garbage = new GarbageStats(this.#log);
     this.#postAttempts = opts.postAttempts ?? 6;
-    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
     this.#watch = {
       rpc: this.rpc,
       subs: opts.push === false ? undefined : this.#subs,
@@ -404,7 +414,10 @@ export class SolanaLedgerClient implements LedgerClient {
 
   /** The RPC endpoint's state as this client saw it (requests, 429s). */
   rpcHealth(): RpcHealth {
-    return this.meter.health();
+    return {
+      ...this.meter.health(),
+      pacing: this.pacer ? { ...this.pacer.policy, ...this.pacer.stats() } : null,
+    };
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
-import { MeshError, planRebroadcast, rebroadcastStreamId } from './mesh';
+import { MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
 import {
   DEFAULT_TIMING,
   MarketError,
@@ -49,6 +49,10 @@ export interface MarketOptions {
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
   /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
   relayPricing?: RelayPricing;
+  /** Seller liveness peer to peer (liveness.ts); absent: the buyer relies on the ledger alone. */
+  liveness?: MarketContext['liveness'];
+  /** The mesh's settings (docs/mesh.md): the default upload budget of a stream for sale. */
+  mesh?: MeshOptions;
 }
 
 export interface MarketStatus {
@@ -90,6 +94,8 @@ export class Market extends EventEmitter<MarketEvents> {
       log,
       marketTopic,
       ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
+      ...(opts.liveness ? { liveness: opts.liveness } : {}),
+      ...(opts.mesh ? { mesh: opts.mesh } : {}),
       emit: (ev, ...args) => {
         try {
           (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
@@ -407,6 +413,11 @@ export class Market extends EventEmitter<MarketEvents> {
         return;
       case 'ServiceReject':
         return this.buyer.onReject(rx as Received<typeof m>);
+      case 'ServiceRedirect':
+        void this.buyer
+          .onRedirect(rx as Received<typeof m>)
+          .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'redirect handling failed'));
+        return;
       case 'PeerError':
         return this.buyer.onPeerError(rx as Received<typeof m>);
       case 'PunchSync':

@@ -143,7 +143,8 @@ export class MarketError extends Error {
       | 'source-failed'
       | 'loop'
       | 'too-deep'
-      | 'not-allowed',
+      | 'not-allowed'
+      | 'seller-unreachable',
     message: string,
   ) {
     super(message);

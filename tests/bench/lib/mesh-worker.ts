@@ -46,6 +46,8 @@ export interface NodeReport {
   uploadBytesPerSec: number;
   /** The purchase's states after Buy: [state, ms after the Buy call]. */
   steps: [string, number][];
+  /** What it sold (origin, rebroadcasters): each sale's buyer, state, reason and lamports earned. */
+  sales: { buyer: string; state: string; reason: string | null; earned: string }[];
 }
 
 interface Hosted {
@@ -197,6 +199,9 @@ const handlers: Record<string, Handler> = {
         steps: h.purchaseId
           ? h.node.history('purchase', h.purchaseId).map((t) => [t.to, Math.round(t.at - h.tBuy)] as [string, number])
           : [],
+        sales: h.node
+          .sales({ limit: 10_000 })
+          .map((x) => ({ buyer: x.buyer, state: x.state, reason: x.reason, earned: x.earned.toString() })),
       };
     }),
   usage: async () => ({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() }),
