@@ -213,6 +213,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
+        birthday: settings.birthday.enabled
+          ? {
+              sockets: settings.birthday.sockets,
+              ratePerSec: settings.birthday.probesPerSec,
+              maxProbes: settings.birthday.maxProbes,
+              probeMs: settings.birthday.probeSec * 1000,
+            }
+          : false,
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
