@@ -129,6 +129,39 @@ describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream pri
   });
 });
 
+// a token purchase's cap is in the token: the lamports of fees (and the seller's token account
+// rent, 2 039 280 lamports) are shown beside it and never count against it
+describe('a small USDC purchase by voucher', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  it("goes on past its first period although the seller's token account rent exceeds its cap", async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    const [s, b] = await Promise.all([startNode(l.ledger, { airdrop: SOL }), startNode(l.ledger, { airdrop: SOL })]);
+    cleanups.unshift(s.cleanup, b.cleanup);
+    const usdc = (await b.node.ledger.usdc())!;
+    await b.node.ledger.tokenFaucet(usdc, 5_000_000n);
+    await s.node.sell({
+      streamId: 'wx',
+      title: 'Weather',
+      source: { kind: 'weather' },
+      priceDirect: PER_MIN,
+      mint: usdc.mint!,
+    });
+    const listingId = `${s.node.identity.address}:wx`;
+    await waitFor(() => b.node.listing(listingId), 15_000, 'listing on the buyer');
+    const p = await b.node.buy(listingId, { minutes: 1 });
+    expect(p.maxLamports).toBe(30n * PER_PERIOD); // 600 000 base units < the rent in lamports
+    await waitFor(() => (b.node.purchase(p.id)?.paidThrough ?? -1) >= 2, 30_000, 'three periods vouched');
+    expect(b.node.purchase(p.id)!.state).toBe('streaming');
+    expect(b.node.purchase(p.id)!.fees).toBeGreaterThan(p.maxLamports); // the rent, booked beside the cap
+    await b.node.stop(p.id);
+  }, 90_000);
+});
+
 // the seller watches a USDC buyer's token account as it watches a SOL buyer's lamports
 describe('a USDC buyer that empties its token account', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
