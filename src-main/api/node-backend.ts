@@ -229,6 +229,8 @@ function forwardNodeEvents(
       if (row) hub.emit('payment', paymentView(row, cluster));
     },
     listing: onListing,
+    balance: (b: { mint: string | null; amount: bigint }) =>
+      hub.emit('balance', { mint: b.mint, balance: b.amount.toString() }),
     nat: () => hub.emit('status', views.status()),
     rpc: (h: { rateLimited: boolean }) => {
       hub.emit('status', views.status());

@@ -79,7 +79,12 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
+/** This wallet's balance of SOL (mint null, lamports) or of a token (base units) changed. */
+export interface BalanceChange {
+  mint: string | null;
+  amount: bigint;
+}
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth]; balance: [BalanceChange] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -315,6 +320,18 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         saveRpc(h);
         node.emit('rpc', h);
       });
+      // the wallet's balances by subscription (accountNotifications; polled only while the
+      // WebSocket is down), for the UI to show without polling; they end when the ledger client closes
+      ledger.watchLamports(identity.address, (amount) => node.emit('balance', { mint: null, amount }));
+      void ledger
+        .usdc()
+        .then((usdc) => {
+          if (usdc)
+            ledger.watchTokenBalance(identity.address, usdc, (amount) =>
+              node.emit('balance', { mint: usdc.mint, amount }),
+            );
+        })
+        .catch(() => undefined);
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (!node.#nat?.sources.some((x) => x.startsWith('reflector:'))) node.#rediscover();

@@ -516,6 +516,9 @@ export interface AxonEvents {
   peer: PeerView;
   payment: PaymentView;
   notice: Notice;
+  /** The wallet's balance changed (pushed from the ledger's account subscription): SOL when
+   *  `mint` is null (lamports), else that token's base units. */
+  balance: { mint: string | null; balance: LamportsString };
 }
 export type AxonEventName = keyof AxonEvents;
 
