@@ -140,3 +140,131 @@ export function withUnit(v: unknown, unit?: string): string {
   const s = Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(Math.abs(v) < 10 ? 4 : 1);
   return unit ? (unit === '°' ? `${s}°` : `${s} ${unit}`) : s;
 }
+
+// ---- the schema hint a Listing carries (compact text, ≤ SCHEMA_HINT_MAX_BYTES) ----
+//
+//   hint  = [ format [ " key=" name ] ":" ] [ field *( "," field ) ]
+//   field = name [ " " unit ]      ; unit `text` / `bool`: that kind; another unit: a number in
+//                                  ; that unit; none: a number without unit
+// e.g. `json key=hex: alt_baro ft, gs kt, lat °, lon °, flight text` — what the seller typed
+// (`axon sell --schema 'alt_baro ft, gs kt'`) or what the seller's node inferred from its first
+// frames. Readers validate it (parseSchemaHint) as part of the Listing's schema.
+
+/** Most UTF-8 bytes of a Listing's schema hint (docs/protocol.md: the Listing still fits). */
+export const SCHEMA_HINT_MAX_BYTES = 160;
+const NAME_RE = /^[A-Za-z0-9_.\-/]{1,32}$/;
+// eslint-disable-next-line no-control-regex
+const UNIT_RE = /^[^\s,:=\u0000-\u001f\u007f]{1,12}$/u;
+const FORMATS = ['json', 'text', 'binary'] as const;
+
+const utf8Bytes = (s: string): number => new TextEncoder().encode(s).length;
+
+export type HintResult = { ok: true; schema: StreamSchema } | { ok: false; error: string };
+
+/** Parse a schema hint (the Listing's, or what a seller typed); a specific error when invalid. */
+export function parseSchemaHint(text: string): HintResult {
+  if (utf8Bytes(text) > SCHEMA_HINT_MAX_BYTES)
+    return { ok: false, error: `longer than ${SCHEMA_HINT_MAX_BYTES} UTF-8 bytes` };
+  let format: StreamSchema['format'] = 'json';
+  let key: string | undefined;
+  let body = text.trim();
+  const colon = body.indexOf(':');
+  const head = colon >= 0 ? body.slice(0, colon).trim() : '';
+  if (colon >= 0 && /^(json|text|binary)(\s|$)/.test(head)) {
+    const parts = head.split(/\s+/);
+    format = parts[0] as StreamSchema['format'];
+    for (const p of parts.slice(1)) {
+      const m = /^key=(.+)$/.exec(p);
+      if (!m || !NAME_RE.test(m[1]!)) return { ok: false, error: `'${p}' in '${head}': expected key=FIELD` };
+      key = m[1];
+    }
+    body = body.slice(colon + 1).trim();
+  } else if (colon >= 0) {
+    return { ok: false, error: `'${head}': the format before ':' is one of ${FORMATS.join(', ')}` };
+  }
+  const fields: FieldHint[] = [];
+  for (const raw of body ? body.split(',') : []) {
+    const words = raw.trim().split(/\s+/);
+    const [name, unit, extra] = words;
+    if (!name || !NAME_RE.test(name))
+      return { ok: false, error: `'${raw.trim()}': a field name is 1-32 letters, digits, _ . - /` };
+    if (extra !== undefined) return { ok: false, error: `'${raw.trim()}': expected 'name' or 'name unit'` };
+    if (unit !== undefined && !UNIT_RE.test(unit))
+      return { ok: false, error: `'${raw.trim()}': a unit is 1-12 characters without spaces , : =` };
+    if (fields.some((f) => f.name === name)) return { ok: false, error: `field '${name}' named twice` };
+    if (unit === 'text' || unit === 'bool') fields.push({ name, kind: unit === 'text' ? 'text' : 'boolean' });
+    else fields.push(unit ? { name, kind: 'number', unit } : { name, kind: 'number' });
+  }
+  if (fields.length === 0 && format === 'json' && !text.includes(':'))
+    return { ok: false, error: 'no fields: give e.g. "alt_baro ft, gs kt"' };
+  const names = new Set(fields.map((f) => f.name));
+  const geo = (names.has('lat') && names.has('lon')) || (names.has('latitude') && names.has('longitude'));
+  return { ok: true, schema: { format, fields, geo, ...(key ? { key } : {}) } };
+}
+
+/** The problem with a hint, or undefined when it is valid (the Listing's zod refinement). */
+export function schemaHintProblem(text: string): string | undefined {
+  const r = parseSchemaHint(text);
+  return r.ok ? undefined : r.error;
+}
+
+const fieldText = (f: FieldHint): string =>
+  f.kind === 'text'
+    ? `${f.name} text`
+    : f.kind === 'boolean'
+      ? `${f.name} bool`
+      : f.unit
+        ? `${f.name} ${f.unit}`
+        : f.name;
+
+/**
+ * The compact text of a schema, at most `maxBytes`: fields that do not fit are left out,
+ * positions and numbers with units first, then other numbers, then text and booleans.
+ */
+export function formatSchemaHint(s: StreamSchema, maxBytes = SCHEMA_HINT_MAX_BYTES): string {
+  const usable = s.fields.filter((f) => NAME_RE.test(f.name) && (!f.unit || UNIT_RE.test(f.unit)));
+  const rank = (f: FieldHint): number =>
+    /^(lat|lon|latitude|longitude)$/.test(f.name) ? 0 : f.kind === 'number' ? (f.unit ? 1 : 2) : 3;
+  const order = [...usable].sort((a, b) => rank(a) - rank(b));
+  const key = s.key && NAME_RE.test(s.key) ? ` key=${s.key}` : '';
+  const head = `${s.format}${key}:`;
+  const chosen: FieldHint[] = [];
+  for (const f of order) {
+    const next = [...chosen, f];
+    const text = `${head} ${usable
+      .filter((x) => next.includes(x))
+      .map(fieldText)
+      .join(', ')}`;
+    if (utf8Bytes(text) <= maxBytes) chosen.push(f);
+  }
+  const body = usable
+    .filter((x) => chosen.includes(x))
+    .map(fieldText)
+    .join(', ');
+  return body ? `${head} ${body}` : head;
+}
+
+/**
+ * The schema the live view uses: the listing's hint when it has one (the seller's words win:
+ * units, key, kinds), completed by what the frames show.
+ */
+export function mergeSchema(hint: StreamSchema | null | undefined, inferred: StreamSchema): StreamSchema {
+  if (!hint) return inferred;
+  const byName = new Map(inferred.fields.map((f) => [f.name, f]));
+  for (const f of hint.fields) byName.set(f.name, f);
+  const fields = [...byName.values()];
+  const names = new Set(fields.map((f) => f.name));
+  const geo =
+    hint.geo ||
+    inferred.geo ||
+    (names.has('lat') && names.has('lon')) ||
+    (names.has('latitude') && names.has('longitude'));
+  const key = hint.key ?? inferred.key;
+  const format = inferred.fields.length || inferred.format === 'binary' ? inferred.format : hint.format;
+  return { format, fields, geo, ...(key ? { key } : {}) };
+}
+
+/** The unit of a field in a schema (its hint), else from its name. */
+export function unitIn(s: StreamSchema | null | undefined, name: string): string | undefined {
+  return s?.fields.find((f) => f.name === name)?.unit ?? unitOf(name);
+}

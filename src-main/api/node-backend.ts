@@ -515,6 +515,8 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         ...(req.region ? { region: req.region } : {}),
         ...(req.capacity ? { capacity: req.capacity } : {}),
         ...(req.mint ? { mint: req.mint } : {}),
+        ...(req.schema?.trim() ? { schema: req.schema.trim() } : {}),
+        ...(req.preview ? { preview: req.preview } : {}),
       };
       const offer = await node.sell(o).catch((e: unknown) => {
         if (e instanceof MarketError && e.code === 'source-failed')

@@ -4,6 +4,7 @@
 import { isAddress } from '@solana/kit';
 import { z } from 'zod';
 import type { CommandName } from '../../src-shared/contract/api';
+import { schemaHintProblem } from '../../src-shared/stream-schema';
 
 const lamports = z
   .string()
@@ -101,6 +102,15 @@ export const SellRequestSchema = z
       .string()
       .refine((m) => isAddress(m), 'mint must be a token mint address')
       .optional(),
+    schema: z
+      .string()
+      .trim()
+      .superRefine((s, ctx) => {
+        const problem = s ? schemaHintProblem(s) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: `fields and units: ${problem}` });
+      })
+      .optional(),
+    preview: z.enum(['recent', 'off']).optional(),
   })
   .strict();
 
@@ -127,6 +137,8 @@ export const SettingsPatchSchema = z
           .strict(),
         relayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
         maxRelayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
+        relayGraceSec: z.number().int().min(5).max(3600).optional(),
+        relayPayPollSec: z.number().int().min(1).max(300).optional(),
       })
       .strict(),
     stunServers: z.array(hostPort).max(16),

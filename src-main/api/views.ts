@@ -70,6 +70,7 @@ export function listingView(l: ListingRow): ListingView {
     hopMs: l.hopMs,
     receiving: null,
     asset: assetView(l.mint),
+    schemaHint: l.schemaHint,
   };
 }
 

@@ -109,6 +109,11 @@ function program(): Command {
     )
     .option('--uplink-rate <n>', 'most uplink messages per second per buyer (default 10)')
     .option('--uplink-topic <topic>', "mqtt source: the topic buyers' messages are published to")
+    .option(
+      '--schema <fields>',
+      "what the frames hold, fields with units: 'alt_baro ft, gs kt, flight text' (default: inferred from the first frames)",
+    )
+    .option('--no-preview', 'buyers cannot preview a few recent frames before buying')
     .action((o: SellCliOptions) => sellCommand(cliContext(g()), o));
 
   p.command('listings')

@@ -96,6 +96,11 @@ export interface ListingView {
   receiving: string | null;
   /** What the prices are in (SOL or a token such as USDC); absent = SOL. */
   asset?: AssetView;
+  /**
+   * What the frames hold, as the listing says (`json key=hex: alt_baro ft, gs kt`; parse with
+   * parseSchemaHint in src-shared/stream-schema.ts); null when the listing has no hint.
+   */
+  schemaHint?: string | null;
 }
 
 /** Rebroadcast a listing (docs/mesh.md): buy it once, sell it again at `pricePerMinute`. */
@@ -252,6 +257,10 @@ export interface SellRequest {
   capacity?: number;
   /** Priced in this SPL token (e.g. WalletView.tokens[i].asset.mint for USDC); absent = SOL. */
   mint?: string;
+  /** Fields with units, e.g. `alt_baro ft, gs kt` (docs/streams.md); absent = inferred from the frames. */
+  schema?: string;
+  /** 'recent' (default): buyers may preview a few recent frames for free before buying; 'off': not. */
+  preview?: 'recent' | 'off';
 }
 
 export interface OwnStreamView {
@@ -349,25 +358,8 @@ export interface PaymentView {
 }
 
 /** What one transaction of this wallet was (History). */
-export type ActivityKind =
-  | 'payment-out'
-  | 'payment-in'
-  | 'listing'
-  | 'refresh'
-  | 'delist'
-  | 'request'
-  | 'accept'
-  | 'reject'
-  | 'stop'
-  | 'announce'
-  | 'message'
-  | 'airdrop'
-  | 'tokenFaucet'
-  | 'transfer-in'
-  | 'transfer-out'
-  | 'deposit'
-  | 'refund'
-  | 'failed';
+export { ACTIVITY_KINDS, type ActivityKind } from './activity';
+import type { ActivityKind } from './activity';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
 export interface ActivityView {

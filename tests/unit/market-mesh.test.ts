@@ -42,6 +42,7 @@ const row = (seller: Address, streamId: string, o: Partial<ListingRow> = {}): Li
   delistedAt: null,
   signature: null,
   mint: null,
+  schemaHint: null,
   upstream: null,
   hops: 0,
   hopMs: null,

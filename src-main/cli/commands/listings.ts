@@ -3,7 +3,7 @@
 // topic up to its head into the local catalog (SQLite), then searches it.
 import type { CliContext } from '../context';
 import type { ListingFilter, ListingRow } from '../../core/store/listings';
-import { ago, parseLamports, parsePositiveInt, rate, short, sol, table, toJson } from '../format';
+import { ago, parseLamports, parsePositiveInt, rate, safeText, short, sol, table, toJson } from '../format';
 import { progress } from '../progress';
 import { openLedgerView, syncCatalogOnce } from './node-context';
 import { CliError } from '../context';
@@ -110,6 +110,11 @@ export function printListings(rows: ListingRow[]): void {
       ]),
     ),
   );
+  const hinted = rows.filter((l) => l.schemaHint);
+  if (hinted.length) {
+    console.log("\nwhat the frames hold (the listing's schema hint):");
+    for (const l of hinted) console.log(`  ${l.id}  ${safeText(l.schemaHint!)}`);
+  }
   console.log(
     `\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute; a rebroadcast (↳) is bought at its RELAY price, hop k = k rebroadcasters from the origin, +N ms its measured extra latency. Buy one with \`axon buy <ID>\` (or its stream id when unique).`,
   );

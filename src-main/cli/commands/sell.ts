@@ -12,6 +12,7 @@ import { progress, type Progress } from '../progress';
 import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
 import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
 import type { SaleRow } from '../../core/store/trades';
+import { parseSchemaHint } from '../../../src-shared/stream-schema';
 
 export interface SellCliOptions {
   source: string;
@@ -32,6 +33,10 @@ export interface SellCliOptions {
   uplink?: string | boolean;
   uplinkRate?: string;
   uplinkTopic?: string;
+  /** What the frames hold: `alt_baro ft, gs kt` (docs/streams.md "Schema hint"). */
+  schema?: string;
+  /** false (`--no-preview`): buyers cannot preview the stream before buying. */
+  preview?: boolean;
 }
 
 /** The source with the uplink the command line asked for (tcp, udp, cmd and mqtt sources). */
@@ -106,6 +111,8 @@ export interface SellParams {
   uploadBps?: number;
   /** Priced in this SPL token (prices in its base units); absent = SOL. */
   mint?: string;
+  schema?: string;
+  preview?: 'recent' | 'off';
 }
 
 /** Default price per minute of a stream priced in USDC: 0.01 USDC. */
@@ -154,7 +161,16 @@ export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
     ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
+    ...(o.schema !== undefined ? { schema: schemaOption(o.schema) } : {}),
+    ...(o.preview === false ? { preview: 'off' as const } : {}),
   };
+}
+
+/** `--schema 'alt_baro ft, gs kt'`, checked here so a typo is told before the node starts. */
+function schemaOption(text: string): string {
+  const r = parseSchemaHint(text.trim());
+  if (!r.ok) throw new CliError(`--schema: ${r.error} (e.g. --schema 'alt_baro ft, gs kt, flight text')`, 2);
+  return text.trim();
 }
 
 /** Make sure the node can pay the fees of its listings; on a local ledger, top it up itself. */
@@ -260,6 +276,9 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
         (budget !== null ? `, upload budget ${Math.round(budget / 1024)} KiB/s` : '') +
         ' (past either, buyers are sent to rebroadcasts)',
     );
+    const shown = node.listing(id)?.schemaHint ?? null;
+    if (shown) print(`schema   ${safeText(shown)}`);
+    print(`preview  ${offer.preview === 'off' ? 'off' : 'on: buyers may see a few recent frames for free'}`);
     const others = node.status().offers.filter((x) => x.offer.streamId !== offer.streamId);
     for (const x of others) print(`note: this node also sells '${x.offer.streamId}' (resumed from an earlier run)`);
     print('waiting for buyers; Ctrl+C stops selling');

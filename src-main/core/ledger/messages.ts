@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { getAddressDecoder, getAddressEncoder, isAddress, type Address } from '@solana/kit';
 import { randomBytes } from 'node:crypto';
 import type { MessageType } from './types';
+import { SCHEMA_HINT_MAX_BYTES, schemaHintProblem } from '../../../src-shared/stream-schema';
 
 export const NONCE_BYTES = 16;
 export const MAX_U64 = (1n << 64n) - 1n;
@@ -45,7 +46,7 @@ export const ENUMS = {
 } as const;
 
 export type FieldKind =
-  | { k: 'string'; max: number } // UTF-8, max bytes
+  | { k: 'string'; max: number; check?: (s: string) => string | undefined } // UTF-8, max bytes; check: a problem
   | { k: 'strings'; max: number; items: number }
   | { k: 'bytes'; min: number; max: number }
   | { k: 'uint'; max: number; min?: number } // JS number, integer
@@ -97,6 +98,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
       kind: { k: 'address' },
       optional: true,
       doc: 'priced in this SPL token (prices in its base units); null = SOL (lamports)',
+    },
+    {
+      name: 'schema',
+      kind: { k: 'string', max: SCHEMA_HINT_MAX_BYTES, check: schemaHintProblem },
+      optional: true,
+      doc: "what the frames hold: format, entity key, fields with units (docs/streams.md 'Schema hint')",
     },
     {
       name: 'upstream',
@@ -191,8 +198,15 @@ const originSchema = z.object({ seller: address, streamId: text(64) }).strict();
 
 function zodFor(kind: FieldKind): z.ZodType {
   switch (kind.k) {
-    case 'string':
-      return text(kind.max);
+    case 'string': {
+      const check = kind.check;
+      return check
+        ? text(kind.max).superRefine((s, ctx) => {
+            const problem = check(s);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+        : text(kind.max);
+    }
     case 'strings':
       return z.array(text(kind.max)).max(kind.items);
     case 'bytes':

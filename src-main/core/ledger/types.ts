@@ -36,6 +36,8 @@ export interface Listing extends Base {
   origin?: { seller: Address; streamId: string };
   /** Priced in this SPL token (prices in its base units); absent = SOL (lamports). */
   mint?: Address;
+  /** What the frames hold, compact (src-shared/stream-schema.ts): `json key=hex: alt_baro ft, gs kt`. */
+  schema?: string;
   /** A rebroadcast bought from another rebroadcast: the listing it is bought from (absent: from the origin). */
   upstream?: { seller: Address; streamId: string };
   /** A rebroadcast: rebroadcasters between the origin and a buyer of this listing (1 = bought from the origin). */
@@ -150,11 +152,16 @@ export interface PostOptions {
   relayShare?: { to: Address; lamports: Lamports };
   /** Wait for this commitment before resolving (default 'confirmed'). */
   commitment?: 'processed' | 'confirmed' | 'finalized';
+  /** The most this transaction may pay in fees (base + priority), re-sends included: what the
+   *  user's spending cap leaves for it. A re-send bids higher only within it. */
+  maxFeeLamports?: Lamports;
 }
 
 export interface PostResult {
   signature: string;
   slot: bigint;
+  /** Lamports of fee the transaction that landed paid (base fee + its priority fee). */
+  fee: Lamports;
 }
 
 export interface WatchOptions {
@@ -226,6 +233,8 @@ export interface LedgerClient {
   relayShareReader(): import('./relay-shares').RelayShareReader;
   /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
   readonly rpc: LedgerRpc;
+  /** Compute-unit limit + priority fee of every transaction this client's identity signs (fees.ts). */
+  readonly fees: import('./fees').FeePlanner;
   /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void;
   close(): Promise<void>;

@@ -83,6 +83,7 @@ export class Catalog {
       expiresAt,
       signature: rx.signature,
       mint: m.mint ?? null,
+      schemaHint: m.schema ?? null,
       upstream: m.upstream ? listingId(m.upstream.seller, m.upstream.streamId) : null,
       hops: m.origin ? (m.hops ?? 1) : 0,
       hopMs: m.hopMs ?? null,

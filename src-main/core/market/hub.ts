@@ -169,6 +169,11 @@ export class StreamHub extends EventEmitter<HubEvents> {
     return f;
   }
 
+  /** The newest `n` frames still in the replay buffer, oldest first (previews, schema inference). */
+  recent(n: number): HubFrame[] {
+    return n > 0 ? this.#replay.slice(-n) : [];
+  }
+
   /**
    * New subscriber. With lastSeq, frames after it still in the replay buffer are queued first;
    * `missed` counts those that were no longer there.

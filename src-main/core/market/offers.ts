@@ -11,6 +11,13 @@ import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig }
 import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
+import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
+import {
+  formatSchemaHint,
+  inferSchema,
+  parseSchemaHint,
+  SCHEMA_HINT_MAX_BYTES,
+} from '../../../src-shared/stream-schema';
 
 const lamports = z.bigint().min(0n).max(MAX_LAMPORTS, `at most ${MAX_LAMPORTS} lamports`);
 
@@ -48,9 +55,60 @@ export const SellOptionsSchema = z
       .string()
       .refine((s) => isAddress(s), 'not a mint address')
       .optional(),
+    /**
+     * What the frames hold, e.g. `alt_baro ft, gs kt` or `json key=hex: alt_baro ft, flight text`
+     * (src-shared/stream-schema.ts); absent: inferred from the first frames.
+     */
+    schema: z
+      .string()
+      .superRefine((s, ctx) => {
+        const r = parseSchemaHint(s);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
+      })
+      .optional(),
+    /** 'recent' (default): buyers may preview a few recent frames for free; 'off': no preview. */
+    preview: z.enum(['recent', 'off']).default('recent'),
   })
   .strict();
 export type SellOptions = z.input<typeof SellOptionsSchema>;
+
+/** A seller's hint in its compact form (fields as `name unit`, the format and key before ':'). */
+function canonicalHint(text: string): string {
+  const r = parseSchemaHint(text);
+  return r.ok ? formatSchemaHint(r.schema, SCHEMA_HINT_MAX_BYTES) : text;
+}
+
+/**
+ * A Listing whose text fields leave too little room for the whole schema hint carries fewer of
+ * its fields (formatSchemaHint drops the least useful first), down to none: the hint never makes
+ * a listing too large to post.
+ */
+function fitSchema(msg: Listing): Listing {
+  if (!msg.schema) return msg;
+  const size = (m: Listing): number => {
+    try {
+      return encodePayload(m).length;
+    } catch (e) {
+      if (e instanceof MessageTooLargeError) return e.size;
+      throw e;
+    }
+  };
+  if (size(msg) <= MAX_PAYLOAD_BYTES) return msg;
+  const without = { ...msg };
+  delete without.schema;
+  const room = MAX_PAYLOAD_BYTES - size(without) - 2; // the hint's CBOR text header (null → text)
+  if (room <= 8) return without;
+  const r = parseSchemaHint(msg.schema);
+  if (!r.ok) return without;
+  let max = Math.min(SCHEMA_HINT_MAX_BYTES, room);
+  for (;;) {
+    const hint = formatSchemaHint(r.schema, max);
+    const m = { ...msg, schema: hint };
+    if (size(m) <= MAX_PAYLOAD_BYTES) return m;
+    if (max <= 8) return without;
+    max -= 8;
+  }
+}
 
 const SEQ_SAVE_EVERY = 256;
 /** A new stream's source must start and survive this long (or send data) before it is listed. */
@@ -149,6 +207,9 @@ export class OfferBook {
       ttlSec: Math.min(this.ctx.timing.listingTtlSec, MAX_LISTING_TTL_SEC),
       paused: false,
       mint: o.mint ?? null,
+      // a given hint in its canonical compact form; null: inferred from the first frames
+      schemaHint: o.schema ? canonicalHint(o.schema) : null,
+      preview: o.preview,
     });
     const offer = this.ctx.listings.offer(streamId)!;
     await this.#startOffer(offer, true);
@@ -325,7 +386,8 @@ export class OfferBook {
     const origin = o.origin ? ref(o.origin) : undefined;
     const upstream = o.upstream ? ref(o.upstream) : undefined;
     const hopMs = origin ? this.hopMs?.(l) : undefined;
-    const msg: Listing = {
+    const schema = this.#schemaHint(l);
+    let msg: Listing = {
       type: 'Listing',
       nonce: newNonce(),
       expiresAt: expiresIn(o.ttlSec),
@@ -343,10 +405,12 @@ export class OfferBook {
       roles: [],
       ...(origin ? { origin } : {}),
       ...(o.mint ? { mint: toAddress(o.mint) } : {}),
+      ...(schema ? { schema } : {}),
       ...(upstream ? { upstream } : {}),
       ...(origin ? { hops: Math.max(1, o.hops) } : {}),
       ...(hopMs !== undefined ? { hopMs: Math.min(600_000, Math.max(0, Math.round(hopMs))) } : {}),
     };
+    msg = fitSchema(msg);
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
     const at = Date.now();
     this.#publishedAt.set(o.streamId, at);
@@ -369,11 +433,30 @@ export class OfferBook {
       expiresAt: msg.expiresAt * 1000,
       signature: res.signature,
       mint: o.mint,
+      schemaHint: msg.schema ?? null,
       upstream: o.upstream,
       hops: origin ? Math.max(1, o.hops) : 0,
       hopMs: msg.hopMs ?? null,
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
+  }
+
+  /**
+   * The stream's schema hint: the seller's, else inferred once from the frames its source sent
+   * so far (the hub's replay buffer) and kept with the offer, so the listing stays stable. A
+   * rebroadcast carries its origin listing's hint.
+   */
+  #schemaHint(l: LiveOffer): string | undefined {
+    const o = l.offer;
+    if (o.schemaHint) return o.schemaHint;
+    if (o.origin) return this.ctx.listings.get(o.origin)?.schemaHint ?? undefined;
+    const frames = l.hub.recent(50);
+    if (frames.length === 0) return undefined;
+    const utf8 = new TextDecoder();
+    const hint = formatSchemaHint(inferSchema(frames.map((f) => utf8.decode(f.payload))));
+    this.ctx.listings.setOfferSchema(o.streamId, hint);
+    l.offer = { ...o, schemaHint: hint };
+    return hint;
   }
 
   #rate(l: LiveOffer): number {

@@ -26,6 +26,8 @@ export interface ListingRow {
   signature: string | null;
   /** Priced in this SPL token (prices in its base units); null = SOL (lamports). */
   mint: string | null;
+  /** The Listing's schema hint (src-shared/stream-schema.ts), null when it has none. */
+  schemaHint: string | null;
   /** A rebroadcast of a rebroadcast: the listing id it is bought from (null: from its origin). */
   upstream: string | null;
   /** 0 = an origin; k = k rebroadcasters between the origin and a buyer of this listing. */
@@ -67,6 +69,10 @@ export interface OfferRow {
   ttlSec: number;
   /** Priced in this SPL token; null = SOL. */
   mint: string | null;
+  /** What the frames hold: given by the seller, or inferred from the first frames; null = not yet. */
+  schemaHint: string | null;
+  /** 'recent': buyers may preview a few recent frames for free; 'off': no preview. */
+  preview: 'recent' | 'off';
   /** A rebroadcast of a rebroadcast: the listing id it is bought from. */
   upstream: string | null;
   /** A rebroadcast: its hop count (0 = an origin). */
@@ -106,6 +112,7 @@ function listingFromRow(r: Raw): ListingRow {
     delistedAt: r.delisted_at === null ? null : n(r.delisted_at),
     signature: (r.signature as string | null) ?? null,
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
     upstream: (r.upstream as string | null) ?? null,
     hops: n(r.hops ?? 0),
     hopMs: r.hop_ms === null || r.hop_ms === undefined ? null : n(r.hop_ms),
@@ -129,6 +136,8 @@ function offerFromRow(r: Raw): OfferRow {
     origin: (r.origin as string | null) ?? null,
     ttlSec: n(r.ttl_sec),
     mint: (r.mint as string | null) ?? null,
+    schemaHint: (r.schema_hint as string | null) ?? null,
+    preview: r.preview === 'off' ? 'off' : 'recent',
     upstream: (r.upstream as string | null) ?? null,
     hops: n(r.hops ?? 0),
     uploadBps: r.upload_bps === null || r.upload_bps === undefined ? null : n(r.upload_bps),
@@ -146,14 +155,31 @@ export class ListingStore {
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
   upsert(
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'upstream' | 'hops' | 'hopMs'> & {
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
       mint?: string | null;
+      schemaHint?: string | null;
       upstream?: string | null;
       hops?: number;
       hopMs?: number | null;
     },
   ): void {
     const id = listingId(l.seller, l.streamId);
+    const { schemaHint, ...rest } = l;
+    this.#upsert(id, rest);
+    this.db
+      .prepare(`UPDATE listings SET schema_hint = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, id, l.publishedAt);
+  }
+
+  #upsert(
+    id: string,
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
+      mint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      hopMs?: number | null;
+    },
+  ): void {
     this.db
       .prepare(
         `INSERT INTO listings (id, seller, stream_id, title, description, tags, format, rate_millihz, price_direct,
@@ -264,7 +290,36 @@ export class ListingStore {
   // ---- offers (the seller's own streams) ----
 
   putOffer(
-    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'upstream' | 'hops' | 'uploadBps'> & {
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
+      nextSeq?: number;
+      mint?: string | null;
+      schemaHint?: string | null;
+      preview?: 'recent' | 'off';
+      upstream?: string | null;
+      hops?: number;
+      uploadBps?: number | null;
+    },
+  ): void {
+    const { schemaHint, preview, ...rest } = o;
+    this.#putOffer(rest);
+    this.db
+      .prepare(`UPDATE offers SET schema_hint = ?, preview = ? WHERE stream_id = ?`)
+      .run(schemaHint ?? null, preview ?? 'recent', o.streamId);
+  }
+
+  /** The schema hint inferred from a stream's first frames (kept: the listing stays stable). */
+  setOfferSchema(streamId: string, hint: string): void {
+    this.db.prepare(`UPDATE offers SET schema_hint = ? WHERE stream_id = ?`).run(hint, streamId);
+  }
+
+  #putOffer(
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
       nextSeq?: number;
       mint?: string | null;
       upstream?: string | null;

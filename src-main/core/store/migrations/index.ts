@@ -8,10 +8,12 @@ import m007 from './007_relay_money';
 import m008 from './008_rpc';
 import m009 from './009_vouchers';
 import m010 from './010_activity';
+import m011 from './011_streams';
 import m012 from './012_assets';
 import m013 from './013_portmap';
 import m014 from './014_nat';
 import m015 from './015_mesh';
+import m016 from './016_role_health';
 
 export interface Migration {
   version: number;
@@ -28,8 +30,10 @@ export const MIGRATIONS: Migration[] = [
   { version: 8, name: 'rpc', sql: m008 },
   { version: 9, name: 'vouchers', sql: m009 },
   { version: 10, name: 'activity', sql: m010 },
+  { version: 11, name: 'streams', sql: m011 },
   { version: 12, name: 'assets', sql: m012 },
   { version: 13, name: 'portmap', sql: m013 },
   { version: 14, name: 'nat', sql: m014 },
   { version: 15, name: 'mesh', sql: m015 },
+  { version: 16, name: 'role health', sql: m016 },
 ];
