@@ -618,6 +618,10 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
           return p ? views.purchase(p).title : null;
         },
         saleStream: (id) => node.sale(id)?.streamId ?? null,
+        saleRebroadcaster: (id) => {
+          const s = node.sale(id);
+          return s?.rebroadcast ? s.buyer : null;
+        },
         streamTitle: (streamId) => titles.get(streamId) ?? null,
       });
       h.entries = h.entries.slice(0, limit ?? 500);

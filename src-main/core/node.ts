@@ -382,6 +382,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
+  /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
+  earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
+    return this.#market.earningsPerRebroadcaster();
+  }
   /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
    *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {

@@ -399,6 +399,8 @@ export interface HistoryView {
   balance: LamportsString;
   perPurchase: ActivityTotal[];
   perListing: ActivityTotal[];
+  /** Earnings through each rebroadcaster of this node's streams (docs/mesh.md); key = its address. */
+  perRebroadcaster?: ActivityTotal[];
   perDay: ActivityTotal[];
 }
 

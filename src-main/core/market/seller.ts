@@ -13,6 +13,7 @@ import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
 import { DATA_OVERHEAD, StreamRate, fullBecause, rebroadcastsOf } from './mesh';
+import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
@@ -225,6 +226,12 @@ export class SellerSide {
       mint: o.mint,
     });
     this.ctx.emit('sale', sale);
+    // a buyer that resells this stream already (a renewal, a second purchase): a rebroadcaster's sale
+    const mine = listingId(this.ctx.identity.address, o.streamId);
+    const resold = this.ctx.listings
+      .search({ seller: buyer, includeOwn: false })
+      .find((l) => (l.upstream ?? l.origin) === mine);
+    if (resold) markRebroadcastSales(this.ctx.trades.db, buyer, o.streamId, resold.id);
     let buyerInfo;
     try {
       buyerInfo = decodeConnectInfo(
