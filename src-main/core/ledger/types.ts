@@ -38,6 +38,8 @@ export interface Listing extends Base {
   mint?: Address;
   /** What the frames hold, compact (src-shared/stream-schema.ts): `json key=hex: alt_baro ft, gs kt`. */
   schema?: string;
+  /** Where the seller answers before a purchase (free preview): public or relay multiaddrs. */
+  addrs?: string[];
 }
 export interface Delist extends Base {
   type: 'Delist';

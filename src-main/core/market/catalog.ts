@@ -83,6 +83,7 @@ export class Catalog {
       signature: rx.signature,
       mint: m.mint ?? null,
       schemaHint: m.schema ?? null,
+      addrs: m.addrs ?? [],
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
   }

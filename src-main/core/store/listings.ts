@@ -28,6 +28,8 @@ export interface ListingRow {
   mint: string | null;
   /** The Listing's schema hint (src-shared/stream-schema.ts), null when it has none. */
   schemaHint: string | null;
+  /** Where the seller answers a preview (multiaddrs without /p2p/<seller>); empty: none given. */
+  addrs: string[];
 }
 
 export interface ListingFilter {
@@ -101,6 +103,7 @@ function listingFromRow(r: Raw): ListingRow {
     signature: (r.signature as string | null) ?? null,
     mint: (r.mint as string | null) ?? null,
     schemaHint: (r.schema_hint as string | null) ?? null,
+    addrs: r.addrs ? (JSON.parse(r.addrs as string) as string[]) : [],
   };
 }
 
@@ -137,22 +140,23 @@ export class ListingStore {
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
   upsert(
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint'> & {
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'addrs'> & {
       mint?: string | null;
       schemaHint?: string | null;
+      addrs?: string[];
     },
   ): void {
     const id = listingId(l.seller, l.streamId);
-    const { schemaHint, ...rest } = l;
+    const { schemaHint, addrs, ...rest } = l;
     this.#upsert(id, rest);
     this.db
-      .prepare(`UPDATE listings SET schema_hint = ? WHERE id = ? AND published_at = ?`)
-      .run(schemaHint ?? null, id, l.publishedAt);
+      .prepare(`UPDATE listings SET schema_hint = ?, addrs = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, addrs?.length ? JSON.stringify(addrs) : null, id, l.publishedAt);
   }
 
   #upsert(
     id: string,
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint'> & { mint?: string | null },
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'addrs'> & { mint?: string | null },
   ): void {
     this.db
       .prepare(
