@@ -67,6 +67,9 @@ const CODE_HINTS: Record<string, string> = {
   'unknown-purchase': 'This purchase is no longer known to the node. Refresh Purchases.',
   'unknown-stream': 'This stream is no longer listed. Refresh Sell.',
   'cap-too-low': 'Raise the cap or the minutes: the cap must cover at least one period.',
+  loop: 'A rebroadcast cannot buy from a chain it is already part of: pick another listing of this stream.',
+  'too-deep': 'This rebroadcast is already as deep as the mesh allows: rebroadcast one nearer the origin.',
+  'not-allowed': 'The seller does not allow rebroadcasting this stream.',
 };
 
 export function toErrorInfo(e: unknown): ApiErrorInfo {

@@ -7,6 +7,7 @@ import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
   BuyRequest,
+  RebroadcastRequest,
   ListingQuery,
   OwnStreamView,
   PeerView,
@@ -57,6 +58,7 @@ export type AxonNodeLike = Pick<
   | 'quote'
   | 'solNeededToStart'
   | 'buy'
+  | 'rebroadcast'
   | 'renew'
   | 'stopPurchase'
   | 'purchases'
@@ -474,6 +476,14 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
           return userFacing(e);
         });
       return views.purchase(p);
+    },
+
+    async rebroadcast(req: RebroadcastRequest) {
+      const r = await node
+        .rebroadcast(req.listingId, { price: BigInt(req.pricePerMinute), minutes: req.maxMinutes })
+        .catch((e: unknown) => userFacing(e));
+      hub.emit('status', status());
+      return { purchase: views.purchase(r.purchase), stream: views.ownStream(r.offer.streamId) };
     },
 
     purchases: () => node.purchases({ limit: 200 }).map((p) => views.purchase(p)),

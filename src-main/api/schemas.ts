@@ -50,6 +50,18 @@ export const BuyRequestSchema = z
   })
   .strict();
 
+export const RebroadcastRequestSchema = z
+  .object({
+    listingId,
+    pricePerMinute: lamports,
+    maxMinutes: z
+      .number()
+      .int()
+      .min(1, 'buy at least 1 minute')
+      .max(60 * 24 * 30, 'at most 30 days at once'),
+  })
+  .strict();
+
 export const SourceSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('synthetic'), feed: z.enum(['aircraft', 'weather']) }).strict(),
   z.object({ kind: z.literal('file'), path: z.string().min(1).max(4096) }).strict(),
@@ -125,6 +137,8 @@ export const SettingsPatchSchema = z
           .strict(),
         relayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
         maxRelayPrice: z.number().int().min(0).max(1_000_000_000).optional(),
+        relayGraceSec: z.number().int().min(5).max(3600).optional(),
+        relayPayPollSec: z.number().int().min(1).max(300).optional(),
       })
       .strict(),
     stunServers: z.array(hostPort).max(16),
@@ -143,6 +157,7 @@ export const commandArgs = {
   listings: z.tuple([ListingQuerySchema.optional()]),
   quote: z.tuple([BuyRequestSchema]),
   buy: z.tuple([BuyRequestSchema]),
+  rebroadcast: z.tuple([RebroadcastRequestSchema]),
   purchases: z.tuple([]),
   recentFrames: z.tuple([id, limit]),
   renew: z.tuple([

@@ -5,6 +5,7 @@ import { showId, importId, exportId } from './commands/id';
 import { ledgerCommand, listenHost } from './commands/ledger';
 import { serveCommand } from './commands/serve';
 import { sellCommand, type SellCliOptions } from './commands/sell';
+import { rebroadcastCommand, type RebroadcastCliOptions } from './commands/rebroadcast';
 import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
 import { buyCommand, type BuyCliOptions } from './commands/buy';
 import { previewCommand, type PreviewCliOptions } from './commands/preview';
@@ -150,6 +151,20 @@ function program(): Command {
     .option('--mqtt <url>', 'publish each frame to a broker: mqtt://[USER:PASS@]HOST[:PORT]/TOPIC')
     .option('--again', 'buy although a purchase of this stream is still running (pays for it twice)')
     .action((listing: string, o: BuyCliOptions) => buyCommand(cliContext(g()), listing, o));
+
+  p.command('rebroadcast <listing>')
+    .description(
+      'buy a stream once and sell it again as a rebroadcast naming its origin (an origin or another rebroadcast; at most 3 hops, no loops) until Ctrl+C',
+    )
+    .option('--price <lamports>', "price per minute to your buyers (default: the upstream's rebroadcast price)")
+    .option('--minutes <n>', 'most minutes to buy upstream (default 60)')
+    .option('--max-lamports <lamports>', 'spending cap upstream (default: the price of --minutes)')
+    .option('--capacity <n>', 'most buyers at once (default 200)')
+    .option(
+      '--upload <KiB/s>',
+      'upload budget: past it new buyers are sent to other rebroadcasts (default: settings mesh.uploadKiBps)',
+    )
+    .action((listing: string, o: RebroadcastCliOptions) => rebroadcastCommand(cliContext(g()), listing, o));
 
   p.command('status')
     .description('purchases, sales, and peers with the path of their connection (direct, hole-punched, relayed)')

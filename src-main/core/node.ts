@@ -218,16 +218,22 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       const marketId = settings.market;
       let nat: () => NatStatus | undefined = () => undefined;
       let onReflector = (): void => undefined;
+      let onReflectorHealth = (): void => undefined;
       const roles = new RoleDirectory({
         net,
         ledger,
         marketTopic: await ledger.marketTopic(marketId),
         log: log.child({ mod: 'roles' }),
-        timing: o.roleTiming,
+        timing: {
+          relayGraceMs: settings.roles.relayGraceSec * 1000,
+          relayPayPollMs: settings.roles.relayPayPollSec * 1000,
+          ...o.roleTiming,
+        },
         nat: () => nat(),
         stunServers: settings.stunServers,
         db,
         relayPrice: BigInt(settings.roles.relayPrice),
+        onReflectorHealth: () => onReflectorHealth(),
       });
       net.setIceServerSource(() => roles.iceServers());
       cleanup.unshift(() => roles.stop());
@@ -286,7 +292,15 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       });
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
-        if (node.#nat && !node.#nat.sources.some((x) => x.startsWith('reflector:'))) void node.discover(1000);
+        if (!node.#nat?.sources.some((x) => x.startsWith('reflector:'))) node.#rediscover();
+      };
+      // a reflector answers that did not (or stopped answering): discover again unless the verdict
+      // already rests on one that answers — a dead announced reflector must not leave us 'unknown'
+      onReflectorHealth = () => {
+        const healthy = new Set(roles.healthyReflectors().map((p) => `reflector:${p}`));
+        const n = node.#nat;
+        if (healthy.size > 0 && (!n || n.mapping === 'unknown' || !n.sources.some((x) => healthy.has(x))))
+          node.#rediscover();
       };
       return node;
     } catch (e) {
@@ -507,12 +521,27 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
    * Address discovery now (STUN servers from the settings + known reflectors); emits 'nat' when the
    * verdict changed. Concurrent calls share one run; `delayMs` waits first (lets a health check land).
    */
+  /** Discover again soon with what the directory knows now; a run under way is followed by one more. */
+  #rediscover(): void {
+    if (this.#discovering) {
+      this.#discoverAgain = true;
+      return;
+    }
+    void this.discover(1000);
+  }
+
+  #discoverAgain = false;
+
   discover(delayMs = 0): Promise<NatStatus | null> {
     if (this.#stopped) return Promise.resolve(this.#nat);
     this.#discovering ??= (async () => {
       try {
         if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         if (this.#stopped) return this.#nat;
+        this.#discoverAgain = false;
+        // announced reflectors never checked are checked first (at once, a few seconds at most):
+        // those whose node died are left out, the live ones asked
+        await this.roles.probe('reflector');
         const r = await this.net.discoverAddress({ reflectors: this.roles.reflectorAddrs() });
         const next: NatStatus = {
           publicIp: r.publicIp ?? null,
@@ -553,6 +582,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         return this.#nat;
       } finally {
         this.#discovering = null;
+        if (this.#discoverAgain && !this.#stopped) {
+          this.#discoverAgain = false;
+          void this.discover(1000);
+        }
       }
     })();
     return this.#discovering;

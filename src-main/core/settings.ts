@@ -58,6 +58,11 @@ export const RolesSchema = z
     /** The most a buyer pays a relay, lamports per minute: relays that charge more are not used
      *  (0 = free relays only). */
     maxRelayPrice: lamportsPerMin.default(0),
+    /** A priced relay cuts a circuit whose peers have not paid this long (s) after it opened or
+     *  after its paid time ran out (docs/market.md "Priced relays"). */
+    relayGraceSec: z.number().int().min(5).max(3600).default(30),
+    /** A priced relay reads the shares paid to it this often (s) while it carries circuits. */
+    relayPayPollSec: z.number().int().min(1).max(300).default(3),
   })
   .strict();
 
@@ -106,6 +111,8 @@ export const SettingsSchema = z
       },
       relayPrice: 0,
       maxRelayPrice: 0,
+      relayGraceSec: 30,
+      relayPayPollSec: 3,
     }),
     stunServers: z.array(hostPort).default([]),
     /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The

@@ -86,6 +86,12 @@ export interface ListingView {
   expiresAt: number;
   /** For a rebroadcast listing: the origin listing id. */
   origin: string | null;
+  /** A rebroadcast of a rebroadcast: the listing it is bought from (null: from its origin). */
+  upstream?: string | null;
+  /** 0 = the origin (direct tier); k = k rebroadcasters between the origin and its buyers. */
+  hops?: number;
+  /** A rebroadcast: the latency its data already has from the origin when it leaves it (ms). */
+  hopMs?: number | null;
   /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
   receiving: string | null;
   /** What the prices are in (SOL or a token such as USDC); absent = SOL. */
@@ -95,6 +101,15 @@ export interface ListingView {
    * parseSchemaHint in src-shared/stream-schema.ts); null when the listing has no hint.
    */
   schemaHint?: string | null;
+}
+
+/** Rebroadcast a listing (docs/mesh.md): buy it once, sell it again at `pricePerMinute`. */
+export interface RebroadcastRequest {
+  listingId: string;
+  /** Lamports per minute this node's buyers pay. */
+  pricePerMinute: LamportsString;
+  /** How long to buy upstream at most (minutes). */
+  maxMinutes: number;
 }
 
 export interface ListingQuery {
@@ -343,25 +358,8 @@ export interface PaymentView {
 }
 
 /** What one transaction of this wallet was (History). */
-export type ActivityKind =
-  | 'payment-out'
-  | 'payment-in'
-  | 'listing'
-  | 'refresh'
-  | 'delist'
-  | 'request'
-  | 'accept'
-  | 'reject'
-  | 'stop'
-  | 'announce'
-  | 'message'
-  | 'airdrop'
-  | 'tokenFaucet'
-  | 'transfer-in'
-  | 'transfer-out'
-  | 'deposit'
-  | 'refund'
-  | 'failed';
+export { ACTIVITY_KINDS, type ActivityKind } from './activity';
+import type { ActivityKind } from './activity';
 
 /** One transaction that moved this wallet's lamports, as the ledger reports it. */
 export interface ActivityView {
@@ -527,6 +525,8 @@ export interface AxonCommands {
   listings(query?: ListingQuery): Promise<ListingView[]>;
   quote(req: BuyRequest): Promise<BuyQuote>;
   buy(req: BuyRequest): Promise<PurchaseView>;
+  /** Buy a stream once and sell it again as a rebroadcast naming its origin (refused: loop, too deep). */
+  rebroadcast(req: RebroadcastRequest): Promise<{ purchase: PurchaseView; stream: OwnStreamView }>;
   purchases(): Promise<PurchaseView[]>;
   recentFrames(purchaseId: string, limit?: number): Promise<FrameView[]>;
   renew(purchaseId: string, addMinutes: number): Promise<PurchaseView>;

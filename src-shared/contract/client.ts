@@ -8,6 +8,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'listings',
   'quote',
   'buy',
+  'rebroadcast',
   'purchases',
   'recentFrames',
   'renew',

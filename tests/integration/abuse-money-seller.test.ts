@@ -33,7 +33,7 @@ async function sendRaw(
     what: 'raw transaction',
   });
   if (err) throw new Error(`raw transaction failed: ${JSON.stringify(err)}`);
-  return { signature: signature as string, slot };
+  return { signature: signature as string, slot, fee: 5_000n };
 }
 
 /** The memo of a message WITHOUT validation (what a hostile peer can put on the ledger). */

@@ -1,78 +1,29 @@
 // The app API end to end without a browser: two real headless nodes on the real local ledger,
 // each behind its real bridge; the test talks HTTP + WebSocket exactly as the UI does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import type { Serving } from '../../src-main/cli/commands/serve';
-import { serveWithUi } from '../helpers/serve';
-import type { ApiResult, FrameView, PurchaseView } from '../../src-shared/contract/api';
+import { apiCall, apiCallRaw, bridgePair, until } from '../helpers/serve';
+import type { FrameView, PurchaseView } from '../../src-shared/contract/api';
 import { VOUCHER_EXTRA_FEES } from '../../src-main/core/market/voucher';
 
-const SOL = 1_000_000_000n;
-
-async function call<T>(s: Serving, command: string, ...args: unknown[]): Promise<T> {
-  const res = await fetch(`${s.bridge!.url}api/call/${command}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ args }),
-  });
-  const r = (await res.json()) as ApiResult<T>;
-  if (!r.ok) throw new Error(`${command}: ${r.error.code}: ${r.error.message} (${r.error.hint})`);
-  return r.value;
-}
-async function callRaw(s: Serving, command: string, ...args: unknown[]): Promise<ApiResult> {
-  const res = await fetch(`${s.bridge!.url}api/call/${command}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ args }),
-  });
-  return (await res.json()) as ApiResult;
-}
-async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('app API over the bridge, two real nodes', () => {
-  let ledger: LocalLedger;
   let seller: Serving;
   let buyer: Serving;
-  const dirs: string[] = [];
-
-  async function node(name: string): Promise<Serving> {
-    const dataDir = mkdtempSync(join(tmpdir(), `axon-api-${name}-`));
-    dirs.push(dataDir);
-    const s = await serveWithUi(dataDir, ledger, {
-      timing: { listingTtlSec: 30, requestTimeoutMs: 15_000, keepAliveMs: 1000, graceSec: 3 },
-    });
-    await s.host.node.airdrop(SOL);
-    return s;
-  }
+  let pair: Awaited<ReturnType<typeof bridgePair>> | undefined;
 
   beforeAll(async () => {
-    const d = mkdtempSync(join(tmpdir(), 'axon-api-ledger-'));
-    dirs.push(d);
-    ledger = await startLocalLedger({ port: 0, dataDir: d, slotMs: 100 });
-    seller = await node('seller');
-    buyer = await node('buyer');
+    pair = await bridgePair('axon-api', {
+      timing: { listingTtlSec: 30, requestTimeoutMs: 15_000, keepAliveMs: 1000, graceSec: 3 },
+    });
+    ({ seller, buyer } = pair);
   });
   afterAll(async () => {
-    await buyer?.close();
-    await seller?.close();
-    await ledger?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await pair?.close();
   });
 
   it('sells, lists, quotes, buys, streams, pays, renews and stops', async () => {
-    const stream = await call<{ streamId: string; listingId: string; healthy: boolean }>(seller, 'sell', {
+    const stream = await apiCall<{ streamId: string; listingId: string; healthy: boolean }>(seller, 'sell', {
       title: 'API aircraft',
       description: 'test feed',
       tags: ['adsb'],
@@ -85,12 +36,14 @@ describe('app API over the bridge, two real nodes', () => {
 
     const listing = await until(
       async () =>
-        (await call<{ id: string; priceDirect: string; periodSec: number }[]>(buyer, 'listings', { text: 'API' }))[0],
+        (
+          await apiCall<{ id: string; priceDirect: string; periodSec: number }[]>(buyer, 'listings', { text: 'API' })
+        )[0],
       'listing',
     );
     expect(listing).toMatchObject({ id: stream.listingId, priceDirect: '600000', periodSec: 5 });
 
-    const quote = await call<{ pricePerPeriod: string; feePerPeriod: string; cap: string; problem?: string }>(
+    const quote = await apiCall<{ pricePerPeriod: string; feePerPeriod: string; cap: string; problem?: string }>(
       buyer,
       'quote',
       {
@@ -118,67 +71,67 @@ describe('app API over the bridge, two real nodes', () => {
     });
     await new Promise((r) => ws.on('open', r));
 
-    const bought = await call<PurchaseView>(buyer, 'buy', { listingId: listing.id, tier: 'direct', maxMinutes: 2 });
+    const bought = await apiCall<PurchaseView>(buyer, 'buy', { listingId: listing.id, tier: 'direct', maxMinutes: 2 });
     expect(bought.state).toBe('requested');
     expect(bought.maxLamports).toBe(quote.cap); // the cap the quote showed is the cap the buy set
     await until(
       async () =>
-        (await call<PurchaseView[]>(buyer, 'purchases')).find((p) => p.id === bought.id && p.state === 'streaming'),
+        (await apiCall<PurchaseView[]>(buyer, 'purchases')).find((p) => p.id === bought.id && p.state === 'streaming'),
       'streaming',
       30_000,
     );
     await until(async () => frames.length > 10, 'frames over the WebSocket');
     expect(JSON.parse(frames[0]!.text).aircraft.length).toBeGreaterThan(0);
-    const recent = await call<FrameView[]>(buyer, 'recentFrames', bought.id, 5);
+    const recent = await apiCall<FrameView[]>(buyer, 'recentFrames', bought.id, 5);
     expect(recent).toHaveLength(5);
 
-    const peers = await call<{ address: string; connected: boolean; path: string }[]>(buyer, 'peers');
+    const peers = await apiCall<{ address: string; connected: boolean; path: string }[]>(buyer, 'peers');
     expect(peers.find((p) => p.address === seller.host.node.identity.address)).toMatchObject({
       connected: true,
       path: 'direct-lan',
     });
 
     const payments = await until(async () => {
-      const p = await call<{ direction: string; lamports: string; requestId: string }[]>(buyer, 'payments');
+      const p = await apiCall<{ direction: string; lamports: string; requestId: string }[]>(buyer, 'payments');
       return p.length ? p : null;
     }, 'payment in history');
     expect(payments[0]).toMatchObject({ direction: 'out', lamports: '50000', requestId: bought.id });
-    const conns = await call<{ peerId: string }[]>(buyer, 'connections');
+    const conns = await apiCall<{ peerId: string }[]>(buyer, 'connections');
     expect(conns.length).toBeGreaterThan(0);
     const sales = await until(
-      async () => (await call<{ id: string; state: string }[]>(seller, 'sales')).find((s) => s.id === bought.id),
+      async () => (await apiCall<{ id: string; state: string }[]>(seller, 'sales')).find((s) => s.id === bought.id),
       'sale on the seller',
     );
     expect(sales.state).toMatch(/connecting|streaming/);
 
-    const renewed = await call<PurchaseView>(buyer, 'renew', bought.id, 3);
+    const renewed = await apiCall<PurchaseView>(buyer, 'renew', bought.id, 3);
     expect(renewed.maxMinutes).toBe(5);
     expect(BigInt(renewed.maxLamports)).toBe(BigInt(quote.cap) + (50_000n + fee) * 36n); // 3 more minutes
 
-    const stopped = await call<PurchaseView>(buyer, 'stopPurchase', bought.id);
+    const stopped = await apiCall<PurchaseView>(buyer, 'stopPurchase', bought.id);
     expect(stopped.state).toBe('ended');
     ws.close();
   });
 
   it('pauses all selling from the tray and reports it', async () => {
-    const paused = await call<{ sellingPaused: boolean }>(seller, 'setSellingPaused', true);
+    const paused = await apiCall<{ sellingPaused: boolean }>(seller, 'setSellingPaused', true);
     expect(paused.sellingPaused).toBe(true);
-    expect((await call<{ paused: boolean }[]>(seller, 'ownStreams')).every((s) => s.paused)).toBe(true);
-    await call(seller, 'setSellingPaused', false);
-    expect((await call<{ paused: boolean }[]>(seller, 'ownStreams')).every((s) => !s.paused)).toBe(true);
+    expect((await apiCall<{ paused: boolean }[]>(seller, 'ownStreams')).every((s) => s.paused)).toBe(true);
+    await apiCall(seller, 'setSellingPaused', false);
+    expect((await apiCall<{ paused: boolean }[]>(seller, 'ownStreams')).every((s) => !s.paused)).toBe(true);
   });
 
   it('says what went wrong and what to do', async () => {
-    const missing = await callRaw(buyer, 'buy', {
+    const missing = await apiCallRaw(buyer, 'buy', {
       listingId: `${seller.host.node.identity.address}:no-such-stream`,
       tier: 'direct',
       maxMinutes: 1,
     });
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.error.hint).toMatch(/Refresh Browse/);
-    const login = await callRaw(buyer, 'updateSettings', { startOnLogin: true });
+    const login = await apiCallRaw(buyer, 'updateSettings', { startOnLogin: true });
     expect(login).toMatchObject({ ok: false, error: { code: 'not-supported' } });
-    const saved = await call<{ restartRequired: boolean; settings: { stunServers: string[] } }>(
+    const saved = await apiCall<{ restartRequired: boolean; settings: { stunServers: string[] } }>(
       buyer,
       'updateSettings',
       { stunServers: ['stun.example.org:3478'] },

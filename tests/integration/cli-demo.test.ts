@@ -1,26 +1,12 @@
 // `axon demo --seconds N`: a local ledger, a seller and a buyer in one real process — it shows
 // frames, the connection path and payments, then stops by itself and exits 0.
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { AXON, NODE, tempDir } from '../helpers/cli';
+import { axonAsync, tempDir } from '../helpers/cli';
 
 describe('axon demo', () => {
   it('streams, shows the path and a verified payment, and exits 0 after --seconds', async () => {
     const dir = tempDir('axon-cli-demo-');
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(NODE, [AXON, '--data-dir', dir, 'demo', '--seconds', '3'], {
-        env: { ...process.env, AXON_KEYSTORE: 'file' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
-    });
+    const r = await axonAsync(['--data-dir', dir, 'demo', '--seconds', '3'], 100_000);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[buyer\]\s+frame\s+#\d+ \{"now":/);
     expect(r.stdout).toMatch(/\[buyer\]\s+path\s+direct \(LAN\) to seller/);

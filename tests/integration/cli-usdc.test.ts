@@ -2,9 +2,8 @@
 // faucet and balances on a real local ledger, and `axon demo --asset usdc` selling in USDC with
 // every amount shown exactly in USDC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
-import { AXON, NODE, axonAsync as run, settingsDir, tempDir } from '../helpers/cli';
+import { axonAsync as run, settingsDir, tempDir } from '../helpers/cli';
 import { ledgerOnPortPair } from '../helpers/cli-ledger';
 import { LOCAL_USDC_MINT } from '../../src-main/core/ledger/assets';
 
@@ -41,20 +40,7 @@ describe('axon wallet with USDC', () => {
 describe('axon demo --asset usdc', () => {
   it('sells in USDC: the price, the payments and the summary in USDC, exit 0', async () => {
     const dir = tempDir('axon-cli-demo-usdc-');
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(NODE, [AXON, '--data-dir', dir, 'demo', '--seconds', '3', '--asset', 'usdc'], {
-        env: { ...process.env, AXON_KEYSTORE: 'file' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
-    });
+    const r = await run(['--data-dir', dir, 'demo', '--seconds', '3', '--asset', 'usdc'], 100_000);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/buyer\s+10 USDC \(10000000 base units\) from the local ledger's USDC faucet/);
     expect(r.stdout).toMatch(/\[seller\] listing\s+\S+: .* at 0\.01 USDC \(10000 base units\) per minute, period 10 s/);

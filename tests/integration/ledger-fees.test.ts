@@ -1,13 +1,22 @@
 // Fees that land: the local ledger answers getRecentPrioritizationFees and simulateTransaction
 // like a cluster and charges the priority fee it reports; every post carries a compute-unit limit
 // from simulation and a price from recent fees, capped by the policy; a transaction that never
-// landed is replaced (new blockhash, higher price) only once its blockhash expired, and a
+// landed is replaced (new blockhash, higher price, within the fee the cap leaves) only once its
+// blockhash expired, and a
 // transaction that landed while its answer was lost is never paid a second time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  getBase64EncodedWireTransaction,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingDurableNonce,
+  signTransactionMessageWithSigners,
+  type Nonce,
   getBase58Decoder,
   getBase64Encoder,
   getCompiledTransactionMessageDecoder,
@@ -26,6 +35,14 @@ import {
   setComputeUnitLimitInstruction,
   setComputeUnitPriceInstruction,
 } from '../../src-main/core/ledger/transactions';
+import {
+  checkVoucher,
+  createNonceAccount,
+  readNonce,
+  signVoucher,
+  submitAndConfirm,
+  voucherInstructions,
+} from '../../src-main/core/ledger/nonce';
 import { sendInstructions, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -136,6 +153,98 @@ describe('fees that land', () => {
   });
 });
 
+describe('voucher and nonce transactions', () => {
+  it('carry a compute-unit limit from simulation and the priority fee of recent fees, like a post', async () => {
+    // the buyer's own account is busy: recent transactions writing it paid 1 lamport per unit
+    const { who, c } = await funded('voucher-fees', { fees: { percentile: 100, maxPriorityFeeLamports: 1_000_000n } });
+    const buyer = await who.signer();
+    const seller = Identity.generate().address;
+    await sendInstructions(c.client.rpc, buyer, [
+      setComputeUnitPriceInstruction(1_000_000n),
+      getTransferSolInstruction({ source: buyer, destination: seller, amount: lamports(1_000_000n) }),
+    ]);
+
+    const before = await c.client.balance();
+    const n = await createNonceAccount(c.client.rpc, buyer, c.client.fees);
+    const created = await landed(c, n.sent.signature);
+    expect(created.budget.price).toBeGreaterThanOrEqual(1_000_000n);
+    expect(created.budget.limit).toBeLessThan(MAX_COMPUTE_UNITS);
+    expect(created.budget.limit).toBeGreaterThanOrEqual(Number(created.tx.meta!.computeUnitsConsumed));
+    // what the nonce account's creation says it cost is what the ledger charged (two signatures)
+    expect(n.sent.fee).toBe(created.tx.meta!.fee);
+    expect(before - (await c.client.balance())).toBe(n.rent + n.sent.fee);
+
+    const terms = {
+      buyer,
+      nonceAccount: n.account,
+      nonceValue: n.state.value,
+      requestId: 'req-fees',
+      period: 0,
+      asset: { kind: 'sol' as const },
+      transfers: [{ to: seller, lamports: 50_000n }],
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    };
+    // the rule every transaction follows, applied to the voucher's own instructions
+    const budget = await c.client.fees.budgetFor(buyer, await voucherInstructions(terms));
+    expect(budget.microLamports).toBeGreaterThanOrEqual(1_000_000n);
+    const v = await signVoucher({ ...terms, budget });
+    // the seller's local check accepts the budget instructions (the buyer pays that fee)
+    const check = await checkVoucher(v.tx, {
+      buyer: buyer.address,
+      nonceAccount: n.account,
+      nonceValue: n.state.value,
+      requestId: 'req-fees',
+      period: 0,
+      transfers: [{ to: seller, lamports: 50_000n }],
+    });
+    expect(check).toMatchObject({ ok: true, lamports: 50_000n });
+    const settled = await submitAndConfirm(c.client.rpc, v.tx);
+    const got = await landed(c, settled.signature);
+    expect(got.budget).toMatchObject({ limit: budget.unitLimit, price: budget.microLamports });
+    expect(got.budget.limit).toBeGreaterThanOrEqual(Number(got.tx.meta!.computeUnitsConsumed));
+    expect(got.tx.meta!.fee).toBe(5_000n + (budget.microLamports * BigInt(budget.unitLimit) + 999_999n) / 1_000_000n);
+    expect((await readNonce(c.client.rpc, n.account))?.value).not.toBe(n.state.value);
+  });
+
+  it('a voucher with two compute-unit prices is refused as malformed', async () => {
+    const { who, c } = await funded('voucher-two-prices');
+    const buyer = await who.signer();
+    const n = await createNonceAccount(c.client.rpc, buyer);
+    const seller = Identity.generate().address;
+    const ixs = await voucherInstructions({
+      buyer,
+      requestId: 'req-two',
+      period: 0,
+      asset: { kind: 'sol' },
+      transfers: [{ to: seller, lamports: 1_000n }],
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+      budget: { unitLimit: 10_000, microLamports: 1n },
+    });
+    ixs.splice(2, 0, setComputeUnitPriceInstruction(5n));
+    const msg = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(buyer, m),
+      (m) =>
+        setTransactionMessageLifetimeUsingDurableNonce(
+          { nonce: n.state.value as Nonce, nonceAccountAddress: n.account, nonceAuthorityAddress: buyer.address },
+          m,
+        ),
+      (m) => appendTransactionMessageInstructions(ixs, m),
+    );
+    const tx = getBase64EncodedWireTransaction(await signTransactionMessageWithSigners(msg));
+    const check = await checkVoucher(tx, {
+      buyer: buyer.address,
+      nonceAccount: n.account,
+      nonceValue: n.state.value,
+      requestId: 'req-two',
+      period: 0,
+      transfers: [{ to: seller, lamports: 1_000n }],
+    });
+    expect(check).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(!check.ok && check.detail).toMatch(/compute-budget/);
+  });
+});
+
 describe('re-sending a payment', () => {
   let front: Server;
   let frontUrl: string;
@@ -204,6 +313,40 @@ describe('re-sending a payment', () => {
     const got = await landed(c, posted.signature);
     expect(got.budget.price!).toBeGreaterThan(first.price ?? 0n);
     expect(await c.client.balance(dest)).toBe(1_000_000n);
+  }, 60_000);
+
+  it("a re-send bids higher only within the fee the user's cap leaves for it", async () => {
+    const { who, c } = await funded(
+      'resend-capped',
+      { retry: { attempts: 3, baseMs: 20, maxMs: 100 }, fees: { percentile: 100, maxPriorityFeeLamports: 1_000_000n } },
+      frontUrl,
+    );
+    const dest: Address = Identity.generate().address;
+    const signer = await who.signer();
+    // recent transactions writing our account paid a priority: the first bid is above zero
+    await sendInstructions(c.client.rpc, signer, [
+      setComputeUnitPriceInstruction(100_000n),
+      getTransferSolInstruction({ source: signer, destination: dest, amount: lamports(1_000_000n) }),
+    ]);
+    const topic = await c.client.stdinTopic(dest);
+    // what such a payment costs now (the same shape: same units, the same price within 20 s)
+    const fee = (await c.client.post(topic, stop('learn the fee'), { transfer: { to: dest, lamports: 1_000n } })).fee;
+    expect(fee).toBeGreaterThan(5_000n);
+    sent.length = 0;
+    mode = 'swallow';
+    const posted = await c.client.post(topic, stop('within the cap'), {
+      transfer: { to: dest, lamports: 1_000_000n },
+      maxFeeLamports: fee,
+    });
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    const first = budgetOf(sent[0]!);
+    expect(posted.signature).not.toBe(first.signature);
+    const got = await landed(c, posted.signature);
+    // not doubled: the first bid already used nearly all the room the cap left
+    expect(got.budget.price!).toBeGreaterThanOrEqual(first.price!);
+    expect(got.budget.price!).toBeLessThan(2n * first.price!);
+    expect(got.tx.meta!.fee).toBeLessThanOrEqual(fee);
+    expect(posted.fee).toBe(got.tx.meta!.fee);
   }, 60_000);
 
   it('a payment that landed while its answer was lost is not paid again', async () => {

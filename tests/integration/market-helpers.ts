@@ -114,6 +114,7 @@ export async function runCleanups(cleanups: (() => Promise<void> | void)[]): Pro
 }
 
 import { fork, type ChildProcess } from 'node:child_process';
+import type { SettingsInput } from '../../src-main/core/settings';
 import { fileURLToPath } from 'node:url';
 
 /** A market node in a child process (so that it can be killed with SIGKILL). */
@@ -127,7 +128,13 @@ export interface ChildNode {
 
 export async function startChildNode(
   ledger: LocalLedger,
-  o: { dataDir: string; identity: Identity; timing?: Partial<MarketTiming> },
+  o: {
+    dataDir: string;
+    identity: Identity;
+    timing?: Partial<MarketTiming>;
+    settings?: SettingsInput;
+    roleTiming?: Record<string, number>;
+  },
 ): Promise<ChildNode> {
   const proc = fork(fileURLToPath(new URL('./market-node-child.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
@@ -139,6 +146,8 @@ export async function startChildNode(
         dataDir: o.dataDir,
         seedHex: Buffer.from(o.identity.seed()).toString('hex'),
         timing: { ...FAST_TIMING, ...o.timing },
+        ...(o.settings ? { settings: o.settings } : {}),
+        ...(o.roleTiming ? { roleTiming: o.roleTiming } : {}),
       }),
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

@@ -6,7 +6,7 @@ import { Identity } from '../../src-main/core/identity/identity';
 
 interface Cmd {
   id: number;
-  cmd: 'airdrop' | 'sell' | 'buy' | 'purchase' | 'listings';
+  cmd: 'airdrop' | 'sell' | 'buy' | 'purchase' | 'listings' | 'announce';
   arg?: unknown;
 }
 
@@ -16,12 +16,17 @@ const cfg = JSON.parse(process.env.AXON_CHILD ?? '{}') as {
   dataDir: string;
   seedHex: string;
   timing: object;
+  /** Settings beside the defaults (e.g. roles) and role timing, for the role tests. */
+  settings?: object;
+  roleTiming?: object;
 };
 const node = await AxonNode.start({
   dataDir: cfg.dataDir,
   identity: Identity.fromSeed(Buffer.from(cfg.seedHex, 'hex')),
   ledger: { rpcUrl: cfg.rpcUrl, wsUrl: cfg.wsUrl },
   timing: cfg.timing,
+  ...(cfg.settings ? { settings: cfg.settings } : {}),
+  ...(cfg.roleTiming ? { roleTiming: cfg.roleTiming } : {}),
   net: { host: '127.0.0.1', announceFilter: { allowLoopback: true } },
 });
 node.on('frame', (f) => process.send!({ ev: 'frame', seq: f.seq }));
@@ -41,6 +46,7 @@ process.on('message', (m: Cmd) => {
         });
       else if (m.cmd === 'purchase') result = node.purchase(a.id as string);
       else if (m.cmd === 'listings') result = node.listings();
+      else if (m.cmd === 'announce') result = await node.roles.announce();
       process.send!({ ev: 'reply', id: m.id, result: JSON.parse(JSON.stringify(result ?? null, big)) });
     } catch (e) {
       process.send!({ ev: 'reply', id: m.id, error: (e as Error).message });

@@ -34,8 +34,6 @@ async function start(
       announceTtlSec: 60,
       healthIntervalMs: 2_000,
       discoveryIntervalMs: 60_000,
-      relayGraceMs: 3_000,
-      relayPayPollMs: 400,
     },
   });
   await node.airdrop(SOL);
@@ -56,7 +54,12 @@ describe('priced relays', () => {
     const l = await startLedger();
     cleanups.push(l.cleanup);
     ledgerOf = l.ledger;
-    relay = await start(l.ledger, { settings: { roles: { relay: 'on', reflector: 'off', relayPrice: RELAY_PRICE } } });
+    // the relay's payment grace and poll are settings (roles.relayGraceSec / relayPayPollSec)
+    relay = await start(l.ledger, {
+      settings: {
+        roles: { relay: 'on', reflector: 'off', relayPrice: RELAY_PRICE, relayGraceSec: 5, relayPayPollSec: 1 },
+      },
+    });
     expect(await relay.roles.announce()).toBe(true);
     seller = await start(l.ledger, { settings: { roles: off }, net: hidden });
     const relayPeer = relay.identity.peerId.toString();
@@ -114,7 +117,7 @@ describe('priced relays', () => {
     expect(final.fees).toBeGreaterThanOrEqual(shares);
   });
 
-  it('a buyer that uses the priced relay without paying it is cut after the grace window', async () => {
+  it('a buyer that uses the priced relay without paying it is cut after the grace window (roles.relayGraceSec)', async () => {
     const b = await buyer({ maxRelayPrice: 1000 });
     // a modified client: it uses every relay and never pays one
     const freeloader: RelayPricing = { allowed: () => true, shareFor: () => undefined, recordShare: () => undefined };

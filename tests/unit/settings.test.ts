@@ -21,6 +21,8 @@ describe('settings and data dir', () => {
       },
       relayPrice: 0,
       maxRelayPrice: 0,
+      relayGraceSec: 30,
+      relayPayPollSec: 3,
     });
   });
 
@@ -38,6 +40,10 @@ describe('settings and data dir', () => {
     expect(() => loadSettings(f)).toThrow(/roles\.relayPrice: a price is a whole number of lamports/);
     writeFileSync(f, JSON.stringify({ roles: { maxRelayPrice: 2_000_000_000 } }));
     expect(() => loadSettings(f)).toThrow(/roles\.maxRelayPrice: at most 1 SOL/);
+    writeFileSync(f, JSON.stringify({ roles: { relayGraceSec: 1 } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.relayGraceSec/);
+    writeFileSync(f, JSON.stringify({ roles: { relayPayPollSec: 0 } }));
+    expect(() => loadSettings(f)).toThrow(/roles\.relayPayPollSec/);
   });
 
   it('names each bad field and why', () => {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { openDb, migrate, schemaVersion } from '../../src-main/core/store/db';
+import { BEFORE_APPLIED_SET, openDb, migrate, schemaVersion } from '../../src-main/core/store/db';
 import { MIGRATIONS } from '../../src-main/core/store/migrations/index';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'axon-store-')), 'axon.sqlite');
@@ -38,6 +38,34 @@ describe('store', () => {
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     db.pragma('user_version = 999');
     expect(() => migrate(db, MIGRATIONS)).toThrow(/newer than this Axon knows/);
+  });
+
+  it('applies a migration numbered below the database version that landed later, once (parallel branches)', () => {
+    // a database written before the applied set existed: only user_version recorded what it had
+    const file = tmp();
+    const legacy = MIGRATIONS.filter((m) => BEFORE_APPLIED_SET.includes(m.version));
+    const old = openDb(file, { migrations: legacy });
+    old.exec('DROP TABLE schema_migrations');
+    old.pragma(`user_version = ${Math.max(...BEFORE_APPLIED_SET)}`);
+    old.close();
+    // numbers taken ahead of time land after higher ones (like 011 after 012–014)
+    const late = { version: 3, name: 'late', sql: 'CREATE TABLE late_three (x INTEGER)' };
+    const all = [...MIGRATIONS, late];
+    const db = openDb(file, { migrations: all });
+    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+    expect(names).toContain('late_three');
+    const applied = (
+      db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]
+    ).map((r) => r.version);
+    expect(applied).toEqual(all.map((m) => m.version).sort((a, b) => a - b));
+    expect(schemaVersion(db)).toBe(Math.max(...all.map((m) => m.version)));
+    expect(() => migrate(db, all)).not.toThrow(); // nothing applied twice
+    db.close();
+    // a database that has a migration this build does not know is from a newer Axon
+    const again = openDb(file, { migrations: all });
+    expect(() => migrate(again, MIGRATIONS)).toThrow(/newer Axon/);
   });
 
   it('keeps lamports exact beyond 2^53 and refuses floats and negative amounts', () => {

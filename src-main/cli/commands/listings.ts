@@ -54,6 +54,38 @@ export async function listingsCommand(ctx: CliContext, o: ListingsOptions): Prom
   }
 }
 
+/**
+ * Rows in tiers side by side: each origin followed by its rebroadcasts (cheapest first), so the
+ * direct tier and every rebroadcast of a stream read together; rebroadcasts whose origin is not
+ * in `rows` come last.
+ */
+export function groupTiers(rows: ListingRow[]): ListingRow[] {
+  const byOrigin = new Map<string, ListingRow[]>();
+  for (const l of rows)
+    if (l.origin) {
+      const a = byOrigin.get(l.origin) ?? [];
+      a.push(l);
+      byOrigin.set(l.origin, a);
+    }
+  const price = (l: ListingRow): bigint => l.priceRelay ?? l.priceDirect;
+  for (const a of byOrigin.values())
+    a.sort((x, y) => (price(x) < price(y) ? -1 : price(x) > price(y) ? 1 : x.hops - y.hops));
+  const out: ListingRow[] = [];
+  for (const l of rows)
+    if (!l.origin) {
+      out.push(l, ...(byOrigin.get(l.id) ?? []));
+      byOrigin.delete(l.id);
+    }
+  for (const a of byOrigin.values()) out.push(...a);
+  return out;
+}
+
+/** "direct" or "hop k (+N ms)": how far from the origin a listing's buyers are. */
+export function tierText(l: ListingRow): string {
+  if (!l.origin) return 'direct';
+  return `hop ${l.hops}` + (l.hopMs !== null ? ` (+${l.hopMs} ms)` : '');
+}
+
 export function printListings(rows: ListingRow[]): void {
   if (rows.length === 0) {
     console.log('no live listings match');
@@ -61,11 +93,13 @@ export function printListings(rows: ListingRow[]): void {
   }
   console.log(
     table(
-      ['ID (SELLER:STREAM)', 'TITLE', 'FORMAT', 'RATE', 'DIRECT/min', 'RELAY/min', 'PERIOD', 'HEALTH', 'SEEN'],
-      rows.map((l) => [
+      ['ID (SELLER:STREAM)', 'TITLE', 'TIER', 'FORMAT', 'RATE', 'DIRECT/min', 'RELAY/min', 'PERIOD', 'HEALTH', 'SEEN'],
+      groupTiers(rows).map((l) => [
         l.id,
-        l.title +
+        (l.origin ? '  ↳ ' : '') +
+          l.title +
           (l.origin ? ` (rebroadcast of ${short(l.origin.split(':')[0])}:${l.origin.split(':')[1] ?? ''})` : ''),
+        tierText(l),
         l.format,
         rate(l.rateMilliHz),
         `${l.priceDirect} (${sol(l.priceDirect)} SOL)`,
@@ -82,7 +116,7 @@ export function printListings(rows: ListingRow[]): void {
     for (const l of hinted) console.log(`  ${l.id}  ${safeText(l.schemaHint!)}`);
   }
   console.log(
-    `\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute. Buy one with \`axon buy <ID>\` (or its stream id when unique).`,
+    `\n${rows.length} listing${rows.length === 1 ? '' : 's'}; prices in lamports per minute; a rebroadcast (↳) is bought at its RELAY price, hop k = k rebroadcasters from the origin, +N ms its measured extra latency. Buy one with \`axon buy <ID>\` (or its stream id when unique).`,
   );
 }
 

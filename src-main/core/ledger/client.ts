@@ -187,7 +187,11 @@ export class SolanaLedgerClient implements LedgerClient {
           const transfer = spl ? undefined : opts.transfer;
           const shape = { signer, topic, memo, transfer, instructions, relayShare: opts.relayShare, blockhash };
           // a replacement bids higher than the transaction it replaces (which can no longer land)
-          budget = budget ? this.fees.bump(budget) : await this.fees.budget(shape, message.type, this.#closed.signal);
+          budget = FeePlanner.within(
+            budget ? this.fees.bump(budget) : await this.fees.budget(shape, message.type, this.#closed.signal),
+            1,
+            opts.maxFeeLamports,
+          );
           const msg = buildPostMessage({ ...shape, budget }, message.type);
           signed = await signTransactionMessageWithSigners(msg);
           signature = getSignatureFromTransaction(signed);
@@ -200,13 +204,13 @@ export class SolanaLedgerClient implements LedgerClient {
         } as unknown as Parameters<typeof sendAndConfirmTransactionFactory>[0]);
         await sendAndConfirm(signed as Parameters<SendAndConfirm>[0], { commitment, abortSignal: this.#closed.signal });
         const st = await this.#status(signature!);
-        return { signature: signature!, slot: st?.slot ?? 0n };
+        return { signature: signature!, slot: st?.slot ?? 0n, fee: FeePlanner.feeOf(budget) };
       } catch (e) {
         if (e instanceof MessageTooLargeError) throw e;
         lastErr = e;
         const st = signature ? await this.#status(signature).catch(() => undefined) : undefined;
         if (st && !st.err && RANK[st.confirmationStatus ?? 'processed'] >= RANK[commitment]) {
-          return { signature: signature!, slot: st.slot };
+          return { signature: signature!, slot: st.slot, fee: FeePlanner.feeOf(budget) };
         }
         if (st?.err) {
           throw new LedgerPostError('failed', `transaction ${signature} failed: ${describe(st.err)}`, signature, {

@@ -5,16 +5,31 @@
 // `fees.maxPriorityFeeLamports`). A replacement of a transaction that expired unconfirmed bids
 // higher (FeePlanner.bump), within the same cap.
 import {
+  appendTransactionMessageInstructions,
   compileTransaction,
+  createTransactionMessage,
   getBase64EncodedWireTransaction,
   isSolanaError,
   isWritableRole,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
   SOLANA_ERROR__JSON_RPC__METHOD_NOT_FOUND,
   type Address,
+  type Blockhash,
+  type Instruction,
+  type TransactionSigner,
 } from '@solana/kit';
 import type { Logger } from '../log';
 import type { LedgerRpc } from './rpc';
-import { buildPostMessage, MAX_COMPUTE_UNITS, priorityFeeLamports, type PostShape } from './transactions';
+import {
+  buildPostMessage,
+  MAX_COMPUTE_UNITS,
+  priorityFeeLamports,
+  setComputeUnitLimitInstruction,
+  setComputeUnitPriceInstruction,
+  type PostShape,
+} from './transactions';
 
 export interface FeePolicy {
   /** The most a transaction pays on top of the base fee for priority (lamports). */
@@ -89,7 +104,10 @@ export class FeePlanner {
   async units(shape: Omit<PostShape, 'budget'>, type: string, signal?: AbortSignal): Promise<number> {
     if (!this.#simulate) return MAX_COMPUTE_UNITS;
     const msg = buildPostMessage({ ...shape, budget: { unitLimit: MAX_COMPUTE_UNITS, microLamports: 0n } }, type);
-    const wire = getBase64EncodedWireTransaction(compileTransaction(msg));
+    return this.#simulated(getBase64EncodedWireTransaction(compileTransaction(msg)), signal);
+  }
+
+  async #simulated(wire: ReturnType<typeof getBase64EncodedWireTransaction>, signal?: AbortSignal): Promise<number> {
     try {
       const { value } = await this.rpc
         .simulateTransaction(wire, {
@@ -109,6 +127,50 @@ export class FeePlanner {
       this.log.debug({ err: (e as Error).message }, 'ledger fees: cannot simulate');
       return MAX_COMPUTE_UNITS;
     }
+  }
+
+  /**
+   * The budget of a transaction made of any `instructions` paid by `payer` (nonce accounts,
+   * vouchers, token accounts): the same rule as a post — simulated units, recent price of the
+   * accounts it writes, within the cap. A durable-nonce voucher is simulated without its
+   * AdvanceNonce instruction (its lifetime is no blockhash); UNIT_FLOOR covers that instruction.
+   */
+  async budgetFor(payer: TransactionSigner, instructions: Instruction[], signal?: AbortSignal): Promise<Budget> {
+    const writes = new Set<Address>([payer.address]);
+    for (const ix of instructions) for (const a of ix.accounts ?? []) if (isWritableRole(a.role)) writes.add(a.address);
+    const unitsOf = async (): Promise<number> => {
+      if (!this.#simulate) return MAX_COMPUTE_UNITS;
+      const msg = pipe(
+        createTransactionMessage({ version: 0 }),
+        (m) => setTransactionMessageFeePayerSigner(payer, m),
+        (m) => setTransactionMessageLifetimeUsingBlockhash(SIMULATION_LIFETIME, m),
+        (m) =>
+          appendTransactionMessageInstructions(
+            [setComputeUnitLimitInstruction(MAX_COMPUTE_UNITS), setComputeUnitPriceInstruction(0n), ...instructions],
+            m,
+          ),
+      );
+      return this.#simulated(getBase64EncodedWireTransaction(compileTransaction(msg)), signal);
+    };
+    const [unitLimit, price] = await Promise.all([unitsOf(), this.price([...writes].slice(0, 128), signal)]);
+    return { unitLimit, microLamports: minBig(price, capPrice(this.policy, unitLimit)) };
+  }
+
+  /**
+   * A budget whose whole fee (base fee of `signatures` + priority) stays within `maxFeeLamports`:
+   * the price is lowered when it would not (a re-send never bids past what the user's cap leaves).
+   */
+  static within(b: Budget, signatures: number, maxFeeLamports: bigint | undefined): Budget {
+    if (maxFeeLamports === undefined) return b;
+    const room = maxFeeLamports - LAMPORTS_PER_SIGNATURE * BigInt(signatures);
+    if (room <= 0n) return { ...b, microLamports: 0n };
+    const most = (room * 1_000_000n) / BigInt(Math.max(1, b.unitLimit));
+    return b.microLamports > most ? { ...b, microLamports: most } : b;
+  }
+
+  /** Lamports a transaction of `signatures` signatures under budget `b` pays in fees. */
+  static feeOf(b: Budget | undefined, signatures = 1): bigint {
+    return LAMPORTS_PER_SIGNATURE * BigInt(signatures) + (b ? priorityFeeLamports(b) : 0n);
   }
 
   /** The budget of a new transaction: simulated units, recent price, within the cap. */
@@ -137,6 +199,14 @@ export class FeePlanner {
     return priorityFeeLamports(b);
   }
 }
+
+/** Base fee per signature (the same on every cluster Axon talks to; the local ledger charges it too). */
+export const LAMPORTS_PER_SIGNATURE = 5_000n;
+/** A syntactically valid lifetime for simulations (replaceRecentBlockhash puts the real one in). */
+const SIMULATION_LIFETIME = {
+  blockhash: '11111111111111111111111111111111' as Blockhash,
+  lastValidBlockHeight: 0n,
+};
 
 const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const bigintJson = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);

@@ -32,6 +32,7 @@ export const TYPE_CODES = {
   // 9, 10: AddressRequest / AddressReport, retired unused (docs/protocol.md); never reuse them
   ServiceStop: 11,
   PeerError: 12,
+  ServiceRedirect: 13,
 } as const satisfies Record<MessageType, number>;
 export const MESSAGE_TYPES = Object.keys(TYPE_CODES) as MessageType[];
 const TYPE_BY_CODE = new Map<number, MessageType>(MESSAGE_TYPES.map((t) => [TYPE_CODES[t], t]));
@@ -55,6 +56,7 @@ export type FieldKind =
   | { k: 'enum'; values: readonly string[] }
   | { k: 'enums'; values: readonly string[] }
   | { k: 'origin' } // { seller: Address, streamId } → [32-byte address, text]
+  | { k: 'origins'; items: number } // a list of those
   | { k: 'address' }; // Address → 32 bytes
 
 export interface FieldSpec {
@@ -65,6 +67,10 @@ export interface FieldSpec {
 }
 
 const U32 = 0xffff_ffff;
+/** The deepest a rebroadcast tree grows: rebroadcasters between an origin and a buyer (docs/mesh.md). */
+export const MAX_MESH_HOPS = 3;
+/** Most rebroadcast listings a ServiceRedirect names (it must fit one transaction). */
+export const MAX_REDIRECT_LISTINGS = 4;
 /** The most a relay may charge: 1 SOL per minute of a relayed purchase. */
 export const MAX_RELAY_PRICE = 1_000_000_000n;
 const str = (max: number) => ({ k: 'string', max }) as const;
@@ -99,6 +105,24 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
       kind: { k: 'string', max: SCHEMA_HINT_MAX_BYTES, check: schemaHintProblem },
       optional: true,
       doc: "what the frames hold: format, entity key, fields with units (docs/streams.md 'Schema hint')",
+    },
+    {
+      name: 'upstream',
+      kind: { k: 'origin' },
+      optional: true,
+      doc: 'rebroadcast of a rebroadcast: the listing it is bought from [seller address, stream id]',
+    },
+    {
+      name: 'hops',
+      kind: { k: 'uint', min: 1, max: MAX_MESH_HOPS },
+      optional: true,
+      doc: 'rebroadcast: rebroadcasters between the origin and its buyers (1 = bought from the origin)',
+    },
+    {
+      name: 'hopMs',
+      kind: { k: 'uint', max: 600_000 },
+      optional: true,
+      doc: "rebroadcast: the data's latency from the origin when it leaves this node (ms, measured)",
     },
     {
       name: 'addrs',
@@ -160,6 +184,15 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
     { name: 'recover', kind: { k: 'enum', values: ENUMS.recover }, doc: 'what the receiver should do' },
     { name: 'message', kind: str(200), doc: 'human readable detail' },
   ],
+  ServiceRedirect: [
+    requestId,
+    {
+      name: 'listings',
+      kind: { k: 'origins', items: MAX_REDIRECT_LISTINGS },
+      doc: 'live rebroadcast listings of the stream [[seller address, stream id], …], best first',
+    },
+    { name: 'message', kind: str(120), doc: 'why (full: buyers or upload budget)' },
+  ],
 };
 
 /** A multiaddr a stranger may dial (ip4/ip6/dns + tcp, or a relay circuit); the problem otherwise. */
@@ -178,6 +211,8 @@ const text = (max: number) => z.string().refine((s) => utf8Len(s) <= max, `longe
 const bytes = (min: number, max: number) =>
   z.instanceof(Uint8Array).refine((b) => b.length >= min && b.length <= max, `must have ${min}..${max} bytes`);
 const address = z.string().refine((s) => isAddress(s), 'not a Solana address');
+
+const originSchema = z.object({ seller: address, streamId: text(64) }).strict();
 
 function zodFor(kind: FieldKind): z.ZodType {
   switch (kind.k) {
@@ -213,7 +248,9 @@ function zodFor(kind: FieldKind): z.ZodType {
     case 'enums':
       return z.array(z.enum(kind.values as [string, ...string[]])).max(kind.values.length);
     case 'origin':
-      return z.object({ seller: address, streamId: text(64) }).strict();
+      return originSchema;
+    case 'origins':
+      return z.array(originSchema).min(1).max(kind.items);
     case 'address':
       return address;
   }
@@ -271,11 +308,21 @@ export function fieldToWire(kind: FieldKind, v: unknown): unknown {
       const o = v as { seller: Address; streamId: string };
       return [Uint8Array.from(addrEnc.encode(o.seller)), o.streamId];
     }
+    case 'origins':
+      return (v as { seller: Address; streamId: string }[]).map((o) => [
+        Uint8Array.from(addrEnc.encode(o.seller)),
+        o.streamId,
+      ]);
     case 'address':
       return Uint8Array.from(addrEnc.encode(v as Address));
     default:
       return v;
   }
+}
+
+function originFromWire(w: unknown): { seller: Address; streamId: unknown } | null {
+  if (!Array.isArray(w) || w.length !== 2 || !(w[0] instanceof Uint8Array) || w[0].length !== 32) return null;
+  return { seller: addrDec.decode(w[0]), streamId: w[1] };
 }
 
 /** Wire value → object value; shape errors are left to the zod check (returns a sentinel). */
@@ -293,8 +340,10 @@ export function fieldFromWire(kind: FieldKind, w: unknown): unknown {
       if (!Array.isArray(w)) return bad;
       return w.map((x) => (typeof x === 'number' && kind.values[x] !== undefined ? kind.values[x] : bad));
     case 'origin':
-      if (!Array.isArray(w) || w.length !== 2 || !(w[0] instanceof Uint8Array) || w[0].length !== 32) return bad;
-      return { seller: addrDec.decode(w[0]), streamId: w[1] };
+      return originFromWire(w) ?? bad;
+    case 'origins':
+      if (!Array.isArray(w)) return bad;
+      return w.map((x) => originFromWire(x) ?? bad);
     case 'address':
       return w instanceof Uint8Array && w.length === 32 ? addrDec.decode(w) : bad;
     default:

@@ -44,7 +44,13 @@ import { newNonce } from './messages';
 import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
 import { ataOf, parseTokenTransfer, SOL, TOKEN_PROGRAM_ADDRESS, transferInstructions, type Asset } from './assets';
-import { parseTransaction } from './transactions';
+import {
+  COMPUTE_BUDGET_PROGRAM,
+  parseTransaction,
+  setComputeUnitLimitInstruction,
+  setComputeUnitPriceInstruction,
+} from './transactions';
+import { FeePlanner, type Budget } from './fees';
 import { sleep } from '../sleep';
 
 /** Bytes of a System nonce account. */
@@ -74,6 +80,28 @@ export interface VoucherTerms {
   transfers: VoucherTransfer[];
   /** Unix seconds after which the Payment memo is stale (the seller settles before). */
   expiresAt: number;
+  /** Compute-unit limit and price (FeePlanner.budgetFor, the rule of every transaction). */
+  budget?: Budget;
+}
+
+/** The instructions of a voucher after its AdvanceNonce (the budget first, then the transfers, the memo). */
+export async function voucherInstructions(
+  t: Omit<VoucherTerms, 'nonceValue' | 'nonceAccount'>,
+): Promise<Instruction[]> {
+  const asset = t.asset;
+  const ixs: Instruction[] = t.budget
+    ? [setComputeUnitLimitInstruction(t.budget.unitLimit), setComputeUnitPriceInstruction(t.budget.microLamports)]
+    : [];
+  if (asset.kind === 'sol')
+    ixs.push(
+      ...t.transfers.map((x) => getTransferSolInstruction({ source: t.buyer, destination: x.to, amount: x.lamports })),
+    );
+  // the recipients' token accounts exist (the buyer created a missing one before its first voucher)
+  else
+    for (const x of t.transfers)
+      ixs.push(...(await transferInstructions(t.buyer, { to: x.to, lamports: x.lamports, asset })));
+  ixs.push(paymentMemo(t.requestId, t.period, t.expiresAt));
+  return ixs;
 }
 
 export interface SignedVoucher {
@@ -94,17 +122,7 @@ function paymentMemo(requestId: string, period: number, expiresAt: number): Inst
 }
 
 export async function signVoucher(t: VoucherTerms): Promise<SignedVoucher> {
-  const asset = t.asset;
-  const ixs: Instruction[] =
-    asset.kind === 'sol'
-      ? t.transfers.map((x) => getTransferSolInstruction({ source: t.buyer, destination: x.to, amount: x.lamports }))
-      : // the recipients' token accounts exist (the buyer created a missing one before its first voucher)
-        (
-          await Promise.all(
-            t.transfers.map((x) => transferInstructions(t.buyer, { to: x.to, lamports: x.lamports, asset })),
-          )
-        ).flat();
-  ixs.push(paymentMemo(t.requestId, t.period, t.expiresAt));
+  const ixs = await voucherInstructions(t);
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
     (m) => setTransactionMessageFeePayerSigner(t.buyer, m),
@@ -208,8 +226,16 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
   if (asset.kind === 'spl') for (const t of exp.transfers) ownerOfAta.set(await ataOf(t.to, asset.mint), t.to);
   const moved = new Map<string, bigint>();
   let memo: { requestId: string; period: number } | null = null;
+  const budget = new Set<number>();
   for (const ix of ixs.slice(1)) {
-    if (ix.program === TOKEN_PROGRAM_ADDRESS) {
+    if (ix.program === COMPUTE_BUDGET_PROGRAM) {
+      // the buyer's compute-unit limit (2) and price (3), once each; the buyer pays that fee
+      const kind = ix.data[0] ?? -1;
+      const size = kind === 2 ? 5 : kind === 3 ? 9 : -1;
+      if (ix.data.length !== size || budget.has(kind) || ix.accounts.length > 0)
+        return no('malformed', 'a compute-budget instruction other than one unit limit and one unit price');
+      budget.add(kind);
+    } else if (ix.program === TOKEN_PROGRAM_ADDRESS) {
       const t = parseTokenTransfer(ix.data, ix.accounts as Address[]);
       if (!t) return no('malformed', 'a token instruction that is no transfer');
       if (asset.kind !== 'spl')
@@ -280,6 +306,8 @@ export async function readNonce(rpc: LedgerRpc, account: Address): Promise<Nonce
 export interface SentTx {
   signature: string;
   slot: bigint;
+  /** Lamports of fee it paid (base fee per signature + its priority fee). */
+  fee: bigint;
 }
 
 /** Why a submitted transaction did not land. */
@@ -295,7 +323,11 @@ export class TxFailedError extends Error {
 }
 
 /** Send a signed wire transaction and wait until it is confirmed (or failed, or timed out). */
-export async function submitAndConfirm(rpc: LedgerRpc, txBase64: string, timeoutMs = 30_000): Promise<SentTx> {
+export async function submitAndConfirm(
+  rpc: LedgerRpc,
+  txBase64: string,
+  timeoutMs = 30_000,
+): Promise<Omit<SentTx, 'fee'>> {
   const wire = txBase64 as Parameters<LedgerRpc['sendTransaction']>[0];
   const signature = await rpc
     .sendTransaction(wire, { encoding: 'base64', preflightCommitment: 'confirmed' })
@@ -332,7 +364,24 @@ export async function txStatus(rpc: LedgerRpc, signature: string): Promise<true 
   return s.err ? { err: s.err } : true;
 }
 
-export async function sendInstructions(rpc: LedgerRpc, payer: TransactionSigner, ixs: Instruction[]): Promise<SentTx> {
+/**
+ * Send `ixs` in ONE transaction paid by `payer` and wait for it. With `fees` it carries a
+ * compute-unit limit and priority fee by the rule of every transaction (FeePlanner.budgetFor).
+ */
+export async function sendInstructions(
+  rpc: LedgerRpc,
+  payer: TransactionSigner,
+  instructions: Instruction[],
+  fees?: FeePlanner,
+): Promise<SentTx> {
+  const budget = fees ? await fees.budgetFor(payer, instructions) : undefined;
+  const ixs = budget
+    ? [
+        setComputeUnitLimitInstruction(budget.unitLimit),
+        setComputeUnitPriceInstruction(budget.microLamports),
+        ...instructions,
+      ]
+    : instructions;
   const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: 'confirmed' }).send();
   const msg = pipe(
     createTransactionMessage({ version: 0 }),
@@ -345,7 +394,8 @@ export async function sendInstructions(rpc: LedgerRpc, payer: TransactionSigner,
     (m) => appendTransactionMessageInstructions(ixs, m),
   );
   const signed = await signTransactionMessageWithSigners(msg);
-  return submitAndConfirm(rpc, getBase64EncodedWireTransaction(signed));
+  const sent = await submitAndConfirm(rpc, getBase64EncodedWireTransaction(signed));
+  return { ...sent, fee: FeePlanner.feeOf(budget, Object.keys(signed.signatures).length) };
 }
 
 /** Rent-exempt minimum of a nonce account (what creating one locks up until it is closed). */
@@ -357,19 +407,25 @@ export async function nonceRent(rpc: LedgerRpc): Promise<bigint> {
 export async function createNonceAccount(
   rpc: LedgerRpc,
   buyer: TransactionSigner,
+  fees?: FeePlanner,
 ): Promise<{ account: Address; rent: bigint; sent: SentTx; state: NonceState }> {
   const account = await generateKeyPairSigner();
   const rent = await nonceRent(rpc);
-  const sent = await sendInstructions(rpc, buyer, [
-    getCreateAccountInstruction({
-      payer: buyer,
-      newAccount: account,
-      lamports: rent,
-      space: BigInt(NONCE_ACCOUNT_BYTES),
-      programAddress: SYSTEM_PROGRAM,
-    }),
-    getInitializeNonceAccountInstruction({ nonceAccount: account.address, nonceAuthority: buyer.address }),
-  ]);
+  const sent = await sendInstructions(
+    rpc,
+    buyer,
+    [
+      getCreateAccountInstruction({
+        payer: buyer,
+        newAccount: account,
+        lamports: rent,
+        space: BigInt(NONCE_ACCOUNT_BYTES),
+        programAddress: SYSTEM_PROGRAM,
+      }),
+      getInitializeNonceAccountInstruction({ nonceAccount: account.address, nonceAuthority: buyer.address }),
+    ],
+    fees,
+  );
   const state = await readNonce(rpc, account.address);
   if (!state) throw new Error(`nonce account ${account.address} not readable after its creation`);
   return { account: account.address, rent, sent, state };
@@ -381,15 +437,21 @@ export async function closeNonceAccount(
   buyer: TransactionSigner,
   account: Address,
   lamports: bigint,
+  fees?: FeePlanner,
 ): Promise<SentTx> {
-  return sendInstructions(rpc, buyer, [
-    getWithdrawNonceAccountInstruction({
-      nonceAccount: account,
-      recipientAccount: buyer.address,
-      nonceAuthority: buyer,
-      withdrawAmount: lamports,
-    }),
-  ]);
+  return sendInstructions(
+    rpc,
+    buyer,
+    [
+      getWithdrawNonceAccountInstruction({
+        nonceAccount: account,
+        recipientAccount: buyer.address,
+        nonceAuthority: buyer,
+        withdrawAmount: lamports,
+      }),
+    ],
+    fees,
+  );
 }
 
 function json(v: unknown): string {
@@ -448,7 +510,7 @@ export async function lastSettledVoucher(
   nonceAccount: Address,
   buyer: Address,
   requestId: string,
-): Promise<{ signature: string; period: number; lamports: bigint } | null> {
+): Promise<{ signature: string; period: number; lamports: bigint; fee: bigint } | null> {
   const sigs = await rpc.getSignaturesForAddress(nonceAccount, { commitment: 'confirmed', limit: 20 }).send();
   for (const s of sigs) {
     if (s.err) continue;
@@ -470,7 +532,7 @@ export async function lastSettledVoucher(
     const lamports =
       parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n) +
       parsed.tokenTransfers.filter((t) => t.owner === buyer).reduce((a, t) => a + t.amount, 0n);
-    return { signature: s.signature, period: memo.message.period, lamports };
+    return { signature: s.signature, period: memo.message.period, lamports, fee: BigInt(tx.meta?.fee ?? 0n) };
   }
   return null;
 }

@@ -38,6 +38,12 @@ export interface Listing extends Base {
   mint?: Address;
   /** What the frames hold, compact (src-shared/stream-schema.ts): `json key=hex: alt_baro ft, gs kt`. */
   schema?: string;
+  /** A rebroadcast bought from another rebroadcast: the listing it is bought from (absent: from the origin). */
+  upstream?: { seller: Address; streamId: string };
+  /** A rebroadcast: rebroadcasters between the origin and a buyer of this listing (1 = bought from the origin). */
+  hops?: number;
+  /** A rebroadcast: the latency its data has when it leaves this rebroadcaster, from the origin (ms, measured). */
+  hopMs?: number;
   /** Where the seller answers before a purchase (free preview): public or relay multiaddrs. */
   addrs?: string[];
 }
@@ -82,6 +88,14 @@ export interface ServiceReject extends Base {
   reason: 'unknown-stream' | 'full' | 'price-changed' | 'expired' | 'not-allowed' | 'other';
   message: string;
 }
+/** A full seller's answer: the live rebroadcasts of the stream the buyer may buy instead (market/mesh.ts). */
+export interface ServiceRedirect extends Base {
+  type: 'ServiceRedirect';
+  requestId: string;
+  /** Rebroadcast listings of the stream (seller address, stream id), best first. */
+  listings: { seller: Address; streamId: string }[];
+  message: string;
+}
 export interface Payment extends Base {
   type: 'Payment';
   requestId: string;
@@ -117,7 +131,8 @@ export type AxonMessage =
   | Payment
   | PunchSync
   | ServiceStop
-  | PeerError;
+  | PeerError
+  | ServiceRedirect;
 export type MessageType = AxonMessage['type'];
 
 /** A message read from a topic: the sender is the transaction's fee payer / signer. */
@@ -139,11 +154,16 @@ export interface PostOptions {
   relayShare?: { to: Address; lamports: Lamports };
   /** Wait for this commitment before resolving (default 'confirmed'). */
   commitment?: 'processed' | 'confirmed' | 'finalized';
+  /** The most this transaction may pay in fees (base + priority), re-sends included: what the
+   *  user's spending cap leaves for it. A re-send bids higher only within it. */
+  maxFeeLamports?: Lamports;
 }
 
 export interface PostResult {
   signature: string;
   slot: bigint;
+  /** Lamports of fee the transaction that landed paid (base fee + its priority fee). */
+  fee: Lamports;
 }
 
 export interface WatchOptions {
@@ -215,6 +235,8 @@ export interface LedgerClient {
   relayShareReader(): import('./relay-shares').RelayShareReader;
   /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
   readonly rpc: LedgerRpc;
+  /** Compute-unit limit + priority fee of every transaction this client's identity signs (fees.ts). */
+  readonly fees: import('./fees').FeePlanner;
   /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void;
   close(): Promise<void>;

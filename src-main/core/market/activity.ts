@@ -33,6 +33,7 @@ const KIND_OF_MESSAGE: Record<string, ActivityKind> = {
   ServiceAccept: 'accept',
   ServiceReject: 'reject',
   ServiceStop: 'stop',
+  ServiceRedirect: 'reject', // a full seller's answer naming rebroadcasts (docs/mesh.md)
   NodeAnnounce: 'announce',
 };
 

@@ -9,6 +9,7 @@ import { listingId } from '../store/listings';
 import { getCursor } from '../store/cursors';
 import type { Db } from '../store/db';
 import type { MarketContext } from './context';
+import { derivedListingProblem } from './mesh';
 
 /** What the catalog needs: whose listings are our own, where they go, whom to tell. */
 export type CatalogContext = Pick<MarketContext, 'identity' | 'listings' | 'emit' | 'log'>;
@@ -83,6 +84,9 @@ export class Catalog {
       signature: rx.signature,
       mint: m.mint ?? null,
       schemaHint: m.schema ?? null,
+      upstream: m.upstream ? listingId(m.upstream.seller, m.upstream.streamId) : null,
+      hops: m.origin ? (m.hops ?? 1) : 0,
+      hopMs: m.hopMs ?? null,
       addrs: m.addrs ?? [],
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
@@ -91,21 +95,16 @@ export class Catalog {
   /**
    * Why a listing is not taken (null: it is). Its lifetime is at most MAX_LISTING_TTL_SEC past
    * when it landed. A rebroadcast's origin must be another seller's listing that we know and that
-   * is live (and no rebroadcast itself): otherwise anyone could pose as a relay of any stream.
+   * is live (and no rebroadcast itself): otherwise anyone could pose as a relay of any stream; its
+   * upstream and hop count must match the chain, and its seller must not be in it (mesh.ts).
    */
   #problem(rx: Received<Listing>): string | null {
     const m = rx.message;
     const landed = rx.blockTime ?? Date.now() / 1000;
     if (m.expiresAt > landed + MAX_LISTING_TTL_SEC)
       return `expires ${Math.round(m.expiresAt - landed)} s after it landed (at most ${MAX_LISTING_TTL_SEC} s)`;
-    if (!m.origin) return null;
-    if (m.origin.seller === rx.sender) return 'a relay cannot be its own origin';
-    const id = listingId(m.origin.seller, m.origin.streamId);
-    const origin = this.ctx.listings.get(id);
-    if (!origin || origin.delistedAt !== null || origin.expiresAt <= Date.now())
-      return `its origin ${id} is not a live listing here`;
-    if (origin.origin) return `its origin ${id} is itself a rebroadcast`;
-    return null;
+    // a rebroadcast: its chain (origin, upstream, hops; no loop) must hold here (mesh.ts)
+    return derivedListingProblem(this.ctx.listings, rx.sender, m);
   }
 
   onDelist(rx: Received<Delist>): void {

@@ -18,6 +18,7 @@ import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
+import { MeshError, planRebroadcast, rebroadcastStreamId } from './mesh';
 import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
 import { addressToPeerId } from '../identity/identity';
 import {
@@ -265,43 +266,71 @@ export class Market extends EventEmitter<MarketEvents> {
   }
 
   /**
-   * Relay role: buy `listingId` once and resell it as a derived listing (origin set) at the
-   * origin's rebroadcast price (or `price`). Every buyer of the derived listing is served from
-   * this node's hub: the origin seller sends each frame once, to us.
+   * Rebroadcast (docs/mesh.md): buy `listingId` once — an origin listing or another rebroadcast —
+   * and sell it as a derived listing naming its origin and (when bought from a rebroadcast) its
+   * upstream, at `price` lamports per minute (default: the upstream's rebroadcast price). Every
+   * buyer of the derived listing is served from this node's hub: the upstream sends each frame
+   * once, to us. Refused with a reason: a loop (this node is in the chain already), a chain
+   * deeper than MAX_MESH_HOPS, an origin that lists no rebroadcast price, a second rebroadcast of
+   * the same origin here.
    */
   async rebroadcast(
     listingId: string,
-    o: { minutes?: number; maxLamports?: bigint; price?: bigint; capacity?: number } = {},
+    o: { minutes?: number; maxLamports?: bigint; price?: bigint; capacity?: number; uploadBps?: number } = {},
   ): Promise<{ purchase: PurchaseRow; offer: OfferRow }> {
-    const origin = this.listingsStore.get(listingId);
-    if (!origin || origin.expiresAt <= Date.now())
-      throw new MarketError('unknown-listing', `no live listing '${listingId}'`);
-    if (origin.origin)
-      throw new MarketError('bad-input', 'that listing is itself a rebroadcast: rebroadcast its origin');
-    const price = o.price ?? origin.priceRelay;
+    let plan: ReturnType<typeof planRebroadcast>;
+    try {
+      plan = planRebroadcast(this.listingsStore, this.opts.identity.address, listingId);
+    } catch (e) {
+      if (e instanceof MeshError) {
+        this.ctx.log.info({ listingId, code: e.code, reason: e.message }, 'rebroadcast refused');
+        throw new MarketError(e.code, e.message);
+      }
+      throw e;
+    }
+    const { upstream, origin, hops } = plan;
+    const streamId = rebroadcastStreamId(origin);
+    const mine = this.seller.live.get(streamId);
+    if (mine || this.listingsStore.offer(streamId))
+      throw new MarketError('bad-input', `you rebroadcast '${origin.id}' already (stream '${streamId}')`);
+    const price = o.price ?? upstream.priceRelay;
     if (price === null || price === undefined)
-      throw new MarketError('bad-input', 'the origin has no rebroadcast price: give one');
-    const purchase = await this.buyer.buy(origin, {
-      minutes: o.minutes ?? 60,
-      maxLamports: o.maxLamports,
-      serve: false,
-    });
-    const offer = await this.seller.sell({
-      streamId: `rb-${origin.streamId}`.slice(0, 48).replace(/[^A-Za-z0-9._-]/g, '-'),
-      title: origin.title,
-      description: `rebroadcast of ${origin.id}`.slice(0, 280),
-      tags: origin.tags,
-      format: origin.format,
-      source: { kind: 'purchase', purchaseId: purchase.id },
-      priceDirect: price,
-      priceRelay: price,
-      periodSec: origin.periodSec,
-      capacity: o.capacity ?? 200,
-      origin: { seller: origin.seller, streamId: origin.streamId },
-      // resold in what it is bought in
-      ...(origin.mint ? { mint: origin.mint } : {}),
-    });
-    return { purchase, offer };
+      throw new MarketError('bad-input', `'${upstream.id}' has no rebroadcast price: give one`);
+    // a purchase of it that runs already (the user's "Rebroadcast this stream") feeds the rebroadcast
+    const running = this.activePurchaseOf(upstream.id);
+    const purchase =
+      running ??
+      (await this.buy(upstream.id, {
+        minutes: o.minutes ?? 60,
+        ...(o.maxLamports !== undefined ? { maxLamports: o.maxLamports } : {}),
+        serve: false,
+      }));
+    const ref = (id: string) => ({ seller: id.split(':')[0]!, streamId: id.split(':').slice(1).join(':') });
+    try {
+      const offer = await this.seller.sell({
+        streamId,
+        title: origin.title,
+        description: `rebroadcast of ${origin.id}`.slice(0, 280),
+        tags: origin.tags,
+        format: origin.format,
+        source: { kind: 'purchase', purchaseId: purchase.id },
+        priceDirect: price,
+        priceRelay: price,
+        periodSec: origin.periodSec,
+        capacity: o.capacity ?? 200,
+        origin: ref(origin.id),
+        ...(hops > 1 ? { upstream: ref(upstream.id) } : {}),
+        hops,
+        ...(o.uploadBps !== undefined ? { uploadBps: o.uploadBps } : {}),
+        // resold in what it is bought in
+        ...(origin.mint ? { mint: origin.mint } : {}),
+      });
+      this.ctx.log.info({ listingId: upstream.id, hops, streamId, price: String(price) }, 'rebroadcasting');
+      return { purchase, offer };
+    } catch (e) {
+      if (!running) await this.stopPurchase(purchase.id).catch(() => undefined);
+      throw e;
+    }
   }
 
   stopPurchase(id: string): Promise<PurchaseRow> {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { address as toAddress, isAddress } from '@solana/kit';
 import type { Listing } from '../ledger/types';
-import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
+import { newNonce, expiresIn, MAX_LAMPORTS, MAX_MESH_HOPS } from '../ledger/messages';
 import { listingId, type OfferRow } from '../store/listings';
 import { StreamHub } from './hub';
 import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig } from './sources/index';
@@ -42,6 +42,15 @@ export const SellOptionsSchema = z
     capacity: z.number().int().min(1).max(10_000).default(50),
     region: z.string().max(32).optional(),
     origin: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+    /** A rebroadcast of a rebroadcast: the listing it is bought from (docs/mesh.md). */
+    upstream: z.object({ seller: z.string(), streamId: z.string() }).optional(),
+    /** A rebroadcast: rebroadcasters between the origin and its buyers (1 = bought from the origin). */
+    hops: z.number().int().min(1).max(MAX_MESH_HOPS).optional(),
+    /**
+     * Upload budget (bytes/s) of the stream: a buyer whose share would take the stream's upload
+     * past it is redirected to its rebroadcasts, as one past `capacity` is (docs/mesh.md).
+     */
+    uploadBps: z.number().int().min(1).max(10_000_000_000).optional(),
     /** Priced in this SPL token (prices in its base units, e.g. USDC: 6 decimals); absent = SOL. */
     mint: z
       .string()
@@ -122,6 +131,8 @@ export class OfferBook {
   #publishedAt = new Map<string, number>();
   /** A health change held back by the minimum gap, posted when the gap is over. */
   #healthTimers = new Map<string, NodeJS.Timeout>();
+  /** A rebroadcast's measured latency from its origin (ms), put in its listing (mesh.ts). */
+  hopMs: ((l: LiveOffer) => number | undefined) | undefined = undefined;
 
   constructor(
     private readonly ctx: MarketContext,
@@ -189,6 +200,9 @@ export class OfferBook {
       capacity: o.capacity,
       region: o.region ?? null,
       origin: o.origin ? listingId(o.origin.seller, o.origin.streamId) : null,
+      upstream: o.upstream ? listingId(o.upstream.seller, o.upstream.streamId) : null,
+      hops: o.origin ? (o.hops ?? 1) : 0,
+      uploadBps: o.uploadBps ?? null,
       // longer-lived listings are refused by every catalog (catalog.ts)
       ttlSec: Math.min(this.ctx.timing.listingTtlSec, MAX_LISTING_TTL_SEC),
       paused: false,
@@ -368,9 +382,10 @@ export class OfferBook {
   async #publish(l: LiveOffer): Promise<void> {
     const o = l.offer;
     if (this.live.get(o.streamId) !== l || o.paused) return; // removed or paused while queued
-    const origin = o.origin
-      ? { seller: toAddress(o.origin.split(':')[0]!), streamId: o.origin.split(':').slice(1).join(':') }
-      : undefined;
+    const ref = (id: string) => ({ seller: toAddress(id.split(':')[0]!), streamId: id.split(':').slice(1).join(':') });
+    const origin = o.origin ? ref(o.origin) : undefined;
+    const upstream = o.upstream ? ref(o.upstream) : undefined;
+    const hopMs = origin ? this.hopMs?.(l) : undefined;
     const schema = this.#schemaHint(l);
     // where strangers reach this node for a free preview (preview.ts), when the stream offers one
     const addrs =
@@ -394,6 +409,9 @@ export class OfferBook {
       ...(origin ? { origin } : {}),
       ...(o.mint ? { mint: toAddress(o.mint) } : {}),
       ...(schema ? { schema } : {}),
+      ...(upstream ? { upstream } : {}),
+      ...(origin ? { hops: Math.max(1, o.hops) } : {}),
+      ...(hopMs !== undefined ? { hopMs: Math.min(600_000, Math.max(0, Math.round(hopMs))) } : {}),
       ...(addrs.length ? { addrs } : {}),
     };
     msg = fitListing(msg);
@@ -420,6 +438,9 @@ export class OfferBook {
       signature: res.signature,
       mint: o.mint,
       schemaHint: msg.schema ?? null,
+      upstream: o.upstream,
+      hops: origin ? Math.max(1, o.hops) : 0,
+      hopMs: msg.hopMs ?? null,
       addrs: msg.addrs ?? [],
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });

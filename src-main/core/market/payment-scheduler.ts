@@ -81,6 +81,7 @@ export class PaymentScheduler {
     const next = p.paidThrough + 1;
     const until = paidUntil(p);
     const now = Date.now();
+    if (p.paidThrough < 0) return this.#firstPeriod(run, p, now);
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
     if (fee !== null && !this.#fits(p, fee, this.#relayShare(p)?.lamports))
@@ -112,6 +113,24 @@ export class PaymentScheduler {
     if (ok) this.schedule(run);
     // failed (e.g. balance): try again shortly; the seller cuts us after the grace if it never lands
     else this.#later(run, 1000);
+  }
+
+  /**
+   * Period 0 is paid when the stream opens (PurchaseStream). When that payment did not go through
+   * — the stream dropped while the voucher was on its way, the ledger was slow — nothing is paid
+   * yet and nothing is lost by trying again: pay period 0 again while a stream is open (a dropped
+   * one is re-dialed by PurchaseStream meanwhile), for at most one period after the stream first
+   * opened; then end, saying that nothing was paid. (Before this, the "data during period k" rule
+   * ran with k = -1 and ended such a purchase at once: "no data … during period -1".)
+   */
+  async #firstPeriod(run: Run, p: PurchaseRow, now: number): Promise<void> {
+    if (p.startedAt === null || p.periodMs === null) return;
+    if (now < p.startedAt + p.periodMs) {
+      if (run.session && !run.paying && (await this.pay(run, 0))) return this.schedule(run);
+      return this.#later(run, 1000);
+    }
+    const why = run.session ? 'the first payment did not go through' : 'no connection to the seller';
+    await this.control.stopPurchase(run.id, `${why} within the first period; no period was paid`);
   }
 
   /**
@@ -166,7 +185,6 @@ export class PaymentScheduler {
       // a relayed connection over a priced relay: its share goes in the same transaction, and
       // counts against the cap like a fee (docs/market.md "Priced relays")
       const share = this.#relayShare(p);
-      const extra = fee + (share?.lamports ?? 0n);
       if (!this.#fits(p, fee, share?.lamports)) {
         this.ctx.log.info(
           { id: p.id, period, spent: p.spent, fees: p.fees, fee, relayShare: share?.lamports },
@@ -211,6 +229,8 @@ export class PaymentScheduler {
         {
           transfer: { to: p.seller as Address, lamports: price, asset, createRecipientAccount: createAccount },
           ...(share ? { relayShare: { to: share.relay as Address, lamports: share.lamports } } : {}),
+          // a re-send bids higher only within what the cap leaves (a SOL purchase counts fees in it)
+          ...(p.mint ? {} : { maxFeeLamports: p.maxLamports - p.spent - p.fees - price - (share?.lamports ?? 0n) }),
         },
       );
       if (share)
@@ -238,7 +258,7 @@ export class PaymentScheduler {
       this.ctx.trades.updatePurchase(p.id, {
         paidThrough: period,
         spent: p.spent + price,
-        fees: p.fees + extra + rent,
+        fees: p.fees + res.fee + (share?.lamports ?? 0n) + rent,
       });
       this.control.move(p.id, 'streaming', `paid through period ${period}`);
       this.ctx.emit('payment', {

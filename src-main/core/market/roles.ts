@@ -40,6 +40,10 @@ export interface RoleTiming {
 /** First re-check of a relay/reflector whose health check failed (doubles with each failure). */
 const RECHECK_FAILED_MS = 5000;
 
+/** One health check (dial + ping + STUN) gets this long; all due candidates are checked at once,
+ *  so a dead one (its announcement still live on the ledger) costs this much once, not a stall. */
+export const HEALTH_BUDGET_MS = 4000;
+
 export const DEFAULT_ROLE_TIMING: RoleTiming = {
   announceTtlSec: 3600,
   healthIntervalMs: 60_000,
@@ -87,6 +91,10 @@ export class RoleDirectory {
   /** When a dial-back last failed (for that IP): asked again after DIALBACK_RETRY_MS only. */
   #dialbackFailed: { ip: string; at: number } | null = null;
   #autoRunning: Promise<void> | null = null;
+  /** Health checks under way, by peer (callers share them). */
+  readonly #checking = new Map<string, Promise<void>>();
+  /** The relays we hold a reservation on (for 'peer:disconnect': a dead one is replaced at once). */
+  readonly #held = new Set<string>();
 
   constructor(
     private readonly o: {
@@ -110,6 +118,9 @@ export class RoleDirectory {
       db?: Db;
       /** What this node's relay charges, lamports per minute (roles.relayPrice; 0 = free). */
       relayPrice?: bigint;
+      /** A reflector's health changed (one answers that did not, or one stopped answering): the
+       *  node runs address discovery again when its verdict does not rest on a live reflector. */
+      onReflectorHealth?: () => void;
     },
   ) {
     this.#timing = { ...DEFAULT_ROLE_TIMING, ...o.timing };
@@ -119,8 +130,13 @@ export class RoleDirectory {
     if (today) o.net.relayMeter?.seedToday(today.bytes, today.refused, today.cutUnpaid);
     // the directory of the last run: the announcements that are still alive, used at once
     const self = o.net.peerId.toString();
-    for (const a of this.#store?.liveAnnouncements() ?? [])
-      if (a.peer !== self && a.roles.length) this.#candidates.set(a.peer, a);
+    for (const { fails, failedAt, ...a } of this.#store?.liveAnnouncements() ?? []) {
+      if (a.peer === self || !a.roles.length) continue;
+      this.#candidates.set(a.peer, a);
+      // one that did not answer in the last run is skipped until its backoff is over
+      if (fails && failedAt)
+        this.#health.set(a.peer, { peer: a.peer, ok: false, error: 'did not answer (last run)', at: failedAt, fails });
+    }
   }
 
   readonly #store?: RoleStore;
@@ -170,6 +186,7 @@ export class RoleDirectory {
       this.#payChecker.start();
     }
     this.#saveRoleState();
+    this.o.net.libp2p.addEventListener('peer:disconnect', this.#onDisconnect);
     void this.announce();
     if (this.#candidates.size > 0) void this.refresh(); // health-check and reserve on the stored ones now
     this.#healthTimer = setInterval(() => this.refresh(), this.#timing.healthIntervalMs);
@@ -177,6 +194,7 @@ export class RoleDirectory {
   }
 
   stop(): void {
+    this.o.net.libp2p.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.saveRelayUse();
     this.#payChecker?.stop();
     this.#stopped = true;
@@ -273,6 +291,36 @@ export class RoleDirectory {
       });
   }
 
+  /** A relay we hold a reservation on went away: check it again and reserve elsewhere now (not at
+   *  the next health round). */
+  readonly #onDisconnect = (e: CustomEvent<{ toString(): string }>): void => {
+    const peer = e.detail.toString();
+    if (this.#stopped || !this.#held.has(peer)) return;
+    this.#held.delete(peer);
+    this.#health.delete(peer);
+    this.o.log.info({ relay: peer }, 'lost the connection to a reserved relay: reserving again');
+    void this.refresh();
+  };
+
+  /**
+   * Health-check, at once, every announced node with `role` that was never checked (or is due),
+   * waiting at most `budgetMs`: address discovery asks the live ones then, not announcements
+   * whose node died.
+   */
+  async probe(role: 'relay' | 'reflector', budgetMs = HEALTH_BUDGET_MS + 500): Promise<void> {
+    const due = this.#due().filter((c) => c.roles.includes(role));
+    if (due.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#checkAll(due),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, budgetMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Healthy relays, the free ones first (then the cheapest), best first within a price. */
   relays(count = this.#timing.maxRelays): RoleCandidate[] {
     const healthy = pickRoles([...this.#candidates.values()], 'relay', { health: this.#health, count: 64 }).filter(
@@ -282,12 +330,28 @@ export class RoleDirectory {
     return healthy.sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0)).slice(0, count);
   }
 
-  /** Addresses of healthy (or not yet checked) reflectors for discoverAddress. */
+  /** Addresses of healthy reflectors for discoverAddress (not yet checked ones only to fill up;
+   *  ones that failed their last check never). */
   reflectorAddrs(count = 5): string[] {
-    return pickRoles([...this.#candidates.values()], 'reflector', { health: this.#health, count }).flatMap((c) => [
+    return this.#reflectors(count).flatMap((c) => [
       ...c.multiaddrs.filter((a) => udpResponder(a) !== undefined),
       ...relayAddrs(c),
     ]);
+  }
+
+  /** Reflectors to ask: the healthy ones (best first), then unchecked ones up to `count`. */
+  #reflectors(count: number): RoleCandidate[] {
+    const self = this.o.net.peerId.toString();
+    const all = pickRoles([...this.#candidates.values()], 'reflector', { health: this.#health, self, count: 64 });
+    const healthy = all.filter((c) => this.#health.get(c.peer)?.ok);
+    return [...healthy, ...all.filter((c) => !this.#health.has(c.peer))].slice(0, count);
+  }
+
+  /** PeerIds of the reflectors whose last health check passed. */
+  healthyReflectors(): string[] {
+    return this.#reflectors(64)
+      .filter((c) => this.#health.get(c.peer)?.ok)
+      .map((c) => c.peer);
   }
 
   /**
@@ -317,12 +381,7 @@ export class RoleDirectory {
           ...(r.filtering ? { filtering: r.filtering } : {}),
         }
       : undefined;
-    const self = net.peerId.toString();
-    const reflectors = pickRoles([...this.#candidates.values()], 'reflector', {
-      health: this.#health,
-      self,
-      count: 5,
-    });
+    const reflectors = this.#reflectors(5);
     let confirmed = net.inboundDirectSeen || (!!r?.publicIp && this.#confirmedIp === r.publicIp);
     const failed = this.#dialbackFailed;
     const retry = !failed || failed.ip !== r?.publicIp || Date.now() - failed.at >= DIALBACK_RETRY_MS;
@@ -395,21 +454,47 @@ export class RoleDirectory {
     return this.#refreshing;
   }
 
-  async #checkHealth(): Promise<void> {
+  /** Fresh candidates never checked, or whose last check is older than its recheck time. */
+  #due(): RoleCandidate[] {
     const now = Date.now();
-    const due = this.known().filter((c) => {
+    return this.known().filter((c) => {
       const h = this.#health.get(c.peer);
       return !h || now - h.at >= this.#recheckMs(h);
     });
+  }
+
+  /** Check these candidates, all at once (a check already under way for one is shared). */
+  async #checkAll(due: RoleCandidate[]): Promise<void> {
+    let reflectorChanged = false;
     await Promise.all(
-      due.map(async (c) => {
-        const h = await checkRelayHealth(this.o.net.libp2p, c);
-        if (this.#stopped) return;
-        const fails = h.ok ? 0 : (this.#health.get(c.peer)?.fails ?? 0) + 1;
-        this.#health.set(c.peer, { ...h, at: Date.now(), fails });
-        if (!h.ok) this.o.log.info({ peer: c.peer, err: h.error, fails }, 'relay/reflector unhealthy');
+      due.map((c) => {
+        let run = this.#checking.get(c.peer);
+        if (!run) {
+          run = (async () => {
+            const h = await checkRelayHealth(this.o.net.libp2p, c, HEALTH_BUDGET_MS);
+            if (this.#stopped) return;
+            const before = this.#health.get(c.peer);
+            const fails = h.ok ? 0 : (before?.fails ?? 0) + 1;
+            this.#health.set(c.peer, { ...h, at: Date.now(), fails });
+            if (c.roles.includes('reflector') && before?.ok !== h.ok) reflectorChanged = true;
+            if (!h.ok) this.o.log.info({ peer: c.peer, err: h.error, fails }, 'relay/reflector unhealthy');
+            if (!before || before.ok !== h.ok || !h.ok)
+              try {
+                this.#store?.saveHealth(c.peer, h.ok);
+              } catch (e) {
+                this.o.log.warn({ err: (e as Error).message }, 'could not keep a health check');
+              }
+          })().finally(() => this.#checking.delete(c.peer));
+          this.#checking.set(c.peer, run);
+        }
+        return run;
       }),
     );
+    if (reflectorChanged && !this.#stopped) this.o.onReflectorHealth?.();
+  }
+
+  async #checkHealth(): Promise<void> {
+    await this.#checkAll(this.#due());
     // a failed check is tried again soon (5 s, 10 s, 20 s … up to the health interval), so one
     // check that failed while a relay or this machine was busy does not strand us without relays
     const soonest = Math.min(
@@ -433,15 +518,31 @@ export class RoleDirectory {
     return Math.min(this.#timing.healthIntervalMs, RECHECK_FAILED_MS * 2 ** Math.max(0, h.fails - 1));
   }
 
+  /** Hold reservations on up to maxRelays healthy relays: one after the other, best first, going
+   *  on down the list past any that refuses or does not answer (it counts as a failed check). */
   async #reserve(): Promise<void> {
     if (this.#stopped || this.o.nat?.()?.reachability === 'public') return;
     const held = new Set(this.heldRelays());
-    const want = this.relays().filter((c) => !held.has(c.peer));
-    const room = this.#timing.maxRelays - held.size;
-    if (want.length === 0 || room <= 0) return;
-    const addrs = want.slice(0, room).flatMap((c) => relayAddrs(c).slice(0, 1));
-    const got = await this.o.net.useRelays(addrs);
-    this.o.log.info({ relays: got }, 'relay reservations');
+    for (const p of held) this.#held.add(p);
+    let room = this.#timing.maxRelays - held.size;
+    if (room <= 0) return;
+    const got: string[] = [];
+    for (const c of this.relays(64).filter((r) => !held.has(r.peer))) {
+      if (room <= 0 || this.#stopped) break;
+      const addr = relayAddrs(c)[0];
+      if (!addr) continue;
+      const ok = (await this.o.net.useRelays([addr], HEALTH_BUDGET_MS * 2)).length > 0;
+      if (ok) {
+        got.push(c.peer);
+        this.#held.add(c.peer);
+        room--;
+        continue;
+      }
+      const fails = (this.#health.get(c.peer)?.fails ?? 0) + 1;
+      this.#health.set(c.peer, { peer: c.peer, ok: false, error: 'reservation failed', at: Date.now(), fails });
+      this.o.log.info({ relay: c.peer, fails }, 'relay reservation failed: trying the next one');
+    }
+    if (got.length) this.o.log.info({ relays: got }, 'relay reservations');
   }
 
   /** PeerIds of the relays we hold a reservation on (from our /p2p-circuit addresses). */

@@ -140,7 +140,10 @@ export class MarketError extends Error {
       | 'cap-too-low'
       | 'already-receiving'
       | 'unhealthy'
-      | 'source-failed',
+      | 'source-failed'
+      | 'loop'
+      | 'too-deep'
+      | 'not-allowed',
     message: string,
   ) {
     super(message);

@@ -24,8 +24,10 @@ import {
   lastSettledVoucher,
   submitAndConfirm,
   txStatus,
+  voucherInstructions,
   type VoucherRefusal,
 } from '../ledger/nonce';
+import type { Budget } from '../ledger/fees';
 import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow, type SaleRow } from '../store/trades';
 import { VoucherStore, type VoucherRow } from '../store/vouchers';
@@ -40,6 +42,8 @@ export const MAX_CREDIT_PERIODS = 60n;
 /** The buyer closes a finished purchase's nonce account after the seller's last settlement, or
  *  after this long without one (the seller then loses what it did not settle). */
 export const CLOSE_NONCE_AFTER_MS = 10 * 60_000;
+/** A purchase's voucher budget (units, price) is planned again after this long. */
+const BUDGET_TTL_MS = 60_000;
 /** How long the buyer waits for the seller's answer to a voucher. */
 const ACK_TIMEOUT_MS = 10_000;
 /** Voucher memos stay valid this long (the seller settles within it: end, credit, balance). */
@@ -388,6 +392,8 @@ export class VoucherBuyer {
   readonly store: VoucherStore;
   /** The sync under way per purchase (sync()). */
   readonly #syncs = new Map<string, Promise<void>>();
+  /** Each purchase's voucher budget and when it was planned. */
+  readonly #budgets = new Map<string, { at: number; budget: Budget }>();
 
   constructor(private readonly ctx: MarketContext) {
     this.store = new VoucherStore(ctx.trades.db);
@@ -420,31 +426,38 @@ export class VoucherBuyer {
       // a settlement pays into the seller's token account: create it first (the buyer saw this rent
       // in the quote; booked as a fee of the purchase, with the transaction's fee)
       const rent = await this.ctx.ledger.tokenAccountRent();
-      await sendInstructions(this.ctx.ledger.rpc, signer, [
-        await createTokenAccountInstruction(signer, p.seller as Address, asset),
-      ]);
-      this.#addFees(p.id, fee + rent);
+      const sent = await sendInstructions(
+        this.ctx.ledger.rpc,
+        signer,
+        [await createTokenAccountInstruction(signer, p.seller as Address, asset)],
+        this.ctx.ledger.fees,
+      );
+      this.#addFees(p.id, sent.fee + rent);
       this.ctx.log.info({ id: p.id, seller: p.seller, rent }, "seller's token account created for vouchers");
     }
     if (!v) {
-      const n = await createNonceAccount(this.ctx.ledger.rpc, signer);
+      const n = await createNonceAccount(this.ctx.ledger.rpc, signer, this.ctx.ledger.fees);
       v = this.store.open(p.id, 'out', n.account, n.state.value, n.rent);
-      // two signatures (ours and the new account's)
-      this.#addFees(p.id, 2n * fee);
+      // two signatures (ours and the new account's) and its priority fee
+      this.#addFees(p.id, n.sent.fee);
       this.ctx.log.info({ id: p.id, nonceAccount: n.account, rent: n.rent }, 'nonce account created for vouchers');
     }
     for (let attempt = 0; attempt < 2; attempt++) {
       const price = p.pricePerPeriod ?? 0n;
       const lamports = price * BigInt(period - v.settledThrough);
-      const signed = await signVoucher({
+      const terms = {
         buyer: signer,
-        nonceAccount: v.nonceAccount as Address,
-        nonceValue: v.nonceValue,
         requestId: p.id,
         period,
         asset,
         transfers: [{ to: p.seller as Address, lamports }],
         expiresAt: Math.floor(Date.now() / 1000) + MEMO_TTL_SEC,
+      };
+      const signed = await signVoucher({
+        ...terms,
+        nonceAccount: v.nonceAccount as Address,
+        nonceValue: v.nonceValue,
+        budget: await this.#budget(p.id, signer, terms),
       });
       // stored before it leaves: we always know the most we signed
       v = this.store.update(p.id, 'out', { period, lamports, tx: signed.tx, signature: signed.signature });
@@ -474,6 +487,23 @@ export class VoucherBuyer {
       if (!v) return 'nonce account gone';
     }
     return 'the seller refused the voucher twice';
+  }
+
+  /**
+   * A voucher's compute-unit limit and priority fee: the rule of every transaction
+   * (FeePlanner.budgetFor), simulated once per purchase and then refreshed every BUDGET_TTL_MS
+   * (the vouchers of a purchase all have the same shape).
+   */
+  async #budget(
+    id: string,
+    signer: Awaited<ReturnType<MarketContext['identity']['signer']>>,
+    terms: Parameters<typeof voucherInstructions>[0],
+  ): Promise<Budget> {
+    const hit = this.#budgets.get(id);
+    if (hit && Date.now() - hit.at < BUDGET_TTL_MS) return hit.budget;
+    const budget = await this.ctx.ledger.fees.budgetFor(signer, await voucherInstructions(terms));
+    this.#budgets.set(id, { at: Date.now(), budget });
+    return budget;
   }
 
   /** The seller says it settled: check the nonce moved, book the settlement and its fee. */
@@ -521,7 +551,7 @@ export class VoucherBuyer {
       id,
     );
     if (landed && landed.period > v.settledThrough) {
-      this.#addFees(id, fee);
+      this.#addFees(id, landed.fee || fee); // what the settlement paid, as the ledger says
       const p = this.ctx.trades.purchase(id);
       // a voucher whose ack we never saw (stream gone, stop) was still ours: book what it paid
       if (p && p.pricePerPeriod !== null && landed.period > p.paidThrough)
@@ -589,8 +619,14 @@ export class VoucherBuyer {
     const signer = await this.ctx.identity.signer();
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
     if (st) {
-      await closeNonceAccount(this.ctx.ledger.rpc, signer, v.nonceAccount as Address, st.lamports);
-      this.#addFees(v.requestId, f); // no close of ours (already gone): no fee
+      const sent = await closeNonceAccount(
+        this.ctx.ledger.rpc,
+        signer,
+        v.nonceAccount as Address,
+        st.lamports,
+        this.ctx.ledger.fees,
+      );
+      this.#addFees(v.requestId, sent.fee); // no close of ours (already gone): no fee
     }
     this.store.update(v.requestId, 'out', {
       closedAt: Date.now(),

@@ -87,7 +87,7 @@ export function verifyPacket(key: Uint8Array, msg: Buffer): number | undefined {
   return type === PROBE || type === ACK ? type : undefined;
 }
 
-function bind(port: number): Promise<Socket> {
+function bindOnce(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
     s.once('error', reject);
@@ -97,6 +97,19 @@ function bind(port: number): Promise<Socket> {
       resolve(s);
     });
   });
+}
+
+/** Bind `port` (0 = any); a given port is retried for up to 1 s while it is still in use (the
+ *  ICE agent that held it, closed just before, frees it from its own thread). */
+async function bind(port: number): Promise<Socket> {
+  for (let i = 0; ; i++) {
+    try {
+      return await bindOnce(port);
+    } catch (err) {
+      if (port === 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Probe until one pair of ports passes both NATs; rejects (BirthdayError) when none did in time. */

@@ -26,6 +26,8 @@ import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/inte
 import { toMultiaddrConnection, DataChannelMuxerFactory } from './webrtc-internals';
 import type { IceCandidateInfo, IceCandidateType, IceParams } from './connect-info';
 import { ipAllowed, deniedInterfaceIps, isLanIp } from './addresses';
+import { birthdayProbe, type BirthdayResult } from './birthday';
+import { createDtlsCertificate, type DtlsCertificate } from './dtls-cert';
 import type { AnnounceFilterOptions } from './types';
 
 export interface IcePunchComponents {
@@ -38,6 +40,27 @@ export interface IcePunchInit {
   announceFilter?: AnnounceFilterOptions;
   /** Max wait for candidate gathering (STUN); default 2500 ms. */
   gatherTimeoutMs?: number;
+}
+
+/** Birthday probing in place of a hopeless punch (birthday.ts; the plan comes from ladder-birthday.ts). */
+export interface BirthdayPlan {
+  /** hard = behind the endpoint-dependent NAT (opens the sockets); easy = behind the EIM NAT (probes). */
+  role: 'hard' | 'easy';
+  /** The other side's public IPv4 address. */
+  peerIp: string;
+  /** hard: the easy side's public port (its server-reflexive candidate's). */
+  peerPort?: number;
+  /** easy: the local port to probe from (the port of my ICE agent, whose public port the peer knows). */
+  localPort?: number;
+  /** Probes are authenticated with this key (derived from both sealed ICE passwords). */
+  key: Uint8Array;
+  sockets: number;
+  ratePerSec: number;
+  maxProbes: number;
+  /** Probing budget, ms. */
+  probeMs: number;
+  /** easy: start probing this long after the hard side (punchAt), so its sockets are open. */
+  easyDelayMs: number;
 }
 
 /** Selected ICE pair of a punched connection, for path classification. */
@@ -136,6 +159,13 @@ export class IcePunchSession {
   #initChannel?: RTCDataChannel;
   #closed = false;
   #handedOff = false;
+  /** One DTLS certificate for every agent of this session: an agent made after the connect info
+   *  was sealed (birthday probing) then shows the fingerprint the peer already holds. */
+  readonly #cert: DtlsCertificate = createDtlsCertificate();
+  /** My ICE parameters as sealed into the connect info (prepare()). */
+  #local?: IceParams;
+  /** The pair birthday probing found, for the attempt's story. */
+  birthdayPair?: BirthdayResult;
   /** The responder's initiator candidates, added at punchAt + RESPONDER_LAG_MS. */
   #pending: IceCandidateInfo[] = [];
   #pendingTimer?: ReturnType<typeof setTimeout>;
@@ -152,10 +182,15 @@ export class IcePunchSession {
     if (role === 'initiator') this.#createAgent();
   }
 
-  #createAgent(port?: number): void {
+  #createAgent(port?: number, birthday = false): void {
     // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
     this.raw = new PeerConnection(`axon-${this.remotePeer.toString().slice(-8)}`, {
-      iceServers: this.init.stunServers,
+      // the agent over a birthday pair gathers nothing: the pair is its path
+      iceServers: birthday ? [] : this.init.stunServers,
+      certificatePemFile: this.#cert.certPem,
+      keyPemFile: this.#cert.keyPem,
+      // a birthday agent sets its own (the sealed) ICE credentials, so it negotiates by hand
+      ...(birthday ? { disableAutoNegotiation: true } : {}),
       ...(port ? { portRangeBegin: port, portRangeEnd: port } : {}),
     });
     this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<
@@ -213,7 +248,86 @@ export class IcePunchSession {
     const hostPort = params.candidates.find((c) => c.type === 'host')?.port;
     if (filter.allowLoopback && hostPort !== undefined) kept.unshift({ type: 'host', ip: '127.0.0.1', port: hostPort });
     params.candidates = dedupe(kept).slice(0, 8);
+    this.#local = { ...params, candidates: [...params.candidates] };
     return params;
+  }
+
+  /** The local port of my ICE agent (its host candidates' port), as sealed. */
+  localPort(): number | undefined {
+    return this.#local?.candidates.find((c) => c.type === 'host')?.port;
+  }
+
+  /**
+   * Birthday probing in place of the punch, then ICE over the pair found: my agent is closed (its
+   * port is the easy side's probe socket), the probe runs, and a new agent bound to the pair's
+   * local port with the SAME ufrag, password and DTLS certificate as sealed in the connect info
+   * checks the pair's remote address. The peer therefore authenticates it exactly as it would the
+   * punch (the DTLS fingerprint from the authenticated, sealed ledger message).
+   */
+  async birthday(
+    remote: IceParams,
+    plan: BirthdayPlan,
+    iceMs: number,
+    signal?: AbortSignal,
+    punchAt = Date.now(),
+  ): Promise<Awaited<ReturnType<IcePunchSession['connect']>>> {
+    const local = this.#local;
+    if (!local) throw new Error('birthday probing needs the ICE parameters sealed in prepare()');
+    clearTimeout(this.#pendingTimer);
+    this.#muxerFactory.close();
+    this.pc.close();
+    if (plan.role === 'easy') {
+      const wait = punchAt + plan.easyDelayMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    if (signal?.aborted || this.#closed) throw new Error('aborted');
+    const pair = await birthdayProbe({
+      role: plan.role,
+      peerIp: plan.peerIp,
+      key: plan.key,
+      sockets: plan.sockets,
+      ratePerSec: plan.ratePerSec,
+      maxProbes: plan.maxProbes,
+      timeoutMs: plan.probeMs,
+      ...(plan.peerPort !== undefined ? { peerPort: plan.peerPort } : {}),
+      ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    this.birthdayPair = pair;
+    if (this.#closed) throw new Error('the ICE session was closed while probing');
+    this.#createAgent(pair.localPort, true);
+    const creds = { iceUfrag: local.ufrag, icePwd: local.pwd };
+    const pairCandidate = candidateLines([{ type: 'srflx', ip: pair.remote.ip, port: pair.remote.port }])[0]!;
+    if (this.role === 'initiator') {
+      this.#initChannel = this.pc.createDataChannel('init') as unknown as RTCDataChannel;
+      this.raw.setLocalDescription('offer', creds);
+      await this.pc.createOffer(); // resolves with the description libdatachannel made
+    } else {
+      await this.pc.setRemoteDescription(
+        new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp({ ...remote, candidates: [] }, 'offer', false) }),
+      );
+      this.raw.setLocalDescription('answer', creds);
+      await this.pc.createAnswer();
+    }
+    // never weaker than the punch: the agent must present exactly what the peer holds, sealed
+    const mine = parseIceParams(this.pc.localDescription?.sdp ?? '');
+    if (
+      mine.ufrag !== local.ufrag ||
+      mine.pwd !== local.pwd ||
+      !Buffer.from(mine.fingerprint).equals(Buffer.from(local.fingerprint))
+    ) {
+      throw new Error('the agent over the birthday pair does not carry the sealed ICE credentials');
+    }
+    if (this.role === 'initiator') {
+      await this.pc.setRemoteDescription(
+        new RTCSessionDescription({
+          type: 'answer',
+          sdp: synthesizeSdp({ ...remote, candidates: [] }, 'answer', false),
+        }),
+      );
+    }
+    await this.pc.addIceCandidate({ candidate: pairCandidate, sdpMid: '0' } as never);
+    return this.#established(iceMs, signal);
   }
 
   /** Run the checks until connected (or timeout) and upgrade to a libp2p connection. */
@@ -258,6 +372,18 @@ export class IcePunchSession {
       this.#pendingTimer = setTimeout(add, Math.max(0, punchAt + RESPONDER_LAG_MS - Date.now()));
       this.#pendingTimer.unref?.();
     }
+    return this.#established(timeoutMs, signal);
+  }
+
+  /** Wait for ICE + DTLS, then upgrade the peer connection to a libp2p connection. */
+  async #established(
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{
+    connection: Connection;
+    pair?: IcePair;
+    counters: () => { bytesIn: number; bytesOut: number; rttMs?: number };
+  }> {
     const ok = await waitFor(
       () => this.pc.connectionState === 'connected' || this.pc.connectionState === 'failed',
       this.pc,

@@ -10,6 +10,7 @@ import type { ConnectInfo } from './connect-info';
 import { directAddrsWorthDialing } from './addresses';
 import type { IcePunchComponents, IcePunchInit } from './ice-punch';
 import type { PathTracker } from './status';
+import type { BirthdayBudget } from './ladder-birthday';
 import type { AttemptMethod, AttemptOutcome, AttemptRecord, LadderTimeouts } from './types';
 import { sleep } from '../sleep';
 
@@ -33,6 +34,8 @@ export interface LadderDeps {
   localInfo(): Omit<ConnectInfo, 'ice'>;
   /** Offer ICE hole punching (NetNodeOptions.punch). */
   punchEnabled: boolean;
+  /** Birthday probing's budgets for EIM↔EDM pairs (NetNodeOptions.birthday); default DEFAULT_BIRTHDAY_BUDGET. */
+  birthday?: BirthdayBudget | false;
   /** Dial one address through its transport, outside libp2p's per-peer dial queue (which joins
    *  concurrent dials to one peer into one, so a dead relay would stall the live one). */
   transportDial(ma: Multiaddr, opts: { signal: AbortSignal }): Promise<Connection>;

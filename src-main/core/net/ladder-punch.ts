@@ -3,7 +3,9 @@
 // those rounds, when a punch is hopeless for two NATs, and what a punched connection is to the user.
 import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
-import { IcePunchSession, type IcePair } from './ice-punch';
+import { IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
+import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET } from './ladder-birthday';
+import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';
 import type { AttemptDialer } from './ladder-attempts';
 import { sleep } from '../sleep';
@@ -108,6 +110,20 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
     const hopeless = punchHopeless(currentNat(ctx), remoteNat);
     if (hopeless) {
       attempts.push(dialer.record('hole-punch', addrs)('skipped', hopeless));
+      // EIM↔EDM: birthday probing instead, decided from the two SEALED infos (both sides see the
+      // same), in round 1 only (its parameters are the ones both sides sealed)
+      const myIce = ctx.localInfo().ice;
+      const bd =
+        round === 1 && myIce && dialer.deps.birthday !== false
+          ? birthdayPlan(
+              ctx.role,
+              { nat: ctx.localInfo().nat, ice: myIce, localPort: session.localPort() },
+              { nat: step.remote.nat, ice: remoteIce },
+              dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET,
+            )
+          : undefined;
+      if (bd && 'plan' in bd) return runBirthday(ctx, step, session, remoteIce, bd.plan, at);
+      if (bd) attempts.push(dialer.record('birthday', [])('skipped', bd.why));
       session.close();
       return undefined;
     }
@@ -140,6 +156,51 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
     }
   }
   return undefined;
+}
+
+/** The birthday round (ladder-birthday.ts): probe for a pair of ports, then ICE over it; one
+ *  attempt row 'birthday' with the probes' target and outcome. */
+async function runBirthday(
+  ctx: PunchContext,
+  step: PunchStep,
+  session: IcePunchSession,
+  remoteIce: IceParams,
+  plan: BirthdayPlan,
+  at: number,
+): Promise<Connection | undefined> {
+  const { dialer } = ctx;
+  const budget = dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET;
+  const target =
+    plan.role === 'hard'
+      ? `${plan.peerIp}:${plan.peerPort} from ${plan.sockets} sockets`
+      : `${plan.peerIp}:random ports, ${plan.ratePerSec}/s, ≤ ${plan.maxProbes}`;
+  const done = dialer.record('birthday', [target]);
+  const t0 = Date.now();
+  try {
+    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, step.signal, at);
+    dialer.deps.tracker.annotate(connection, {
+      pair,
+      counters,
+      requestId: dialer.requestId,
+      kind: punchedKind(pair, remoteIce, currentNat(ctx)) ?? 'hole-punched',
+    });
+    step.attempts.push(done('ok'));
+    return connection;
+  } catch (err) {
+    const found = session.birthdayPair;
+    const why =
+      err instanceof BirthdayError
+        ? `${plan.role} side: ${err.message} (${err.sent} ${plan.role === 'hard' ? 'sockets' : 'probes'})`
+        : `${found ? `pair ${found.localPort}→${found.remote.ip}:${found.remote.port} found in ${found.ms} ms; ` : ''}${(err as Error).message}`;
+    const outcome = step.signal.aborted
+      ? 'skipped'
+      : Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
+        ? 'timeout'
+        : 'failed';
+    step.attempts.push(done(outcome, why));
+    session.close();
+    return undefined;
+  }
 }
 
 /** Initiator: offer a further round (fresh ICE parameters, a new punchAt) and wait for the answer. */

@@ -23,6 +23,7 @@ import { makeAnnounceFilter } from './addresses';
 import type { ConnectInfo, NatFiltering, NatMapping } from './connect-info';
 import { connectViaSignaling, LadderSession, type LadderDeps } from './ladder';
 import { PathTracker } from './status';
+import { DEFAULT_BIRTHDAY_BUDGET } from './ladder-birthday';
 import { type ReflectorUdp, reflectViaPeer } from './reflector';
 import { discoverAddress } from './discovery';
 import { RoleService, stunUrl, type RoleServiceInit } from './role-service';
@@ -231,6 +232,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
       log: this.opts.log ?? silentLogger,
       localInfo: () => this.#localInfo(),
       punchEnabled: this.opts.punch ?? true,
+      birthday: this.opts.birthday === false ? false : { ...DEFAULT_BIRTHDAY_BUDGET, ...this.opts.birthday },
       transportDial: (ma, o) => this.components.transportManager.dial(ma, o),
     };
   }

@@ -4,12 +4,14 @@ import type { Logger } from '../log';
 import type { Db } from '../store/db';
 import type { Identity } from '../identity/identity';
 import type { ConnectInfo } from './connect-info';
+import type { BirthdayBudget } from './ladder-birthday';
 
 /** How a connection reaches the peer, as shown to users. */
 export type PathKind = 'direct-lan' | 'direct-wan' | 'hole-punched' | 'relayed';
 
-/** How the ladder got there (connection_attempts.method). */
-export type AttemptMethod = 'direct' | 'hole-punch' | 'relay' | 'reverse' | 'upgrade';
+/** How the ladder got there (connection_attempts.method); 'birthday' = birthday probing EIM↔EDM,
+ *  then ICE over the pair found (ladder-birthday.ts). */
+export type AttemptMethod = 'direct' | 'hole-punch' | 'birthday' | 'relay' | 'reverse' | 'upgrade';
 export type AttemptOutcome = 'pending' | 'ok' | 'failed' | 'timeout' | 'skipped';
 
 export interface PathInfo {
@@ -108,6 +110,9 @@ export interface NetNodeOptions {
   webrtcDirect?: boolean;
   /** Offer WebRTC/ICE hole punching to peers (default true). */
   punch?: boolean;
+  /** Birthday probing for EIM↔EDM pairs (part of the punch): its budgets, or false for none.
+   *  Default DEFAULT_BIRTHDAY_BUDGET (ladder-birthday.ts, docs/net.md "Birthday probing"). */
+  birthday?: Partial<BirthdayBudget> | false;
   /** Ping interval for RTT (ms); default 10 s. */
   pingIntervalMs?: number;
   /** Ask the router for a port mapping of the TCP listen port (NAT-PMP, then UPnP-IGD; portmap.ts).

@@ -3,24 +3,8 @@
 // to its purchase, sale or stream. Filled by market/activity.ts; read by the API's History.
 import type { Db } from './db';
 
-export type ActivityKind =
-  | 'payment-out'
-  | 'payment-in'
-  | 'listing'
-  | 'refresh'
-  | 'delist'
-  | 'request'
-  | 'accept'
-  | 'reject'
-  | 'stop'
-  | 'announce'
-  | 'message'
-  | 'airdrop'
-  | 'transfer-in'
-  | 'transfer-out'
-  | 'deposit'
-  | 'refund'
-  | 'failed';
+export type { ActivityKind } from '../../../src-shared/contract/activity';
+import type { ActivityKind } from '../../../src-shared/contract/activity';
 
 export interface ActivityRow {
   signature: string;

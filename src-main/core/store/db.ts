@@ -42,17 +42,54 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/**
+ * The versions a database had applied when only `user_version` recorded them (before the
+ * `schema_migrations` table): the migrations on main up to then. A database at user_version N from
+ * that time has exactly these versions ≤ N — and none of the numbers in between (011 was not yet
+ * shipped when 012–014 were), which is why a "versions above the current one" rule would skip them.
+ */
+export const BEFORE_APPLIED_SET = [1, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14];
+
+/**
+ * Apply every migration this database has not applied yet, in version order, each in one
+ * transaction with its record in `schema_migrations` (so numbers landed out of order — parallel
+ * branches take numbers ahead of time — are applied too). `user_version` keeps the highest applied
+ * version, for tools and for refusing a database from a newer Axon.
+ */
 export function migrate(db: Db, migrations: Migration[]): number {
   const current = schemaVersion(db);
-  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  const known = new Set(migrations.map((m) => m.version));
+  const latest = Math.max(0, ...known);
   if (current > latest) {
     throw new Error(`database schema v${current} is newer than this Axon knows (v${latest}): refusing to touch it`);
   }
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied = (): Set<number> =>
+    new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  if (applied().size === 0 && current > 0) {
+    const seed = db.prepare(
+      `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'before the applied set', 0)`,
+    );
+    db.transaction(() => {
+      for (const v of BEFORE_APPLIED_SET) if (v <= current) seed.run(v);
+    })();
+  }
+  const done = applied();
+  const unknown = [...done].filter((v) => !known.has(v));
+  if (unknown.length) {
+    throw new Error(
+      `database has migrations this Axon does not know (${unknown.join(', ')}): it is from a newer Axon; refusing to touch it`,
+    );
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
+    if (done.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
+      record.run(m.version, m.name, now());
+      db.pragma(`user_version = ${Math.max(schemaVersion(db), m.version)}`);
     })();
   }
   return schemaVersion(db);

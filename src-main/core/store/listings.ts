@@ -28,6 +28,12 @@ export interface ListingRow {
   mint: string | null;
   /** The Listing's schema hint (src-shared/stream-schema.ts), null when it has none. */
   schemaHint: string | null;
+  /** A rebroadcast of a rebroadcast: the listing id it is bought from (null: from its origin). */
+  upstream: string | null;
+  /** 0 = an origin; k = k rebroadcasters between the origin and a buyer of this listing. */
+  hops: number;
+  /** A rebroadcast: the latency of its data from the origin when it leaves the rebroadcaster (ms). */
+  hopMs: number | null;
   /** Where the seller answers a preview (multiaddrs without /p2p/<seller>); empty: none given. */
   addrs: string[];
 }
@@ -69,6 +75,12 @@ export interface OfferRow {
   schemaHint: string | null;
   /** 'recent': buyers may preview a few recent frames for free; 'off': no preview. */
   preview: 'recent' | 'off';
+  /** A rebroadcast of a rebroadcast: the listing id it is bought from. */
+  upstream: string | null;
+  /** A rebroadcast: its hop count (0 = an origin). */
+  hops: number;
+  /** Upload budget of the stream (bytes/s; null = none): past it buyers are redirected (docs/mesh.md). */
+  uploadBps: number | null;
   paused: boolean;
   nextSeq: number;
   createdAt: number;
@@ -103,6 +115,9 @@ function listingFromRow(r: Raw): ListingRow {
     signature: (r.signature as string | null) ?? null,
     mint: (r.mint as string | null) ?? null,
     schemaHint: (r.schema_hint as string | null) ?? null,
+    upstream: (r.upstream as string | null) ?? null,
+    hops: n(r.hops ?? 0),
+    hopMs: r.hop_ms === null || r.hop_ms === undefined ? null : n(r.hop_ms),
     addrs: r.addrs ? (JSON.parse(r.addrs as string) as string[]) : [],
   };
 }
@@ -126,6 +141,9 @@ function offerFromRow(r: Raw): OfferRow {
     mint: (r.mint as string | null) ?? null,
     schemaHint: (r.schema_hint as string | null) ?? null,
     preview: r.preview === 'off' ? 'off' : 'recent',
+    upstream: (r.upstream as string | null) ?? null,
+    hops: n(r.hops ?? 0),
+    uploadBps: r.upload_bps === null || r.upload_bps === undefined ? null : n(r.upload_bps),
     paused: n(r.paused) === 1,
     nextSeq: n(r.next_seq),
     createdAt: n(r.created_at),
@@ -140,9 +158,12 @@ export class ListingStore {
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
   upsert(
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'addrs'> & {
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
       mint?: string | null;
       schemaHint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      hopMs?: number | null;
       addrs?: string[];
     },
   ): void {
@@ -156,20 +177,28 @@ export class ListingStore {
 
   #upsert(
     id: string,
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'addrs'> & { mint?: string | null },
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
+      mint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      hopMs?: number | null;
+    },
   ): void {
     this.db
       .prepare(
         `INSERT INTO listings (id, seller, stream_id, title, description, tags, format, rate_millihz, price_direct,
-           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec, mint)
+           price_relay, region, origin, healthy, own, published_at, expires_at, delisted_at, signature, period_sec, mint,
+           upstream, hops, hop_ms)
          VALUES (@id, @seller, @streamId, @title, @description, @tags, @format, @rate, @priceDirect, @priceRelay,
-           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec, @mint)
+           @region, @origin, @healthy, @own, @publishedAt, @expiresAt, NULL, @signature, @periodSec, @mint,
+           @upstream, @hops, @hopMs)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, rate_millihz = excluded.rate_millihz,
            price_direct = excluded.price_direct, price_relay = excluded.price_relay, region = excluded.region,
            origin = excluded.origin, healthy = excluded.healthy, own = MAX(own, excluded.own),
            published_at = excluded.published_at, expires_at = excluded.expires_at, delisted_at = NULL,
-           signature = excluded.signature, period_sec = excluded.period_sec, mint = excluded.mint
+           signature = excluded.signature, period_sec = excluded.period_sec, mint = excluded.mint,
+           upstream = excluded.upstream, hops = excluded.hops, hop_ms = excluded.hop_ms
          WHERE excluded.published_at >= listings.published_at`,
       )
       .run({
@@ -192,6 +221,9 @@ export class ListingStore {
         signature: l.signature,
         periodSec: l.periodSec,
         mint: l.mint ?? null,
+        upstream: l.upstream ?? null,
+        hops: l.hops ?? 0,
+        hopMs: l.hopMs ?? null,
       });
   }
 
@@ -262,11 +294,17 @@ export class ListingStore {
   // ---- offers (the seller's own streams) ----
 
   putOffer(
-    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview'> & {
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
       nextSeq?: number;
       mint?: string | null;
       schemaHint?: string | null;
       preview?: 'recent' | 'off';
+      upstream?: string | null;
+      hops?: number;
+      uploadBps?: number | null;
     },
   ): void {
     const { schemaHint, preview, ...rest } = o;
@@ -282,23 +320,30 @@ export class ListingStore {
   }
 
   #putOffer(
-    o: Omit<OfferRow, 'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview'> & {
+    o: Omit<
+      OfferRow,
+      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+    > & {
       nextSeq?: number;
       mint?: string | null;
+      upstream?: string | null;
+      hops?: number;
+      uploadBps?: number | null;
     },
   ): void {
     const t = now();
     this.db
       .prepare(
         `INSERT INTO offers (stream_id, title, description, tags, format, source, price_direct, price_relay, period_sec,
-           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at, mint)
+           grace_sec, capacity, region, origin, ttl_sec, paused, next_seq, created_at, updated_at, mint, upstream, hops, upload_bps)
          VALUES (@streamId, @title, @description, @tags, @format, @source, @priceDirect, @priceRelay, @periodSec,
-           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t, @mint)
+           @graceSec, @capacity, @region, @origin, @ttlSec, @paused, @nextSeq, @t, @t, @mint, @upstream, @hops, @uploadBps)
          ON CONFLICT (stream_id) DO UPDATE SET title = excluded.title, description = excluded.description,
            tags = excluded.tags, format = excluded.format, source = excluded.source, price_direct = excluded.price_direct,
            price_relay = excluded.price_relay, period_sec = excluded.period_sec, grace_sec = excluded.grace_sec,
            capacity = excluded.capacity, region = excluded.region, origin = excluded.origin, ttl_sec = excluded.ttl_sec,
-           paused = excluded.paused, updated_at = excluded.updated_at, mint = excluded.mint`,
+           paused = excluded.paused, updated_at = excluded.updated_at, mint = excluded.mint,
+           upstream = excluded.upstream, hops = excluded.hops, upload_bps = excluded.upload_bps`,
       )
       .run({
         ...o,
@@ -307,6 +352,9 @@ export class ListingStore {
         paused: o.paused ? 1 : 0,
         nextSeq: o.nextSeq ?? 0,
         mint: o.mint ?? null,
+        upstream: o.upstream ?? null,
+        hops: o.hops ?? 0,
+        uploadBps: o.uploadBps ?? null,
         t,
       });
   }

@@ -11,6 +11,9 @@ export interface StoredAnnouncement {
   expiresAt: number;
   /** Lamports per minute of a relayed purchase (0 = free; migration 007). */
   relayPrice?: bigint;
+  /** Health checks failed in a row and when the last one failed (unix ms; migration 016). */
+  fails?: number;
+  failedAt?: number;
 }
 
 /** A relay's share of a period's payment: sent by the buyer ('out') or checked by the relay ('in'). */
@@ -67,7 +70,8 @@ export class RoleStore {
         `INSERT INTO role_announcements (peer, roles, multiaddrs, expires_at, seen_at, relay_price)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (peer) DO UPDATE SET roles = excluded.roles, multiaddrs = excluded.multiaddrs,
-           expires_at = excluded.expires_at, seen_at = excluded.seen_at, relay_price = excluded.relay_price
+           expires_at = excluded.expires_at, seen_at = excluded.seen_at, relay_price = excluded.relay_price,
+           fails = CASE WHEN excluded.multiaddrs = role_announcements.multiaddrs THEN fails ELSE 0 END
          WHERE excluded.expires_at >= role_announcements.expires_at`,
       )
       .run(a.peer, JSON.stringify(a.roles), JSON.stringify(a.multiaddrs), a.expiresAt, Date.now(), a.relayPrice ?? 0n);
@@ -78,16 +82,37 @@ export class RoleStore {
     this.db.prepare('DELETE FROM role_announcements WHERE expires_at <= ?').run(nowSec);
     const rows = this.db
       .prepare(
-        'SELECT peer, roles, multiaddrs, expires_at, relay_price FROM role_announcements ORDER BY expires_at DESC',
+        `SELECT peer, roles, multiaddrs, expires_at, relay_price, fails, failed_at FROM role_announcements
+         ORDER BY expires_at DESC`,
       )
-      .all() as { peer: string; roles: string; multiaddrs: string; expires_at: number; relay_price: number }[];
+      .all() as {
+      peer: string;
+      roles: string;
+      multiaddrs: string;
+      expires_at: number;
+      relay_price: number;
+      fails: number;
+      failed_at: number;
+    }[];
     return rows.map((r) => ({
       peer: r.peer,
       roles: strings(r.roles).filter((x): x is 'relay' | 'reflector' => x === 'relay' || x === 'reflector'),
       multiaddrs: strings(r.multiaddrs),
       expiresAt: r.expires_at,
       ...(r.relay_price > 0 ? { relayPrice: BigInt(r.relay_price) } : {}),
+      ...(r.fails > 0 ? { fails: r.fails, failedAt: r.failed_at } : {}),
     }));
+  }
+
+  /** A health check of an announced peer: failures counted in a row (0 again once it answers). */
+  saveHealth(peer: string, ok: boolean, at = Date.now()): void {
+    this.db
+      .prepare(
+        ok
+          ? 'UPDATE role_announcements SET fails = 0 WHERE peer = ?'
+          : 'UPDATE role_announcements SET fails = fails + 1, failed_at = ? WHERE peer = ?',
+      )
+      .run(...(ok ? [peer] : [at, peer]));
   }
 
   saveRoleState(s: Omit<StoredRoleState, 'updatedAt'>): void {

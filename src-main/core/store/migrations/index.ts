@@ -12,6 +12,8 @@ import m011 from './011_streams';
 import m012 from './012_assets';
 import m013 from './013_portmap';
 import m014 from './014_nat';
+import m015 from './015_mesh';
+import m016 from './016_role_health';
 
 export interface Migration {
   version: number;
@@ -32,4 +34,6 @@ export const MIGRATIONS: Migration[] = [
   { version: 12, name: 'assets', sql: m012 },
   { version: 13, name: 'portmap', sql: m013 },
   { version: 14, name: 'nat', sql: m014 },
+  { version: 15, name: 'mesh', sql: m015 },
+  { version: 16, name: 'role health', sql: m016 },
 ];

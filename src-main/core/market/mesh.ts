@@ -1,0 +1,167 @@
+// Runs in: Node. The mesh (docs/mesh.md): rebroadcast trees. A rebroadcaster buys a stream once
+// and sells a derived listing that names its origin and, at depth ≥ 2, its upstream (the
+// rebroadcast it buys from). The rules every node applies alike live here: a chain's depth is at
+// most MAX_MESH_HOPS, the origin is named and live, and nobody appears twice in a chain (no loop).
+import type { Listing } from '../ledger/types';
+import { MAX_MESH_HOPS } from '../ledger/messages';
+import { listingId, type ListingRow, type ListingStore } from '../store/listings';
+import { pricePerMinute, tierOf } from './pricing';
+
+export { MAX_MESH_HOPS };
+
+const live = (l: ListingRow | undefined, now: number): l is ListingRow =>
+  !!l && l.delistedAt === null && l.expiresAt > now;
+
+/**
+ * The chain of a listing from its origin down to it: [origin, hop 1, …, listing]. A string says
+ * why there is no valid chain (a member unknown or dead, depths that do not add up).
+ */
+export function chainOf(store: Pick<ListingStore, 'get'>, l: ListingRow, now = Date.now()): ListingRow[] | string {
+  if (!l.origin) return [l];
+  const out: ListingRow[] = [l];
+  let cur = l;
+  for (let guard = 0; guard <= MAX_MESH_HOPS; guard++) {
+    const upId = cur.upstream ?? cur.origin!;
+    const up = store.get(upId);
+    if (!live(up, now)) return `its upstream ${upId} is not a live listing here`;
+    if (up.origin) {
+      if (up.origin !== l.origin) return `its upstream ${upId} rebroadcasts another origin`;
+      if (up.hops !== cur.hops - 1) return `its upstream ${upId} is at hop ${up.hops}, not ${cur.hops - 1}`;
+      out.unshift(up);
+      cur = up;
+      continue;
+    }
+    if (up.id !== l.origin) return `its upstream chain ends at ${up.id}, not at its origin ${l.origin}`;
+    if (cur.hops !== 1) return `bought from its origin but says hop ${cur.hops}`;
+    out.unshift(up);
+    return out;
+  }
+  return `its chain is deeper than ${MAX_MESH_HOPS} rebroadcasters`;
+}
+
+/** The sellers along a chain, origin first. */
+export const chainSellers = (chain: ListingRow[]): string[] => chain.map((c) => c.seller);
+
+/**
+ * Why a derived Listing from `sender` is not taken by a catalog (null: it is). The origin must be
+ * another seller's live listing and no rebroadcast; the upstream (when named) a live rebroadcast
+ * of the same origin one hop up; the sender nowhere in the chain.
+ */
+export function derivedListingProblem(
+  store: Pick<ListingStore, 'get'>,
+  sender: string,
+  m: Listing,
+  now = Date.now(),
+): string | null {
+  if (!m.origin) return m.upstream || m.hops !== undefined ? 'upstream or hops without an origin' : null;
+  if (m.origin.seller === sender) return 'a relay cannot be its own origin';
+  const originId = listingId(m.origin.seller, m.origin.streamId);
+  const origin = store.get(originId);
+  if (!live(origin, now)) return `its origin ${originId} is not a live listing here`;
+  if (origin.origin) return `its origin ${originId} is itself a rebroadcast`;
+  const hops = m.hops ?? 1;
+  if (hops > MAX_MESH_HOPS) return `too deep: hop ${hops}, at most ${MAX_MESH_HOPS}`;
+  if (!m.upstream) return hops === 1 ? null : `hop ${hops} without an upstream`;
+  const upId = listingId(m.upstream.seller, m.upstream.streamId);
+  if (upId === originId) return hops === 1 ? null : `bought from its origin but says hop ${hops}`;
+  const up = store.get(upId);
+  if (!live(up, now)) return `its upstream ${upId} is not a live listing here`;
+  const chain = chainOf(store, up, now);
+  if (typeof chain === 'string') return `its upstream is not valid: ${chain}`;
+  if (up.origin !== originId) return `its upstream ${upId} rebroadcasts another origin`;
+  if (up.hops !== hops - 1) return `its upstream ${upId} is at hop ${up.hops}, not ${hops - 1}`;
+  if (chainSellers(chain).includes(sender)) return `loop: ${sender} is already in the chain of ${upId}`;
+  return null;
+}
+
+export type MeshRefusal = 'loop' | 'too-deep' | 'not-allowed' | 'unknown-listing';
+
+export class MeshError extends Error {
+  override name = 'MeshError';
+  constructor(
+    readonly code: MeshRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a rebroadcast of `listingIdToBuy` by `me` would be; throws MeshError with the reason. */
+export function planRebroadcast(
+  store: Pick<ListingStore, 'get'>,
+  me: string,
+  listingIdToBuy: string,
+  now = Date.now(),
+): { upstream: ListingRow; origin: ListingRow; hops: number; chain: ListingRow[] } {
+  const up = store.get(listingIdToBuy);
+  if (!live(up, now)) throw new MeshError('unknown-listing', `no live listing '${listingIdToBuy}'`);
+  if (up.seller === me) throw new MeshError('loop', 'loop refused: that listing is your own');
+  const chain = chainOf(store, up, now);
+  if (typeof chain === 'string') throw new MeshError('unknown-listing', `cannot rebroadcast '${up.id}': ${chain}`);
+  if (chainSellers(chain).includes(me))
+    throw new MeshError(
+      'loop',
+      `loop refused: you are already in the chain of '${up.id}' (${chain.map((c) => c.id).join(' → ')})`,
+    );
+  const hops = up.hops + 1;
+  if (hops > MAX_MESH_HOPS)
+    throw new MeshError(
+      'too-deep',
+      `too deep: '${up.id}' is already ${up.hops} rebroadcasters from its origin (at most ${MAX_MESH_HOPS})`,
+    );
+  const origin = chain[0]!;
+  if (origin.priceRelay === null)
+    throw new MeshError(
+      'not-allowed',
+      `the origin '${origin.id}' allows no rebroadcast (it lists no rebroadcast price)`,
+    );
+  if (up.priceRelay === null) throw new MeshError('not-allowed', `'${up.id}' allows no rebroadcast`);
+  return { upstream: up, origin, hops, chain };
+}
+
+/** The stream id of this node's rebroadcast of an origin stream (one per origin per node). */
+export const rebroadcastStreamId = (origin: ListingRow): string =>
+  `rb-${origin.streamId}`.slice(0, 48).replace(/[^A-Za-z0-9._-]/g, '-');
+
+/** Live, healthy rebroadcasts of an origin listing (any depth), cheapest first, then shallowest. */
+export function rebroadcastsOf(
+  store: Pick<ListingStore, 'search'>,
+  originId: string,
+  o: { except?: string[]; tier?: 'direct' | 'relay' } = {},
+): ListingRow[] {
+  const except = new Set(o.except ?? []);
+  return store
+    .search({ includeOwn: true, healthyOnly: true, limit: 5000 })
+    .filter((d) => d.origin === originId && !except.has(d.seller))
+    .map((d) => ({ d, price: pricePerMinute(d, o.tier ?? tierOf(d)) }))
+    .filter((x): x is { d: ListingRow; price: bigint } => x.price !== null)
+    .sort((a, b) => (a.price < b.price ? -1 : a.price > b.price ? 1 : a.d.hops - b.d.hops))
+    .map((x) => x.d);
+}
+
+/**
+ * Latency of the frames a purchase receives, from the origin's timestamp (frames keep it through
+ * every hop): the median of the last samples, ms.
+ */
+export class LatencyMeter {
+  #samples = new Map<string, number[]>();
+  static readonly KEEP = 64;
+
+  add(key: string, ms: number): void {
+    let a = this.#samples.get(key);
+    if (!a) this.#samples.set(key, (a = []));
+    a.push(Math.max(0, ms));
+    if (a.length > LatencyMeter.KEEP) a.shift();
+  }
+
+  median(key: string): number | undefined {
+    const a = this.#samples.get(key);
+    if (!a?.length) return undefined;
+    const s = [...a].sort((x, y) => x - y);
+    return s[Math.floor(s.length / 2)];
+  }
+
+  delete(key: string): void {
+    this.#samples.delete(key);
+  }
+}

@@ -1,0 +1,96 @@
+// The mesh (docs/mesh.md) on the real local ledger with real nodes on loopback: a two-level
+// rebroadcast tree (origin → R1 → R2 → buyer), each hop paying its upstream; loops refused with
+// a reason; the origin's history shows its earnings per rebroadcaster.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AxonNode } from '../../src-main/core/node';
+import type { LocalLedger } from '../../src-main/local-ledger/index';
+import { MarketError } from '../../src-main/core/market/types';
+import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
+
+const SOL = 1_000_000_000n;
+const PER_MIN = 60_000n;
+
+describe('mesh: a rebroadcast tree', () => {
+  let ledger: LocalLedger;
+  const cleanups: (() => Promise<void>)[] = [];
+  const nodes: AxonNode[] = [];
+  const node = async (): Promise<AxonNode> => {
+    const n = await startNode(ledger, {
+      airdrop: SOL,
+      timing: { periodSec: 3, graceSec: 6, requestTimeoutMs: 20_000, keepAliveMs: 2000 },
+    });
+    cleanups.unshift(n.cleanup);
+    nodes.push(n.node);
+    return n.node;
+  };
+  beforeAll(async () => {
+    const l = await startLedger();
+    ledger = l.ledger;
+    cleanups.push(l.cleanup);
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.shutdown()));
+    await Promise.all(cleanups.slice(0, -1).map((c) => c()));
+    await cleanups.at(-1)!();
+    await settleNativeThreads();
+  });
+
+  it('origin → R1 → R2 → buyer: each hop buys once from its upstream, the chain is named, loops are refused', async () => {
+    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
+    await origin.sell({
+      streamId: 'wx',
+      title: 'Weather',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:wx`;
+    await waitFor(() => r1.listing(oid), 20_000, 'origin listing on R1');
+    const one = await r1.rebroadcast(oid, { price: 40_000n, minutes: 5 });
+    const r1id = `${r1.identity.address}:${one.offer.streamId}`;
+    expect(one.offer.hops).toBe(1);
+    await waitFor(() => r2.listing(r1id), 20_000, "R1's rebroadcast on R2");
+    const two = await r2.rebroadcast(r1id, { price: 30_000n, minutes: 5 });
+    const r2id = `${r2.identity.address}:${two.offer.streamId}`;
+    // the buyer sees the three tiers of the stream, each with its price and hop count
+    const l2 = await waitFor(() => buyer.listing(r2id), 20_000, "R2's rebroadcast on the buyer");
+    expect(l2.origin).toBe(oid);
+    expect(l2.upstream).toBe(r1id);
+    expect(l2.hops).toBe(2);
+    expect(buyer.listing(r1id)!.hops).toBe(1);
+    expect(buyer.listing(r1id)!.upstream).toBeNull();
+    expect(buyer.listing(oid)!.hops).toBe(0);
+
+    let frames = 0;
+    buyer.on('frame', () => frames++);
+    const p = await buyer.buy(r2id, { minutes: 2 });
+    await waitFor(() => frames >= 10, 30_000, 'frames through two rebroadcasters');
+    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 20_000, 'the buyer paid R2');
+    // each node pays its upstream, at that upstream's price
+    expect(buyer.purchase(p.id)!.pricePerPeriod).toBe((30_000n * 3n + 59n) / 60n);
+    await waitFor(() => r2.purchase(two.purchase.id)!.paidThrough >= 0, 20_000, 'R2 paid R1');
+    expect(r2.purchase(two.purchase.id)!.seller).toBe(r1.identity.address);
+    await waitFor(() => r1.purchase(one.purchase.id)!.paidThrough >= 0, 20_000, 'R1 paid the origin');
+    // the origin sends each frame once: to R1
+    expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
+    expect(r1.sales().map((s) => s.buyer)).toEqual([r2.identity.address]);
+    expect(r2.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);
+
+    // loops: the origin and R1 are in R2's chain already
+    const refused = async (n: AxonNode, id: string): Promise<MarketError> =>
+      n.rebroadcast(id, { price: 1000n }).then(
+        () => {
+          throw new Error('rebroadcast was not refused');
+        },
+        (e: unknown) => e as MarketError,
+      );
+    const e1 = await refused(origin, r2id);
+    expect(e1.code).toBe('loop');
+    expect(e1.message).toMatch(/loop refused: you are already in the chain/);
+    const e2 = await refused(r1, r2id);
+    expect(e2.code).toBe('loop');
+    // nothing was bought for a refused rebroadcast
+    expect(origin.purchases()).toHaveLength(0);
+    expect(r1.purchases()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,116 @@
+// The mesh's chain rules (market/mesh.ts) on a catalog in memory: depth limit, loops, upstreams
+// that do not add up — the same rules the catalog applies to every derived Listing it reads.
+import { describe, expect, it } from 'vitest';
+import { address, type Address } from '@solana/kit';
+import type { Listing } from '../../src-main/core/ledger/types';
+import type { ListingRow } from '../../src-main/core/store/listings';
+import { chainOf, derivedListingProblem, MeshError, planRebroadcast } from '../../src-main/core/market/mesh';
+
+const A = [
+  '9AhnrBWxtLFKREGaVypo45577Xb5mjkgZnPBAXXSr4ew',
+  '7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV',
+  'GsbwXfJraMomNxBcjYLcG3mxkBUiyWXAB32fGbSMQRdW',
+  '4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T',
+  '8opHzTAnfzRpPEx21XtnrVTX28YQuCpAjcn1PczScKh',
+].map((s) => address(s));
+
+const row = (seller: Address, streamId: string, o: Partial<ListingRow> = {}): ListingRow => ({
+  id: `${seller}:${streamId}`,
+  seller,
+  streamId,
+  title: 't',
+  description: '',
+  tags: [],
+  format: 'application/x-ndjson',
+  rateMilliHz: 10_000,
+  priceDirect: 100n,
+  priceRelay: 50n,
+  periodSec: 60,
+  region: null,
+  origin: null,
+  healthy: true,
+  own: false,
+  publishedAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+  delistedAt: null,
+  signature: null,
+  mint: null,
+  schemaHint: null,
+  addrs: [],
+  upstream: null,
+  hops: 0,
+  hopMs: null,
+  ...o,
+});
+
+// origin A0:wx → A1 (hop 1) → A2 (hop 2) → A3 (hop 3)
+const origin = row(A[0]!, 'wx');
+const h1 = row(A[1]!, 'rb-wx', { origin: origin.id, hops: 1 });
+const h2 = row(A[2]!, 'rb-wx', { origin: origin.id, upstream: h1.id, hops: 2 });
+const h3 = row(A[3]!, 'rb-wx', { origin: origin.id, upstream: h2.id, hops: 3 });
+const store = { get: (id: string) => [origin, h1, h2, h3].find((l) => l.id === id) };
+
+const listing = (o: Partial<Listing>): Listing =>
+  ({
+    type: 'Listing',
+    nonce: new Uint8Array(16),
+    expiresAt: 0,
+    streamId: 'rb-wx',
+    title: 't',
+    description: '',
+    tags: [],
+    format: 'x',
+    rateMilliHz: 0,
+    priceDirect: 1n,
+    periodSec: 60,
+    healthy: true,
+    roles: [],
+    ...o,
+  }) as Listing;
+const ref = (l: ListingRow) => ({ seller: l.seller as Address, streamId: l.streamId });
+
+describe('mesh chains', () => {
+  it('walks a chain from the origin down', () => {
+    expect((chainOf(store, h3) as ListingRow[]).map((l) => l.seller)).toEqual(A.slice(0, 4));
+    expect(chainOf(store, row(A[4]!, 'x', { origin: origin.id, upstream: 'nobody:x', hops: 2 }))).toMatch(
+      /upstream nobody:x is not a live listing/,
+    );
+  });
+
+  it('plans a rebroadcast one hop deeper, refusing loops and a fourth hop', () => {
+    expect(planRebroadcast(store, A[4]!, h2.id).hops).toBe(3);
+    const refused = (me: Address, id: string): MeshError => {
+      try {
+        planRebroadcast(store, me, id);
+      } catch (e) {
+        return e as MeshError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refused(A[4]!, h3.id).code).toBe('too-deep');
+    expect(refused(A[4]!, h3.id).message).toMatch(/already 3 rebroadcasters from its origin \(at most 3\)/);
+    expect(refused(A[1]!, h2.id).code).toBe('loop');
+    expect(refused(A[0]!, h1.id).code).toBe('loop');
+    expect(refused(A[2]!, h2.id).message).toMatch(/your own/);
+    const closed = { get: (id: string) => (id === origin.id ? { ...origin, priceRelay: null } : store.get(id)) };
+    try {
+      planRebroadcast(closed, A[4]!, origin.id);
+      throw new Error('not refused');
+    } catch (e) {
+      expect((e as MeshError).code).toBe('not-allowed');
+    }
+  });
+
+  it('a catalog refuses derived listings whose chain does not hold', () => {
+    const ok = listing({ origin: ref(origin), upstream: ref(h2), hops: 3 });
+    expect(derivedListingProblem(store, A[4]!, ok)).toBeNull();
+    expect(derivedListingProblem(store, A[1]!, ok)).toMatch(/^loop: .* is already in the chain/);
+    expect(derivedListingProblem(store, A[4]!, { ...ok, hops: 2 })).toMatch(/at hop 2, not 1/);
+    expect(derivedListingProblem(store, A[4]!, listing({ origin: ref(origin), hops: 2 }))).toMatch(
+      /without an upstream/,
+    );
+    expect(derivedListingProblem(store, A[4]!, listing({ origin: ref(h1), hops: 1 }))).toMatch(/itself a rebroadcast/);
+    expect(derivedListingProblem(store, A[0]!, listing({ origin: ref(origin) }))).toMatch(/its own origin/);
+    expect(derivedListingProblem(store, A[4]!, listing({ origin: ref(origin) }))).toBeNull();
+  });
+});
