@@ -9,6 +9,7 @@ import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
+import type { FetchPreviewOptions, Preview } from './market/preview';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -433,6 +434,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   listing(id: string): ListingRow | undefined {
     return this.#market.listingsStore.get(id);
+  }
+  /**
+   * A free preview of a listing before buying: a few recent frames (`frames`, at most 10) fetched
+   * from its seller peer to peer, rate-limited per peer; nothing goes on the ledger. Throws
+   * PreviewError ('rate-limited' with retryAfterMs, 'off', 'unreachable', …). docs/streams.md.
+   */
+  preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    return this.#market.preview(listingId, o);
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);
