@@ -277,7 +277,8 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
 }
 
 export default async function run(): Promise<void> {
-  const lab = await NatLab.create({ name: 'axbench' });
+  // AXON_BENCH_LAB: another lab name, so two benches can run side by side on one machine
+  const lab = await NatLab.create({ name: process.env.AXON_BENCH_LAB ?? 'axbench' });
   try {
     if (MODE !== 'ladder') {
       const rows = await productPath(lab);
