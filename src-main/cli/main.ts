@@ -8,6 +8,7 @@ import { sellCommand, type SellCliOptions } from './commands/sell';
 import { rebroadcastCommand, type RebroadcastCliOptions } from './commands/rebroadcast';
 import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
 import { buyCommand, type BuyCliOptions } from './commands/buy';
+import { previewCommand, type PreviewCliOptions } from './commands/preview';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
 import { rpcCommand } from './commands/rpc';
@@ -98,6 +99,7 @@ function program(): Command {
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
     .option('--period <seconds>', 'pay-as-you-go period (default 60)')
     .option('--capacity <n>', 'most buyers at once (default 50)')
+    .option('--upload <KiB/s>', 'upload budget of the stream (default: settings mesh.uploadKiBps, 2048)')
     .option('--stream-id <id>', 'stream id (default: from the title)')
     .option('--description <text>', 'a longer description')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
@@ -126,6 +128,14 @@ function program(): Command {
     .option('--all', "include this installation's own listings")
     .option('--json', 'print JSON (lamports as strings)')
     .action((o: ListingsOptions) => listingsCommand(cliContext(g()), { ...o, tier: checkTier(o.tier) }));
+
+  p.command('preview <listing>')
+    .description(
+      'a few recent frames of a listing, fetched from its seller peer to peer before buying (free, rate-limited)',
+    )
+    .option('--frames <n>', 'how many recent frames (1-10, default 5)')
+    .option('--json', 'print JSON (frames as base64)')
+    .action((listing: string, o: PreviewCliOptions) => previewCommand(cliContext(g()), listing, o));
 
   p.command('buy <listing>')
     .description(

@@ -4,10 +4,12 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
+import type { FetchPreviewOptions, Preview } from './market/preview';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -217,6 +219,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
+        birthday: settings.birthday.enabled
+          ? {
+              sockets: settings.birthday.sockets,
+              ratePerSec: settings.birthday.probesPerSec,
+              maxProbes: settings.birthday.maxProbes,
+              probeMs: settings.birthday.probeSec * 1000,
+            }
+          : false,
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -260,7 +270,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           maxPrice: BigInt(settings.roles.maxRelayPrice),
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
+          dialProtocol: (peer, protocol, signal) =>
+            net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
+        mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -370,7 +383,12 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
-  /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
+  /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
+  earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
+    return this.#market.earningsPerRebroadcaster();
+  }
+  /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
+   *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
     return this.#market.rebroadcast(listingId, o);
   }
@@ -416,6 +434,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   listing(id: string): ListingRow | undefined {
     return this.#market.listingsStore.get(id);
+  }
+  /**
+   * A free preview of a listing before buying: a few recent frames (`frames`, at most 10) fetched
+   * from its seller peer to peer, rate-limited per peer; nothing goes on the ledger. Throws
+   * PreviewError ('rate-limited' with retryAfterMs, 'off', 'unreachable', …). docs/streams.md.
+   */
+  preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    return this.#market.preview(listingId, o);
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);

@@ -7,6 +7,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'status',
   'listings',
   'quote',
+  'preview',
   'buy',
   'rebroadcast',
   'purchases',

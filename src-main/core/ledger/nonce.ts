@@ -170,10 +170,21 @@ export interface VoucherExpectation {
   transfers: VoucherTransfer[];
   /** What they must be made in (default SOL); a token voucher pays into each recipient's token account. */
   asset?: Asset;
+  /** Further SOL transfers allowed beside `transfers` (a relay's share: docs/market.md "Priced
+   *  relays"): only to recipients `allowed` says yes to, at most `maxLamports` in all. */
+  others?: { allowed(to: string): boolean; maxLamports: bigint };
 }
 
 export type VoucherCheck =
-  { ok: true; signature: string; lamports: bigint } | { ok: false; reason: VoucherRefusal; detail: string };
+  | {
+      ok: true;
+      signature: string;
+      /** What `transfers` move in all. */
+      lamports: bigint;
+      /** The further transfers `others` let through (recipient, lamports); absent when none. */
+      others?: VoucherTransfer[];
+    }
+  | { ok: false; reason: VoucherRefusal; detail: string };
 
 const b64 = getBase64Encoder();
 const b58 = getBase58Decoder();
@@ -292,8 +303,18 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
     moved.delete(want.to);
     total += got;
   }
+  const others: VoucherTransfer[] = [];
+  let otherTotal = 0n;
+  for (const [to, lamports] of moved) {
+    if (!exp.others?.allowed(to)) continue;
+    others.push({ to: to as Address, lamports });
+    otherTotal += lamports;
+    moved.delete(to);
+  }
   if (moved.size > 0) return no('wrong-amount', `pays someone else too: ${[...moved.keys()].join(', ')}`);
-  return { ok: true, signature, lamports: total };
+  if (exp.others && otherTotal > exp.others.maxLamports)
+    return no('wrong-amount', `pays ${otherTotal} lamports to others, at most ${exp.others.maxLamports} allowed`);
+  return { ok: true, signature, lamports: total, ...(others.length ? { others } : {}) };
 }
 
 // ---- ledger side (the buyer's nonce account, the seller's settlement) ----
@@ -566,6 +587,9 @@ export async function lastSettledVoucher(
   nonceAccount: Address,
   buyer: Address,
   requestId: string,
+  /** Count only what went to these recipients (the seller; a relay's share in the same voucher is
+   *  not the seller's). Default: everything the buyer moved. */
+  to?: Address[],
 ): Promise<{ signature: string; period: number; lamports: bigint; fee: bigint } | null> {
   const sigs = await rpc.getSignaturesForAddress(nonceAccount, { commitment: 'confirmed', limit: 20 }).send();
   for (const s of sigs) {
@@ -586,7 +610,9 @@ export async function lastSettledVoucher(
     if (!memo || !memo.ok || memo.message.type !== 'Payment') continue;
     // what the buyer moved: lamports, or (a token-priced purchase) base units of its token
     const lamports =
-      parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n) +
+      parsed.transfers
+        .filter((t) => t.from === buyer && (!to || to.includes(t.to as Address)))
+        .reduce((a, t) => a + t.lamports, 0n) +
       parsed.tokenTransfers.filter((t) => t.owner === buyer).reduce((a, t) => a + t.amount, 0n);
     return { signature: s.signature, period: memo.message.period, lamports, fee: BigInt(tx.meta?.fee ?? 0n) };
   }

@@ -44,6 +44,8 @@ export interface Listing extends Base {
   hops?: number;
   /** A rebroadcast: the latency its data has when it leaves this rebroadcaster, from the origin (ms, measured). */
   hopMs?: number;
+  /** Where the seller answers before a purchase (free preview): public or relay multiaddrs. */
+  addrs?: string[];
 }
 export interface Delist extends Base {
   type: 'Delist';

@@ -26,7 +26,10 @@ import {
   txStatus,
   voucherInstructions,
   type VoucherRefusal,
+  type VoucherTransfer,
 } from '../ledger/nonce';
+import { addressToPeerId, peerIdToAddress } from '../identity/identity';
+import { relayOf } from './relay-pay';
 import type { Budget } from '../ledger/fees';
 import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow, type SaleRow } from '../store/trades';
@@ -105,6 +108,10 @@ export class VoucherSeller {
   readonly #settling = new Map<string, Promise<void>>();
   /** Nonce values a sale's settlements consumed: a voucher signed against one is stale, not forged. */
   readonly #stale = new Map<string, Set<string>>();
+  /** Per sale: the relays its connection to the buyer ran over (a voucher may pay them their share). */
+  readonly #relays = new Map<string, Set<string>>();
+  /** Per sale: the relay shares its newest unsettled voucher carries (the buyer's balance must cover them too). */
+  readonly #othersOwed = new Map<string, bigint>();
   /** Buyer balance watches: buyer address → stop + last seen lamports. */
   /** Buyer balance watches: `sol:<buyer>` and `<mint>:<buyer>` → stop + last value seen. */
   readonly #watches = new Map<string, BalanceWatch>();
@@ -203,6 +210,13 @@ export class VoucherSeller {
     if (m.period !== sale.paidThrough + 1)
       return refuse('wrong-period', `period ${m.period} out of order (vouched through ${sale.paidThrough})`);
     const owed = sale.pricePerPeriod * BigInt(m.period - cur.settledThrough);
+    // a relayed connection over a priced relay: the voucher may carry the relay's share beside
+    // ours (docs/market.md "Priced relays") — only to a relay this sale's connection ran over, and
+    // never more than what the voucher pays us
+    const relays = this.#relays.get(saleId) ?? new Set<string>();
+    this.#relays.set(saleId, relays);
+    const relay = relayOf(this.ctx.net.bestConnection(addressToPeerId(sale.buyer)));
+    if (relay) relays.add(peerIdToAddress(relay));
     const c = await checkVoucher(m.tx, {
       buyer: sale.buyer as Address,
       nonceAccount: cur.nonceAccount as Address,
@@ -212,6 +226,7 @@ export class VoucherSeller {
       transfers: [{ to: this.ctx.identity.address, lamports: owed }],
       // in what the sale is priced in: a token voucher must pay that mint (else 'wrong-mint')
       asset: await this.ctx.ledger.asset(sale.mint),
+      others: { allowed: (to) => relays.has(to), maxLamports: owed },
     });
     if (!c.ok) {
       if (c.reason === 'wrong-nonce' && this.#stale.get(saleId)?.has(lifetimeOf(m.tx) ?? ''))
@@ -239,6 +254,8 @@ export class VoucherSeller {
       signature: c.signature,
       state: 'vouched',
     });
+    const others = (c.others ?? []).reduce((a, t) => a + t.lamports, 0n);
+    this.#othersOwed.set(saleId, others);
     this.#watch(sale);
     const limit = creditLimit(sale.pricePerPeriod, this.store.settledBy(sale.buyer));
     const bal = this.#watches.get(`sol:${sale.buyer}`)?.value ?? null;
@@ -246,8 +263,8 @@ export class VoucherSeller {
     if (c.lamports >= limit) this.settle(saleId, `credit limit ${limit} reached`);
     else if (sale.mint && tokens !== null && tokens < c.lamports)
       this.settle(saleId, `buyer token balance ${tokens} below what is owed (${c.lamports})`);
-    else if (bal !== null && bal < (sale.mint ? 0n : c.lamports) + SETTLE_FEE_MARGIN)
-      this.settle(saleId, `buyer balance ${bal} below what is owed (${c.lamports})`);
+    else if (bal !== null && bal < (sale.mint ? 0n : c.lamports) + others + SETTLE_FEE_MARGIN)
+      this.settle(saleId, `buyer balance ${bal} below what is owed (${c.lamports} + ${others} to relays)`);
     return ack(true);
   }
 
@@ -306,6 +323,7 @@ export class VoucherSeller {
     if (!stale) this.#stale.set(saleId, (stale = new Set()));
     stale.add(v.nonceValue);
     // a newer voucher may have arrived meanwhile? No: vouchers wait for settlements (onVoucher)
+    this.#othersOwed.delete(saleId);
     this.store.update(saleId, 'in', {
       tx: null,
       lamports: 0n,
@@ -355,7 +373,8 @@ export class VoucherSeller {
   /** The sale ended: settle what is left, stop watching its buyer when it was the last. */
   onSaleEnd(saleId: string): void {
     const v = this.store.get(saleId, 'in');
-    if (v?.tx) this.settle(saleId, 'sale ended');
+    if (v?.tx) void this.settle(saleId, 'sale ended').finally(() => this.#relays.delete(saleId));
+    else this.#relays.delete(saleId);
     for (const [key, w] of this.#watches) {
       if (!w.sales.delete(saleId) || w.sales.size > 0) continue;
       w.stop();
@@ -385,11 +404,12 @@ export class VoucherSeller {
         for (const id of entry.sales) {
           const v = this.store.get(id, 'in');
           if (!v?.tx) continue;
+          const others = this.#othersOwed.get(id) ?? 0n;
           if (this.ctx.trades.sale(id)?.mint) {
-            if (lamports < SETTLE_FEE_MARGIN)
+            if (lamports < SETTLE_FEE_MARGIN + others)
               this.settle(id, `buyer SOL balance ${lamports} cannot pay the settlement's fee much longer`);
-          } else if (lamports < v.lamports + SETTLE_FEE_MARGIN)
-            this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports})`);
+          } else if (lamports < v.lamports + others + SETTLE_FEE_MARGIN)
+            this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports + others})`);
         }
       }),
     );
@@ -444,8 +464,20 @@ export class VoucherBuyer {
   readonly store: VoucherStore;
   /** The sync under way per purchase (sync()). */
   readonly #syncs = new Map<string, Promise<void>>();
+  /** Per purchase: each vouched period's relay share (kept in memory until a settlement covers it). */
+  readonly #relayShares = new Map<string, { period: number; relay: string; lamports: bigint }[]>();
+
+  /** The relays' transfers of a voucher: the shares of the periods after the last settlement,
+   *  cumulative per relay like the seller's amount. */
+  #shareTransfers(id: string, settledThrough: number): VoucherTransfer[] {
+    const list = (this.#relayShares.get(id) ?? []).filter((e) => e.period > settledThrough);
+    this.#relayShares.set(id, list);
+    const by = new Map<string, bigint>();
+    for (const e of list) by.set(e.relay, (by.get(e.relay) ?? 0n) + e.lamports);
+    return [...by].map(([to, lamports]) => ({ to: to as Address, lamports }));
+  }
   /** Each purchase's voucher budget and when it was planned. */
-  readonly #budgets = new Map<string, { at: number; budget: Budget }>();
+  readonly #budgets = new Map<string, { at: number; budget: Budget; transfers: number }>();
 
   constructor(private readonly ctx: MarketContext) {
     this.store = new VoucherStore(ctx.trades.db);
@@ -468,7 +500,13 @@ export class VoucherBuyer {
    * purchase has none (ONE transaction, its rent locked until the end), then a voucher stored,
    * sent, acknowledged. Returns null when the seller acknowledged it, else why not.
    */
-  async vouch(run: Run, p: PurchaseRow, period: number, fee: bigint): Promise<string | null> {
+  async vouch(
+    run: Run,
+    p: PurchaseRow,
+    period: number,
+    fee: bigint,
+    share?: { relay: string; lamports: bigint },
+  ): Promise<string | null> {
     const session = run.session;
     if (!session || session.ended) return 'no stream to the seller';
     const signer = await this.ctx.identity.signer();
@@ -494,6 +532,11 @@ export class VoucherBuyer {
       this.#addFees(p.id, n.sent.fee);
       this.ctx.log.info({ id: p.id, nonceAccount: n.account, rent: n.rent }, 'nonce account created for vouchers');
     }
+    // the period runs over a priced relay: its share goes in the voucher too (SOL vouchers only: a
+    // token voucher holds transfers of its token alone)
+    const shares = (this.#relayShares.get(p.id) ?? []).filter((e) => e.period !== period);
+    if (share && asset.kind === 'sol') shares.push({ period, relay: share.relay, lamports: share.lamports });
+    this.#relayShares.set(p.id, shares);
     for (let attempt = 0; attempt < 2; attempt++) {
       const price = p.pricePerPeriod ?? 0n;
       const lamports = price * BigInt(period - v.settledThrough);
@@ -502,7 +545,7 @@ export class VoucherBuyer {
         requestId: p.id,
         period,
         asset,
-        transfers: [{ to: p.seller as Address, lamports }],
+        transfers: [{ to: p.seller as Address, lamports }, ...this.#shareTransfers(p.id, v.settledThrough)],
         expiresAt: Math.floor(Date.now() / 1000) + MEMO_TTL_SEC,
       };
       const signed = await signVoucher({
@@ -552,9 +595,11 @@ export class VoucherBuyer {
     terms: Parameters<typeof voucherInstructions>[0],
   ): Promise<Budget> {
     const hit = this.#budgets.get(id);
-    if (hit && Date.now() - hit.at < BUDGET_TTL_MS) return hit.budget;
+    // planned again when a relay's share adds a transfer (more compute units)
+    const transfers = terms.transfers.length;
+    if (hit && hit.transfers === transfers && Date.now() - hit.at < BUDGET_TTL_MS) return hit.budget;
     const budget = await this.ctx.ledger.fees.budgetFor(signer, await voucherInstructions(terms));
-    this.#budgets.set(id, { at: Date.now(), budget });
+    this.#budgets.set(id, { at: Date.now(), budget, transfers });
     return budget;
   }
 
@@ -596,11 +641,14 @@ export class VoucherBuyer {
     if (st.value === v.nonceValue) return v;
     // the nonce moved: which of our vouchers of that value landed? (read back from the ledger:
     // the seller may have settled an older one than the newest we signed)
+    // what it paid the seller (a relay's share in the same voucher is booked with the fees)
+    const seller = this.ctx.trades.purchase(id)?.seller;
     const landed = await lastSettledVoucher(
       this.ctx.ledger.rpc,
       v.nonceAccount as Address,
       this.ctx.identity.address,
       id,
+      seller ? [seller as Address] : undefined,
     );
     if (landed && landed.period > v.settledThrough) {
       this.#addFees(id, landed.fee || fee); // what the settlement paid, as the ledger says
