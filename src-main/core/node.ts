@@ -9,6 +9,7 @@ import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
+import type { FetchPreviewOptions, Preview } from './market/preview';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -79,7 +80,12 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
+/** This wallet's balance of SOL (mint null, lamports) or of a token (base units) changed. */
+export interface BalanceChange {
+  mint: string | null;
+  amount: bigint;
+}
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth]; balance: [BalanceChange] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -213,6 +219,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
+        birthday: settings.birthday.enabled
+          ? {
+              sockets: settings.birthday.sockets,
+              ratePerSec: settings.birthday.probesPerSec,
+              maxProbes: settings.birthday.maxProbes,
+              probeMs: settings.birthday.probeSec * 1000,
+            }
+          : false,
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -307,6 +321,18 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         saveRpc(h);
         node.emit('rpc', h);
       });
+      // the wallet's balances by subscription (accountNotifications; polled only while the
+      // WebSocket is down), for the UI to show without polling; they end when the ledger client closes
+      ledger.watchLamports(identity.address, (amount) => node.emit('balance', { mint: null, amount }));
+      void ledger
+        .usdc()
+        .then((usdc) => {
+          if (usdc)
+            ledger.watchTokenBalance(identity.address, usdc, (amount) =>
+              node.emit('balance', { mint: usdc.mint, amount }),
+            );
+        })
+        .catch(() => undefined);
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (!node.#nat?.sources.some((x) => x.startsWith('reflector:'))) node.#rediscover();
@@ -357,6 +383,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
+  /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
+  earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
+    return this.#market.earningsPerRebroadcaster();
+  }
   /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
    *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
@@ -404,6 +434,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   listing(id: string): ListingRow | undefined {
     return this.#market.listingsStore.get(id);
+  }
+  /**
+   * A free preview of a listing before buying: a few recent frames (`frames`, at most 10) fetched
+   * from its seller peer to peer, rate-limited per peer; nothing goes on the ledger. Throws
+   * PreviewError ('rate-limited' with retryAfterMs, 'off', 'unreachable', …). docs/streams.md.
+   */
+  preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    return this.#market.preview(listingId, o);
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);

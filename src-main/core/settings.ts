@@ -141,6 +141,22 @@ export const SettingsSchema = z
      *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
      *  test may talk to the machine's real router). */
     portMapping: z.boolean().default(true),
+    /** Birthday probing for EIM↔EDM pairs, in place of a hopeless punch (docs/net.md "Birthday
+     *  probing"): its budgets, bounded so a router's conntrack table is not flooded. */
+    birthday: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Sockets the symmetric-NAT side opens. */
+        sockets: z.number().int().min(16).max(1024).default(256),
+        /** Probes per second the other side sends. */
+        probesPerSec: z.number().int().min(10).max(1000).default(100),
+        /** Probes in all. */
+        maxProbes: z.number().int().min(50).max(10_000).default(1000),
+        /** Probing time budget, seconds. */
+        probeSec: z.number().int().min(1).max(30).default(10),
+      })
+      .strict()
+      .default({ enabled: true, sockets: 256, probesPerSec: 100, maxProbes: 1000, probeSec: 10 }),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all

@@ -75,6 +75,20 @@ describe('mesh: a rebroadcast tree', () => {
     expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
     expect(r1.sales().map((s) => s.buyer)).toEqual([r2.identity.address]);
     expect(r2.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);
+    // money follows the data: the origin's history names what it earned through R1, R1's through R2
+    const viaR1 = await waitFor(
+      () => origin.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r1.identity.address && e.earned > 0n),
+      20_000,
+      "the origin's earnings through R1",
+    );
+    expect(viaR1).toMatchObject({ listingId: r1id, streamId: 'wx', sales: 1 });
+    expect(viaR1.earned).toBe(origin.sales()[0]!.earned);
+    await waitFor(
+      () => r1.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r2.identity.address && e.earned > 0n),
+      20_000,
+      "R1's earnings through R2",
+    );
+    expect(r2.earningsPerRebroadcaster()).toEqual([]); // the buyer resells nothing
 
     // loops: the origin and R1 are in R2's chain already
     const refused = async (n: AxonNode, id: string): Promise<MarketError> =>

@@ -30,7 +30,7 @@ import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
 import { DEFAULT_FEE_POLICY, FeePlanner, type Budget, type FeePolicy } from './fees';
-import { watchLamports } from './nonce';
+import { watchLamports, watchTokenBalance } from './nonce';
 import {
   backoffMs,
   createRpc,
@@ -400,6 +400,16 @@ export class SolanaLedgerClient implements LedgerClient {
 
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void {
     const stop = watchLamports(this.rpc, this.#watch.subs, addr, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
+  }
+
+  watchTokenBalance(owner: Address, asset: Asset, onChange: (amount: bigint) => void): () => void {
+    const stop = watchTokenBalance(this.rpc, this.#watch.subs, owner, asset, onChange);
     const onClose = (): void => stop();
     this.#closed.signal.addEventListener('abort', onClose, { once: true });
     return () => {

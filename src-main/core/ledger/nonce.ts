@@ -43,7 +43,15 @@ import { encodeEnvelope, decodeEnvelope } from './envelope';
 import { newNonce } from './messages';
 import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
-import { ataOf, parseTokenTransfer, SOL, TOKEN_PROGRAM_ADDRESS, transferInstructions, type Asset } from './assets';
+import {
+  ataOf,
+  balanceOf,
+  parseTokenTransfer,
+  SOL,
+  TOKEN_PROGRAM_ADDRESS,
+  transferInstructions,
+  type Asset,
+} from './assets';
 import {
   COMPUTE_BUDGET_PROGRAM,
   parseTransaction,
@@ -490,6 +498,57 @@ export function watchLamports(
   onChange: (lamports: bigint) => void,
   pollMs = 10_000,
 ): () => void {
+  return watchAccount(
+    subs,
+    addr,
+    async () => BigInt((await rpc.getBalance(addr, { commitment: 'confirmed' }).send()).value),
+    (n) => BigInt(n.lamports),
+    onChange,
+    pollMs,
+  );
+}
+
+/** Base units in an SPL token account's data (amount: u64 at byte 64); a closed account is 0. */
+function tokenAmountOf(n: { lamports: bigint | number; data: unknown }): bigint {
+  const d = n.data as [string, string] | undefined;
+  const bytes = Array.isArray(d) && typeof d[0] === 'string' ? Buffer.from(d[0], 'base64') : Buffer.alloc(0);
+  return bytes.length >= 72 ? bytes.readBigUInt64LE(64) : 0n;
+}
+
+/**
+ * Watch `owner`'s balance of a token (its associated token account) the same way: read once, then
+ * accountNotifications of that account; polling while the WebSocket is down. SOL: watchLamports.
+ */
+export function watchTokenBalance(
+  rpc: LedgerRpc,
+  subs: SubscriptionsHolder | undefined,
+  owner: Address,
+  asset: Asset,
+  onChange: (amount: bigint) => void,
+  pollMs = 10_000,
+): () => void {
+  if (asset.kind === 'sol') return watchLamports(rpc, subs, owner, onChange, pollMs);
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  void ataOf(owner, asset.mint).then((ata) => {
+    if (stopped) return;
+    stop = watchAccount(subs, ata, () => balanceOf(rpc, owner, asset), tokenAmountOf, onChange, pollMs);
+  });
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+/** Follow one account: `read` it, then decode each accountNotification; poll while the WebSocket is down. */
+function watchAccount(
+  subs: SubscriptionsHolder | undefined,
+  addr: Address,
+  read: () => Promise<bigint>,
+  decode: (n: { lamports: bigint | number; data: unknown }) => bigint,
+  onChange: (value: bigint) => void,
+  pollMs: number,
+): () => void {
   const ac = new AbortController();
   let last: bigint | null = null;
   const seen = (n: bigint): void => {
@@ -497,10 +556,7 @@ export function watchLamports(
     last = n;
     onChange(n);
   };
-  const poll = async (): Promise<void> => {
-    const { value } = await rpc.getBalance(addr, { commitment: 'confirmed' }).send();
-    seen(BigInt(value));
-  };
+  const poll = async (): Promise<void> => seen(await read());
   void (async () => {
     while (!ac.signal.aborted) {
       await poll().catch(() => undefined);
@@ -511,7 +567,7 @@ export function watchLamports(
             .accountNotifications(addr, { commitment: 'confirmed', encoding: 'base64' })
             .subscribe({ abortSignal: ac.signal });
           await poll().catch(() => undefined); // a change between the read and the subscription
-          for await (const n of it) seen(BigInt(n.value.lamports));
+          for await (const n of it) seen(decode(n.value as { lamports: bigint; data: unknown }));
         } catch {
           if (!ac.signal.aborted) subs.renew(client);
         }

@@ -6,7 +6,8 @@ import type { Identity } from '../identity/identity';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Db } from '../store/db';
-import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports } from '../ledger/types';
+import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports, Listing } from '../ledger/types';
+import { earningsPerRebroadcaster, markRebroadcastSales, type RebroadcasterEarnings } from '../store/mesh';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
 import { isFinal, TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
 import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from './pricing';
@@ -18,7 +19,9 @@ import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
-import { MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
+import { LatencyMeter, MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
+import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
+import { addressToPeerId } from '../identity/identity';
 import {
   DEFAULT_TIMING,
   MarketError,
@@ -72,6 +75,8 @@ export class Market extends EventEmitter<MarketEvents> {
   readonly catalog: Catalog;
   readonly endpoint: LocalEndpoint | null;
   readonly ctx: MarketContext;
+  /** Each purchase's latency from the origin (ms; mesh.ts). */
+  readonly latency = new LatencyMeter();
   #abort = new AbortController();
   #loops: Promise<void>[] = [];
   #purgeTimer: NodeJS.Timeout | null = null;
@@ -113,6 +118,8 @@ export class Market extends EventEmitter<MarketEvents> {
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
     this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
+      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
+      this.latency.add(purchaseId, Date.now() - f.ts);
       for (const hub of this.seller.hubsFedBy(purchaseId)) {
         hub.framing = framing; // a rebroadcast keeps its origin's framing
         hub.publish(f.payload, f.ts);
@@ -120,6 +127,11 @@ export class Market extends EventEmitter<MarketEvents> {
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
+    // a rebroadcast's listing says how late its data already is when it leaves us
+    this.seller.offers.hopMs = (l) => {
+      const src = l.offer.source as { kind: string; purchaseId?: string };
+      return src.kind === 'purchase' && src.purchaseId ? this.latency.median(src.purchaseId) : undefined;
+    };
   }
 
   static async start(opts: MarketOptions): Promise<Market> {
@@ -164,6 +176,19 @@ export class Market extends EventEmitter<MarketEvents> {
   }
   unsell(streamId: string): Promise<void> {
     return this.seller.remove(streamId);
+  }
+
+  /** A free preview of a listing: a few recent frames from its seller, peer to peer (preview.ts). */
+  async preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    const l = this.listingsStore.get(listingId);
+    if (!l || l.delistedAt !== null || l.expiresAt <= Date.now())
+      throw new PreviewError('unknown-listing', `no live listing '${listingId}'`);
+    const peer = addressToPeerId(l.seller);
+    return fetchPreview(
+      this.ctx.net.libp2p,
+      { listingId, streamId: l.streamId, peer, connection: this.ctx.net.bestConnection(peer), addrs: l.addrs },
+      o,
+    );
   }
 
   listings(filter: ListingFilter = {}): ListingRow[] {
@@ -385,9 +410,28 @@ export class Market extends EventEmitter<MarketEvents> {
 
   #onMarket(rx: Received): void {
     const m = rx.message as AxonMessage;
-    if (m.type === 'Listing') this.catalog.onListing(rx as Received<typeof m>);
-    else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
+    if (m.type === 'Listing') {
+      this.catalog.onListing(rx as Received<typeof m>);
+      this.#noteRebroadcaster(rx as Received<typeof m>);
+    } else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
     else if (m.type === 'NodeAnnounce') this.opts.onNodeAnnounce?.(rx as Received<typeof m>);
+  }
+
+  /** A taken rebroadcast whose upstream is our stream: our sales to its seller are sales to a
+   *  rebroadcaster (the origin's history shows its earnings per rebroadcaster; docs/mesh.md). */
+  #noteRebroadcaster(rx: Received<Listing>): void {
+    const m = rx.message;
+    const up = m.upstream ?? m.origin;
+    if (!up || up.seller !== this.opts.identity.address || rx.sender === up.seller) return;
+    const id = `${rx.sender}:${m.streamId}`;
+    if (!this.listingsStore.get(id)) return; // refused by the catalog
+    if (markRebroadcastSales(this.opts.db, rx.sender, up.streamId, id) > 0)
+      this.ctx.log.info({ rebroadcaster: rx.sender, listing: id }, 'a buyer of ours rebroadcasts our stream');
+  }
+
+  /** What this node earned through each rebroadcaster of its streams. */
+  earningsPerRebroadcaster(): RebroadcasterEarnings[] {
+    return earningsPerRebroadcaster(this.opts.db);
   }
 
   async #onStdin(rx: Received): Promise<void> {

@@ -28,6 +28,8 @@ function withinCap(p: PurchaseRow, fee: bigint): boolean {
  * (two signatures) if not done yet. Fees already paid are in `fees`.
  */
 function withinVoucherCap(p: PurchaseRow, fee: bigint, hasNonce: boolean, relayShare = 0n): boolean {
+  // a token-priced purchase's cap is in the token: its fees (lamports) are shown beside it (pricing.ts)
+  if (p.mint) return p.spent + (p.pricePerPeriod ?? 0n) <= p.maxLamports;
   const reserve = 2n * fee + (hasNonce ? 0n : 2n * fee);
   return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + relayShare + reserve <= p.maxLamports;
 }
@@ -85,7 +87,9 @@ export class PaymentScheduler {
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
     if (fee !== null && !this.#fits(p, fee, this.#relayShare(p)?.lamports))
-      stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
+      stop = p.mint
+        ? `spending cap reached (${p.spent} of ${p.maxLamports} base units of the token)`
+        : `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
       const periodStart = p.startedAt + p.paidThrough * p.periodMs;

@@ -13,11 +13,13 @@ import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
 import { DATA_OVERHEAD, StreamRate, fullBecause, rebroadcastsOf } from './mesh';
+import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
+import { PreviewServer } from './preview';
 import { VoucherSeller, type Exposure } from './voucher';
 import { framingOf, type SourceConfig } from './sources/index';
 import { uplinkGrantFor } from './sources/uplink';
@@ -57,8 +59,28 @@ export class SellerSide {
   /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
   #rates = new StreamRate();
 
+  /** Free previews of the live streams (preview.ts). */
+  readonly previews: PreviewServer;
+
   constructor(private readonly ctx: MarketContext) {
     this.offers = new OfferBook(ctx, (id, reason) => this.#endSale(id, 'ended', reason));
+    this.previews = new PreviewServer(
+      ctx.net.libp2p,
+      {
+        stream: (streamId) => {
+          const l = this.offers.live.get(streamId);
+          if (!l || l.offer.paused || l.checking) return undefined;
+          return {
+            hub: l.hub,
+            format: l.offer.format,
+            framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
+            schema: l.offer.schemaHint,
+            preview: l.offer.preview,
+          };
+        },
+      },
+      ctx.log.child({ mod: 'preview' }),
+    );
     this.server = new StreamServer(ctx.net.libp2p, this.authorize, {
       keepAliveMs: ctx.timing.keepAliveMs,
       maxQueueFrames: ctx.timing.maxQueueFrames,
@@ -80,6 +102,7 @@ export class SellerSide {
 
   async start(): Promise<void> {
     await this.server.start();
+    await this.previews.start();
     await this.offers.startAll();
     const ttlMs = this.ctx.timing.listingTtlSec * 1000;
     // each listing re-posted half a TTL after its last post (offers.ts refreshDue)
@@ -123,6 +146,7 @@ export class SellerSide {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.server.stop();
+    await this.previews.stop();
     await this.vouchers.stop();
     for (const cs of this.#connects.values()) cs.close();
     this.#connects.clear();
@@ -225,6 +249,12 @@ export class SellerSide {
       mint: o.mint,
     });
     this.ctx.emit('sale', sale);
+    // a buyer that resells this stream already (a renewal, a second purchase): a rebroadcaster's sale
+    const mine = listingId(this.ctx.identity.address, o.streamId);
+    const resold = this.ctx.listings
+      .search({ seller: buyer, includeOwn: false })
+      .find((l) => (l.upstream ?? l.origin) === mine);
+    if (resold) markRebroadcastSales(this.ctx.trades.db, buyer, o.streamId, resold.id);
     let buyerInfo;
     try {
       buyerInfo = decodeConnectInfo(

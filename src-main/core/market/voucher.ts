@@ -113,7 +113,8 @@ export class VoucherSeller {
   /** Per sale: the relay shares its newest unsettled voucher carries (the buyer's balance must cover them too). */
   readonly #othersOwed = new Map<string, bigint>();
   /** Buyer balance watches: buyer address → stop + last seen lamports. */
-  readonly #watches = new Map<string, { stop: () => void; lamports: bigint | null; sales: Set<string> }>();
+  /** Buyer balance watches: `sol:<buyer>` and `<mint>:<buyer>` → stop + last value seen. */
+  readonly #watches = new Map<string, BalanceWatch>();
 
   constructor(
     private readonly ctx: MarketContext,
@@ -257,9 +258,12 @@ export class VoucherSeller {
     this.#othersOwed.set(saleId, others);
     this.#watch(sale);
     const limit = creditLimit(sale.pricePerPeriod, this.store.settledBy(sale.buyer));
-    const bal = this.#watches.get(sale.buyer)?.lamports ?? null;
-    if (c.lamports >= limit) this.settle(saleId, `credit limit ${limit} lamports reached`);
-    else if (bal !== null && bal < c.lamports + others + 10_000n)
+    const bal = this.#watches.get(`sol:${sale.buyer}`)?.value ?? null;
+    const tokens = sale.mint ? (this.#watches.get(`${sale.mint}:${sale.buyer}`)?.value ?? null) : null;
+    if (c.lamports >= limit) this.settle(saleId, `credit limit ${limit} reached`);
+    else if (sale.mint && tokens !== null && tokens < c.lamports)
+      this.settle(saleId, `buyer token balance ${tokens} below what is owed (${c.lamports})`);
+    else if (bal !== null && bal < (sale.mint ? 0n : c.lamports) + others + SETTLE_FEE_MARGIN)
       this.settle(saleId, `buyer balance ${bal} below what is owed (${c.lamports} + ${others} to relays)`);
     return ack(true);
   }
@@ -355,7 +359,13 @@ export class VoucherSeller {
     if (st && st.value !== v.nonceValue) return 'the buyer advanced its nonce behind our back';
     const sale = this.ctx.trades.sale(v.requestId);
     const bal = sale ? await this.ctx.ledger.balance(sale.buyer as Address).catch(() => null) : null;
-    if (bal !== null && bal < v.lamports + 5000n)
+    if (sale?.mint) {
+      const asset = await this.ctx.ledger.asset(sale.mint).catch(() => null);
+      const tokens = asset ? await this.ctx.ledger.balanceOf(asset, sale.buyer as Address).catch(() => null) : null;
+      if (tokens !== null && tokens < v.lamports)
+        return `the buyer emptied its ${asset?.symbol ?? 'token'} account (${tokens} left, ${v.lamports} owed)`;
+      if (bal !== null && bal < 5000n) return `the buyer cannot pay the settlement's fee (${bal} lamports left)`;
+    } else if (bal !== null && bal < v.lamports + 5000n)
       return `the buyer emptied its account (${bal} lamports left, ${v.lamports} owed)`;
     return e.message.slice(0, 200);
   }
@@ -365,35 +375,77 @@ export class VoucherSeller {
     const v = this.store.get(saleId, 'in');
     if (v?.tx) void this.settle(saleId, 'sale ended').finally(() => this.#relays.delete(saleId));
     else this.#relays.delete(saleId);
-    for (const [buyer, w] of this.#watches) {
+    for (const [key, w] of this.#watches) {
       if (!w.sales.delete(saleId) || w.sales.size > 0) continue;
       w.stop();
-      this.#watches.delete(buyer);
+      this.#watches.delete(key);
     }
   }
 
-  /** Watch the buyer's balance (subscription): settle at once when it falls below what is owed. */
+  /**
+   * Watch the buyer's balances (subscriptions): SOL always — a SOL sale settles at once when the
+   * buyer's lamports fall below what is owed (+ the fee), a token sale when they cannot pay the
+   * settlement's fee — and, for a sale priced in a token (USDC), the buyer's token account: it
+   * settles at once when the token balance falls below what is owed.
+   */
   #watch(sale: SaleRow): void {
-    let w = this.#watches.get(sale.buyer);
-    if (!w) {
-      const entry = { stop: () => {}, lamports: null as bigint | null, sales: new Set<string>() };
-      entry.stop = this.ctx.ledger.watchLamports(sale.buyer as Address, (lamports) => {
-        entry.lamports = lamports;
+    const watch = (key: string, start: (entry: BalanceWatch) => () => void): void => {
+      let w = this.#watches.get(key);
+      if (!w) {
+        const entry: BalanceWatch = { stop: () => {}, value: null, sales: new Set<string>() };
+        entry.stop = start(entry);
+        this.#watches.set(key, (w = entry));
+      }
+      w.sales.add(sale.id);
+    };
+    watch(`sol:${sale.buyer}`, (entry) =>
+      this.ctx.ledger.watchLamports(sale.buyer as Address, (lamports) => {
+        entry.value = lamports;
         for (const id of entry.sales) {
-          // a sale priced in a token is owed token units, not lamports: its settlements come at the
-          // credit limit and at the end (watching the buyer's token account is not built yet)
-          if (this.ctx.trades.sale(id)?.mint) continue;
           const v = this.store.get(id, 'in');
-          const owed = (v?.lamports ?? 0n) + (this.#othersOwed.get(id) ?? 0n);
-          if (v?.tx && lamports < owed + 10_000n)
-            this.settle(id, `buyer balance ${lamports} below what is owed (${owed})`);
+          if (!v?.tx) continue;
+          const others = this.#othersOwed.get(id) ?? 0n;
+          if (this.ctx.trades.sale(id)?.mint) {
+            if (lamports < SETTLE_FEE_MARGIN + others)
+              this.settle(id, `buyer SOL balance ${lamports} cannot pay the settlement's fee much longer`);
+          } else if (lamports < v.lamports + others + SETTLE_FEE_MARGIN)
+            this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports + others})`);
         }
+      }),
+    );
+    if (!sale.mint) return;
+    const mint = sale.mint;
+    watch(`${mint}:${sale.buyer}`, (entry) => {
+      let stop = (): void => {};
+      let stopped = false;
+      void this.ctx.ledger.asset(mint).then((asset) => {
+        if (stopped) return;
+        stop = this.ctx.ledger.watchTokenBalance(sale.buyer as Address, asset, (amount) => {
+          entry.value = amount;
+          for (const id of entry.sales) {
+            const v = this.store.get(id, 'in');
+            if (v?.tx && amount < v.lamports)
+              this.settle(id, `buyer ${asset.symbol} balance ${amount} below what is owed (${v.lamports})`);
+          }
+        });
       });
-      this.#watches.set(sale.buyer, (w = entry));
-    }
-    w.sales.add(sale.id);
+      return () => {
+        stopped = true;
+        stop();
+      };
+    });
   }
 }
+
+/** A buyer balance followed by subscription (SOL, or one token) and the sales it matters to. */
+interface BalanceWatch {
+  stop: () => void;
+  value: bigint | null;
+  sales: Set<string>;
+}
+
+/** Lamports a buyer keeps for a settlement's fee (base + a priority): below it, settle now. */
+const SETTLE_FEE_MARGIN = 10_000n;
 
 /** The nonce value ("blockhash") a wire transaction was signed against (null: unreadable). */
 function lifetimeOf(txBase64: string): string | null {

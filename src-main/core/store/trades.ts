@@ -80,6 +80,8 @@ export interface SaleRow {
   updatedAt: number;
   /** Paid in this SPL token (prices, earned in its base units); null = SOL. */
   mint: string | null;
+  /** The buyer resells this stream as this rebroadcast listing (docs/mesh.md); null: a plain buyer. */
+  rebroadcast?: string | null;
 }
 
 export interface TransitionRow {
@@ -150,6 +152,7 @@ function saleFrom(r: Raw): SaleRow {
     createdAt: n(r.created_at),
     updatedAt: n(r.updated_at),
     mint: (r.mint as string | null) ?? null,
+    rebroadcast: (r.rebroadcast as string | null | undefined) ?? null,
   };
 }
 
