@@ -13,6 +13,8 @@ export interface HistoryLookups {
   saleStream(id: string): string | null;
   /** Title of one of this node's own streams. */
   streamTitle(streamId: string): string | null;
+  /** The rebroadcaster a sale went to (its address), null for a plain buyer (docs/mesh.md). */
+  saleRebroadcaster?(id: string): string | null;
 }
 
 const WHAT: Record<ActivityRow['kind'], string> = {
@@ -50,10 +52,12 @@ export function historyView(rows: ActivityRow[], balance: bigint, l: HistoryLook
         : streamId
           ? `'${l.streamTitle(streamId) ?? streamId}'`
           : null;
+    const via = saleStream !== null && r.requestId ? (l.saleRebroadcaster?.(r.requestId) ?? null) : null;
+    const label = (about ? `${WHAT[r.kind]} · ${about}` : WHAT[r.kind]) + (via ? ` · via rebroadcaster ${via}` : '');
     return {
       signature: r.signature,
       kind: r.kind,
-      label: about ? `${WHAT[r.kind]} · ${about}` : WHAT[r.kind],
+      label,
       delta: r.delta.toString(),
       fee: r.fee.toString(),
       purchaseId: purchaseTitle !== null ? r.requestId : null,
@@ -100,5 +104,9 @@ export function historyView(rows: ActivityRow[], balance: bigint, l: HistoryLook
     ),
     perListing: group((e) => (e.streamId ? { key: e.streamId, label: l.streamTitle(e.streamId) ?? e.streamId } : null)),
     perDay: group((e) => ({ key: dayOf(e.at), label: dayOf(e.at) })),
+    perRebroadcaster: group((e) => {
+      const via = e.saleId ? (l.saleRebroadcaster?.(e.saleId) ?? null) : null;
+      return via ? { key: via, label: `rebroadcaster ${via}` } : null;
+    }),
   };
 }

@@ -233,6 +233,8 @@ function forwardNodeEvents(
       if (row) hub.emit('payment', paymentView(row, cluster));
     },
     listing: onListing,
+    balance: (b: { mint: string | null; amount: bigint }) =>
+      hub.emit('balance', { mint: b.mint, balance: b.amount.toString() }),
     nat: () => hub.emit('status', views.status()),
     rpc: (h: { rateLimited: boolean }) => {
       hub.emit('status', views.status());
@@ -645,6 +647,10 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
           return p ? views.purchase(p).title : null;
         },
         saleStream: (id) => node.sale(id)?.streamId ?? null,
+        saleRebroadcaster: (id) => {
+          const s = node.sale(id);
+          return s?.rebroadcast ? s.buyer : null;
+        },
         streamTitle: (streamId) => titles.get(streamId) ?? null,
       });
       h.entries = h.entries.slice(0, limit ?? 500);

@@ -99,6 +99,7 @@ function program(): Command {
     .option('--price-relay <lamports>', 'price per minute, rebroadcast tier (default: half the direct price)')
     .option('--period <seconds>', 'pay-as-you-go period (default 60)')
     .option('--capacity <n>', 'most buyers at once (default 50)')
+    .option('--upload <KiB/s>', 'upload budget of the stream (default: settings mesh.uploadKiBps, 2048)')
     .option('--stream-id <id>', 'stream id (default: from the title)')
     .option('--description <text>', 'a longer description')
     .option('--tag <tag>', 'a tag (repeatable)', collect)

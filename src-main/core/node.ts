@@ -4,6 +4,7 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
@@ -29,6 +30,8 @@ import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
+import { checkLiveness } from './market/liveness';
+import { relayAddrs } from './net/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
@@ -77,7 +80,12 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
+/** This wallet's balance of SOL (mint null, lamports) or of a token (base units) changed. */
+export interface BalanceChange {
+  mint: string | null;
+  amount: bigint;
+}
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth]; balance: [BalanceChange] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -198,6 +206,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
           : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
         fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
+        ...(settings.rpcPacing ? { pacing: settings.rpcPacing } : {}),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -210,6 +219,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
+        birthday: settings.birthday.enabled
+          ? {
+              sockets: settings.birthday.sockets,
+              ratePerSec: settings.birthday.probesPerSec,
+              maxProbes: settings.birthday.maxProbes,
+              probeMs: settings.birthday.probeSec * 1000,
+            }
+          : false,
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -253,9 +270,23 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           maxPrice: BigInt(settings.roles.maxRelayPrice),
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
+          dialProtocol: (peer, protocol, signal) =>
+            net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
+        mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
         log,
+        // seller liveness peer to peer before a request for a listing past its refresh point
+        liveness: (peer) =>
+          checkLiveness(
+            {
+              bestConnection: (p) => net.bestConnection(p),
+              ping: (p, signal) => net.ping(p, signal),
+              dial: (target, opts) => net.libp2p.dial(target, opts),
+              relayAddrs: () => roles.relays().flatMap((c) => relayAddrs(c)),
+            },
+            peer,
+          ),
         // the local endpoint's token lives in the data dir (shown by `axon status`)
         endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });
@@ -290,6 +321,18 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         saveRpc(h);
         node.emit('rpc', h);
       });
+      // the wallet's balances by subscription (accountNotifications; polled only while the
+      // WebSocket is down), for the UI to show without polling; they end when the ledger client closes
+      ledger.watchLamports(identity.address, (amount) => node.emit('balance', { mint: null, amount }));
+      void ledger
+        .usdc()
+        .then((usdc) => {
+          if (usdc)
+            ledger.watchTokenBalance(identity.address, usdc, (amount) =>
+              node.emit('balance', { mint: usdc.mint, amount }),
+            );
+        })
+        .catch(() => undefined);
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (!node.#nat?.sources.some((x) => x.startsWith('reflector:'))) node.#rediscover();
@@ -340,7 +383,12 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
   }
-  /** Relay role: buy a listing once and resell it at the rebroadcast tier. */
+  /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
+  earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
+    return this.#market.earningsPerRebroadcaster();
+  }
+  /** Rebroadcast (docs/mesh.md): buy a listing once (an origin or a rebroadcast) and sell it again
+   *  as a derived listing naming its origin and upstream; refused: a loop, too deep, not allowed. */
   rebroadcast(listingId: string, o: Parameters<Market['rebroadcast']>[1] = {}): ReturnType<Market['rebroadcast']> {
     return this.#market.rebroadcast(listingId, o);
   }

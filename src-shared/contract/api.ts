@@ -411,6 +411,8 @@ export interface HistoryView {
   balance: LamportsString;
   perPurchase: ActivityTotal[];
   perListing: ActivityTotal[];
+  /** Earnings through each rebroadcaster of this node's streams (docs/mesh.md); key = its address. */
+  perRebroadcaster?: ActivityTotal[];
   perDay: ActivityTotal[];
 }
 
@@ -528,6 +530,9 @@ export interface AxonEvents {
   peer: PeerView;
   payment: PaymentView;
   notice: Notice;
+  /** The wallet's balance changed (pushed from the ledger's account subscription): SOL when
+   *  `mint` is null (lamports), else that token's base units. */
+  balance: { mint: string | null; balance: LamportsString };
 }
 export type AxonEventName = keyof AxonEvents;
 

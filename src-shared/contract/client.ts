@@ -41,6 +41,7 @@ export const EVENT_NAMES: readonly AxonEventName[] = [
   'peer',
   'payment',
   'notice',
+  'balance',
 ] as const;
 
 export class ApiError extends Error implements ApiErrorInfo {

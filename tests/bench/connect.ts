@@ -330,6 +330,14 @@ async function ladderBench(lab: NatLab): Promise<void> {
         ],
       ],
       [
+        // birthday probing (docs/net.md): punched once a pair of ports is found, else relayed
+        'EIM↔EDM',
+        async () => [
+          await lab.hostBehind(await lab.router('ne4', { kind: 'eim', delayMs: DELAY_MS }), 'e4'),
+          await lab.hostBehind(await lab.router('nd3', { kind: 'edm', delayMs: DELAY_MS }), 'd3'),
+        ],
+      ],
+      [
         'EDM↔EDM',
         async () => [
           await lab.hostBehind(await lab.router('nd1', { kind: 'edm', delayMs: DELAY_MS }), 'd1'),

@@ -75,6 +75,20 @@ describe('mesh: a rebroadcast tree', () => {
     expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
     expect(r1.sales().map((s) => s.buyer)).toEqual([r2.identity.address]);
     expect(r2.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);
+    // money follows the data: the origin's history names what it earned through R1, R1's through R2
+    const viaR1 = await waitFor(
+      () => origin.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r1.identity.address && e.earned > 0n),
+      20_000,
+      "the origin's earnings through R1",
+    );
+    expect(viaR1).toMatchObject({ listingId: r1id, streamId: 'wx', sales: 1 });
+    expect(viaR1.earned).toBe(origin.sales()[0]!.earned);
+    await waitFor(
+      () => r1.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r2.identity.address && e.earned > 0n),
+      20_000,
+      "R1's earnings through R2",
+    );
+    expect(r2.earningsPerRebroadcaster()).toEqual([]); // the buyer resells nothing
 
     // loops: the origin and R1 are in R2's chain already
     const refused = async (n: AxonNode, id: string): Promise<MarketError> =>
@@ -92,5 +106,43 @@ describe('mesh: a rebroadcast tree', () => {
     // nothing was bought for a refused rebroadcast
     expect(origin.purchases()).toHaveLength(0);
     expect(r1.purchases()).toHaveLength(1);
+  });
+
+  it('full is not the end: a full origin redirects the buyer to a rebroadcast and its node follows by itself', async () => {
+    const [origin, r1, buyer] = await Promise.all([node(), node(), node()]);
+    // room for one buyer: the rebroadcaster takes it
+    await origin.sell({
+      streamId: 'full',
+      title: 'Busy feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+      capacity: 1,
+    });
+    const oid = `${origin.identity.address}:full`;
+    await waitFor(() => r1.listing(oid), 20_000, 'origin listing on R1');
+    const { offer } = await r1.rebroadcast(oid, { price: 45_000n, minutes: 5 });
+    const rid = `${r1.identity.address}:${offer.streamId}`;
+    await waitFor(() => origin.sales().some((s) => s.state === 'streaming'), 20_000, 'R1 streaming from the origin');
+    await waitFor(() => buyer.listing(rid) && origin.listing(rid), 20_000, 'the rebroadcast on buyer and origin');
+    let frames = 0;
+    buyer.on('frame', () => frames++);
+    // the user buys the ORIGIN at its direct price; the origin is full
+    const p = await buyer.buy(oid, { minutes: 2 });
+    await waitFor(() => frames >= 5, 30_000, 'frames through the rebroadcast');
+    const row = buyer.purchase(p.id)!;
+    expect(row.seller).toBe(r1.identity.address);
+    expect(row.listingId).toBe(rid);
+    expect(row.tier).toBe('relay');
+    // never above what the user accepted: the rebroadcast's price, under the origin's direct price
+    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 20_000, 'paid the rebroadcaster');
+    expect(buyer.purchase(p.id)!.pricePerPeriod).toBe((45_000n * 3n + 59n) / 60n);
+    const redirect = buyer.history('purchase', p.id).find((t) => t.from === 'requested' && t.to === 'requested');
+    expect(redirect?.reason).toMatch(
+      /redirected by the full seller \(full: 1 buyers, its capacity\) to the rebroadcast/,
+    );
+    // the origin sold nothing to the buyer (it never took a place), R1 did
+    expect(origin.sales().some((s) => s.buyer === buyer.identity.address)).toBe(false);
+    expect(r1.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);
   });
 });

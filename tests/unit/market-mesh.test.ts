@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { address, type Address } from '@solana/kit';
 import type { Listing } from '../../src-main/core/ledger/types';
 import type { ListingRow } from '../../src-main/core/store/listings';
-import { chainOf, derivedListingProblem, MeshError, planRebroadcast } from '../../src-main/core/market/mesh';
+import {
+  chainOf,
+  derivedListingProblem,
+  fullBecause,
+  MeshError,
+  pickRedirect,
+  planRebroadcast,
+} from '../../src-main/core/market/mesh';
 
 const A = [
   '9AhnrBWxtLFKREGaVypo45577Xb5mjkgZnPBAXXSr4ew',
@@ -112,5 +119,28 @@ describe('mesh chains', () => {
     expect(derivedListingProblem(store, A[4]!, listing({ origin: ref(h1), hops: 1 }))).toMatch(/itself a rebroadcast/);
     expect(derivedListingProblem(store, A[0]!, listing({ origin: ref(origin) }))).toMatch(/its own origin/);
     expect(derivedListingProblem(store, A[4]!, listing({ origin: ref(origin) }))).toBeNull();
+  });
+
+  it('full: by buyers or by the upload budget (one more buyer of the stream must fit)', () => {
+    expect(fullBecause({ held: 10, capacity: 10, rateBps: 0, uploadBps: null })).toMatch(/10 buyers, its capacity/);
+    // 10 KiB/s per buyer, 100 KiB/s budget: the tenth fits, the eleventh does not
+    expect(fullBecause({ held: 9, capacity: 50, rateBps: 10_240, uploadBps: 102_400 })).toBeNull();
+    expect(fullBecause({ held: 10, capacity: 50, rateBps: 10_240, uploadBps: 102_400 })).toMatch(
+      /upload budget 100 KiB\/s: 10 buyers × 10\.0 KiB\/s/,
+    );
+    expect(fullBecause({ held: 10, capacity: 50, rateBps: 0, uploadBps: 102_400 })).toBeNull(); // not measured yet
+  });
+
+  it('a redirect is followed only to the same stream at no more than the price the user accepted', () => {
+    const cheap = row(A[1]!, 'rb-wx', { origin: origin.id, hops: 1, priceRelay: 40n });
+    const dear = row(A[2]!, 'rb-wx', { origin: origin.id, hops: 1, priceRelay: 90n });
+    const other = row(A[3]!, 'rb-other', { origin: `${A[0]}:other`, hops: 1, priceRelay: 10n });
+    const st = { get: (id: string) => [origin, cheap, dear, other].find((l) => l.id === id) };
+    const o = { me: A[4]!, originId: origin.id, ceiling: 100n, mint: null, avoid: [A[0]!] };
+    expect(pickRedirect(st, [ref(dear), ref(cheap), ref(other)], o).listing?.id).toBe(cheap.id);
+    const none = pickRedirect(st, [ref(dear), ref(other)], { ...o, ceiling: 50n });
+    expect(none.listing).toBeNull();
+    expect(none.why).toMatch(/90 per minute is above the 50 you accepted/);
+    expect(none.why).toMatch(/another stream/);
   });
 });

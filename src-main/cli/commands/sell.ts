@@ -25,6 +25,8 @@ export interface SellCliOptions {
   priceRelay?: string;
   period?: string;
   capacity?: string;
+  /** Upload budget of the stream, KiB/s (docs/mesh.md). */
+  upload?: string;
   /** sol (default) | usdc | a mint address: what the prices are in. */
   asset?: string;
   /** Take buyers' messages (uplink): every buyer, or these addresses (comma separated). */
@@ -105,6 +107,8 @@ export interface SellParams {
   priceRelay: bigint;
   periodSec?: number;
   capacity?: number;
+  /** Upload budget, bytes/s (docs/mesh.md). */
+  uploadBps?: number;
   /** Priced in this SPL token (prices in its base units); absent = SOL. */
   mint?: string;
   schema?: string;
@@ -158,6 +162,7 @@ export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
     ...(o.schema !== undefined ? { schema: schemaOption(o.schema) } : {}),
     ...(o.preview === false ? { preview: 'off' as const } : {}),
+    ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
   };
 }
 
@@ -265,7 +270,12 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
       `price    direct ${money(offer.priceDirect, offer.mint)} per minute` +
         (offer.priceRelay !== null ? `, rebroadcast ${money(offer.priceRelay, offer.mint)} per minute` : ''),
     );
-    print(`terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers`);
+    const budget = offer.uploadBps ?? (ctx.settings.mesh.uploadKiBps > 0 ? ctx.settings.mesh.uploadKiBps * 1024 : null);
+    print(
+      `terms    period ${offer.periodSec} s, grace ${offer.graceSec} s, up to ${offer.capacity} buyers` +
+        (budget !== null ? `, upload budget ${Math.round(budget / 1024)} KiB/s` : '') +
+        ' (past either, buyers are sent to rebroadcasts)',
+    );
     const shown = node.listing(id)?.schemaHint ?? null;
     if (shown) print(`schema   ${safeText(shown)}`);
     print(`preview  ${offer.preview === 'off' ? 'off' : 'on: buyers may see a few recent frames for free'}`);

@@ -11,7 +11,15 @@ import { randomBytes } from 'node:crypto';
 import type { Address } from '@solana/kit';
 import type { Connection } from '@libp2p/interface';
 import { addressToPeerId } from '../identity/identity';
-import type { Received, ServiceAccept, ServiceReject, PeerError, Lamports } from '../ledger/types';
+import type {
+  Received,
+  ServiceAccept,
+  ServiceReject,
+  ServiceRedirect,
+  PeerError,
+  Lamports,
+  Tier,
+} from '../ledger/types';
 import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
 import { seal, open } from '../ledger/crypto';
 import { decodeConnectInfo, encodeConnectInfo, type ConnectInfo } from '../net/connect-info';
@@ -26,9 +34,14 @@ import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { VOUCHER_EXTRA_FEES } from './voucher';
+import { describeLiveness, pastRefreshPoint } from './liveness';
 import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { pickRedirect } from './mesh';
+
+/** A purchase follows at most this many redirects (then it is rejected with the reason). */
+const MAX_REDIRECTS = 2;
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
 export const RENT_EXEMPT_MIN = 890_880n;
@@ -188,6 +201,8 @@ export class BuyerSide {
         );
       }
     }
+    // a listing past its refresh point: is its seller still there? (peer to peer, no transaction)
+    const live = await this.#liveness(listing);
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
       id,
@@ -200,41 +215,114 @@ export class BuyerSide {
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
+      ...(live ? { reason: `buy; ${live}` } : {}),
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
-    const seller = listing.seller as Address;
     try {
-      run.cs = await this.ctx.net.prepareConnect({ peer: addressToPeerId(seller), role: 'initiator', requestId: id });
-      const nonce = newNonce();
-      const sealed = seal(encodeConnectInfo(run.cs.localInfo), {
-        sender: this.ctx.identity,
-        recipient: seller,
-        type: 'ServiceRequest',
-        nonce,
-      });
-      await this.ctx.postTo(seller, {
-        type: 'ServiceRequest',
-        nonce,
-        expiresAt: expiresIn(Math.ceil(this.ctx.timing.requestTimeoutMs / 1000)),
-        requestId: id,
-        streamId: listing.streamId,
-        tier,
-        maxMinutes: minutes,
-        maxLamports,
-        sealed,
-      });
+      await this.#request(run, listing, tier, minutes, maxLamports);
     } catch (e) {
       this.#finish(run, 'failed', `could not send the request: ${(e as Error).message}`);
       throw e;
     }
+    return this.ctx.trades.purchase(id)!;
+  }
+
+  /** Prepare the connect info for the listing's seller and post the ServiceRequest (expiry timer). */
+  async #request(run: Run, listing: ListingRow, tier: Tier, minutes: number, maxLamports: bigint): Promise<void> {
+    const seller = listing.seller as Address;
+    run.cs = await this.ctx.net.prepareConnect({
+      peer: addressToPeerId(seller),
+      role: 'initiator',
+      requestId: run.id,
+    });
+    const nonce = newNonce();
+    const sealed = seal(encodeConnectInfo(run.cs.localInfo), {
+      sender: this.ctx.identity,
+      recipient: seller,
+      type: 'ServiceRequest',
+      nonce,
+    });
+    await this.ctx.postTo(seller, {
+      type: 'ServiceRequest',
+      nonce,
+      expiresAt: expiresIn(Math.ceil(this.ctx.timing.requestTimeoutMs / 1000)),
+      requestId: run.id,
+      streamId: listing.streamId,
+      tier,
+      maxMinutes: minutes,
+      maxLamports,
+      sealed,
+    });
+    if (run.expiryTimer) clearTimeout(run.expiryTimer);
     run.expiryTimer = setTimeout(() => {
-      const p = this.ctx.trades.purchase(id);
+      const p = this.ctx.trades.purchase(run.id);
       if (p?.state === 'requested')
         this.#finish(run, 'failed', 'the seller did not answer: request expired, nothing paid');
     }, this.ctx.timing.requestTimeoutMs);
     run.expiryTimer.unref();
-    return this.ctx.trades.purchase(id)!;
+  }
+
+  /**
+   * A full seller answered with its stream's rebroadcasts (ServiceRedirect, docs/mesh.md): the
+   * same purchase asks the cheapest healthy one of them instead — only one whose price per minute
+   * is at most what the user accepted (the listing bought) and in the same asset; the spending cap
+   * stays the user's. None: the purchase is rejected with the seller's reason. Nothing was paid.
+   */
+  async onRedirect(rx: Received<ServiceRedirect>): Promise<void> {
+    const m = rx.message;
+    const p = this.ctx.trades.purchase(m.requestId);
+    if (!p || p.seller !== rx.sender || p.state !== 'requested') return;
+    const run = this.runs.get(p.id);
+    if (!run) return;
+    const from = this.ctx.listings.get(p.listingId);
+    const ceiling = from ? pricePerMinute(from, p.tier) : null;
+    const streamOrigin = from ? (from.origin ?? from.id) : null;
+    run.redirects = (run.redirects ?? 0) + 1;
+    const pick =
+      from && ceiling !== null && streamOrigin && run.redirects <= MAX_REDIRECTS
+        ? pickRedirect(this.ctx.listings, m.listings, {
+            me: this.ctx.identity.address,
+            originId: streamOrigin,
+            ceiling,
+            mint: p.mint,
+            avoid: [rx.sender],
+          })
+        : {
+            listing: null,
+            why:
+              run.redirects > MAX_REDIRECTS
+                ? `redirected ${MAX_REDIRECTS} times already`
+                : 'the listing bought is gone',
+          };
+    if (!pick.listing)
+      return void this.#finish(run, 'rejected', `full: ${m.message}; not redirected: ${pick.why}; nothing paid`);
+    const to = pick.listing;
+    if (run.expiryTimer) clearTimeout(run.expiryTimer);
+    run.cs?.close();
+    run.cs = null;
+    this.ctx.signals.close(run.id);
+    const reason = `redirected by the full seller (${m.message}) to the rebroadcast ${to.id} (hop ${to.hops}, ${pricePerMinute(to, 'relay')} per minute)`;
+    this.ctx.log.info({ id: p.id, from: p.listingId, to: to.id }, 'following a redirect');
+    this.ctx.emit(
+      'purchase',
+      this.ctx.trades.redirectPurchase(
+        p.id,
+        {
+          listingId: to.id,
+          seller: to.seller,
+          streamId: to.streamId,
+          tier: 'relay',
+          expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
+        },
+        reason,
+      ),
+    );
+    try {
+      await this.#request(run, to, 'relay', p.maxMinutes, p.maxLamports);
+    } catch (e) {
+      this.#finish(run, 'failed', `could not send the request to ${to.id}: ${(e as Error).message}; nothing paid`);
+    }
   }
 
   /** Send bytes up the purchase's stream to the seller's source (uplink; split at MAX_UPLINK_BYTES). */
@@ -423,6 +511,24 @@ export class BuyerSide {
     this.runs.delete(run.id);
     const p = this.ctx.trades.purchase(run.id);
     if (p && !isFinal(p.state)) this.#move(run.id, to, reason);
+  }
+
+  /**
+   * Before a request transaction for a listing past its refresh point: check its seller peer to
+   * peer (liveness.ts). Reached → what to record; not reached → MarketError 'seller-unreachable'
+   * (nothing sent). A fresh listing, or no liveness service: undefined (ask over the ledger).
+   */
+  async #liveness(listing: ListingRow): Promise<string | undefined> {
+    if (!this.ctx.liveness || !pastRefreshPoint(listing)) return undefined;
+    const live = await this.ctx.liveness(addressToPeerId(listing.seller as Address).toString());
+    const text = describeLiveness(live);
+    this.ctx.log.info({ listing: listing.id, ...live }, 'seller liveness before a request');
+    if (!live.alive)
+      throw new MarketError(
+        'seller-unreachable',
+        `the seller of '${listing.id}' did not refresh its listing (posted ${Math.round((Date.now() - listing.publishedAt) / 1000)} s ago) and does not answer peer to peer: ${text}; nothing was sent`,
+      );
+    return text;
   }
 
   #move(id: string, to: PurchaseRow['state'], reason: string): void {

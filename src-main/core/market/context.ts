@@ -7,6 +7,7 @@ import type { TradeStore } from '../store/trades';
 import type { Address } from '@solana/kit';
 import type { MarketEvents, MarketNet, MarketTiming, RelayPricing } from './types';
 import type { PunchSignals } from './punch-signaling';
+import type { MeshOptions } from './mesh';
 
 export interface MarketContext {
   identity: Identity;
@@ -22,6 +23,10 @@ export interface MarketContext {
   signals: PunchSignals;
   /** Priced relays (undefined: every relay is used and none is paid). */
   relayPricing?: RelayPricing;
+  /** Is this seller (libp2p peer id) there, peer to peer? (liveness.ts; absent: not checked) */
+  liveness?: (peer: string) => Promise<import('./liveness').Liveness>;
+  /** The mesh's settings (docs/mesh.md; undefined: no default upload budget). */
+  mesh?: MeshOptions;
   /** Post on a peer's stdin topic. */
   postTo(peer: Address, msg: AxonMessage, opts?: Parameters<LedgerClient['post']>[2]): ReturnType<LedgerClient['post']>;
 }

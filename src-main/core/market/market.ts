@@ -6,7 +6,8 @@ import type { Identity } from '../identity/identity';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Db } from '../store/db';
-import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports } from '../ledger/types';
+import type { LedgerClient, Received, AxonMessage, NodeAnnounce, Lamports, Listing } from '../ledger/types';
+import { earningsPerRebroadcaster, markRebroadcastSales, type RebroadcasterEarnings } from '../store/mesh';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from '../store/listings';
 import { isFinal, TradeStore, type PurchaseRow, type SaleRow } from '../store/trades';
 import { extensionCost, pricePerMinute, purchaseTerms, type PurchaseTerms } from './pricing';
@@ -18,7 +19,7 @@ import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
-import { MeshError, planRebroadcast, rebroadcastStreamId } from './mesh';
+import { LatencyMeter, MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
 import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
 import { addressToPeerId } from '../identity/identity';
 import {
@@ -51,6 +52,10 @@ export interface MarketOptions {
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
   /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
   relayPricing?: RelayPricing;
+  /** Seller liveness peer to peer (liveness.ts); absent: the buyer relies on the ledger alone. */
+  liveness?: MarketContext['liveness'];
+  /** The mesh's settings (docs/mesh.md): the default upload budget of a stream for sale. */
+  mesh?: MeshOptions;
 }
 
 export interface MarketStatus {
@@ -70,6 +75,8 @@ export class Market extends EventEmitter<MarketEvents> {
   readonly catalog: Catalog;
   readonly endpoint: LocalEndpoint | null;
   readonly ctx: MarketContext;
+  /** Each purchase's latency from the origin (ms; mesh.ts). */
+  readonly latency = new LatencyMeter();
   #abort = new AbortController();
   #loops: Promise<void>[] = [];
   #purgeTimer: NodeJS.Timeout | null = null;
@@ -92,6 +99,8 @@ export class Market extends EventEmitter<MarketEvents> {
       log,
       marketTopic,
       ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
+      ...(opts.liveness ? { liveness: opts.liveness } : {}),
+      ...(opts.mesh ? { mesh: opts.mesh } : {}),
       emit: (ev, ...args) => {
         try {
           (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
@@ -109,6 +118,8 @@ export class Market extends EventEmitter<MarketEvents> {
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
     this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
+      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
+      this.latency.add(purchaseId, Date.now() - f.ts);
       for (const hub of this.seller.hubsFedBy(purchaseId)) {
         hub.framing = framing; // a rebroadcast keeps its origin's framing
         hub.publish(f.payload, f.ts);
@@ -116,6 +127,11 @@ export class Market extends EventEmitter<MarketEvents> {
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
+    // a rebroadcast's listing says how late its data already is when it leaves us
+    this.seller.offers.hopMs = (l) => {
+      const src = l.offer.source as { kind: string; purchaseId?: string };
+      return src.kind === 'purchase' && src.purchaseId ? this.latency.median(src.purchaseId) : undefined;
+    };
   }
 
   static async start(opts: MarketOptions): Promise<Market> {
@@ -394,9 +410,28 @@ export class Market extends EventEmitter<MarketEvents> {
 
   #onMarket(rx: Received): void {
     const m = rx.message as AxonMessage;
-    if (m.type === 'Listing') this.catalog.onListing(rx as Received<typeof m>);
-    else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
+    if (m.type === 'Listing') {
+      this.catalog.onListing(rx as Received<typeof m>);
+      this.#noteRebroadcaster(rx as Received<typeof m>);
+    } else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
     else if (m.type === 'NodeAnnounce') this.opts.onNodeAnnounce?.(rx as Received<typeof m>);
+  }
+
+  /** A taken rebroadcast whose upstream is our stream: our sales to its seller are sales to a
+   *  rebroadcaster (the origin's history shows its earnings per rebroadcaster; docs/mesh.md). */
+  #noteRebroadcaster(rx: Received<Listing>): void {
+    const m = rx.message;
+    const up = m.upstream ?? m.origin;
+    if (!up || up.seller !== this.opts.identity.address || rx.sender === up.seller) return;
+    const id = `${rx.sender}:${m.streamId}`;
+    if (!this.listingsStore.get(id)) return; // refused by the catalog
+    if (markRebroadcastSales(this.opts.db, rx.sender, up.streamId, id) > 0)
+      this.ctx.log.info({ rebroadcaster: rx.sender, listing: id }, 'a buyer of ours rebroadcasts our stream');
+  }
+
+  /** What this node earned through each rebroadcaster of its streams. */
+  earningsPerRebroadcaster(): RebroadcasterEarnings[] {
+    return earningsPerRebroadcaster(this.opts.db);
   }
 
   async #onStdin(rx: Received): Promise<void> {
@@ -422,6 +457,11 @@ export class Market extends EventEmitter<MarketEvents> {
         return;
       case 'ServiceReject':
         return this.buyer.onReject(rx as Received<typeof m>);
+      case 'ServiceRedirect':
+        void this.buyer
+          .onRedirect(rx as Received<typeof m>)
+          .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'redirect handling failed'));
+        return;
       case 'PeerError':
         return this.buyer.onPeerError(rx as Received<typeof m>);
       case 'PunchSync':

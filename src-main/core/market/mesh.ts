@@ -9,6 +9,56 @@ import { pricePerMinute, tierOf } from './pricing';
 
 export { MAX_MESH_HOPS };
 
+/** The mesh's settings as the market uses them (core/settings.ts `mesh`). */
+export interface MeshOptions {
+  /** Default upload budget of a stream for sale, bytes/s (null: none); a sell option overrides it. */
+  uploadBps: number | null;
+}
+
+/** Bytes on the wire per DATA frame besides its payload (length, kind, seq, ts: frames.ts). */
+export const DATA_OVERHEAD = 21;
+
+/** A stream's rate on the wire (bytes/s per buyer), from its hub's counters sampled each second. */
+export class StreamRate {
+  #last = new Map<string, { bytes: number; at: number; rate: number }>();
+
+  sample(key: string, bytes: number, now = Date.now()): void {
+    const prev = this.#last.get(key);
+    if (!prev) return void this.#last.set(key, { bytes, at: now, rate: 0 });
+    const dt = (now - prev.at) / 1000;
+    if (dt < 0.5) return;
+    const r = Math.max(0, bytes - prev.bytes) / dt;
+    // a smoothed rate (about 5 s): a burst does not turn buyers away, a lasting rise does
+    const rate = prev.rate === 0 ? r : prev.rate + (r - prev.rate) * Math.min(1, dt / 5);
+    this.#last.set(key, { bytes, at: now, rate });
+  }
+
+  /** Bytes/s per buyer (0: not measured yet). */
+  rate(key: string): number {
+    return this.#last.get(key)?.rate ?? 0;
+  }
+
+  delete(key: string): void {
+    this.#last.delete(key);
+  }
+}
+
+/**
+ * Why a stream takes no further buyer (null: it does): `held` places against its capacity, and
+ * one more buyer's share of the stream's rate against the upload budget (bytes/s).
+ */
+export function fullBecause(o: {
+  held: number;
+  capacity: number;
+  rateBps: number;
+  uploadBps: number | null;
+}): string | null {
+  if (o.held >= o.capacity) return `${o.held} buyers, its capacity`;
+  if (o.uploadBps !== null && o.rateBps > 0 && (o.held + 1) * o.rateBps > o.uploadBps)
+    return `upload budget ${Math.round(o.uploadBps / 1024)} KiB/s: ${o.held} buyers × ${(o.rateBps / 1024).toFixed(1)} KiB/s`;
+  return null;
+}
+
 const live = (l: ListingRow | undefined, now: number): l is ListingRow =>
   !!l && l.delistedAt === null && l.expiresAt > now;
 
@@ -164,4 +214,51 @@ export class LatencyMeter {
   delete(key: string): void {
     this.#samples.delete(key);
   }
+}
+
+/**
+ * The listing a redirected purchase asks next (docs/mesh.md): among the rebroadcasts a full
+ * seller named, the cheapest live, healthy one of the same stream (same origin) that costs at
+ * most `ceiling` per minute (what the user accepted) in the same asset, not sold by this node or
+ * by a seller to avoid. `why` says why there is none.
+ */
+export function pickRedirect(
+  store: Pick<ListingStore, 'get'>,
+  refs: { seller: string; streamId: string }[],
+  o: { me: string; originId: string; ceiling: bigint; mint: string | null; avoid?: string[] },
+  now = Date.now(),
+): { listing: ListingRow; why?: undefined } | { listing: null; why: string } {
+  const seen: string[] = [];
+  let best: { l: ListingRow; price: bigint } | null = null;
+  for (const r of refs) {
+    const l = store.get(listingId(r.seller, r.streamId));
+    if (!live(l, now)) {
+      seen.push(`${r.seller.slice(0, 8)}: not a live listing here`);
+      continue;
+    }
+    const price = pricePerMinute(l, 'relay');
+    const problem =
+      l.seller === o.me
+        ? 'your own'
+        : o.avoid?.includes(l.seller)
+          ? 'the full seller itself'
+          : l.origin !== o.originId
+            ? 'another stream'
+            : !l.healthy
+              ? 'source down'
+              : (l.mint ?? null) !== o.mint
+                ? 'another asset'
+                : price === null
+                  ? 'no price'
+                  : price > o.ceiling
+                    ? `${price} per minute is above the ${o.ceiling} you accepted`
+                    : null;
+    if (problem) {
+      seen.push(`${l.id.slice(0, 8)}: ${problem}`);
+      continue;
+    }
+    if (!best || price! < best.price) best = { l, price: price! };
+  }
+  if (best) return { listing: best.l };
+  return { listing: null, why: seen.length ? seen.join('; ') : 'no rebroadcast named' };
 }

@@ -28,6 +28,8 @@ export interface Run {
   reconnects: number;
   /** frames/lastSeq not yet flushed to SQLite */
   frames: number;
+  /** Redirects by full sellers followed so far (docs/mesh.md). */
+  redirects?: number;
 }
 
 /** What the payment scheduler and the stream keeper ask of the purchase state machine (BuyerSide). */

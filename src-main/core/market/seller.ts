@@ -6,12 +6,14 @@
 import { address as toAddress, type Address } from '@solana/kit';
 import { peerIdToAddress, addressToPeerId } from '../identity/identity';
 import type { Payment, Received, ServiceRequest, ServiceStop, Lamports } from '../ledger/types';
-import { newNonce, expiresIn } from '../ledger/messages';
+import { newNonce, expiresIn, MAX_REDIRECT_LISTINGS } from '../ledger/messages';
 import { seal, open } from '../ledger/crypto';
 import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
-import type { OfferRow } from '../store/listings';
+import { listingId, type OfferRow } from '../store/listings';
+import { DATA_OVERHEAD, StreamRate, fullBecause, rebroadcastsOf } from './mesh';
+import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
@@ -54,6 +56,8 @@ export class SellerSide {
   #sessions = new Map<string, number>();
   /** Request rate per buyer key: tokens left and when they were counted. */
   #rate = new Map<string, { tokens: number; at: number }>();
+  /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
+  #rates = new StreamRate();
 
   /** Free previews of the live streams (preview.ts). */
   readonly previews: PreviewServer;
@@ -221,8 +225,14 @@ export class SellerSide {
     for (const s of recent)
       if (!isFinal(s.state) && s.startedAt === null && s.paidThrough < 0)
         this.#endSale(s.id, 'failed', `replaced by a newer request (${m.requestId}) of the same buyer`);
-    const held = this.#holding(o.streamId, now);
-    if (held >= o.capacity) return reject('full', `stream '${o.streamId}' is at capacity (${o.capacity} buyers)`);
+    // full (buyers or upload budget): the buyer is sent to the stream's rebroadcasts (docs/mesh.md)
+    const full = fullBecause({
+      held: this.#holding(o.streamId, now),
+      capacity: o.capacity,
+      rateBps: this.#rates.rate(o.streamId),
+      uploadBps: o.uploadBps ?? this.ctx.mesh?.uploadBps ?? null,
+    });
+    if (full) return this.#redirect(buyer, m.requestId, o, full, reject);
     const price = pricePerPeriod(perMinute, o.periodSec);
     if (m.maxLamports < price)
       return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
@@ -239,6 +249,12 @@ export class SellerSide {
       mint: o.mint,
     });
     this.ctx.emit('sale', sale);
+    // a buyer that resells this stream already (a renewal, a second purchase): a rebroadcaster's sale
+    const mine = listingId(this.ctx.identity.address, o.streamId);
+    const resold = this.ctx.listings
+      .search({ seller: buyer, includeOwn: false })
+      .find((l) => (l.upstream ?? l.origin) === mine);
+    if (resold) markRebroadcastSales(this.ctx.trades.db, buyer, o.streamId, resold.id);
     let buyerInfo;
     try {
       buyerInfo = decodeConnectInfo(
@@ -311,6 +327,34 @@ export class SellerSide {
       .catch((e) =>
         log.info({ err: (e as Error).message }, 'seller-side ladder gave up (the buyer may still dial us)'),
       );
+  }
+
+  /**
+   * A full stream's answer: a ServiceRedirect naming its live rebroadcasts (cheapest first, at
+   * most MAX_REDIRECT_LISTINGS, the buyer's own left out) — or, when there is none, a reject.
+   */
+  async #redirect(
+    buyer: Address,
+    requestId: string,
+    o: OfferRow,
+    full: string,
+    reject: (reason: 'full', message: string) => Promise<void>,
+  ): Promise<void> {
+    const me = this.ctx.identity.address;
+    const originId = o.origin ?? listingId(me, o.streamId);
+    const alts = rebroadcastsOf(this.ctx.listings, originId, { except: [me, buyer] }).slice(0, MAX_REDIRECT_LISTINGS);
+    if (!alts.length) return reject('full', `stream '${o.streamId}' is full (${full}); no rebroadcast of it is live`);
+    this.ctx.log.info({ requestId, buyer, full, to: alts.map((a) => a.id) }, 'full: redirecting the buyer');
+    await this.ctx
+      .postTo(buyer, {
+        type: 'ServiceRedirect',
+        nonce: newNonce(),
+        expiresAt: expiresIn(300),
+        requestId,
+        listings: alts.map((a) => ({ seller: toAddress(a.seller), streamId: a.streamId })),
+        message: `full: ${full}`.slice(0, 120),
+      })
+      .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not post the redirect'));
   }
 
   /** Stream server check: the ticket's request must be ours, active, and made by this PeerId. */
@@ -500,6 +544,9 @@ export class SellerSide {
   /** Sales whose paid time + grace ran out with no stream, or that never connected. */
   #sweep(): void {
     const now = Date.now();
+    // each stream's rate on the wire, for the upload budget (mesh.ts)
+    for (const l of this.live.values())
+      this.#rates.sample(l.offer.streamId, l.hub.bytesIn + l.hub.framesIn * DATA_OVERHEAD, now);
     for (const s of this.ctx.trades.sales({ active: true })) {
       const streaming = this.server.sessionsFor(s.id).length > 0;
       if (s.startedAt === null) {

@@ -83,6 +83,8 @@ export interface SaleRow {
   updatedAt: number;
   /** Paid in this SPL token (prices, earned in its base units); null = SOL. */
   mint: string | null;
+  /** The buyer resells this stream as this rebroadcast listing (docs/mesh.md); null: a plain buyer. */
+  rebroadcast?: string | null;
 }
 
 export interface TransitionRow {
@@ -155,6 +157,7 @@ function saleFrom(r: Raw): SaleRow {
     createdAt: n(r.created_at),
     updatedAt: n(r.updated_at),
     mint: (r.mint as string | null) ?? null,
+    rebroadcast: (r.rebroadcast as string | null | undefined) ?? null,
   };
 }
 
@@ -173,6 +176,8 @@ export class TradeStore {
     sinks: PurchaseRow['sinks'];
     expiresAt: number;
     mint?: string | null;
+    /** Reason of the first transition (default 'buy'). */
+    reason?: string;
   }): PurchaseRow {
     const t = now();
     this.db.transaction(() => {
@@ -195,7 +200,7 @@ export class TradeStore {
           t,
           p.mint ?? null,
         );
-      this.#transition('purchase', p.id, null, 'requested', 'buy', t);
+      this.#transition('purchase', p.id, null, 'requested', p.reason ?? 'buy', t);
     })();
     return this.purchase(p.id)!;
   }
@@ -269,6 +274,30 @@ export class TradeStore {
         `UPDATE purchases SET max_minutes = max_minutes + ?, max_lamports = max_lamports + ?, updated_at = ? WHERE id = ?`,
       )
       .run(addMinutes, addLamports, now(), id);
+  }
+
+  /**
+   * A full seller redirected a request (docs/mesh.md): the purchase, still 'requested', now goes
+   * to another listing of the same stream (a rebroadcast); recorded as a requested → requested
+   * transition with the reason. Nothing was paid to the first seller.
+   */
+  redirectPurchase(
+    id: string,
+    to: { listingId: string; seller: string; streamId: string; tier: 'direct' | 'relay'; expiresAt: number },
+    reason: string,
+  ): PurchaseRow {
+    const t = now();
+    this.db.transaction(() => {
+      const r = this.db
+        .prepare(
+          `UPDATE purchases SET listing_id = ?, seller = ?, stream_id = ?, tier = ?, expires_at = ?, updated_at = ?
+           WHERE id = ? AND state = 'requested'`,
+        )
+        .run(to.listingId, to.seller, to.streamId, to.tier, to.expiresAt, t, id);
+      if (r.changes !== 1) throw new TransitionError(`purchase ${id} is not waiting for an answer: not redirected`);
+      this.#transition('purchase', id, 'requested', 'requested', reason, t);
+    })();
+    return this.purchase(id)!;
   }
 
   /** Move a purchase to `to` (checked against the state machine), recording the transition. */
