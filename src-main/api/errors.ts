@@ -70,6 +70,8 @@ const CODE_HINTS: Record<string, string> = {
   loop: 'A rebroadcast cannot buy from a chain it is already part of: pick another listing of this stream.',
   'too-deep': 'This rebroadcast is already as deep as the mesh allows: rebroadcast one nearer the origin.',
   'not-allowed': 'The seller does not allow rebroadcasting this stream.',
+  'seller-unreachable':
+    'The seller stopped refreshing this listing and does not answer: it has probably gone. Nothing was paid; pick another listing.',
 };
 
 export function toErrorInfo(e: unknown): ApiErrorInfo {

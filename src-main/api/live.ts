@@ -11,6 +11,15 @@ export const THROUGHPUT_SAMPLES = 60;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const HEX_MAX = 256;
 
+/** A frame as the UI shows it: text (cut to a few KiB), and hex when it is binary. */
+export function toFrameView(purchaseId: string, f: { seq: number; ts: number; payload: Uint8Array }): FrameView {
+  const bytes = f.payload.length > TEXT_MAX ? f.payload.subarray(0, TEXT_MAX) : f.payload;
+  const view: FrameView = { purchaseId, seq: f.seq, ts: f.ts, text: decoder.decode(bytes) };
+  // binary (not UTF-8): its first bytes as hex too, for the raw view (docs/streams.md)
+  if (!isUtf8(bytes)) view.hex = Buffer.from(bytes.subarray(0, HEX_MAX)).toString('hex');
+  return view;
+}
+
 export class FrameLog {
   readonly #frames = new Map<string, FrameView[]>();
   readonly #arrivals = new Map<string, number[]>();
@@ -18,10 +27,7 @@ export class FrameLog {
   #pending: FrameView[] = [];
 
   add(f: { purchaseId: string; seq: number; ts: number; payload: Uint8Array }, now = Date.now()): void {
-    const bytes = f.payload.length > TEXT_MAX ? f.payload.subarray(0, TEXT_MAX) : f.payload;
-    const view: FrameView = { purchaseId: f.purchaseId, seq: f.seq, ts: f.ts, text: decoder.decode(bytes) };
-    // binary (not UTF-8): its first bytes as hex too, for the raw view (docs/streams.md)
-    if (!isUtf8(bytes)) view.hex = Buffer.from(bytes.subarray(0, HEX_MAX)).toString('hex');
+    const view = toFrameView(f.purchaseId, f);
     let buf = this.#frames.get(f.purchaseId);
     if (!buf) this.#frames.set(f.purchaseId, (buf = []));
     buf.push(view);

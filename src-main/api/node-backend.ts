@@ -6,6 +6,7 @@
 import { portMapLabel } from '../core/store/portmap';
 import type {
   BuyQuote,
+  PreviewView,
   BuyRequest,
   RebroadcastRequest,
   ListingQuery,
@@ -18,6 +19,7 @@ import type {
 } from '../../src-shared/contract/api';
 import type { AxonNode } from '../core/node';
 import { MarketError } from '../core/market/types';
+import { PreviewError } from '../core/market/preview';
 import { isFinal, type PurchaseRow } from '../core/store/trades';
 import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
@@ -25,7 +27,7 @@ import type { AxonBackend } from './service';
 import { EventHub, LedgerHealth, SellingPause } from './backend-parts';
 import { UserFacingError } from './errors';
 import { readSettingsView, writeSettings } from './settings-api';
-import { FrameLog, ThroughputMeter } from './live';
+import { FrameLog, ThroughputMeter, toFrameView } from './live';
 import { historyView } from './history';
 import { sourceProblemInWords } from './source-words';
 import { formatSol } from '../../src-shared/contract/client';
@@ -56,6 +58,7 @@ export type AxonNodeLike = Pick<
   | 'listings'
   | 'listing'
   | 'quote'
+  | 'preview'
   | 'solNeededToStart'
   | 'buy'
   | 'rebroadcast'
@@ -119,6 +122,7 @@ class NodeViews {
       risk: this.node.exposure('purchase', p.id),
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
+    v.schemaHint = this.node.listing(p.listingId)?.schemaHint ?? null;
     const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
     if (shares.length) v.relayShares = shares.reduce((a, r) => a + r.lamports, 0n).toString();
     return v;
@@ -229,6 +233,8 @@ function forwardNodeEvents(
       if (row) hub.emit('payment', paymentView(row, cluster));
     },
     listing: onListing,
+    balance: (b: { mint: string | null; amount: bigint }) =>
+      hub.emit('balance', { mint: b.mint, balance: b.amount.toString() }),
     nat: () => hub.emit('status', views.status()),
     rpc: (h: { rateLimited: boolean }) => {
       hub.emit('status', views.status());
@@ -390,6 +396,31 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
       return rows
         .filter((l) => !q.region || l.region === q.region)
         .map((l) => ({ ...listingView(l), receiving: receiving.get(l.id) ?? null }));
+    },
+
+    async preview(listingId: string, frames?: number): Promise<PreviewView> {
+      try {
+        const p = await node.preview(listingId, frames !== undefined ? { frames } : {});
+        return {
+          listingId,
+          format: p.format,
+          schemaHint: p.schema,
+          frames: p.frames.map((f) => toFrameView(listingId, f)),
+        };
+      } catch (e) {
+        if (!(e instanceof PreviewError)) throw e;
+        const hints: Record<PreviewError['code'], string> = {
+          'rate-limited': `Wait ${Math.ceil((e.retryAfterMs ?? 20_000) / 1000)} s and preview again, or buy the stream.`,
+          off: 'Buy the stream to see its data.',
+          'unknown-stream': 'The seller stopped selling it: refresh Browse.',
+          'unknown-listing': 'Refresh Browse and pick a current one.',
+          unreachable: "The seller's node cannot be reached before buying; buying connects through the ledger.",
+          'bad-request': 'Try again; if it keeps failing, the seller runs another Axon version.',
+          'bad-answer': 'Try again; if it keeps failing, the seller runs another Axon version.',
+          busy: 'Try again in a minute.',
+        };
+        throw new UserFacingError(`preview-${e.code}`, `No preview: ${e.message}`, hints[e.code]);
+      }
     },
 
     async quote(req: BuyRequest): Promise<BuyQuote> {

@@ -156,6 +156,7 @@ export const commandArgs = {
   status: z.tuple([]),
   listings: z.tuple([ListingQuerySchema.optional()]),
   quote: z.tuple([BuyRequestSchema]),
+  preview: z.tuple([z.string().min(1).max(200), z.number().int().min(1).max(10).optional()]),
   buy: z.tuple([BuyRequestSchema]),
   rebroadcast: z.tuple([RebroadcastRequestSchema]),
   purchases: z.tuple([]),

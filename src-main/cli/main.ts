@@ -8,6 +8,7 @@ import { sellCommand, type SellCliOptions } from './commands/sell';
 import { rebroadcastCommand, type RebroadcastCliOptions } from './commands/rebroadcast';
 import { listingsCommand, checkTier, type ListingsOptions } from './commands/listings';
 import { buyCommand, type BuyCliOptions } from './commands/buy';
+import { previewCommand, type PreviewCliOptions } from './commands/preview';
 import { statusCommand } from './commands/status';
 import { walletCommand } from './commands/wallet';
 import { rpcCommand } from './commands/rpc';
@@ -127,6 +128,14 @@ function program(): Command {
     .option('--all', "include this installation's own listings")
     .option('--json', 'print JSON (lamports as strings)')
     .action((o: ListingsOptions) => listingsCommand(cliContext(g()), { ...o, tier: checkTier(o.tier) }));
+
+  p.command('preview <listing>')
+    .description(
+      'a few recent frames of a listing, fetched from its seller peer to peer before buying (free, rate-limited)',
+    )
+    .option('--frames <n>', 'how many recent frames (1-10, default 5)')
+    .option('--json', 'print JSON (frames as base64)')
+    .action((listing: string, o: PreviewCliOptions) => previewCommand(cliContext(g()), listing, o));
 
   p.command('buy <listing>')
     .description(

@@ -14,7 +14,7 @@ import type { Delist, Lamports, Listing, Received } from './ledger/types';
 import type { Asset } from './ledger/assets';
 import { ListingStore, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './store/trades';
-import { ConnectionStore, type ConnectionRow } from './store/connections';
+import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { PortMapStore, type PortMapStatus } from './store/portmap';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
@@ -79,6 +79,11 @@ export class NodeView {
   }
   connections(peerId?: string, limit?: number): ConnectionRow[] {
     return this.#connections.connections(peerId, limit);
+  }
+
+  /** Connect attempts (the ladder's steps), newest first. */
+  connectAttempts(peerId?: string, limit?: number): AttemptRow[] {
+    return this.#connections.attempts(peerId, limit);
   }
   /** This node's relay/reflector roles as the last running node kept them. */
   roleStates(): StoredRoleState[] {

@@ -4,10 +4,12 @@
 // connection, listing, peer-error, health (see market/types.ts MarketEvents), and nat (the NAT
 // report changed). Roles: posts this node's NodeAnnounce, keeps a directory of announced relays and
 // reflectors (market/roles.ts) and re-runs address discovery every ~10 min.
+import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
+import type { FetchPreviewOptions, Preview } from './market/preview';
 import { EventEmitter } from 'node:events';
 import type { Address } from '@solana/kit';
 import { Identity } from './identity/identity';
@@ -28,6 +30,8 @@ import { createNetNode } from './net/index';
 import type { NatReport, NetNode, NetNodeOptions, PeerStatus, RoleState } from './net/types';
 import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
+import { checkLiveness } from './market/liveness';
+import { relayAddrs } from './net/roles';
 import { BuyerRelayPricing } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
@@ -76,7 +80,12 @@ export interface NatStatus {
   at: number;
 }
 
-export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth] };
+/** This wallet's balance of SOL (mint null, lamports) or of a token (base units) changed. */
+export interface BalanceChange {
+  mint: string | null;
+  amount: bigint;
+}
+export type AxonNodeEvents = MarketEvents & { nat: [NatStatus]; rpc: [RpcHealth]; balance: [BalanceChange] };
 
 const DISCOVERY_INTERVAL_MS = 10 * 60_000;
 
@@ -197,6 +206,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           ? { rpcUrl: o.ledger.rpcUrl, ...(o.ledger.wsUrl ? { wsUrl: o.ledger.wsUrl } : {}) }
           : { endpoints: endpointsFor(settings, new RpcSecretStore(paths.root).get()) }),
         fees: { maxPriorityFeeLamports: BigInt(settings.rpcPriorityFeeCapLamports) },
+        ...(settings.rpcPacing ? { pacing: settings.rpcPacing } : {}),
       });
       cleanup.unshift(() => ledger.close());
       const net = await createNetNode({
@@ -209,6 +219,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         },
         stunServers: settings.stunServers.map((s) => (s.startsWith('stun:') ? s : `stun:${s}`)),
         portMapping: settings.portMapping && process.env.AXON_PORT_MAPPING !== 'off',
+        birthday: settings.birthday.enabled
+          ? {
+              sockets: settings.birthday.sockets,
+              ratePerSec: settings.birthday.probesPerSec,
+              maxProbes: settings.birthday.maxProbes,
+              probeMs: settings.birthday.probeSec * 1000,
+            }
+          : false,
         db,
         log: log.child({ mod: 'net' }),
         ...o.net,
@@ -252,10 +270,23 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
           maxPrice: BigInt(settings.roles.maxRelayPrice),
           ...(roles.store ? { store: roles.store } : {}),
           log: log.child({ mod: 'relay-pay' }),
+          dialProtocol: (peer, protocol, signal) =>
+            net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
         timing: o.timing,
         log,
+        // seller liveness peer to peer before a request for a listing past its refresh point
+        liveness: (peer) =>
+          checkLiveness(
+            {
+              bestConnection: (p) => net.bestConnection(p),
+              ping: (p, signal) => net.ping(p, signal),
+              dial: (target, opts) => net.libp2p.dial(target, opts),
+              relayAddrs: () => roles.relays().flatMap((c) => relayAddrs(c)),
+            },
+            peer,
+          ),
         // the local endpoint's token lives in the data dir (shown by `axon status`)
         endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },
       });
@@ -290,6 +321,18 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         saveRpc(h);
         node.emit('rpc', h);
       });
+      // the wallet's balances by subscription (accountNotifications; polled only while the
+      // WebSocket is down), for the UI to show without polling; they end when the ledger client closes
+      ledger.watchLamports(identity.address, (amount) => node.emit('balance', { mint: null, amount }));
+      void ledger
+        .usdc()
+        .then((usdc) => {
+          if (usdc)
+            ledger.watchTokenBalance(identity.address, usdc, (amount) =>
+              node.emit('balance', { mint: usdc.mint, amount }),
+            );
+        })
+        .catch(() => undefined);
       // a reflector seen while no reflector has ever answered us: discover again with it
       onReflector = () => {
         if (!node.#nat?.sources.some((x) => x.startsWith('reflector:'))) node.#rediscover();
@@ -391,6 +434,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   listing(id: string): ListingRow | undefined {
     return this.#market.listingsStore.get(id);
+  }
+  /**
+   * A free preview of a listing before buying: a few recent frames (`frames`, at most 10) fetched
+   * from its seller peer to peer, rate-limited per peer; nothing goes on the ledger. Throws
+   * PreviewError ('rate-limited' with retryAfterMs, 'off', 'unreachable', …). docs/streams.md.
+   */
+  preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    return this.#market.preview(listingId, o);
   }
   purchase(id: string): PurchaseRow | undefined {
     return this.#market.trades.purchase(id);

@@ -98,6 +98,17 @@ export const SettingsSchema = z
       .default(null),
     /** The most a transaction pays for priority on top of its base fee (lamports). */
     rpcPriorityFeeCapLamports: z.number().int().min(0).max(1_000_000_000).default(10_000),
+    /** Request pacing (token buckets, ledger/rpc.ts): requests per 10 s in all and per method;
+     *  0 = unpaced. null = automatic: 60 and 24 (under public RPC limits of 100 and 40) for any
+     *  endpoint but the embedded local ledger, which is not paced. */
+    rpcPacing: z
+      .object({
+        requestsPer10s: z.number().int().min(0).max(100_000),
+        perMethodPer10s: z.number().int().min(0).max(100_000),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     /** Port of the embedded local ledger (RPC; pubsub is port+1). */
     localLedgerPort: z.number().int().min(1).max(65534).default(8899),
     /** Market id: separate markets have separate market topics. */
@@ -130,6 +141,22 @@ export const SettingsSchema = z
      *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
      *  test may talk to the machine's real router). */
     portMapping: z.boolean().default(true),
+    /** Birthday probing for EIM↔EDM pairs, in place of a hopeless punch (docs/net.md "Birthday
+     *  probing"): its budgets, bounded so a router's conntrack table is not flooded. */
+    birthday: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Sockets the symmetric-NAT side opens. */
+        sockets: z.number().int().min(16).max(1024).default(256),
+        /** Probes per second the other side sends. */
+        probesPerSec: z.number().int().min(10).max(1000).default(100),
+        /** Probes in all. */
+        maxProbes: z.number().int().min(50).max(10_000).default(1000),
+        /** Probing time budget, seconds. */
+        probeSec: z.number().int().min(1).max(30).default(10),
+      })
+      .strict()
+      .default({ enabled: true, sockets: 256, probesPerSec: 100, maxProbes: 1000, probeSec: 10 }),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all

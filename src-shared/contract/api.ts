@@ -194,6 +194,8 @@ export interface PurchaseView {
   streamId: string;
   title: string;
   format: string;
+  /** The listing's schema hint (fields with units) when it has one; the live view uses it. */
+  schemaHint?: string | null;
   tier: Tier;
   state: PurchaseState;
   reason: string | null;
@@ -229,6 +231,16 @@ export interface FrameView {
   text: string;
   /** When the payload is not UTF-8 (binary: Beast, MAVLink…): its first 256 bytes as hex. */
   hex?: string;
+}
+
+/** A free preview of a listing (a few recent frames from its seller, before buying). */
+export interface PreviewView {
+  listingId: string;
+  format: string;
+  /** The seller's schema hint of the moment (null: none yet; the view infers one). */
+  schemaHint: string | null;
+  /** Frames oldest first; their `purchaseId` is the listing id (no purchase exists). */
+  frames: FrameView[];
 }
 
 export type SourceSpec =
@@ -518,6 +530,9 @@ export interface AxonEvents {
   peer: PeerView;
   payment: PaymentView;
   notice: Notice;
+  /** The wallet's balance changed (pushed from the ledger's account subscription): SOL when
+   *  `mint` is null (lamports), else that token's base units. */
+  balance: { mint: string | null; balance: LamportsString };
 }
 export type AxonEventName = keyof AxonEvents;
 
@@ -526,6 +541,8 @@ export interface AxonCommands {
   status(): Promise<StatusView>;
   listings(query?: ListingQuery): Promise<ListingView[]>;
   quote(req: BuyRequest): Promise<BuyQuote>;
+  /** A few recent frames from the seller, peer to peer, free and rate-limited (nothing paid). */
+  preview(listingId: string, frames?: number): Promise<PreviewView>;
   buy(req: BuyRequest): Promise<PurchaseView>;
   /** Buy a stream once and sell it again as a rebroadcast naming its origin (refused: loop, too deep). */
   rebroadcast(req: RebroadcastRequest): Promise<{ purchase: PurchaseView; stream: OwnStreamView }>;

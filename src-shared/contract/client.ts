@@ -7,6 +7,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'status',
   'listings',
   'quote',
+  'preview',
   'buy',
   'rebroadcast',
   'purchases',
@@ -40,6 +41,7 @@ export const EVENT_NAMES: readonly AxonEventName[] = [
   'peer',
   'payment',
   'notice',
+  'balance',
 ] as const;
 
 export class ApiError extends Error implements ApiErrorInfo {

@@ -4,16 +4,20 @@
 // the nodes live in a few worker processes (tests/bench/lib/mesh-worker.ts), many per process.
 //
 // The origin sells a UDP source; this process feeds it 1 KiB datagrams at 10 Hz, each carrying
-// its send time and index. The origin takes 10 buyers (its upload allows 10 at the stream's rate):
-// 10 rebroadcasters buy it (`rebroadcast()`) and resell it; the buyers click Buy on the
-// rebroadcasters' listings, spread over them. Measured over a window once every buyer streams:
+// its send time and index. The origin's upload budget allows 10 buyers at the stream's rate:
+// 10 rebroadcasters buy it (`rebroadcast()`) and resell it; then the buyers click Buy on the
+// origin's listing, and the full origin's redirect sends each to a rebroadcaster (their nodes
+// follow it by themselves; AXON_BENCH_MESH_MODE=spread has the bench spread them over the
+// rebroadcasters' listings instead). Measured over a window once every buyer streams:
 //  - frames delivered per buyer (goal ≥ 99.9 % of the window's frames, every buyer)
 //  - end-to-end latency p50/p99, direct (depth 1) vs each depth (goal p99 ≤ 2 × direct p99 + 10 ms per hop)
 //  - the origin's upload (raw bytes its connections sent) vs the stream rate (goal ≤ 11 ×)
 //  - Buy → first frame per buyer (goal ≤ 3 s)
 // Prints the tree and writes test-artifacts/bench/mesh-tree.svg and mesh.json.
 // Environment: AXON_BENCH_MESH_BUYERS (500), AXON_BENCH_MESH_RELAYS (10), AXON_BENCH_MESH_WORKERS
-// (buyer processes, 4), AXON_BENCH_MESH_SECONDS (window, 60), AXON_BENCH_MESH_BUYS_PER_SEC (10).
+// (buyer processes, 4), AXON_BENCH_MESH_SECONDS (window, 60), AXON_BENCH_MESH_BUYS_PER_SEC (10),
+// AXON_BENCH_MESH_DEEP (rebroadcasters one hop deeper, buying from the first ones; 0),
+// AXON_BENCH_MESH_ORIGIN_SLOTS (buyers the origin's upload budget allows; 10).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,12 +36,22 @@ const STREAM_RATE = FRAME_BYTES * HZ; // payload bytes/s
 export interface MeshOptions {
   buyers: number;
   relays: number;
+  /** Rebroadcasters one hop deeper, each buying from one of the first `relays` (default 0). */
+  deepRelays?: number;
   /** Buyer worker processes. */
   workers: number;
   windowSec: number;
   buysPerSec: number;
-  /** Origin capacity in buyers (its upload budget at the stream's rate). */
-  originCapacity?: number;
+  /**
+   * 'redirect' (the product path): the origin declares an upload budget of 10 buyers at the
+   * stream's rate; the buyers click Buy on the ORIGIN's listing and the full origin's redirect
+   * sends them to the rebroadcasters (their nodes follow it by themselves).
+   * 'spread': the buyers click Buy on the rebroadcasters' listings, spread over them by the bench
+   * (for a build without redirects). Default 'redirect'.
+   */
+  mode?: 'redirect' | 'spread';
+  /** How many buyers the origin's upload budget allows at the stream's rate (default 10). */
+  originSlots?: number;
   /** Print as it goes. */
   verbose?: boolean;
   /** File names under test-artifacts/bench (default mesh-tree.svg, mesh.json). */
@@ -106,6 +120,8 @@ class Worker {
   }
 
   call<T>(cmd: string, arg?: unknown): Promise<T> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null)
+      return Promise.reject(new Error(`${this.label} is gone (exit ${this.proc.exitCode ?? this.proc.signalCode})`));
     return new Promise<T>((resolve, reject) => {
       const id = this.#next++;
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -120,7 +136,7 @@ class Worker {
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 20_000))]).catch(() => undefined);
     const gone = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGKILL');
@@ -180,17 +196,20 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
   const all = [originW, relayW, ...buyerWs];
   let feed: ReturnType<typeof feeder> | null = null;
   const failures: string[] = [];
+  const deep = o.deepRelays ?? 0;
+  const mode = o.mode ?? 'redirect';
+  const slots = o.originSlots ?? 10;
   try {
     await Promise.all(all.map((w) => w.ready));
     const t0 = performance.now();
     const [originAddr] = await originW.start(1, 1_000_000_000n);
-    await relayW.start(o.relays, 5_000_000_000n);
+    await relayW.start(o.relays + deep, 5_000_000_000n);
     const perWorker = buyerWs.map(
       (_, i) => Math.floor(o.buyers / buyerWs.length) + (i < o.buyers % buyerWs.length ? 1 : 0),
     );
     await Promise.all(buyerWs.map((w, i) => w.start(perWorker[i]!, 1_000_000_000n)));
     say(
-      `started ${1 + o.relays + o.buyers} Axon nodes in ${all.length} processes (${(
+      `started ${1 + o.relays + deep + o.buyers} Axon nodes in ${all.length} processes (${(
         (performance.now() - t0) /
         1000
       ).toFixed(1)} s)`,
@@ -206,22 +225,40 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         source: { kind: 'udp', port },
         priceDirect: '100000',
         priceRelay: '50000',
-        capacity: o.originCapacity ?? 10,
+        // `slots` buyers at the stream's rate on the wire (payload + the 21-byte DATA header, as
+        // the seller measures it), and not one more; in 'spread' mode a buyer count instead
+        ...(mode === 'redirect'
+          ? { capacity: 10_000, uploadBps: Math.floor((slots + 0.5) * HZ * (FRAME_BYTES + 21)) }
+          : { capacity: slots }),
       },
     });
     say(`origin ${originAddr} sells ${originListing}`);
-    const relayListings = await Promise.all(
+    // every rebroadcaster (of either level) serves its share of the buyers and the deeper ones
+    const perRelay = Math.ceil(o.buyers / Math.max(1, o.relays + deep)) + Math.ceil(deep / Math.max(1, o.relays)) + 5;
+    const level1 = await Promise.all(
       Array.from({ length: o.relays }, (_, i) =>
         relayW.call<string>('rebroadcast', {
           i,
           listingId: originListing,
           price: '50000',
-          capacity: Math.ceil(o.buyers / Math.max(1, o.relays)) + 5,
+          capacity: perRelay,
           minutes: 60,
         }),
       ),
     );
-    say(`${relayListings.length} rebroadcasters listed`);
+    const level2 = await Promise.all(
+      Array.from({ length: deep }, (_, k) =>
+        relayW.call<string>('rebroadcast', {
+          i: o.relays + k,
+          listingId: level1[k % level1.length]!,
+          price: '50000',
+          capacity: perRelay,
+          minutes: 60,
+        }),
+      ),
+    );
+    const relayListings = [...level1, ...level2];
+    say(`${level1.length} rebroadcasters listed${deep ? ` and ${deep} more one hop deeper` : ''}`);
 
     // buyers click Buy one after another (buysPerSec), spread over the rebroadcasters
     const buys: Promise<unknown>[] = [];
@@ -231,7 +268,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     for (let i = 0; i < maxPer; i++)
       for (let w = 0; w < buyerWs.length; w++) {
         if (i >= perWorker[w]!) continue;
-        const listingId = relayListings[j % relayListings.length]!;
+        const listingId = mode === 'redirect' ? originListing : relayListings[j % relayListings.length]!;
         const at = tBuys + (j * 1000) / o.buysPerSec;
         j++;
         if (at > performance.now()) await sleep(at - performance.now());
@@ -243,7 +280,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     );
 
     // wait for every node's first frame (or give up after a while)
-    const want = o.relays + o.buyers;
+    const want = o.relays + deep + o.buyers;
     const end = Date.now() + 120_000;
     let have = 0;
     for (;;) {
@@ -256,16 +293,26 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     }
     say(`${have}/${want} nodes streaming; measuring ${o.windowSec} s`);
     await sleep(2000);
-    await Promise.all(all.map((w) => w.call('mark')));
+    await Promise.all(all.map((w) => w.call('mark').catch(() => undefined)));
     const tMark = performance.now();
     const from = feed.index();
     await sleep(o.windowSec * 1000);
     const to = feed.index() - 1;
-    await Promise.all(all.map((w) => w.call('markEnd')));
+    await Promise.all(all.map((w) => w.call('markEnd').catch(() => undefined)));
     const windowSec = (performance.now() - tMark) / 1000;
     await sleep(1500); // frames of the window still on their way
     const load = loadavg();
-    const reports = (await Promise.all(all.map((w) => w.call<NodeReport[]>('report', { from, to })))).flat();
+    const reports = (
+      await Promise.all(
+        all.map((w) =>
+          w.call<NodeReport[]>('report', { from, to }).catch((e: Error) => {
+            failures.push(`${w.label}: no report (${e.message}); its ${w.nodes} nodes are missing from the figures`);
+            return [];
+          }),
+        ),
+      )
+    ).flat();
+    for (const w of all) failures.push(...(await w.call<string[]>('crashes').catch(() => [])));
     feed.stop();
     feed = null;
 
@@ -328,7 +375,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         );
     const tree = treeText(root);
     const footer = [
-      `${o.buyers} buyers + ${o.relays} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} worker processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
+      `${o.buyers} buyers + ${o.relays + deep} rebroadcasters + 1 origin = ${reports.length} Axon nodes in ${all.length} worker processes; 1 KiB @ 10 Hz; window ${windowSec.toFixed(0)} s`,
       ...byDepth.map(
         (d) =>
           `depth ${d.depth}: ${d.nodes} nodes, delivered ${((100 * d.delivered) / Math.max(1, d.expected)).toFixed(3)} %, latency p50 ${f1(d.p50)} ms p99 ${f1(d.p99)} ms`,
@@ -374,6 +421,9 @@ export default async function run(): Promise<void> {
   const o: MeshOptions = {
     buyers: Number(process.env.AXON_BENCH_MESH_BUYERS ?? 500),
     relays: Number(process.env.AXON_BENCH_MESH_RELAYS ?? 10),
+    deepRelays: Number(process.env.AXON_BENCH_MESH_DEEP ?? 0),
+    mode: process.env.AXON_BENCH_MESH_MODE === 'spread' ? 'spread' : 'redirect',
+    originSlots: Number(process.env.AXON_BENCH_MESH_ORIGIN_SLOTS ?? 10),
     workers: Number(process.env.AXON_BENCH_MESH_WORKERS ?? 4),
     windowSec: Number(process.env.AXON_BENCH_MESH_SECONDS ?? 60),
     buysPerSec: Number(process.env.AXON_BENCH_MESH_BUYS_PER_SEC ?? 10),

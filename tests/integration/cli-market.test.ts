@@ -15,7 +15,7 @@ describe('axon --help', () => {
   it('lists every command', () => {
     const r = axon(['--help']);
     expect(r.status).toBe(0);
-    for (const c of ['id', 'ledger', 'serve', 'sell', 'listings', 'buy', 'status', 'wallet', 'demo']) {
+    for (const c of ['id', 'ledger', 'serve', 'sell', 'listings', 'preview', 'buy', 'status', 'wallet', 'demo']) {
       expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     }
   });
@@ -78,6 +78,8 @@ describe('axon against a local ledger', () => {
         '120000',
         '--period',
         '5',
+        '--schema',
+        'temp_c °C, wind_kt kt',
       ],
       {
         env: { ...process.env, AXON_KEYSTORE: 'file' },
@@ -100,6 +102,14 @@ describe('axon against a local ledger', () => {
     const rows = JSON.parse(listed.stdout) as { id: string; title: string; priceDirect: string; periodSec: number }[];
     expect(rows.map((r) => r.id)).toEqual([id]);
     expect(rows[0]).toMatchObject({ title: 'CLI weather', priceDirect: '120000', periodSec: 5 });
+    expect(out).toMatch(/^schema\s+json: temp_c °C, wind_kt kt$/m);
+
+    // a free preview before buying: recent frames from the seller, peer to peer, nothing paid
+    const preview = await run(['--data-dir', buyerDir, 'preview', id, '--frames', '2']);
+    expect(preview.status, preview.stderr).toBe(0);
+    expect(preview.stdout).toMatch(new RegExp(`^preview\\s+${id}: 2 recent frames, free$`, 'm'));
+    expect(preview.stdout).toMatch(/^schema\s+json: temp_c °C, wind_kt kt$/m);
+    expect(preview.stdout.match(/^#\d+ \S+Z {2}\{"station":/gm)?.length).toBe(2);
 
     const unknown = await run(['--data-dir', buyerDir, 'buy', 'no-such-stream']);
     expect(unknown.status).toBe(1);

@@ -19,7 +19,14 @@ import { Identity } from '../../src-main/core/identity/identity';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { encodeEnvelope } from '../../src-main/core/ledger/envelope';
 import { memoInstruction } from '../../src-main/core/ledger/transactions';
-import { ataOf, LOCAL_USDC_MINT, SOL, type Asset, type TokenAsset } from '../../src-main/core/ledger/assets';
+import {
+  ataOf,
+  LOCAL_USDC_MINT,
+  SOL,
+  TOKEN_2022_PROGRAM_ADDRESS,
+  type Asset,
+  type TokenAsset,
+} from '../../src-main/core/ledger/assets';
 import type { PaymentExpectation } from '../../src-main/core/ledger/types';
 import { getPayment } from '../../src-main/core/store/payments';
 import { inProcessLedger, payment, sendInstructions, tempDir, testClient, type TestClient } from './ledger-helpers';
@@ -189,6 +196,29 @@ describe('USDC on the local ledger', () => {
     ]);
     const vs = await s.client.verifyPayment(signature, exp({ period: 5, asset: SOL, lamports: 5_000n }));
     expect(vs).toMatchObject({ ok: false, reason: 'wrong-mint' });
+  });
+
+  it('a Token-2022 mint is refused with the reason; the classic USDC mint still resolves', async () => {
+    const signer = await buyer.signer();
+    // an account of the Token-2022 program (what a sell --asset or a listing could name)
+    const t22 = await generateKeyPairSigner();
+    const space = BigInt(getMintSize());
+    const rent = BigInt(await b.client.rpc.getMinimumBalanceForRentExemption(space).send());
+    await sendInstructions(b.client.rpc, signer, [
+      getCreateAccountInstruction({
+        payer: signer,
+        newAccount: t22,
+        lamports: rent,
+        space,
+        programAddress: TOKEN_2022_PROGRAM_ADDRESS,
+      }),
+    ]);
+    await expect(b.client.asset(t22.address)).rejects.toThrow(/Token-2022 mint.*not accepted/);
+    await expect(b.client.assetByName(t22.address)).rejects.toThrow(/Token-2022/);
+    // an account of another program is no mint at all
+    await expect(b.client.asset(buyer.address)).rejects.toThrow(/no SPL token mint/);
+    // the classic USDC mint resolves as before
+    expect((await b.client.asset(LOCAL_USDC_MINT)).mint).toBe(LOCAL_USDC_MINT);
   });
 
   it('a SOL payment still verifies as before (default asset)', async () => {

@@ -142,3 +142,96 @@ describe('priced relays', () => {
     expect(b.relayPayments(p.id)).toEqual([]);
   });
 });
+
+describe('a voucher purchase that moves to a priced relay mid-way', () => {
+  // the block above ran (and stopped) its nodes in its afterAll: start from an empty list
+  beforeAll(() => void cleanups.splice(0));
+  afterAll(() => runCleanups(cleanups));
+
+  it('pays the relay its share inside its vouchers; the relay checks each one and keeps the circuit; the share lands with the seller’s settlement', async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    const off = { relay: 'off', reflector: 'off' } as const;
+    const free = await start(l.ledger, { settings: { roles: { relay: 'on', reflector: 'off' } } });
+    expect(await free.roles.announce()).toBe(true);
+    const seller = await start(l.ledger, { settings: { roles: off }, net: hidden });
+    const freePeer = free.identity.peerId.toString();
+    await waitFor(() => seller.status().relays.some((a) => a.includes(freePeer)), 30_000, 'a reservation (free)');
+    // then a priced relay: the seller reserves on it too (after the free one: that one is first in
+    // its accept, and the buyer's ladder gives the first relay a head start)
+    const priced = await start(l.ledger, {
+      settings: {
+        roles: { relay: 'on', reflector: 'off', relayPrice: RELAY_PRICE, relayGraceSec: 5, relayPayPollSec: 1 },
+      },
+    });
+    expect(await priced.roles.announce()).toBe(true);
+    const pricedPeer = priced.identity.peerId.toString();
+    const relayBefore = await priced.ledger.balance();
+    await waitFor(() => seller.status().relays.some((a) => a.includes(pricedPeer)), 30_000, 'a reservation (priced)');
+    await seller.sell({ streamId: 'ticks', title: 'Ticks', source: { kind: 'weather', hz: 5 }, priceDirect: PER_MIN });
+    const listing = `${seller.identity.address}:ticks`;
+    const b = await start(l.ledger, { settings: { roles: { ...off, maxRelayPrice: 1000 } }, net: hidden });
+    await waitFor(() => b.listing(listing), 20_000, 'the listing');
+    await waitFor(() => b.status().roleNodes.find((c) => c.peer === pricedPeer), 20_000, 'the priced relay known');
+    const p = await b.buy(listing, { minutes: 10 });
+    const viaRelay = (peer: string): boolean =>
+      b.status().peers.some((x) => x.peer === seller.identity.peerId.toString() && x.path?.relay === peer);
+    await waitFor(() => (b.purchase(p.id)?.paidThrough ?? -1) >= 1, 30_000, 'vouched periods');
+    expect(viaRelay(freePeer)).toBe(true);
+    // paying with vouchers (the default), over a free relay: no relay share
+    expect(b.relayPayments(p.id)).toEqual([]);
+
+    // the free relay goes away: the purchase moves to the priced one
+    await free.shutdown();
+    await waitFor(() => viaRelay(pricedPeer), 60_000, 'the purchase moved to the priced relay').catch((e) => {
+      console.log(
+        'DEBUG',
+        JSON.stringify(
+          { p: b.purchase(p.id), peers: b.status().peers, relays: seller.status().relays },
+          (_k, v) => (typeof v === 'bigint' ? String(v) : v),
+          1,
+        ),
+      );
+      throw e;
+    });
+    const moved = b.purchase(p.id)!.paidThrough;
+    await waitFor(() => (b.purchase(p.id)?.paidThrough ?? -1) >= moved + 4, 40_000, 'periods over the priced relay');
+    expect(b.purchase(p.id)!.state).toBe('streaming');
+
+    // the buyer's vouchers carried the relay's share (20 lamports per 2 s period), one row each
+    const out = b.relayPayments(p.id);
+    expect(out.length).toBeGreaterThanOrEqual(3);
+    for (const r of out) {
+      expect(r).toMatchObject({ direction: 'out', lamports: 20n, relay: priced.identity.address });
+      expect(r.reason).toMatch(/voucher/);
+    }
+    // the relay checked each voucher it was handed and credited the circuit: not cut
+    const sum = out.reduce((a, r) => a + r.lamports, 0n);
+    await waitFor(
+      () =>
+        priced
+          .relayPayments(p.id)
+          .filter((r) => r.state === 'verified')
+          .reduce((a, r) => a + r.lamports, 0n) >= sum,
+      15_000,
+      'the relay credited the shares',
+    );
+    expect(priced.relayPayments(p.id).every((r) => r.payer === b.identity.address)).toBe(true);
+    // taken from the vouchers the buyer handed it (not waiting for a settlement on the ledger)
+    expect(priced.relayPayments(p.id).some((r) => /voucher/.test(r.reason ?? ''))).toBe(true);
+    expect(priced.status().relayUse?.cutUnpaid).toBe(0);
+
+    // the end: the seller settles the last voucher; the relay's share lands in the same transaction
+    const final = await b.stop(p.id);
+    const shares = b.relayPayments(p.id).reduce((a, r) => a + r.lamports, 0n);
+    expect(final.fees).toBeGreaterThanOrEqual(shares);
+    await waitFor(
+      async () => (await priced.ledger.balance()) - relayBefore >= shares,
+      40_000,
+      'the shares on the relay’s balance',
+    );
+    // booked as the seller's once: what the buyer paid the seller excludes the relay's share
+    const paidSeller = b.payments(p.id).filter((x) => x.direction === 'out');
+    for (const x of paidSeller) expect(x.recipient).toBe(seller.identity.address);
+  }, 240_000);
+});

@@ -6,7 +6,9 @@
 // and that rent in SOL. A payment in SOL for the USDC sale is refused
 // with the reason 'wrong-mint'.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Address } from '@solana/kit';
+import { generateKeyPairSigner, type Address } from '@solana/kit';
+import { transferInstructions } from '../../src-main/core/ledger/assets';
+import { sendInstructions } from '../../src-main/core/ledger/nonce';
 import type { AxonNode } from '../../src-main/core/node';
 import type { Asset } from '../../src-main/core/ledger/assets';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
@@ -125,4 +127,85 @@ describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream pri
     expect(seller.sale(p.id)!.paidThrough).toBe(sale.paidThrough);
     expect(seller.sale(p.id)!.earned).toBe(sale.earned);
   });
+});
+
+// a token purchase's cap is in the token: the lamports of fees (and the seller's token account
+// rent, 2 039 280 lamports) are shown beside it and never count against it
+describe('a small USDC purchase by voucher', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  it("goes on past its first period although the seller's token account rent exceeds its cap", async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    const [s, b] = await Promise.all([startNode(l.ledger, { airdrop: SOL }), startNode(l.ledger, { airdrop: SOL })]);
+    cleanups.unshift(s.cleanup, b.cleanup);
+    const usdc = (await b.node.ledger.usdc())!;
+    await b.node.ledger.tokenFaucet(usdc, 5_000_000n);
+    await s.node.sell({
+      streamId: 'wx',
+      title: 'Weather',
+      source: { kind: 'weather' },
+      priceDirect: PER_MIN,
+      mint: usdc.mint!,
+    });
+    const listingId = `${s.node.identity.address}:wx`;
+    await waitFor(() => b.node.listing(listingId), 15_000, 'listing on the buyer');
+    const p = await b.node.buy(listingId, { minutes: 1 });
+    expect(p.maxLamports).toBe(30n * PER_PERIOD); // 600 000 base units < the rent in lamports
+    await waitFor(() => (b.node.purchase(p.id)?.paidThrough ?? -1) >= 2, 30_000, 'three periods vouched');
+    expect(b.node.purchase(p.id)!.state).toBe('streaming');
+    expect(b.node.purchase(p.id)!.fees).toBeGreaterThan(p.maxLamports); // the rent, booked beside the cap
+    await b.node.stop(p.id);
+  }, 90_000);
+});
+
+// the seller watches a USDC buyer's token account as it watches a SOL buyer's lamports
+describe('a USDC buyer that empties its token account', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  it('the seller settles at once (token balance watch), the failure is recorded, the stream cut', async () => {
+    const l = await startLedger();
+    cleanups.push(l.cleanup);
+    const [s, b] = await Promise.all([startNode(l.ledger, { airdrop: SOL }), startNode(l.ledger, { airdrop: SOL })]);
+    cleanups.unshift(s.cleanup, b.cleanup);
+    const usdc = (await b.node.ledger.usdc())!;
+    await b.node.ledger.tokenFaucet(usdc, 5_000_000n);
+    await s.node.sell({
+      streamId: 'wx-usdc',
+      title: 'Weather in USDC',
+      source: { kind: 'weather' },
+      priceDirect: PER_MIN,
+      mint: usdc.mint!,
+    });
+    const listingId = `${s.node.identity.address}:wx-usdc`;
+    await waitFor(() => b.node.listing(listingId), 15_000, 'listing on the buyer');
+    const p = await b.node.buy(listingId, { minutes: 10 });
+    // after the first settlement (period 0), vouchers for 1.. stay unsettled up to the credit
+    await waitFor(
+      () => (s.node.sale(p.id)?.paidThrough ?? -1) >= 1 && s.node.exposure('sale', p.id)!.unsettled > 0n,
+      30_000,
+      'an unsettled voucher',
+    );
+    // every USDC goes elsewhere; the buyer keeps its SOL (fees are not the problem)
+    const signer = await b.node.identity.signer();
+    const sink = (await generateKeyPairSigner()).address;
+    const all = await b.node.ledger.balanceOf(usdc);
+    await sendInstructions(
+      b.node.ledger.rpc,
+      signer,
+      await transferInstructions(signer, { to: sink, lamports: all, asset: usdc, createRecipientAccount: true }),
+    );
+    await waitFor(() => s.node.sale(p.id)!.state === 'failed', 15_000, 'sale cut');
+    expect(s.node.sale(p.id)!.reason).toMatch(/settlement failed: the buyer emptied its USDC account/);
+    expect(
+      s.node.payments(p.id).some((x) => x.state === 'refused' && /emptied its USDC account/.test(x.reason ?? '')),
+    ).toBe(true);
+    await b.node.stop(p.id);
+  }, 90_000);
 });

@@ -1,17 +1,20 @@
-// The harness of `npm run bench -- mesh` at its smallest (tests/bench/mesh.ts): one origin, one
-// rebroadcaster, three buyers, every one a real Axon node in worker processes on the real local
-// ledger. It asserts what the benchmark's reader relies on — every buyer is placed under the
-// rebroadcaster in the tree, receives the origin's frames, and the tree and figures are written —
+// The harness of `npm run bench -- mesh` at its smallest (tests/bench/mesh.ts): one origin whose
+// upload budget allows one buyer, one rebroadcaster that takes it, three buyers who click Buy on
+// the origin's listing — every one a real Axon node in worker processes on the real local ledger.
+// It asserts what the benchmark's reader relies on — the full origin's redirect moves every buyer
+// under the rebroadcaster, each receives the origin's frames, the tree and figures are written —
 // never a speed (speed is the benchmark's to print).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runMesh } from '../bench/mesh';
 
 describe('mesh benchmark harness', () => {
-  it('streams an origin through one rebroadcaster to three buyers and draws the tree', async () => {
+  it('a full origin sends three buyers to its rebroadcaster; the tree is drawn', async () => {
     const r = await runMesh({
       buyers: 3,
       relays: 1,
+      mode: 'redirect',
+      originSlots: 1,
       workers: 1,
       windowSec: 3,
       buysPerSec: 10,
@@ -26,7 +29,8 @@ describe('mesh benchmark harness', () => {
     expect(relay.upstream).toBe(origin.address);
     expect(relay.depth).toBe(1);
     for (const b of buyers) {
-      expect(b.upstream).toBe(relay.address);
+      expect(b.upstream).toBe(relay.address); // redirected: they bought the origin's listing
+      expect(b.listingId?.startsWith(`${relay.address}:`)).toBe(true);
       expect(b.depth).toBe(2);
       expect(b.delivered).toBeGreaterThan(0); // the origin's frames, through the rebroadcaster
       expect(b.buyToFirstMs).not.toBeNull();

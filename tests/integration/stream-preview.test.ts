@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import { parseSchemaHint } from '../../src-shared/stream-schema';
+import { PreviewError } from '../../src-main/core/market/preview';
 import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
@@ -63,5 +64,59 @@ describe('schema hint in the listing', () => {
       }),
     ).rejects.toThrow(/schema: field 'temp' named twice/);
     expect(seller.ownStreams().some((o) => o.offer.streamId === 'wx-bad')).toBe(false);
+  });
+});
+
+describe('free preview before paying', () => {
+  it('a stranger previews a few recent frames peer to peer; the limit answers with a clear error; no money moves', async () => {
+    await seller.sell({ streamId: 'adsb-preview', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: 60_000n });
+    const l = await listingOnBuyer('adsb-preview');
+    // the listing says where to ask: no purchase, no earlier connection between the two nodes
+    expect(l.addrs.length).toBeGreaterThan(0);
+    const balanceBefore = await buyer.ledger.balance();
+    const sellerBalanceBefore = await seller.ledger.balance();
+
+    const p = await buyer.preview(l.id, { frames: 3 });
+    expect(p.streamId).toBe('adsb-preview');
+    expect(p.frames).toHaveLength(3);
+    const snap = JSON.parse(new TextDecoder().decode(p.frames[2]!.payload)) as { aircraft: unknown[] };
+    expect(Array.isArray(snap.aircraft)).toBe(true);
+    expect(p.frames[0]!.seq).toBeLessThan(p.frames[2]!.seq);
+    expect(p.schema).toBe(l.schemaHint);
+
+    // three at once per peer (PREVIEW_LIMITS.burst), then one per 20 s: the fourth is refused, with the wait
+    await buyer.preview(l.id);
+    await buyer.preview(l.id);
+    const refused = await buyer.preview(l.id).catch((e: unknown) => e as PreviewError);
+    expect(refused).toBeInstanceOf(PreviewError);
+    expect((refused as PreviewError).code).toBe('rate-limited');
+    expect((refused as PreviewError).message).toMatch(
+      /preview limit: 3 at once, then one per 20 s per peer; try again in \d+ s/,
+    );
+    expect((refused as PreviewError).retryAfterMs).toBeGreaterThan(0);
+
+    // free: nothing on the ledger for either side, no purchase, no sale
+    expect(await buyer.ledger.balance()).toBe(balanceBefore);
+    expect(buyer.purchases().length).toBe(0);
+    expect(seller.sales().length).toBe(0);
+    // (the seller's balance may only move by its own listing refreshes, never up)
+    expect(await seller.ledger.balance()).toBeLessThanOrEqual(sellerBalanceBefore);
+  });
+
+  it('a seller can turn the preview off: the buyer is told so', async () => {
+    await seller.sell({
+      streamId: 'wx-private',
+      title: 'No preview',
+      source: { kind: 'weather' },
+      priceDirect: 60_000n,
+      preview: 'off',
+    });
+    const l = await listingOnBuyer('wx-private');
+    expect(l.addrs).toEqual([]); // no address published for it
+    // over the connection the first test opened, the seller still refuses
+    const e = await buyer.preview(l.id).catch((x: unknown) => x as PreviewError);
+    expect(e).toBeInstanceOf(PreviewError);
+    expect((e as PreviewError).code).toBe('off');
+    expect((e as PreviewError).message).toBe('the seller offers no preview of this stream');
   });
 });

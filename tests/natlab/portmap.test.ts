@@ -1,10 +1,11 @@
 // Router port mapping on the product path (issue 15 §1, docs/net.md "Router port mapping"): a seller
 // behind a home router running Debian's real miniupnpd (UPnP-IGD v2 + NAT-PMP), a buyer behind an
-// endpoint-dependent (symmetric) NAT. Without the mapping this pair is relayed (scenarios-product:
-// EIM↔EDM); with it the buyer dials the seller's mapped port: direct-wan. Both are real Axon nodes
+// endpoint-dependent (symmetric) NAT. Without the mapping this pair is EIM↔EDM (birthday probing or
+// the relay, scenarios-product); with it the buyer dials the seller's mapped port: direct-wan. Both are real Axon nodes
 // with DEFAULT settings, signaling over the ledger on a public lab host, one public node taking its
 // relay/reflector roles by itself. Bad routers: one that refuses every mapping, one that forgets the
-// mapping behind the node's back — the purchase still connects (relayed) and the node says why.
+// mapping behind the node's back — the purchase still connects (punched or relayed) and the node
+// says why.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NatLab, flushMappings, type LabProcess } from './lab';
 import { printProductMatrix, rowOk, runProductPair, startPublicNode, type ProductRow } from './product-helpers';
@@ -52,89 +53,6 @@ afterAll(async () => {
 });
 
 describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
-  // The two fallback tests run first, while the directory holds only the public node. A seller
-  // behind a mapping router is publicly reachable and takes the relay/reflector roles by itself;
-  // once it is killed its NodeAnnounce stays live until its TTL, and later nodes in this file then
-  // read `unknown` verdicts and reserve no relay (known defect, issue 15 note: dead announced
-  // roles must not starve a node of the live ones).
-  test('a router that refuses: the node says so per protocol, the purchase is relayed', async () => {
-    const home = await lab.router('pu2', { kind: 'eim', portMapping: { refuse: true } });
-    const edm = await lab.router('pd2', { kind: 'edm' });
-    let none: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'refusing router↔EDM',
-      await lab.hostBehind(home, 's2'),
-      await lab.hostBehind(edm, 'b2'),
-      ['relayed'],
-      undefined,
-      {
-        beforeBuy: async (seller) => {
-          none = await settled(seller);
-        },
-      },
-    );
-    rows.push(row);
-    expect(none?.portMapping.state).toBe('none');
-    console.log(`refusing router, the seller's reasons: ${JSON.stringify(none?.portMapping.failures)}`);
-    // both protocols tried, each with its reason. miniupnpd 2.3.1 with a deny-all rule busy-loops
-    // over every port for the NAT-PMP request (its log: "permission rule 0 matched : port mapping
-    // rejected" once per port) and answers nothing meanwhile, SSDP included: a router that stalls.
-    // The budgets end both (2 s NAT-PMP, 5 s UPnP) while the node goes on without a mapping. Asked
-    // over UPnP alone it refuses at once: "Code 728 - NoPortMapsAvailable".
-    expect(none?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp', 'upnp-igd']);
-    for (const f of none?.portMapping.failures ?? []) expect(f.error).not.toBe('');
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
-
-  test('a mapping the router forgot: the dial to it fails, the ladder moves on and records why', async () => {
-    const home = await lab.router('pu3', { kind: 'eim', portMapping: true });
-    const edm = await lab.router('pd3', { kind: 'edm' });
-    let attempts: Attempt[] = [];
-    let mapped: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'mapping lost↔EDM',
-      await lab.hostBehind(home, 's3'),
-      await lab.hostBehind(edm, 'b3'),
-      ['relayed'],
-      undefined,
-      {
-        beforeBuy: async (seller, buyer) => {
-          mapped = await settled(seller);
-          // the router loses every mapping and stops answering (as after a reboot) — the node still
-          // believes its lease, and announces the dead address
-          await home.miniupnpd?.kill('SIGKILL');
-          await flushMappings(home);
-          // a reboot also ends the connections through it: the buyer may already hold one to the
-          // seller, made through the mapping while it lived (the seller, reachable, took the relay
-          // role by itself and the buyer's directory checked it)
-          const { address } = await seller.waitForJson<{ event: string; address: string }>((e) => e.event === 'ready');
-          const n = buyer.jsonSoFar<{ event: string }>().filter((e) => e.event === 'hung-up').length;
-          buyer.send({ cmd: 'hangup', address });
-          await buyer.waitForJson<{ event: string }>(
-            (e) =>
-              e.event === 'hung-up' &&
-              buyer.jsonSoFar<{ event: string }>().filter((x) => x.event === 'hung-up').length > n,
-            10_000,
-          );
-        },
-        after: async (_seller, buyer) => {
-          attempts = await attemptsOf(buyer);
-        },
-      },
-    );
-    rows.push(row);
-    expect(mapped?.portMapping.state).toBe('mapped');
-    console.log(`mapping lost: the buyer's attempts ${JSON.stringify(attempts)}`);
-    const dead = `/ip4/${mapped!.portMapping.external!.ip}/tcp/${mapped!.portMapping.external!.port}`;
-    const direct = attempts.find((a) => a.method === 'direct' && (a.addresses ?? []).some((x) => x.startsWith(dead)));
-    expect(direct, JSON.stringify(attempts)).toBeDefined();
-    expect(direct?.outcome).not.toBe('success');
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
   test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
     const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
     const edm = await lab.router('pd1', { kind: 'edm' });
@@ -183,6 +101,86 @@ describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
     expect(mapped?.portMapping.protocol).toBe('upnp-igd');
     expect(mapped?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp']);
     expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a router that refuses: the node says so per protocol, the purchase connects without a mapping', async () => {
+    const home = await lab.router('pu2', { kind: 'eim', portMapping: { refuse: true } });
+    const edm = await lab.router('pd2', { kind: 'edm' });
+    let none: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'refusing router↔EDM',
+      await lab.hostBehind(home, 's2'),
+      await lab.hostBehind(edm, 'b2'),
+      // without a mapping the pair is EIM↔EDM: birthday probing or the relay (docs/net.md)
+      ['relayed', 'hole-punched'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          none = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(none?.portMapping.state).toBe('none');
+    console.log(`refusing router, the seller's reasons: ${JSON.stringify(none?.portMapping.failures)}`);
+    // both protocols tried, each with its reason. miniupnpd 2.3.1 with a deny-all rule busy-loops
+    // over every port for the NAT-PMP request (its log: "permission rule 0 matched : port mapping
+    // rejected" once per port) and answers nothing meanwhile, SSDP included: a router that stalls.
+    // The budgets end both (2 s NAT-PMP, 5 s UPnP) while the node goes on without a mapping. Asked
+    // over UPnP alone it refuses at once: "Code 728 - NoPortMapsAvailable".
+    expect(none?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp', 'upnp-igd']);
+    for (const f of none?.portMapping.failures ?? []) expect(f.error).not.toBe('');
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a mapping the router forgot: the dial to it fails, the ladder moves on and records why', async () => {
+    const home = await lab.router('pu3', { kind: 'eim', portMapping: true });
+    const edm = await lab.router('pd3', { kind: 'edm' });
+    let attempts: Attempt[] = [];
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'mapping lost↔EDM',
+      await lab.hostBehind(home, 's3'),
+      await lab.hostBehind(edm, 'b3'),
+      ['relayed', 'hole-punched'],
+      undefined,
+      {
+        beforeBuy: async (seller, buyer) => {
+          mapped = await settled(seller);
+          // the router loses every mapping and stops answering (as after a reboot) — the node still
+          // believes its lease, and announces the dead address
+          await home.miniupnpd?.kill('SIGKILL');
+          await flushMappings(home);
+          // a reboot also ends the connections through it: the buyer may already hold one to the
+          // seller, made through the mapping while it lived (the seller, reachable, took the relay
+          // role by itself and the buyer's directory checked it)
+          const { address } = await seller.waitForJson<{ event: string; address: string }>((e) => e.event === 'ready');
+          const n = buyer.jsonSoFar<{ event: string }>().filter((e) => e.event === 'hung-up').length;
+          buyer.send({ cmd: 'hangup', address });
+          await buyer.waitForJson<{ event: string }>(
+            (e) =>
+              e.event === 'hung-up' &&
+              buyer.jsonSoFar<{ event: string }>().filter((x) => x.event === 'hung-up').length > n,
+            10_000,
+          );
+        },
+        after: async (_seller, buyer) => {
+          attempts = await attemptsOf(buyer);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state).toBe('mapped');
+    console.log(`mapping lost: the buyer's attempts ${JSON.stringify(attempts)}`);
+    const dead = `/ip4/${mapped!.portMapping.external!.ip}/tcp/${mapped!.portMapping.external!.port}`;
+    const direct = attempts.find((a) => a.method === 'direct' && (a.addresses ?? []).some((x) => x.startsWith(dead)));
+    expect(direct, JSON.stringify(attempts)).toBeDefined();
+    expect(direct?.outcome).not.toBe('success');
     expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
   }, 300_000);
 });

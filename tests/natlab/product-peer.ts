@@ -4,11 +4,12 @@
 // some SOL, then acts as a seller (sells the synthetic aircraft stream), a buyer (buys when told
 // on stdin) or a public node that serves whatever roles it takes by itself.
 //   args:   --data-dir DIR --rpc URL --role seller|buyer|public [--roles relay,reflector]
-//   stdin:  {cmd:'buy', listingId}  {cmd:'attempts'}  {cmd:'stop-purchase'}  {cmd:'hangup', address}  {cmd:'stop'}
+//   stdin:  {cmd:'buy', listingId}  {cmd:'attempts'}  {cmd:'path', id}  {cmd:'stop-purchase'}  {cmd:'hangup', address}  {cmd:'stop'}
 //   stdout: {event:'ready', address, peerId}  {event:'nat', nat}  {event:'listed', listingId}
 //           {event:'listing-seen', listingId}  {event:'bought', requestId}
 //           {event:'connection', path, elapsedMs}  {event:'first-frame', ms}  {event:'paid', period, state}
 //           {event:'purchase', state, reason}  {event:'attempts', attempts}  {event:'error', error}
+//           {event:'path', id, path} (the path to the seller now, answering {cmd:'path', id})
 //           {event:'portmap', portMapping} (each change of the router port mapping)
 import { createInterface } from 'node:readline';
 import { AxonNode } from '../../src-main/core/node';
@@ -122,7 +123,7 @@ async function buy(listingId: string): Promise<void> {
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
-  let cmd: { cmd: string; listingId?: string; address?: string };
+  let cmd: { cmd: string; listingId?: string; address?: string; id?: number };
   try {
     cmd = JSON.parse(line) as typeof cmd;
   } catch {
@@ -131,6 +132,8 @@ rl.on('line', (line) => {
   if (cmd.cmd === 'buy' && cmd.listingId)
     void buy(cmd.listingId).catch((e) => out({ event: 'error', error: (e as Error).message }));
   else if (cmd.cmd === 'attempts' && requestId) out({ event: 'attempts', attempts: attemptsOf(requestId) });
+  else if (cmd.cmd === 'path')
+    out({ event: 'path', id: cmd.id, path: sellerPeer ? (node.net.peerStatus(sellerPeer).path?.kind ?? null) : null });
   else if (cmd.cmd === 'stop-purchase' && requestId)
     void node.stopPurchase(requestId).then((p) => out({ event: 'stopped', state: p.state }));
   else if (cmd.cmd === 'hangup' && cmd.address)

@@ -87,7 +87,7 @@ describe('NAT lab: the connect ladder', () => {
     expect(r.row.verdicts.every((v) => v.detected === v.expected)).toBe(true);
   });
 
-  test('EIM ↔ EDM: relayed', async () => {
+  test('EIM ↔ EDM: hole-punched by birthday probing, or relayed', async () => {
     const r = await scenario(
       'EIM↔EDM',
       async () => {

@@ -47,6 +47,7 @@ const row = (seller: Address, streamId: string, o: Partial<ListingRow> = {}): Li
   signature: null,
   mint: null,
   schemaHint: null,
+  addrs: [],
   upstream: null,
   hops: 0,
   hopMs: null,

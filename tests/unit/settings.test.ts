@@ -63,6 +63,21 @@ describe('settings and data dir', () => {
     expect(() => loadSettings(f)).toThrow(/not valid JSON/);
   });
 
+  it('birthday probing: on with its budgets by default; a budget past its bound is named', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    expect(loadSettings(f).birthday).toEqual({
+      enabled: true,
+      sockets: 256,
+      probesPerSec: 100,
+      maxProbes: 1000,
+      probeSec: 10,
+    });
+    writeFileSync(f, JSON.stringify({ birthday: { probesPerSec: 50_000 } }));
+    expect(() => loadSettings(f)).toThrow(/birthday\.probesPerSec/);
+    writeFileSync(f, JSON.stringify({ birthday: { enabled: false } }));
+    expect(loadSettings(f).birthday).toMatchObject({ enabled: false, sockets: 256 });
+  });
+
   it('accepts an RPC URL as cluster and saves updates atomically with mode 0600', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
     const s = updateSettings(f, { cluster: 'https://rpc.example.org', stunServers: ['stun.example.org:3478'] });

@@ -8,9 +8,10 @@ import { CliError } from '../context';
 import { toJson } from '../format';
 import { updateSettings, SettingsError } from '../../core/settings';
 import { RpcSecretStore } from '../../core/ledger/rpc-secret';
+import { PUBLIC_RPC_PACING } from '../../core/ledger/rpc';
 import { ledgerEndpoint } from './node-context';
 
-const ACTIONS = ['show', 'url', 'ws', 'key-url', 'clear-key', 'fee-cap'] as const;
+const ACTIONS = ['show', 'url', 'ws', 'key-url', 'clear-key', 'fee-cap', 'pacing'] as const;
 type Action = (typeof ACTIONS)[number];
 
 async function firstLine(): Promise<string> {
@@ -54,6 +55,18 @@ export async function rpcCommand(
       set({ rpcPriorityFeeCapLamports: n });
       break;
     }
+    case 'pacing': {
+      // `pacing auto`, or `pacing ALL[/PER_METHOD]` requests per 10 s (0 = unpaced)
+      if (value === 'auto' || value === undefined) {
+        set({ rpcPacing: null });
+        break;
+      }
+      const m = /^(\d+)(?:\/(\d+))?$/.exec(value);
+      if (!m) throw new CliError('pacing takes auto, or requests per 10 s as ALL or ALL/PER_METHOD, e.g. 60/24', 2);
+      const all = Number(m[1]);
+      set({ rpcPacing: { requestsPer10s: all, perMethodPer10s: m[2] !== undefined ? Number(m[2]) : all } });
+      break;
+    }
     case 'key-url': {
       const url = value ?? (await firstLine());
       if (!url) throw new CliError('give the URL with its API key on stdin: axon rpc key-url < file', 2);
@@ -83,11 +96,21 @@ export async function rpcCommand(
     wsUrl: ctx.settings.rpcWsUrl ?? (ep.keyed ? '(derived from the API-key URL)' : ep.wsUrl),
     keyed: ep.keyed,
     priorityFeeCapLamports: ctx.settings.rpcPriorityFeeCapLamports,
+    pacing: ctx.settings.rpcPacing ?? (ep.local ? null : PUBLIC_RPC_PACING),
+    pacingSetting: ctx.settings.rpcPacing === null ? 'auto' : 'set',
   };
   if (o.json) return console.log(toJson(out));
   console.log(`cluster   ${out.cluster}`);
   console.log(`rpc       ${out.rpcUrl}${out.keyed ? '  (API-key URL from the keychain)' : ''}`);
   console.log(`websocket ${out.wsUrl}`);
   console.log(`fee cap   ${out.priorityFeeCapLamports} lamports of priority fee per transaction at most`);
+  const pace = out.pacing;
+  console.log(
+    `pacing    ${
+      !pace || (pace.requestsPer10s === 0 && pace.perMethodPer10s === 0)
+        ? 'none (the embedded local ledger has no limits)'
+        : `${pace.requestsPer10s || 'unlimited'} requests / 10 s, ${pace.perMethodPer10s || 'unlimited'} per method`
+    }${out.pacingSetting === 'auto' ? '  (auto; public RPC limits: 100 and 40 per 10 s)' : ''}`,
+  );
   console.log('(whether it is rate-limiting us: axon status)');
 }

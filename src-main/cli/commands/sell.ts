@@ -160,9 +160,9 @@ export function sellParams(o: SellCliOptions, asset: Asset = SOL): SellParams {
     priceRelay: o.priceRelay !== undefined ? price(o.priceRelay, '--price-relay') : priceDirect / 2n,
     ...(o.period !== undefined ? { periodSec: parsePositiveInt(o.period, '--period (seconds)', 86_400) } : {}),
     ...(o.capacity !== undefined ? { capacity: parsePositiveInt(o.capacity, '--capacity', 10_000) } : {}),
-    ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
     ...(o.schema !== undefined ? { schema: schemaOption(o.schema) } : {}),
     ...(o.preview === false ? { preview: 'off' as const } : {}),
+    ...(o.upload !== undefined ? { uploadBps: parsePositiveInt(o.upload, '--upload (KiB/s)', 10_000_000) * 1024 } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     // one row per peer: its newest connection
     const peers = new Map<string, (typeof conns)[number]>();
     for (const c of conns) if (!peers.has(c.peer_id)) peers.set(c.peer_id, c);
+    // each peer's newest ladder: the steps of its newest connect (one request id), oldest first
+    const lastLadder = lastLadders(view.connectAttempts(undefined, 1000));
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
     // readers of the local endpoint (`axon buy --serve`) present this token
@@ -103,6 +105,12 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
             rttMs: c.rtt_ms,
             bytesIn: c.bytes_in,
             bytesOut: c.bytes_out,
+            lastAttempts: (lastLadder.get(c.peer_id) ?? []).map((a) => ({
+              method: a.method,
+              outcome: a.outcome,
+              durationMs: a.duration_ms,
+              error: a.error,
+            })),
           })),
         }),
       );
@@ -217,9 +225,36 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           ]),
         ),
       );
+    // how each peer's newest connect went, step by step (birthday probing, punch, relay, …)
+    for (const c of peers.values()) {
+      const steps = lastLadder.get(c.peer_id);
+      if (steps?.length) console.log(`  ${short(c.peer_id, 6)} last connect: ${steps.map(attemptText).join(' · ')}`);
+    }
   } finally {
     await view.close();
   }
+}
+
+type Attempt = ReturnType<Awaited<ReturnType<typeof openLedgerView>>['connectAttempts']>[number];
+
+/** Per peer, the attempts of its newest connect (same request id as its newest attempt), in order. */
+function lastLadders(newestFirst: Attempt[]): Map<string, Attempt[]> {
+  const out = new Map<string, Attempt[]>();
+  const req = new Map<string, string | null>();
+  for (const a of newestFirst) {
+    if (!req.has(a.peer_id)) req.set(a.peer_id, a.request_id);
+    if (req.get(a.peer_id) !== a.request_id) continue;
+    const list = out.get(a.peer_id) ?? [];
+    if (list.length < 12) list.unshift(a);
+    out.set(a.peer_id, list);
+  }
+  return out;
+}
+
+/** "birthday ok 3.2 s" / "hole-punch skipped (why)". */
+function attemptText(a: Attempt): string {
+  const ms = a.duration_ms === null ? '' : ` ${(a.duration_ms / 1000).toFixed(1)} s`;
+  return `${a.method} ${a.outcome}${a.outcome === 'ok' ? ms : ''}${a.error && a.outcome !== 'ok' ? ` (${a.error})` : ''}`;
 }
 
 /** The NAT verdict in one line: "udp-blocked · relay-only · 198.18.5.2 (2 min ago): <why>". */

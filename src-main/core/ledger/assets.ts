@@ -21,6 +21,8 @@ import type { ClusterName } from './cluster';
 import type { LedgerRpc } from './rpc';
 
 export { TOKEN_PROGRAM_ADDRESS, ASSOCIATED_TOKEN_PROGRAM_ADDRESS };
+/** The Token-2022 (Token Extensions) program: its mints are refused with a reason (resolveAsset). */
+export const TOKEN_2022_PROGRAM_ADDRESS = address('TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb');
 
 /** USDC has 6 decimals on every cluster (and the local ledger's USDC-like mint too). */
 export const USDC_DECIMALS = 6;
@@ -81,6 +83,14 @@ export async function resolveAsset(rpc: LedgerRpc, mint: string | null | undefin
   const known = knownAsset(mint);
   if (known) return known;
   if (!isAddress(mint!)) throw new AssetError(`not a mint address: ${mint}`);
+  // which program owns it, before decoding (a Token-2022 mint with extensions has another layout)
+  const { value: info } = await rpc.getAccountInfo(mint, { encoding: 'base64', commitment: 'confirmed' }).send();
+  if (info && info.owner === TOKEN_2022_PROGRAM_ADDRESS)
+    throw new AssetError(
+      `${mint} is a Token-2022 mint: Axon pays with the classic Token Program only — a Token-2022 mint can carry transfer fees, hooks or confidential transfers that change what a TransferChecked moves, so its prices could not be checked exactly; not accepted`,
+    );
+  if (info && info.owner !== TOKEN_PROGRAM_ADDRESS)
+    throw new AssetError(`${mint} is no SPL token mint (an account of program ${info.owner})`);
   const acc = await fetchMaybeMint(rpc, mint).catch((e: unknown) => {
     throw new AssetError(`${mint} is no SPL token mint: ${(e as Error).message}`);
   });

@@ -30,11 +30,14 @@ import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
 import { DEFAULT_FEE_POLICY, FeePlanner, type Budget, type FeePolicy } from './fees';
-import { watchLamports } from './nonce';
+import { watchLamports, watchTokenBalance } from './nonce';
 import {
   backoffMs,
   createRpc,
+  PUBLIC_RPC_PACING,
   RpcMeter,
+  RpcPacer,
+  type PacingPolicy,
   SubscriptionsHolder,
   type RpcHealth,
   type LedgerRpc,
@@ -92,6 +95,9 @@ export interface LedgerClientOptions {
   retry?: RetryPolicy;
   /** Priority-fee cap and bid (default DEFAULT_FEE_POLICY). */
   fees?: Partial<FeePolicy>;
+  /** Request pacing (rpc.ts RpcPacer). Default: PUBLIC_RPC_PACING for any endpoint but a loopback
+   *  one (the embedded ledger has no limits); false = never paced. */
+  pacing?: PacingPolicy | false;
 }
 
 export type PostFailure = 'rejected' | 'failed' | 'gave-up' | 'closed';
@@ -118,6 +124,8 @@ export class SolanaLedgerClient implements LedgerClient {
   readonly rpc: LedgerRpc;
   /** Requests per method and the 429 state of this client's RPC endpoint. */
   readonly meter = new RpcMeter();
+  /** Paces requests under public limits (undefined: not paced). */
+  readonly pacer: RpcPacer | undefined;
   /** Compute-unit limit and priority fee of every transaction this client signs. */
   readonly fees: FeePlanner;
   readonly #subs: SubscriptionsHolder;
@@ -137,14 +145,16 @@ export class SolanaLedgerClient implements LedgerClient {
       : opts.rpcUrl
         ? { name: 'custom', rpcUrl: opts.rpcUrl, wsUrl: opts.wsUrl ?? wsUrlFor(opts.rpcUrl), airdrop: true }
         : resolveCluster(opts.cluster ?? 'local', { localPort: opts.localPort });
-    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter);
+    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
+    const pacing = opts.pacing === undefined ? (loopback ? false : PUBLIC_RPC_PACING) : opts.pacing;
+    this.pacer = pacing && (pacing.requestsPer10s > 0 || pacing.perMethodPer10s > 0) ? new RpcPacer(pacing) : undefined;
+    this.rpc = createRpc(this.endpoints.rpcUrl, this.#log, opts.retry, this.meter, this.pacer);
     this.#subs = new SubscriptionsHolder(this.endpoints.wsUrl);
     this.fees = new FeePlanner(this.rpc, this.#log, { ...DEFAULT_FEE_POLICY, ...opts.fees });
     this.#signer = opts.identity.signer();
     this.#signer.catch(() => undefined); // surfaced by post()
     this.garbage = new GarbageStats(this.#log);
     this.#postAttempts = opts.postAttempts ?? 6;
-    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(this.endpoints.rpcUrl);
     this.#watch = {
       rpc: this.rpc,
       subs: opts.push === false ? undefined : this.#subs,
@@ -398,13 +408,26 @@ export class SolanaLedgerClient implements LedgerClient {
     };
   }
 
+  watchTokenBalance(owner: Address, asset: Asset, onChange: (amount: bigint) => void): () => void {
+    const stop = watchTokenBalance(this.rpc, this.#watch.subs, owner, asset, onChange);
+    const onClose = (): void => stop();
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    return () => {
+      this.#closed.signal.removeEventListener('abort', onClose);
+      stop();
+    };
+  }
+
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict> {
     return verifyPayment({ rpc: this.rpc, db: this.#db, log: this.#log }, signature, expected);
   }
 
   /** The RPC endpoint's state as this client saw it (requests, 429s). */
   rpcHealth(): RpcHealth {
-    return this.meter.health();
+    return {
+      ...this.meter.health(),
+      pacing: this.pacer ? { ...this.pacer.policy, ...this.pacer.stats() } : null,
+    };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { getAddressDecoder, getAddressEncoder, isAddress, type Address } from '@
 import { randomBytes } from 'node:crypto';
 import type { MessageType } from './types';
 import { SCHEMA_HINT_MAX_BYTES, schemaHintProblem } from '../../../src-shared/stream-schema';
+import { multiaddr } from '@multiformats/multiaddr';
 
 export const NONCE_BYTES = 16;
 export const MAX_U64 = (1n << 64n) - 1n;
@@ -47,7 +48,7 @@ export const ENUMS = {
 
 export type FieldKind =
   | { k: 'string'; max: number; check?: (s: string) => string | undefined } // UTF-8, max bytes; check: a problem
-  | { k: 'strings'; max: number; items: number }
+  | { k: 'strings'; max: number; items: number; check?: (s: string) => string | undefined }
   | { k: 'bytes'; min: number; max: number }
   | { k: 'uint'; max: number; min?: number } // JS number, integer
   | { k: 'lamports'; max?: bigint } // bigint, u64 (at most max when given)
@@ -123,6 +124,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
       optional: true,
       doc: "rebroadcast: the data's latency from the origin when it leaves this node (ms, measured)",
     },
+    {
+      name: 'addrs',
+      kind: { k: 'strings', max: 120, items: 3, check: multiaddrProblem },
+      optional: true,
+      doc: 'where the seller answers before a purchase (free preview): public or relay multiaddrs, without /p2p/<seller>',
+    },
   ],
   Delist: [streamId],
   NodeAnnounce: [
@@ -188,6 +195,17 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
   ],
 };
 
+/** A multiaddr a stranger may dial (ip4/ip6/dns + tcp, or a relay circuit); the problem otherwise. */
+function multiaddrProblem(s: string): string | undefined {
+  if (!/^\/(ip4|ip6|dns4|dns6|dns)\//.test(s)) return `'${s.slice(0, 40)}' is not an IP/DNS multiaddr`;
+  try {
+    multiaddr(s);
+    return undefined;
+  } catch (e) {
+    return `'${s.slice(0, 40)}' is not a multiaddr: ${(e as Error).message}`;
+  }
+}
+
 const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8');
 const text = (max: number) => z.string().refine((s) => utf8Len(s) <= max, `longer than ${max} UTF-8 bytes`);
 const bytes = (min: number, max: number) =>
@@ -208,7 +226,9 @@ function zodFor(kind: FieldKind): z.ZodType {
         : text(kind.max);
     }
     case 'strings':
-      return z.array(text(kind.max)).max(kind.items);
+      return z
+        .array(zodFor({ k: 'string', max: kind.max, ...(kind.check ? { check: kind.check } : {}) }))
+        .max(kind.items);
     case 'bytes':
       return bytes(kind.min, kind.max);
     case 'uint':

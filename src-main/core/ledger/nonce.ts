@@ -43,7 +43,15 @@ import { encodeEnvelope, decodeEnvelope } from './envelope';
 import { newNonce } from './messages';
 import type { LedgerRpc, SubscriptionsHolder } from './rpc';
 import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from './topics';
-import { ataOf, parseTokenTransfer, SOL, TOKEN_PROGRAM_ADDRESS, transferInstructions, type Asset } from './assets';
+import {
+  ataOf,
+  balanceOf,
+  parseTokenTransfer,
+  SOL,
+  TOKEN_PROGRAM_ADDRESS,
+  transferInstructions,
+  type Asset,
+} from './assets';
 import {
   COMPUTE_BUDGET_PROGRAM,
   parseTransaction,
@@ -162,10 +170,21 @@ export interface VoucherExpectation {
   transfers: VoucherTransfer[];
   /** What they must be made in (default SOL); a token voucher pays into each recipient's token account. */
   asset?: Asset;
+  /** Further SOL transfers allowed beside `transfers` (a relay's share: docs/market.md "Priced
+   *  relays"): only to recipients `allowed` says yes to, at most `maxLamports` in all. */
+  others?: { allowed(to: string): boolean; maxLamports: bigint };
 }
 
 export type VoucherCheck =
-  { ok: true; signature: string; lamports: bigint } | { ok: false; reason: VoucherRefusal; detail: string };
+  | {
+      ok: true;
+      signature: string;
+      /** What `transfers` move in all. */
+      lamports: bigint;
+      /** The further transfers `others` let through (recipient, lamports); absent when none. */
+      others?: VoucherTransfer[];
+    }
+  | { ok: false; reason: VoucherRefusal; detail: string };
 
 const b64 = getBase64Encoder();
 const b58 = getBase58Decoder();
@@ -284,8 +303,18 @@ export async function checkVoucher(txBase64: string, exp: VoucherExpectation): P
     moved.delete(want.to);
     total += got;
   }
+  const others: VoucherTransfer[] = [];
+  let otherTotal = 0n;
+  for (const [to, lamports] of moved) {
+    if (!exp.others?.allowed(to)) continue;
+    others.push({ to: to as Address, lamports });
+    otherTotal += lamports;
+    moved.delete(to);
+  }
   if (moved.size > 0) return no('wrong-amount', `pays someone else too: ${[...moved.keys()].join(', ')}`);
-  return { ok: true, signature, lamports: total };
+  if (exp.others && otherTotal > exp.others.maxLamports)
+    return no('wrong-amount', `pays ${otherTotal} lamports to others, at most ${exp.others.maxLamports} allowed`);
+  return { ok: true, signature, lamports: total, ...(others.length ? { others } : {}) };
 }
 
 // ---- ledger side (the buyer's nonce account, the seller's settlement) ----
@@ -469,6 +498,57 @@ export function watchLamports(
   onChange: (lamports: bigint) => void,
   pollMs = 10_000,
 ): () => void {
+  return watchAccount(
+    subs,
+    addr,
+    async () => BigInt((await rpc.getBalance(addr, { commitment: 'confirmed' }).send()).value),
+    (n) => BigInt(n.lamports),
+    onChange,
+    pollMs,
+  );
+}
+
+/** Base units in an SPL token account's data (amount: u64 at byte 64); a closed account is 0. */
+function tokenAmountOf(n: { lamports: bigint | number; data: unknown }): bigint {
+  const d = n.data as [string, string] | undefined;
+  const bytes = Array.isArray(d) && typeof d[0] === 'string' ? Buffer.from(d[0], 'base64') : Buffer.alloc(0);
+  return bytes.length >= 72 ? bytes.readBigUInt64LE(64) : 0n;
+}
+
+/**
+ * Watch `owner`'s balance of a token (its associated token account) the same way: read once, then
+ * accountNotifications of that account; polling while the WebSocket is down. SOL: watchLamports.
+ */
+export function watchTokenBalance(
+  rpc: LedgerRpc,
+  subs: SubscriptionsHolder | undefined,
+  owner: Address,
+  asset: Asset,
+  onChange: (amount: bigint) => void,
+  pollMs = 10_000,
+): () => void {
+  if (asset.kind === 'sol') return watchLamports(rpc, subs, owner, onChange, pollMs);
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  void ataOf(owner, asset.mint).then((ata) => {
+    if (stopped) return;
+    stop = watchAccount(subs, ata, () => balanceOf(rpc, owner, asset), tokenAmountOf, onChange, pollMs);
+  });
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+/** Follow one account: `read` it, then decode each accountNotification; poll while the WebSocket is down. */
+function watchAccount(
+  subs: SubscriptionsHolder | undefined,
+  addr: Address,
+  read: () => Promise<bigint>,
+  decode: (n: { lamports: bigint | number; data: unknown }) => bigint,
+  onChange: (value: bigint) => void,
+  pollMs: number,
+): () => void {
   const ac = new AbortController();
   let last: bigint | null = null;
   const seen = (n: bigint): void => {
@@ -476,10 +556,7 @@ export function watchLamports(
     last = n;
     onChange(n);
   };
-  const poll = async (): Promise<void> => {
-    const { value } = await rpc.getBalance(addr, { commitment: 'confirmed' }).send();
-    seen(BigInt(value));
-  };
+  const poll = async (): Promise<void> => seen(await read());
   void (async () => {
     while (!ac.signal.aborted) {
       await poll().catch(() => undefined);
@@ -490,7 +567,7 @@ export function watchLamports(
             .accountNotifications(addr, { commitment: 'confirmed', encoding: 'base64' })
             .subscribe({ abortSignal: ac.signal });
           await poll().catch(() => undefined); // a change between the read and the subscription
-          for await (const n of it) seen(BigInt(n.value.lamports));
+          for await (const n of it) seen(decode(n.value as { lamports: bigint; data: unknown }));
         } catch {
           if (!ac.signal.aborted) subs.renew(client);
         }
@@ -510,6 +587,9 @@ export async function lastSettledVoucher(
   nonceAccount: Address,
   buyer: Address,
   requestId: string,
+  /** Count only what went to these recipients (the seller; a relay's share in the same voucher is
+   *  not the seller's). Default: everything the buyer moved. */
+  to?: Address[],
 ): Promise<{ signature: string; period: number; lamports: bigint; fee: bigint } | null> {
   const sigs = await rpc.getSignaturesForAddress(nonceAccount, { commitment: 'confirmed', limit: 20 }).send();
   for (const s of sigs) {
@@ -530,7 +610,9 @@ export async function lastSettledVoucher(
     if (!memo || !memo.ok || memo.message.type !== 'Payment') continue;
     // what the buyer moved: lamports, or (a token-priced purchase) base units of its token
     const lamports =
-      parsed.transfers.filter((t) => t.from === buyer).reduce((a, t) => a + t.lamports, 0n) +
+      parsed.transfers
+        .filter((t) => t.from === buyer && (!to || to.includes(t.to as Address)))
+        .reduce((a, t) => a + t.lamports, 0n) +
       parsed.tokenTransfers.filter((t) => t.owner === buyer).reduce((a, t) => a + t.amount, 0n);
     return { signature: s.signature, period: memo.message.period, lamports, fee: BigInt(tx.meta?.fee ?? 0n) };
   }

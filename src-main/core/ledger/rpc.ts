@@ -74,6 +74,8 @@ export interface RpcHealth {
   requests: number;
   /** Requests per method, since start. */
   byMethod: Record<string, number>;
+  /** The pacing in force (null: not paced, e.g. the embedded local ledger) and what it held back. */
+  pacing?: (PacingPolicy & { paced: number; waitedMs: number }) | null;
 }
 
 /** How long a 429 keeps the rate-limited state visible after its pause ended. */
@@ -167,6 +169,90 @@ export class RpcMeter {
   }
 }
 
+/**
+ * Pacing under public limits: the node spends its RPC requests from token buckets — one for all
+ * requests, one per method — instead of only recovering from 429s. A bucket of `n` per 10 s refills
+ * at n/10 per second and holds n/4, so no 10 s window ever sees more than 1.25 × n. The defaults
+ * (PUBLIC_RPC_PACING) keep that under the published limits of public endpoints such as
+ * api.mainnet-beta.solana.com: 100 requests / 10 s per IP and 40 / 10 s per method.
+ */
+export interface PacingPolicy {
+  /** Requests of any method per 10 s (0 = not paced). */
+  requestsPer10s: number;
+  /** Requests of one method per 10 s (0 = not paced). */
+  perMethodPer10s: number;
+}
+export const PUBLIC_RPC_PACING: PacingPolicy = { requestsPer10s: 60, perMethodPer10s: 24 };
+
+class TokenBucket {
+  #tokens: number;
+  #at = Date.now();
+  constructor(
+    private readonly perMs: number,
+    readonly capacity: number,
+  ) {
+    this.#tokens = capacity;
+  }
+  #refill(now: number): void {
+    this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#at) * this.perMs);
+    this.#at = now;
+  }
+  /** Ms until `n` tokens are there (0: now). */
+  waitFor(n: number, now = Date.now()): number {
+    this.#refill(now);
+    const need = Math.min(n, this.capacity) - this.#tokens;
+    return need <= 0 ? 0 : Math.ceil(need / this.perMs);
+  }
+  take(n: number): void {
+    this.#tokens -= Math.min(n, this.capacity);
+  }
+}
+
+export class RpcPacer {
+  readonly #all: TokenBucket | undefined;
+  readonly #byMethod = new Map<string, TokenBucket>();
+  #paced = 0;
+  #waitedMs = 0;
+  constructor(readonly policy: PacingPolicy) {
+    if (policy.requestsPer10s > 0) this.#all = bucket(policy.requestsPer10s);
+  }
+
+  /** Wait until every one of `methods` (a batch counts each) may be sent now, then spend them. */
+  async take(methods: string[], signal?: AbortSignal | null): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+    let waited = false;
+    for (;;) {
+      const now = Date.now();
+      let wait = this.#all?.waitFor(methods.length, now) ?? 0;
+      for (const [m, n] of counts) wait = Math.max(wait, this.#method(m)?.waitFor(n, now) ?? 0);
+      if (wait === 0) break;
+      if (!waited) this.#paced += methods.length;
+      waited = true;
+      this.#waitedMs += wait;
+      await sleep(wait, signal ?? undefined);
+    }
+    this.#all?.take(methods.length);
+    for (const [m, n] of counts) this.#method(m)?.take(n);
+  }
+
+  #method(m: string): TokenBucket | undefined {
+    if (this.policy.perMethodPer10s <= 0) return undefined;
+    let b = this.#byMethod.get(m);
+    if (!b) this.#byMethod.set(m, (b = bucket(this.policy.perMethodPer10s)));
+    return b;
+  }
+
+  /** Requests that had to wait for their turn, and how long they waited in total. */
+  stats(): { paced: number; waitedMs: number } {
+    return { paced: this.#paced, waitedMs: this.#waitedMs };
+  }
+}
+
+function bucket(per10s: number): TokenBucket {
+  return new TokenBucket(per10s / 10_000, Math.max(1, Math.floor(per10s / 4)));
+}
+
 function methodsOf(payload: unknown): string[] {
   const list = Array.isArray(payload) ? payload : [payload];
   return list.map((p) => String((p as { method?: unknown })?.method ?? '?'));
@@ -177,11 +263,13 @@ export function retryingTransport(
   log: Logger,
   policy: RetryPolicy = DEFAULT_RETRY,
   meter: RpcMeter = new RpcMeter(),
+  pacer?: RpcPacer,
 ): RpcTransport {
   return (async (config: Parameters<RpcTransport>[0]) => {
     const methods = methodsOf(config.payload);
     for (let attempt = 0; ; attempt++) {
       await meter.gate(config.signal);
+      await pacer?.take(methods, config.signal);
       meter.count(methods);
       try {
         const out = await inner(config);
@@ -205,8 +293,8 @@ export function retryingTransport(
   }) as RpcTransport;
 }
 
-export function createRpc(rpcUrl: string, log: Logger, policy?: RetryPolicy, meter?: RpcMeter) {
-  const transport = retryingTransport(createDefaultRpcTransport({ url: rpcUrl }), log, policy, meter);
+export function createRpc(rpcUrl: string, log: Logger, policy?: RetryPolicy, meter?: RpcMeter, pacer?: RpcPacer) {
+  const transport = retryingTransport(createDefaultRpcTransport({ url: rpcUrl }), log, policy, meter, pacer);
   return createSolanaRpcFromTransport(transport);
 }
 

@@ -44,6 +44,8 @@ export interface Listing extends Base {
   hops?: number;
   /** A rebroadcast: the latency its data has when it leaves this rebroadcaster, from the origin (ms, measured). */
   hopMs?: number;
+  /** Where the seller answers before a purchase (free preview): public or relay multiaddrs. */
+  addrs?: string[];
 }
 export interface Delist extends Base {
   type: 'Delist';
@@ -237,5 +239,7 @@ export interface LedgerClient {
   readonly fees: import('./fees').FeePlanner;
   /** Call `onChange` with an account's lamports now and on every change (subscription); returns stop. */
   watchLamports(addr: Address, onChange: (lamports: Lamports) => void): () => void;
+  /** The same for `owner`'s balance of a token (its associated token account; SOL: lamports). */
+  watchTokenBalance(owner: Address, asset: Asset, onChange: (amount: bigint) => void): () => void;
   close(): Promise<void>;
 }

@@ -34,6 +34,7 @@ import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
 import { VOUCHER_EXTRA_FEES } from './voucher';
+import { describeLiveness, pastRefreshPoint } from './liveness';
 import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
@@ -201,6 +202,8 @@ export class BuyerSide {
         );
       }
     }
+    // a listing past its refresh point: is its seller still there? (peer to peer, no transaction)
+    const live = await this.#liveness(listing);
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
       id,
@@ -213,6 +216,7 @@ export class BuyerSide {
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
+      ...(live ? { reason: `buy; ${live}` } : {}),
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
@@ -561,6 +565,24 @@ export class BuyerSide {
     this.runs.delete(run.id);
     const p = this.ctx.trades.purchase(run.id);
     if (p && !isFinal(p.state)) this.#move(run.id, to, reason);
+  }
+
+  /**
+   * Before a request transaction for a listing past its refresh point: check its seller peer to
+   * peer (liveness.ts). Reached → what to record; not reached → MarketError 'seller-unreachable'
+   * (nothing sent). A fresh listing, or no liveness service: undefined (ask over the ledger).
+   */
+  async #liveness(listing: ListingRow): Promise<string | undefined> {
+    if (!this.ctx.liveness || !pastRefreshPoint(listing)) return undefined;
+    const live = await this.ctx.liveness(addressToPeerId(listing.seller as Address).toString());
+    const text = describeLiveness(live);
+    this.ctx.log.info({ listing: listing.id, ...live }, 'seller liveness before a request');
+    if (!live.alive)
+      throw new MarketError(
+        'seller-unreachable',
+        `the seller of '${listing.id}' did not refresh its listing (posted ${Math.round((Date.now() - listing.publishedAt) / 1000)} s ago) and does not answer peer to peer: ${text}; nothing was sent`,
+      );
+    return text;
   }
 
   #move(id: string, to: PurchaseRow['state'], reason: string): void {

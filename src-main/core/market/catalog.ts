@@ -87,6 +87,7 @@ export class Catalog {
       upstream: m.upstream ? listingId(m.upstream.seller, m.upstream.streamId) : null,
       hops: m.origin ? (m.hops ?? 1) : 0,
       hopMs: m.hopMs ?? null,
+      addrs: m.addrs ?? [],
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
   }

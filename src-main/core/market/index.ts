@@ -10,6 +10,7 @@ export { STREAM_PROTOCOL, MAX_FRAME_BYTES, FrameDecoder, FrameError } from './fr
 export { StreamHub } from './hub';
 export { StreamServer, type Authorize, type StreamGrant } from './stream-server';
 export { openStream, StreamSession, StreamRefusedError, type ReceivedFrame, type SessionEnd } from './stream-client';
+export { PREVIEW_PROTOCOL, PREVIEW_LIMITS, PreviewError, PreviewServer, fetchPreview, type Preview } from './preview';
 export {
   SourceConfigSchema,
   SourceSupervisor,

@@ -20,6 +20,8 @@ import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
 import { LatencyMeter, MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
+import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
+import { addressToPeerId } from '../identity/identity';
 import {
   DEFAULT_TIMING,
   MarketError,
@@ -50,6 +52,8 @@ export interface MarketOptions {
   onNodeAnnounce?: (rx: Received<NodeAnnounce>) => void;
   /** Priced relays: which a purchase may use, and the share a relayed period pays (relay-pay.ts). */
   relayPricing?: RelayPricing;
+  /** Seller liveness peer to peer (liveness.ts); absent: the buyer relies on the ledger alone. */
+  liveness?: MarketContext['liveness'];
   /** The mesh's settings (docs/mesh.md): the default upload budget of a stream for sale. */
   mesh?: MeshOptions;
 }
@@ -95,6 +99,7 @@ export class Market extends EventEmitter<MarketEvents> {
       log,
       marketTopic,
       ...(opts.relayPricing ? { relayPricing: opts.relayPricing } : {}),
+      ...(opts.liveness ? { liveness: opts.liveness } : {}),
       ...(opts.mesh ? { mesh: opts.mesh } : {}),
       emit: (ev, ...args) => {
         try {
@@ -171,6 +176,19 @@ export class Market extends EventEmitter<MarketEvents> {
   }
   unsell(streamId: string): Promise<void> {
     return this.seller.remove(streamId);
+  }
+
+  /** A free preview of a listing: a few recent frames from its seller, peer to peer (preview.ts). */
+  async preview(listingId: string, o: FetchPreviewOptions = {}): Promise<Preview> {
+    const l = this.listingsStore.get(listingId);
+    if (!l || l.delistedAt !== null || l.expiresAt <= Date.now())
+      throw new PreviewError('unknown-listing', `no live listing '${listingId}'`);
+    const peer = addressToPeerId(l.seller);
+    return fetchPreview(
+      this.ctx.net.libp2p,
+      { listingId, streamId: l.streamId, peer, connection: this.ctx.net.bestConnection(peer), addrs: l.addrs },
+      o,
+    );
   }
 
   listings(filter: ListingFilter = {}): ListingRow[] {

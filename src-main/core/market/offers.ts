@@ -12,6 +12,7 @@ import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
 import { frameSigner } from './mesh';
+import { publicAddrs } from './preview';
 import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
 import {
   formatSchemaHint,
@@ -80,12 +81,11 @@ function canonicalHint(text: string): string {
 }
 
 /**
- * A Listing whose text fields leave too little room for the whole schema hint carries fewer of
- * its fields (formatSchemaHint drops the least useful first), down to none: the hint never makes
- * a listing too large to post.
+ * A Listing that does not fit a transaction whole (long title, description, tags) carries fewer
+ * of its schema hint's fields (formatSchemaHint drops the least useful first), down to none, then
+ * fewer preview addresses: the hint and the addresses never make a listing too large to post.
  */
-function fitSchema(msg: Listing): Listing {
-  if (!msg.schema) return msg;
+export function fitListing(msg: Listing): Listing {
   const size = (m: Listing): number => {
     try {
       return encodePayload(m).length;
@@ -95,20 +95,20 @@ function fitSchema(msg: Listing): Listing {
     }
   };
   if (size(msg) <= MAX_PAYLOAD_BYTES) return msg;
-  const without = { ...msg };
-  delete without.schema;
-  const room = MAX_PAYLOAD_BYTES - size(without) - 2; // the hint's CBOR text header (null → text)
-  if (room <= 8) return without;
-  const r = parseSchemaHint(msg.schema);
-  if (!r.ok) return without;
-  let max = Math.min(SCHEMA_HINT_MAX_BYTES, room);
-  for (;;) {
-    const hint = formatSchemaHint(r.schema, max);
-    const m = { ...msg, schema: hint };
-    if (size(m) <= MAX_PAYLOAD_BYTES) return m;
-    if (max <= 8) return without;
-    max -= 8;
+  let m: Listing = { ...msg };
+  const parsed = msg.schema ? parseSchemaHint(msg.schema) : null;
+  if (parsed?.ok) {
+    for (let max = SCHEMA_HINT_MAX_BYTES - 8; max > 8; max -= 8) {
+      m = { ...m, schema: formatSchemaHint(parsed.schema, max) };
+      if (size(m) <= MAX_PAYLOAD_BYTES) return m;
+    }
   }
+  delete m.schema;
+  while (size(m) > MAX_PAYLOAD_BYTES && m.addrs?.length) {
+    m = { ...m, addrs: m.addrs.slice(0, -1) };
+    if (m.addrs!.length === 0) delete m.addrs;
+  }
+  return m;
 }
 
 const SEQ_SAVE_EVERY = 256;
@@ -388,6 +388,9 @@ export class OfferBook {
     const upstream = o.upstream ? ref(o.upstream) : undefined;
     const hopMs = origin ? this.hopMs?.(l) : undefined;
     const schema = this.#schemaHint(l);
+    // where strangers reach this node for a free preview (preview.ts), when the stream offers one
+    const addrs =
+      o.preview === 'off' ? [] : publicAddrs(this.ctx.net.multiaddrs?.() ?? [], this.ctx.net.libp2p.peerId.toString());
     let msg: Listing = {
       type: 'Listing',
       nonce: newNonce(),
@@ -410,8 +413,9 @@ export class OfferBook {
       ...(upstream ? { upstream } : {}),
       ...(origin ? { hops: Math.max(1, o.hops) } : {}),
       ...(hopMs !== undefined ? { hopMs: Math.min(600_000, Math.max(0, Math.round(hopMs))) } : {}),
+      ...(addrs.length ? { addrs } : {}),
     };
-    msg = fitSchema(msg);
+    msg = fitListing(msg);
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
     const at = Date.now();
     this.#publishedAt.set(o.streamId, at);
@@ -438,6 +442,7 @@ export class OfferBook {
       upstream: o.upstream,
       hops: origin ? Math.max(1, o.hops) : 0,
       hopMs: msg.hopMs ?? null,
+      addrs: msg.addrs ?? [],
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
   }

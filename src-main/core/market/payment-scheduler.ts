@@ -27,9 +27,11 @@ function withinCap(p: PurchaseRow, fee: bigint): boolean {
  * the newest voucher (one at a time is unsettled), closing the nonce account, and creating it
  * (two signatures) if not done yet. Fees already paid are in `fees`.
  */
-function withinVoucherCap(p: PurchaseRow, fee: bigint, hasNonce: boolean): boolean {
+function withinVoucherCap(p: PurchaseRow, fee: bigint, hasNonce: boolean, relayShare = 0n): boolean {
+  // a token-priced purchase's cap is in the token: its fees (lamports) are shown beside it (pricing.ts)
+  if (p.mint) return p.spent + (p.pricePerPeriod ?? 0n) <= p.maxLamports;
   const reserve = 2n * fee + (hasNonce ? 0n : 2n * fee);
-  return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + reserve <= p.maxLamports;
+  return p.spent + p.fees + (p.pricePerPeriod ?? 0n) + relayShare + reserve <= p.maxLamports;
 }
 
 /** Period `k` (0-based) starts within the bought minutes. */
@@ -85,7 +87,9 @@ export class PaymentScheduler {
     let stop: string | null = null;
     const fee = await this.#fee(run).catch(() => null);
     if (fee !== null && !this.#fits(p, fee, this.#relayShare(p)?.lamports))
-      stop = `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
+      stop = p.mint
+        ? `spending cap reached (${p.spent} of ${p.maxLamports} base units of the token)`
+        : `spending cap reached (${p.spent} lamports + ${p.fees} lamports of fees of ${p.maxLamports})`;
     else if (!withinMinutes(p, next)) stop = `bought time used (${p.maxMinutes} min)`;
     if (!stop) {
       const periodStart = p.startedAt + p.paidThrough * p.periodMs;
@@ -146,7 +150,8 @@ export class PaymentScheduler {
   /** One more period fits the spending cap, under the purchase's way of paying. */
   #fits(p: PurchaseRow, fee: bigint, share: bigint | undefined): boolean {
     if (!this.#voucherMode(p, share)) return withinCap(p, fee + (share ?? 0n));
-    return withinVoucherCap(p, fee, this.vouchers.store.get(p.id, 'out') !== null);
+    // a relay's share rides in a SOL voucher (docs/market.md "Priced relays") and counts like a fee
+    return withinVoucherCap(p, fee, this.vouchers.store.get(p.id, 'out') !== null, p.mint ? 0n : (share ?? 0n));
   }
 
   /** The share of the next period owed to the priced relay the connection runs over now, if any. */
@@ -197,14 +202,40 @@ export class PaymentScheduler {
       // relay's share (a relay checks its share on the ledger; a voucher lands only when the seller
       // settles) — docs/market.md "Priced relays"
       if (this.#voucherMode(p, share?.lamports)) {
-        const why = await this.vouchers.vouch(run, p, period, fee);
+        const relayShare = share && !p.mint ? share : undefined;
+        const why = await this.vouchers.vouch(run, p, period, fee, relayShare);
         if (why !== null) throw new Error(`voucher for period ${period} not accepted: ${why}`);
         const now = this.ctx.trades.purchase(run.id)!;
         // a settlement read back meanwhile (vouchers.sync) may have booked this period already
         if (now.paidThrough < period)
-          this.ctx.trades.updatePurchase(p.id, { paidThrough: period, spent: now.spent + price });
+          this.ctx.trades.updatePurchase(p.id, {
+            paidThrough: period,
+            spent: now.spent + price,
+            fees: now.fees + (relayShare?.lamports ?? 0n),
+          });
         this.control.move(p.id, 'streaming', `vouched through period ${period}`);
         const v = this.vouchers.store.get(p.id, 'out');
+        if (relayShare && v?.tx && v.signature) {
+          this.ctx.relayPricing?.recordShare({
+            signature: v.signature,
+            requestId: p.id,
+            period,
+            payer: this.ctx.identity.address,
+            relay: relayShare.relay,
+            peer: p.seller,
+            lamports: relayShare.lamports,
+            reason: "in the voucher: lands with the seller's settlement",
+          });
+          // the relay checks it as the seller did and credits its share (it cannot wait for the
+          // settlement: that comes at the seller's credit limit or at the end)
+          const hand = this.ctx.relayPricing?.sendVoucher?.(relayShare.relayPeer, {
+            requestId: p.id,
+            period,
+            nonceAccount: v.nonceAccount,
+            tx: v.tx,
+          });
+          void hand?.catch(() => undefined);
+        }
         this.ctx.emit('payment', {
           direction: 'out',
           requestId: p.id,

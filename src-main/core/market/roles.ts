@@ -179,6 +179,7 @@ export class RoleDirectory {
         meter,
         pricePerMin: this.o.relayPrice!,
         graceMs: this.#timing.relayGraceMs,
+        libp2p: this.o.net.libp2p,
         pollMs: this.#timing.relayPayPollMs,
         ...(this.#store ? { store: this.#store } : {}),
         log: this.o.log,

@@ -19,6 +19,7 @@ import { StreamServer, type Authorize } from './stream-server';
 import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
+import { PreviewServer } from './preview';
 import { VoucherSeller, type Exposure } from './voucher';
 import { framingOf, type SourceConfig } from './sources/index';
 import { uplinkGrantFor } from './sources/uplink';
@@ -58,8 +59,28 @@ export class SellerSide {
   /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
   #rates = new StreamRate();
 
+  /** Free previews of the live streams (preview.ts). */
+  readonly previews: PreviewServer;
+
   constructor(private readonly ctx: MarketContext) {
     this.offers = new OfferBook(ctx, (id, reason) => this.#endSale(id, 'ended', reason));
+    this.previews = new PreviewServer(
+      ctx.net.libp2p,
+      {
+        stream: (streamId) => {
+          const l = this.offers.live.get(streamId);
+          if (!l || l.offer.paused || l.checking) return undefined;
+          return {
+            hub: l.hub,
+            format: l.offer.format,
+            framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
+            schema: l.offer.schemaHint,
+            preview: l.offer.preview,
+          };
+        },
+      },
+      ctx.log.child({ mod: 'preview' }),
+    );
     this.server = new StreamServer(ctx.net.libp2p, this.authorize, {
       keepAliveMs: ctx.timing.keepAliveMs,
       maxQueueFrames: ctx.timing.maxQueueFrames,
@@ -81,6 +102,7 @@ export class SellerSide {
 
   async start(): Promise<void> {
     await this.server.start();
+    await this.previews.start();
     await this.offers.startAll();
     const ttlMs = this.ctx.timing.listingTtlSec * 1000;
     // each listing re-posted half a TTL after its last post (offers.ts refreshDue)
@@ -124,6 +146,7 @@ export class SellerSide {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.server.stop();
+    await this.previews.stop();
     await this.vouchers.stop();
     for (const cs of this.#connects.values()) cs.close();
     this.#connects.clear();

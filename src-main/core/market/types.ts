@@ -26,6 +26,8 @@ export interface RelayPricing {
   /** The relay the best connection to `peer` runs over now and its share of a period of
    *  `periodMs`; undefined when the path is not relayed or the relay is free. */
   shareFor(peer: string, periodMs: number): { relay: string; relayPeer: string; lamports: bigint } | undefined;
+  /** Hand the relay a voucher (the seller accepted) that carries its share (vouchers mode). */
+  sendVoucher?(relayPeer: string, v: RelayVoucher): Promise<{ ok: boolean; reason?: string }>;
   /** Keep a share sent (the history: one row per share). */
   recordShare(row: {
     signature: string;
@@ -35,7 +37,18 @@ export interface RelayPricing {
     relay: string;
     peer: string;
     lamports: bigint;
+    /** e.g. that it travels in a voucher, landing with the seller's settlement */
+    reason?: string | null;
   }): void;
+}
+
+/** A voucher as the buyer hands it to a priced relay (market/relay-pay.ts RELAY_VOUCHER_PROTOCOL). */
+export interface RelayVoucher {
+  requestId: string;
+  period: number;
+  nonceAccount: string;
+  /** The signed durable-nonce transaction, base64. */
+  tx: string;
 }
 
 export interface MarketTiming {
@@ -143,7 +156,8 @@ export class MarketError extends Error {
       | 'source-failed'
       | 'loop'
       | 'too-deep'
-      | 'not-allowed',
+      | 'not-allowed'
+      | 'seller-unreachable',
     message: string,
   ) {
     super(message);

@@ -26,7 +26,10 @@ import {
   txStatus,
   voucherInstructions,
   type VoucherRefusal,
+  type VoucherTransfer,
 } from '../ledger/nonce';
+import { addressToPeerId, peerIdToAddress } from '../identity/identity';
+import { relayOf } from './relay-pay';
 import type { Budget } from '../ledger/fees';
 import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow, type SaleRow } from '../store/trades';
@@ -105,8 +108,13 @@ export class VoucherSeller {
   readonly #settling = new Map<string, Promise<void>>();
   /** Nonce values a sale's settlements consumed: a voucher signed against one is stale, not forged. */
   readonly #stale = new Map<string, Set<string>>();
+  /** Per sale: the relays its connection to the buyer ran over (a voucher may pay them their share). */
+  readonly #relays = new Map<string, Set<string>>();
+  /** Per sale: the relay shares its newest unsettled voucher carries (the buyer's balance must cover them too). */
+  readonly #othersOwed = new Map<string, bigint>();
   /** Buyer balance watches: buyer address → stop + last seen lamports. */
-  readonly #watches = new Map<string, { stop: () => void; lamports: bigint | null; sales: Set<string> }>();
+  /** Buyer balance watches: `sol:<buyer>` and `<mint>:<buyer>` → stop + last value seen. */
+  readonly #watches = new Map<string, BalanceWatch>();
 
   constructor(
     private readonly ctx: MarketContext,
@@ -202,6 +210,13 @@ export class VoucherSeller {
     if (m.period !== sale.paidThrough + 1)
       return refuse('wrong-period', `period ${m.period} out of order (vouched through ${sale.paidThrough})`);
     const owed = sale.pricePerPeriod * BigInt(m.period - cur.settledThrough);
+    // a relayed connection over a priced relay: the voucher may carry the relay's share beside
+    // ours (docs/market.md "Priced relays") — only to a relay this sale's connection ran over, and
+    // never more than what the voucher pays us
+    const relays = this.#relays.get(saleId) ?? new Set<string>();
+    this.#relays.set(saleId, relays);
+    const relay = relayOf(this.ctx.net.bestConnection(addressToPeerId(sale.buyer)));
+    if (relay) relays.add(peerIdToAddress(relay));
     const c = await checkVoucher(m.tx, {
       buyer: sale.buyer as Address,
       nonceAccount: cur.nonceAccount as Address,
@@ -211,6 +226,7 @@ export class VoucherSeller {
       transfers: [{ to: this.ctx.identity.address, lamports: owed }],
       // in what the sale is priced in: a token voucher must pay that mint (else 'wrong-mint')
       asset: await this.ctx.ledger.asset(sale.mint),
+      others: { allowed: (to) => relays.has(to), maxLamports: owed },
     });
     if (!c.ok) {
       if (c.reason === 'wrong-nonce' && this.#stale.get(saleId)?.has(lifetimeOf(m.tx) ?? ''))
@@ -238,12 +254,17 @@ export class VoucherSeller {
       signature: c.signature,
       state: 'vouched',
     });
+    const others = (c.others ?? []).reduce((a, t) => a + t.lamports, 0n);
+    this.#othersOwed.set(saleId, others);
     this.#watch(sale);
     const limit = creditLimit(sale.pricePerPeriod, this.store.settledBy(sale.buyer));
-    const bal = this.#watches.get(sale.buyer)?.lamports ?? null;
-    if (c.lamports >= limit) this.settle(saleId, `credit limit ${limit} lamports reached`);
-    else if (bal !== null && bal < c.lamports + 10_000n)
-      this.settle(saleId, `buyer balance ${bal} below what is owed (${c.lamports})`);
+    const bal = this.#watches.get(`sol:${sale.buyer}`)?.value ?? null;
+    const tokens = sale.mint ? (this.#watches.get(`${sale.mint}:${sale.buyer}`)?.value ?? null) : null;
+    if (c.lamports >= limit) this.settle(saleId, `credit limit ${limit} reached`);
+    else if (sale.mint && tokens !== null && tokens < c.lamports)
+      this.settle(saleId, `buyer token balance ${tokens} below what is owed (${c.lamports})`);
+    else if (bal !== null && bal < (sale.mint ? 0n : c.lamports) + others + SETTLE_FEE_MARGIN)
+      this.settle(saleId, `buyer balance ${bal} below what is owed (${c.lamports} + ${others} to relays)`);
     return ack(true);
   }
 
@@ -302,6 +323,7 @@ export class VoucherSeller {
     if (!stale) this.#stale.set(saleId, (stale = new Set()));
     stale.add(v.nonceValue);
     // a newer voucher may have arrived meanwhile? No: vouchers wait for settlements (onVoucher)
+    this.#othersOwed.delete(saleId);
     this.store.update(saleId, 'in', {
       tx: null,
       lamports: 0n,
@@ -337,7 +359,13 @@ export class VoucherSeller {
     if (st && st.value !== v.nonceValue) return 'the buyer advanced its nonce behind our back';
     const sale = this.ctx.trades.sale(v.requestId);
     const bal = sale ? await this.ctx.ledger.balance(sale.buyer as Address).catch(() => null) : null;
-    if (bal !== null && bal < v.lamports + 5000n)
+    if (sale?.mint) {
+      const asset = await this.ctx.ledger.asset(sale.mint).catch(() => null);
+      const tokens = asset ? await this.ctx.ledger.balanceOf(asset, sale.buyer as Address).catch(() => null) : null;
+      if (tokens !== null && tokens < v.lamports)
+        return `the buyer emptied its ${asset?.symbol ?? 'token'} account (${tokens} left, ${v.lamports} owed)`;
+      if (bal !== null && bal < 5000n) return `the buyer cannot pay the settlement's fee (${bal} lamports left)`;
+    } else if (bal !== null && bal < v.lamports + 5000n)
       return `the buyer emptied its account (${bal} lamports left, ${v.lamports} owed)`;
     return e.message.slice(0, 200);
   }
@@ -345,35 +373,79 @@ export class VoucherSeller {
   /** The sale ended: settle what is left, stop watching its buyer when it was the last. */
   onSaleEnd(saleId: string): void {
     const v = this.store.get(saleId, 'in');
-    if (v?.tx) this.settle(saleId, 'sale ended');
-    for (const [buyer, w] of this.#watches) {
+    if (v?.tx) void this.settle(saleId, 'sale ended').finally(() => this.#relays.delete(saleId));
+    else this.#relays.delete(saleId);
+    for (const [key, w] of this.#watches) {
       if (!w.sales.delete(saleId) || w.sales.size > 0) continue;
       w.stop();
-      this.#watches.delete(buyer);
+      this.#watches.delete(key);
     }
   }
 
-  /** Watch the buyer's balance (subscription): settle at once when it falls below what is owed. */
+  /**
+   * Watch the buyer's balances (subscriptions): SOL always — a SOL sale settles at once when the
+   * buyer's lamports fall below what is owed (+ the fee), a token sale when they cannot pay the
+   * settlement's fee — and, for a sale priced in a token (USDC), the buyer's token account: it
+   * settles at once when the token balance falls below what is owed.
+   */
   #watch(sale: SaleRow): void {
-    let w = this.#watches.get(sale.buyer);
-    if (!w) {
-      const entry = { stop: () => {}, lamports: null as bigint | null, sales: new Set<string>() };
-      entry.stop = this.ctx.ledger.watchLamports(sale.buyer as Address, (lamports) => {
-        entry.lamports = lamports;
+    const watch = (key: string, start: (entry: BalanceWatch) => () => void): void => {
+      let w = this.#watches.get(key);
+      if (!w) {
+        const entry: BalanceWatch = { stop: () => {}, value: null, sales: new Set<string>() };
+        entry.stop = start(entry);
+        this.#watches.set(key, (w = entry));
+      }
+      w.sales.add(sale.id);
+    };
+    watch(`sol:${sale.buyer}`, (entry) =>
+      this.ctx.ledger.watchLamports(sale.buyer as Address, (lamports) => {
+        entry.value = lamports;
         for (const id of entry.sales) {
-          // a sale priced in a token is owed token units, not lamports: its settlements come at the
-          // credit limit and at the end (watching the buyer's token account is not built yet)
-          if (this.ctx.trades.sale(id)?.mint) continue;
           const v = this.store.get(id, 'in');
-          if (v?.tx && lamports < v.lamports + 10_000n)
-            this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports})`);
+          if (!v?.tx) continue;
+          const others = this.#othersOwed.get(id) ?? 0n;
+          if (this.ctx.trades.sale(id)?.mint) {
+            if (lamports < SETTLE_FEE_MARGIN + others)
+              this.settle(id, `buyer SOL balance ${lamports} cannot pay the settlement's fee much longer`);
+          } else if (lamports < v.lamports + others + SETTLE_FEE_MARGIN)
+            this.settle(id, `buyer balance ${lamports} below what is owed (${v.lamports + others})`);
         }
+      }),
+    );
+    if (!sale.mint) return;
+    const mint = sale.mint;
+    watch(`${mint}:${sale.buyer}`, (entry) => {
+      let stop = (): void => {};
+      let stopped = false;
+      void this.ctx.ledger.asset(mint).then((asset) => {
+        if (stopped) return;
+        stop = this.ctx.ledger.watchTokenBalance(sale.buyer as Address, asset, (amount) => {
+          entry.value = amount;
+          for (const id of entry.sales) {
+            const v = this.store.get(id, 'in');
+            if (v?.tx && amount < v.lamports)
+              this.settle(id, `buyer ${asset.symbol} balance ${amount} below what is owed (${v.lamports})`);
+          }
+        });
       });
-      this.#watches.set(sale.buyer, (w = entry));
-    }
-    w.sales.add(sale.id);
+      return () => {
+        stopped = true;
+        stop();
+      };
+    });
   }
 }
+
+/** A buyer balance followed by subscription (SOL, or one token) and the sales it matters to. */
+interface BalanceWatch {
+  stop: () => void;
+  value: bigint | null;
+  sales: Set<string>;
+}
+
+/** Lamports a buyer keeps for a settlement's fee (base + a priority): below it, settle now. */
+const SETTLE_FEE_MARGIN = 10_000n;
 
 /** The nonce value ("blockhash") a wire transaction was signed against (null: unreadable). */
 function lifetimeOf(txBase64: string): string | null {
@@ -392,8 +464,20 @@ export class VoucherBuyer {
   readonly store: VoucherStore;
   /** The sync under way per purchase (sync()). */
   readonly #syncs = new Map<string, Promise<void>>();
+  /** Per purchase: each vouched period's relay share (kept in memory until a settlement covers it). */
+  readonly #relayShares = new Map<string, { period: number; relay: string; lamports: bigint }[]>();
+
+  /** The relays' transfers of a voucher: the shares of the periods after the last settlement,
+   *  cumulative per relay like the seller's amount. */
+  #shareTransfers(id: string, settledThrough: number): VoucherTransfer[] {
+    const list = (this.#relayShares.get(id) ?? []).filter((e) => e.period > settledThrough);
+    this.#relayShares.set(id, list);
+    const by = new Map<string, bigint>();
+    for (const e of list) by.set(e.relay, (by.get(e.relay) ?? 0n) + e.lamports);
+    return [...by].map(([to, lamports]) => ({ to: to as Address, lamports }));
+  }
   /** Each purchase's voucher budget and when it was planned. */
-  readonly #budgets = new Map<string, { at: number; budget: Budget }>();
+  readonly #budgets = new Map<string, { at: number; budget: Budget; transfers: number }>();
 
   constructor(private readonly ctx: MarketContext) {
     this.store = new VoucherStore(ctx.trades.db);
@@ -416,7 +500,13 @@ export class VoucherBuyer {
    * purchase has none (ONE transaction, its rent locked until the end), then a voucher stored,
    * sent, acknowledged. Returns null when the seller acknowledged it, else why not.
    */
-  async vouch(run: Run, p: PurchaseRow, period: number, fee: bigint): Promise<string | null> {
+  async vouch(
+    run: Run,
+    p: PurchaseRow,
+    period: number,
+    fee: bigint,
+    share?: { relay: string; lamports: bigint },
+  ): Promise<string | null> {
     const session = run.session;
     if (!session || session.ended) return 'no stream to the seller';
     const signer = await this.ctx.identity.signer();
@@ -442,6 +532,11 @@ export class VoucherBuyer {
       this.#addFees(p.id, n.sent.fee);
       this.ctx.log.info({ id: p.id, nonceAccount: n.account, rent: n.rent }, 'nonce account created for vouchers');
     }
+    // the period runs over a priced relay: its share goes in the voucher too (SOL vouchers only: a
+    // token voucher holds transfers of its token alone)
+    const shares = (this.#relayShares.get(p.id) ?? []).filter((e) => e.period !== period);
+    if (share && asset.kind === 'sol') shares.push({ period, relay: share.relay, lamports: share.lamports });
+    this.#relayShares.set(p.id, shares);
     for (let attempt = 0; attempt < 2; attempt++) {
       const price = p.pricePerPeriod ?? 0n;
       const lamports = price * BigInt(period - v.settledThrough);
@@ -450,7 +545,7 @@ export class VoucherBuyer {
         requestId: p.id,
         period,
         asset,
-        transfers: [{ to: p.seller as Address, lamports }],
+        transfers: [{ to: p.seller as Address, lamports }, ...this.#shareTransfers(p.id, v.settledThrough)],
         expiresAt: Math.floor(Date.now() / 1000) + MEMO_TTL_SEC,
       };
       const signed = await signVoucher({
@@ -500,9 +595,11 @@ export class VoucherBuyer {
     terms: Parameters<typeof voucherInstructions>[0],
   ): Promise<Budget> {
     const hit = this.#budgets.get(id);
-    if (hit && Date.now() - hit.at < BUDGET_TTL_MS) return hit.budget;
+    // planned again when a relay's share adds a transfer (more compute units)
+    const transfers = terms.transfers.length;
+    if (hit && hit.transfers === transfers && Date.now() - hit.at < BUDGET_TTL_MS) return hit.budget;
     const budget = await this.ctx.ledger.fees.budgetFor(signer, await voucherInstructions(terms));
-    this.#budgets.set(id, { at: Date.now(), budget });
+    this.#budgets.set(id, { at: Date.now(), budget, transfers });
     return budget;
   }
 
@@ -544,11 +641,14 @@ export class VoucherBuyer {
     if (st.value === v.nonceValue) return v;
     // the nonce moved: which of our vouchers of that value landed? (read back from the ledger:
     // the seller may have settled an older one than the newest we signed)
+    // what it paid the seller (a relay's share in the same voucher is booked with the fees)
+    const seller = this.ctx.trades.purchase(id)?.seller;
     const landed = await lastSettledVoucher(
       this.ctx.ledger.rpc,
       v.nonceAccount as Address,
       this.ctx.identity.address,
       id,
+      seller ? [seller as Address] : undefined,
     );
     if (landed && landed.period > v.settledThrough) {
       this.#addFees(id, landed.fee || fee); // what the settlement paid, as the ledger says

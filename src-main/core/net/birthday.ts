@@ -168,17 +168,23 @@ export async function birthdayProbe(o: BirthdayOptions): Promise<BirthdayResult>
           s.on('message', onMessage(s));
           const [lo, hi] = o.portRange ?? [1024, 65535];
           const max = o.maxProbes ?? 1000;
-          const every = 1000 / (o.ratePerSec ?? 100);
-          // a batch per timer tick keeps the rate under coarse timers; never above the rate asked
-          const tickMs = Math.max(10, every);
-          const perTick = Math.max(1, Math.round(tickMs / every));
-          const tick = setInterval(() => {
-            for (let i = 0; i < perTick && sent < max && !done; i++) {
-              s.send(packet(o.key, PROBE), randomInt(lo, hi + 1), o.peerIp);
-              sent++;
-            }
-            if (sent >= max) clearInterval(tick);
-          }, tickMs);
+          const rate = o.ratePerSec ?? 100;
+          // paced by the clock, not by counting ticks: a busy machine fires timers late, and the
+          // probes due since the start then go out in small batches (at most 50 ms worth at once),
+          // so the budget's probes are sent and the average never exceeds the rate asked
+          const began = Date.now();
+          const burst = Math.max(1, Math.ceil(rate / 20));
+          const tick = setInterval(
+            () => {
+              const due = Math.min(max, Math.floor(((Date.now() - began) * rate) / 1000) + 1);
+              for (let i = 0; i < burst && sent < due && !done; i++) {
+                s.send(packet(o.key, PROBE), randomInt(lo, hi + 1), o.peerIp);
+                sent++;
+              }
+              if (sent >= max) clearInterval(tick);
+            },
+            Math.max(10, 1000 / rate),
+          );
           timers.push(tick);
         }
       };

@@ -45,7 +45,9 @@ export function createDtlsCertificate(days = 30): DtlsCertificate {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const serial = randomBytes(8);
-  serial[0] = serial[0]! & 0x7f; // a positive INTEGER
+  // a positive INTEGER in minimal DER: first byte 0x01..0x7f (a leading 0x00 before a byte < 0x80 is
+  // illegal padding, refused by OpenSSL: one certificate in 256 failed to load)
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const name = seq(tlv(0x31, seq(CN, tlv(0x0c, Buffer.from('axon', 'ascii')))));
   const now = Date.now();
   const tbs = seq(

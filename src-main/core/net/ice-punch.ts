@@ -295,6 +295,25 @@ export class IcePunchSession {
     });
     this.birthdayPair = pair;
     if (this.#closed) throw new Error('the ICE session was closed while probing');
+    // one retry: seen once under load, libdatachannel had no ICE transport when the pair's
+    // candidate was added ("Got a remote candidate without ICE transport"); the NAT mappings of
+    // the pair live on (conntrack keeps them ≥ 30 s), so a fresh agent on the same port can use it
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#pairAgent(pair, remote, local);
+        break;
+      } catch (err) {
+        if (attempt >= 2 || this.#closed || signal?.aborted) throw err;
+        this.#muxerFactory.close();
+        this.pc.close();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return this.#established(iceMs, signal);
+  }
+
+  /** An agent bound to the pair's local port, with the sealed credentials, checking the pair. */
+  async #pairAgent(pair: BirthdayResult, remote: IceParams, local: IceParams): Promise<void> {
     this.#createAgent(pair.localPort, true);
     const creds = { iceUfrag: local.ufrag, icePwd: local.pwd };
     const pairCandidate = candidateLines([{ type: 'srflx', ip: pair.remote.ip, port: pair.remote.port }])[0]!;
@@ -327,7 +346,6 @@ export class IcePunchSession {
       );
     }
     await this.pc.addIceCandidate({ candidate: pairCandidate, sdpMid: '0' } as never);
-    return this.#established(iceMs, signal);
   }
 
   /** Run the checks until connected (or timeout) and upgrade to a libp2p connection. */

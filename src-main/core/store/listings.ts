@@ -34,6 +34,8 @@ export interface ListingRow {
   hops: number;
   /** A rebroadcast: the latency of its data from the origin when it leaves the rebroadcaster (ms). */
   hopMs: number | null;
+  /** Where the seller answers a preview (multiaddrs without /p2p/<seller>); empty: none given. */
+  addrs: string[];
 }
 
 export interface ListingFilter {
@@ -116,6 +118,7 @@ function listingFromRow(r: Raw): ListingRow {
     upstream: (r.upstream as string | null) ?? null,
     hops: n(r.hops ?? 0),
     hopMs: r.hop_ms === null || r.hop_ms === undefined ? null : n(r.hop_ms),
+    addrs: r.addrs ? (JSON.parse(r.addrs as string) as string[]) : [],
   };
 }
 
@@ -155,25 +158,26 @@ export class ListingStore {
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
   upsert(
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
       mint?: string | null;
       schemaHint?: string | null;
       upstream?: string | null;
       hops?: number;
       hopMs?: number | null;
+      addrs?: string[];
     },
   ): void {
     const id = listingId(l.seller, l.streamId);
-    const { schemaHint, ...rest } = l;
+    const { schemaHint, addrs, ...rest } = l;
     this.#upsert(id, rest);
     this.db
-      .prepare(`UPDATE listings SET schema_hint = ? WHERE id = ? AND published_at = ?`)
-      .run(schemaHint ?? null, id, l.publishedAt);
+      .prepare(`UPDATE listings SET schema_hint = ?, addrs = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, addrs?.length ? JSON.stringify(addrs) : null, id, l.publishedAt);
   }
 
   #upsert(
     id: string,
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs'> & {
+    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
       mint?: string | null;
       upstream?: string | null;
       hops?: number;

@@ -171,6 +171,8 @@ export class TradeStore {
     sinks: PurchaseRow['sinks'];
     expiresAt: number;
     mint?: string | null;
+    /** Reason of the first transition (default 'buy'). */
+    reason?: string;
   }): PurchaseRow {
     const t = now();
     this.db.transaction(() => {
@@ -193,7 +195,7 @@ export class TradeStore {
           t,
           p.mint ?? null,
         );
-      this.#transition('purchase', p.id, null, 'requested', 'buy', t);
+      this.#transition('purchase', p.id, null, 'requested', p.reason ?? 'buy', t);
     })();
     return this.purchase(p.id)!;
   }

@@ -68,6 +68,9 @@ class AppState {
       void this.refreshWallet();
     });
     api.on('sale', () => this.salesVersion++);
+    // the node follows the wallet's accounts by subscription and pushes each change (fees of
+    // listings and requests included): no polling here
+    api.on('balance', (b) => this.#onBalance(b));
     api.on('notice', (n) => this.toast(n));
     api.on('frames', (batch) => this.#onFrames(batch));
     void this.refreshStatus();
@@ -78,8 +81,18 @@ class AppState {
     setInterval(() => this.#sampleBytes(), 1000);
     // Rate samples once a second for every live purchase.
     setInterval(() => this.#sampleRates(), 1000);
-    // The balance also moves with fees (listings, requests): re-read it now and then.
-    setInterval(() => void this.refreshWallet(), 10_000);
+  }
+
+  #onBalance(b: { mint: string | null; balance: string }): void {
+    const w = this.wallet;
+    if (!w) return void this.refreshWallet();
+    if (b.mint === null) this.wallet = { ...w, balance: b.balance };
+    else if (w.tokens?.some((t) => t.asset.mint === b.mint))
+      this.wallet = {
+        ...w,
+        tokens: w.tokens.map((t) => (t.asset.mint === b.mint ? { ...t, balance: b.balance } : t)),
+      };
+    else void this.refreshWallet();
   }
 
   async refreshSettings(): Promise<void> {

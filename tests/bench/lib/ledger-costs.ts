@@ -76,13 +76,27 @@ interface PurchaseCost {
   reason: string;
 }
 
-async function onePurchase(ledger: LocalLedger, dir: string, mode: Mode): Promise<PurchaseCost> {
+async function onePurchase(
+  ledger: LocalLedger,
+  dir: string,
+  mode: Mode,
+  asset: 'sol' | 'usdc' = 'sol',
+): Promise<PurchaseCost> {
   const timing = { periodSec: PERIOD_SEC, graceSec: 2, listingTtlSec: 3600, payments: mode };
-  const seller = await node(ledger, dir, `seller-${mode}`, timing);
-  const buyer = await node(ledger, dir, `buyer-${mode}`, timing);
+  const seller = await node(ledger, dir, `seller-${mode}-${asset}`, timing);
+  const buyer = await node(ledger, dir, `buyer-${mode}-${asset}`, timing);
   try {
     await Promise.all([seller.airdrop(SOL), buyer.airdrop(SOL)]);
-    await seller.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 5 }, priceDirect: 60_000n });
+    // USDC: 0.06 USDC a minute from the local ledger's faucet (prices in base units, fees in SOL)
+    const usdc = asset === 'usdc' ? await buyer.ledger.usdc() : null;
+    if (usdc) await buyer.ledger.tokenFaucet(usdc, 10_000_000n);
+    await seller.sell({
+      streamId: 'wx',
+      title: 'Weather',
+      source: { kind: 'weather', hz: 5 },
+      priceDirect: 60_000n,
+      ...(usdc?.mint ? { mint: usdc.mint } : {}),
+    });
     const id = `${seller.identity.address}:wx`;
     await until('the listing at the buyer', 20_000, () => !!buyer.listing(id));
     const since = await slotNow(buyer);
@@ -99,9 +113,9 @@ async function onePurchase(ledger: LocalLedger, dir: string, mode: Mode): Promis
     const sale = seller.sale(p.id)!;
     return {
       buyerTx: await paidBy(buyer, buyer.identity.address, since),
-      buyerFees: b0 - b1 - pr.spent,
+      buyerFees: b0 - b1 - (usdc ? 0n : pr.spent), // SOL: fees (a USDC purchase spends tokens)
       sellerTx: await paidBy(seller, seller.identity.address, since),
-      sellerFees: s0 + sale.earned - s1,
+      sellerFees: s0 + (usdc ? 0n : sale.earned) - s1,
       periods: pr.paidThrough + 1,
       reason: `${pr.state}: ${pr.reason ?? ''}`,
     };
@@ -139,6 +153,7 @@ export async function ledgerCosts(): Promise<Row[]> {
     const fee = 5000n;
     const old = await onePurchase(ledger, dir, 'per-period');
     const now = await onePurchase(ledger, dir, 'voucher');
+    const usdc = await onePurchase(ledger, dir, 'voucher', 'usdc');
     const [oldListing, newListing] = await Promise.all([
       listingPerDay(ledger, dir, OLD_TTL_SEC, OLD_TTL_SEC / 3, 'lister-old'),
       listingPerDay(ledger, dir, DEFAULT_TIMING.listingTtlSec, DEFAULT_TIMING.listingTtlSec / 8, 'lister-new'),
@@ -161,6 +176,19 @@ export async function ledgerCosts(): Promise<Row[]> {
         '',
       ],
       ['seller: transactions per purchase', String(old.sellerTx), String(now.sellerTx), ''],
+      [
+        `buyer, USDC by voucher: transactions per purchase-hour (${usdc.periods} periods)`,
+        '',
+        perHour(usdc.buyerTx, usdc.periods).toFixed(0),
+        '≤ 6 + request/stop',
+      ],
+      [
+        'buyer, USDC by voucher: lamports of fees per purchase-hour (+ seller token account rent)',
+        '',
+        perHour(Number(usdc.buyerFees), usdc.periods).toFixed(0),
+        '',
+      ],
+      ['seller, USDC by voucher: transactions per purchase', '', String(usdc.sellerTx), ''],
       ['seller: transactions per stream-day, no buyer', oldListing.toFixed(0), newListing.toFixed(0), '≤ 30'],
       [
         'seller: lamports of fees per stream-day, no buyer',
@@ -174,7 +202,10 @@ export async function ledgerCosts(): Promise<Row[]> {
       `\nledger costs (real nodes, local ledger; ${PERIODS} periods of ${PERIOD_SEC} s stand for one hour at 60 s; listing TTLs scaled to 3 s and 8 s over ${WINDOW_SEC} s, old TTL ${OLD_TTL_SEC} s vs ${DEFAULT_TIMING.listingTtlSec} s)\n`,
     );
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[0]!) : c.padStart(w[i]!))).join('  '));
-    console.log(`per period: ${old.reason}\nvouchers:   ${now.reason}`);
+    console.log(`per period: ${old.reason}\nvouchers:   ${now.reason}\nUSDC:       ${usdc.reason}`);
+    console.log(
+      `listing liveness: a buyer checks a listing past its refresh point peer to peer (no transaction) before it requests; the seller's ${newListing.toFixed(0)} tx/day per listing is ${newListing <= 30 ? 'within' : 'OVER'} the goal of 30`,
+    );
     console.log(
       `(a voucher purchase also locks the nonce account's rent for its duration; it comes back at the close)\n`,
     );
@@ -187,6 +218,11 @@ export async function ledgerCosts(): Promise<Row[]> {
       {
         measurement: 'costs: buyer tx per purchase-hour, vouchers',
         value: perHour(now.buyerTx, now.periods),
+        unit: 'tx',
+      },
+      {
+        measurement: 'costs: buyer tx per purchase-hour, USDC vouchers',
+        value: perHour(usdc.buyerTx, usdc.periods),
         unit: 'tx',
       },
       { measurement: 'costs: seller tx per stream-day, TTL 300 s', value: oldListing, unit: 'tx' },

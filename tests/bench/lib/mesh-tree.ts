@@ -13,6 +13,8 @@ export const pct = (xs: number[], p: number): number => {
 
 export interface TreeInput {
   address: string;
+  /** A rebroadcaster stays one in the tree even with no buyer below it. */
+  role: 'origin' | 'rebroadcaster' | 'buyer';
   upstream: string | null;
   /** Arrival latency samples (ms) end to end, from the feeder to this node. */
   lat: number[];
@@ -20,6 +22,7 @@ export interface TreeInput {
 
 export interface TreeNode {
   address: string;
+  role: TreeInput['role'];
   depth: number;
   /** End-to-end latency at this node (ms). */
   p50: number;
@@ -28,7 +31,7 @@ export interface TreeNode {
   hopP50: number;
   hopP99: number;
   children: TreeNode[];
-  /** Leaf buyers below (this node's children without children of their own, and theirs). */
+  /** Buyers below: its children that are buyers, and those below its rebroadcasters. */
   buyers: number;
 }
 
@@ -45,6 +48,7 @@ export function buildTree(origin: string, nodes: TreeInput[]): { root: TreeNode;
     const p99 = depth === 0 ? 0 : pct(lat, 99);
     const t: TreeNode = {
       address: addr,
+      role: depth === 0 ? 'origin' : (by.get(addr)?.role ?? 'buyer'),
       depth,
       p50,
       p99,
@@ -55,7 +59,7 @@ export function buildTree(origin: string, nodes: TreeInput[]): { root: TreeNode;
     };
     for (const k of kids.get(addr) ?? [])
       if (!placed.has(k.address) && depth < 16) t.children.push(make(k.address, depth + 1, t));
-    t.buyers = t.children.reduce((a, c) => a + (c.children.length ? c.buyers : 1), 0);
+    t.buyers = t.children.reduce((a, c) => a + (c.role === 'buyer' ? 1 : c.buyers), 0);
     return t;
   };
   const root = make(origin, 0, null);
@@ -69,8 +73,8 @@ const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
 export function treeText(root: TreeNode): string {
   const lines: string[] = [`origin ${short(root.address)}  (${root.buyers} leaf buyers below)`];
   const walk = (t: TreeNode, indent: string): void => {
-    const inner = t.children.filter((c) => c.children.length);
-    const leaves = t.children.filter((c) => !c.children.length);
+    const inner = t.children.filter((c) => c.role !== 'buyer');
+    const leaves = t.children.filter((c) => c.role === 'buyer');
     if (leaves.length) {
       const p50 = pct(
         leaves.map((l) => l.p50),
@@ -116,8 +120,8 @@ export function treeSvg(name: string, title: string, root: TreeNode, footer: str
   const edges: { from: Box; to: Box; label: string }[] = [];
   let row = 0;
   const place = (t: TreeNode): Box => {
-    const inner = t.children.filter((c) => c.children.length);
-    const leaves = t.children.filter((c) => !c.children.length);
+    const inner = t.children.filter((c) => c.role !== 'buyer');
+    const leaves = t.children.filter((c) => c.role === 'buyer');
     const b: Box = {
       x: 16 + t.depth * COLW,
       y: 0,

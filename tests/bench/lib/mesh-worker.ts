@@ -31,6 +31,8 @@ export interface NodeReport {
   /** The seller the node's purchase streams from (its upstream in the tree); null for the origin. */
   upstream: string | null;
   purchaseId: string | null;
+  /** The listing the purchase streams (after any redirect). */
+  listingId: string | null;
   purchaseState: string | null;
   reason: string | null;
   /** ms from the Buy call to the first frame; null = no frame. */
@@ -46,6 +48,8 @@ export interface NodeReport {
   uploadBytesPerSec: number;
   /** The purchase's states after Buy: [state, ms after the Buy call]. */
   steps: [string, number][];
+  /** What it sold (origin, rebroadcasters): each sale's buyer, state, reason and lamports earned. */
+  sales: { buyer: string; state: string; reason: string | null; earned: string }[];
 }
 
 interface Hosted {
@@ -64,6 +68,8 @@ interface Hosted {
 
 const cfg = JSON.parse(process.env.AXON_MESH_WORKER ?? '{}') as WorkerConfig;
 const hosted: Hosted[] = [];
+/** Errors nothing caught (uncaught exceptions, unhandled rejections) in this process. */
+const crashes: string[] = [];
 /** The measurement window as this process timed it (ms). */
 let markAt = 0;
 let markEndAt = 0;
@@ -182,9 +188,11 @@ const handlers: Record<string, Handler> = {
       for (let k = a.from; k <= a.to && k < MAX_FRAMES; k++) if (!Number.isNaN(h.lat[k]!)) lat.push(h.lat[k]!);
       const p = h.purchaseId ? h.node.purchase(h.purchaseId) : undefined;
       return {
+        listingId: p?.listingId ?? null,
         address: h.node.identity.address,
         role: h.role,
-        upstream: h.upstream,
+        // the seller the purchase streams from now (a full seller's redirect moves it)
+        upstream: p?.seller ?? h.upstream,
         purchaseId: h.purchaseId,
         purchaseState: p?.state ?? null,
         reason: p?.reason ?? null,
@@ -197,8 +205,12 @@ const handlers: Record<string, Handler> = {
         steps: h.purchaseId
           ? h.node.history('purchase', h.purchaseId).map((t) => [t.to, Math.round(t.at - h.tBuy)] as [string, number])
           : [],
+        sales: h.node
+          .sales({ limit: 10_000 })
+          .map((x) => ({ buyer: x.buyer, state: x.state, reason: x.reason, earned: x.earned.toString() })),
       };
     }),
+  crashes: async () => crashes,
   usage: async () => ({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() }),
   stop: async () => {
     await Promise.all(hosted.map((h) => h.node.shutdown().catch(() => undefined)));
@@ -209,6 +221,15 @@ const handlers: Record<string, Handler> = {
 
 // only as a forked worker (mesh.ts imports this file for its types and nowMs)
 if (process.env.AXON_MESH_WORKER && process.send) {
+  // An error no node code caught is a defect of the product: say it (the bench lists it among its
+  // failures) and keep the other nodes of this process running, as other users' apps would.
+  const onCrash = (e: unknown): void => {
+    const msg = (e as Error)?.stack ?? String(e);
+    process.stderr.write(`${cfg.label}: uncaught: ${msg}\n`);
+    crashes.push(`${cfg.label}: uncaught: ${(e as Error)?.message ?? String(e)}`);
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   process.on('message', (m: { id: number; cmd: string; arg?: unknown }) => {
     const h = handlers[m.cmd];
     if (!h) return void process.send!({ ev: 'reply', id: m.id, error: `unknown command ${m.cmd}` });
