@@ -17,11 +17,16 @@ import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { frameVerifier } from './mesh';
+
+/** A rebroadcast purchase whose stream dropped fails over at once (a rebroadcaster that went away
+ *  rarely comes back within the 10 s its buyers may wait; docs/mesh.md "Faults"). */
+const FAILOVER_AFTER_RECONNECTS = 0;
 
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
 export type FrameListener = (
   purchaseId: string,
-  f: { seq: number; ts: number; payload: Uint8Array },
+  f: { seq: number; ts: number; payload: Uint8Array; sig?: Uint8Array },
   /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
   framing?: Framing,
 ) => void;
@@ -179,7 +184,20 @@ export class PurchaseStreams {
     const framing = session.welcome.framing ?? 'lines';
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
+    // a rebroadcast: every frame must carry its origin's signature (mesh.ts); an altered one is
+    // dropped before any sink sees it, and the purchase moves to another source
+    const listing = this.ctx.listings.get(p.listingId);
+    const verify = listing?.origin ? frameVerifier(listing.origin) : null;
     session.on('frame', (f) => {
+      if (verify && !verify(f)) {
+        if (run.stopping) return;
+        run.stopping = true; // nothing more from this stream reaches a sink
+        const why = f.sig
+          ? `frame #${f.seq} from the rebroadcaster does not match the origin's signature: altered`
+          : `frame #${f.seq} from the rebroadcaster carries no origin signature`;
+        this.ctx.log.warn({ id: run.id, seller: p.seller, seq: f.seq }, why);
+        return void this.control.failover(run, why);
+      }
       run.lastFrameAt = run.dataAt = Date.now();
       run.outputs?.write(f, framing);
       if (f.seq <= have) return; // fetched again for the raw file only
@@ -243,6 +261,14 @@ export class PurchaseStreams {
       return void this.control.finish(run, 'ended', `${why}; paid time over`);
     }
     run.reconnects++;
+    // a rebroadcaster that went away: its buyers move to another rebroadcaster or the origin
+    // rather than wait for it (docs/mesh.md "Faults")
+    if (
+      run.reconnects > FAILOVER_AFTER_RECONNECTS &&
+      p.startedAt !== null &&
+      this.ctx.listings.get(p.listingId)?.origin
+    )
+      return void this.control.failover(run, `the rebroadcaster is gone (${why})`);
     if (run.reconnects > 30) return void this.control.finish(run, 'failed', `${why}; gave up after 30 reconnects`);
     this.ctx.log.info({ id: run.id, why, attempt: run.reconnects }, 'reconnecting to the seller');
     if (p.state === 'streaming') this.control.move(run.id, 'connecting', why);
