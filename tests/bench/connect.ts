@@ -13,6 +13,7 @@
 // AXON_BENCH_DELAY_MS (50); AXON_BENCH_SCENARIOS (a filter by name); AXON_BENCH_TRIAL_MS (90000);
 // AXON_BENCH_PUBLIC_ROLES: roles of the lab's public Axon node configured by hand (default none:
 // default settings, the node takes its roles by itself).
+// AXON_BENCH_LAB: the lab's name (default axbench; another one lets two benches run side by side).
 import { NatLab, type LabHost, type LabProcess } from '../natlab/lab';
 import { spawnPeer, type ConnectedEvent, type Ready } from '../natlab/scenarios-helpers';
 import { PRODUCT_SCENARIOS, spawnProduct, startPublicNode } from '../natlab/product-helpers';
@@ -277,7 +278,8 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
 }
 
 export default async function run(): Promise<void> {
-  const lab = await NatLab.create({ name: 'axbench' });
+  // AXON_BENCH_LAB: another lab name, so two benches can run side by side on one machine
+  const lab = await NatLab.create({ name: process.env.AXON_BENCH_LAB ?? 'axbench' });
   try {
     if (MODE !== 'ladder') {
       const rows = await productPath(lab);

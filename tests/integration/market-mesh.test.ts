@@ -5,7 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MarketError } from '../../src-main/core/market/types';
-import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
+import { StreamHub } from '../../src-main/core/market/hub';
+import { Identity } from '../../src-main/core/identity/identity';
+import {
+  settleNativeThreads,
+  startChildNode,
+  startLedger,
+  startNode,
+  tempDir,
+  waitFor,
+  type ChildNode,
+} from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n;
@@ -14,14 +24,19 @@ describe('mesh: a rebroadcast tree', () => {
   let ledger: LocalLedger;
   const cleanups: (() => Promise<void>)[] = [];
   const nodes: AxonNode[] = [];
+  const children: ChildNode[] = [];
   const node = async (): Promise<AxonNode> => {
     const n = await startNode(ledger, {
       airdrop: SOL,
-      timing: { periodSec: 3, graceSec: 6, requestTimeoutMs: 20_000, keepAliveMs: 2000 },
+      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000 },
     });
     cleanups.unshift(n.cleanup);
     nodes.push(n.node);
     return n.node;
+  };
+  /** End a test's purchases (and so its streams and payments): the next test runs on a quiet ledger. */
+  const quiet = async (...ns: AxonNode[]): Promise<void> => {
+    for (const n of ns) await Promise.all(n.purchases({ active: true }).map((p) => n.stop(p.id)));
   };
   beforeAll(async () => {
     const l = await startLedger();
@@ -29,6 +44,7 @@ describe('mesh: a rebroadcast tree', () => {
     cleanups.push(l.cleanup);
   });
   afterAll(async () => {
+    await Promise.all(children.map((c) => c.kill()));
     await Promise.all(nodes.map((n) => n.shutdown()));
     await Promise.all(cleanups.slice(0, -1).map((c) => c()));
     await cleanups.at(-1)!();
@@ -45,15 +61,15 @@ describe('mesh: a rebroadcast tree', () => {
       priceRelay: PER_MIN / 2n,
     });
     const oid = `${origin.identity.address}:wx`;
-    await waitFor(() => r1.listing(oid), 20_000, 'origin listing on R1');
+    await waitFor(() => r1.listing(oid), 45_000, 'origin listing on R1');
     const one = await r1.rebroadcast(oid, { price: 40_000n, minutes: 5 });
     const r1id = `${r1.identity.address}:${one.offer.streamId}`;
     expect(one.offer.hops).toBe(1);
-    await waitFor(() => r2.listing(r1id), 20_000, "R1's rebroadcast on R2");
+    await waitFor(() => r2.listing(r1id), 45_000, "R1's rebroadcast on R2");
     const two = await r2.rebroadcast(r1id, { price: 30_000n, minutes: 5 });
     const r2id = `${r2.identity.address}:${two.offer.streamId}`;
     // the buyer sees the three tiers of the stream, each with its price and hop count
-    const l2 = await waitFor(() => buyer.listing(r2id), 20_000, "R2's rebroadcast on the buyer");
+    const l2 = await waitFor(() => buyer.listing(r2id), 45_000, "R2's rebroadcast on the buyer");
     expect(l2.origin).toBe(oid);
     expect(l2.upstream).toBe(r1id);
     expect(l2.hops).toBe(2);
@@ -64,13 +80,13 @@ describe('mesh: a rebroadcast tree', () => {
     let frames = 0;
     buyer.on('frame', () => frames++);
     const p = await buyer.buy(r2id, { minutes: 2 });
-    await waitFor(() => frames >= 10, 30_000, 'frames through two rebroadcasters');
-    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 20_000, 'the buyer paid R2');
+    await waitFor(() => frames >= 10, 45_000, 'frames through two rebroadcasters');
+    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 45_000, 'the buyer paid R2');
     // each node pays its upstream, at that upstream's price
     expect(buyer.purchase(p.id)!.pricePerPeriod).toBe((30_000n * 3n + 59n) / 60n);
-    await waitFor(() => r2.purchase(two.purchase.id)!.paidThrough >= 0, 20_000, 'R2 paid R1');
+    await waitFor(() => r2.purchase(two.purchase.id)!.paidThrough >= 0, 45_000, 'R2 paid R1');
     expect(r2.purchase(two.purchase.id)!.seller).toBe(r1.identity.address);
-    await waitFor(() => r1.purchase(one.purchase.id)!.paidThrough >= 0, 20_000, 'R1 paid the origin');
+    await waitFor(() => r1.purchase(one.purchase.id)!.paidThrough >= 0, 45_000, 'R1 paid the origin');
     // the origin sends each frame once: to R1
     expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
     expect(r1.sales().map((s) => s.buyer)).toEqual([r2.identity.address]);
@@ -78,14 +94,14 @@ describe('mesh: a rebroadcast tree', () => {
     // money follows the data: the origin's history names what it earned through R1, R1's through R2
     const viaR1 = await waitFor(
       () => origin.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r1.identity.address && e.earned > 0n),
-      20_000,
+      45_000,
       "the origin's earnings through R1",
     );
     expect(viaR1).toMatchObject({ listingId: r1id, streamId: 'wx', sales: 1 });
     expect(viaR1.earned).toBe(origin.sales()[0]!.earned);
     await waitFor(
       () => r1.earningsPerRebroadcaster().find((e) => e.rebroadcaster === r2.identity.address && e.earned > 0n),
-      20_000,
+      45_000,
       "R1's earnings through R2",
     );
     expect(r2.earningsPerRebroadcaster()).toEqual([]); // the buyer resells nothing
@@ -106,6 +122,7 @@ describe('mesh: a rebroadcast tree', () => {
     // nothing was bought for a refused rebroadcast
     expect(origin.purchases()).toHaveLength(0);
     expect(r1.purchases()).toHaveLength(1);
+    await quiet(buyer, r2, r1);
   });
 
   it('full is not the end: a full origin redirects the buyer to a rebroadcast and its node follows by itself', async () => {
@@ -120,22 +137,23 @@ describe('mesh: a rebroadcast tree', () => {
       capacity: 1,
     });
     const oid = `${origin.identity.address}:full`;
-    await waitFor(() => r1.listing(oid), 20_000, 'origin listing on R1');
+    await waitFor(() => r1.listing(oid), 45_000, 'origin listing on R1');
     const { offer } = await r1.rebroadcast(oid, { price: 45_000n, minutes: 5 });
     const rid = `${r1.identity.address}:${offer.streamId}`;
-    await waitFor(() => origin.sales().some((s) => s.state === 'streaming'), 20_000, 'R1 streaming from the origin');
-    await waitFor(() => buyer.listing(rid) && origin.listing(rid), 20_000, 'the rebroadcast on buyer and origin');
+    // R1 holds the one place: streaming and paid
+    await waitFor(() => origin.sales().some((s) => s.paidThrough >= 0), 45_000, 'R1 paid the origin');
+    await waitFor(() => buyer.listing(rid) && origin.listing(rid), 45_000, 'the rebroadcast on buyer and origin');
     let frames = 0;
     buyer.on('frame', () => frames++);
     // the user buys the ORIGIN at its direct price; the origin is full
     const p = await buyer.buy(oid, { minutes: 2 });
-    await waitFor(() => frames >= 5, 30_000, 'frames through the rebroadcast');
+    await waitFor(() => frames >= 5, 45_000, 'frames through the rebroadcast');
     const row = buyer.purchase(p.id)!;
     expect(row.seller).toBe(r1.identity.address);
     expect(row.listingId).toBe(rid);
     expect(row.tier).toBe('relay');
     // never above what the user accepted: the rebroadcast's price, under the origin's direct price
-    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 20_000, 'paid the rebroadcaster');
+    await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 45_000, 'paid the rebroadcaster');
     expect(buyer.purchase(p.id)!.pricePerPeriod).toBe((45_000n * 3n + 59n) / 60n);
     const redirect = buyer.history('purchase', p.id).find((t) => t.from === 'requested' && t.to === 'requested');
     expect(redirect?.reason).toMatch(
@@ -144,5 +162,137 @@ describe('mesh: a rebroadcast tree', () => {
     // the origin sold nothing to the buyer (it never took a place), R1 did
     expect(origin.sales().some((s) => s.buyer === buyer.identity.address)).toBe(false);
     expect(r1.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);
+    await quiet(buyer, r1);
+  });
+
+  it('a rebroadcaster that alters frames is caught by the origin signature; the buyer moves on to another', async () => {
+    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
+    await origin.sell({
+      streamId: 'tw',
+      title: 'Signed feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:tw`;
+    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
+    const [a, b] = await Promise.all([
+      // the buyer picks R1; R2 is cheaper, so moving to it stays within the price the user accepted
+      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
+      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
+    ]);
+    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
+    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
+    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    const texts = new Map<string, string[]>();
+    buyer.on('frame', (f) =>
+      texts.set(f.purchaseId, [...(texts.get(f.purchaseId) ?? []), Buffer.from(f.payload).toString('utf8')]),
+    );
+    const p1 = await buyer.buy(r1id, { minutes: 2 });
+    await waitFor(() => (texts.get(p1.id)?.length ?? 0) >= 5, 45_000, 'honest frames from R1').catch((e: unknown) => {
+      console.error(
+        JSON.stringify(
+          buyer.purchases().map((p) => [p.id, p.seller.slice(0, 6), p.state, p.reason, texts.get(p.id)?.length]),
+        ),
+        JSON.stringify(r1.purchases().map((p) => [p.id, p.state, p.reason, p.frames])),
+      );
+      throw e;
+    });
+    // R1 turns bad: its rebroadcast hub (the one serving our buyer) alters what it passes on
+    const publish = StreamHub.prototype.publish;
+    const victim = new Set<StreamHub>();
+    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, sig) {
+      if (victim.size === 0 && this.streamId === a.offer.streamId && this.subscribers.size > 0) victim.add(this);
+      if (victim.has(this)) payload = Buffer.from('{"TAMPERED":true}');
+      return publish.call(this, payload, ts, sig);
+    };
+    try {
+      const ended = await waitFor(
+        () => (buyer.purchase(p1.id)!.state === 'ended' ? buyer.purchase(p1.id) : null),
+        10_000,
+        'the altered stream stopped',
+      );
+      expect(ended!.reason).toMatch(/does not match the origin's signature: altered; moving to the rebroadcast/);
+      expect(ended!.reason).toContain(r2id);
+      const p2 = await waitFor(
+        () => buyer.purchases().find((p) => p.listingId === r2id),
+        10_000,
+        'a purchase of the honest rebroadcast',
+      );
+      await waitFor(() => (texts.get(p2.id)?.length ?? 0) >= 5, 45_000, 'frames from R2');
+      // not one altered frame reached the buyer, and the second purchase costs at most what was left
+      for (const t of texts.values()) expect(t.some((x) => x.includes('TAMPERED'))).toBe(false);
+      expect(p2.maxLamports).toBe(ended!.maxLamports - ended!.spent - ended!.fees);
+    } finally {
+      StreamHub.prototype.publish = publish;
+    }
+    await quiet(buyer, r1, r2);
+  });
+
+  it('a rebroadcaster killed mid-stream: its buyer is back within 10 s from another source, paying nothing twice', async () => {
+    const [origin, r2, buyer] = await Promise.all([node(), node(), node()]);
+    await origin.sell({
+      streamId: 'kl',
+      title: 'Kill feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:kl`;
+    const t = tempDir('axon-mesh-child-');
+    const r1 = await startChildNode(ledger, {
+      dataDir: t.dir,
+      identity: Identity.generate(),
+      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000 },
+    });
+    children.push(r1);
+    cleanups.unshift(async () => t.cleanup());
+    await r1.call('airdrop', { lamports: String(SOL) });
+    await waitFor(
+      async () => (await r1.call<{ id: string }[]>('listings')).some((l) => l.id === oid),
+      45_000,
+      'R1 sees the origin',
+    );
+    await waitFor(() => r2.listing(oid), 45_000, 'R2 sees the origin');
+    const a = await r1.call<{ offer: { streamId: string } }>('rebroadcast', {
+      listingId: oid,
+      price: '50000',
+      minutes: 5,
+    });
+    await r2.rebroadcast(oid, { price: 40_000n, minutes: 5 });
+    const r1id = `${r1.address}:${a.offer.streamId}`;
+    await waitFor(
+      () => buyer.listing(r1id) && buyer.listings().some((l) => l.seller === r2.identity.address),
+      45_000,
+      'both rebroadcasts',
+    );
+    const frames = new Map<string, number>();
+    buyer.on('frame', (f) => frames.set(f.purchaseId, (frames.get(f.purchaseId) ?? 0) + 1));
+    const p1 = await buyer.buy(r1id, { minutes: 2 });
+    await waitFor(
+      () => (frames.get(p1.id) ?? 0) >= 5 && buyer.purchase(p1.id)!.paidThrough >= 0,
+      45_000,
+      'streaming from R1',
+    );
+    await r1.kill();
+    const killedAt = Date.now();
+    const p2 = await waitFor(
+      () => buyer.purchases().find((p) => p.id !== p1.id && (frames.get(p.id) ?? 0) > 0),
+      10_000,
+      'frames again from another source',
+    ).catch((e: unknown) => {
+      console.error(
+        JSON.stringify(buyer.purchases().map((p) => [p.id, p.seller.slice(0, 6), p.state, p.reason, frames.get(p.id)])),
+        buyer.history('purchase', p1.id),
+      );
+      throw e;
+    });
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(p2.seller).toBe(r2.identity.address);
+    const old = buyer.purchase(p1.id)!;
+    expect(old.state).toBe('ended');
+    expect(old.reason).toMatch(/the rebroadcaster is gone/);
+    // never paid twice: the new purchase's cap is what the first one left of the user's cap
+    expect(buyer.purchase(p2.id)!.maxLamports).toBe(old.maxLamports - old.spent - old.fees);
   });
 });

@@ -6,7 +6,7 @@ import { Identity } from '../../src-main/core/identity/identity';
 
 interface Cmd {
   id: number;
-  cmd: 'airdrop' | 'sell' | 'buy' | 'purchase' | 'listings' | 'announce';
+  cmd: 'airdrop' | 'sell' | 'buy' | 'purchase' | 'listings' | 'announce' | 'rebroadcast';
   arg?: unknown;
 }
 
@@ -43,10 +43,16 @@ process.on('message', (m: Cmd) => {
         result = await node.buy(a.listingId as string, {
           minutes: a.minutes as number,
           out: a.out as string | undefined,
+          ...(a.raw ? { raw: a.raw as never } : {}),
         });
       else if (m.cmd === 'purchase') result = node.purchase(a.id as string);
       else if (m.cmd === 'listings') result = node.listings();
       else if (m.cmd === 'announce') result = await node.roles.announce();
+      else if (m.cmd === 'rebroadcast')
+        result = await node.rebroadcast(a.listingId as string, {
+          price: BigInt(a.price as string),
+          minutes: a.minutes as number,
+        });
       process.send!({ ev: 'reply', id: m.id, result: JSON.parse(JSON.stringify(result ?? null, big)) });
     } catch (e) {
       process.send!({ ev: 'reply', id: m.id, error: (e as Error).message });

@@ -123,15 +123,20 @@ describe('NAT lab: birthday probing EIM↔EDM', () => {
     expect(okMs.length / TRIALS).toBeGreaterThanOrEqual(0.8);
   }, 600_000);
 
-  // Skipped in session 4 as "stays 'connecting' since the punch merge". Nothing this test runs
-  // changed with that merge (birthday.ts, birthday-peer.ts and the lab are as they were when it
-  // passed; it drives node-datachannel directly, not ice-punch.ts), and it opened 12 of 12 here in
-  // three runs (2026-12-06, session 5). The product's own hand-off (the ladder's 'birthday' round,
-  // ice-punch.ts) is tested in birthday-product.test.ts.
+  // Skipped in session 4 as "stays 'connecting' since the punch merge". Nothing it runs changed
+  // with that merge (it drives node-datachannel directly, not ice-punch.ts); what made it fail is
+  // that it asserted every probing round finds a pair — each does with ~98 % (1 000 probes), so 5
+  // of 5 fail together in ~1 run of 10, more on a loaded machine (seen here: one round of five
+  // found nothing in 10 s, 50 ms per router, load ~15). The probing's rate is the first test's
+  // measure; this one measures ICE over the pairs that were found: every found pair must carry
+  // ICE, with enough pairs to mean something. The product's own hand-off (the ladder's 'birthday'
+  // round, ice-punch.ts) is tested in birthday-product.test.ts.
   test('the pair found carries an ICE connection (libjuice bound to the pair’s ports) through both NATs', async () => {
     const opened: number[] = [];
     const n = Math.min(5, TRIALS);
-    for (let i = 0; i < n; i++) {
+    let found = 0;
+    // up to n + 3 rounds until n pairs were found (a round that finds none is the first test's matter)
+    for (let i = 0; i < n + 3 && found < n; i++) {
       const key = randomBytes(32);
       const r = await trial(200 + i, [key, key], async (easy, hard) => {
         // the offer from the easy side to the hard one, the answer back (the ledger's job in the product)
@@ -158,10 +163,11 @@ describe('NAT lab: birthday probing EIM↔EDM', () => {
         const [a, b] = both;
         if (typeof a === 'number' && typeof b === 'number') opened.push(Math.max(a, b));
       });
-      expect(r.easy.event).toBe('found');
+      if (r.easy.event === 'found' && r.hard.event === 'found') found++;
     }
-    console.log(`BIRTHDAY_ICE_JSON ${JSON.stringify({ trials: n, opened: opened.length, ms: opened })}`);
-    expect(opened.length).toBe(n);
+    console.log(`BIRTHDAY_ICE_JSON ${JSON.stringify({ pairs: found, opened: opened.length, ms: opened })}`);
+    expect(found).toBeGreaterThanOrEqual(Math.min(3, n));
+    expect(opened.length).toBe(found);
   }, 600_000);
 
   test('a peer probing with the wrong key is never taken for the peer', async () => {

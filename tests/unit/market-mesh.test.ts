@@ -3,10 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { address, type Address } from '@solana/kit';
 import type { Listing } from '../../src-main/core/ledger/types';
+import { Identity } from '../../src-main/core/identity/identity';
+import { FrameDecoder, encodeData } from '../../src-main/core/market/frames';
 import type { ListingRow } from '../../src-main/core/store/listings';
 import {
   chainOf,
   derivedListingProblem,
+  frameSigner,
+  frameVerifier,
   fullBecause,
   MeshError,
   pickRedirect,
@@ -142,5 +146,26 @@ describe('mesh chains', () => {
     expect(none.listing).toBeNull();
     expect(none.why).toMatch(/90 per minute is above the 50 you accepted/);
     expect(none.why).toMatch(/another stream/);
+  });
+
+  it("frames carry the origin's signature through a hop; an altered payload or timestamp fails the check", () => {
+    const origin = Identity.generate();
+    const id = `${origin.address}:wx`;
+    const sign = frameSigner(origin.seed(), id);
+    const payload = Buffer.from('{"t":1}');
+    const sig = sign(1_700_000_000_000, payload);
+    // the origin's wire frame, decoded by a rebroadcaster and encoded again with its own seq
+    const [f] = new FrameDecoder().push(encodeData(7, 1_700_000_000_000, payload, sig));
+    const hop = f!.kind === 1 ? f : null;
+    const [g] = new FrameDecoder().push(encodeData(42, hop!.ts, hop!.payload, hop!.sig));
+    const check = frameVerifier(id);
+    expect(g).toMatchObject({ kind: 1, seq: 42, ts: 1_700_000_000_000 });
+    expect(check(g as { ts: number; payload: Uint8Array; sig?: Uint8Array })).toBe(true);
+    expect(check({ ts: 1_700_000_000_000, payload: Buffer.from('{"t":2}'), sig })).toBe(false);
+    expect(check({ ts: 1_700_000_000_001, payload, sig })).toBe(false);
+    expect(check({ ts: 1_700_000_000_000, payload })).toBe(false);
+    // another origin's key, or the same key for another stream, does not verify
+    expect(frameVerifier(`${Identity.generate().address}:wx`)({ ts: 1_700_000_000_000, payload, sig })).toBe(false);
+    expect(frameVerifier(`${origin.address}:other`)({ ts: 1_700_000_000_000, payload, sig })).toBe(false);
   });
 });

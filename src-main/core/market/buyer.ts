@@ -29,7 +29,7 @@ import type { LocalEndpoint } from './sinks/local-endpoint';
 import { parseRawSinks, type RawSinksConfig } from './sinks/raw';
 import type { MarketContext } from './context';
 import { MarketError, type BuyOptions } from './types';
-import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms } from './pricing';
+import { periodCost, pricePerMinute, pricePerPeriod, purchaseTerms, tierOf } from './pricing';
 import { formatAmount } from '../ledger/assets';
 import { BackgroundTasks } from './background-tasks';
 import { PaymentScheduler } from './payment-scheduler';
@@ -38,7 +38,7 @@ import { describeLiveness, pastRefreshPoint } from './liveness';
 import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
-import { pickRedirect } from './mesh';
+import { pickRedirect, rebroadcastsOf } from './mesh';
 
 /** A purchase follows at most this many redirects (then it is rejected with the reason). */
 const MAX_REDIRECTS = 2;
@@ -73,6 +73,7 @@ export class BuyerSide {
       finish: (run, to, reason) => this.#finish(run, to, reason),
       move: (id, to, reason) => this.#move(id, to, reason),
       stopPurchase: (id, reason) => this.stopPurchase(id, reason),
+      failover: (run, reason) => this.#tasks.run('failing over', () => this.#failover(run, reason)),
     };
     const payments = new PaymentScheduler(ctx, this.#tasks, control);
     this.#payments = payments;
@@ -322,6 +323,59 @@ export class BuyerSide {
       await this.#request(run, to, 'relay', p.maxMinutes, p.maxLamports);
     } catch (e) {
       this.#finish(run, 'failed', `could not send the request to ${to.id}: ${(e as Error).message}; nothing paid`);
+    }
+  }
+
+  /**
+   * Fail over a rebroadcast purchase (docs/mesh.md "Faults"): stop it (its rebroadcaster altered
+   * frames or went away; ServiceStop says why) and buy the same stream from the cheapest other
+   * healthy rebroadcast — or its origin — priced at most what the user accepted
+   * per minute, for the minutes left and with what is left of the spending cap (spent and fees
+   * deducted), so the two purchases together never cost more than the user accepted. Nothing
+   * fitting: the purchase just ends, saying why.
+   */
+  async #failover(run: Run, reason: string): Promise<void> {
+    const p = this.ctx.trades.purchase(run.id);
+    if (!p || isFinal(p.state)) return;
+    const from = this.ctx.listings.get(p.listingId);
+    const originId = from?.origin ?? null;
+    const ceiling = from ? pricePerMinute(from, p.tier) : null;
+    const me = this.ctx.identity.address;
+    const left = p.maxLamports - p.spent - p.fees;
+    const usedMin = p.startedAt ? Math.floor((Date.now() - p.startedAt) / 60_000) : 0;
+    const minutes = Math.max(1, p.maxMinutes - usedMin);
+    let next: ListingRow | null = null;
+    if (originId && ceiling !== null) {
+      const origin = this.ctx.listings.get(originId);
+      const alts = [
+        ...rebroadcastsOf(this.ctx.listings, originId, { except: [p.seller, me] }),
+        // or the origin itself, at its direct price (only when that is within what the user accepted)
+        ...(origin &&
+        origin.seller !== me &&
+        origin.healthy &&
+        origin.delistedAt === null &&
+        origin.expiresAt > Date.now()
+          ? [origin]
+          : []),
+      ].filter((l) => {
+        const price = pricePerMinute(l, tierOf(l));
+        return price !== null && price <= ceiling && (l.mint ?? null) === p.mint;
+      });
+      next = alts[0] ?? null;
+    }
+    const moving = next ? `; moving to ${next.origin ? `the rebroadcast ${next.id}` : `the origin ${next.id}`}` : '';
+    await this.stopPurchase(p.id, `${reason}${moving || '; no other source of this stream within your price'}`);
+    if (!next) return;
+    try {
+      const q = await this.buy(next, {
+        minutes,
+        maxLamports: left,
+        serve: p.sinks.serve,
+        ...(p.sinks.file ? { out: p.sinks.file } : {}),
+      });
+      this.ctx.log.info({ from: p.id, to: q.id, listing: next.id, cap: String(left) }, 'failed over');
+    } catch (e) {
+      this.ctx.log.warn({ id: p.id, err: (e as Error).message }, 'failover purchase could not start');
     }
   }
 

@@ -8,6 +8,9 @@
 //   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end, and the
 //           payment vouchers: voucher (buyer → seller), voucher-ack and settled (seller → buyer),
 //           and uplink notices (seller → buyer: buyer messages refused, and why))
+//   SDATA   seq u64 ‖ source ts u64 ‖ origin's Ed25519 signature (64) ‖ payload    (seller → buyer)
+//           a stream that may be rebroadcast: the origin signs each frame, every hop passes the
+//           signature on, and a rebroadcast's buyer checks it (market/mesh.ts, docs/mesh.md)
 //   UPLINK  payload                                                   (buyer → seller, ≤ MAX_UPLINK_BYTES)
 //           bytes for the seller's source (device, stdin, MQTT topic) when the listing accepts
 //           them (sources/uplink.ts); refused ones are answered with CONTROL uplink, at most 1/s
@@ -32,6 +35,9 @@ export const KIND_PING = 2;
 export const KIND_PONG = 3;
 export const KIND_CONTROL = 4;
 export const KIND_UPLINK = 5;
+/** DATA signed by the stream's origin: seq u64 ‖ ts u64 ‖ Ed25519 signature (64) ‖ payload (docs/mesh.md). */
+export const KIND_SDATA = 6;
+export const SIG_BYTES = 64;
 /** Largest uplink message: it must fit a buyer frame. */
 export const MAX_UPLINK_BYTES = MAX_BUYER_FRAME_BYTES - 5;
 
@@ -178,7 +184,7 @@ export const ControlSchema = z.discriminatedUnion('t', [
 export type Control = z.infer<typeof ControlSchema>;
 
 export type Frame =
-  | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array }
+  | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array; sig?: Uint8Array }
   | { kind: typeof KIND_PING; ts: number }
   | { kind: typeof KIND_PONG; ts: number }
   | { kind: typeof KIND_CONTROL; control: Control }
@@ -197,7 +203,8 @@ function getU64(view: DataView, off: number): number {
 }
 
 /** One DATA frame, encoded once and shared by every subscriber of a hub. */
-export function encodeData(seq: number, ts: number, payload: Uint8Array): Uint8Array {
+export function encodeData(seq: number, ts: number, payload: Uint8Array, sig?: Uint8Array): Uint8Array {
+  if (sig) return encodeSignedData(seq, ts, payload, sig);
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new FrameError('frame-too-large', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   }
@@ -209,6 +216,26 @@ export function encodeData(seq: number, ts: number, payload: Uint8Array): Uint8A
   putU64(view, 5, seq);
   putU64(view, 13, ts);
   out.set(payload, 21);
+  return out;
+}
+
+/** A DATA frame with the origin's signature (KIND_SDATA). */
+function encodeSignedData(seq: number, ts: number, payload: Uint8Array, sig: Uint8Array): Uint8Array {
+  if (sig.length !== SIG_BYTES) throw new FrameError('bad-frame', `a frame signature has ${SIG_BYTES} bytes`);
+  if (payload.length > MAX_PAYLOAD_BYTES - SIG_BYTES) {
+    throw new FrameError(
+      'frame-too-large',
+      `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES - SIG_BYTES}`,
+    );
+  }
+  const out = Buffer.allocUnsafe(4 + 1 + 16 + SIG_BYTES + payload.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(0, 1 + 16 + SIG_BYTES + payload.length);
+  out[4] = KIND_SDATA;
+  putU64(view, 5, seq);
+  putU64(view, 13, ts);
+  out.set(sig, 21);
+  out.set(payload, 21 + SIG_BYTES);
   return out;
 }
 
@@ -253,6 +280,15 @@ function decodeBody(body: Uint8Array): Frame {
     case KIND_DATA:
       if (body.length < 17) throw new FrameError('bad-frame', 'DATA frame shorter than its header');
       return { kind, seq: getU64(view, 1), ts: getU64(view, 9), payload: body.subarray(17) };
+    case KIND_SDATA:
+      if (body.length < 17 + SIG_BYTES) throw new FrameError('bad-frame', 'signed DATA frame shorter than its header');
+      return {
+        kind: KIND_DATA,
+        seq: getU64(view, 1),
+        ts: getU64(view, 9),
+        sig: body.subarray(17, 17 + SIG_BYTES),
+        payload: body.subarray(17 + SIG_BYTES),
+      };
     case KIND_PING:
     case KIND_PONG:
       if (body.length !== 9) throw new FrameError('bad-frame', 'PING/PONG frame must hold 8 bytes');

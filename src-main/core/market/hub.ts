@@ -11,6 +11,8 @@ export interface HubFrame {
   seq: number;
   ts: number;
   payload: Uint8Array;
+  /** The origin's signature of the frame (a stream that may be rebroadcast; docs/mesh.md). */
+  sig?: Uint8Array;
   /** The encoded DATA frame (length prefix included), shared by all subscribers. */
   wire: Uint8Array;
 }
@@ -124,6 +126,8 @@ export interface HubEvents {
 export class StreamHub extends EventEmitter<HubEvents> {
   /** The framing of a hub fed by a purchase (a rebroadcast): its origin's (frames.ts). */
   framing: Framing | undefined = undefined;
+  /** An origin whose stream may be rebroadcast signs each frame (market/mesh.ts frameSigner). */
+  signer: ((ts: number, payload: Uint8Array) => Uint8Array) | undefined = undefined;
   readonly subscribers = new Set<Subscriber>();
   #nextSeq = 0;
   #replay: HubFrame[] = [];
@@ -151,9 +155,11 @@ export class StreamHub extends EventEmitter<HubEvents> {
     if (seq > this.#nextSeq) this.#nextSeq = seq;
   }
 
-  publish(payload: Uint8Array, ts = Date.now()): HubFrame {
+  /** Publish a frame; `sig` is the origin's signature a rebroadcast passes on (else the hub's signer's). */
+  publish(payload: Uint8Array, ts = Date.now(), sig?: Uint8Array): HubFrame {
     const seq = this.#nextSeq++;
-    const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload) };
+    const s = sig ?? this.signer?.(ts, payload);
+    const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload, s), ...(s ? { sig: s } : {}) };
     this.framesIn++;
     this.bytesIn += payload.length;
     this.#replay.push(f);

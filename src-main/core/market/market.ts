@@ -122,7 +122,7 @@ export class Market extends EventEmitter<MarketEvents> {
       this.latency.add(purchaseId, Date.now() - f.ts);
       for (const hub of this.seller.hubsFedBy(purchaseId)) {
         hub.framing = framing; // a rebroadcast keeps its origin's framing
-        hub.publish(f.payload, f.ts);
+        hub.publish(f.payload, f.ts, f.sig); // the origin's signature goes on unchanged
       }
       this.ctx.emit('frame', { purchaseId, ...f });
     });

@@ -2,6 +2,8 @@
 // and sells a derived listing that names its origin and, at depth ≥ 2, its upstream (the
 // rebroadcast it buys from). The rules every node applies alike live here: a chain's depth is at
 // most MAX_MESH_HOPS, the origin is named and live, and nobody appears twice in a chain (no loop).
+import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { getAddressEncoder } from '@solana/kit';
 import type { Listing } from '../ledger/types';
 import { MAX_MESH_HOPS } from '../ledger/messages';
 import { listingId, type ListingRow, type ListingStore } from '../store/listings';
@@ -261,4 +263,47 @@ export function pickRedirect(
   }
   if (best) return { listing: best.l };
   return { listing: null, why: seen.length ? seen.join('; ') : 'no rebroadcast named' };
+}
+
+// ---- origin signatures (docs/mesh.md "Tampering") ----
+//
+// An origin whose stream may be rebroadcast signs every frame: Ed25519 over
+//   "axon/frame/1" ‖ 0x00 ‖ origin listing id (UTF-8) ‖ 0x00 ‖ ts u64 BE ‖ payload
+// with its identity key (its address is the public key). Every hop passes the signature on
+// unchanged (KIND_SDATA, frames.ts); a buyer of a rebroadcast checks it against the origin the
+// listing names, so a rebroadcaster cannot alter a frame's bytes or its timestamp unnoticed.
+
+const FRAME_CONTEXT = Buffer.from('axon/frame/1\0', 'utf8');
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+function signedBytes(prefix: Buffer, ts: number, payload: Uint8Array): Buffer {
+  const t = Buffer.allocUnsafe(8);
+  t.writeBigUInt64BE(BigInt(ts));
+  return Buffer.concat([prefix, t, payload]);
+}
+const prefixOf = (originListingId: string): Buffer =>
+  Buffer.concat([FRAME_CONTEXT, Buffer.from(originListingId, 'utf8'), Buffer.from([0])]);
+
+/** The origin's frame signer for its listing `originListingId` (node:crypto Ed25519). */
+export function frameSigner(
+  seed: Uint8Array,
+  originListingId: string,
+): (ts: number, payload: Uint8Array) => Uint8Array {
+  const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+  const prefix = prefixOf(originListingId);
+  return (ts, payload) => new Uint8Array(edSign(null, signedBytes(prefix, ts, payload), key));
+}
+
+/** A buyer's check of frames against the origin of listing `originListingId` (seller:stream). */
+export function frameVerifier(
+  originListingId: string,
+): (f: { ts: number; payload: Uint8Array; sig?: Uint8Array }) => boolean {
+  const seller = originListingId.split(':')[0]!;
+  const pub = Buffer.from(
+    getAddressEncoder().encode(seller as Parameters<ReturnType<typeof getAddressEncoder>['encode']>[0]),
+  );
+  const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
+  const prefix = prefixOf(originListingId);
+  return (f) => !!f.sig && edVerify(null, signedBytes(prefix, f.ts, f.payload), key, f.sig);
 }

@@ -40,6 +40,9 @@ export interface PurchaseControl {
   move(id: string, to: PurchaseRow['state'], reason: string): void;
   /** Stop a purchase and tell the seller (ServiceStop). */
   stopPurchase(id: string, reason: string): Promise<PurchaseRow>;
+  /** A rebroadcast purchase whose rebroadcaster altered frames or went away: stop it and buy the
+   *  same stream from another rebroadcaster or its origin (docs/mesh.md "Faults"). */
+  failover(run: Run, reason: string): void;
 }
 
 export function newRun(id: string): Run {

@@ -17,11 +17,16 @@ import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
+import { frameVerifier } from './mesh';
+
+/** A rebroadcast purchase whose stream dropped fails over at once (a rebroadcaster that went away
+ *  rarely comes back within the 10 s its buyers may wait; docs/mesh.md "Faults"). */
+const FAILOVER_AFTER_RECONNECTS = 0;
 
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
 export type FrameListener = (
   purchaseId: string,
-  f: { seq: number; ts: number; payload: Uint8Array },
+  f: { seq: number; ts: number; payload: Uint8Array; sig?: Uint8Array },
   /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
   framing?: Framing,
 ) => void;
@@ -65,10 +70,13 @@ export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | nu
   const p = ctx.trades.purchase(run.id);
   if (!p) return;
   const lastSeq = s ? Math.max(p.lastSeq, s.lastSeq) : p.lastSeq;
+  // the raw file's bytes written first, then where it stands: a resume cuts it back to here
+  const cp = run.outputs?.fileCheckpoint() ?? null;
   ctx.trades.updatePurchase(run.id, {
     lastSeq,
     frames: p.frames + run.frames,
     dropped: s ? Math.max(p.dropped, s.droppedBySeller + s.gaps) : p.dropped,
+    ...(cp && cp.seq >= 0 ? { rawFileSeq: cp.seq, rawFileOffset: cp.offset } : {}),
   });
   run.frames = 0;
 }
@@ -113,7 +121,21 @@ export class PurchaseStreams {
         await outputs.start({
           purchaseId: p.id,
           onError: (e) => this.ctx.log.warn({ id: p.id, err: e.message }, 'raw output failed'),
+          fileCheckpoint:
+            p.rawFileSeq !== null && p.rawFileOffset !== null ? { seq: p.rawFileSeq, offset: p.rawFileOffset } : null,
+          liveFrom: p.lastSeq,
         });
+        const fix = outputs.fileRepair;
+        if (fix.cut)
+          this.ctx.log.info(
+            { id: p.id, bytes: fix.cut, seq: p.rawFileSeq },
+            'raw file: cut back to its checkpoint (frames written after it come again, once)',
+          );
+        if (fix.missing)
+          this.ctx.log.warn(
+            { id: p.id, bytes: fix.missing },
+            'raw file: shorter than its checkpoint (the system lost writes): these bytes are missing',
+          );
       } catch (e) {
         await outputs.close();
         const paid = p.paidThrough >= 0;
@@ -128,7 +150,11 @@ export class PurchaseStreams {
       if (outputs.stats.tcpPort !== null)
         this.ctx.log.info({ id: p.id, port: outputs.stats.tcpPort }, 'serving the raw bytes on TCP');
     }
-    const lastSeq = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
+    // the frames every sink already has; a raw file checkpointed earlier resumes from its own
+    // checkpoint (the frames between come again: the raw file takes them, the others skip them)
+    const have = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
+    const rawSeq = run.outputs?.fileCheckpoint()?.seq;
+    const lastSeq = rawSeq !== undefined && rawSeq >= 0 ? Math.min(have, rawSeq) : have;
     const connection = this.#pickConnection(p.seller, conn);
     if (!connection) return void this.#retry(run, 'not connected to the seller');
     try {
@@ -158,11 +184,25 @@ export class PurchaseStreams {
     const framing = session.welcome.framing ?? 'lines';
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
+    // a rebroadcast: every frame must carry its origin's signature (mesh.ts); an altered one is
+    // dropped before any sink sees it, and the purchase moves to another source
+    const listing = this.ctx.listings.get(p.listingId);
+    const verify = listing?.origin ? frameVerifier(listing.origin) : null;
     session.on('frame', (f) => {
+      if (verify && !verify(f)) {
+        if (run.stopping) return;
+        run.stopping = true; // nothing more from this stream reaches a sink
+        const why = f.sig
+          ? `frame #${f.seq} from the rebroadcaster does not match the origin's signature: altered`
+          : `frame #${f.seq} from the rebroadcaster carries no origin signature`;
+        this.ctx.log.warn({ id: run.id, seller: p.seller, seq: f.seq }, why);
+        return void this.control.failover(run, why);
+      }
       run.lastFrameAt = run.dataAt = Date.now();
+      run.outputs?.write(f, framing);
+      if (f.seq <= have) return; // fetched again for the raw file only
       run.frames++;
       run.file?.write(f);
-      run.outputs?.write(f, framing);
       this.endpoint?.publish(run.id, f);
       this.onFrame(run.id, f, framing);
     });
@@ -221,6 +261,14 @@ export class PurchaseStreams {
       return void this.control.finish(run, 'ended', `${why}; paid time over`);
     }
     run.reconnects++;
+    // a rebroadcaster that went away: its buyers move to another rebroadcaster or the origin
+    // rather than wait for it (docs/mesh.md "Faults")
+    if (
+      run.reconnects > FAILOVER_AFTER_RECONNECTS &&
+      p.startedAt !== null &&
+      this.ctx.listings.get(p.listingId)?.origin
+    )
+      return void this.control.failover(run, `the rebroadcaster is gone (${why})`);
     if (run.reconnects > 30) return void this.control.finish(run, 'failed', `${why}; gave up after 30 reconnects`);
     this.ctx.log.info({ id: run.id, why, attempt: run.reconnects }, 'reconnecting to the seller');
     if (p.state === 'streaming') this.control.move(run.id, 'connecting', why);

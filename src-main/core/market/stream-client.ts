@@ -27,6 +27,8 @@ export interface ReceivedFrame {
   seq: number;
   ts: number;
   payload: Uint8Array;
+  /** The origin's signature (signed streams: docs/mesh.md). */
+  sig?: Uint8Array;
 }
 
 export interface SessionEnd {
