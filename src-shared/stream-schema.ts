@@ -268,3 +268,46 @@ export function mergeSchema(hint: StreamSchema | null | undefined, inferred: Str
 export function unitIn(s: StreamSchema | null | undefined, name: string): string | undefined {
   return s?.fields.find((f) => f.name === name)?.unit ?? unitOf(name);
 }
+
+/**
+ * A numeric field over time, one series per entity (the records' `key`: an aircraft's hex, a
+ * station id; without a key, one series named after the field). Times are the frames' source
+ * timestamps in unix seconds, ascending; a series has null where its entity had no value. At most
+ * `maxEntities` series: the entities seen most recently.
+ */
+export function entitySeries(
+  frames: { ts: number; text: string }[],
+  field: string,
+  key: string | undefined,
+  maxEntities = 8,
+): { t: number[]; series: { name: string; values: (number | null)[] }[] } {
+  const points = new Map<string, Map<number, number>>();
+  const lastSeen = new Map<string, number>();
+  for (const f of frames) {
+    const sec = f.ts / 1000;
+    for (const r of recordsOf(parseJson(f.text))) {
+      const v = r[field];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const k = key && r[key] !== undefined && r[key] !== null ? String(r[key]).trim() : field;
+      let m = points.get(k);
+      if (!m) points.set(k, (m = new Map()));
+      m.set(sec, v);
+      lastSeen.set(k, Math.max(lastSeen.get(k) ?? 0, sec));
+    }
+  }
+  const names = [...lastSeen.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, maxEntities)
+    .map(([k]) => k)
+    .sort();
+  const times = new Set<number>();
+  for (const n of names) for (const s of points.get(n)!.keys()) times.add(s);
+  const t = [...times].sort((a, b) => a - b);
+  return { t, series: names.map((n) => ({ name: n, values: t.map((s) => points.get(n)!.get(s) ?? null) })) };
+}
+
+/** The numeric field a live view charts first: one with a unit that is not a position. */
+export function defaultChartField(s: StreamSchema): string | undefined {
+  const nums = s.fields.filter((f) => f.kind === 'number' && !/^(lat|lon|latitude|longitude)$/.test(f.name));
+  return (nums.find((f) => f.unit) ?? nums[0])?.name;
+}

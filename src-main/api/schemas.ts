@@ -147,6 +147,18 @@ export const SettingsPatchSchema = z
       .string()
       .regex(/^\d{1,16}$/, 'one-click limit: a whole number of lamports')
       .refine((s) => !/^\d{1,16}$/.test(s) || Number(s) <= Number.MAX_SAFE_INTEGER, 'one-click limit is too large'),
+    rpcUrl: z
+      .url({ protocol: /^https?$/, error: 'the RPC URL must be an http(s) URL' })
+      .max(2048)
+      .nullable(),
+    rpcWsUrl: z
+      .url({ protocol: /^wss?$/, error: 'the WebSocket URL must be a ws(s) URL' })
+      .max(2048)
+      .nullable(),
+    rpcPriorityFeeCap: z
+      .string()
+      .regex(/^\d{1,10}$/, 'priority-fee cap: a whole number of lamports')
+      .refine((s) => !/^\d{1,10}$/.test(s) || Number(s) <= 1_000_000_000, 'priority-fee cap: at most 1 SOL'),
   })
   .partial()
   .strict();

@@ -4,6 +4,7 @@
 import type { SettingsPatch, SettingsResult, SettingsView } from '../../src-shared/contract/api';
 import { loadSettings, updateSettings, type Settings } from '../core/settings';
 import { UserFacingError } from './errors';
+import { redactUrl, RpcSecretStore } from '../core/ledger/rpc-secret';
 
 export interface SettingsContext {
   dataDir: string;
@@ -12,7 +13,19 @@ export interface SettingsContext {
 }
 
 /** Changes that only take effect when the node starts again. */
-const RESTART_KEYS = ['cluster', 'market', 'listenPort', 'roles', 'stunServers'] as const;
+const RESTART_KEYS = [
+  'cluster',
+  'market',
+  'listenPort',
+  'roles',
+  'stunServers',
+  'rpcUrl',
+  'rpcWsUrl',
+  'rpcPriorityFeeCapLamports',
+] as const;
+
+/** A URL that carries an API key (query or user part): the keychain's, never settings.json's. */
+const keyed = (url: string): boolean => /[?@]/.test(url.replace(/^https?:\/\//, ''));
 
 export function readSettingsView(ctx: SettingsContext): SettingsView {
   const s = loadSettings(ctx.settingsFile);
@@ -27,6 +40,20 @@ export function readSettingsView(ctx: SettingsContext): SettingsView {
     uiPort: s.uiPort,
     dataDir: ctx.dataDir,
     canStartOnLogin: Boolean(ctx.setStartOnLogin),
+    ...rpcView(ctx, s),
+  };
+}
+
+function rpcView(
+  ctx: SettingsContext,
+  s: Settings,
+): Pick<SettingsView, 'rpcUrl' | 'rpcKeyed' | 'rpcWsUrl' | 'rpcPriorityFeeCap'> {
+  const secret = new RpcSecretStore(ctx.dataDir).get();
+  return {
+    rpcUrl: secret ? redactUrl(secret) : s.rpcUrl,
+    rpcKeyed: secret !== null,
+    rpcWsUrl: s.rpcWsUrl,
+    rpcPriorityFeeCap: String(s.rpcPriorityFeeCapLamports),
   };
 }
 
@@ -39,12 +66,28 @@ export function writeSettings(ctx: SettingsContext, patch: SettingsPatch): Setti
     );
   }
   const before = loadSettings(ctx.settingsFile);
-  const { oneClickBuyMax, ...rest } = patch;
+  const { oneClickBuyMax, rpcUrl, rpcPriorityFeeCap, ...rest } = patch;
+  // the RPC URL: an API-key URL to the keychain (as `axon rpc key-url`), a plain one to settings.json
+  let keyChanged = false;
+  if (rpcUrl !== undefined) {
+    const secrets = new RpcSecretStore(ctx.dataDir);
+    const had = secrets.get();
+    if (rpcUrl !== null && keyed(rpcUrl)) {
+      try {
+        secrets.set(rpcUrl);
+      } catch (e) {
+        throw new UserFacingError('bad-input', `Cannot keep the RPC URL: ${(e as Error).message}`, 'Check the URL.');
+      }
+    } else if (had) secrets.clear();
+    keyChanged = had !== new RpcSecretStore(ctx.dataDir).get();
+  }
   const next = updateSettings(ctx.settingsFile, {
     ...(rest as Partial<Settings>),
     ...(oneClickBuyMax !== undefined ? { oneClickBuyMaxLamports: Number(oneClickBuyMax) } : {}),
+    ...(rpcUrl !== undefined ? { rpcUrl: rpcUrl !== null && keyed(rpcUrl) ? null : rpcUrl } : {}),
+    ...(rpcPriorityFeeCap !== undefined ? { rpcPriorityFeeCapLamports: Number(rpcPriorityFeeCap) } : {}),
   });
   if (patch.startOnLogin !== undefined) ctx.setStartOnLogin?.(patch.startOnLogin);
-  const restartRequired = RESTART_KEYS.some((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));
+  const restartRequired = keyChanged || RESTART_KEYS.some((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));
   return { settings: readSettingsView(ctx), restartRequired };
 }

@@ -498,6 +498,14 @@ export interface SettingsView {
   dataDir: string;
   /** Start-on-login is an Electron feature; false in the headless UI. */
   canStartOnLogin: boolean;
+  /** JSON-RPC endpoint overriding the cluster's (null: the cluster's). An API-key URL kept in the
+   *  keychain is shown only as `https://host/…` (rpcKeyed true). */
+  rpcUrl: string | null;
+  rpcKeyed: boolean;
+  /** WebSocket (pubsub) endpoint; null = derived from the RPC URL. */
+  rpcWsUrl: string | null;
+  /** The most a transaction pays for priority on top of its base fee (lamports). */
+  rpcPriorityFeeCap: LamportsString;
 }
 
 export interface SettingsPatch {
@@ -508,6 +516,11 @@ export interface SettingsPatch {
   stunServers?: string[];
   startOnLogin?: boolean;
   oneClickBuyMax?: LamportsString;
+  /** An RPC URL: a plain one goes to settings.json; one carrying an API key (`?…` or `user@`) goes
+   *  to the OS keychain (a 0600 file where none exists), never to settings.json. null = none of both. */
+  rpcUrl?: string | null;
+  rpcWsUrl?: string | null;
+  rpcPriorityFeeCap?: LamportsString;
 }
 
 export interface SettingsResult {

@@ -165,6 +165,15 @@ describe('the app in a real browser', () => {
     const buy = listing.getByTestId('buy');
     await expect.poll(() => buy.textContent()).toMatch(/Buy · 0\.0006 SOL per 60 s/);
     expect(await listing.textContent()).toContain('0.006 SOL + network fees for 10 min');
+    // what the frames hold, from the listing (inferred by the seller's node): fields with units
+    await expect
+      .poll(() => listing.getByTestId('schema-fields').textContent(), { timeout: 10_000 })
+      .toMatch(/alt_baro ft/);
+    // a free preview before buying: recent aircraft from the seller, columns with units, nothing bought
+    await listing.getByTestId('preview').click();
+    await expect.poll(() => listing.getByTestId('preview-row').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await listing.getByTestId('preview-col').allTextContents()).toContain('alt_baro (ft)');
+    expect(buyer.host.node.purchases()).toHaveLength(0);
     await shot(buyerPage, '2-buyer-browse');
 
     // --- Confirm before spend: what, price per period, fees per hour, cap, total at most, balance after.
@@ -188,6 +197,17 @@ describe('the app in a real browser', () => {
     await expect.poll(() => buyerPage.getByTestId('frame-row').count(), { timeout: 20_000 }).toBeGreaterThan(5);
     const tableText = await buyerPage.getByTestId('frames-table').textContent();
     expect(tableText).toMatch(/hex|flight|lat/);
+    expect(tableText).toContain('alt_baro (ft)'); // units on the table's columns
+    // a numeric field charted per aircraft: the altitude (the first field with a unit that is not a
+    // position), one line per hex, the unit on the axis
+    const chart = buyerPage.getByTestId('entity-chart');
+    await expect.poll(() => chart.getAttribute('data-entities'), { timeout: 10_000 }).not.toBe('0');
+    expect(Number(await chart.getAttribute('data-entities'))).toBeGreaterThan(1);
+    expect(await chart.getAttribute('data-unit')).toBe('ft');
+    expect(await chart.locator('.u-legend').textContent()).toMatch(/[0-9a-f]{6}/);
+    expect(await buyerPage.getByTestId('entity-chart-label').textContent()).toMatch(
+      /alt_baro \(ft\) over time, one line per hex/,
+    );
     await buyerPage.waitForTimeout(3000); // a few seconds of chart
     await shot(buyerPage, '3-buyer-purchases');
     const purchaseId = buyer.host.node.purchases()[0]!.id;

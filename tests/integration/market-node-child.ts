@@ -43,6 +43,7 @@ process.on('message', (m: Cmd) => {
         result = await node.buy(a.listingId as string, {
           minutes: a.minutes as number,
           out: a.out as string | undefined,
+          ...(a.raw ? { raw: a.raw as never } : {}),
         });
       else if (m.cmd === 'purchase') result = node.purchase(a.id as string);
       else if (m.cmd === 'listings') result = node.listings();

@@ -3,6 +3,8 @@
 // and binary Beast bytes.
 import { describe, expect, it } from 'vitest';
 import {
+  defaultChartField,
+  entitySeries,
   formatSchemaHint,
   inferSchema,
   mergeSchema,
@@ -152,5 +154,39 @@ describe("the Listing's schema hint", () => {
     expect(r.ok).toBe(false);
     expect(!r.ok && r.kind).toBe('schema');
     expect(!r.ok && r.detail).toMatch(/schema: 'alt baro ft': expected 'name' or 'name unit'/);
+  });
+});
+
+describe('per-entity series', () => {
+  it('one series per aircraft over the source times, nulls where an aircraft has no value', () => {
+    const snap = (ts: number, list: object[]) => ({ ts, text: JSON.stringify({ now: ts / 1000, aircraft: list }) });
+    const frames = [
+      snap(1000, [
+        { hex: 'a1', alt_baro: 1000 },
+        { hex: 'b2', alt_baro: 5000 },
+      ]),
+      snap(2000, [{ hex: 'a1', alt_baro: 1100 }]),
+      snap(3000, [
+        { hex: 'a1', alt_baro: 1200 },
+        { hex: 'b2', alt_baro: 4900, gs: 200 },
+      ]),
+    ];
+    const r = entitySeries(frames, 'alt_baro', 'hex');
+    expect(r.t).toEqual([1, 2, 3]);
+    expect(r.series).toEqual([
+      { name: 'a1', values: [1000, 1100, 1200] },
+      { name: 'b2', values: [5000, null, 4900] },
+    ]);
+    // no key: one series named after the field; the most recently seen entities when there are many
+    expect(entitySeries([{ ts: 5000, text: '{"temp_c":3}' }], 'temp_c', undefined).series).toEqual([
+      { name: 'temp_c', values: [3] },
+    ]);
+    const many = Array.from({ length: 12 }, (_, i) => snap(1000 * (i + 1), [{ hex: `h${i}`, gs: i }]));
+    expect(entitySeries(many, 'gs', 'hex', 3).series.map((s) => s.name)).toEqual(['h10', 'h11', 'h9']);
+  });
+
+  it('the chart starts on a field with a unit that is not a position', () => {
+    const s = inferSchema(['{"hex":"a","lat":1,"lon":2,"seen":1,"count":3}']);
+    expect(defaultChartField(s)).toBe('seen');
   });
 });

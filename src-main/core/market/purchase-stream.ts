@@ -70,10 +70,13 @@ export function saveProgress(ctx: MarketContext, run: Run, s: StreamSession | nu
   const p = ctx.trades.purchase(run.id);
   if (!p) return;
   const lastSeq = s ? Math.max(p.lastSeq, s.lastSeq) : p.lastSeq;
+  // the raw file's bytes written first, then where it stands: a resume cuts it back to here
+  const cp = run.outputs?.fileCheckpoint() ?? null;
   ctx.trades.updatePurchase(run.id, {
     lastSeq,
     frames: p.frames + run.frames,
     dropped: s ? Math.max(p.dropped, s.droppedBySeller + s.gaps) : p.dropped,
+    ...(cp && cp.seq >= 0 ? { rawFileSeq: cp.seq, rawFileOffset: cp.offset } : {}),
   });
   run.frames = 0;
 }
@@ -118,7 +121,21 @@ export class PurchaseStreams {
         await outputs.start({
           purchaseId: p.id,
           onError: (e) => this.ctx.log.warn({ id: p.id, err: e.message }, 'raw output failed'),
+          fileCheckpoint:
+            p.rawFileSeq !== null && p.rawFileOffset !== null ? { seq: p.rawFileSeq, offset: p.rawFileOffset } : null,
+          liveFrom: p.lastSeq,
         });
+        const fix = outputs.fileRepair;
+        if (fix.cut)
+          this.ctx.log.info(
+            { id: p.id, bytes: fix.cut, seq: p.rawFileSeq },
+            'raw file: cut back to its checkpoint (frames written after it come again, once)',
+          );
+        if (fix.missing)
+          this.ctx.log.warn(
+            { id: p.id, bytes: fix.missing },
+            'raw file: shorter than its checkpoint (the system lost writes): these bytes are missing',
+          );
       } catch (e) {
         await outputs.close();
         const paid = p.paidThrough >= 0;
@@ -133,7 +150,11 @@ export class PurchaseStreams {
       if (outputs.stats.tcpPort !== null)
         this.ctx.log.info({ id: p.id, port: outputs.stats.tcpPort }, 'serving the raw bytes on TCP');
     }
-    const lastSeq = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
+    // the frames every sink already has; a raw file checkpointed earlier resumes from its own
+    // checkpoint (the frames between come again: the raw file takes them, the others skip them)
+    const have = Math.max(p.lastSeq, run.file?.lastSeq ?? -1);
+    const rawSeq = run.outputs?.fileCheckpoint()?.seq;
+    const lastSeq = rawSeq !== undefined && rawSeq >= 0 ? Math.min(have, rawSeq) : have;
     const connection = this.#pickConnection(p.seller, conn);
     if (!connection) return void this.#retry(run, 'not connected to the seller');
     try {
@@ -178,9 +199,10 @@ export class PurchaseStreams {
         return void this.control.failover(run, why);
       }
       run.lastFrameAt = run.dataAt = Date.now();
+      run.outputs?.write(f, framing);
+      if (f.seq <= have) return; // fetched again for the raw file only
       run.frames++;
       run.file?.write(f);
-      run.outputs?.write(f, framing);
       this.endpoint?.publish(run.id, f);
       this.onFrame(run.id, f, framing);
     });

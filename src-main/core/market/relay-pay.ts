@@ -236,6 +236,9 @@ export class RelayPayChecker {
   async onVoucher(payerPeer: string, m: RelayVoucher): Promise<{ ok: boolean; reason?: string }> {
     const payer = peerIdToAddress(payerPeer);
     const relay = this.#reader.relay;
+    // only a peer with a circuit through us costs us a ledger read
+    const circuits = this.o.meter.circuits().filter((x) => x.src === payerPeer || x.dst === payerPeer);
+    if (circuits.length === 0) return { ok: false, reason: 'no relayed circuit of the payer here' };
     const st = await readNonce(this.o.ledger.rpc, m.nonceAccount as Address).catch(() => null);
     if (!st) return { ok: false, reason: `${m.nonceAccount} is no nonce account` };
     if (st.authority !== payer) return { ok: false, reason: "the nonce account is not the payer's" };
@@ -251,7 +254,6 @@ export class RelayPayChecker {
     if (!c.ok) return { ok: false, reason: `${c.reason}: ${c.detail}` };
     const mine = c.others?.find((t) => t.to === relay)?.lamports ?? 0n;
     if (mine === 0n) return { ok: false, reason: 'the voucher pays this relay nothing' };
-    const circuits = this.o.meter.circuits().filter((x) => x.src === payerPeer || x.dst === payerPeer);
     const other = (c.others ?? [])
       .filter((t) => t.to !== relay)
       .map((t) => addressToPeerId(t.to).toString())

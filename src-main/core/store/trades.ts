@@ -56,6 +56,9 @@ export interface PurchaseRow {
   updatedAt: number;
   /** Paid in this SPL token (prices, spent, cap in its base units; fees stay lamports); null = SOL. */
   mint: string | null;
+  /** The raw file's checkpoint (migration 011): the last frame in it and the file's size after it. */
+  rawFileSeq: number | null;
+  rawFileOffset: number | null;
 }
 
 export interface SaleRow {
@@ -127,6 +130,8 @@ function purchaseFrom(r: Raw): PurchaseRow {
     createdAt: n(r.created_at),
     updatedAt: n(r.updated_at),
     mint: (r.mint as string | null) ?? null,
+    rawFileSeq: nOrNull(r.raw_file_seq),
+    rawFileOffset: nOrNull(r.raw_file_offset),
   };
 }
 
@@ -231,6 +236,8 @@ export class TradeStore {
         | 'dropped'
         | 'startedAt'
         | 'peerInfo'
+        | 'rawFileSeq'
+        | 'rawFileOffset'
       >
     >,
   ): void {
@@ -248,6 +255,8 @@ export class TradeStore {
       dropped: 'dropped',
       startedAt: 'started_at',
       peerInfo: 'peer_info',
+      rawFileSeq: 'raw_file_seq',
+      rawFileOffset: 'raw_file_offset',
     };
     for (const [k, v] of Object.entries(u)) {
       if (v === undefined) continue;

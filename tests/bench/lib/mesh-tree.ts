@@ -104,7 +104,7 @@ const esc = (s: string): string => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt
  * (p50 / p99 ms).
  */
 export function treeSvg(name: string, title: string, root: TreeNode, footer: string[]): string {
-  const COLW = 250;
+  const COLW = 310;
   const ROWH = 34;
   const BOXW = 190;
   const BOXH = 26;
@@ -164,7 +164,7 @@ export function treeSvg(name: string, title: string, root: TreeNode, footer: str
   };
   place(root);
   const maxDepth = Math.max(...boxes.map((b) => b.x));
-  const W = maxDepth + BOXW + 40;
+  const W = Math.max(760, maxDepth + BOXW + 40);
   const H = 36 + Math.max(1, row) * ROWH + 20 + footer.length * 16;
   const parts: string[] = [];
   for (const e of edges) {

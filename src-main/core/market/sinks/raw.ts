@@ -6,10 +6,10 @@
 //         buyer names another address. A client that reads too slowly loses whole frames
 //         (counted), never the others' data.
 //   udp   a UDP forwarder: each frame is sent as one datagram to host:port (QGroundControl's 14550)
-//   file  a file of raw bytes (appended)
+//   file  a file of raw bytes (appended), checkpointed: see RawFile below
 //   mqtt  one MQTT message per frame to the buyer's broker under a chosen topic (mqtt.ts)
 // NDJSON with metadata stays available through FileSink (file.ts) and the local endpoint.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -61,6 +61,97 @@ const MAX_CLIENT_BUFFER = 8 * 1024 * 1024;
 /** Largest datagram UDP carries (IPv4). */
 const MAX_DATAGRAM = 65_507;
 
+/** Where a raw file stands: the last frame written and the file's size after it. */
+export interface RawFileCheckpoint {
+  seq: number;
+  offset: number;
+}
+
+/** Bytes held before they are written (a frame burst), and how long at most. */
+const FILE_FLUSH_BYTES = 64 * 1024;
+const FILE_FLUSH_MS = 100;
+
+/**
+ * The raw file output, byte-exact across a crash. Frames are appended with synchronous writes
+ * (batched: at most 64 KiB or 100 ms held), so what a checkpoint names is in the OS when the
+ * checkpoint is taken; the purchase saves the checkpoint (seq, size) in SQLite every second. On a
+ * resume after a crash the file is cut back to the checkpoint's size (bytes of frames written
+ * after it) and the stream resumes after the checkpoint's seq: the file gets each frame once.
+ * Frames at or before the checkpoint's seq are not written again.
+ */
+export class RawFile {
+  #fd: number | null;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #timer: NodeJS.Timeout | null = null;
+  /** The last frame handed to the file, and the file's size once everything handed is written. */
+  seq: number;
+  offset: number;
+  /** Bytes found beyond the checkpoint and cut at open (a crash between two checkpoints). */
+  readonly cutBytes: number;
+  /** The file was shorter than its checkpoint (the OS lost writes): bytes missing. */
+  readonly missingBytes: number;
+
+  constructor(
+    readonly path: string,
+    from: RawFileCheckpoint | null,
+    private readonly onError: (e: Error) => void,
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+    const size = existsSync(path) ? statSync(path).size : 0;
+    this.seq = from?.seq ?? -1;
+    this.offset = from ? Math.min(from.offset, size) : size;
+    this.cutBytes = from && size > from.offset ? size - from.offset : 0;
+    this.missingBytes = from && size < from.offset ? from.offset - size : 0;
+    if (this.cutBytes) truncateSync(path, from!.offset);
+    this.#fd = openSync(path, 'a');
+  }
+
+  /** Append a frame's bytes unless the file already has that frame. */
+  write(seq: number, parts: Uint8Array[]): void {
+    if (this.#fd === null || seq <= this.seq) return;
+    for (const p of parts) {
+      this.#pending.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+      this.#pendingBytes += p.length;
+      this.offset += p.length;
+    }
+    this.seq = seq;
+    if (this.#pendingBytes >= FILE_FLUSH_BYTES) this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => this.flush(), FILE_FLUSH_MS);
+      this.#timer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#fd === null || this.#pendingBytes === 0) return;
+    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    try {
+      for (let off = 0; off < buf.length;) off += writeSync(this.#fd, buf, off);
+    } catch (e) {
+      this.onError(new Error(`raw file ${this.path}: ${(e as Error).message}`));
+      closeSync(this.#fd);
+      this.#fd = null;
+    }
+  }
+
+  /** Write what is held, then say where the file stands (saved with the purchase's progress). */
+  checkpoint(): RawFileCheckpoint {
+    this.flush();
+    return { seq: this.seq, offset: this.offset };
+  }
+
+  close(): void {
+    this.flush();
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+}
+
 export interface RawSinkStats {
   framesOut: number;
   bytesOut: number;
@@ -74,7 +165,9 @@ export interface RawSinkStats {
 /** The raw outputs of one purchase; lives as long as the purchase runs (across reconnects). */
 export class RawOutputs {
   readonly stats: RawSinkStats = { framesOut: 0, bytesOut: 0, dropped: 0, tcpPort: null, tcpClients: 0, error: null };
-  #file: WriteStream | null = null;
+  #file: RawFile | null = null;
+  /** Frames up to this seq reached the live outputs before a restart: not sent to them again. */
+  #liveFrom = -1;
   #tcp: Server | null = null;
   #clients = new Set<Socket>();
   #udp: UdpSocket | null = null;
@@ -86,19 +179,28 @@ export class RawOutputs {
     readonly onUplink?: (bytes: Uint8Array) => void,
   ) {}
 
-  async start(o: { purchaseId: string; onError?: (e: Error) => void } = { purchaseId: '' }): Promise<void> {
+  async start(
+    o: {
+      purchaseId: string;
+      onError?: (e: Error) => void;
+      /** The raw file's saved checkpoint (a resume): the file is cut back to it. */
+      fileCheckpoint?: RawFileCheckpoint | null;
+      /** The last frame the purchase had when it resumed: the live outputs skip up to it. */
+      liveFrom?: number;
+    } = { purchaseId: '' },
+  ): Promise<void> {
     const fail = (e: Error): void => {
       this.stats.error = e.message;
       o.onError?.(e);
     };
     const c = this.config;
+    this.#liveFrom = o.liveFrom ?? -1;
     if (c.file) {
-      mkdirSync(dirname(c.file), { recursive: true });
-      this.#file = createWriteStream(c.file, { flags: 'a' });
-      this.#file.on('error', (e) => {
-        fail(new Error(`raw file ${c.file}: ${e.message}`));
-        this.#file = null;
-      });
+      try {
+        this.#file = new RawFile(c.file, o.fileCheckpoint ?? null, fail);
+      } catch (e) {
+        throw new Error(`cannot write the raw file ${c.file}: ${(e as Error).message}`, { cause: e });
+      }
     }
     if (c.tcp) {
       const srv = createServer((s) => {
@@ -138,12 +240,24 @@ export class RawOutputs {
     }
   }
 
-  write(f: { payload: Uint8Array }, framing: Framing): void {
+  /** The raw file's checkpoint now (null: no raw file): its bytes are written first. */
+  fileCheckpoint(): RawFileCheckpoint | null {
+    return this.#file?.checkpoint() ?? null;
+  }
+
+  /** Bytes the raw file had beyond its checkpoint at a resume (cut), and bytes it lacked. */
+  get fileRepair(): { cut: number; missing: number } {
+    return { cut: this.#file?.cutBytes ?? 0, missing: this.#file?.missingBytes ?? 0 };
+  }
+
+  write(f: { seq: number; payload: Uint8Array }, framing: Framing): void {
     const parts = rawBytes(framing, f.payload);
     const size = parts.reduce((n, p) => n + p.length, 0);
+    this.#file?.write(f.seq, parts);
+    // the live outputs had the frames up to liveFrom before the restart
+    if (f.seq <= this.#liveFrom) return;
     this.stats.framesOut++;
     this.stats.bytesOut += size;
-    if (this.#file) for (const p of parts) this.#file.write(p);
     for (const s of this.#clients) {
       if (s.writableLength > MAX_CLIENT_BUFFER) {
         this.stats.dropped++;
@@ -165,7 +279,7 @@ export class RawOutputs {
   async close(): Promise<void> {
     const file = this.#file;
     this.#file = null;
-    if (file) await new Promise<void>((r) => file.end(() => r()));
+    file?.close();
     for (const s of this.#clients) s.destroy();
     this.#clients.clear();
     const srv = this.#tcp;
