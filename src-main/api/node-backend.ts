@@ -62,6 +62,7 @@ export type AxonNodeLike = Pick<
   | 'solNeededToStart'
   | 'buy'
   | 'rebroadcast'
+  | 'purchasePath'
   | 'renew'
   | 'stopPurchase'
   | 'purchases'
@@ -123,6 +124,8 @@ class NodeViews {
     });
     v.frames = Math.max(v.frames, this.frames.count(p.id));
     v.schemaHint = this.node.listing(p.listingId)?.schemaHint ?? null;
+    const path = this.node.purchasePath(p.id);
+    if (path.length) v.path = path;
     const shares = this.node.relayPayments(p.id).filter((r) => r.direction === 'out');
     if (shares.length) v.relayShares = shares.reduce((a, r) => a + r.lamports, 0n).toString();
     return v;

@@ -17,6 +17,7 @@ import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
+import { pathOf, type PathHop } from './market/mesh';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
@@ -382,6 +383,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
   buy(listingId: string, o: BuyOptions & { tier?: Tier } = {}): Promise<PurchaseRow> {
     return this.#market.buy(listingId, o);
+  }
+  /** The path a purchase's data takes (origin → rebroadcasters → you) with each hop's added
+   *  latency, from the origin's frame timestamps (docs/mesh.md). Empty when the listing is gone. */
+  purchasePath(purchaseId: string): PathHop[] {
+    const p = this.#market.trades.purchase(purchaseId);
+    const l = p ? this.#market.listingsStore.get(p.listingId) : undefined;
+    if (!p || !l) return [];
+    return pathOf(this.#market.listingsStore, l, this.identity.address, this.#market.latency.median(purchaseId));
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {

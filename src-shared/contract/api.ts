@@ -220,6 +220,9 @@ export interface PurchaseView {
   updatedAt: number;
   /** What pricePerPeriod, maxLamports and spent are in (fees are lamports); absent = SOL. */
   asset?: AssetView;
+  /** The path the data takes, origin first, you last, with the latency each hop adds (ms; null:
+   *  not measured yet) — docs/mesh.md. */
+  path?: { node: string; role: 'origin' | 'rebroadcaster' | 'you'; addsMs: number | null }[];
 }
 
 export interface FrameView {

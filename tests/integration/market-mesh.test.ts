@@ -28,7 +28,7 @@ describe('mesh: a rebroadcast tree', () => {
   const node = async (): Promise<AxonNode> => {
     const n = await startNode(ledger, {
       airdrop: SOL,
-      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000 },
+      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 },
     });
     cleanups.unshift(n.cleanup);
     nodes.push(n.node);
@@ -87,6 +87,22 @@ describe('mesh: a rebroadcast tree', () => {
     await waitFor(() => r2.purchase(two.purchase.id)!.paidThrough >= 0, 45_000, 'R2 paid R1');
     expect(r2.purchase(two.purchase.id)!.seller).toBe(r1.identity.address);
     await waitFor(() => r1.purchase(one.purchase.id)!.paidThrough >= 0, 45_000, 'R1 paid the origin');
+    // honest status: the path origin → R1 → R2 → you, each hop with the latency it adds once measured
+    const path = await waitFor(
+      () => {
+        const ph = buyer.purchasePath(p.id);
+        return ph.at(-1)?.addsMs !== null ? ph : null;
+      },
+      45_000,
+      'the path with the last hop measured',
+    );
+    expect(path.map((h) => [h.node, h.role])).toEqual([
+      [origin.identity.address, 'origin'],
+      [r1.identity.address, 'rebroadcaster'],
+      [r2.identity.address, 'rebroadcaster'],
+      [buyer.identity.address, 'you'],
+    ]);
+    expect(path.at(-1)!.addsMs).toBeGreaterThanOrEqual(0);
     // the origin sends each frame once: to R1
     expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
     expect(r1.sales().map((s) => s.buyer)).toEqual([r2.identity.address]);
@@ -243,7 +259,7 @@ describe('mesh: a rebroadcast tree', () => {
     const r1 = await startChildNode(ledger, {
       dataDir: t.dir,
       identity: Identity.generate(),
-      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000 },
+      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 },
     });
     children.push(r1);
     cleanups.unshift(async () => t.cleanup());

@@ -37,6 +37,8 @@ import {
 /** How far back the stdin watcher reads after a restart: every stdin message expires within
  *  minutes (requests, payments, punch signals); an hour of margin. */
 export const STDIN_LOOKBACK_SEC = 3600;
+/** Frames measured before a rebroadcast's listing is republished with its latency (hopMs). */
+const HOP_SAMPLES = 10;
 export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
@@ -77,6 +79,8 @@ export class Market extends EventEmitter<MarketEvents> {
   readonly ctx: MarketContext;
   /** Each purchase's latency from the origin (ms; mesh.ts). */
   readonly latency = new LatencyMeter();
+  /** Rebroadcast feeds whose listing was republished with the measured hop latency. */
+  #hopPublished = new Set<string>();
   #abort = new AbortController();
   #loops: Promise<void>[] = [];
   #purgeTimer: NodeJS.Timeout | null = null;
@@ -120,7 +124,17 @@ export class Market extends EventEmitter<MarketEvents> {
     this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
       // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
       this.latency.add(purchaseId, Date.now() - f.ts);
-      for (const hub of this.seller.hubsFedBy(purchaseId)) {
+      const hubs = this.seller.hubsFedBy(purchaseId);
+      // a rebroadcast's listing says its latency from the origin as soon as it is measured (once;
+      // later refreshes carry the current figure)
+      if (hubs.length && !this.#hopPublished.has(purchaseId) && this.latency.count(purchaseId) >= HOP_SAMPLES) {
+        this.#hopPublished.add(purchaseId);
+        for (const h of hubs)
+          void this.seller
+            .publish(h.streamId)
+            .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not publish the hop latency'));
+      }
+      for (const hub of hubs) {
         hub.framing = framing; // a rebroadcast keeps its origin's framing
         hub.publish(f.payload, f.ts, f.sig); // the origin's signature goes on unchanged
       }

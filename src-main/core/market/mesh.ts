@@ -206,6 +206,11 @@ export class LatencyMeter {
     if (a.length > LatencyMeter.KEEP) a.shift();
   }
 
+  /** Samples kept for `key`. */
+  count(key: string): number {
+    return this.#samples.get(key)?.length ?? 0;
+  }
+
   median(key: string): number | undefined {
     const a = this.#samples.get(key);
     if (!a?.length) return undefined;
@@ -306,4 +311,48 @@ export function frameVerifier(
   const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
   const prefix = prefixOf(originListingId);
   return (f) => !!f.sig && edVerify(null, signedBytes(prefix, f.ts, f.payload), key, f.sig);
+}
+
+/** One hop of the path a purchase's data takes: who, and the latency that hop adds (ms). */
+export interface PathHop {
+  node: string;
+  role: 'origin' | 'rebroadcaster' | 'you';
+  /** Latency this hop adds, ms (null: not measured yet); the origin's own is 0. */
+  addsMs: number | null;
+}
+
+/**
+ * The path origin → rebroadcaster(s) → you of a purchase of `listing`, with the latency each hop
+ * adds: a rebroadcast's listing says how late its data is when it leaves it (hopMs, measured from
+ * the origin's timestamps), and `e2eMs` is what this node measures the same way.
+ */
+export function pathOf(
+  store: Pick<ListingStore, 'get'>,
+  listing: ListingRow,
+  me: string,
+  e2eMs: number | undefined,
+): PathHop[] {
+  const chain = chainOf(store, listing);
+  const hops: ListingRow[] = Array.isArray(chain) ? chain : [listing];
+  const out: PathHop[] = [];
+  let prev: number | null = 0;
+  for (const [i, l] of hops.entries()) {
+    if (i === 0 && !l.origin) {
+      out.push({ node: l.seller, role: 'origin', addsMs: 0 });
+      continue;
+    }
+    const at = l.hopMs;
+    out.push({
+      node: l.seller,
+      role: 'rebroadcaster',
+      addsMs: at !== null && prev !== null ? Math.max(0, at - prev) : null,
+    });
+    prev = at;
+  }
+  out.push({
+    node: me,
+    role: 'you',
+    addsMs: e2eMs !== undefined && prev !== null ? Math.max(0, Math.round(e2eMs - prev)) : null,
+  });
+  return out;
 }
