@@ -278,7 +278,7 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
-        liveness: (peer) =>
+        liveness: (peer, listed) =>
           checkLiveness(
             {
               bestConnection: (p) => net.bestConnection(p),
@@ -287,6 +287,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
               relayAddrs: () => roles.relays().flatMap((c) => relayAddrs(c)),
             },
             peer,
+            undefined,
+            listed,
           ),
         // the local endpoint's token lives in the data dir (shown by `axon status`)
         endpoint: o.endpoint === false ? false : { ...o.endpoint, tokenFile: paths.endpointToken },

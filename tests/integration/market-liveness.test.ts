@@ -14,7 +14,7 @@ const PER_MIN = 60_000n;
 const TTL_SEC = 16; // refreshed at 8 s, past its refresh point at 12 s, gone at 16 s
 
 function livenessOf(node: AxonNode) {
-  return (peer: string) =>
+  return (peer: string, listed: readonly string[] = []) =>
     checkLiveness(
       {
         bestConnection: (p) => node.net.bestConnection(p),
@@ -23,6 +23,8 @@ function livenessOf(node: AxonNode) {
         relayAddrs: () => [],
       },
       peer,
+      undefined,
+      listed,
     );
 }
 
@@ -80,4 +82,22 @@ describe('seller liveness before a request', () => {
     expect(await b.node.ledger.balance()).toBe(before);
     expect(b.node.purchases().filter((x) => x.listingId === id)).toHaveLength(1);
   }, 90_000);
+
+  it('a buyer that never met the seller reaches it at the addresses its Listing gives', async () => {
+    const s = await startNode(ledger, { airdrop: SOL });
+    const c = await startNode(ledger, { airdrop: SOL });
+    cleanups.unshift(s.cleanup, c.cleanup);
+    await s.node.sell({ streamId: 'wx2', title: 'Weather 2', source: { kind: 'weather' }, priceDirect: PER_MIN });
+    const id = `${s.node.identity.address}:wx2`;
+    const l = await waitFor(
+      () => c.node.listings().find((x) => x.id === id && x.addrs.length > 0),
+      15_000,
+      'the listing with its addresses',
+    );
+    const peer = addressToPeerId(s.node.identity.address).toString();
+    // a stranger knows no address of the seller's but the listing's: without them, nobody is dialed
+    expect(await livenessOf(c.node)(peer)).toMatchObject({ alive: false });
+    const found = await livenessOf(c.node)(peer, l.addrs);
+    expect(found, `${JSON.stringify(found)} at ${JSON.stringify(l.addrs)}`).toMatchObject({ alive: true });
+  }, 60_000);
 });

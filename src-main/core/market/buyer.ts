@@ -574,7 +574,7 @@ export class BuyerSide {
    */
   async #liveness(listing: ListingRow): Promise<string | undefined> {
     if (!this.ctx.liveness || !pastRefreshPoint(listing)) return undefined;
-    const live = await this.ctx.liveness(addressToPeerId(listing.seller as Address).toString());
+    const live = await this.ctx.liveness(addressToPeerId(listing.seller as Address).toString(), listing.addrs);
     const text = describeLiveness(live);
     this.ctx.log.info({ listing: listing.id, ...live }, 'seller liveness before a request');
     if (!live.alive)

@@ -23,8 +23,8 @@ export interface MarketContext {
   signals: PunchSignals;
   /** Priced relays (undefined: every relay is used and none is paid). */
   relayPricing?: RelayPricing;
-  /** Is this seller (libp2p peer id) there, peer to peer? (liveness.ts; absent: not checked) */
-  liveness?: (peer: string) => Promise<import('./liveness').Liveness>;
+  /** Is this seller (libp2p peer id; `listed`: its Listing's addrs) there, peer to peer? (liveness.ts; absent: not checked) */
+  liveness?: (peer: string, listed?: readonly string[]) => Promise<import('./liveness').Liveness>;
   /** The mesh's settings (docs/mesh.md; undefined: no default upload budget). */
   mesh?: MeshOptions;
   /** Post on a peer's stdin topic. */

@@ -8,7 +8,7 @@
 // over the ledger, one past its refresh point from a seller nobody reaches is refused before any
 // transaction ("seller-unreachable", nothing sent). This lets a listing live long on the ledger
 // (few refresh transactions) without a buyer paying request fees to sellers that left.
-import { multiaddr } from '@multiformats/multiaddr';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Connection, PeerId } from '@libp2p/interface';
 
@@ -22,48 +22,52 @@ export type Liveness =
 export interface LivenessDeps {
   bestConnection(peer: string): Connection | undefined;
   ping(peer: string, signal?: AbortSignal): Promise<number | undefined>;
-  dial(target: PeerId | ReturnType<typeof multiaddr>, o: { signal: AbortSignal }): Promise<Connection>;
+  dial(target: PeerId | Multiaddr[], o: { signal: AbortSignal }): Promise<Connection>;
   /** Multiaddrs (with /p2p/<relay>) of relays this node knows to be healthy. */
   relayAddrs(): string[];
 }
 
-/** Whether `peer` (a libp2p peer id) answers peer to peer within `timeoutMs`. */
+/**
+ * Whether `peer` (a libp2p peer id) answers peer to peer within `timeoutMs` — also at `listed`,
+ * the addresses its Listing gives (`addrs`: where strangers reach it, relay circuits included).
+ */
 export async function checkLiveness(
   deps: LivenessDeps,
   peer: string,
   timeoutMs = LIVENESS_TIMEOUT_MS,
+  listed: readonly string[] = [],
 ): Promise<Liveness> {
   const signal = AbortSignal.timeout(timeoutMs);
   if (deps.bestConnection(peer)) {
     const rtt = await deps.ping(peer, signal).catch(() => undefined);
     if (rtt !== undefined) return { alive: true, via: 'connection', rttMs: rtt };
   }
-  const tries: { via: 'direct' | 'relay'; target: PeerId | ReturnType<typeof multiaddr> }[] = [];
+  let id: PeerId;
   try {
-    tries.push({ via: 'direct', target: peerIdFromString(peer) });
+    id = peerIdFromString(peer);
   } catch {
     return { alive: false, tried: 0, why: `not a peer id: ${peer}` };
   }
-  for (const a of deps.relayAddrs().slice(0, 6)) {
+  // ONE dial with every address: libp2p joins concurrent dials to the same peer into one, so
+  // separate dials (the peer id alone, then each address) would all share the first one's fate
+  const targets: Multiaddr[] = [];
+  const add = (a: string): void => {
     try {
-      tries.push({ via: 'relay', target: multiaddr(`${a}/p2p-circuit/p2p/${peer}`) });
+      targets.push(multiaddr(a));
     } catch {
       /* an address we cannot parse: skip it */
     }
-  }
+  };
+  for (const a of listed.slice(0, 6)) add(`${a}/p2p/${peer}`);
+  for (const a of deps.relayAddrs().slice(0, 6)) add(`${a}/p2p-circuit/p2p/${peer}`);
   try {
-    const hit = await Promise.any(
-      tries.map(async (t) => {
-        const conn = await deps.dial(t.target, { signal });
-        if (conn.remotePeer.toString() !== peer) throw new Error('another peer answered');
-        return t.via;
-      }),
-    );
-    return { alive: true, via: hit };
+    // no address: the peer id, with whatever addresses this node learned before
+    const conn = await deps.dial(targets.length ? targets : id, { signal });
+    if (conn.remotePeer.toString() !== peer) throw new Error('another peer answered');
+    return { alive: true, via: conn.remoteAddr.toString().includes('/p2p-circuit') ? 'relay' : 'direct' };
   } catch (e) {
-    const errs = e instanceof AggregateError ? e.errors : [e];
-    const why = errs.map((x) => (x as Error)?.message ?? String(x)).find(Boolean) ?? 'no answer';
-    return { alive: false, tried: tries.length, why: why.slice(0, 160) };
+    const why = ((e as Error)?.message ?? String(e)) || 'no answer';
+    return { alive: false, tried: Math.max(1, targets.length), why: why.slice(0, 300) };
   }
 }
 
