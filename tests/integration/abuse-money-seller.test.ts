@@ -199,7 +199,7 @@ describe('hostile buyers cannot inflate, fill or drain a seller', () => {
       'the early request to be answered',
     );
     expect(refused).toMatchObject({ state: 'rejected' });
-    expect(refused.reason).toMatch(/full: stream 'tiny' is at capacity/);
+    expect(refused.reason).toMatch(/full: stream 'tiny' is full \(.*\); no rebroadcast of it is live/);
     const since = seller.sale(held.id)!.createdAt;
     await new Promise((r) => setTimeout(r, Math.max(0, since + SELLER_LIMITS.pendingHoldMs - Date.now())));
     await served(honest, id);

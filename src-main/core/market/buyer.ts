@@ -41,7 +41,7 @@ import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } fro
 import { pickRedirect, rebroadcastsOf } from './mesh';
 
 /** A purchase follows at most this many redirects (then it is rejected with the reason). */
-const MAX_REDIRECTS = 2;
+const MAX_REDIRECTS = 3;
 
 /** Rent-exempt minimum of a 0-byte System account (Solana's rent: 890 880 lamports). */
 export const RENT_EXEMPT_MIN = 890_880n;
@@ -341,7 +341,6 @@ export class BuyerSide {
     const originId = from?.origin ?? null;
     const ceiling = from ? pricePerMinute(from, p.tier) : null;
     const me = this.ctx.identity.address;
-    const left = p.maxLamports - p.spent - p.fees;
     const usedMin = p.startedAt ? Math.floor((Date.now() - p.startedAt) / 60_000) : 0;
     const minutes = Math.max(1, p.maxMinutes - usedMin);
     let next: ListingRow | null = null;
@@ -366,6 +365,20 @@ export class BuyerSide {
     const moving = next ? `; moving to ${next.origin ? `the rebroadcast ${next.id}` : `the origin ${next.id}`}` : '';
     await this.stopPurchase(p.id, `${reason}${moving || '; no other source of this stream within your price'}`);
     if (!next) return;
+    // what is left of the user's cap once the stopped purchase is done: read after its stop (the
+    // ServiceStop's fee is booked), less the fees it still has to pay (closing its nonce account:
+    // the two fees its own cap reserved), so the two together never cost more than accepted
+    // a payment on its way when the stop came (the first period's voucher, say) lands in spent and
+    // fees: wait for it (bounded) before reading what is left
+    for (let i = 0; run.paying && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
+    const done = this.ctx.trades.purchase(p.id) ?? p;
+    const open = this.#payments.vouchers.store.get(p.id, 'out');
+    const pending = open && open.closedAt === null ? 2n * (await this.#payments.fee(run)) : 0n;
+    const left = p.mint ? done.maxLamports - done.spent : done.maxLamports - done.spent - done.fees - pending;
+    if (left <= 0n) {
+      this.ctx.log.info({ id: p.id, left: String(left) }, 'no failover: nothing left of the spending cap');
+      return;
+    }
     try {
       const q = await this.buy(next, {
         minutes,

@@ -2,7 +2,14 @@
 // and sells a derived listing that names its origin and, at depth ≥ 2, its upstream (the
 // rebroadcast it buys from). The rules every node applies alike live here: a chain's depth is at
 // most MAX_MESH_HOPS, the origin is named and live, and nobody appears twice in a chain (no loop).
-import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomInt,
+  sign as edSign,
+  verify as edVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { getAddressEncoder } from '@solana/kit';
 import type { Listing } from '../ledger/types';
 import { MAX_MESH_HOPS } from '../ledger/messages';
@@ -236,7 +243,7 @@ export function pickRedirect(
   now = Date.now(),
 ): { listing: ListingRow; why?: undefined } | { listing: null; why: string } {
   const seen: string[] = [];
-  let best: { l: ListingRow; price: bigint } | null = null;
+  const fit: { l: ListingRow; price: bigint }[] = [];
   for (const r of refs) {
     const l = store.get(listingId(r.seller, r.streamId));
     if (!live(l, now)) {
@@ -264,9 +271,16 @@ export function pickRedirect(
       seen.push(`${l.id.slice(0, 8)}: ${problem}`);
       continue;
     }
-    if (!best || price! < best.price) best = { l, price: price! };
+    fit.push({ l, price: price! });
   }
-  if (best) return { listing: best.l };
+  // the cheapest; among equally cheap ones any at random, so that the buyers a full seller sends
+  // away spread over its rebroadcasts instead of all filling the first one named (bench mesh:
+  // 68 of 100 buyers were turned away while 8 of 10 rebroadcasters had none)
+  if (fit.length) {
+    const min = fit.reduce((m, x) => (x.price < m ? x.price : m), fit[0]!.price);
+    const cheapest = fit.filter((x) => x.price === min);
+    return { listing: cheapest[randomInt(cheapest.length)]!.l };
+  }
   return { listing: null, why: seen.length ? seen.join('; ') : 'no rebroadcast named' };
 }
 
