@@ -53,57 +53,11 @@ afterAll(async () => {
 });
 
 describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
-  test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
-    const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
-    const edm = await lab.router('pd1', { kind: 'edm' });
-    let mapped: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'UPnP/NAT-PMP router↔EDM',
-      await lab.hostBehind(home, 's1'),
-      await lab.hostBehind(edm, 'b1'),
-      ['direct-wan'],
-      undefined,
-      {
-        beforeBuy: async (seller) => {
-          mapped = await settled(seller);
-        },
-      },
-    );
-    rows.push(row);
-    expect(mapped?.portMapping.state).toBe('mapped');
-    expect(mapped?.portMapping.protocol).toBe('nat-pmp');
-    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
-
-  test('a router with UPnP-IGD only: mapped over UPnP, reached direct-wan', async () => {
-    const home = await lab.router('pu4', { kind: 'eim', portMapping: { natpmp: false } });
-    const edm = await lab.router('pd4', { kind: 'edm' });
-    let mapped: PortMapEvent | undefined;
-    const row = await runProductPair(
-      lab,
-      rpcUrl,
-      'UPnP-only router↔EDM',
-      await lab.hostBehind(home, 's4'),
-      await lab.hostBehind(edm, 'b4'),
-      ['direct-wan'],
-      undefined,
-      {
-        beforeBuy: async (seller) => {
-          mapped = await settled(seller);
-        },
-      },
-    );
-    rows.push(row);
-    expect(mapped?.portMapping.state, JSON.stringify(mapped)).toBe('mapped');
-    expect(mapped?.portMapping.protocol).toBe('upnp-igd');
-    expect(mapped?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp']);
-    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
-    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
-  }, 300_000);
-
+  // The two no-mapping cases run first. In the other order (the mapped cases first) the 'forgot'
+  // case failed twice on 2026-12-06 (a clean-clone CI run and a local run): its `nft flush chain inet
+  // miniupnpd prerouting_miniupnpd` in the router's namespace hung until the 30 s exec timeout,
+  // right after that router's miniupnpd was SIGKILLed; in this order it passed in every CI run. The
+  // cause is not found (the product is not involved: it is the lab's way of making the router forget).
   test('a router that refuses: the node says so per protocol, the purchase connects without a mapping', async () => {
     const home = await lab.router('pu2', { kind: 'eim', portMapping: { refuse: true } });
     const edm = await lab.router('pd2', { kind: 'edm' });
@@ -181,6 +135,56 @@ describe('NAT lab: router port mapping (miniupnpd) on the product path', () => {
     const direct = attempts.find((a) => a.method === 'direct' && (a.addresses ?? []).some((x) => x.startsWith(dead)));
     expect(direct, JSON.stringify(attempts)).toBeDefined();
     expect(direct?.outcome).not.toBe('success');
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+  test('a seller behind a UPnP/NAT-PMP router is reached direct-wan by a buyer behind a symmetric NAT', async () => {
+    const home = await lab.router('pu1', { kind: 'eim', portMapping: true });
+    const edm = await lab.router('pd1', { kind: 'edm' });
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'UPnP/NAT-PMP router↔EDM',
+      await lab.hostBehind(home, 's1'),
+      await lab.hostBehind(edm, 'b1'),
+      ['direct-wan'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state).toBe('mapped');
+    expect(mapped?.portMapping.protocol).toBe('nat-pmp');
+    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
+    expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
+  }, 300_000);
+
+  test('a router with UPnP-IGD only: mapped over UPnP, reached direct-wan', async () => {
+    const home = await lab.router('pu4', { kind: 'eim', portMapping: { natpmp: false } });
+    const edm = await lab.router('pd4', { kind: 'edm' });
+    let mapped: PortMapEvent | undefined;
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'UPnP-only router↔EDM',
+      await lab.hostBehind(home, 's4'),
+      await lab.hostBehind(edm, 'b4'),
+      ['direct-wan'],
+      undefined,
+      {
+        beforeBuy: async (seller) => {
+          mapped = await settled(seller);
+        },
+      },
+    );
+    rows.push(row);
+    expect(mapped?.portMapping.state, JSON.stringify(mapped)).toBe('mapped');
+    expect(mapped?.portMapping.protocol).toBe('upnp-igd');
+    expect(mapped?.portMapping.failures.map((f) => f.protocol)).toEqual(['nat-pmp']);
+    expect(mapped?.portMapping.external?.ip).toBe(home.wanIp);
     expect(rowOk(row), `${row.path ?? 'not connected'}: ${row.note}`).toBe(true);
   }, 300_000);
 });
