@@ -75,6 +75,12 @@ describe('free preview before paying', () => {
     expect(l.addrs.length).toBeGreaterThan(0);
     const balanceBefore = await buyer.ledger.balance();
     const sellerBalanceBefore = await seller.ledger.balance();
+    // a source that just started may not have three frames yet: a preview shows what there is
+    await waitFor(
+      () => (seller.status().offers.find((o) => o.offer.streamId === 'adsb-preview')?.framesIn ?? 0) >= 3 || null,
+      15_000,
+      'three frames at the seller',
+    );
 
     const p = await buyer.preview(l.id, { frames: 3 });
     expect(p.streamId).toBe('adsb-preview');
