@@ -9,12 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runMesh } from '../bench/mesh';
 
 describe('mesh benchmark harness', () => {
-  // Skipped on 2026-12-06 (lead), with issue 17 open: on main after the last merges the origin's
-  // upload budget is not applied to these buyers — its seller reads the stream's rate on the wire as
-  // 0 (not measured yet) at every request, so all three buy the origin directly (seen in a clean-clone
-  // CI run and 3 local runs; the rule in market/mesh.ts fullBecause skips the budget while the rate
-  // is 0). Un-skip once the seller measures the rate before its first buyers arrive.
-  it.skip('a full origin sends three buyers to its rebroadcaster; the tree is drawn', async () => {
+  it('a full origin sends three buyers to its rebroadcaster; the tree is drawn', async () => {
     const r = await runMesh({
       buyers: 3,
       relays: 1,

@@ -136,6 +136,8 @@ export class StreamHub extends EventEmitter<HubEvents> {
   readonly replayBytesMax: number;
   framesIn = 0;
   bytesIn = 0;
+  /** When the first frame came (unix ms; null: none yet). */
+  firstFrameAt: number | null = null;
 
   constructor(
     readonly streamId: string,
@@ -162,6 +164,7 @@ export class StreamHub extends EventEmitter<HubEvents> {
     const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload, s), ...(s ? { sig: s } : {}) };
     this.framesIn++;
     this.bytesIn += payload.length;
+    this.firstFrameAt ??= Date.now();
     this.#replay.push(f);
     this.#replayBytes += f.wire.length;
     while (

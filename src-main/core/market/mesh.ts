@@ -53,6 +53,20 @@ export class StreamRate {
 }
 
 /**
+ * A stream's rate on the wire before StreamRate has two samples (its first second or so): its bytes
+ * since its first frame (bytes/s; 0 under 200 ms or with no frame). Without it the upload budget
+ * did not apply to the buyers of a stream's first second (bench mesh: all of them took the origin).
+ */
+export function earlyRate(
+  hub: { bytesIn: number; framesIn: number; firstFrameAt: number | null } | undefined,
+  now = Date.now(),
+): number {
+  if (!hub || hub.firstFrameAt === null) return 0;
+  const dt = (now - hub.firstFrameAt) / 1000;
+  return dt < 0.2 ? 0 : (hub.bytesIn + hub.framesIn * DATA_OVERHEAD) / dt;
+}
+
+/**
  * Why a stream takes no further buyer (null: it does): `held` places against its capacity, and
  * one more buyer's share of the stream's rate against the upload budget (bytes/s).
  */

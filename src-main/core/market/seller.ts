@@ -12,7 +12,7 @@ import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
-import { DATA_OVERHEAD, StreamRate, fullBecause, rebroadcastsOf } from './mesh';
+import { DATA_OVERHEAD, StreamRate, earlyRate, fullBecause, rebroadcastsOf } from './mesh';
 import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
@@ -229,7 +229,7 @@ export class SellerSide {
     const full = fullBecause({
       held: this.#holding(o.streamId, now),
       capacity: o.capacity,
-      rateBps: this.#rates.rate(o.streamId),
+      rateBps: this.#rates.rate(o.streamId) || earlyRate(l.hub, now),
       uploadBps: o.uploadBps ?? this.ctx.mesh?.uploadBps ?? null,
     });
     if (full) return this.#redirect(buyer, m.requestId, o, full, reject);
