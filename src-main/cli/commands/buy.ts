@@ -12,7 +12,7 @@ import { MarketError, type MarketEvents } from '../../core/market/types';
 import { isFinal, type PurchaseRow } from '../../core/store/trades';
 import { amount, money, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
-import { openNode, resolveListingId, untilInterrupted } from './node-context';
+import { openNode, findListing, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
 import type { RawSinksInput } from '../../core/market/sinks/raw';
@@ -57,8 +57,6 @@ export function rawOutputs(o: BuyCliOptions): RawSinksInput | undefined {
   }
   return Object.keys(raw).length ? raw : undefined;
 }
-
-const FIND_TIMEOUT_MS = 15_000;
 
 export interface FollowedPurchase {
   /** Resolves with the final row when the purchase ends (ended / failed / rejected). */
@@ -170,15 +168,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   let shares: ReturnType<AxonNode['relayPayments']>;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
-    p.step(`looking for '${listingText}' on the market…`);
-    await node.waitCatalogSynced(FIND_TIMEOUT_MS);
-    const id = resolveListingId(node, listingText);
-    if (!id) {
-      p.fail(`listing '${listingText}' not found`);
-      throw new CliError(
-        `no live listing '${listingText}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``,
-      );
-    }
+    const id = await findListing(node, ctx, listingText, p);
     const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
     p.succeed(
       `found "${safeText(listing.title)}" by ${listing.seller} at ${money(terms.pricePerMinute, listing.mint)} per minute`,

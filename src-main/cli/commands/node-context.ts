@@ -170,3 +170,26 @@ export function resolveListingId(
   if (byPrefix.length > 1) throw new CliError(`'${text}' matches ${byPrefix.length} listings: give more of the id`);
   return null;
 }
+
+/** How long a command waits for the market to be read before it says a listing is not there. */
+const FIND_TIMEOUT_MS = 15_000;
+
+/**
+ * The listing a command was given (`text`: full id, stream id or id prefix), once the node has read
+ * the market; not there: the step fails and a CliError says where to look.
+ */
+export async function findListing(
+  node: AxonNode,
+  ctx: CliContext,
+  text: string,
+  p: { step(s: string): void; fail(s: string): void },
+): Promise<string> {
+  p.step(`looking for '${text}' on the market…`);
+  await node.waitCatalogSynced(FIND_TIMEOUT_MS);
+  const id = resolveListingId(node, text);
+  if (id) return id;
+  p.fail(`listing '${text}' not found`);
+  throw new CliError(
+    `no live listing '${text}' on the market '${ctx.settings.market}' (never published, expired or delisted): see \`axon listings\``,
+  );
+}

@@ -6,15 +6,13 @@ import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { parsePositiveInt, safeText } from '../format';
 import { progress } from '../progress';
-import { openNode, resolveListingId } from './node-context';
+import { openNode, findListing } from './node-context';
 import { PreviewError, PREVIEW_LIMITS, type Preview } from '../../core/market/preview';
 
 export interface PreviewCliOptions {
   frames?: string;
   json?: boolean;
 }
-
-const FIND_TIMEOUT_MS = 15_000;
 
 /** A frame as one line: its text when it is UTF-8 without control bytes, else hex. */
 export function frameLine(payload: Uint8Array): string {
@@ -48,15 +46,7 @@ export async function previewCommand(ctx: CliContext, listingText: string, o: Pr
   const opened = await openNode(ctx, { endpoint: false });
   const { node } = opened;
   try {
-    p.step(`looking for '${listingText}' on the market…`);
-    await node.waitCatalogSynced(FIND_TIMEOUT_MS);
-    const id = resolveListingId(node, listingText);
-    if (!id) {
-      p.fail(`listing '${listingText}' not found`);
-      throw new CliError(
-        `no live listing '${listingText}' on the market '${ctx.settings.market}': see \`axon listings\``,
-      );
-    }
+    const id = await findListing(node, ctx, listingText, p);
     p.step('asking the seller for a preview (peer to peer, free)…');
     const preview = await node.preview(id, frames !== undefined ? { frames } : {}).catch((e: unknown) => {
       if (e instanceof PreviewError) {

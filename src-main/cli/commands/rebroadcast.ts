@@ -10,7 +10,7 @@ import { listingId } from '../../core/store/listings';
 import { chainOf } from '../../core/market/mesh';
 import { money, parseLamports, parsePositiveInt, safeText } from '../format';
 import { progress } from '../progress';
-import { openNode, resolveListingId, untilInterrupted } from './node-context';
+import { openNode, findListing, untilInterrupted } from './node-context';
 import { followPurchase } from './buy';
 import { followSeller } from './sell';
 
@@ -21,8 +21,6 @@ export interface RebroadcastCliOptions {
   capacity?: string;
   upload?: string;
 }
-
-const FIND_TIMEOUT_MS = 15_000;
 
 export async function rebroadcastCommand(
   ctx: CliContext,
@@ -45,15 +43,7 @@ export async function rebroadcastCommand(
   let purchaseId: string | null = null;
   try {
     p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
-    p.step(`looking for '${listingText}' on the market…`);
-    await node.waitCatalogSynced(FIND_TIMEOUT_MS);
-    const id = resolveListingId(node, listingText);
-    if (!id) {
-      p.fail(`listing '${listingText}' not found`);
-      throw new CliError(
-        `no live listing '${listingText}' on the market '${ctx.settings.market}': see \`axon listings\``,
-      );
-    }
+    const id = await findListing(node, ctx, listingText, p);
     p.step('buying it and publishing the rebroadcast (waits for the ledger)…');
     const { purchase, offer } = await node
       .rebroadcast(id, {
