@@ -149,14 +149,14 @@ export const SettingsSchema = z
         /** Sockets the symmetric-NAT side opens. */
         sockets: z.number().int().min(16).max(1024).default(256),
         /** Probes per second the other side sends. */
-        probesPerSec: z.number().int().min(10).max(1000).default(100),
+        probesPerSec: z.number().int().min(10).max(1000).default(200),
         /** Probes in all. */
-        maxProbes: z.number().int().min(50).max(10_000).default(1000),
+        maxProbes: z.number().int().min(50).max(10_000).default(2000),
         /** Probing time budget, seconds. */
         probeSec: z.number().int().min(1).max(30).default(10),
       })
       .strict()
-      .default({ enabled: true, sockets: 256, probesPerSec: 100, maxProbes: 1000, probeSec: 10 }),
+      .default({ enabled: true, sockets: 256, probesPerSec: 200, maxProbes: 2000, probeSec: 10 }),
     startOnLogin: z.boolean().default(false),
     /**
      * Buy with one click (no confirmation) when a purchase takes at most this many lamports in all

@@ -40,8 +40,8 @@ describe('birthdayPlan', () => {
       role: 'easy',
       peerIp: '198.18.3.2',
       localPort: 40000,
-      ratePerSec: 100,
-      maxProbes: 1000,
+      ratePerSec: 200,
+      maxProbes: 2000,
     });
     // the same key on both sides, and it depends on both passwords
     const k1 = atHard && 'plan' in atHard ? Buffer.from(atHard.plan.key) : undefined;

@@ -68,8 +68,8 @@ describe('settings and data dir', () => {
     expect(loadSettings(f).birthday).toEqual({
       enabled: true,
       sockets: 256,
-      probesPerSec: 100,
-      maxProbes: 1000,
+      probesPerSec: 200,
+      maxProbes: 2000,
       probeSec: 10,
     });
     writeFileSync(f, JSON.stringify({ birthday: { probesPerSec: 50_000 } }));

@@ -9,7 +9,7 @@
 // for that port, and when a probe hits one of the hard side's 256 public ports the hard NAT lets it
 // in (it is the reply direction of that socket's mapping). That socket answers; both now know a
 // pair of ports that passes both NATs. With 256 ports open out of ~64 500, n probes find one with
-// probability 1 − (1 − 256/64 512)^n: 580 probes ≈ 90 %, 1 000 ≈ 98 %.
+// probability 1 − (1 − 256/64 512)^n: 580 probes ≈ 90 %, 1 000 ≈ 98 %, 2 000 ≈ 99.96 %.
 //
 // Probes carry an HMAC over a key both peers got in their sealed, authenticated connect info, so
 // a stranger's datagram (or a stale probe of another session) never counts as an answer. The pair

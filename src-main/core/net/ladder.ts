@@ -176,7 +176,11 @@ export class LadderSession implements ConnectSession {
           if (!(await this.#relaysLearnedSince(seen, outer, early))) return undefined;
         }
       };
-      conn = await firstDefined([early, relayStep()], new Promise<undefined>(() => undefined));
+      // bounded by the ladder's total budget whatever a step does (a dial past its signal)
+      conn = await Promise.race([
+        firstDefined([early, relayStep()], new Promise<undefined>(() => undefined)),
+        sleep(t.totalMs, outer).then(() => undefined),
+      ]);
     }
     // the winner may be a connection seen before its own dial returned: let that step record itself
     if (conn) await Promise.race([Promise.allSettled([direct]), sleep(300)]);
