@@ -3,7 +3,7 @@
 // those rounds, when a punch is hopeless for two NATs, and what a punched connection is to the user.
 import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
-import { IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
+import { IceAgentError, IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
 import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET } from './ladder-birthday';
 import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';
@@ -42,6 +42,8 @@ export interface PunchStep {
   punchAt?: number;
   /** When the ladder began (epoch ms). */
   started: number;
+  /** Why my ICE session for the request/accept could not be prepared (its agent failed). */
+  iceError?: string;
   signal: AbortSignal;
   signaling?: Signaling;
   attempts: AttemptRecord[];
@@ -60,6 +62,20 @@ const currentNat = (ctx: PunchContext): ConnectInfo['nat'] => ctx.dialer.deps.lo
  * verdicts are looked at again: a punch they call hopeless is skipped.
  */
 export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Connection | undefined> {
+  try {
+    return await punchRounds(ctx, step);
+  } catch (err) {
+    // whatever a round threw (an ICE agent that could not be made, a native error) is its
+    // recorded outcome: the ladder goes on to the relay, never an unhandled rejection
+    step.attempts.push(
+      ctx.dialer.record('hole-punch', [])(step.signal.aborted ? 'skipped' : 'failed', (err as Error).message),
+    );
+    step.ice?.close();
+    return undefined;
+  }
+}
+
+async function punchRounds(ctx: PunchContext, step: PunchStep): Promise<Connection | undefined> {
   const { t, signal: stageSignal, attempts } = step;
   const { dialer } = ctx;
   const sig = step.signaling;
@@ -97,6 +113,11 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
       attempts.push(dialer.record('hole-punch', addrs)('skipped', hopelessFirst));
       session?.close();
       return undefined;
+    }
+    if (round === 1 && !session && step.iceError) {
+      // my ICE agent could not be made for the request/accept: a failure, with its reason
+      attempts.push(dialer.record('hole-punch', addrs)('failed', `round 1: ${step.iceError}`));
+      continue; // a further round makes a fresh agent
     }
     if (!session || !remoteIce) {
       attempts.push(dialer.record('hole-punch', addrs)('skipped', `round ${round}: no ICE parameters on one side`));
@@ -216,8 +237,14 @@ async function offerRound(
   const { dialer } = ctx;
   const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'initiator', dialer.peerId);
   ctx.rounds.add(session);
+  let params: IceParams;
   try {
-    const params = await session.prepare();
+    params = await session.prepare();
+  } catch (err) {
+    session.close();
+    return { error: (err as Error).message };
+  }
+  try {
     const punchAt = Date.now() + ROUND_LEAD_MS;
     await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt });
     const answer = await sig.receive(AbortSignal.any([signal, AbortSignal.timeout(t.punchMs + ROUND_ANSWER_EXTRA_MS)]));
@@ -242,6 +269,13 @@ export async function answerPunchRounds(
   t: LadderTimeouts,
   signal: AbortSignal,
 ): Promise<void> {
+  // started without awaiting (void): anything it throws is logged, never an unhandled rejection
+  await answerRounds(ctx, sig, t, signal).catch((err: unknown) =>
+    ctx.dialer.deps.log.warn({ peer: ctx.dialer.peer, err: (err as Error).message }, 'answering punch rounds failed'),
+  );
+}
+
+async function answerRounds(ctx: PunchContext, sig: Signaling, t: LadderTimeouts, signal: AbortSignal): Promise<void> {
   const { dialer } = ctx;
   if (!dialer.deps.punchEnabled) return;
   while (!signal.aborted) {
@@ -251,13 +285,17 @@ export async function answerPunchRounds(
     } catch {
       return;
     }
-    ctx.learn(offer);
-    if (!offer.ice) continue;
+    if (!offer.ice) {
+      ctx.learn(offer);
+      continue;
+    }
     const round = offer.round ?? 0;
-    const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
-    ctx.rounds.add(session);
     const done = dialer.record('hole-punch', candidateList(offer.ice));
+    let session: IcePunchSession | undefined;
     try {
+      ctx.learn(offer);
+      session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
+      ctx.rounds.add(session);
       const params = await session.prepare(offer.ice);
       await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt: offer.punchAt ?? Date.now() });
       const { connection, pair, counters } = await session.connect(
@@ -274,8 +312,9 @@ export async function answerPunchRounds(
       });
       done('ok');
     } catch (err) {
-      done(signal.aborted ? 'skipped' : 'timeout', `answered round ${round}: ${(err as Error).message}`);
-      session.close();
+      const outcome = signal.aborted ? 'skipped' : err instanceof IceAgentError ? 'failed' : 'timeout';
+      done(outcome, `answered round ${round}: ${(err as Error).message}`);
+      session?.close();
     }
   }
 }
