@@ -4,7 +4,7 @@
 import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
 import { IceAgentError, IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
-import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET } from './ladder-birthday';
+import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET, furtherBirthdayRound } from './ladder-birthday';
 import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';
 import type { AttemptDialer } from './ladder-attempts';
@@ -42,6 +42,9 @@ export interface PunchStep {
   punchAt?: number;
   /** When the ladder began (epoch ms). */
   started: number;
+  /** The ladder session's life (not bounded by its total budget): a further birthday round runs
+   *  under it while the relay carries the data. Defaults to `signal`. */
+  roundSignal?: AbortSignal;
   /** Why my ICE session for the request/accept could not be prepared (its agent failed). */
   iceError?: string;
   signal: AbortSignal;
@@ -143,7 +146,21 @@ async function punchRounds(ctx: PunchContext, step: PunchStep): Promise<Connecti
               dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET,
             )
           : undefined;
-      if (bd && 'plan' in bd) return runBirthday(ctx, step, session, remoteIce, bd.plan, at);
+      if (bd && 'plan' in bd) {
+        const first = await runBirthday(ctx, session, remoteIce, bd.plan, at, 1, stageSignal, (a) => attempts.push(a));
+        if (first.connection) return first.connection;
+        // no pair in the budget: ONE further birthday round (fresh sealed parameters over the
+        // signaling channel) while the relay carries the data; it lives with the ladder session
+        const life = step.roundSignal ?? stageSignal;
+        const again = furtherBirthdayRound({
+          role: ctx.role,
+          missed: first.missed,
+          rounds: 1,
+          signaling: !!sig,
+          aborted: life.aborted || dialer.deps.birthday === false,
+        });
+        return again && sig ? birthdayRound(ctx, step, sig, 2, life) : undefined;
+      }
       if (bd) attempts.push(dialer.record('birthday', [])('skipped', bd.why));
       session.close();
       return undefined;
@@ -179,16 +196,19 @@ async function punchRounds(ctx: PunchContext, step: PunchStep): Promise<Connecti
   return undefined;
 }
 
-/** The birthday round (ladder-birthday.ts): probe for a pair of ports, then ICE over it; one
- *  attempt row 'birthday' with the probes' target and outcome. */
+/** A birthday round (ladder-birthday.ts): probe for a pair of ports, then ICE over it; one
+ *  attempt row 'birthday' with the probes' target and outcome (`round N: …` from the second on).
+ *  `missed`: the probing found no pair within its budget. */
 async function runBirthday(
   ctx: PunchContext,
-  step: PunchStep,
   session: IcePunchSession,
   remoteIce: IceParams,
   plan: BirthdayPlan,
   at: number,
-): Promise<Connection | undefined> {
+  round: number,
+  signal: AbortSignal,
+  push: (a: AttemptRecord) => void,
+): Promise<{ connection?: Connection; missed: boolean }> {
   const { dialer } = ctx;
   const budget = dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET;
   const target =
@@ -197,31 +217,69 @@ async function runBirthday(
       : `${plan.peerIp}:random ports, ${plan.ratePerSec}/s, ≤ ${plan.maxProbes}`;
   const done = dialer.record('birthday', [target]);
   const t0 = Date.now();
+  const prefix = round > 1 ? `round ${round}: ` : '';
   try {
-    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, step.signal, at);
+    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, signal, at);
     dialer.deps.tracker.annotate(connection, {
       pair,
       counters,
       requestId: dialer.requestId,
       kind: punchedKind(pair, remoteIce, currentNat(ctx)) ?? 'hole-punched',
     });
-    step.attempts.push(done('ok'));
-    return connection;
+    push(done('ok'));
+    return { connection, missed: false };
   } catch (err) {
     const found = session.birthdayPair;
+    const missed = err instanceof BirthdayError && !found && !signal.aborted;
     const why =
       err instanceof BirthdayError
         ? `${plan.role} side: ${err.message} (${err.sent} ${plan.role === 'hard' ? 'sockets' : 'probes'})`
         : `${found ? `pair ${found.localPort}→${found.remote.ip}:${found.remote.port} found in ${found.ms} ms; ` : ''}${(err as Error).message}`;
-    const outcome = step.signal.aborted
+    const outcome = signal.aborted
       ? 'skipped'
       : Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
         ? 'timeout'
         : 'failed';
-    step.attempts.push(done(outcome, why));
+    push(done(outcome, prefix + why));
     session.close();
+    return { missed };
+  }
+}
+
+/** Initiator: the further birthday round — offer fresh sealed ICE parameters over the signaling
+ *  channel (PunchSync), and probe at its punchAt when the two infos of THIS round call for it. */
+async function birthdayRound(
+  ctx: PunchContext,
+  step: PunchStep,
+  sig: Signaling,
+  round: number,
+  signal: AbortSignal,
+): Promise<Connection | undefined> {
+  const { dialer } = ctx;
+  const push = (a: AttemptRecord): void => void step.attempts.push(a);
+  await sleep(50 + Math.random() * 200, signal);
+  if (signal.aborted) return undefined;
+  const next = await offerRound(ctx, sig, round, step.t, signal);
+  if ('error' in next) {
+    push(dialer.record('birthday', [])(signal.aborted ? 'skipped' : 'failed', `round ${round}: ${next.error}`));
     return undefined;
   }
+  const budget = dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET;
+  const bd = next.remoteIce
+    ? birthdayPlan(
+        'initiator',
+        { nat: next.sent.nat, ice: next.sent.ice!, localPort: next.session.localPort() },
+        { nat: next.remoteNat, ice: next.remoteIce },
+        budget,
+      )
+    : undefined;
+  if (!bd || !('plan' in bd) || !next.remoteIce) {
+    const why = bd && 'why' in bd ? bd.why : 'the NAT verdicts of this round call for no birthday probing';
+    push(dialer.record('birthday', [])('skipped', `round ${round}: ${next.remoteIce ? why : 'no ICE parameters'}`));
+    next.session.close();
+    return undefined;
+  }
+  return (await runBirthday(ctx, next.session, next.remoteIce, bd.plan, next.at, round, signal, push)).connection;
 }
 
 /** Initiator: offer a further round (fresh ICE parameters, a new punchAt) and wait for the answer. */
@@ -232,7 +290,8 @@ async function offerRound(
   t: LadderTimeouts,
   signal: AbortSignal,
 ): Promise<
-  { session: IcePunchSession; remoteIce?: IceParams; remoteNat: ConnectInfo['nat']; at: number } | { error: string }
+  | { session: IcePunchSession; sent: ConnectInfo; remoteIce?: IceParams; remoteNat: ConnectInfo['nat']; at: number }
+  | { error: string }
 > {
   const { dialer } = ctx;
   const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'initiator', dialer.peerId);
@@ -246,7 +305,8 @@ async function offerRound(
   }
   try {
     const punchAt = Date.now() + ROUND_LEAD_MS;
-    await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt });
+    const sent: ConnectInfo = { ...dialer.deps.localInfo(), ice: params };
+    await sig.send(sent, { round, punchAt });
     const answer = await sig.receive(AbortSignal.any([signal, AbortSignal.timeout(t.punchMs + ROUND_ANSWER_EXTRA_MS)]));
     if (!answer.ice) {
       ctx.learn(answer);
@@ -254,7 +314,7 @@ async function offerRound(
       return { error: 'the peer answered without ICE parameters' };
     }
     ctx.learn(answer);
-    return { session, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
+    return { session, sent, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
   } catch (err) {
     session.close();
     return { error: `no answer over the signaling channel (${(err as Error).message})` };
@@ -290,14 +350,45 @@ async function answerRounds(ctx: PunchContext, sig: Signaling, t: LadderTimeouts
       continue;
     }
     const round = offer.round ?? 0;
-    const done = dialer.record('hole-punch', candidateList(offer.ice));
+    const offered = offer.ice;
+    // the round's row: 'hole-punch', unless it turns out a birthday round (runBirthday's own row)
+    let done: ReturnType<typeof dialer.record> | undefined;
+    const punchRow = (): ReturnType<typeof dialer.record> =>
+      (done ??= dialer.record('hole-punch', candidateList(offered)));
     let session: IcePunchSession | undefined;
     try {
       ctx.learn(offer);
       session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
       ctx.rounds.add(session);
       const params = await session.prepare(offer.ice);
-      await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt: offer.punchAt ?? Date.now() });
+      const mine: ConnectInfo = { ...dialer.deps.localInfo(), ice: params };
+      await sig.send(mine, { round, punchAt: offer.punchAt ?? Date.now() });
+      // a birthday round when the two infos of this round call for one (the initiator decides
+      // from the same two): only the initiator offers a round for such a pair after a miss
+      const budget = dialer.deps.birthday;
+      const bd =
+        budget !== false
+          ? birthdayPlan(
+              'responder',
+              { nat: mine.nat, ice: params, localPort: session.localPort() },
+              { nat: offer.nat, ice: offer.ice },
+              budget || DEFAULT_BIRTHDAY_BUDGET,
+            )
+          : undefined;
+      if (bd && 'plan' in bd) {
+        await runBirthday(
+          ctx,
+          session,
+          offer.ice,
+          bd.plan,
+          offer.punchAt ?? Date.now(),
+          round,
+          signal,
+          () => undefined,
+        );
+        continue;
+      }
+      punchRow();
       const { connection, pair, counters } = await session.connect(
         undefined,
         t.punchMs + ROUND_LEAD_MS,
@@ -310,10 +401,10 @@ async function answerRounds(ctx: PunchContext, sig: Signaling, t: LadderTimeouts
         requestId: dialer.requestId,
         kind: punchedKind(pair, offer.ice, currentNat(ctx)),
       });
-      done('ok');
+      punchRow()('ok');
     } catch (err) {
       const outcome = signal.aborted ? 'skipped' : err instanceof IceAgentError ? 'failed' : 'timeout';
-      done(outcome, `answered round ${round}: ${(err as Error).message}`);
+      punchRow()(outcome, `answered round ${round}: ${(err as Error).message}`);
       session?.close();
     }
   }

@@ -132,6 +132,9 @@ export class LadderSession implements ConnectSession {
       signal: stageSignal,
       signaling: opts.signaling,
       attempts,
+      // a further birthday round outlives the ladder's total budget (the relay carries the data
+      // meanwhile); it ends with the session, the caller's signal, or a better path's win
+      roundSignal: AbortSignal.any([this.#abort.signal, ...(opts.signal ? [opts.signal] : []), stage.signal]),
       ...(this.#iceError ? { iceError: this.#iceError } : {}),
     });
     // the responder answers further rounds (PunchSync) for as long as the session lives: the
