@@ -12,7 +12,8 @@ import {
   MAX_BIRTHDAY_ROUNDS,
 } from '../../src-main/core/net/ladder-birthday';
 import { createDtlsCertificate } from '../../src-main/core/net/dtls-cert';
-import { parseIceParams } from '../../src-main/core/net/ice-punch';
+import { IceAgentError, parseIceParams, portFree } from '../../src-main/core/net/ice-punch';
+import { createSocket } from 'node:dgram';
 
 type Nat = ConnectInfo['nat'];
 const eim: Nat = { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', publicIp: '198.18.2.2' };
@@ -149,5 +150,22 @@ describe('the session’s DTLS certificate', () => {
     for (const fp of seen) expect(Buffer.from(fp).equals(Buffer.from(cert.fingerprint))).toBe(true);
     // another session, another certificate
     expect(Buffer.from(createDtlsCertificate().fingerprint).equals(Buffer.from(cert.fingerprint))).toBe(false);
+  });
+});
+
+describe('the birthday pair’s port before libdatachannel binds it', () => {
+  // node-datachannel 0.33 does not guard the call that binds it: a taken port ends the process
+  // (std::terminate, "Failed to gather local ICE candidates"); checked first, it is the round's failure
+  test('a port still taken after the grace second is an IceAgentError naming it; a freed one is fine', async () => {
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, () => r()));
+    const { port } = sock.address();
+    const err = await portFree(port).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IceAgentError);
+    expect((err as Error).message).toMatch(new RegExp(`the ICE agent could not be made: port ${port}: .*EADDRINUSE`));
+    // freed while the check waits (the probe sockets close just before the agent is made)
+    const again = portFree(port);
+    setTimeout(() => sock.close(), 200);
+    await expect(again).resolves.toBeUndefined();
   });
 });

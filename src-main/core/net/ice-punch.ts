@@ -172,6 +172,8 @@ export class IcePunchSession {
   #local?: IceParams;
   /** The pair birthday probing found, for the attempt's story. */
   birthdayPair?: BirthdayResult;
+  /** Where a birthday round is (for the story of one that ran out of time). */
+  birthdayStage = 'not started';
   /** The responder's initiator candidates, added at punchAt + RESPONDER_LAG_MS. */
   #pending: IceCandidateInfo[] = [];
   #pendingTimer?: ReturnType<typeof setTimeout>;
@@ -300,11 +302,13 @@ export class IcePunchSession {
     if (!local) throw new Error('birthday probing needs the ICE parameters sealed in prepare()');
     clearTimeout(this.#pendingTimer);
     this.#closeAgent();
+    this.birthdayStage = 'waiting for its start';
     if (plan.role === 'easy') {
       const wait = punchAt + plan.easyDelayMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     if (signal?.aborted || this.#closed) throw new Error('aborted');
+    this.birthdayStage = 'probing';
     const pair = await birthdayProbe({
       role: plan.role,
       peerIp: plan.peerIp,
@@ -322,9 +326,12 @@ export class IcePunchSession {
     // libdatachannel binds the pair's port when the agent's local description is set, in a call
     // node-datachannel does not guard: a port still taken would abort the whole process
     // (std::terminate, "Failed to gather local ICE candidates"), so it is checked first
+    this.birthdayStage = 'checking the pair’s port';
     await portFree(pair.localPort);
     if (this.#closed || signal?.aborted) throw new Error('the ICE session was closed while probing');
+    this.birthdayStage = 'making the agent over the pair';
     await this.#pairAgent(pair, remote, local);
+    this.birthdayStage = 'ICE + DTLS over the pair';
     return this.#established(iceMs, signal);
   }
 
@@ -475,6 +482,7 @@ export class IcePunchSession {
       signal: signal ?? AbortSignal.timeout(10_000),
     } as const;
     this.#handedOff = true;
+    this.birthdayStage = 'the libp2p upgrade';
     if (this.role === 'initiator') {
       return {
         connection: await this.components.upgrader.upgradeOutbound(maConn, opts as never),

@@ -16,6 +16,9 @@ import type { AttemptRecord, LadderTimeouts, PathKind, Signaling } from './types
 export const MAX_PUNCH_ROUNDS = 3;
 /** The punch waits this long for a direct dial when the peer offered direct addresses. */
 const PUNCH_HEAD_START_MS = 250;
+/** A birthday round's bound beyond its start, probing and ICE budgets: the port check, the agent
+ *  and the libp2p upgrade over the pair. */
+const BIRTHDAY_MARGIN_MS = 8000;
 /** A further round's punchAt: this far ahead of the offer (the answer crosses the ledger first). */
 const ROUND_LEAD_MS = 1500;
 /** How long the initiator waits for the answer to a round's offer beyond the punch timeout. */
@@ -218,8 +221,15 @@ async function runBirthday(
   const done = dialer.record('birthday', [target]);
   const t0 = Date.now();
   const prefix = round > 1 ? `round ${round}: ` : '';
+  // bounded whatever a step does: its start, the probing, the agent, ICE, and the upgrade
+  const boundMs = Math.max(0, at - t0) + plan.easyDelayMs + plan.probeMs + budget.iceMs + BIRTHDAY_MARGIN_MS;
+  const bound = AbortSignal.timeout(boundMs);
+  const roundSignal = AbortSignal.any([signal, bound]);
   try {
-    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, signal, at);
+    // the round's punchAt (round 1 is there already): the hard side's sockets open at it
+    if (at > Date.now()) await sleep(at - Date.now(), roundSignal);
+    if (roundSignal.aborted) throw new Error('aborted before its start');
+    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, roundSignal, at);
     dialer.deps.tracker.annotate(connection, {
       pair,
       counters,
@@ -230,16 +240,18 @@ async function runBirthday(
     return { connection, missed: false };
   } catch (err) {
     const found = session.birthdayPair;
-    const missed = err instanceof BirthdayError && !found && !signal.aborted;
-    const why =
-      err instanceof BirthdayError
+    const missed = err instanceof BirthdayError && !found && !signal.aborted && !bound.aborted;
+    const why = bound.aborted
+      ? `did not finish within ${boundMs} ms (${session.birthdayStage})`
+      : err instanceof BirthdayError
         ? `${plan.role} side: ${err.message} (${err.sent} ${plan.role === 'hard' ? 'sockets' : 'probes'})`
         : `${found ? `pair ${found.localPort}→${found.remote.ip}:${found.remote.port} found in ${found.ms} ms; ` : ''}${(err as Error).message}`;
-    const outcome = signal.aborted
-      ? 'skipped'
-      : Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
-        ? 'timeout'
-        : 'failed';
+    const outcome =
+      signal.aborted && !bound.aborted
+        ? 'skipped'
+        : bound.aborted || Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
+          ? 'timeout'
+          : 'failed';
     push(done(outcome, prefix + why));
     session.close();
     return { missed };
