@@ -108,12 +108,15 @@ describe('NAT lab: birthday probing on the product path (default settings)', () 
     let buyerRows: Attempt[] = [];
     let sellerRows: Attempt[] = [];
     const birthdays = (a: Attempt[]): Attempt[] => a.filter((x) => x.method === 'birthday');
+    // a fresh answer each time (waitForJson would find the first 'attempts' line ever printed)
     const attemptsOf = async (p: LabProcess): Promise<Attempt[]> => {
+      const answers = (): { attempts?: Attempt[] }[] =>
+        p.jsonSoFar<{ event: string; attempts?: Attempt[] }>().filter((e) => e.event === 'attempts');
+      const before = answers().length;
       p.send({ cmd: 'attempts' });
-      return (
-        (await p.waitForJson<{ event: string; attempts?: Attempt[] }>((e) => e.event === 'attempts', 5000)).attempts ??
-        []
-      );
+      const end = Date.now() + 5000;
+      while (answers().length === before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      return answers().at(-1)?.attempts ?? [];
     };
     const row = await runProductPair(
       lab,

@@ -225,6 +225,8 @@ async function runBirthday(
   const boundMs = Math.max(0, at - t0) + plan.easyDelayMs + plan.probeMs + budget.iceMs + BIRTHDAY_MARGIN_MS;
   const bound = AbortSignal.timeout(boundMs);
   const roundSignal = AbortSignal.any([signal, bound]);
+  const log = dialer.deps.log;
+  log.debug({ peer: dialer.peer, round, role: plan.role, target, startsInMs: at - t0, boundMs }, 'birthday round');
   try {
     // the round's punchAt (round 1 is there already): the hard side's sockets open at it
     if (at > Date.now()) await sleep(at - Date.now(), roundSignal);
@@ -252,6 +254,7 @@ async function runBirthday(
         : bound.aborted || Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
           ? 'timeout'
           : 'failed';
+    log.debug({ peer: dialer.peer, round, outcome, why, stage: session.birthdayStage }, 'birthday round ended');
     push(done(outcome, prefix + why));
     session.close();
     return { missed };
