@@ -6,8 +6,7 @@ import type { CliContext } from '../context';
 import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
-import { isFinal } from '../../core/store/trades';
-import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { isFinal } from '../../../src-shared/contract/states';
 import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
@@ -26,7 +25,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
     // readers of the local endpoint (`axon buy --serve`) present this token
-    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
+    const endpointToken = view.endpointToken();
     // this node's relay/reflector roles as the (last) running node kept them; else the settings
     const kept = view.roleStates();
     const roles = (['relay', 'reflector'] as const).map((role) => {
