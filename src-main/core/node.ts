@@ -7,6 +7,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
+import { NonceAccountStore, type NonceAccountRow } from './store/nonce-accounts';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
 import type { FetchPreviewOptions, Preview } from './market/preview';
@@ -493,6 +494,14 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   /** The voucher state of a purchase ('out') or sale ('in'): nonce account, newest voucher, settled. */
   voucher(id: string, direction: 'in' | 'out'): VoucherRow | null {
     return new VoucherStore(this.#db).get(id, direction);
+  }
+  /** The nonce accounts this wallet keeps across voucher purchases (open ones: in use or free). */
+  nonceAccounts(): NonceAccountRow[] {
+    return new NonceAccountStore(this.#db).open();
+  }
+  /** Close the free kept nonce accounts now (rent back; docs/market.md "Vouchers"); how many. */
+  closeNonceAccounts(): Promise<number> {
+    return this.#market.buyer.closeNonceAccounts();
   }
   /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
   payments(requestId?: string): PaymentRow[] {

@@ -19,10 +19,11 @@ import type { Budget } from '../ledger/fees';
 import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { VoucherStore, type VoucherRow } from '../store/vouchers';
+import { NonceAccountStore } from '../store/nonce-accounts';
 import type { MarketContext } from './context';
 import type { Settled, VoucherAck } from './frames';
 import type { Run } from './purchase-run';
-import { CLOSE_NONCE_AFTER_MS, type Exposure } from './voucher-shared';
+import { CLOSE_NONCE_AFTER_MS, MAX_FREE_NONCE_ACCOUNTS, NONCE_IDLE_CLOSE_MS, type Exposure } from './voucher-shared';
 
 /** A purchase's voucher budget (units, price) is planned again after this long. */
 const BUDGET_TTL_MS = 60_000;
@@ -30,6 +31,9 @@ const BUDGET_TTL_MS = 60_000;
 const ACK_TIMEOUT_MS = 10_000;
 /** Voucher memos stay valid this long (the seller settles within it: end, credit, balance). */
 const MEMO_TTL_SEC = 7 * 24 * 3600;
+/** A finished purchase gives its nonce account back this long after its last change at the
+ *  earliest (a voucher being signed as it ended is stored by then). */
+const RELEASE_AFTER_MS = 15_000;
 
 export class VoucherBuyer {
   readonly store: VoucherStore;
@@ -50,8 +54,12 @@ export class VoucherBuyer {
   /** Each purchase's voucher budget and when it was planned. */
   readonly #budgets = new Map<string, { at: number; budget: Budget; transfers: number }>();
 
+  /** The nonce accounts kept across purchases. */
+  readonly pool: NonceAccountStore;
+
   constructor(private readonly ctx: MarketContext) {
     this.store = new VoucherStore(ctx.trades.db);
+    this.pool = new NonceAccountStore(ctx.trades.db);
   }
 
   exposure(p: PurchaseRow): Exposure {
@@ -83,26 +91,9 @@ export class VoucherBuyer {
     const signer = await this.ctx.identity.signer();
     let v = this.store.get(p.id, 'out');
     const asset = await this.ctx.ledger.asset(p.mint);
-    if (!v && asset.kind === 'spl' && (await this.ctx.ledger.tokenAccountMissing(asset, p.seller as Address))) {
-      // a settlement pays into the seller's token account: create it first (the buyer saw this rent
-      // in the quote; booked as a fee of the purchase, with the transaction's fee)
-      const rent = await this.ctx.ledger.tokenAccountRent();
-      const sent = await sendInstructions(
-        this.ctx.ledger.rpc,
-        signer,
-        [await createTokenAccountInstruction(signer, p.seller as Address, asset)],
-        this.ctx.ledger.fees,
-      );
-      this.#addFees(p.id, sent.fee + rent);
-      this.ctx.log.info({ id: p.id, seller: p.seller, rent }, "seller's token account created for vouchers");
-    }
-    if (!v) {
-      const n = await createNonceAccount(this.ctx.ledger.rpc, signer, this.ctx.ledger.fees);
-      v = this.store.open(p.id, 'out', n.account, n.state.value, n.rent);
-      // two signatures (ours and the new account's) and its priority fee
-      this.#addFees(p.id, n.sent.fee);
-      this.ctx.log.info({ id: p.id, nonceAccount: n.account, rent: n.rent }, 'nonce account created for vouchers');
-    }
+    v ??= await this.#nonceFor(p, signer, asset);
+    // the purchase may have ended while the account was being set up: sign nothing more
+    if (isFinal(this.ctx.trades.purchase(p.id)?.state ?? 'ended')) return 'the purchase ended';
     // the period runs over a priced relay: its share goes in the voucher too (SOL vouchers only: a
     // token voucher holds transfers of its token alone)
     const shares = (this.#relayShares.get(p.id) ?? []).filter((e) => e.period !== period);
@@ -153,6 +144,48 @@ export class VoucherBuyer {
       if (!v) return 'nonce account gone';
     }
     return 'the seller refused the voucher twice';
+  }
+
+  /**
+   * The nonce account a purchase's vouchers sign against: a free one kept from an earlier purchase
+   * (no transaction), else a new one (ONE transaction, its rent locked until the account is
+   * closed). A token purchase whose seller has no token account yet creates it in that same
+   * transaction (or alone, with a kept account); the buyer saw its rent in the quote, booked as a
+   * fee of the purchase.
+   */
+  async #nonceFor(
+    p: PurchaseRow,
+    signer: Awaited<ReturnType<MarketContext['identity']['signer']>>,
+    asset: Awaited<ReturnType<MarketContext['ledger']['asset']>>,
+  ): Promise<VoucherRow> {
+    const { rpc, fees } = this.ctx.ledger;
+    const tokenAccount =
+      asset.kind === 'spl' && (await this.ctx.ledger.tokenAccountMissing(asset, p.seller as Address))
+        ? [await createTokenAccountInstruction(signer, p.seller as Address, asset)]
+        : [];
+    const tokenRent = tokenAccount.length ? await this.ctx.ledger.tokenAccountRent() : 0n;
+    const kept = this.pool.take(p.id);
+    if (kept) {
+      const st = await readNonce(rpc, kept.address as Address);
+      if (st && st.authority === signer.address) {
+        if (tokenAccount.length) {
+          const sent = await sendInstructions(rpc, signer, tokenAccount, fees);
+          this.#addFees(p.id, sent.fee + tokenRent);
+        }
+        this.ctx.log.info({ id: p.id, nonceAccount: kept.address }, 'nonce account of an earlier purchase reused');
+        return this.store.get(p.id, 'out') ?? this.store.open(p.id, 'out', kept.address, st.value);
+      }
+      // unreadable now (gone, or the ledger did not answer): leave it to the closer, make a new one
+      this.pool.release(kept.address);
+      this.ctx.log.warn({ nonceAccount: kept.address }, 'kept nonce account unreadable; creating a new one');
+    }
+    const n = await createNonceAccount(rpc, signer, fees, tokenAccount);
+    this.pool.add(n.account, n.rent, p.id);
+    const v = this.store.open(p.id, 'out', n.account, n.state.value, n.rent);
+    // two signatures (ours and the new account's), its priority fee, and a token account's rent
+    this.#addFees(p.id, n.sent.fee + tokenRent);
+    this.ctx.log.info({ id: p.id, nonceAccount: n.account, rent: n.rent }, 'nonce account created for vouchers');
+    return v;
   }
 
   /**
@@ -265,8 +298,11 @@ export class VoucherBuyer {
   }
 
   /**
-   * Finished purchases: close the nonce account (rent back) once the seller settled our newest
-   * voucher, or CLOSE_NONCE_AFTER_MS after the end without a settlement.
+   * Finished purchases: once the seller settled a purchase's newest voucher (every voucher it
+   * signed is then paid or void), its nonce account goes back to the pool for the next purchase
+   * (no transaction); an account left with a voucher the seller did not settle within
+   * `closeAfterMs` is closed (rent back: that voucher can never land). Then the pool's idle
+   * accounts are closed (closeIdle).
    */
   async closeFinished(fee: () => Promise<bigint>, closeAfterMs = CLOSE_NONCE_AFTER_MS): Promise<void> {
     for (const v of this.store.all('out')) {
@@ -278,32 +314,79 @@ export class VoucherBuyer {
         this.ctx.log.warn({ id: v.requestId, err: (e as Error).message }, 'nonce account not closed (yet)'),
       );
     }
+    // a purchase that ended before its first voucher was stored (kill -9 in between): give its account back
+    for (const a of this.pool.open()) {
+      if (a.inUseBy === null || this.store.get(a.inUseBy, 'out')) continue;
+      const p = this.ctx.trades.purchase(a.inUseBy);
+      if (!p || isFinal(p.state)) this.pool.release(a.address);
+    }
+    await this.closeIdle(await fee()).catch((e) =>
+      this.ctx.log.warn({ err: (e as Error).message }, 'idle nonce accounts not closed (yet)'),
+    );
   }
 
   async #closeOne(v: VoucherRow, p: PurchaseRow, f: bigint, closeAfterMs: number): Promise<void> {
     const now = await this.sync(v.requestId, f);
+    const kept = this.pool.get(v.nonceAccount);
     if (!now) {
       this.store.update(v.requestId, 'out', { closedAt: Date.now() });
+      if (kept) this.pool.closed(v.nonceAccount);
+      return;
+    }
+    if (!now.tx && kept && kept.inUseBy === v.requestId) {
+      // every voucher of this purchase is settled or void: the next purchase signs against it
+      if (Date.now() - p.updatedAt < RELEASE_AFTER_MS) return;
+      this.pool.release(v.nonceAccount);
+      this.store.update(v.requestId, 'out', { closedAt: Date.now() });
+      this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account kept for the next purchase');
       return;
     }
     if (now.tx && Date.now() - p.updatedAt < closeAfterMs) return; // the seller may still settle
-    const signer = await this.ctx.identity.signer();
     const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
     if (st) {
       const sent = await closeNonceAccount(
         this.ctx.ledger.rpc,
-        signer,
+        await this.ctx.identity.signer(),
         v.nonceAccount as Address,
         st.lamports,
         this.ctx.ledger.fees,
       );
       this.#addFees(v.requestId, sent.fee); // no close of ours (already gone): no fee
     }
+    if (kept) this.pool.closed(v.nonceAccount);
     this.store.update(v.requestId, 'out', {
       closedAt: Date.now(),
       ...(now.tx ? { reason: 'closed with a voucher never settled by the seller' } : {}),
     });
     this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
+  }
+
+  /**
+   * Close the pool's idle accounts (rent back): free ones unused for `idleMs` (a day), and the
+   * free ones beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. The close's fee is booked on
+   * the last purchase that used the account.
+   */
+  async closeIdle(f: bigint, idleMs = NONCE_IDLE_CLOSE_MS): Promise<number> {
+    let closed = 0;
+    const free = this.pool.free();
+    for (const [i, a] of free.entries()) {
+      if (i < MAX_FREE_NONCE_ACCOUNTS && Date.now() - (a.releasedAt ?? a.createdAt) < idleMs) continue;
+      const st = await readNonce(this.ctx.ledger.rpc, a.address as Address);
+      if (st) {
+        const sent = await closeNonceAccount(
+          this.ctx.ledger.rpc,
+          await this.ctx.identity.signer(),
+          a.address as Address,
+          st.lamports,
+          this.ctx.ledger.fees,
+        );
+        this.#addFees(a.lastUsedBy, sent.fee || f);
+      }
+      this.pool.closed(a.address);
+      closed++;
+      this.ctx.log.info({ nonceAccount: a.address }, 'idle nonce account closed (rent back)');
+    }
+    return closed;
   }
 
   #addFees(id: string, lamports: bigint): void {
