@@ -31,9 +31,6 @@ const BUDGET_TTL_MS = 60_000;
 const ACK_TIMEOUT_MS = 10_000;
 /** Voucher memos stay valid this long (the seller settles within it: end, credit, balance). */
 const MEMO_TTL_SEC = 7 * 24 * 3600;
-/** A finished purchase gives its nonce account back this long after its last change at the
- *  earliest (a voucher being signed as it ended is stored by then). */
-const RELEASE_AFTER_MS = 15_000;
 
 export class VoucherBuyer {
   readonly store: VoucherStore;
@@ -51,6 +48,8 @@ export class VoucherBuyer {
     for (const e of list) by.set(e.relay, (by.get(e.relay) ?? 0n) + e.lamports);
     return [...by].map(([to, lamports]) => ({ to: to as Address, lamports }));
   }
+  /** Purchases whose vouch() runs now: their nonce account is not given back meanwhile. */
+  readonly #vouching = new Set<string>();
   /** Each purchase's voucher budget and when it was planned. */
   readonly #budgets = new Map<string, { at: number; budget: Budget; transfers: number }>();
 
@@ -80,6 +79,21 @@ export class VoucherBuyer {
    * sent, acknowledged. Returns null when the seller acknowledged it, else why not.
    */
   async vouch(
+    run: Run,
+    p: PurchaseRow,
+    period: number,
+    fee: bigint,
+    share?: { relay: string; lamports: bigint },
+  ): Promise<string | null> {
+    this.#vouching.add(p.id);
+    try {
+      return await this.#vouch(run, p, period, fee, share);
+    } finally {
+      this.#vouching.delete(p.id);
+    }
+  }
+
+  async #vouch(
     run: Run,
     p: PurchaseRow,
     period: number,
@@ -335,7 +349,7 @@ export class VoucherBuyer {
     }
     if (!now.tx && kept && kept.inUseBy === v.requestId) {
       // every voucher of this purchase is settled or void: the next purchase signs against it
-      if (Date.now() - p.updatedAt < RELEASE_AFTER_MS) return;
+      if (this.#vouching.has(v.requestId)) return; // a voucher being signed as it ended: after it
       this.pool.release(v.nonceAccount);
       this.store.update(v.requestId, 'out', { closedAt: Date.now() });
       this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account kept for the next purchase');
