@@ -515,6 +515,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   nonceAccounts(): NonceAccountRow[] {
     return new NonceAccountStore(this.#db).open();
   }
+  /** Lamports a new voucher purchase locks in a nonce account now (0: a kept one is free). */
+  nonceRentToLock(): Promise<Lamports> {
+    return this.#market.buyer.nonceRentToLock();
+  }
   /** Close the free kept nonce accounts now (rent back; docs/market.md "Vouchers"); how many. */
   closeNonceAccounts(): Promise<number> {
     return this.#market.buyer.closeNonceAccounts();
