@@ -18,6 +18,8 @@ import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
 import { pathOf, type PathHop } from './market/mesh';
+import { autoRebroadcastOptions } from './market/mesh-auto';
+import type { AutoRebroadcastRow } from './store/mesh-auto';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
@@ -275,6 +277,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
             net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
+        autoRebroadcast: {
+          options: autoRebroadcastOptions(settings.mesh.autoRebroadcast),
+          relayActive: () => net.roleState().relay.active,
+        },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -393,6 +399,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     const l = p ? this.#market.listingsStore.get(p.listingId) : undefined;
     if (!p || !l) return [];
     return pathOf(this.#market.listingsStore, l, this.identity.address, this.#market.latency.median(purchaseId));
+  }
+  /** This node's automatic rebroadcasts (docs/mesh.md "Automatic rebroadcasters"), newest first;
+   *  running ones have stoppedAt null. */
+  autoRebroadcasts(limit = 100): AutoRebroadcastRow[] {
+    return this.#market.auto.list(limit);
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
