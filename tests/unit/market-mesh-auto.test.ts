@@ -7,7 +7,12 @@ import { decodeEnvelope, encodeEnvelope } from '../../src-main/core/ledger/envel
 import { messageProblems } from '../../src-main/core/ledger/messages';
 import type { RebroadcastOffer, Received } from '../../src-main/core/ledger/types';
 import type { ListingRow } from '../../src-main/core/store/listings';
-import { parseSettings, SettingsError } from '../../src-main/core/settings';
+import { loadSettings, parseSettings, SettingsError } from '../../src-main/core/settings';
+import { readSettingsView, writeSettings } from '../../src-main/api/settings-api';
+import { SettingsPatchSchema } from '../../src-main/api/schemas';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   autoPrice,
   isPopular,
@@ -218,5 +223,36 @@ describe('settings mesh.autoRebroadcast', () => {
     expect(bad({ idleSec: 1 })[0]).toMatch(/^mesh\.autoRebroadcast\.idleSec: /);
     expect(bad({ maxLamports: 1.5 })).toEqual(['mesh.autoRebroadcast.maxLamports: a whole number of lamports']);
     expect(bad({ surprise: true })[0]).toMatch(/^mesh\.autoRebroadcast: .*surprise/);
+  });
+
+  it('the Settings screen reads and writes it (restart needed), keeping the rest of the mesh', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-auto-settings-'));
+    try {
+      const ctx = { dataDir: dir, settingsFile: join(dir, 'settings.json') };
+      writeFileSync(ctx.settingsFile, JSON.stringify({ mesh: { uploadKiBps: 512 } }));
+      expect(readSettingsView(ctx).autoRebroadcast).toMatchObject({ enabled: false, maxLamports: '20000000' });
+      const want = {
+        enabled: true,
+        pricePercent: 80,
+        maxStreams: 3,
+        uploadKiBps: 256,
+        maxLamports: '7000000',
+        idleSec: 60,
+      };
+      expect(SettingsPatchSchema.safeParse({ autoRebroadcast: want }).success).toBe(true);
+      const r = writeSettings(ctx, { autoRebroadcast: want });
+      expect(r.restartRequired).toBe(true);
+      expect(r.settings.autoRebroadcast).toEqual(want);
+      expect(loadSettings(ctx.settingsFile).mesh).toEqual({
+        uploadKiBps: 512,
+        autoRebroadcast: { ...want, maxLamports: 7_000_000 },
+      });
+      // the API refuses a bad one with the field's reason
+      const bad = SettingsPatchSchema.safeParse({ autoRebroadcast: { ...want, pricePercent: 2000 } });
+      expect(bad.success).toBe(false);
+      expect(bad.error?.issues[0]?.message).toBe('automatic rebroadcaster price: at most 1000 %');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
