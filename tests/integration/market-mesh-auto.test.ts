@@ -194,5 +194,12 @@ describe('mesh: automatic rebroadcasters', () => {
       30_000,
       'the renewed offer',
     );
+    // a node that stops withdraws its offer: sellers no longer ask it
+    await auto.shutdown();
+    await waitFor(
+      () => !offersSeenBy(origin).some((o) => o.node === auto.identity.address),
+      30_000,
+      'the offer withdrawn',
+    );
   });
 });

@@ -192,6 +192,8 @@ export class MeshAuto {
   #timer: NodeJS.Timeout | null = null;
   #taking = new Set<string>();
   #stopped = false;
+  /** Stopping: the offer is withdrawn. */
+  #withdrawing = false;
 
   constructor(private readonly d: MeshAutoDeps) {
     this.store = new MeshAutoStore(d.db);
@@ -208,10 +210,23 @@ export class MeshAuto {
     void this.#tick();
   }
 
+  /** Stop; an offer standing is withdrawn (streams 0), waiting 2 s at most for it to be posted. */
   async stop(): Promise<void> {
-    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.#posted && this.#posted.streams > 0 && !this.#stopped) {
+      this.#withdrawing = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#announce(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, 2000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#stopped = true;
   }
 
   // ---------------- seller side ----------------
@@ -320,7 +335,7 @@ export class MeshAuto {
   /** The offer this node stands by now (streams 0: none). */
   #desired(): { streams: number; pricePercent: number; maxLamports: Lamports } {
     const s = this.d.options;
-    if (!s?.enabled) return { streams: 0, pricePercent: 100, maxLamports: 0n };
+    if (!s?.enabled || this.#withdrawing) return { streams: 0, pricePercent: 100, maxLamports: 0n };
     const spare = this.d.relayActive() ? Math.max(0, s.maxStreams - this.store.active().length) : 0;
     return { streams: spare, pricePercent: s.pricePercent, maxLamports: s.maxLamports };
   }
