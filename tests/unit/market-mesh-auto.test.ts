@@ -186,6 +186,8 @@ describe('which automatic rebroadcaster a full seller asks', () => {
     expect(pickAutoOffer([known(AUTO)], { ...listing, priceRelay: null }, ctx).why).toBe(
       'the stream allows no rebroadcast',
     );
+    expect(pickAutoOffer([known(AUTO)], { ...listing, mint: AUTO2 }, ctx).why).toMatch(/SOL-priced streams only/);
+    expect(pickAutoOffer([known(AUTO)], { ...listing, origin: 'x:y', hops: 3 }, ctx).why).toMatch(/3 hops deep/);
     expect(pickAutoOffer([known(AUTO)], listing, { ...ctx, declined: () => true }).why).toMatch(
       /did not take the last ask/,
     );

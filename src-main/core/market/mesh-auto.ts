@@ -19,7 +19,7 @@ import { isFinal, type PurchaseRow } from '../store/trades';
 import { MeshAutoStore, type AutoRebroadcastRow } from '../store/mesh-auto';
 import type { Db } from '../store/db';
 import type { MarketContext } from './context';
-import { chainOf, chainSellers, rebroadcastsOf } from './mesh';
+import { chainOf, chainSellers, MAX_MESH_HOPS, rebroadcastsOf } from './mesh';
 import { pricePerMinute, pricePerPeriod, tierOf } from './pricing';
 
 /** The one rule of "popular": at least `buyers` distinct buyers asked for the stream within
@@ -115,6 +115,8 @@ export function pickAutoOffer(
 ): { offer: KnownAutoOffer; price: Lamports; why?: undefined } | { offer: null; why: string } {
   const now = o.now ?? Date.now();
   if (l.priceRelay === null) return { offer: null, why: 'the stream allows no rebroadcast' };
+  if (l.mint) return { offer: null, why: 'automatic rebroadcasters take SOL-priced streams only' };
+  if (l.hops >= MAX_MESH_HOPS) return { offer: null, why: `the stream is ${l.hops} hops deep already` };
   const ceiling = pricePerMinute(l, tierOf(l));
   if (ceiling === null) return { offer: null, why: 'the stream has no price' };
   const period = pricePerPeriod(ceiling, l.periodSec);
@@ -392,6 +394,8 @@ export class MeshAuto {
       const l = this.d.ctx.listings.get(lid);
       if (!l || l.priceRelay === null)
         return void log.info('RebroadcastAsk declined: no live listing that allows a rebroadcast');
+      // its cap is lamports: a token-priced stream is not taken automatically
+      if (l.mint) return void log.info('RebroadcastAsk declined: priced in a token');
       const price = autoPrice(l.priceRelay, s.pricePercent);
       const { purchase, offer } = await this.d.rebroadcast(lid, {
         minutes: AUTO_MINUTES,
