@@ -18,7 +18,7 @@ import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
 import { pathOf, type PathHop } from './market/mesh';
-import { autoRebroadcastOptions } from './market/mesh-auto';
+import { autoRebroadcastOptions, type KnownAutoOffer } from './market/mesh-auto';
 import type { AutoRebroadcastRow } from './store/mesh-auto';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
@@ -404,6 +404,11 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
    *  running ones have stoppedAt null. */
   autoRebroadcasts(limit = 100): AutoRebroadcastRow[] {
     return this.#market.auto.list(limit);
+  }
+  /** The automatic rebroadcasters' offers this node has read (live ones): whom a full stream of
+   *  ours would ask to take it (docs/mesh.md). */
+  autoRebroadcastOffers(): KnownAutoOffer[] {
+    return this.#market.auto.offers();
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {

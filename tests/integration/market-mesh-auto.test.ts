@@ -40,7 +40,7 @@ describe('mesh: automatic rebroadcasters', () => {
     return n;
   };
   /** The automatic rebroadcaster offers this node has read from the market topic. */
-  const offersSeenBy = (n: AxonNode) => AxonNode.internalsForTests(n).market.auto.offers();
+  const offersSeenBy = (n: AxonNode) => n.autoRebroadcastOffers();
   let buyers: AxonNode[] = [];
 
   beforeAll(async () => {
