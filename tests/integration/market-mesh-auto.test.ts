@@ -130,14 +130,30 @@ describe('mesh: automatic rebroadcasters', () => {
     const oid = `${origin.identity.address}:pop`;
     await waitFor(() => [b1, b2, b3, auto].every((b) => b.listing(oid)), 45_000, 'the origin listing everywhere');
     const frames = new Map<string, number>();
-    for (const b of [b1, b2, b3]) b.on('frame', (f) => frames.set(f.purchaseId, (frames.get(f.purchaseId) ?? 0) + 1));
+    const firstFrameAt = new Map<string, number>();
+    for (const b of [b1, b2, b3])
+      b.on('frame', (f) => {
+        frames.set(f.purchaseId, (frames.get(f.purchaseId) ?? 0) + 1);
+        if (!firstFrameAt.has(f.purchaseId)) firstFrameAt.set(f.purchaseId, Date.now());
+      });
     // all three buy the ORIGIN at its direct price, one after the other
-    const p1 = await b1.buy(oid, { minutes: 2 });
+    const boughtAt = new Map<string, number>();
+    const buy = async (b: AxonNode) => {
+      const at = Date.now();
+      const p = await b.buy(oid, { minutes: 2 });
+      boughtAt.set(p.id, at);
+      return p;
+    };
+    const p1 = await buy(b1);
     await waitFor(() => (frames.get(p1.id) ?? 0) >= 3, 45_000, 'the first buyer streaming from the origin');
-    const p2 = await b2.buy(oid, { minutes: 2 });
+    const p2 = await buy(b2);
     await waitFor(() => (frames.get(p2.id) ?? 0) >= 3, 60_000, 'the second buyer streaming');
-    const p3 = await b3.buy(oid, { minutes: 2 });
+    const p3 = await buy(b3);
     await waitFor(() => (frames.get(p3.id) ?? 0) >= 3, 60_000, 'the third buyer streaming');
+    // measured, not asserted (no timing assertion): Buy → first frame of each buyer
+    console.info(
+      `auto rebroadcast: Buy → first frame ${[p1, p2, p3].map((p, i) => `b${i + 1} ${firstFrameAt.get(p.id)! - boughtAt.get(p.id)!} ms`).join(', ')} (b2: ask + take + redirect, b3: redirect)`,
+    );
 
     // 1 from the origin, 2 through the automatic rebroadcaster's derived listing
     const [r1, r2, r3] = [b1.purchase(p1.id)!, b2.purchase(p2.id)!, b3.purchase(p3.id)!];
