@@ -56,11 +56,17 @@ describe('mesh: automatic rebroadcasters', () => {
     await settleNativeThreads();
   });
 
-  it('with the opt-in off nobody takes the stream: the buyers past capacity get the "full" reason', async () => {
+  it('with the opt-in off (or no relay role) nobody takes the stream: the buyers past capacity get the "full" reason', async () => {
     const [b1, b2, b3] = buyers as [AxonNode, AxonNode, AxonNode];
-    // a node with the relay role serving but automatic rebroadcasting off (the default)
-    const [origin, relay] = await Promise.all([node(), node({ roles: { relay: 'on' } })]);
+    // a node with the relay role serving but automatic rebroadcasting off (the default), and one
+    // with it on but its relay role off (an offer stands only while the relay role serves)
+    const [origin, relay, noRelay] = await Promise.all([
+      node(),
+      node({ roles: { relay: 'on' } }),
+      node({ roles: { relay: 'off' }, mesh: { autoRebroadcast: { enabled: true } } }),
+    ]);
     expect(relay.settings.mesh.autoRebroadcast.enabled).toBe(false);
+    expect(noRelay.status().roleState.relay.active).toBe(false);
     await origin.sell({
       streamId: 'solo',
       title: 'One seat',
@@ -91,6 +97,7 @@ describe('mesh: automatic rebroadcasters', () => {
     // nobody offered, nobody bought it for resale; the origin sold once
     expect(offersSeenBy(origin)).toEqual([]);
     expect(relay.purchases()).toEqual([]);
+    expect(noRelay.purchases()).toEqual([]);
     expect(origin.sales().map((s) => s.buyer)).toEqual([b1.identity.address]);
     await b1.stop(p1.id);
   });
