@@ -19,6 +19,8 @@ import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
 import { chainOf, pathOf, type PathHop } from './market/mesh';
+import { autoRebroadcastOptions, type KnownAutoOffer } from './market/mesh-auto';
+import type { AutoRebroadcastRow } from './store/mesh-auto';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
@@ -279,6 +281,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
             net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
+        autoRebroadcast: {
+          options: autoRebroadcastOptions(settings.mesh.autoRebroadcast),
+          relayActive: () => net.roleState().relay.active,
+        },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -425,6 +431,16 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
    *  at this node's roles.maxRelayPrice per minute; 0 when it takes free relays only. */
   relayShareMax(periodSec: number): Lamports {
     return relayShare(BigInt(this.settings.roles.maxRelayPrice), periodSec * 1000);
+  }
+  /** This node's automatic rebroadcasts (docs/mesh.md "Automatic rebroadcasters"), newest first;
+   *  running ones have stoppedAt null. */
+  autoRebroadcasts(limit = 100): AutoRebroadcastRow[] {
+    return this.#market.auto.list(limit);
+  }
+  /** The automatic rebroadcasters' offers this node has read (live ones): whom a full stream of
+   *  ours would ask to take it (docs/mesh.md). */
+  autoRebroadcastOffers(): KnownAutoOffer[] {
+    return this.#market.auto.offers();
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
