@@ -164,6 +164,9 @@ export interface BuyQuote {
   problem?: string;
   /** What the prices and the cap are in; for a token, fees and rent stay lamports. Absent = SOL. */
   asset?: AssetView;
+  /** Lamports the first voucher locks in a nonce account (a refundable deposit, kept for later
+   *  purchases and returned when the account is closed); '0' when a kept one is free or when paying per period. */
+  nonceAccountRent?: LamportsString;
   /** Token-priced: lamports of rent for the seller's token account the first payment creates ('0' when it exists). */
   tokenAccountRent?: LamportsString;
   /** Token-priced: this wallet's balance of the token (base units). */
