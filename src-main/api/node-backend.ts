@@ -61,6 +61,7 @@ export type AxonNodeLike = Pick<
   | 'quote'
   | 'preview'
   | 'solNeededToStart'
+  | 'nonceRentToLock'
   | 'buy'
   | 'rebroadcast'
   | 'purchasePath'
@@ -483,6 +484,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         return q;
       }
       q.asset = assetView(null);
+      q.nonceAccountRent = (await node.nonceRentToLock()).toString();
       // the same check as buy(): a voucher purchase also locks a nonce account's rent (returned at
       // the end), and the wallet must stay rent-exempt
       const need = await node.solNeededToStart(terms.pricePerPeriod);

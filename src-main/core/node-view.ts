@@ -17,6 +17,7 @@ import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './s
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { PortMapStore, type PortMapStatus } from './store/portmap';
+import { MeshAutoStore, type AutoRebroadcastRow } from './store/mesh-auto';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
 import { loadEndpointToken } from './market/sinks/local-endpoint';
 
@@ -114,6 +115,10 @@ export class NodeView {
   /** What the relay role carried today (as the running node last saved it, about once a minute). */
   relayUse(): RelayUseRow | undefined {
     return new RoleStore(this.#db).relayUse();
+  }
+  /** The streams this node rebroadcast automatically (docs/mesh.md), newest first. */
+  autoRebroadcasts(limit = 20): AutoRebroadcastRow[] {
+    return new MeshAutoStore(this.#db).all(limit);
   }
   /** The RPC endpoint's state (requests, 429s) as the last running node saw it. */
   rpcHealth(): StoredRpcHealth | null {
