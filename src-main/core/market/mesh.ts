@@ -26,6 +26,14 @@ export interface MeshOptions {
 
 /** Bytes on the wire per DATA frame besides its payload (length, kind, seq, ts: frames.ts). */
 export const DATA_OVERHEAD = 21;
+/** …and per signed DATA frame (SDATA: the origin's 64-byte signature too), what an origin whose
+ *  stream may be rebroadcast sends each buyer. The upload budget counts these bytes (wireBytes). */
+export const SDATA_OVERHEAD = DATA_OVERHEAD + 64;
+
+/** The bytes a hub's frames take on each buyer's stream: payload + header + signature (if signed). */
+export function wireBytes(hub: { wireBytesIn: number }): number {
+  return hub.wireBytesIn;
+}
 
 /** A stream's rate on the wire (bytes/s per buyer), from its hub's counters sampled each second. */
 export class StreamRate {
@@ -58,12 +66,12 @@ export class StreamRate {
  * did not apply to the buyers of a stream's first second (bench mesh: all of them took the origin).
  */
 export function earlyRate(
-  hub: { bytesIn: number; framesIn: number; firstFrameAt: number | null } | undefined,
+  hub: { wireBytesIn: number; firstFrameAt: number | null } | undefined,
   now = Date.now(),
 ): number {
   if (!hub || hub.firstFrameAt === null) return 0;
   const dt = (now - hub.firstFrameAt) / 1000;
-  return dt < 0.2 ? 0 : (hub.bytesIn + hub.framesIn * DATA_OVERHEAD) / dt;
+  return dt < 0.2 ? 0 : wireBytes(hub) / dt;
 }
 
 /**

@@ -12,7 +12,7 @@ import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
-import { DATA_OVERHEAD, StreamRate, earlyRate, fullBecause, rebroadcastsOf } from './mesh';
+import { StreamRate, earlyRate, fullBecause, rebroadcastsOf, wireBytes } from './mesh';
 import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
@@ -545,8 +545,7 @@ export class SellerSide {
   #sweep(): void {
     const now = Date.now();
     // each stream's rate on the wire, for the upload budget (mesh.ts)
-    for (const l of this.live.values())
-      this.#rates.sample(l.offer.streamId, l.hub.bytesIn + l.hub.framesIn * DATA_OVERHEAD, now);
+    for (const l of this.live.values()) this.#rates.sample(l.offer.streamId, wireBytes(l.hub), now);
     for (const s of this.ctx.trades.sales({ active: true })) {
       const streaming = this.server.sessionsFor(s.id).length > 0;
       if (s.startedAt === null) {
