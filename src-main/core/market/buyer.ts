@@ -139,7 +139,12 @@ export class BuyerSide {
     this.runs.clear();
   }
 
-  async buy(listing: ListingRow, o: BuyOptions): Promise<PurchaseRow> {
+  /** `failover`: a purchase moving from a lost source (#failover) — its credit and history reason. */
+  async buy(
+    listing: ListingRow,
+    o: BuyOptions,
+    failover?: { creditUntil: number | undefined; reason: string },
+  ): Promise<PurchaseRow> {
     const minutes = o.minutes ?? 60;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600)
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
@@ -216,10 +221,11 @@ export class BuyerSide {
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
-      ...(live ? { reason: `buy; ${live}` } : {}),
+      ...(live || failover ? { reason: [failover?.reason ?? 'buy', live].filter(Boolean).join('; ') } : {}),
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
+    if (failover?.creditUntil !== undefined) run.creditUntil = failover.creditUntil;
     try {
       await this.#request(run, listing, tier, minutes, maxLamports);
     } catch (e) {
@@ -341,8 +347,6 @@ export class BuyerSide {
     const originId = from?.origin ?? null;
     const ceiling = from ? pricePerMinute(from, p.tier) : null;
     const me = this.ctx.identity.address;
-    const usedMin = p.startedAt ? Math.floor((Date.now() - p.startedAt) / 60_000) : 0;
-    const minutes = Math.max(1, p.maxMinutes - usedMin);
     let next: ListingRow | null = null;
     if (originId && ceiling !== null) {
       const origin = this.ctx.listings.get(originId);
@@ -379,14 +383,24 @@ export class BuyerSide {
       this.ctx.log.info({ id: p.id, left: String(left) }, 'no failover: nothing left of the spending cap');
       return;
     }
+    // never pay twice for the same time: what the lost source was paid for and did not deliver is
+    // the new purchase's credit — its seller starts period 0 when that runs out (docs/mesh.md "Faults")
+    const now = Date.now();
+    const paidTo = paidUntil(done);
+    const creditUntil = done.paidThrough >= 0 && paidTo > now ? paidTo : undefined;
+    // the minutes the user bought that are left after what is paid for already
+    const endsAt = (done.startedAt ?? now) + p.maxMinutes * 60_000;
+    const minutes = Math.max(1, Math.ceil((endsAt - Math.max(now, creditUntil ?? now)) / 60_000));
+    const credit = creditUntil
+      ? `; ${done.seller} was paid through period ${done.paidThrough} (until ${new Date(creditUntil).toISOString()}): period 0 here is asked to start then`
+      : '';
     try {
-      const q = await this.buy(next, {
-        minutes,
-        maxLamports: left,
-        serve: p.sinks.serve,
-        ...(p.sinks.file ? { out: p.sinks.file } : {}),
-      });
-      this.ctx.log.info({ from: p.id, to: q.id, listing: next.id, cap: String(left) }, 'failed over');
+      const q = await this.buy(
+        next,
+        { minutes, maxLamports: left, serve: p.sinks.serve, ...(p.sinks.file ? { out: p.sinks.file } : {}) },
+        { creditUntil, reason: `failover from ${p.id} (${reason})${credit}` },
+      );
+      this.ctx.log.info({ from: p.id, to: q.id, listing: next.id, cap: String(left), creditUntil }, 'failed over');
     } catch (e) {
       this.ctx.log.warn({ id: p.id, err: (e as Error).message }, 'failover purchase could not start');
     }

@@ -56,6 +56,8 @@ export class SellerSide {
   #sessions = new Map<string, number>();
   /** Request rate per buyer key: tokens left and when they were counted. */
   #rate = new Map<string, { tokens: number; at: number }>();
+  /** Failover credits granted: `buyer|stream` → when (one per grace cooldown; docs/mesh.md "Faults"). */
+  #credits = new Map<string, number>();
   /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
   #rates = new StreamRate();
 
@@ -399,14 +401,22 @@ export class SellerSide {
         return { refuse: { code: 'full', recover: 'abort', message: 'stream is at capacity' } };
     }
     let startedAt = sale.startedAt;
+    let credit: string | null = null;
     if (startedAt === null) {
       startedAt = Date.now();
+      // a failover: the buyer paid another source of this stream until creditUntil (docs/mesh.md
+      // "Faults"); period 0 starts then — at most one period away, once per buyer and stream per cooldown
+      const until = ticket.creditUntil !== undefined ? this.#creditFor(sale, ticket.creditUntil, startedAt) : null;
+      if (until !== null) {
+        credit = `stream open; the buyer paid another source of the stream until ${new Date(until).toISOString()} (failover): period 0 starts then`;
+        startedAt = until;
+      }
       this.ctx.trades.updateSale(sale.id, { startedAt });
     }
     if (Date.now() > this.#deadline(sale.id))
       return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
     if (sale.state !== 'streaming')
-      this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
+      this.#move(sale.id, 'streaming', credit ?? 'stream open; grace until the first payment is verified');
     this.#sessions.set(sale.id, open + 1);
     return {
       hub: l.hub,
@@ -414,6 +424,7 @@ export class SellerSide {
       framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
       uplink: uplinkGrantFor(l.offer.source as SourceConfig, l.supervisor?.source, sale.buyer),
       deadline: () => this.#deadline(sale.id),
+      ...(startedAt > Date.now() ? { startsAt: startedAt } : {}),
       onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
       onClose: (info, reason) => {
         const left = (this.#sessions.get(sale.id) ?? 1) - 1;
@@ -464,6 +475,24 @@ export class SellerSide {
     }
     this.#rate.set(buyer, { tokens: tokens - 1, at: now });
     return true;
+  }
+
+  /**
+   * When period 0 of a failover's sale starts (null: now, no credit): the ticket's creditUntil, if
+   * later than now, at most one period away, and only once per buyer and stream per grace cooldown
+   * (what the seller risks: one period of its stream, like a grace window).
+   */
+  #creditFor(sale: SaleRow, creditUntil: number, now: number): number | null {
+    if (creditUntil <= now) return null;
+    const key = `${sale.buyer}|${sale.streamId}`;
+    const last = this.#credits.get(key);
+    if (last !== undefined && now - last < SELLER_LIMITS.graceCooldownMs) {
+      this.ctx.log.info({ id: sale.id, buyer: sale.buyer }, 'failover credit refused: one per cooldown');
+      return null;
+    }
+    if (this.#credits.size >= SELLER_LIMITS.rateKeys) this.#credits.delete(this.#credits.keys().next().value as string);
+    this.#credits.set(key, now);
+    return Math.min(creditUntil, now + sale.periodMs);
   }
 
   /** paid-until + grace, in unix ms, from the stored sale. */
