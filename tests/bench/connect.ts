@@ -135,7 +135,8 @@ const isFinalPurchase = (e: Ev): boolean =>
 async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost) {
   const seller = spawnProduct(lab, hs, rpcUrl, 'seller');
   const buyer = spawnProduct(lab, hb, rpcUrl, 'buyer');
-  const trials: { ok: boolean; path: string | null; ms: number; paid: boolean; reason?: string }[] = [];
+  const trials: { ok: boolean; path: string | null; ms: number; direct10: boolean; paid: boolean; reason?: string }[] =
+    [];
   try {
     const [rs, rbuy] = await Promise.all([
       seller.waitForJson<Ev>((e) => e.event === 'ready', 120_000),
@@ -161,6 +162,7 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
       };
       const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
       buyer.send({ cmd: 'buy', listingId: listed.listingId });
+      const buyStart = Date.now();
       const end = Date.now() + TRIAL_MS;
       let r: Ev | undefined;
       while (!r && Date.now() < end) {
@@ -190,6 +192,9 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
             : ''
         }`;
       }
+      // issue 15's measure: the path 10 s after Buy (a relayed first frame may be upgraded by a
+      // punch or birthday round that is still running)
+      const path10 = ok ? await pathWithin(buyer, buyStart + 10_000) : null;
       const paid =
         ok &&
         (await next(buyer, 'paid', before.paid, 20_000).then(
@@ -200,6 +205,7 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
         ok,
         path: ok ? String(r!.path ?? '?') : null,
         ms: ok ? Number(r!.ms) : -1,
+        direct10: path10 !== null && path10 !== 'relayed',
         paid,
         ...(reason ? { reason } : {}),
       });
@@ -219,6 +225,23 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
     await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);
   }
   return trials;
+}
+
+let pathQuery = 0;
+/** The buyer's path to the seller once it is direct (not relayed), or the last one seen at `until`. */
+async function pathWithin(buyer: LabProcess, until: number): Promise<string | null> {
+  let path: string | null;
+  do {
+    const id = ++pathQuery;
+    buyer.send({ cmd: 'path', id });
+    path = await buyer
+      .waitForJson<{ event: string; id?: number; path: string | null }>((e) => e.event === 'path' && e.id === id, 5000)
+      .then((e) => e.path)
+      .catch(() => null);
+    if (path && path !== 'relayed') return path;
+    await new Promise((res) => setTimeout(res, 250));
+  } while (Date.now() < until);
+  return path;
 }
 
 /** The buyer's last purchase state, for a trial that saw neither a first frame nor an end. */
@@ -267,6 +290,7 @@ async function productPath(lab: NatLab): Promise<Record<string, unknown>[]> {
       success: `${ms.length}/${trials.length}`,
       paid: `${trials.filter((t) => t.paid).length}/${trials.length}`,
       paths: JSON.stringify(Object.fromEntries(paths)),
+      'direct ≤ 10 s': `${trials.filter((t) => t.direct10).length}/${trials.length}`,
       'median Buy→first frame': median(ms),
       'p95 Buy→first frame': p95(ms),
       ...(failures.length ? { failures } : {}),

@@ -3,6 +3,7 @@
 // a 'path' event (CustomEvent<PathChange>) whenever a peer's best path changes. Connections are
 // recorded in SQLite (store/connections.ts) when a store is given.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Connection, Libp2p } from '@libp2p/interface';
 import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
@@ -99,6 +100,9 @@ export class PathTracker extends EventTarget {
     private readonly opts: { store?: ConnectionStore; log: Logger; pingIntervalMs: number },
   ) {
     super();
+    // one 'path' listener per peer whose path is kept up (ladder upkeep) or awaited: a seller with
+    // twenty buyers holds twenty — not a leak (Node warns past 10 by default)
+    setMaxListeners(10_000, this);
     libp2p.addEventListener('connection:open', (e) => this.#onOpen(e.detail));
     libp2p.addEventListener('connection:close', (e) => this.#onClose(e.detail));
     for (const c of libp2p.getConnections()) this.#onOpen(c);
