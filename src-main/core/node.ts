@@ -392,7 +392,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     const p = this.#market.trades.purchase(purchaseId);
     const l = p ? this.#market.listingsStore.get(p.listingId) : undefined;
     if (!p || !l) return [];
-    return pathOf(this.#market.listingsStore, l, this.identity.address, this.#market.latency.median(purchaseId));
+    const ms = this.#market.latency.median(purchaseId) ?? p.latencyMs ?? undefined;
+    return pathOf(this.#market.listingsStore, l, this.identity.address, ms);
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {

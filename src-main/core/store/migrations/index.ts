@@ -14,6 +14,7 @@ import m013 from './013_portmap';
 import m014 from './014_nat';
 import m015 from './015_mesh';
 import m016 from './016_role_health';
+import m018 from './018_purchase_latency';
 
 export interface Migration {
   version: number;
@@ -36,4 +37,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 14, name: 'nat', sql: m014 },
   { version: 15, name: 'mesh', sql: m015 },
   { version: 16, name: 'role health', sql: m016 },
+  { version: 18, name: 'purchase latency', sql: m018 },
 ];
