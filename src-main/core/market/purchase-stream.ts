@@ -90,8 +90,10 @@ export function sendUplink(s: StreamSession, bytes: Uint8Array): boolean {
 
 /** A rebroadcast stalls after this many usual gaps between frames without one… */
 const STALL_GAPS = 8;
-/** …and never in less than this (ms): a 10 Hz stream fails over 2 s after its last frame. */
-const STALL_MIN_MS = 2000;
+/** …and never in less than this (ms): a 10 Hz stream fails over 3 s after its last frame. */
+const STALL_MIN_MS = 3000;
+/** The stall watchdog looks this often (ms). */
+const STALL_TICK_MS = 500;
 
 function noteGap(run: Run, ms: number): void {
   const g = (run.gaps ??= []);
@@ -284,12 +286,20 @@ export class PurchaseStreams {
   /**
    * A rebroadcast purchase whose rebroadcaster stays connected but stops forwarding: no frame for
    * STALL_GAPS × the stream's usual gap between frames (at least STALL_MIN_MS, at most the data
-   * stall limit) → fail over like a lost one (docs/mesh.md "Faults"). Checked twice a second.
+   * stall limit) → fail over like a lost one (docs/mesh.md "Faults"). Checked twice a second; a
+   * tick that comes late (this process was busy) does not judge.
    */
   #watchStall(run: Run, p: PurchaseRow): void {
     if (run.stallTimer) clearInterval(run.stallTimer);
+    let lastTick = Date.now();
     const tick = (): void => {
       if (run.stopping || !run.session) return;
+      // a late tick means this process was busy (a loaded machine): frames may be waiting unread
+      // behind the timer — not the rebroadcaster's fault; look again at the next tick
+      const now = Date.now();
+      const late = now - lastTick > 3 * STALL_TICK_MS;
+      lastTick = now;
+      if (late) return;
       const limit = stallLimit(run, this.ctx.timing.dataStallMs);
       const quiet = Date.now() - run.lastFrameAt;
       if (quiet <= limit) return;
@@ -299,7 +309,7 @@ export class PurchaseStreams {
       this.ctx.log.warn({ id: run.id, seller: p.seller, quietMs: quiet, limit }, 'rebroadcaster stalled');
       this.control.failover(run, why);
     };
-    run.stallTimer = setInterval(tick, 500);
+    run.stallTimer = setInterval(tick, STALL_TICK_MS);
     run.stallTimer.unref();
   }
 
