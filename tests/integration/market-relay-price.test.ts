@@ -132,6 +132,11 @@ describe('priced relays', () => {
 
   it('with the default settings (free relays only) a buyer does not use the priced relay, and pays nothing', async () => {
     const b = await buyer({});
+    // the buyer, reachable only through relays too, holds a reservation on the priced relay: it
+    // must not offer it to the seller either (a clean-clone CI run had the seller reverse-dial the
+    // buyer through it — the purchase streamed over a relay the buyer never accepted)
+    const relayPeer = relay.identity.peerId.toString();
+    await waitFor(() => b.status().relays.some((a) => a.includes(relayPeer)), 30_000, "the buyer's reservation");
     const p = await b.buy(listingId, { minutes: 10 });
     const done = await waitFor(
       () => (['failed', 'ended'].includes(b.purchase(p.id)!.state) ? b.purchase(p.id) : undefined),
@@ -141,6 +146,10 @@ describe('priced relays', () => {
     expect(done!.reason).toMatch(/could not connect/);
     expect(done!.spent).toBe(0n);
     expect(b.relayPayments(p.id)).toEqual([]);
+    // what the seller was offered to reach the buyer names no relay the buyer will not pay
+    const offered = seller.sale(p.id)?.peerInfo;
+    expect(offered).toBeTruthy();
+    expect([...offered!.relays, ...offered!.addrs].filter((a) => a.includes(relayPeer))).toEqual([]);
   });
 });
 

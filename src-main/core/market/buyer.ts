@@ -242,6 +242,7 @@ export class BuyerSide {
       peer: addressToPeerId(seller),
       role: 'initiator',
       requestId: run.id,
+      relayAllowed: (relay) => this.ctx.relayPricing?.allowed(relay) ?? true,
     });
     const nonce = newNonce();
     const sealed = seal(encodeConnectInfo(run.cs.localInfo), {

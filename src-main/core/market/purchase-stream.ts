@@ -369,7 +369,13 @@ export class PurchaseStreams {
         ...(saved?.nat ? { nat: saved.nat } : {}),
       };
       try {
-        const cs = await this.ctx.net.prepareConnect({ peer, role: 'initiator', requestId: p.id, ice: false });
+        const cs = await this.ctx.net.prepareConnect({
+          peer,
+          role: 'initiator',
+          requestId: p.id,
+          ice: false,
+          relayAllowed: (relay) => this.ctx.relayPricing?.allowed(relay) ?? true,
+        });
         run.cs?.close();
         run.cs = cs;
         if (run.stopping) return void cs.close();

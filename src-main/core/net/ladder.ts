@@ -35,6 +35,21 @@ export class LadderError extends Error {
   }
 }
 
+/** The relay's peer id in a circuit address (…/p2p/<relay>/p2p-circuit…). */
+const circuitRelay = (a: string): string | undefined => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1];
+
+/** `info` with only the relays (and circuit addresses) `allowed` accepts. */
+function offeredRelays<T extends Pick<ConnectInfo, 'addrs' | 'relays'>>(
+  info: T,
+  allowed: (relay: string) => boolean,
+): T {
+  const ok = (a: string): boolean => {
+    const relay = circuitRelay(a);
+    return relay === undefined || allowed(relay);
+  };
+  return { ...info, addrs: info.addrs.filter(ok), relays: info.relays.filter(ok) };
+}
+
 export class LadderSession implements ConnectSession {
   readonly peer: string;
   readonly peerId: PeerId;
@@ -51,12 +66,17 @@ export class LadderSession implements ConnectSession {
   #learned = 0;
   #learnWaiters: (() => void)[] = [];
 
+  private readonly deps: LadderDeps;
+
   constructor(
-    private readonly deps: LadderDeps,
+    deps: LadderDeps,
     peer: PeerId | string,
     readonly role: 'initiator' | 'responder',
     requestId?: string,
+    relayAllowed?: (relayPeer: string) => boolean,
   ) {
+    // what this session tells the peer (request/accept, punch rounds) names only relays it may use
+    this.deps = relayAllowed ? { ...deps, localInfo: () => offeredRelays(deps.localInfo(), relayAllowed) } : deps;
     this.peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer;
     this.peer = this.peerId.toString();
     this.#dialer = new AttemptDialer(deps, this.peerId, this.peer, requestId);

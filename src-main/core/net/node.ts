@@ -239,7 +239,7 @@ class NetNodeImpl extends EventTarget implements NetNode {
 
   async prepareConnect(o: PrepareOptions): Promise<ConnectSession> {
     await this.roles.liveIceServer();
-    const s = new LadderSession(this.#deps(), o.peer, o.role, o.requestId);
+    const s = new LadderSession(this.#deps(), o.peer, o.role, o.requestId, o.relayAllowed);
     this.#sessions.add(s);
     const close = s.close.bind(s);
     s.close = () => {

@@ -201,6 +201,10 @@ export interface PrepareOptions {
   /** Gather ICE parameters now (default true). A redial says false: it has no fresh parameters
    *  of the peer's, so its punch comes as a further round over the signaling channel. */
   ice?: boolean;
+  /** Which of our relays this session may offer the peer (by relay peer id): a buyer does not
+   *  offer a relay it will not pay (roles.maxRelayPrice), or the seller would reverse-dial the
+   *  buyer through it. Default: all. */
+  relayAllowed?: (relayPeer: string) => boolean;
 }
 
 export interface NatReport {
