@@ -368,13 +368,26 @@ export class BuyerSide {
       next = alts[0] ?? null;
     }
     const moving = next ? `; moving to ${next.origin ? `the rebroadcast ${next.id}` : `the origin ${next.id}`}` : '';
-    await this.stopPurchase(p.id, `${reason}${moving || '; no other source of this stream within your price'}`);
-    if (!next) return;
-    // what is left of the user's cap once the stopped purchase is done: read after its stop (the
-    // ServiceStop's fee is booked), less the fees it still has to pay (closing its nonce account:
-    // the two fees its own cap reserved), so the two together never cost more than accepted
-    // a payment on its way when the stop came (the first period's voucher, say) lands in spent and
-    // fees: wait for it (bounded) before reading what is left
+    // the purchase ends now (stopPurchase finishes it before its first await); its ServiceStop goes
+    // on the ledger while the next source is asked — one ledger round trip less before data flows again
+    const stopped = this.stopPurchase(
+      p.id,
+      `${reason}${moving || '; no other source of this stream within your price'}`,
+    );
+    if (!next) return void (await stopped);
+    try {
+      await this.#failoverTo(run, p, next, reason);
+    } finally {
+      await stopped;
+    }
+  }
+
+  /** The second half of #failover: buy `next` with what is left of the stopped purchase's cap and time. */
+  async #failoverTo(run: Run, p: PurchaseRow, next: ListingRow, reason: string): Promise<void> {
+    // what is left of the user's cap once the stopped purchase is done, less the fees it still has
+    // to pay (closing its nonce account: the two fees its own cap reserved), so the two together
+    // never cost more than accepted; a payment on its way when the stop came (the first period's
+    // voucher, say) lands in spent and fees: wait for it (bounded) before reading what is left
     for (let i = 0; run.paying && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
     const done = this.ctx.trades.purchase(p.id) ?? p;
     const open = this.#payments.vouchers.store.get(p.id, 'out');
