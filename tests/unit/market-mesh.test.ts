@@ -17,6 +17,7 @@ import {
   planRebroadcast,
   SDATA_OVERHEAD,
   earlyRate,
+  failoverCredit,
   wireBytes,
 } from '../../src-main/core/market/mesh';
 import { StreamHub } from '../../src-main/core/market/hub';
@@ -162,6 +163,19 @@ describe('mesh chains', () => {
     };
     expect(fits(plain)).toBe(10);
     expect(fits(signed)).toBe(9);
+  });
+
+  it("a failover's credit: period 0 starts when the lost source's paid time ends — at most one period away, once per cooldown", () => {
+    const now = 1_700_000_000_000;
+    const o = { now, periodMs: 60_000, lastGrantAt: undefined, cooldownMs: 600_000 };
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000 })).toBe(now + 25_000);
+    // paid time already over: nothing to credit
+    expect(failoverCredit({ ...o, creditUntil: now - 1 })).toBeNull();
+    // more than a period ahead: one period, what the seller risks
+    expect(failoverCredit({ ...o, creditUntil: now + 300_000 })).toBe(now + 60_000);
+    // a second credit for the same buyer and stream within the cooldown: none; after it, again
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000, lastGrantAt: now - 599_000 })).toBeNull();
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000, lastGrantAt: now - 600_000 })).toBe(now + 25_000);
   });
 
   it('a redirect is followed only to the same stream at no more than the price the user accepted', () => {

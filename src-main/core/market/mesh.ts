@@ -35,6 +35,24 @@ export function wireBytes(hub: { wireBytesIn: number }): number {
   return hub.wireBytesIn;
 }
 
+/**
+ * When period 0 of a failover's sale starts (docs/mesh.md "Faults"; null: now, no credit): the
+ * ticket's `creditUntil` when later than now, at most one period away, and only when this buyer
+ * got no credit on this stream within `cooldownMs` (`lastGrantAt`). What the seller risks is one
+ * period of its stream per buyer per cooldown, like a grace window.
+ */
+export function failoverCredit(o: {
+  creditUntil: number;
+  now: number;
+  periodMs: number;
+  lastGrantAt: number | undefined;
+  cooldownMs: number;
+}): number | null {
+  if (o.creditUntil <= o.now) return null;
+  if (o.lastGrantAt !== undefined && o.now - o.lastGrantAt < o.cooldownMs) return null;
+  return Math.min(o.creditUntil, o.now + o.periodMs);
+}
+
 /** A stream's rate on the wire (bytes/s per buyer), from its hub's counters sampled each second. */
 export class StreamRate {
   #last = new Map<string, { bytes: number; at: number; rate: number }>();

@@ -12,7 +12,7 @@ import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
-import { StreamRate, earlyRate, fullBecause, rebroadcastsOf, wireBytes } from './mesh';
+import { StreamRate, earlyRate, failoverCredit, fullBecause, rebroadcastsOf, wireBytes } from './mesh';
 import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
@@ -483,16 +483,23 @@ export class SellerSide {
    * (what the seller risks: one period of its stream, like a grace window).
    */
   #creditFor(sale: SaleRow, creditUntil: number, now: number): number | null {
-    if (creditUntil <= now) return null;
     const key = `${sale.buyer}|${sale.streamId}`;
-    const last = this.#credits.get(key);
-    if (last !== undefined && now - last < SELLER_LIMITS.graceCooldownMs) {
-      this.ctx.log.info({ id: sale.id, buyer: sale.buyer }, 'failover credit refused: one per cooldown');
+    const lastGrantAt = this.#credits.get(key);
+    const until = failoverCredit({
+      creditUntil,
+      now,
+      periodMs: sale.periodMs,
+      lastGrantAt,
+      cooldownMs: SELLER_LIMITS.graceCooldownMs,
+    });
+    if (until === null) {
+      if (creditUntil > now)
+        this.ctx.log.info({ id: sale.id, buyer: sale.buyer }, 'failover credit refused: one per cooldown');
       return null;
     }
     if (this.#credits.size >= SELLER_LIMITS.rateKeys) this.#credits.delete(this.#credits.keys().next().value as string);
     this.#credits.set(key, now);
-    return Math.min(creditUntil, now + sale.periodMs);
+    return until;
   }
 
   /** paid-until + grace, in unix ms, from the stored sale. */
