@@ -20,7 +20,8 @@ import type {
 import type { AxonNode } from '../core/node';
 import { MarketError } from '../core/market/types';
 import { PreviewError } from '../core/market/preview';
-import { isFinal, type PurchaseRow } from '../core/store/trades';
+import type { PurchaseRow } from '../core/store/trades';
+import { isFinal } from '../../src-shared/contract/states';
 import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
 import type { AxonBackend } from './service';
@@ -60,6 +61,7 @@ export type AxonNodeLike = Pick<
   | 'quote'
   | 'preview'
   | 'solNeededToStart'
+  | 'nonceRentToLock'
   | 'buy'
   | 'rebroadcast'
   | 'purchasePath'
@@ -482,6 +484,7 @@ export function createNodeBackend(node: AxonNodeLike, ctx: BackendContext): Axon
         return q;
       }
       q.asset = assetView(null);
+      q.nonceAccountRent = (await node.nonceRentToLock()).toString();
       // the same check as buy(): a voucher purchase also locks a nonce account's rent (returned at
       // the end), and the wallet must stay rent-exempt
       const need = await node.solNeededToStart(terms.pricePerPeriod);

@@ -7,6 +7,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { NatStore } from './store/nat';
 import type { Exposure } from './market/voucher';
+import { NonceAccountStore, type NonceAccountRow } from './store/nonce-accounts';
 import { VoucherStore, type VoucherRow } from './store/vouchers';
 import type { RawSinkStats } from './market/sinks/raw';
 import type { FetchPreviewOptions, Preview } from './market/preview';
@@ -17,14 +18,16 @@ import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
-import { pathOf, type PathHop } from './market/mesh';
+import { chainOf, pathOf, type PathHop } from './market/mesh';
+import { autoRebroadcastOptions, type KnownAutoOffer } from './market/mesh-auto';
+import type { AutoRebroadcastRow } from './store/mesh-auto';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
 import type { RpcHealth } from './ledger/rpc';
 import { endpointsFor } from './ledger/cluster';
 import { RpcSecretStore } from './ledger/rpc-secret';
-import { saveRpcHealth } from './store/rpc-health';
+import { rpcHealthSaver } from './store/rpc-health';
 import type { Lamports, Tier } from './ledger/types';
 import type { Asset } from './ledger/assets';
 import { createNetNode } from './net/index';
@@ -33,7 +36,7 @@ import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { checkLiveness } from './market/liveness';
 import { relayAddrs } from './net/roles';
-import { BuyerRelayPricing } from './market/relay-pay';
+import { BuyerRelayPricing, relayShare } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
 import { Market, type MarketStatus } from './market/market';
@@ -41,7 +44,7 @@ import type { SellOptions } from './market/seller';
 import type { BuyOptions, MarketEvents, MarketTiming } from './market/types';
 import type { PurchaseTerms } from './market/pricing';
 import { waitCatalogCaughtUp } from './market/catalog';
-import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
+import { listingId as listingIdOf, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 import { WalletActivity } from './market/activity';
@@ -134,6 +137,9 @@ export interface OwnStream {
 export class AxonNode extends EventEmitter<AxonNodeEvents> {
   #nat: NatStatus | null = null;
   #discoveryTimer: NodeJS.Timeout | null = null;
+  /** Saves the RPC health row (429s, pacing; rpc-health.ts), and the timer that does it every 30 s. */
+  #saveRpc: () => void = () => {};
+  #rpcTimer: NodeJS.Timeout | null = null;
   #discovering: Promise<NatStatus | null> | null = null;
 
   readonly #db: Db;
@@ -275,6 +281,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
             net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
+        autoRebroadcast: {
+          options: autoRebroadcastOptions(settings.mesh.autoRebroadcast),
+          relayActive: () => net.roleState().relay.active,
+        },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -308,14 +318,27 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       );
       nat = () => node.#nat ?? undefined;
       // "RPC is rate-limiting us": an event for the UI, a row for `axon status` in another process
+      // (the 429s and the pacer's waits summed over every run, so `axon status` shows them after a restart)
+      const saveRpcRow = rpcHealthSaver(db);
       const saveRpc = (h: RpcHealth): void => {
         try {
-          saveRpcHealth(db, h);
+          saveRpcRow(h);
         } catch {
           /* closing */
         }
       };
+      node.#saveRpc = () => saveRpc(ledger.rpcHealth());
       saveRpc(ledger.rpcHealth());
+      // the pacer's counts move without a rate-limit change: saved every 30 s when they did
+      let pacedSeen = -1;
+      node.#rpcTimer = setInterval(() => {
+        const h = ledger.rpcHealth();
+        const n = (h.pacing?.paced ?? 0) + h.limitedCount;
+        if (n === pacedSeen) return;
+        pacedSeen = n;
+        saveRpc(h);
+      }, 30_000);
+      node.#rpcTimer.unref();
       ledger.meter.onChange((h) => {
         log.warn(
           { rateLimited: h.rateLimited, pausedUntil: h.pausedUntil },
@@ -362,6 +385,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
 
   // ---- selling ----
+  /** The id of the listing of this node's stream `streamId` (on the market topic). */
+  ownListingId(streamId: string): string {
+    return listingIdOf(this.identity.address, streamId);
+  }
   sell(o: SellOptions): Promise<OfferRow> {
     return this.#market.sell(o);
   }
@@ -394,6 +421,27 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     if (!p || !l) return [];
     const ms = this.#market.latency.median(purchaseId) ?? p.latencyMs ?? undefined;
     return pathOf(this.#market.listingsStore, l, this.identity.address, ms);
+  }
+  /** The chain a listing's data takes, origin first and the listing last (an origin: itself
+   *  alone); a string says why the chain is broken here; undefined when the listing is unknown. */
+  listingChain(listingId: string): ListingRow[] | string | undefined {
+    const l = this.#market.listingsStore.get(listingId);
+    return l ? chainOf(this.#market.listingsStore, l) : undefined;
+  }
+  /** The most a relayed connection may add to one period of `periodSec` (lamports, rounded up),
+   *  at this node's roles.maxRelayPrice per minute; 0 when it takes free relays only. */
+  relayShareMax(periodSec: number): Lamports {
+    return relayShare(BigInt(this.settings.roles.maxRelayPrice), periodSec * 1000);
+  }
+  /** This node's automatic rebroadcasts (docs/mesh.md "Automatic rebroadcasters"), newest first;
+   *  running ones have stoppedAt null. */
+  autoRebroadcasts(limit = 100): AutoRebroadcastRow[] {
+    return this.#market.auto.list(limit);
+  }
+  /** The automatic rebroadcasters' offers this node has read (live ones): whom a full stream of
+   *  ours would ask to take it (docs/mesh.md). */
+  autoRebroadcastOffers(): KnownAutoOffer[] {
+    return this.#market.auto.offers();
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {
@@ -494,6 +542,18 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   /** The voucher state of a purchase ('out') or sale ('in'): nonce account, newest voucher, settled. */
   voucher(id: string, direction: 'in' | 'out'): VoucherRow | null {
     return new VoucherStore(this.#db).get(id, direction);
+  }
+  /** The nonce accounts this wallet keeps across voucher purchases (open ones: in use or free). */
+  nonceAccounts(): NonceAccountRow[] {
+    return new NonceAccountStore(this.#db).open();
+  }
+  /** Lamports a new voucher purchase locks in a nonce account now (0: a kept one is free). */
+  nonceRentToLock(): Promise<Lamports> {
+    return this.#market.buyer.nonceRentToLock();
+  }
+  /** Close the free kept nonce accounts now (rent back; docs/market.md "Vouchers"); how many. */
+  closeNonceAccounts(): Promise<number> {
+    return this.#market.buyer.closeNonceAccounts();
   }
   /** Payments in and out, newest first; of one purchase/sale with `requestId`. */
   payments(requestId?: string): PaymentRow[] {
@@ -687,11 +747,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
       await this.#discovering?.catch(() => undefined);
       await this.#market.stop().catch((e) => this.log.warn({ err: (e as Error).message }, 'market stop failed'));
       await this.net.stop().catch(() => undefined);
-      try {
-        saveRpcHealth(this.#db, this.ledger.rpcHealth());
-      } catch {
-        /* best effort: the counters of this run for `axon status` */
-      }
+      if (this.#rpcTimer) clearInterval(this.#rpcTimer);
+      this.#saveRpc(); // the counters of this run for `axon status` (best effort)
       await this.ledger.close().catch(() => undefined);
       try {
         this.#db.close();

@@ -126,7 +126,7 @@ describe('axon against a local ledger', () => {
     const poor = await run(['--data-dir', buyerDir, 'buy', id, '--minutes', '1']);
     expect(poor.status).toBe(1);
     expect(poor.stderr).toMatch(
-      /axon: balance 0 lamports is below the \d+ lamports needed to start \(.*nonce account rent \d+, returned at the end.*\); nothing was sent/,
+      /axon: balance 0 lamports is below the \d+ lamports needed to start \(.*nonce account rent \d+, kept for later purchases and returned at its close.*\); nothing was sent/,
     );
 
     // a buyer (the funded data dir) buys into a file; Ctrl+C ends the purchase cleanly

@@ -82,11 +82,12 @@ beforeAll(async () => {
 afterAll(async () => runCleanups(cleanups), 60_000);
 
 describe('payment vouchers', () => {
-  it('a purchase pays by voucher: a handful of ledger transactions, every lamport accounted for', async () => {
+  it('a purchase pays by voucher in a handful of ledger transactions; the next one reuses the nonce account; every lamport accounted for', async () => {
     const buyer = await buyerNode();
     await waitFor(() => buyer.listing(listingId), 15_000, 'listing on the buyer');
     const sellerBefore = await seller.balance();
     const buyerBefore = await buyer.balance();
+    const me = buyer.identity.address;
     const p = await buyer.buy(listingId, { minutes: 10 });
     // 10 periods of 2 s: vouched one by one
     await waitFor(() => (seller.sale(p.id)?.paidThrough ?? -1) >= 9, 40_000, 'ten periods vouched');
@@ -94,13 +95,17 @@ describe('payment vouchers', () => {
     expect(mid.settlements).toBeGreaterThanOrEqual(2); // at period 0 (credit: one period), at 3 (3 × 1)
     expect(mid.unsettled).toBeLessThanOrEqual(mid.creditLimit);
     await buyer.stop(p.id);
-    // the seller settles at the end; the buyer closes its nonce account once it sees that
+    // the stop travels on the stream: the seller ends the sale and settles at once; the buyer
+    // keeps its nonce account for the next purchase once it sees that settlement
     await waitFor(
       () => seller.exposure('sale', p.id)!.unsettled === 0n && seller.sale(p.id)!.state === 'ended',
       15_000,
       'settled at the end',
     );
-    await waitFor(() => buyer.purchase(p.id)!.fees > 0n && closed(buyer, p.id), 20_000, 'nonce account closed');
+    expect(seller.sale(p.id)!.reason).toMatch(/buyer ended: stopped by the buyer/);
+    await waitFor(() => released(buyer, p.id), 30_000, 'nonce account kept for the next purchase');
+    const account = vouchers(buyer, p.id)!.nonceAccount;
+    expect(buyer.nonceAccounts()).toMatchObject([{ address: account, inUseBy: null, closedAt: null }]);
 
     const sale = seller.sale(p.id)!;
     const purchase = buyer.purchase(p.id)!;
@@ -111,23 +116,45 @@ describe('payment vouchers', () => {
     expect(ex.settled).toBe(purchase.spent);
     // settlements: 0, 3, then the end (credit 12 periods > the rest)
     expect(ex.settlements).toBe(3);
+    // ledger transactions the buyer paid for, read from the ledger: the request, the nonce
+    // account, 3 settlements — no stop (it went on the stream) and no close (the account is kept)
+    const first = await signedBy(buyer, me);
+    expect(first.length).toBe(5);
 
-    // ledger transactions the buyer paid for: request, nonce account, 3 settlements, close, stop
-    const txs = await signedBy(buyer, buyer.identity.address);
-    expect(txs.length).toBe(7);
+    // the second purchase: no new nonce account, and the seller's credit grew with what this buyer
+    // settled (3 × 10 periods): one settlement, at the end — 2 transactions
+    const q = await buyer.buy(listingId, { minutes: 10 });
+    await waitFor(() => (seller.sale(q.id)?.paidThrough ?? -1) >= 4, 30_000, 'five periods vouched');
+    expect(vouchers(buyer, q.id)!.nonceAccount).toBe(account);
+    expect(seller.exposure('sale', q.id)!.settlements).toBe(0);
+    await buyer.stop(q.id);
+    await waitFor(() => released(buyer, q.id), 30_000, 'nonce account kept again');
+    const second = (await signedBy(buyer, me)).length - first.length;
+    expect(second).toBe(2);
+    expect(seller.exposure('sale', q.id)!.settlements).toBe(1);
+
+    // the user closes the kept account: its rent comes back (one transaction, booked on the last purchase)
+    expect(await buyer.closeNonceAccounts()).toBe(1);
+    expect(buyer.nonceAccounts()).toEqual([]);
+    expect(await buyer.ledger.rpc.getBalance(account as Address).send()).toMatchObject({ value: 0n });
+
     // money: the seller got exactly what was vouched; the buyer paid that plus the fees it booked
-    // plus the request and stop messages; the nonce account's rent came back
+    // plus the two requests; the nonce account's rent came back
+    const q1 = buyer.purchase(q.id)!;
     const sellerAfter = await seller.balance();
     const buyerAfter = await buyer.balance();
     const feeMsg = await buyer.estimateFee(false);
-    expect(sellerAfter - sellerBefore + 5n * feeMsg >= purchase.spent).toBe(true);
-    expect(sellerAfter - sellerBefore <= purchase.spent).toBe(true);
-    expect(buyerBefore - buyerAfter).toBe(purchase.spent + purchase.fees + 2n * feeMsg);
+    const spent = purchase.spent + q1.spent;
+    expect(sellerAfter - sellerBefore + 10n * feeMsg >= spent).toBe(true); // its accepts (and a listing re-post)
+    expect(sellerAfter - sellerBefore <= spent).toBe(true);
+    expect(buyerBefore - buyerAfter).toBe(spent + purchase.fees + q1.fees + 2n * feeMsg);
     // one settlement recorded per landed voucher on each side, none twice
-    const ins = seller.payments(p.id).filter((x) => x.state === 'verified');
-    expect(ins.map((x) => x.lamports).reduce((a, b) => a + b, 0n)).toBe(purchase.spent);
-    expect(new Set(ins.map((x) => x.signature)).size).toBe(ins.length);
-  }, 90_000);
+    for (const id of [p.id, q.id]) {
+      const ins = seller.payments(id).filter((x) => x.state === 'verified');
+      expect(ins.map((x) => x.lamports).reduce((a, b) => a + b, 0n)).toBe(buyer.purchase(id)!.spent);
+      expect(new Set(ins.map((x) => x.signature)).size).toBe(ins.length);
+    }
+  }, 150_000);
 
   it('a replayed voucher is refused; one with a wrong amount is refused with its reason and cuts the stream', async () => {
     const buyer = await buyerNode();
@@ -238,6 +265,7 @@ function vouchers(node: AxonNode, id: string) {
   return node.voucher(id, 'out');
 }
 
-function closed(node: AxonNode, id: string): boolean {
+/** The purchase is done with its nonce account (kept for the next purchase, or closed). */
+function released(node: AxonNode, id: string): boolean {
   return vouchers(node, id)?.closedAt != null;
 }

@@ -6,8 +6,7 @@ import type { CliContext } from '../context';
 import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText as connectionPathText } from './trade-log';
-import { isFinal } from '../../core/store/trades';
-import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { isFinal } from '../../../src-shared/contract/states';
 import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
@@ -26,7 +25,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
     // readers of the local endpoint (`axon buy --serve`) present this token
-    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
+    const endpointToken = view.endpointToken();
     // this node's relay/reflector roles as the (last) running node kept them; else the settings
     const kept = view.roleStates();
     const roles = (['relay', 'reflector'] as const).map((role) => {
@@ -60,6 +59,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       maxRelayPricePerMinute: BigInt(ctx.settings.roles.maxRelayPrice),
       savedAt: used?.updatedAt ?? null,
     };
+    // the automatic rebroadcaster (docs/mesh.md): its settings and the streams it took
+    const autoSet = ctx.settings.mesh.autoRebroadcast;
+    const autoRebroadcast = { ...autoSet, streams: view.autoRebroadcasts(limit) };
     const rpcRow = view.rpcHealth();
     // the row is the running node's (or the last run's): "rate-limited" only while a node runs
     const rpc = rpcRow
@@ -71,6 +73,12 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           requests: rpcRow.requests,
           byMethod: rpcRow.byMethod,
           updatedAt: rpcRow.updatedAt,
+          // what the pacer held back (the last run), and the 429s and waits of every run together
+          paced: rpcRow.paced,
+          waitedMs: rpcRow.waitedMs,
+          limitedTotal: rpcRow.limitedTotal,
+          pacedTotal: rpcRow.pacedTotal,
+          waitedTotalMs: rpcRow.waitedTotalMs,
         }
       : null;
     if (o.json) {
@@ -88,6 +96,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           roles,
           portMapping,
           relayUse,
+          autoRebroadcast,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
@@ -147,6 +156,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     );
     console.log(
       `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
+    );
+    const autoRunning = autoRebroadcast.streams.filter((r) => r.stoppedAt === null);
+    console.log(
+      `auto rebroadcast ${
+        autoSet.enabled
+          ? `on (${autoSet.pricePercent} % of the rebroadcast price, up to ${autoSet.maxStreams} stream(s), cap ${amount(
+              BigInt(autoSet.maxLamports),
+            )} each, stops after ${autoSet.idleSec} s without a buyer; only while the relay serves)`
+          : 'off in the settings'
+      }${autoRunning.length ? `: ${autoRunning.map((r) => `${r.streamId} of ${short(r.listingId.split(':')[0]!)}:${r.listingId.split(':').slice(1).join(':')}, last buyer ${ago(r.lastBuyerAt)}`).join('; ')}` : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${
@@ -288,12 +307,24 @@ function rpcText(
     limitedCount: number;
     lastLimitedAt: number | null;
     requests: number;
+    paced: number;
+    waitedMs: number;
+    limitedTotal: number;
+    pacedTotal: number;
+    waitedTotalMs: number;
   } | null,
 ): string {
   if (!r) return 'no node has used it yet';
+  const secs = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  // kept across restarts: the 429s and the pacer's waits of every run
+  const all =
+    r.limitedTotal || r.pacedTotal
+      ? `; in all runs ${r.limitedTotal} rate-limited (429)${r.lastLimitedAt ? `, the last ${ago(r.lastLimitedAt)}` : ''}, ${r.pacedTotal} paced (waited ${secs(r.waitedTotalMs)})`
+      : '';
+  const paced = r.paced ? `, ${r.paced} paced (waited ${secs(r.waitedMs)})` : '';
   if (r.rateLimited)
     return `RPC is rate-limiting us: ${r.limitedCount} answer(s) 429, the last ${ago(r.lastLimitedAt!)}${
       r.pausedUntil ? `; requests wait ${Math.ceil((r.pausedUntil - Date.now()) / 1000)} s more` : ''
-    } (use your own endpoint: axon rpc key-url)`;
-  return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429) the last ${ago(r.lastLimitedAt!)}` : ''}`;
+    } (use your own endpoint: axon rpc key-url)${all}`;
+  return `ok, ${r.requests} request(s)${r.limitedCount ? `, ${r.limitedCount} rate-limited (429)` : ''}${paced}${all}`;
 }

@@ -1,5 +1,5 @@
-// Runs in: Node. Durable-nonce payment vouchers (docs/market.md "Vouchers"). A buyer creates one
-// nonce account per purchase (authority: the buyer). A voucher is a transaction the buyer signs
+// Runs in: Node. Durable-nonce payment vouchers (docs/market.md "Vouchers"). A buyer keeps nonce
+// accounts across purchases (authority: the buyer; one purchase at a time signs against each). A voucher is a transaction the buyer signs
 // against the account's current nonce: AdvanceNonceAccount + the transfers (seller, and a relay's
 // share when there is one) + a Payment memo naming the request and the last period it covers. The
 // seller keeps the newest voucher and submits it when it settles; only ONE transaction of a nonce
@@ -432,11 +432,15 @@ export async function nonceRent(rpc: LedgerRpc): Promise<bigint> {
   return BigInt(await rpc.getMinimumBalanceForRentExemption(BigInt(NONCE_ACCOUNT_BYTES)).send());
 }
 
-/** Create and initialize a nonce account (authority: the buyer); ONE transaction. */
+/**
+ * Create and initialize a nonce account (authority: the buyer); ONE transaction, which also
+ * carries `before` (e.g. creating the seller's token account a token purchase's vouchers pay into).
+ */
 export async function createNonceAccount(
   rpc: LedgerRpc,
   buyer: TransactionSigner,
   fees?: FeePlanner,
+  before: Instruction[] = [],
 ): Promise<{ account: Address; rent: bigint; sent: SentTx; state: NonceState }> {
   const account = await generateKeyPairSigner();
   const rent = await nonceRent(rpc);
@@ -444,6 +448,7 @@ export async function createNonceAccount(
     rpc,
     buyer,
     [
+      ...before,
       getCreateAccountInstruction({
         payer: buyer,
         newAccount: account,

@@ -39,6 +39,7 @@ import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 import { pickRedirect, rebroadcastsOf } from './mesh';
+import { waitListed } from './mesh-auto';
 
 /** A purchase follows at most this many redirects (then it is rejected with the reason). */
 const MAX_REDIRECTS = 3;
@@ -108,9 +109,23 @@ export class BuyerSide {
     const [feeMsg, feePay, nonceLock] = await Promise.all([
       this.ctx.ledger.estimateFee(false),
       this.ctx.ledger.estimateFee(true),
-      vouchers ? nonceRent(this.ctx.ledger.rpc) : 0n,
+      this.nonceRentToLock(),
     ]);
     return feeMsg + feePay + (vouchers ? 3n * feePay : 0n) + perPeriod + nonceLock + RENT_EXEMPT_MIN;
+  }
+
+  /**
+   * Lamports a new voucher purchase locks in a nonce account: its rent, or 0 when a nonce account
+   * kept from an earlier purchase is free (docs/market.md "Vouchers"); 0 when paying per period.
+   */
+  async nonceRentToLock(): Promise<bigint> {
+    if (this.ctx.timing.payments !== 'voucher' || this.#payments.vouchers.pool.free().length > 0) return 0n;
+    return nonceRent(this.ctx.ledger.rpc);
+  }
+
+  /** Close the free kept nonce accounts now (rent back); how many were closed. */
+  async closeNonceAccounts(): Promise<number> {
+    return this.#payments.vouchers.closeIdle(await this.ctx.ledger.estimateFee(true), 0);
   }
 
   /** What this purchase risks now (vouchers: what it signed, what was settled). */
@@ -174,10 +189,13 @@ export class BuyerSide {
         feePerPeriod: feePay,
       });
     const { tier, pricePerPeriod: perPeriod, cap: maxLamports } = terms;
-    // vouchers lock a nonce account's rent until the end (it comes back) and pay its fees
-    const nonceLock = vouchers ? await nonceRent(this.ctx.ledger.rpc) : 0n;
+    // vouchers lock a nonce account's rent (none when a kept one is free; it comes back when the
+    // account is closed) and pay its fees
+    const nonceLock = await this.nonceRentToLock();
     const fees = feeMsg + feePay + (vouchers ? 3n * feePay : 0n);
-    const lockText = vouchers ? ` + nonce account rent ${nonceLock}, returned at the end` : '';
+    const lockText = nonceLock
+      ? ` + nonce account rent ${nonceLock}, kept for later purchases and returned at its close`
+      : '';
     if (asset.kind === 'spl') {
       // the price in the token; the fees (and the seller's token account, if it has none yet) in SOL
       const [tokens, rent] = await Promise.all([
@@ -283,6 +301,9 @@ export class BuyerSide {
     if (!p || p.seller !== rx.sender || p.state !== 'requested') return;
     const run = this.runs.get(p.id);
     if (!run) return;
+    // a rebroadcast named may be newer than our catalog (an automatic rebroadcaster's: mesh-auto.ts)
+    await waitListed(this.ctx.listings, m.listings, 10_000);
+    if (this.ctx.trades.purchase(p.id)?.state !== 'requested') return;
     const from = this.ctx.listings.get(p.listingId);
     const ceiling = from ? pricePerMinute(from, p.tier) : null;
     const streamOrigin = from ? (from.origin ?? from.id) : null;
@@ -435,7 +456,12 @@ export class BuyerSide {
     if (!p) throw new MarketError('unknown-purchase', `no purchase ${id}`);
     if (isFinal(p.state)) return p;
     const run = this.runs.get(id) ?? this.#newRun(id);
+    // with a stream open, the stop travels on it (its `end` frame: the seller ends the sale and
+    // settles at once) and costs no ledger transaction; without one, a ServiceStop on the ledger.
+    // Lost on the way, the seller still ends the sale when the paid time and grace run out.
+    const onStream = !!run.session && !run.session.ended;
     this.#finish(run, 'ended', reason);
+    if (onStream) return this.ctx.trades.purchase(id)!;
     await this.ctx
       .postTo(p.seller as Address, {
         type: 'ServiceStop',

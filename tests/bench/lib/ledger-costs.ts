@@ -9,7 +9,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Address } from '@solana/kit';
+import {
+  getBase64Encoder,
+  getCompiledTransactionMessageDecoder,
+  getTransactionDecoder,
+  type Address,
+} from '@solana/kit';
+import { decodeEnvelope } from '../../../src-main/core/ledger/envelope';
+import { MEMO_V1_PROGRAM, SYSTEM_PROGRAM } from '../../../src-main/core/ledger/topics';
+import { ASSOCIATED_TOKEN_PROGRAM_ADDRESS, TOKEN_PROGRAM_ADDRESS } from '../../../src-main/core/ledger/assets';
 import { startLocalLedger, type LocalLedger } from '../../../src-main/local-ledger/index';
 import { AxonNode } from '../../../src-main/core/node';
 import { Identity } from '../../../src-main/core/identity/identity';
@@ -27,6 +35,9 @@ const PERIODS = Number(process.env.LEDGER_BENCH_PERIODS ?? 60);
 const PERIOD_SEC = Number(process.env.LEDGER_BENCH_PERIOD_SEC ?? 2);
 const WINDOW_SEC = Number(process.env.LEDGER_BENCH_LISTING_WINDOW_SEC ?? 30);
 const OLD_TTL_SEC = 300;
+const b64 = getBase64Encoder();
+const txDecoder = getTransactionDecoder();
+const msgDecoder = getCompiledTransactionMessageDecoder();
 const SOL = 1_000_000_000n;
 
 type Mode = MarketTiming['payments'];
@@ -41,18 +52,51 @@ async function node(ledger: LocalLedger, dir: string, name: string, timing: Part
   });
 }
 
-/** Transactions `addr` paid for (fee payer) that landed after `sinceSlot`. */
-async function paidBy(n: AxonNode, addr: Address, sinceSlot: bigint): Promise<number> {
+/** What one transaction the buyer paid for did, in words (the cost table's itemized list). */
+export function kindOf(base64: string): string {
+  const tx = txDecoder.decode(b64.encode(base64));
+  const msg = msgDecoder.decode(tx.messageBytes) as {
+    staticAccounts: Address[];
+    instructions: { programAddressIndex: number; data?: ArrayLike<number> }[];
+  };
+  const parts: string[] = [];
+  for (const ix of msg.instructions) {
+    const program = msg.staticAccounts[ix.programAddressIndex];
+    const data = ix.data ? Uint8Array.from(ix.data) : new Uint8Array(0);
+    const u32 = data.length >= 4 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true) : -1;
+    if (program === SYSTEM_PROGRAM) {
+      const name = {
+        0: 'create account',
+        2: 'transfer',
+        4: 'advance nonce',
+        5: 'withdraw nonce (close)',
+        6: 'init nonce',
+      }[u32];
+      parts.push(name ?? `system ${u32}`);
+    } else if (program === MEMO_V1_PROGRAM) {
+      const r = decodeEnvelope(data);
+      parts.push(r.ok ? `${r.message.type} memo` : 'memo');
+    } else if (program === ASSOCIATED_TOKEN_PROGRAM_ADDRESS) parts.push('create token account');
+    else if (program === TOKEN_PROGRAM_ADDRESS) parts.push('token transfer');
+  }
+  return parts.join(' + ');
+}
+
+/** Transactions `addr` paid for (fee payer) that landed after `sinceSlot`, oldest first, with what each did. */
+async function paidBy(n: AxonNode, addr: Address, sinceSlot: bigint): Promise<string[]> {
   const sigs = await n.ledger.rpc.getSignaturesForAddress(addr, { commitment: 'confirmed', limit: 1000 }).send();
-  let count = 0;
-  for (const s of sigs) {
+  const out: string[] = [];
+  for (const s of [...sigs].reverse()) {
     if (BigInt(s.slot) <= sinceSlot) continue;
     const tx = await n.ledger.rpc
-      .getTransaction(s.signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 })
+      .getTransaction(s.signature, { commitment: 'confirmed', encoding: 'base64', maxSupportedTransactionVersion: 0 })
       .send();
-    if (tx && tx.transaction.message.accountKeys[0] === addr) count++;
+    if (!tx) continue;
+    const bytes = b64.encode(tx.transaction[0]);
+    const m = msgDecoder.decode(txDecoder.decode(bytes).messageBytes) as { staticAccounts: Address[] };
+    if (m.staticAccounts[0] === addr) out.push(kindOf(tx.transaction[0]));
   }
-  return count;
+  return out;
 }
 
 const slotNow = async (n: AxonNode): Promise<bigint> =>
@@ -68,6 +112,8 @@ async function until(what: string, ms: number, fn: () => boolean | Promise<boole
 
 interface PurchaseCost {
   buyerTx: number;
+  /** What each of the buyer's transactions did, oldest first. */
+  buyerKinds: string[];
   buyerFees: bigint;
   sellerTx: number;
   sellerFees: bigint;
@@ -76,7 +122,7 @@ interface PurchaseCost {
   reason: string;
 }
 
-async function onePurchase(
+export async function onePurchase(
   ledger: LocalLedger,
   dir: string,
   mode: Mode,
@@ -111,10 +157,12 @@ async function onePurchase(
     const [b1, s1] = await Promise.all([buyer.balance(), seller.balance()]);
     const pr = buyer.purchase(p.id)!;
     const sale = seller.sale(p.id)!;
+    const buyerKinds = await paidBy(buyer, buyer.identity.address, since);
     return {
-      buyerTx: await paidBy(buyer, buyer.identity.address, since),
+      buyerTx: buyerKinds.length,
+      buyerKinds,
       buyerFees: b0 - b1 - (usdc ? 0n : pr.spent), // SOL: fees (a USDC purchase spends tokens)
-      sellerTx: await paidBy(seller, seller.identity.address, since),
+      sellerTx: (await paidBy(seller, seller.identity.address, since)).length,
       sellerFees: s0 + (usdc ? 0n : sale.earned) - s1,
       periods: pr.paidThrough + 1,
       reason: `${pr.state}: ${pr.reason ?? ''}`,
@@ -139,7 +187,7 @@ async function listingPerDay(
     await seller.sell({ streamId: 'wx', title: 'Weather', source: { kind: 'weather', hz: 1 }, priceDirect: 60_000n });
     const since = await slotNow(seller); // after the first post: re-posts only
     await new Promise((r) => setTimeout(r, WINDOW_SEC * 1000));
-    const posts = await paidBy(seller, seller.identity.address, since);
+    const posts = (await paidBy(seller, seller.identity.address, since)).length;
     return (posts * 86_400) / (WINDOW_SEC * scale);
   } finally {
     await seller.shutdown();
@@ -202,6 +250,13 @@ export async function ledgerCosts(): Promise<Row[]> {
       `\nledger costs (real nodes, local ledger; ${PERIODS} periods of ${PERIOD_SEC} s stand for one hour at 60 s; listing TTLs scaled to 3 s and 8 s over ${WINDOW_SEC} s, old TTL ${OLD_TTL_SEC} s vs ${DEFAULT_TIMING.listingTtlSec} s)\n`,
     );
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[0]!) : c.padStart(w[i]!))).join('  '));
+    for (const [name, c] of [
+      ['vouchers', now],
+      ['USDC vouchers', usdc],
+    ] as const)
+      console.log(
+        `the buyer's ${c.buyerTx} transactions, ${name}:\n${c.buyerKinds.map((k, i) => `  ${i + 1}. ${k}`).join('\n')}`,
+      );
     console.log(`per period: ${old.reason}\nvouchers:   ${now.reason}\nUSDC:       ${usdc.reason}`);
     console.log(
       `listing liveness: a buyer checks a listing past its refresh point peer to peer (no transaction) before it requests; the seller's ${newListing.toFixed(0)} tx/day per listing is ${newListing <= 30 ? 'within' : 'OVER'} the goal of 30`,

@@ -14,7 +14,9 @@ import m013 from './013_portmap';
 import m014 from './014_nat';
 import m015 from './015_mesh';
 import m016 from './016_role_health';
+import m017 from './017_nonce_pool';
 import m018 from './018_purchase_latency';
+import m019 from './019_mesh_auto';
 
 export interface Migration {
   version: number;
@@ -37,5 +39,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 14, name: 'nat', sql: m014 },
   { version: 15, name: 'mesh', sql: m015 },
   { version: 16, name: 'role health', sql: m016 },
+  { version: 17, name: 'nonce pool', sql: m017 },
   { version: 18, name: 'purchase latency', sql: m018 },
+  { version: 19, name: 'mesh auto', sql: m019 },
 ];
