@@ -112,7 +112,14 @@ export const MeshSettingsSchema = z
   })
   .strict();
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
+// an IPv6 address in brackets: libdatachannel refuses `stun:::1:3478` and `stun:[::1:3478`, and
+// every ICE agent made with such a server failed (docs/net.md "How the ladder works")
+const hostPort = z
+  .string()
+  .regex(
+    /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    'expected host:port, e.g. stun.example.org:3478 or [2001:db8::1]:3478',
+  );
 
 export const SettingsSchema = z
   .object({

@@ -1,6 +1,7 @@
 // An ICE agent that cannot be made (issue 15): libdatachannel refuses to create the peer
-// connection — here because the node's STUN server is written in a form the settings accept but
-// libdatachannel cannot parse ('[::1:3478', a missing bracket: "Invalid ICE server port in URL").
+// connection — here because the node's STUN server is written in a form libdatachannel cannot
+// parse ('[::1:3478', a missing bracket: "Invalid ICE server port in URL"; the settings accepted
+// it until this session and refuse it now, the net layer's own options are not checked).
 // The punch is then a recorded attempt with the reason, the ladder goes on and ends as it would
 // without a punch, and nothing becomes an unhandled rejection (which ended a node before: it
 // killed a 30-node mesh-bench worker). Real libp2p nodes on 127.0.0.1, real SQLite.

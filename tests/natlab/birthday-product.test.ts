@@ -5,6 +5,7 @@
 // hopeless punch to birthday probing and hand the pair found to ICE with the sealed credentials.
 // The buyer's attempts list shows the 'birthday' round and its outcome; the path is hole-punched.
 // Both directions: the EDM side as buyer (initiator) and as seller (responder).
+// And a first round made to miss (the smallest budget): ONE further birthday round on both sides.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
