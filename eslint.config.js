@@ -44,6 +44,51 @@ function coreLayers() {
   ];
 }
 
+/**
+ * The one front door (docs/architecture.md "One front door"): the api layer and the CLI reach a
+ * node through AxonNode (core/node.ts) or NodeView (core/node-view.ts). Besides those they may
+ * import from core only: types (any module), the host's start-up before a node exists (paths,
+ * settings, log, lock, keystore, ledger endpoints and RPC secrets), and from a few modules named
+ * error classes and pure value helpers — each listed here.
+ */
+function hostImports() {
+  const startUp = ['paths', 'settings', 'log', 'lock', 'identity/keystore', 'ledger/cluster', 'ledger/rpc-secret'];
+  const named = {
+    'identity/identity': ['IdentityError', 'peerIdToAddress'],
+    'ledger/assets': ['formatAmount', 'parseAmount', 'knownAsset', 'SOL'],
+    'ledger/client': ['LedgerPostError', 'AirdropNotServedError'],
+    'ledger/rpc': ['PUBLIC_RPC_PACING'],
+    'market/types': ['MarketError'],
+    'market/preview': ['PreviewError', 'PREVIEW_LIMITS'],
+    'market/sources/index': ['SourceConfigSchema', 'parseSourceSpec'],
+    'store/portmap': ['portMapLabel'],
+  };
+  const message = 'api and cli reach a node through AxonNode or NodeView (docs/architecture.md "One front door")';
+  return {
+    files: ['src-main/api/**/*.ts', 'src-main/cli/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+core/(?!(${['node', 'node-view', ...startUp, ...Object.keys(named)].join('|')})$)`,
+              allowTypeImports: true,
+              message,
+            },
+            ...Object.entries(named).map(([m, names]) => ({
+              group: [`**/core/${m}`],
+              allowImportNames: names,
+              allowTypeImports: true,
+              message: `${message}; from core/${m} only ${names.join(', ')}`,
+            })),
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'test-artifacts/', 'coverage/'] },
   js.configs.recommended,
@@ -99,6 +144,7 @@ export default tseslint.config(
     },
   },
   ...coreLayers(),
+  hostImports(),
   {
     // AxonNode.internalsForTests exists for tests that play a hostile peer; the product never uses it
     files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-preload/**/*.ts'],

@@ -20,7 +20,8 @@ import type {
 import type { AxonNode } from '../core/node';
 import { MarketError } from '../core/market/types';
 import { PreviewError } from '../core/market/preview';
-import { isFinal, type PurchaseRow } from '../core/store/trades';
+import type { PurchaseRow } from '../core/store/trades';
+import { isFinal } from '../../src-shared/contract/states';
 import { peerIdToAddress } from '../core/identity/identity';
 import type { SellOptions } from '../core/market/seller';
 import type { AxonBackend } from './service';

@@ -159,6 +159,22 @@ export const SettingsPatchSchema = z
       .string()
       .regex(/^\d{1,10}$/, 'priority-fee cap: a whole number of lamports')
       .refine((s) => !/^\d{1,10}$/.test(s) || Number(s) <= 1_000_000_000, 'priority-fee cap: at most 1 SOL'),
+    autoRebroadcast: z
+      .object({
+        enabled: z.boolean(),
+        pricePercent: z.number().int().min(1).max(1000, 'automatic rebroadcaster price: at most 1000 %'),
+        maxStreams: z.number().int().min(1).max(64),
+        uploadKiBps: z.number().int().min(1).max(10_000_000),
+        maxLamports: z
+          .string()
+          .regex(/^\d{1,16}$/, 'automatic rebroadcaster cap: a whole number of lamports')
+          .refine(
+            (s) => !/^\d{1,16}$/.test(s) || (Number(s) >= 1 && Number(s) <= Number.MAX_SAFE_INTEGER),
+            'automatic rebroadcaster cap: from 1 lamport',
+          ),
+        idleSec: z.number().int().min(10).max(86_400),
+      })
+      .strict(),
   })
   .partial()
   .strict();

@@ -22,6 +22,7 @@ const RESTART_KEYS = [
   'rpcUrl',
   'rpcWsUrl',
   'rpcPriorityFeeCapLamports',
+  'mesh',
 ] as const;
 
 /** A URL that carries an API key (query or user part): the keychain's, never settings.json's. */
@@ -41,6 +42,7 @@ export function readSettingsView(ctx: SettingsContext): SettingsView {
     dataDir: ctx.dataDir,
     canStartOnLogin: Boolean(ctx.setStartOnLogin),
     ...rpcView(ctx, s),
+    autoRebroadcast: { ...s.mesh.autoRebroadcast, maxLamports: String(s.mesh.autoRebroadcast.maxLamports) },
   };
 }
 
@@ -66,7 +68,7 @@ export function writeSettings(ctx: SettingsContext, patch: SettingsPatch): Setti
     );
   }
   const before = loadSettings(ctx.settingsFile);
-  const { oneClickBuyMax, rpcUrl, rpcPriorityFeeCap, ...rest } = patch;
+  const { oneClickBuyMax, rpcUrl, rpcPriorityFeeCap, autoRebroadcast, ...rest } = patch;
   // the RPC URL: an API-key URL to the keychain (as `axon rpc key-url`), a plain one to settings.json
   let keyChanged = false;
   if (rpcUrl !== undefined) {
@@ -86,6 +88,14 @@ export function writeSettings(ctx: SettingsContext, patch: SettingsPatch): Setti
     ...(oneClickBuyMax !== undefined ? { oneClickBuyMaxLamports: Number(oneClickBuyMax) } : {}),
     ...(rpcUrl !== undefined ? { rpcUrl: rpcUrl !== null && keyed(rpcUrl) ? null : rpcUrl } : {}),
     ...(rpcPriorityFeeCap !== undefined ? { rpcPriorityFeeCapLamports: Number(rpcPriorityFeeCap) } : {}),
+    ...(autoRebroadcast !== undefined
+      ? {
+          mesh: {
+            ...before.mesh,
+            autoRebroadcast: { ...autoRebroadcast, maxLamports: Number(autoRebroadcast.maxLamports) },
+          },
+        }
+      : {}),
   });
   if (patch.startOnLogin !== undefined) ctx.setStartOnLogin?.(patch.startOnLogin);
   const restartRequired = keyChanged || RESTART_KEYS.some((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));

@@ -17,7 +17,9 @@ import { TradeStore, type PaymentRow, type PurchaseRow, type SaleRow } from './s
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleState } from './store/roles';
 import { PortMapStore, type PortMapStatus } from './store/portmap';
+import { MeshAutoStore, type AutoRebroadcastRow } from './store/mesh-auto';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
+import { loadEndpointToken } from './market/sinks/local-endpoint';
 
 export class NodeView {
   readonly #db: Db;
@@ -25,13 +27,16 @@ export class NodeView {
   readonly #listings: ListingStore;
   readonly #trades: TradeStore;
   readonly #connections: ConnectionStore;
+  readonly #tokenFile: string;
 
   private constructor(
     readonly identity: Identity,
     db: Db,
     ledger: SolanaLedgerClient,
     private readonly log: Logger,
+    tokenFile: string,
   ) {
+    this.#tokenFile = tokenFile;
     this.#db = db;
     this.#ledger = ledger;
     this.#listings = new ListingStore(db);
@@ -45,7 +50,8 @@ export class NodeView {
     ledger: { rpcUrl: string; wsUrl: string };
     log: Logger;
   }): NodeView {
-    const db = openDb(ensureDataDir(o.dataDir).db);
+    const paths = ensureDataDir(o.dataDir);
+    const db = openDb(paths.db);
     const ledger = createLedgerClient({
       identity: o.identity,
       db,
@@ -53,11 +59,15 @@ export class NodeView {
       rpcUrl: o.ledger.rpcUrl,
       wsUrl: o.ledger.wsUrl,
     });
-    return new NodeView(o.identity, db, ledger, o.log);
+    return new NodeView(o.identity, db, ledger, o.log, paths.endpointToken);
   }
 
   get address(): Address {
     return this.identity.address;
+  }
+  /** The token readers of this data dir's local endpoint (`axon buy --serve`) present; made on first use. */
+  endpointToken(): string {
+    return loadEndpointToken(this.#tokenFile);
   }
   listing(id: string): ListingRow | undefined {
     return this.#listings.get(id);
@@ -105,6 +115,10 @@ export class NodeView {
   /** What the relay role carried today (as the running node last saved it, about once a minute). */
   relayUse(): RelayUseRow | undefined {
     return new RoleStore(this.#db).relayUse();
+  }
+  /** The streams this node rebroadcast automatically (docs/mesh.md), newest first. */
+  autoRebroadcasts(limit = 20): AutoRebroadcastRow[] {
+    return new MeshAutoStore(this.#db).all(limit);
   }
   /** The RPC endpoint's state (requests, 429s) as the last running node saw it. */
   rpcHealth(): StoredRpcHealth | null {

@@ -18,7 +18,9 @@ import { openIdentity } from './identity/keystore';
 import { silentLogger, type Logger } from './log';
 import { ensureDataDir } from './paths';
 import { lockDataDir } from './lock';
-import { pathOf, type PathHop } from './market/mesh';
+import { chainOf, pathOf, type PathHop } from './market/mesh';
+import { autoRebroadcastOptions, type KnownAutoOffer } from './market/mesh-auto';
+import type { AutoRebroadcastRow } from './store/mesh-auto';
 import { loadSettings, parseSettings, relayLimitsOf, type Settings, type SettingsInput } from './settings';
 import { openDb, type Db } from './store/db';
 import { createLedgerClient, type SolanaLedgerClient } from './ledger/client';
@@ -34,7 +36,7 @@ import type { PortMapStatus } from './net/portmap';
 import { RoleDirectory, type KnownRole, type RoleTiming } from './market/roles';
 import { checkLiveness } from './market/liveness';
 import { relayAddrs } from './net/roles';
-import { BuyerRelayPricing } from './market/relay-pay';
+import { BuyerRelayPricing, relayShare } from './market/relay-pay';
 import type { RelayUse } from './net/relay-meter';
 import type { RelayPaymentRow } from './store/roles';
 import { Market, type MarketStatus } from './market/market';
@@ -42,7 +44,7 @@ import type { SellOptions } from './market/seller';
 import type { BuyOptions, MarketEvents, MarketTiming } from './market/types';
 import type { PurchaseTerms } from './market/pricing';
 import { waitCatalogCaughtUp } from './market/catalog';
-import type { ListingFilter, ListingRow, OfferRow } from './store/listings';
+import { listingId as listingIdOf, type ListingFilter, type ListingRow, type OfferRow } from './store/listings';
 import type { PaymentRow, PurchaseRow, SaleRow, TransitionRow } from './store/trades';
 import { ConnectionStore, type AttemptRow, type ConnectionRow } from './store/connections';
 import { WalletActivity } from './market/activity';
@@ -279,6 +281,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
             net.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal }),
         }),
         mesh: { uploadBps: settings.mesh.uploadKiBps > 0 ? settings.mesh.uploadKiBps * 1024 : null },
+        autoRebroadcast: {
+          options: autoRebroadcastOptions(settings.mesh.autoRebroadcast),
+          relayActive: () => net.roleState().relay.active,
+        },
         timing: o.timing,
         log,
         // seller liveness peer to peer before a request for a listing past its refresh point
@@ -379,6 +385,10 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
   }
 
   // ---- selling ----
+  /** The id of the listing of this node's stream `streamId` (on the market topic). */
+  ownListingId(streamId: string): string {
+    return listingIdOf(this.identity.address, streamId);
+  }
   sell(o: SellOptions): Promise<OfferRow> {
     return this.#market.sell(o);
   }
@@ -410,6 +420,27 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     const l = p ? this.#market.listingsStore.get(p.listingId) : undefined;
     if (!p || !l) return [];
     return pathOf(this.#market.listingsStore, l, this.identity.address, this.#market.latency.median(purchaseId));
+  }
+  /** The chain a listing's data takes, origin first and the listing last (an origin: itself
+   *  alone); a string says why the chain is broken here; undefined when the listing is unknown. */
+  listingChain(listingId: string): ListingRow[] | string | undefined {
+    const l = this.#market.listingsStore.get(listingId);
+    return l ? chainOf(this.#market.listingsStore, l) : undefined;
+  }
+  /** The most a relayed connection may add to one period of `periodSec` (lamports, rounded up),
+   *  at this node's roles.maxRelayPrice per minute; 0 when it takes free relays only. */
+  relayShareMax(periodSec: number): Lamports {
+    return relayShare(BigInt(this.settings.roles.maxRelayPrice), periodSec * 1000);
+  }
+  /** This node's automatic rebroadcasts (docs/mesh.md "Automatic rebroadcasters"), newest first;
+   *  running ones have stoppedAt null. */
+  autoRebroadcasts(limit = 100): AutoRebroadcastRow[] {
+    return this.#market.auto.list(limit);
+  }
+  /** The automatic rebroadcasters' offers this node has read (live ones): whom a full stream of
+   *  ours would ask to take it (docs/mesh.md). */
+  autoRebroadcastOffers(): KnownAutoOffer[] {
+    return this.#market.auto.offers();
   }
   /** What this node earned through each rebroadcaster of its streams (docs/mesh.md). */
   earningsPerRebroadcaster(): ReturnType<Market['earningsPerRebroadcaster']> {

@@ -73,6 +73,32 @@ const PlainRpcUrl = z
     error: 'rpcUrl must not carry an API key (? or user@): keep such a URL in the keychain (axon rpc key-url)',
   });
 
+/** The automatic rebroadcaster's settings (docs/mesh.md "Automatic rebroadcasters"). */
+export const AutoRebroadcastSchema = z
+  .object({
+    /** Opt-in: off by default. Serves only while the relay role serves. */
+    enabled: z.boolean().default(false),
+    /** What it charges its buyers, in % of the rebroadcast price of the listing it buys (100 = that price). */
+    pricePercent: z.number().int().min(1).max(1000, 'at most 1000 (10× the rebroadcast price)').default(100),
+    /** Streams it takes at once. */
+    maxStreams: z.number().int().min(1).max(64).default(2),
+    /** Upload budget of each stream it rebroadcasts, KiB/s. */
+    uploadKiBps: z.number().int().min(1).max(10_000_000).default(1024),
+    /** Its spending cap per stream taken: the most it pays the stream's seller (prices and fees), lamports. */
+    maxLamports: z.number().int('a whole number of lamports').min(1).max(Number.MAX_SAFE_INTEGER).default(20_000_000),
+    /** It stops rebroadcasting a stream (and paying for it) after this long without a buyer, seconds. */
+    idleSec: z.number().int().min(10).max(86_400).default(300),
+  })
+  .strict();
+export const AUTO_REBROADCAST_DEFAULTS = {
+  enabled: false,
+  pricePercent: 100,
+  maxStreams: 2,
+  uploadKiBps: 1024,
+  maxLamports: 20_000_000,
+  idleSec: 300,
+};
+
 /** The mesh (docs/mesh.md). */
 export const MeshSettingsSchema = z
   .object({
@@ -80,10 +106,20 @@ export const MeshSettingsSchema = z
      *  of the stream would take its upload past it is sent to the stream's rebroadcasts. A sell
      *  option (`axon sell --upload`) overrides it per stream. 2048 KiB/s ≈ 16 Mbit/s. */
     uploadKiBps: z.number().int().min(0).max(10_000_000).default(2048),
+    /** Automatic rebroadcaster (docs/mesh.md "Automatic rebroadcasters"), opt-in: with the relay
+     *  role serving, this node offers (RebroadcastOffer) to take popular streams of full sellers. */
+    autoRebroadcast: AutoRebroadcastSchema.default(AUTO_REBROADCAST_DEFAULTS),
   })
   .strict();
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-:[\]]+:\d{1,5}$/, 'expected host:port, e.g. stun.example.org:3478');
+// an IPv6 address in brackets: libdatachannel refuses `stun:::1:3478` and `stun:[::1:3478`, and
+// every ICE agent made with such a server failed (docs/net.md "How the ladder works")
+const hostPort = z
+  .string()
+  .regex(
+    /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    'expected host:port, e.g. stun.example.org:3478 or [2001:db8::1]:3478',
+  );
 
 export const SettingsSchema = z
   .object({
@@ -136,7 +172,7 @@ export const SettingsSchema = z
       relayPayPollSec: 3,
     }),
     stunServers: z.array(hostPort).default([]),
-    mesh: MeshSettingsSchema.default({ uploadKiBps: 2048 }),
+    mesh: MeshSettingsSchema.default({ uploadKiBps: 2048, autoRebroadcast: AUTO_REBROADCAST_DEFAULTS }),
     /** Ask the home router to forward the listen port (NAT-PMP, then UPnP-IGD); docs/net.md. The
      *  environment variable AXON_PORT_MAPPING=off turns it off too (the test configs set it: no
      *  test may talk to the machine's real router). */
@@ -242,7 +278,15 @@ export function updateSettings(file: string, patch: Partial<SettingsInput>): Set
   const roles = patch.roles
     ? { ...current.roles, ...patch.roles, limits: { ...current.roles.limits, ...patch.roles.limits } }
     : current.roles;
-  const next = parseSettings({ ...current, ...patch, roles }, file);
+  // the mesh merges the same way (a form that sets the automatic rebroadcaster keeps the upload budget)
+  const mesh = patch.mesh
+    ? {
+        ...current.mesh,
+        ...patch.mesh,
+        autoRebroadcast: { ...current.mesh.autoRebroadcast, ...patch.mesh.autoRebroadcast },
+      }
+    : current.mesh;
+  const next = parseSettings({ ...current, ...patch, roles, mesh }, file);
   writeAtomic(file, next);
   return next;
 }

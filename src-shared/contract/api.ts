@@ -488,6 +488,21 @@ export interface RoleStateView {
   reason: string;
 }
 
+/** The automatic rebroadcaster (docs/mesh.md "Automatic rebroadcasters"): opt-in, off by default. */
+export interface AutoRebroadcastSettings {
+  enabled: boolean;
+  /** What it charges its buyers, in % of the rebroadcast price of the listing it buys (1..1000). */
+  pricePercent: number;
+  /** Streams it takes at once (1..64). */
+  maxStreams: number;
+  /** Upload budget of each stream it rebroadcasts, KiB/s. */
+  uploadKiBps: number;
+  /** Its spending cap per stream taken (lamports). */
+  maxLamports: LamportsString;
+  /** It stops a stream after this long without a buyer (seconds, 10..86400). */
+  idleSec: number;
+}
+
 export interface SettingsView {
   cluster: string;
   market: string;
@@ -509,6 +524,7 @@ export interface SettingsView {
   rpcWsUrl: string | null;
   /** The most a transaction pays for priority on top of its base fee (lamports). */
   rpcPriorityFeeCap: LamportsString;
+  autoRebroadcast: AutoRebroadcastSettings;
 }
 
 export interface SettingsPatch {
@@ -524,6 +540,7 @@ export interface SettingsPatch {
   rpcUrl?: string | null;
   rpcWsUrl?: string | null;
   rpcPriorityFeeCap?: LamportsString;
+  autoRebroadcast?: AutoRebroadcastSettings;
 }
 
 export interface SettingsResult {

@@ -195,9 +195,12 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
       // issue 15's measure: the path 10 s after Buy (a relayed first frame may be upgraded by a
       // punch or birthday round that is still running)
       const path10 = ok ? await pathWithin(buyer, buyStart + 10_000) : null;
+      // wait for the first payment before stopping: a buyer that stops inside the first period's
+      // grace without paying is refused by that seller for 10 minutes (the seller's rule against
+      // streaming through grace windows) — under load a payment took over 20 s
       const paid =
         ok &&
-        (await next(buyer, 'paid', before.paid, 20_000).then(
+        (await next(buyer, 'paid', before.paid, 60_000).then(
           () => true,
           () => false,
         ));

@@ -11,7 +11,15 @@ import { MarketError } from '../../src-main/core/market/types';
 import { openStream, StreamRefusedError } from '../../src-main/core/market/stream-client';
 import { STREAM_PROTOCOL } from '../../src-main/core/market/frames';
 import { multiaddr } from '@multiformats/multiaddr';
-import { settleNativeThreads, startChildNode, startLedger, startNode, tempDir, waitFor } from './market-helpers';
+import {
+  settleNativeThreads,
+  startChildNode,
+  startCrashableBuyer,
+  startLedger,
+  startNode,
+  tempDir,
+  waitFor,
+} from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n; // 2 000 lamports per 2 s period
@@ -234,29 +242,17 @@ describe('restart', () => {
   });
 
   it('a buyer killed (SIGKILL) and restarted mid-stream resumes, without paying twice or writing a frame twice', async () => {
-    const l = await startLedger();
-    const s = await startNode(l.ledger, { airdrop: SOL });
-    const id = Identity.generate();
-    const dir = tempDir();
-    const child = await startChildNode(l.ledger, { identity: id, dataDir: dir.dir });
-    let b: Awaited<ReturnType<typeof startNode>> | null = null;
+    const c = await startCrashableBuyer({
+      streamId: 'adsb',
+      title: 'Aircraft',
+      source: { kind: 'adsb' },
+      priceDirect: PER_MIN,
+      periodSec: 3,
+      graceSec: 3,
+    });
+    const { child, seller, listingId: lid } = c;
     try {
-      await s.node.sell({
-        streamId: 'adsb',
-        title: 'Aircraft',
-        source: { kind: 'adsb' },
-        priceDirect: PER_MIN,
-        periodSec: 3,
-        graceSec: 3,
-      });
-      const lid = `${s.node.identity.address}:adsb`;
-      await child.call('airdrop', { lamports: String(SOL) });
-      await waitFor(
-        async () => (await child.call<{ id: string }[]>('listings')).some((x) => x.id === lid),
-        15_000,
-        'listing',
-      );
-      const out = join(dir.dir, 'out', 'adsb.ndjson');
+      const out = join(c.dataDir, 'out', 'adsb.ndjson');
       const p = await child.call<{ id: string }>('buy', { listingId: lid, minutes: 5, out });
       type Row = { paidThrough: number; frames: number; lastSeq: number };
       await waitFor(
@@ -269,13 +265,13 @@ describe('restart', () => {
       );
       const before = await child.call<Row>('purchase', { id: p.id });
       await child.kill(); // no stop message, no flush: the sale stays open
-      b = await startNode(l.ledger, { identity: id, dataDir: dir.dir });
+      const b = await c.restart();
       const frames: number[] = [];
-      b.node.on('frame', (f) => frames.push(f.seq));
+      b.on('frame', (f) => frames.push(f.seq));
       await waitFor(() => frames.length > 10, 15_000, 'frames after restart');
       expect(frames[0]).toBeGreaterThan(before.lastSeq);
-      await waitFor(() => b!.node.purchase(p.id)!.paidThrough >= before.paidThrough + 1, 15_000, 'next period paid');
-      await b.node.stop(p.id);
+      await waitFor(() => b.purchase(p.id)!.paidThrough >= before.paidThrough + 1, 15_000, 'next period paid');
+      await b.stop(p.id);
       // the output file: every seq once, none missing across the kill (SQLite's last seq lags by
       // up to a second; the file itself says where to resume)
       const seqs = readFileSync(out, 'utf8')
@@ -284,20 +280,21 @@ describe('restart', () => {
         .map((l) => (JSON.parse(l) as { seq: number }).seq);
       expect(seqs.length).toBeGreaterThan(before.frames);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
-      const periods = b.node.payments(p.id).map((x) => x.period);
+      const periods = b.payments(p.id).map((x) => x.period);
       expect(new Set(periods).size).toBe(periods.length); // never twice
-      await waitFor(
-        () => s.node.sale(p.id)!.paidThrough === b!.node.purchase(p.id)!.paidThrough,
-        10_000,
-        'seller saw all',
-      );
-      expect(s.node.payments(p.id).filter((x) => x.state === 'verified')).toHaveLength(periods.length);
+      await waitFor(() => seller.sale(p.id)!.paidThrough === b.purchase(p.id)!.paidThrough, 10_000, 'seller saw all');
+      // on a mismatch, both sides' payments (period, state) say which one a side does not know of
+      const sides = (): string =>
+        JSON.stringify({
+          buyer: b.payments(p.id).map((x) => [x.period, x.state]),
+          seller: seller.payments(p.id).map((x) => [x.period, x.state]),
+        });
+      expect(
+        seller.payments(p.id).filter((x) => x.state === 'verified'),
+        sides(),
+      ).toHaveLength(periods.length);
     } finally {
-      await child.kill();
-      await b?.cleanup();
-      dir.cleanup();
-      await s.cleanup();
-      await l.cleanup();
+      await c.cleanup();
     }
   });
 

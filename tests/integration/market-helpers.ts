@@ -92,17 +92,22 @@ export async function startNode(
 }
 
 /**
- * A local ledger and two nodes on it, a seller and a buyer, each funded with `airdrop` lamports.
+ * A local ledger and two nodes on it, a seller and a buyer, each funded with `airdrop` lamports
+ * (and with `timing` over FAST_TIMING).
  * Their cleanups go onto `cleanups` in the order to run them: the nodes first, the ledger last
  * (push later cleanups with `unshift` to run them before the ledger closes).
  */
 export async function startSellerAndBuyer(
   airdrop: bigint,
   cleanups: (() => Promise<void> | void)[],
+  o: { timing?: Partial<MarketTiming> } = {},
 ): Promise<{ ledger: LocalLedger; seller: AxonNode; buyer: AxonNode }> {
   const l = await startLedger();
   cleanups.push(l.cleanup);
-  const [s, b] = await Promise.all([startNode(l.ledger, { airdrop }), startNode(l.ledger, { airdrop })]);
+  const [s, b] = await Promise.all([
+    startNode(l.ledger, { airdrop, timing: o.timing }),
+    startNode(l.ledger, { airdrop, timing: o.timing }),
+  ]);
   cleanups.unshift(s.cleanup, b.cleanup);
   return { ledger: l.ledger, seller: s.node, buyer: b.node };
 }
@@ -204,4 +209,114 @@ export async function settleNativeThreads(): Promise<void> {
     default?: { cleanup?: () => void };
   };
   (ndc.cleanup ?? ndc.default?.cleanup)?.();
+}
+
+import type { SellOptions } from '../../src-main/core/market/seller';
+
+/**
+ * A buyer crash, set up: a local ledger; a seller (1 SOL) selling `offer`; a buyer in a child
+ * process (so it can be killed with SIGKILL) with its own identity and data dir, funded with
+ * 1 SOL, that sees the listing. `restart()` starts the buyer again in this process on the same
+ * identity and data dir; `cleanup()` stops all of it (the ledger last).
+ */
+export async function startCrashableBuyer(offer: SellOptions): Promise<{
+  ledger: LocalLedger;
+  seller: AxonNode;
+  child: ChildNode;
+  listingId: string;
+  dataDir: string;
+  restart(): Promise<AxonNode>;
+  cleanup(): Promise<void>;
+}> {
+  const l = await startLedger();
+  const s = await startNode(l.ledger, { airdrop: 1_000_000_000n });
+  const identity = Identity.generate();
+  const dir = tempDir();
+  const child = await startChildNode(l.ledger, { identity, dataDir: dir.dir });
+  let restarted: Awaited<ReturnType<typeof startNode>> | null = null;
+  const cleanup = async (): Promise<void> => {
+    await child.kill();
+    await restarted?.cleanup();
+    dir.cleanup();
+    await s.cleanup();
+    await l.cleanup();
+  };
+  try {
+    const sold = await s.node.sell(offer);
+    const listingId = `${s.node.identity.address}:${sold.streamId}`;
+    await child.call('airdrop', { lamports: String(1_000_000_000n) });
+    await waitFor(
+      async () => (await child.call<{ id: string }[]>('listings')).some((x) => x.id === listingId),
+      15_000,
+      'listing',
+    );
+    return {
+      ledger: l.ledger,
+      seller: s.node,
+      child,
+      listingId,
+      dataDir: dir.dir,
+      restart: async () => {
+        restarted = await startNode(l.ledger, { identity, dataDir: dir.dir });
+        return restarted.node;
+      },
+      cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/**
+ * Many nodes on one local ledger, for a describe block: `beforeAll(pool.start)`,
+ * `afterAll(pool.close)`. `pool.node()` starts a node funded with `airdrop` (1 SOL unless said)
+ * on FAST_TIMING + the pool's `timing` + its own. `close()` stops every node's market first (no
+ * reconnect attempts towards nodes going away), then cleans them all up at once, the ledger last,
+ * and lets native threads settle. `defer()` adds a cleanup of the test's own.
+ */
+export function nodePool(o: { timing?: Partial<MarketTiming> } = {}): {
+  readonly ledger: LocalLedger;
+  node(n?: { airdrop?: bigint; timing?: Partial<MarketTiming> }): Promise<AxonNode>;
+  /** Run `fn` at close, with the nodes' cleanups (before the ledger closes). */
+  defer(fn: () => void | Promise<void>): void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+} {
+  let ledger: LocalLedger | null = null;
+  let closeLedger: (() => Promise<void>) | null = null;
+  const nodes: AxonNode[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const theLedger = (): LocalLedger => {
+    if (!ledger) throw new Error('nodePool: start() first');
+    return ledger;
+  };
+  return {
+    get ledger(): LocalLedger {
+      return theLedger();
+    },
+    async node(n = {}) {
+      const s = await startNode(theLedger(), {
+        airdrop: n.airdrop ?? 1_000_000_000n,
+        timing: { ...o.timing, ...n.timing },
+      });
+      cleanups.push(s.cleanup);
+      nodes.push(s.node);
+      return s.node;
+    },
+    defer(fn) {
+      cleanups.push(async () => fn());
+    },
+    async start() {
+      const l = await startLedger();
+      ledger = l.ledger;
+      closeLedger = l.cleanup;
+    },
+    async close() {
+      await Promise.all(nodes.map((n) => n.shutdown()));
+      await Promise.all(cleanups.map((c) => c()));
+      await closeLedger?.();
+      await settleNativeThreads();
+    },
+  };
 }

@@ -3,52 +3,27 @@
 // a reason; the origin's history shows its earnings per rebroadcaster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
-import type { LocalLedger } from '../../src-main/local-ledger/index';
 import { MarketError } from '../../src-main/core/market/types';
 import { StreamHub } from '../../src-main/core/market/hub';
 import { Identity } from '../../src-main/core/identity/identity';
-import {
-  settleNativeThreads,
-  startChildNode,
-  startLedger,
-  startNode,
-  tempDir,
-  waitFor,
-  type ChildNode,
-} from './market-helpers';
+import { nodePool, startChildNode, tempDir, waitFor, type ChildNode } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 60_000n;
 
 describe('mesh: a rebroadcast tree', () => {
-  let ledger: LocalLedger;
-  const cleanups: (() => Promise<void>)[] = [];
-  const nodes: AxonNode[] = [];
+  const timing = { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 };
+  const pool = nodePool({ timing });
   const children: ChildNode[] = [];
-  const node = async (): Promise<AxonNode> => {
-    const n = await startNode(ledger, {
-      airdrop: SOL,
-      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 },
-    });
-    cleanups.unshift(n.cleanup);
-    nodes.push(n.node);
-    return n.node;
-  };
+  const node = (): Promise<AxonNode> => pool.node();
   /** End a test's purchases (and so its streams and payments): the next test runs on a quiet ledger. */
   const quiet = async (...ns: AxonNode[]): Promise<void> => {
     for (const n of ns) await Promise.all(n.purchases({ active: true }).map((p) => n.stop(p.id)));
   };
-  beforeAll(async () => {
-    const l = await startLedger();
-    ledger = l.ledger;
-    cleanups.push(l.cleanup);
-  });
+  beforeAll(pool.start);
   afterAll(async () => {
     await Promise.all(children.map((c) => c.kill()));
-    await Promise.all(nodes.map((n) => n.shutdown()));
-    await Promise.all(cleanups.slice(0, -1).map((c) => c()));
-    await cleanups.at(-1)!();
-    await settleNativeThreads();
+    await pool.close();
   });
 
   it('origin → R1 → R2 → buyer: each hop buys once from its upstream, the chain is named, loops are refused', async () => {
@@ -258,13 +233,13 @@ describe('mesh: a rebroadcast tree', () => {
     });
     const oid = `${origin.identity.address}:kl`;
     const t = tempDir('axon-mesh-child-');
-    const r1 = await startChildNode(ledger, {
+    const r1 = await startChildNode(pool.ledger, {
       dataDir: t.dir,
       identity: Identity.generate(),
-      timing: { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 },
+      timing,
     });
     children.push(r1);
-    cleanups.unshift(async () => t.cleanup());
+    pool.defer(t.cleanup);
     await r1.call('airdrop', { lamports: String(SOL) });
     await waitFor(
       async () => (await r1.call<{ id: string }[]>('listings')).some((l) => l.id === oid),

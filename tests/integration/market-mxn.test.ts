@@ -3,38 +3,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import type { PurchaseRow } from '../../src-main/core/store/trades';
-import type { LocalLedger } from '../../src-main/local-ledger/index';
-import { settleNativeThreads, startLedger, startNode, waitFor } from './market-helpers';
+import { nodePool, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 30_000n;
 
 describe('M × N', () => {
-  let ledger: LocalLedger;
-  const cleanups: (() => Promise<void>)[] = [];
-  const nodes: AxonNode[] = [];
-  const node = async (airdrop = SOL, periodSec = 3): Promise<AxonNode> => {
-    const n = await startNode(ledger, {
+  const pool = nodePool();
+  const node = (airdrop = SOL, periodSec = 3): Promise<AxonNode> =>
+    pool.node({
       airdrop,
       timing: { periodSec, graceSec: periodSec * 2, requestTimeoutMs: 20_000, keepAliveMs: 2000 },
     });
-    cleanups.unshift(n.cleanup);
-    nodes.push(n.node);
-    return n.node;
-  };
-  beforeAll(async () => {
-    const l = await startLedger();
-    ledger = l.ledger;
-    cleanups.push(l.cleanup);
-  });
-  afterAll(async () => {
-    // stop every market first (no reconnect attempts towards nodes going away), then all at once
-    await Promise.all(nodes.map((n) => n.shutdown()));
-    await Promise.all(cleanups.slice(0, -1).map((c) => c()));
-    await cleanups.at(-1)!();
-    // let libdatachannel's threads wind down before the worker exits (see docs/market.md)
-    await settleNativeThreads();
-  });
+  beforeAll(pool.start);
+  afterAll(pool.close);
 
   it('one buyer holds streams from three sellers at once over its one listen port', async () => {
     const sellers = await Promise.all([node(), node(), node()]);

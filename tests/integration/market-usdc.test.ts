@@ -12,13 +12,36 @@ import { sendInstructions } from '../../src-main/core/ledger/nonce';
 import type { AxonNode } from '../../src-main/core/node';
 import type { Asset } from '../../src-main/core/ledger/assets';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';
-import type { LocalLedger } from '../../src-main/local-ledger/index';
 import type { MarketTiming } from '../../src-main/core/market/types';
-import { runCleanups, startLedger, startNode, waitFor } from './market-helpers';
+import type { ListingRow } from '../../src-main/core/store/listings';
+import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
 
 const SOL = 1_000_000_000n;
 const PER_MIN = 600_000n; // 0.6 USDC per minute → 20 000 base units (0.02 USDC) per 2 s period
 const PER_PERIOD = 20_000n;
+
+/** A ledger, a seller and a buyer with 1 SOL each; the buyer gets 5 USDC from the faucet. */
+async function usdcMarket(
+  cleanups: (() => Promise<void> | void)[],
+  timing: Partial<MarketTiming> = {},
+): Promise<{ seller: AxonNode; buyer: AxonNode; usdc: Asset }> {
+  const { seller, buyer } = await startSellerAndBuyer(SOL, cleanups, { timing });
+  const usdc = (await buyer.ledger.usdc())!;
+  await buyer.ledger.tokenFaucet(usdc, 5_000_000n); // 5 USDC
+  return { seller, buyer, usdc };
+}
+
+/** The seller lists a weather stream at PER_MIN in `usdc`; resolves when the buyer sees it. */
+async function sellInUsdc(
+  m: { seller: AxonNode; buyer: AxonNode; usdc: Asset },
+  streamId: string,
+  title: string,
+  source: { kind: 'weather'; stations?: number } = { kind: 'weather' },
+): Promise<ListingRow> {
+  await m.seller.sell({ streamId, title, source, priceDirect: PER_MIN, mint: m.usdc.mint! });
+  const listingId = `${m.seller.identity.address}:${streamId}`;
+  return waitFor(() => m.buyer.listing(listingId), 15_000, 'listing on the buyer');
+}
 
 // both payment paths of the product: vouchers (the default) and one transaction per period
 describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream priced in USDC, paid by %s', (mode) => {
@@ -28,18 +51,7 @@ describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream pri
   let usdc: Asset;
 
   beforeAll(async () => {
-    const l = await startLedger();
-    cleanups.push(l.cleanup);
-    const ledger: LocalLedger = l.ledger;
-    const [s, b] = await Promise.all([
-      startNode(ledger, { airdrop: SOL, timing: { payments: mode } }),
-      startNode(ledger, { airdrop: SOL, timing: { payments: mode } }),
-    ]);
-    cleanups.unshift(s.cleanup, b.cleanup);
-    seller = s.node;
-    buyer = b.node;
-    usdc = (await buyer.ledger.usdc())!;
-    await buyer.ledger.tokenFaucet(usdc, 5_000_000n); // 5 USDC
+    ({ seller, buyer, usdc } = await usdcMarket(cleanups, { payments: mode }));
   });
   afterAll(async () => {
     await runCleanups(cleanups);
@@ -47,15 +59,11 @@ describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream pri
 
   it('lists in USDC, buys, pays in USDC, the seller verifies; balances exact in both assets', async () => {
     expect(usdc.kind).toBe('spl');
-    await seller.sell({
-      streamId: 'wx-usdc',
-      title: 'Weather in USDC',
-      source: { kind: 'weather', stations: 2 },
-      priceDirect: PER_MIN,
-      mint: usdc.mint!,
+    const seen = await sellInUsdc({ seller, buyer, usdc }, 'wx-usdc', 'Weather in USDC', {
+      kind: 'weather',
+      stations: 2,
     });
-    const listingId = `${seller.identity.address}:wx-usdc`;
-    const seen = await waitFor(() => buyer.listing(listingId), 15_000, 'listing on the buyer');
+    const listingId = seen.id;
     expect(seen.mint).toBe(usdc.mint);
     expect(seen.priceDirect).toBe(PER_MIN);
 
@@ -143,27 +151,15 @@ describe('a small USDC purchase by voucher', () => {
   });
 
   it("goes on past its first period although the seller's token account rent exceeds its cap", async () => {
-    const l = await startLedger();
-    cleanups.push(l.cleanup);
-    const [s, b] = await Promise.all([startNode(l.ledger, { airdrop: SOL }), startNode(l.ledger, { airdrop: SOL })]);
-    cleanups.unshift(s.cleanup, b.cleanup);
-    const usdc = (await b.node.ledger.usdc())!;
-    await b.node.ledger.tokenFaucet(usdc, 5_000_000n);
-    await s.node.sell({
-      streamId: 'wx',
-      title: 'Weather',
-      source: { kind: 'weather' },
-      priceDirect: PER_MIN,
-      mint: usdc.mint!,
-    });
-    const listingId = `${s.node.identity.address}:wx`;
-    await waitFor(() => b.node.listing(listingId), 15_000, 'listing on the buyer');
-    const p = await b.node.buy(listingId, { minutes: 1 });
+    const m = await usdcMarket(cleanups);
+    const { buyer } = m;
+    const listingId = (await sellInUsdc(m, 'wx', 'Weather')).id;
+    const p = await buyer.buy(listingId, { minutes: 1 });
     expect(p.maxLamports).toBe(30n * PER_PERIOD); // 600 000 base units < the rent in lamports
-    await waitFor(() => (b.node.purchase(p.id)?.paidThrough ?? -1) >= 2, 30_000, 'three periods vouched');
-    expect(b.node.purchase(p.id)!.state).toBe('streaming');
-    expect(b.node.purchase(p.id)!.fees).toBeGreaterThan(p.maxLamports); // the rent, booked beside the cap
-    await b.node.stop(p.id);
+    await waitFor(() => (buyer.purchase(p.id)?.paidThrough ?? -1) >= 2, 30_000, 'three periods vouched');
+    expect(buyer.purchase(p.id)!.state).toBe('streaming');
+    expect(buyer.purchase(p.id)!.fees).toBeGreaterThan(p.maxLamports); // the rent, booked beside the cap
+    await buyer.stop(p.id);
   }, 90_000);
 });
 
@@ -175,42 +171,30 @@ describe('a USDC buyer that empties its token account', () => {
   });
 
   it('the seller settles at once (token balance watch), the failure is recorded, the stream cut', async () => {
-    const l = await startLedger();
-    cleanups.push(l.cleanup);
-    const [s, b] = await Promise.all([startNode(l.ledger, { airdrop: SOL }), startNode(l.ledger, { airdrop: SOL })]);
-    cleanups.unshift(s.cleanup, b.cleanup);
-    const usdc = (await b.node.ledger.usdc())!;
-    await b.node.ledger.tokenFaucet(usdc, 5_000_000n);
-    await s.node.sell({
-      streamId: 'wx-usdc',
-      title: 'Weather in USDC',
-      source: { kind: 'weather' },
-      priceDirect: PER_MIN,
-      mint: usdc.mint!,
-    });
-    const listingId = `${s.node.identity.address}:wx-usdc`;
-    await waitFor(() => b.node.listing(listingId), 15_000, 'listing on the buyer');
-    const p = await b.node.buy(listingId, { minutes: 10 });
+    const m = await usdcMarket(cleanups);
+    const { seller, buyer, usdc } = m;
+    const listingId = (await sellInUsdc(m, 'wx-usdc', 'Weather in USDC')).id;
+    const p = await buyer.buy(listingId, { minutes: 10 });
     // after the first settlement (period 0), vouchers for 1.. stay unsettled up to the credit
     await waitFor(
-      () => (s.node.sale(p.id)?.paidThrough ?? -1) >= 1 && s.node.exposure('sale', p.id)!.unsettled > 0n,
+      () => (seller.sale(p.id)?.paidThrough ?? -1) >= 1 && seller.exposure('sale', p.id)!.unsettled > 0n,
       30_000,
       'an unsettled voucher',
     );
     // every USDC goes elsewhere; the buyer keeps its SOL (fees are not the problem)
-    const signer = await b.node.identity.signer();
+    const signer = await buyer.identity.signer();
     const sink = (await generateKeyPairSigner()).address;
-    const all = await b.node.ledger.balanceOf(usdc);
+    const all = await buyer.ledger.balanceOf(usdc);
     await sendInstructions(
-      b.node.ledger.rpc,
+      buyer.ledger.rpc,
       signer,
       await transferInstructions(signer, { to: sink, lamports: all, asset: usdc, createRecipientAccount: true }),
     );
-    await waitFor(() => s.node.sale(p.id)!.state === 'failed', 15_000, 'sale cut');
-    expect(s.node.sale(p.id)!.reason).toMatch(/settlement failed: the buyer emptied its USDC account/);
+    await waitFor(() => seller.sale(p.id)!.state === 'failed', 15_000, 'sale cut');
+    expect(seller.sale(p.id)!.reason).toMatch(/settlement failed: the buyer emptied its USDC account/);
     expect(
-      s.node.payments(p.id).some((x) => x.state === 'refused' && /emptied its USDC account/.test(x.reason ?? '')),
+      seller.payments(p.id).some((x) => x.state === 'refused' && /emptied its USDC account/.test(x.reason ?? '')),
     ).toBe(true);
-    await b.node.stop(p.id);
+    await buyer.stop(p.id);
   }, 90_000);
 });

@@ -5,10 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Identity } from '../../src-main/core/identity/identity';
-import { settleNativeThreads, startChildNode, startLedger, startNode, tempDir, waitFor } from './market-helpers';
-
-const SOL = 1_000_000_000n;
+import { settleNativeThreads, startCrashableBuyer, waitFor } from './market-helpers';
 
 /** The device: a command printing a counter, one line every 20 ms (50 Hz). */
 const COUNTER = `let i = 0; setInterval(() => process.stdout.write(String(i++) + '\\n'), 20);`;
@@ -21,29 +18,17 @@ const lines = (file: string): string[] => {
 
 describe('raw file across a buyer crash', () => {
   it('a buyer killed (SIGKILL) mid-stream and restarted: the raw file has each device line once, in order', async () => {
-    const l = await startLedger();
-    const s = await startNode(l.ledger, { airdrop: SOL });
-    const id = Identity.generate();
-    const dir = tempDir();
-    const child = await startChildNode(l.ledger, { identity: id, dataDir: dir.dir });
-    let b: Awaited<ReturnType<typeof startNode>> | null = null;
+    const c = await startCrashableBuyer({
+      streamId: 'counter',
+      title: 'Counter',
+      source: { kind: 'command', command: process.execPath, args: ['-e', COUNTER] },
+      priceDirect: 60_000n,
+      periodSec: 3,
+      graceSec: 3,
+    });
+    const { child, listingId: lid } = c;
     try {
-      await s.node.sell({
-        streamId: 'counter',
-        title: 'Counter',
-        source: { kind: 'command', command: process.execPath, args: ['-e', COUNTER] },
-        priceDirect: 60_000n,
-        periodSec: 3,
-        graceSec: 3,
-      });
-      const lid = `${s.node.identity.address}:counter`;
-      await child.call('airdrop', { lamports: String(SOL) });
-      await waitFor(
-        async () => (await child.call<{ id: string }[]>('listings')).some((x) => x.id === lid),
-        15_000,
-        'listing',
-      );
-      const raw = join(dir.dir, 'out', 'counter.raw');
+      const raw = join(c.dataDir, 'out', 'counter.raw');
       const p = await child.call<{ id: string }>('buy', { listingId: lid, minutes: 5, raw: { file: raw } });
       type Row = { paidThrough: number; frames: number; rawFileSeq: number | null };
       // streaming, and the raw file checkpointed at least once (saved with the progress each second)
@@ -58,20 +43,16 @@ describe('raw file across a buyer crash', () => {
       await new Promise((r) => setTimeout(r, 450)); // between two checkpoints
       await child.kill(); // no stop, no flush beyond what the OS has
       const atKill = lines(raw).length;
-      b = await startNode(l.ledger, { identity: id, dataDir: dir.dir });
+      const b = await c.restart();
       await waitFor(() => lines(raw).length > atKill + 100, 30_000, 'the raw file grows after the restart');
-      await b.node.stop(p.id);
+      await b.stop(p.id);
       const got = lines(raw).map(Number);
       expect(got.every((n) => Number.isInteger(n))).toBe(true);
       // byte-exact: the device's lines from the first one received, each once, none missing
       expect(got).toEqual(Array.from({ length: got.length }, (_, i) => got[0]! + i));
       expect(readFileSync(raw, 'utf8')).toBe(got.map((n) => `${n}\n`).join(''));
     } finally {
-      await child.kill();
-      await b?.cleanup();
-      dir.cleanup();
-      await s.cleanup();
-      await l.cleanup();
+      await c.cleanup();
       await settleNativeThreads();
     }
   });

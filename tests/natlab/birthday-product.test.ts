@@ -5,6 +5,7 @@
 // hopeless punch to birthday probing and hand the pair found to ICE with the sealed credentials.
 // The buyer's attempts list shows the 'birthday' round and its outcome; the path is hole-punched.
 // Both directions: the EDM side as buyer (initiator) and as seller (responder).
+// And a first round made to miss (the smallest budget): ONE further birthday round on both sides.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -96,4 +97,66 @@ describe('NAT lab: birthday probing on the product path (default settings)', () 
       expect(statusText?.stdout).toMatch(/last connect: .*birthday ok \d+\.\d s/);
     }, 900_000);
   }
+
+  // issue 15: a birthday round that finds no pair is followed by ONE further birthday round. The
+  // first is made to miss by the smallest budget the setting allows (16 sockets, 50 probes:
+  // P(pair) ≈ 1.2 % a round); the relay carries the purchase meanwhile.
+  test('EIM seller ↔ EDM buyer, a first birthday round that misses: ONE further birthday round on both sides, relay meanwhile, paid', async () => {
+    const i = rows.length + 1;
+    const seller = await lab.hostBehind(await lab.router(`bs${i}`, { kind: 'eim' }), `bps${i}`);
+    const buyer = await lab.hostBehind(await lab.router(`bb${i}`, { kind: 'edm' }), `bpb${i}`);
+    const budget = JSON.stringify({ sockets: 16, maxProbes: 50, probeSec: 2 });
+    let buyerRows: Attempt[] = [];
+    let sellerRows: Attempt[] = [];
+    const birthdays = (a: Attempt[]): Attempt[] => a.filter((x) => x.method === 'birthday');
+    // a fresh answer each time (waitForJson would find the first 'attempts' line ever printed)
+    const attemptsOf = async (p: LabProcess): Promise<Attempt[]> => {
+      const answers = (): { attempts?: Attempt[] }[] =>
+        p.jsonSoFar<{ event: string; attempts?: Attempt[] }>().filter((e) => e.event === 'attempts');
+      const before = answers().length;
+      p.send({ cmd: 'attempts' });
+      const end = Date.now() + 5000;
+      while (answers().length === before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      return answers().at(-1)?.attempts ?? [];
+    };
+    const row = await runProductPair(
+      lab,
+      rpcUrl,
+      'EIM seller ↔ EDM buyer (birthday miss)',
+      seller,
+      buyer,
+      ['hole-punched', 'relayed'],
+      undefined,
+      {
+        args: ['--birthday', budget],
+        after: async (s, b) => {
+          // both rounds end within ~20 s of the accept (2 s of probing each, a round over the ledger)
+          const end = Date.now() + 60_000;
+          for (;;) {
+            buyerRows = await attemptsOf(b);
+            const bd = birthdays(buyerRows);
+            const settled = bd.length > 0 && bd.every((x) => x.outcome !== 'pending');
+            if ((settled && (bd[0]!.outcome === 'ok' || bd.length >= 2)) || Date.now() > end) break;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+          sellerRows = await attemptsOf(s);
+        },
+      },
+    );
+    rows.push({ ...row, note: `${row.note}; first frame over ${row.path ?? '—'}` });
+    const story = (a: Attempt[]): string =>
+      a.map((x) => `${x.method}:${x.outcome}${x.error ? ` (${x.error})` : ''}`).join(', ');
+    expect(rowOk(row), `${row.note} [${story(buyerRows)}]`).toBe(true);
+    const bd = birthdays(buyerRows);
+    // attempts are listed newest first: the first round is the last row
+    const [first, ...later] = [...bd].reverse();
+    expect(first?.outcome, story(buyerRows)).not.toBe('pending');
+    if (first?.outcome === 'ok') return; // the ~1 % the budget still finds: no further round is due
+    expect(first?.error, story(buyerRows)).toMatch(/no pair within 2000 ms/);
+    // exactly one further round, recorded as its own 'birthday' attempt
+    expect(later, story(buyerRows)).toHaveLength(1);
+    expect(later[0]!.error ?? '', story(buyerRows)).toMatch(later[0]!.outcome === 'ok' ? /^$/ : /^round 2: /);
+    // the seller took it for a birthday round too (decided from the same sealed infos)
+    expect(birthdays(sellerRows), story(sellerRows)).toHaveLength(2);
+  }, 900_000);
 });

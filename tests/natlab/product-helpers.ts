@@ -57,6 +57,8 @@ export interface PairHooks {
   beforeBuy?(seller: LabProcess, buyer: LabProcess): Promise<void>;
   /** After the purchase connected or failed, before both are stopped. */
   after?(seller: LabProcess, buyer: LabProcess): Promise<void>;
+  /** Extra product-peer arguments for both nodes (e.g. `--birthday '{"maxProbes":50}'`). */
+  args?: string[];
 }
 
 /** One purchase between a seller on `sellerHost` and a buyer on `buyerHost`. */
@@ -70,8 +72,8 @@ export async function runProductPair(
   expectedLabels?: [string, string],
   hooks: PairHooks = {},
 ): Promise<ProductRow> {
-  const seller = spawnProduct(lab, sellerHost, rpcUrl, 'seller');
-  const buyer = spawnProduct(lab, buyerHost, rpcUrl, 'buyer');
+  const seller = spawnProduct(lab, sellerHost, rpcUrl, 'seller', hooks.args);
+  const buyer = spawnProduct(lab, buyerHost, rpcUrl, 'buyer', hooks.args);
   const expected = expectedLabels ?? [expectedNat(sellerHost).label, expectedNat(buyerHost).label];
   const last = new Map<LabProcess, Ev>();
   const natOf = (p: LabProcess): { mapping?: string; filtering?: string | null } | undefined => {

@@ -29,10 +29,16 @@ const node = await AxonNode.start({
   ledger: { rpcUrl: arg('rpc')! },
   log: createLogger({ level: process.env.AXON_LOG_LEVEL ?? 'warn' }),
   endpoint: false,
-  // --roles relay,reflector: configured by hand (a comparison run); without it: default settings
-  ...(arg('roles')
+  // --roles relay,reflector: configured by hand (a comparison run); --birthday '{"maxProbes":50}':
+  // a birthday budget (the setting `birthday`); without them: default settings
+  ...(arg('roles') || arg('birthday')
     ? {
-        settings: { roles: { relay: arg('roles')!.includes('relay'), reflector: arg('roles')!.includes('reflector') } },
+        settings: {
+          ...(arg('roles')
+            ? { roles: { relay: arg('roles')!.includes('relay'), reflector: arg('roles')!.includes('reflector') } }
+            : {}),
+          ...(arg('birthday') ? { birthday: JSON.parse(arg('birthday')!) as object } : {}),
+        },
       }
     : {}),
 });
@@ -54,10 +60,10 @@ for (let i = 0; ; i++) {
 }
 out({ event: 'funded' });
 
-const attemptsOf = (requestId: string): object[] =>
+const attemptsOf = (requestId: string | undefined): object[] =>
   node
     .connectAttempts(undefined, 500)
-    .filter((a) => a.request_id === requestId)
+    .filter((a) => requestId === undefined || a.request_id === requestId)
     .map((a) => ({
       method: a.method,
       outcome: a.outcome,
@@ -132,6 +138,8 @@ rl.on('line', (line) => {
   if (cmd.cmd === 'buy' && cmd.listingId)
     void buy(cmd.listingId).catch((e) => out({ event: 'error', error: (e as Error).message }));
   else if (cmd.cmd === 'attempts' && requestId) out({ event: 'attempts', attempts: attemptsOf(requestId) });
+  // the seller has no purchase of its own: every attempt it made (one sale in a lab pair)
+  else if (cmd.cmd === 'attempts') out({ event: 'attempts', attempts: attemptsOf(undefined) });
   else if (cmd.cmd === 'path')
     out({ event: 'path', id: cmd.id, path: sellerPeer ? (node.net.peerStatus(sellerPeer).path?.kind ?? null) : null });
   else if (cmd.cmd === 'stop-purchase' && requestId)

@@ -61,6 +61,13 @@ describe('settings and data dir', () => {
     }
     writeFileSync(f, '{ not json');
     expect(() => loadSettings(f)).toThrow(/not valid JSON/);
+    // a STUN server libdatachannel cannot parse made every ICE agent fail: IPv6 only in brackets
+    for (const bad of ['::1:3478', '[::1:3478'])
+      expect(() => (writeFileSync(f, JSON.stringify({ stunServers: [bad] })), loadSettings(f))).toThrow(
+        /stunServers\.0: expected host:port/,
+      );
+    writeFileSync(f, JSON.stringify({ stunServers: ['[2001:db8::1]:3478', '192.0.2.1:3478'] }));
+    expect(loadSettings(f).stunServers).toEqual(['[2001:db8::1]:3478', '192.0.2.1:3478']);
   });
 
   it('birthday probing: on with its budgets by default; a budget past its bound is named', () => {

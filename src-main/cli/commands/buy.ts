@@ -9,14 +9,14 @@ import type { CliContext } from '../context';
 import { CliError } from '../context';
 import type { AxonNode } from '../../core/node';
 import { MarketError, type MarketEvents } from '../../core/market/types';
-import { isFinal, type PurchaseRow } from '../../core/store/trades';
+import type { PurchaseRow } from '../../core/store/trades';
+import { isFinal } from '../../../src-shared/contract/states';
 import { amount, money, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
 import { openNode, findListing, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
 import type { RawSinksInput } from '../../core/market/sinks/raw';
-import { relayShare } from '../../core/market/relay-pay';
 
 export interface BuyCliOptions {
   minutes?: string;
@@ -177,7 +177,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
     status(
       maxRelay > 0n
         ? `relays   a relayed connection may add up to ${amount(maxRelay)} per minute (${amount(
-            relayShare(maxRelay, terms.periodSec * 1000),
+            node.relayShareMax(terms.periodSec),
           )} per period, paid to the relay with each period; counted in the cap) — roles.maxRelayPrice`
         : 'relays   free relays only (roles.maxRelayPrice is 0)',
     );

@@ -10,7 +10,6 @@ import { AxonNode } from '../../core/node';
 import { openIdentity } from '../../core/identity/keystore';
 import type { LocalLedger } from '../../local-ledger/index';
 import { startEmbeddedLedger } from '../../api/ledger';
-import { listingId } from '../../core/store/listings';
 import type { MarketTiming } from '../../core/market/types';
 import type { PurchaseRow } from '../../core/store/trades';
 import { amount, money, parsePositiveInt, payloadText, safeText } from '../format';
@@ -111,7 +110,7 @@ export async function demoCommand(ctx: CliContext, o: DemoOptions): Promise<void
       priceRelay: (usdc ? USDC_PER_MIN : PRICE_PER_MIN) / 2n,
       ...(usdc?.mint ? { mint: usdc.mint } : {}),
     });
-    const id = listingId(seller.identity.address, offer.streamId);
+    const id = seller.ownListingId(offer.streamId);
     p.stop();
     print(
       `[seller] listing  ${id}: "${offer.title}" at ${money(offer.priceDirect, offer.mint)} per minute, period ${offer.periodSec} s`,

@@ -6,8 +6,6 @@
 import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { MarketError } from '../../core/market/types';
-import { listingId } from '../../core/store/listings';
-import { chainOf } from '../../core/market/mesh';
 import { money, parseLamports, parsePositiveInt, safeText } from '../format';
 import { progress } from '../progress';
 import { openNode, findListing, untilInterrupted } from './node-context';
@@ -64,9 +62,9 @@ export async function rebroadcastCommand(
     streamId = offer.streamId;
     purchaseId = purchase.id;
     p.succeed('rebroadcast listed');
-    const mine = node.listing(listingId(node.identity.address, offer.streamId));
-    const chain = mine ? chainOf({ get: (x) => node.listing(x) }, mine) : null;
-    print(`listing  ${listingId(node.identity.address, offer.streamId)}`);
+    const mine = node.ownListingId(offer.streamId);
+    const chain = node.listingChain(mine);
+    print(`listing  ${mine}`);
     if (Array.isArray(chain))
       print(`chain    ${chain.map((c) => c.seller.slice(0, 8)).join(' → ')} (you) → your buyers`);
     print(`hop      ${offer.hops} of at most 3 rebroadcasters from the origin ${offer.origin ?? ''}`);

@@ -4,7 +4,6 @@
 import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { SourceConfigSchema, parseSourceSpec, type SourceConfig } from '../../core/market/sources/index';
-import { listingId } from '../../core/store/listings';
 import type { AxonNode } from '../../core/node';
 import { amount, money, parseLamports, parsePositiveInt, safeText, short } from '../format';
 import { parseAmount, SOL, type Asset } from '../../core/ledger/assets';
@@ -263,7 +262,7 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
     const offer = await node.sell(params);
     streamId = offer.streamId;
     p.succeed('listing published');
-    const id = listingId(node.identity.address, offer.streamId);
+    const id = node.ownListingId(offer.streamId);
     print(`selling  "${offer.title}" (${offer.format}) from ${o.source}`);
     print(`listing  ${id}`);
     print(

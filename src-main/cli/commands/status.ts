@@ -6,8 +6,7 @@ import type { CliContext } from '../context';
 import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
 import { pathText } from './trade-log';
-import { isFinal } from '../../core/store/trades';
-import { loadEndpointToken } from '../../core/market/sinks/local-endpoint';
+import { isFinal } from '../../../src-shared/contract/states';
 import { portMapLabel } from '../../core/store/portmap';
 
 export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: boolean }): Promise<void> {
@@ -26,7 +25,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     const pid = dataDirHolder(ctx.paths.root);
     const ep = ledgerEndpoint(ctx);
     // readers of the local endpoint (`axon buy --serve`) present this token
-    const endpointToken = loadEndpointToken(ctx.paths.endpointToken);
+    const endpointToken = view.endpointToken();
     // this node's relay/reflector roles as the (last) running node kept them; else the settings
     const kept = view.roleStates();
     const roles = (['relay', 'reflector'] as const).map((role) => {
@@ -60,6 +59,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
       maxRelayPricePerMinute: BigInt(ctx.settings.roles.maxRelayPrice),
       savedAt: used?.updatedAt ?? null,
     };
+    // the automatic rebroadcaster (docs/mesh.md): its settings and the streams it took
+    const autoSet = ctx.settings.mesh.autoRebroadcast;
+    const autoRebroadcast = { ...autoSet, streams: view.autoRebroadcasts(limit) };
     const rpcRow = view.rpcHealth();
     // the row is the running node's (or the last run's): "rate-limited" only while a node runs
     const rpc = rpcRow
@@ -94,6 +96,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           roles,
           portMapping,
           relayUse,
+          autoRebroadcast,
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
@@ -152,6 +155,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
     );
     console.log(
       `port map  ${portMapLabel(portMapping, ctx.settings.portMapping)}${!pid && portMapping ? ' (at the last run)' : ''}`,
+    );
+    const autoRunning = autoRebroadcast.streams.filter((r) => r.stoppedAt === null);
+    console.log(
+      `auto rebroadcast ${
+        autoSet.enabled
+          ? `on (${autoSet.pricePercent} % of the rebroadcast price, up to ${autoSet.maxStreams} stream(s), cap ${amount(
+              BigInt(autoSet.maxLamports),
+            )} each, stops after ${autoSet.idleSec} s without a buyer; only while the relay serves)`
+          : 'off in the settings'
+      }${autoRunning.length ? `: ${autoRunning.map((r) => `${r.streamId} of ${short(r.listingId.split(':')[0]!)}:${r.listingId.split(':').slice(1).join(':')}, last buyer ${ago(r.lastBuyerAt)}`).join('; ')}` : ''}`,
     );
     console.log(
       `directory ${directory.filter((a) => a.roles.includes('relay')).length} relay(s), ${

@@ -33,6 +33,8 @@ export const TYPE_CODES = {
   ServiceStop: 11,
   PeerError: 12,
   ServiceRedirect: 13,
+  RebroadcastOffer: 14,
+  RebroadcastAsk: 15,
 } as const satisfies Record<MessageType, number>;
 export const MESSAGE_TYPES = Object.keys(TYPE_CODES) as MessageType[];
 const TYPE_BY_CODE = new Map<number, MessageType>(MESSAGE_TYPES.map((t) => [TYPE_CODES[t], t]));
@@ -71,6 +73,10 @@ const U32 = 0xffff_ffff;
 export const MAX_MESH_HOPS = 3;
 /** Most rebroadcast listings a ServiceRedirect names (it must fit one transaction). */
 export const MAX_REDIRECT_LISTINGS = 4;
+/** The most an automatic rebroadcaster may charge: 10× the rebroadcast price it buys at (docs/mesh.md). */
+export const MAX_AUTO_PRICE_PERCENT = 1000;
+/** The most streams an automatic rebroadcaster offers to take at once. */
+export const MAX_AUTO_STREAMS = 64;
 /** The most a relay may charge: 1 SOL per minute of a relayed purchase. */
 export const MAX_RELAY_PRICE = 1_000_000_000n;
 const str = (max: number) => ({ k: 'string', max }) as const;
@@ -192,6 +198,27 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
       doc: 'live rebroadcast listings of the stream [[seller address, stream id], …], best first',
     },
     { name: 'message', kind: str(120), doc: 'why (full: buyers or upload budget)' },
+  ],
+  RebroadcastOffer: [
+    {
+      name: 'pricePercent',
+      kind: { k: 'uint', min: 1, max: MAX_AUTO_PRICE_PERCENT },
+      doc: 'what it charges its buyers, in % of the rebroadcast price of the listing it buys',
+    },
+    {
+      name: 'streams',
+      kind: { k: 'uint', max: MAX_AUTO_STREAMS },
+      doc: 'streams it takes now (spare capacity; 0 withdraws the offer)',
+    },
+    {
+      name: 'maxLamports',
+      kind: { k: 'lamports' },
+      doc: 'its spending cap: the most it pays for one stream it takes (prices and fees)',
+    },
+  ],
+  RebroadcastAsk: [
+    { ...streamId, doc: "the asking seller's stream to take (its listing is sender:streamId)" },
+    { name: 'message', kind: str(120), doc: 'why (the stream is full: buyers or upload budget)' },
   ],
 };
 

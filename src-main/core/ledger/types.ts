@@ -96,6 +96,22 @@ export interface ServiceRedirect extends Base {
   listings: { seller: Address; streamId: string }[];
   message: string;
 }
+/** An automatic rebroadcaster's standing offer on the market topic (market/mesh-auto.ts). */
+export interface RebroadcastOffer extends Base {
+  type: 'RebroadcastOffer';
+  /** What it charges its buyers, in % of the rebroadcast price of the listing it buys. */
+  pricePercent: number;
+  /** Streams it takes now (0 withdraws the offer). */
+  streams: number;
+  /** The most it pays for one stream it takes (its spending cap). */
+  maxLamports: Lamports;
+}
+/** A full seller asks an automatic rebroadcaster to take its stream `streamId` (market/mesh-auto.ts). */
+export interface RebroadcastAsk extends Base {
+  type: 'RebroadcastAsk';
+  streamId: string;
+  message: string;
+}
 export interface Payment extends Base {
   type: 'Payment';
   requestId: string;
@@ -132,7 +148,9 @@ export type AxonMessage =
   | PunchSync
   | ServiceStop
   | PeerError
-  | ServiceRedirect;
+  | ServiceRedirect
+  | RebroadcastOffer
+  | RebroadcastAsk;
 export type MessageType = AxonMessage['type'];
 
 /** A message read from a topic: the sender is the transaction's fee payer / signer. */

@@ -35,6 +35,8 @@ const KIND_OF_MESSAGE: Record<string, ActivityKind> = {
   ServiceStop: 'stop',
   ServiceRedirect: 'reject', // a full seller's answer naming rebroadcasts (docs/mesh.md)
   NodeAnnounce: 'announce',
+  RebroadcastOffer: 'announce', // an automatic rebroadcaster's offer (docs/mesh.md)
+  RebroadcastAsk: 'request', // a full seller asks an automatic rebroadcaster to take its stream
 };
 
 const b64 = getBase64Encoder();

@@ -39,6 +39,7 @@ import { nonceRent } from '../ledger/nonce';
 import { PurchaseStreams, connectToSeller, saveProgress, sendUplink, type FrameListener } from './purchase-stream';
 import { clearRunTimers, newRun, paidUntil, type PurchaseControl, type Run } from './purchase-run';
 import { pickRedirect, rebroadcastsOf } from './mesh';
+import { waitListed } from './mesh-auto';
 
 /** A purchase follows at most this many redirects (then it is rejected with the reason). */
 const MAX_REDIRECTS = 3;
@@ -294,6 +295,9 @@ export class BuyerSide {
     if (!p || p.seller !== rx.sender || p.state !== 'requested') return;
     const run = this.runs.get(p.id);
     if (!run) return;
+    // a rebroadcast named may be newer than our catalog (an automatic rebroadcaster's: mesh-auto.ts)
+    await waitListed(this.ctx.listings, m.listings, 10_000);
+    if (this.ctx.trades.purchase(p.id)?.state !== 'requested') return;
     const from = this.ctx.listings.get(p.listingId);
     const ceiling = from ? pricePerMinute(from, p.tier) : null;
     const streamOrigin = from ? (from.origin ?? from.id) : null;

@@ -20,6 +20,7 @@ import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
 import { LatencyMeter, MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
+import { MeshAuto, type AutoRebroadcastOptions } from './mesh-auto';
 import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
 import { addressToPeerId } from '../identity/identity';
 import {
@@ -58,6 +59,9 @@ export interface MarketOptions {
   liveness?: MarketContext['liveness'];
   /** The mesh's settings (docs/mesh.md): the default upload budget of a stream for sale. */
   mesh?: MeshOptions;
+  /** Automatic rebroadcasting (mesh-auto.ts): this node's opt-in offer and whether its relay role
+   *  serves (absent: it offers nothing; a full stream of ours still asks others). */
+  autoRebroadcast?: { options: AutoRebroadcastOptions; relayActive: () => boolean };
 }
 
 export interface MarketStatus {
@@ -77,6 +81,8 @@ export class Market extends EventEmitter<MarketEvents> {
   readonly catalog: Catalog;
   readonly endpoint: LocalEndpoint | null;
   readonly ctx: MarketContext;
+  /** Automatic rebroadcasters: this node's offer, and asking others when a stream of ours is full. */
+  readonly auto: MeshAuto;
   /** Each purchase's latency from the origin (ms; mesh.ts). */
   readonly latency = new LatencyMeter();
   /** Rebroadcast feeds whose listing was republished with the measured hop latency. */
@@ -141,6 +147,16 @@ export class Market extends EventEmitter<MarketEvents> {
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
+    this.auto = new MeshAuto({
+      ctx: this.ctx,
+      db: opts.db,
+      ...(opts.autoRebroadcast ? { options: opts.autoRebroadcast.options } : {}),
+      relayActive: opts.autoRebroadcast?.relayActive ?? (() => false),
+      rebroadcast: (id, o) => this.rebroadcast(id, o),
+      unsell: (streamId) => this.unsell(streamId),
+      stopPurchase: (id) => this.stopPurchase(id),
+    });
+    this.seller.auto = this.auto;
     // a rebroadcast's listing says how late its data already is when it leaves us
     this.seller.offers.hopMs = (l) => {
       const src = l.offer.source as { kind: string; purchaseId?: string };
@@ -157,6 +173,7 @@ export class Market extends EventEmitter<MarketEvents> {
     m.#loops.push(m.#watch(stdin, 'stdin', (rx) => m.#onStdin(rx), true));
     await m.seller.start();
     await m.buyer.start();
+    m.auto.start();
     m.#purgeTimer = setInterval(() => m.listingsStore.purge(), 3600_000);
     m.#purgeTimer.unref();
     return m;
@@ -171,6 +188,7 @@ export class Market extends EventEmitter<MarketEvents> {
   async #stop(): Promise<void> {
     this.#abort.abort();
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    await this.auto.stop();
     await this.buyer.stop();
     await this.seller.stop();
     await this.endpoint?.stop();
@@ -429,6 +447,7 @@ export class Market extends EventEmitter<MarketEvents> {
       this.#noteRebroadcaster(rx as Received<typeof m>);
     } else if (m.type === 'Delist') this.catalog.onDelist(rx as Received<typeof m>);
     else if (m.type === 'NodeAnnounce') this.opts.onNodeAnnounce?.(rx as Received<typeof m>);
+    else if (m.type === 'RebroadcastOffer') this.auto.onOffer(rx as Received<typeof m>);
   }
 
   /** A taken rebroadcast whose upstream is our stream: our sales to its seller are sales to a
@@ -478,6 +497,12 @@ export class Market extends EventEmitter<MarketEvents> {
         return;
       case 'PeerError':
         return this.buyer.onPeerError(rx as Received<typeof m>);
+      case 'RebroadcastAsk':
+        // a full seller asks us to take its stream (mesh-auto.ts): buying takes a while
+        void this.auto
+          .onAsk(rx as Received<typeof m>)
+          .catch((e) => this.ctx.log.error({ err: (e as Error).message }, 'rebroadcast ask handling failed'));
+        return;
       case 'PunchSync':
         return this.ctx.signals.onPunchSync(rx as Received<typeof m>);
       default:

@@ -20,6 +20,7 @@ import type { MarketContext } from './context';
 import { pricePerMinute, pricePerPeriod } from './pricing';
 import { OfferBook, type LiveOffer, type SellOptions } from './offers';
 import { PreviewServer } from './preview';
+import type { MeshAuto } from './mesh-auto';
 import { VoucherSeller, type Exposure } from './voucher';
 import { framingOf, type SourceConfig } from './sources/index';
 import { uplinkGrantFor } from './sources/uplink';
@@ -61,6 +62,8 @@ export class SellerSide {
 
   /** Free previews of the live streams (preview.ts). */
   readonly previews: PreviewServer;
+  /** Automatic rebroadcasters (mesh-auto.ts): who is admitted past a full stream, and who takes it. */
+  auto?: Pick<MeshAuto, 'admits' | 'takeFull'>;
 
   constructor(private readonly ctx: MarketContext) {
     this.offers = new OfferBook(ctx, (id, reason) => this.#endSale(id, 'ended', reason));
@@ -232,7 +235,9 @@ export class SellerSide {
       rateBps: this.#rates.rate(o.streamId) || earlyRate(l.hub, now),
       uploadBps: o.uploadBps ?? this.ctx.mesh?.uploadBps ?? null,
     });
-    if (full) return this.#redirect(buyer, m.requestId, o, full, reject);
+    // (the automatic rebroadcaster we asked to take the stream is admitted past it: mesh-auto.ts)
+    if (full && !this.auto?.admits(buyer, o.streamId))
+      return this.#redirect(buyer, m.requestId, o, full, reject, m.expiresAt * 1000);
     const price = pricePerPeriod(perMinute, o.periodSec);
     if (m.maxLamports < price)
       return reject('price-changed', `one period costs ${price} lamports, above the buyer's cap of ${m.maxLamports}`);
@@ -339,11 +344,23 @@ export class SellerSide {
     o: OfferRow,
     full: string,
     reject: (reason: 'full', message: string) => Promise<void>,
+    requestExpiresAt: number,
   ): Promise<void> {
     const me = this.ctx.identity.address;
     const originId = o.origin ?? listingId(me, o.streamId);
-    const alts = rebroadcastsOf(this.ctx.listings, originId, { except: [me, buyer] }).slice(0, MAX_REDIRECT_LISTINGS);
-    if (!alts.length) return reject('full', `stream '${o.streamId}' is full (${full}); no rebroadcast of it is live`);
+    let alts = rebroadcastsOf(this.ctx.listings, originId, { except: [me, buyer] }).slice(0, MAX_REDIRECT_LISTINGS);
+    let note = '';
+    // none: a popular stream is offered to an automatic rebroadcaster, the request held meanwhile
+    if (!alts.length && this.auto) {
+      const t = await this.auto.takeFull(o, buyer, full, requestExpiresAt - 5000);
+      alts = t.listings.slice(0, MAX_REDIRECT_LISTINGS);
+      note = t.note ? `; ${t.note}` : '';
+    }
+    if (!alts.length)
+      return reject(
+        'full',
+        `stream '${o.streamId}' is full (${full}); no rebroadcast of it is live${note}`.slice(0, 200),
+      );
     this.ctx.log.info({ requestId, buyer, full, to: alts.map((a) => a.id) }, 'full: redirecting the buyer');
     await this.ctx
       .postTo(buyer, {

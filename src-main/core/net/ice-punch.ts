@@ -69,6 +69,11 @@ export interface IcePair {
   remote: { type: string; address: string; port: number };
 }
 
+/** Making an ICE agent failed (native peer connection, certificate, port): the round's outcome. */
+export class IceAgentError extends Error {
+  override name = 'IceAgentError';
+}
+
 export const CLOSE_LINGER_MS = 0;
 /** TTL of the responder's opening packet: past its own router (one hop), dead at the next. */
 export const PRE_PUNCH_TTL = 2;
@@ -155,17 +160,20 @@ function waitFor(
 export class IcePunchSession {
   pc!: RTCPeerConnection;
   raw!: PeerConnection;
-  #muxerFactory!: DataChannelMuxerFactory;
+  #muxerFactory?: DataChannelMuxerFactory;
   #initChannel?: RTCDataChannel;
   #closed = false;
   #handedOff = false;
   /** One DTLS certificate for every agent of this session: an agent made after the connect info
-   *  was sealed (birthday probing) then shows the fingerprint the peer already holds. */
-  readonly #cert: DtlsCertificate = createDtlsCertificate();
+   *  was sealed (birthday probing) then shows the fingerprint the peer already holds. Made with the
+   *  first agent, in prepare(): the constructor never throws (a failure is the round's outcome). */
+  #cert?: DtlsCertificate;
   /** My ICE parameters as sealed into the connect info (prepare()). */
   #local?: IceParams;
   /** The pair birthday probing found, for the attempt's story. */
   birthdayPair?: BirthdayResult;
+  /** Where a birthday round is (for the story of one that ran out of time). */
+  birthdayStage = 'not started';
   /** The responder's initiator candidates, added at punchAt + RESPONDER_LAG_MS. */
   #pending: IceCandidateInfo[] = [];
   #pendingTimer?: ReturnType<typeof setTimeout>;
@@ -178,31 +186,50 @@ export class IcePunchSession {
     readonly role: 'initiator' | 'responder',
     readonly remotePeer: PeerId,
   ) {
-    // the responder's agent is made in prepare(), on the port its opening packet used
-    if (role === 'initiator') this.#createAgent();
+    // every agent is made in prepare() (the responder's on the port its opening packet used) or
+    // birthday(): whatever fails there is the round's recorded outcome, never a throw from here
   }
 
+  /** Make the ICE agent (native peer connection + polyfill + muxer); throws IceAgentError. */
   #createAgent(port?: number, birthday = false): void {
-    // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
-    this.raw = new PeerConnection(`axon-${this.remotePeer.toString().slice(-8)}`, {
-      // the agent over a birthday pair gathers nothing: the pair is its path
-      iceServers: birthday ? [] : this.init.stunServers,
-      certificatePemFile: this.#cert.certPem,
-      keyPemFile: this.#cert.keyPem,
-      // a birthday agent sets its own (the sealed) ICE credentials, so it negotiates by hand
-      ...(birthday ? { disableAutoNegotiation: true } : {}),
-      ...(port ? { portRangeBegin: port, portRangeEnd: port } : {}),
-    });
-    this.pc = new RTCPeerConnection({ peerConnection: this.raw } as unknown as ConstructorParameters<
-      typeof RTCPeerConnection
-    >[0]);
-    const log = this.components.logger.forComponent('axon:net:ice');
-    this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: this.pc as never, log });
+    try {
+      this.#cert ??= createDtlsCertificate();
+      // our own native PeerConnection under the W3C polyfill: it also reports bytes and RTT
+      const raw = new PeerConnection(`axon-${this.remotePeer.toString().slice(-8)}`, {
+        // the agent over a birthday pair gathers nothing: the pair is its path
+        iceServers: birthday ? [] : this.init.stunServers,
+        certificatePemFile: this.#cert.certPem,
+        keyPemFile: this.#cert.keyPem,
+        // a birthday agent sets its own (the sealed) ICE credentials, so it negotiates by hand
+        ...(birthday ? { disableAutoNegotiation: true } : {}),
+        ...(port ? { portRangeBegin: port, portRangeEnd: port } : {}),
+      });
+      const pc = new RTCPeerConnection({ peerConnection: raw } as unknown as ConstructorParameters<
+        typeof RTCPeerConnection
+      >[0]);
+      const log = this.components.logger.forComponent('axon:net:ice');
+      this.#muxerFactory = new DataChannelMuxerFactory({ peerConnection: pc as never, log });
+      this.raw = raw;
+      this.pc = pc;
+    } catch (err) {
+      throw new IceAgentError(`the ICE agent could not be made: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Close the current agent, if any (never throws). */
+  #closeAgent(): void {
+    try {
+      this.#muxerFactory?.close();
+      this.pc?.close();
+    } catch {
+      // a native close that failed leaves nothing to free
+    }
   }
 
   /** Gather candidates; the responder passes the initiator's params (its offer). */
   async prepare(remote?: IceParams): Promise<IceParams> {
     if (this.role === 'initiator') {
+      this.#createAgent();
       this.#initChannel = this.pc.createDataChannel('init') as unknown as RTCDataChannel;
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
@@ -213,7 +240,7 @@ export class IcePunchSession {
       if (port !== undefined) this.prePunched = targets.map((c) => `${c.ip}:${c.port}`);
       this.#createAgent(port);
       if (this.#closed) {
-        this.pc.close();
+        this.#closeAgent();
         throw new Error('the ICE session was closed while preparing');
       }
       // the offer without candidates: the initiator's checks come first (see the top of the file)
@@ -274,13 +301,14 @@ export class IcePunchSession {
     const local = this.#local;
     if (!local) throw new Error('birthday probing needs the ICE parameters sealed in prepare()');
     clearTimeout(this.#pendingTimer);
-    this.#muxerFactory.close();
-    this.pc.close();
+    this.#closeAgent();
+    this.birthdayStage = 'waiting for its start';
     if (plan.role === 'easy') {
       const wait = punchAt + plan.easyDelayMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     if (signal?.aborted || this.#closed) throw new Error('aborted');
+    this.birthdayStage = 'probing';
     const pair = await birthdayProbe({
       role: plan.role,
       peerIp: plan.peerIp,
@@ -295,57 +323,78 @@ export class IcePunchSession {
     });
     this.birthdayPair = pair;
     if (this.#closed) throw new Error('the ICE session was closed while probing');
-    // one retry: seen once under load, libdatachannel had no ICE transport when the pair's
-    // candidate was added ("Got a remote candidate without ICE transport"); the NAT mappings of
-    // the pair live on (conntrack keeps them ≥ 30 s), so a fresh agent on the same port can use it
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#pairAgent(pair, remote, local);
-        break;
-      } catch (err) {
-        if (attempt >= 2 || this.#closed || signal?.aborted) throw err;
-        this.#muxerFactory.close();
-        this.pc.close();
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    // libdatachannel binds the pair's port when the agent's local description is set, in a call
+    // node-datachannel does not guard: a port still taken would abort the whole process
+    // (std::terminate, "Failed to gather local ICE candidates"), so it is checked first
+    this.birthdayStage = 'checking the pair’s port';
+    await portFree(pair.localPort);
+    if (this.#closed || signal?.aborted) throw new Error('the ICE session was closed while probing');
+    this.birthdayStage = 'making the agent over the pair';
+    await this.#pairAgent(pair, remote, local);
+    this.birthdayStage = 'ICE + DTLS over the pair';
     return this.#established(iceMs, signal);
   }
 
-  /** An agent bound to the pair's local port, with the sealed credentials, checking the pair. */
+  /**
+   * An agent bound to the pair's local port, with the sealed credentials, checking the pair. As in
+   * the punch, the initiator checks first and the responder only answers (it learns the initiator
+   * as a peer-reflexive candidate) until RESPONDER_LAG_MS later, when it adds the pair itself.
+   * Why: when the responder's checks reached the initiator's new agent before that agent had
+   * applied the answer, its ICE connected without a remote description and libdatachannel closed
+   * it (closeTransports: the description stays, the transport is gone) — the initiator's next
+   * step then failed with "Got a remote candidate without ICE transport" and both agents closed
+   * (reproduced on loopback: 2 runs in 12 with the responder checking at once, 0 in 11 answering).
+   */
   async #pairAgent(pair: BirthdayResult, remote: IceParams, local: IceParams): Promise<void> {
     this.#createAgent(pair.localPort, true);
     const creds = { iceUfrag: local.ufrag, icePwd: local.pwd };
-    const pairCandidate = candidateLines([{ type: 'srflx', ip: pair.remote.ip, port: pair.remote.port }])[0]!;
+    const pairCandidates: IceCandidateInfo[] = [{ type: 'srflx', ip: pair.remote.ip, port: pair.remote.port }];
+    const check = (): void => {
+      // never weaker than the punch: the agent must present exactly what the peer holds, sealed
+      const mine = parseIceParams(this.pc.localDescription?.sdp ?? '');
+      if (
+        mine.ufrag !== local.ufrag ||
+        mine.pwd !== local.pwd ||
+        !Buffer.from(mine.fingerprint).equals(Buffer.from(local.fingerprint))
+      ) {
+        throw new Error('the agent over the birthday pair does not carry the sealed ICE credentials');
+      }
+    };
     if (this.role === 'initiator') {
       this.#initChannel = this.pc.createDataChannel('init') as unknown as RTCDataChannel;
       this.raw.setLocalDescription('offer', creds);
       await this.pc.createOffer(); // resolves with the description libdatachannel made
+      check();
+      // the pair inside the answer: applied in the same native call that applies the description
+      await this.pc.setRemoteDescription(
+        new RTCSessionDescription({
+          type: 'answer',
+          sdp: synthesizeSdp({ ...remote, candidates: pairCandidates }, 'answer', false),
+        }),
+      );
     } else {
       await this.pc.setRemoteDescription(
         new RTCSessionDescription({ type: 'offer', sdp: synthesizeSdp({ ...remote, candidates: [] }, 'offer', false) }),
       );
       this.raw.setLocalDescription('answer', creds);
       await this.pc.createAnswer();
+      check();
+      this.#pending = pairCandidates;
+      this.#pendingTimer = setTimeout(() => this.#addPending(), RESPONDER_LAG_MS);
+      this.#pendingTimer.unref?.();
     }
-    // never weaker than the punch: the agent must present exactly what the peer holds, sealed
-    const mine = parseIceParams(this.pc.localDescription?.sdp ?? '');
-    if (
-      mine.ufrag !== local.ufrag ||
-      mine.pwd !== local.pwd ||
-      !Buffer.from(mine.fingerprint).equals(Buffer.from(local.fingerprint))
-    ) {
-      throw new Error('the agent over the birthday pair does not carry the sealed ICE credentials');
+  }
+
+  /** The responder adds the candidates it held back, unless already connected (or closed). */
+  #addPending(): void {
+    try {
+      if (this.#closed || this.pc.connectionState === 'connected' || this.pc.connectionState === 'closed') return;
+      for (const line of candidateLines(this.#pending)) {
+        this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never).catch(() => undefined);
+      }
+    } catch {
+      // the agent is gone (closed natively): nothing to add to
     }
-    if (this.role === 'initiator') {
-      await this.pc.setRemoteDescription(
-        new RTCSessionDescription({
-          type: 'answer',
-          sdp: synthesizeSdp({ ...remote, candidates: [] }, 'answer', false),
-        }),
-      );
-    }
-    await this.pc.addIceCandidate({ candidate: pairCandidate, sdpMid: '0' } as never);
   }
 
   /** Run the checks until connected (or timeout) and upgrade to a libp2p connection. */
@@ -381,13 +430,7 @@ export class IcePunchSession {
         );
       }
     } else if (this.#pending.length > 0 && this.#pendingTimer === undefined) {
-      const add = (): void => {
-        if (this.#closed || this.pc.connectionState === 'connected') return;
-        for (const line of candidateLines(this.#pending)) {
-          this.pc.addIceCandidate({ candidate: line, sdpMid: '0' } as never).catch(() => undefined);
-        }
-      };
-      this.#pendingTimer = setTimeout(add, Math.max(0, punchAt + RESPONDER_LAG_MS - Date.now()));
+      this.#pendingTimer = setTimeout(() => this.#addPending(), Math.max(0, punchAt + RESPONDER_LAG_MS - Date.now()));
       this.#pendingTimer.unref?.();
     }
     return this.#established(timeoutMs, signal);
@@ -423,6 +466,8 @@ export class IcePunchSession {
     const ip = sel?.remote.address ?? '0.0.0.0';
     const fam = ip.includes(':') ? 'ip6' : 'ip4';
     const remoteAddr = multiaddr(`/${fam}/${ip}/udp/${sel?.remote.port ?? 9}/webrtc/p2p/${this.remotePeer.toString()}`);
+    const muxerFactory = this.#muxerFactory;
+    if (!muxerFactory) throw new Error('the ICE agent has no muxer');
     const maConn = toMultiaddrConnection({
       peerConnection: this.pc as never,
       remoteAddr,
@@ -433,10 +478,11 @@ export class IcePunchSession {
       skipProtection: true,
       skipEncryption: true,
       remotePeer: this.remotePeer,
-      muxerFactory: this.#muxerFactory,
+      muxerFactory,
       signal: signal ?? AbortSignal.timeout(10_000),
     } as const;
     this.#handedOff = true;
+    this.birthdayStage = 'the libp2p upgrade';
     if (this.role === 'initiator') {
       return {
         connection: await this.components.upgrader.upgradeOutbound(maConn, opts as never),
@@ -476,10 +522,7 @@ export class IcePunchSession {
     this.#closed = true;
     clearTimeout(this.#pendingTimer);
     if (this.#handedOff || !this.pc) return;
-    const shut = (): void => {
-      this.#muxerFactory.close();
-      this.pc.close();
-    };
+    const shut = (): void => this.#closeAgent();
     if (lingerMs <= 0) shut();
     else setTimeout(shut, lingerMs).unref();
   }
@@ -522,4 +565,29 @@ function dedupe(c: IceCandidateInfo[]): IceCandidateInfo[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * Resolve once `port` can be bound (UDP, IPv4): retried for up to 1 s while it is still in use (the
+ * probe sockets, closed just before, are freed by libuv); rejects with IceAgentError otherwise.
+ */
+export async function portFree(port: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const sock = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(port, () => resolve());
+      });
+      await new Promise<void>((resolve) => sock.close(() => resolve()));
+      return;
+    } catch (err) {
+      sock.removeAllListeners();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i >= 20)
+        throw new IceAgentError(`the ICE agent could not be made: port ${port}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }

@@ -89,3 +89,26 @@ export function birthdayPlan(
         : { ...common, role: 'easy', peerIp: hardIp, localPort: local.localPort },
   };
 }
+
+/** Birthday rounds in all: the first at punchAt, ONE further when the first found no pair. */
+export const MAX_BIRTHDAY_ROUNDS = 2;
+
+/**
+ * Whether a birthday round that just ended is followed by a further one (issue 15): only when its
+ * probing found no pair in its budget (a pair found whose ICE failed is not a miss of the probing),
+ * only the initiator starts it (both starting would cross), over a signaling channel (PunchSync),
+ * while the ladder session lives, and at most MAX_BIRTHDAY_ROUNDS in all. The responder needs no
+ * rule of its own: it answers the offer and both sides decide it is a birthday round from the two
+ * sealed infos of that round (birthdayPlan), as for the first.
+ */
+export function furtherBirthdayRound(o: {
+  role: 'initiator' | 'responder';
+  /** The round's probing ended without a pair (BirthdayError: no pair within its budget). */
+  missed: boolean;
+  /** Birthday rounds run so far. */
+  rounds: number;
+  signaling: boolean;
+  aborted: boolean;
+}): boolean {
+  return o.missed && o.role === 'initiator' && o.signaling && !o.aborted && o.rounds < MAX_BIRTHDAY_ROUNDS;
+}

@@ -3,8 +3,8 @@
 // those rounds, when a punch is hopeless for two NATs, and what a punched connection is to the user.
 import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
-import { IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
-import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET } from './ladder-birthday';
+import { IceAgentError, IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
+import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET, furtherBirthdayRound } from './ladder-birthday';
 import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';
 import type { AttemptDialer } from './ladder-attempts';
@@ -16,6 +16,9 @@ import type { AttemptRecord, LadderTimeouts, PathKind, Signaling } from './types
 export const MAX_PUNCH_ROUNDS = 3;
 /** The punch waits this long for a direct dial when the peer offered direct addresses. */
 const PUNCH_HEAD_START_MS = 250;
+/** A birthday round's bound beyond its start, probing and ICE budgets: the port check, the agent
+ *  and the libp2p upgrade over the pair. */
+const BIRTHDAY_MARGIN_MS = 8000;
 /** A further round's punchAt: this far ahead of the offer (the answer crosses the ledger first). */
 const ROUND_LEAD_MS = 1500;
 /** How long the initiator waits for the answer to a round's offer beyond the punch timeout. */
@@ -42,6 +45,11 @@ export interface PunchStep {
   punchAt?: number;
   /** When the ladder began (epoch ms). */
   started: number;
+  /** The ladder session's life (not bounded by its total budget): a further birthday round runs
+   *  under it while the relay carries the data. Defaults to `signal`. */
+  roundSignal?: AbortSignal;
+  /** Why my ICE session for the request/accept could not be prepared (its agent failed). */
+  iceError?: string;
   signal: AbortSignal;
   signaling?: Signaling;
   attempts: AttemptRecord[];
@@ -60,6 +68,20 @@ const currentNat = (ctx: PunchContext): ConnectInfo['nat'] => ctx.dialer.deps.lo
  * verdicts are looked at again: a punch they call hopeless is skipped.
  */
 export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Connection | undefined> {
+  try {
+    return await punchRounds(ctx, step);
+  } catch (err) {
+    // whatever a round threw (an ICE agent that could not be made, a native error) is its
+    // recorded outcome: the ladder goes on to the relay, never an unhandled rejection
+    step.attempts.push(
+      ctx.dialer.record('hole-punch', [])(step.signal.aborted ? 'skipped' : 'failed', (err as Error).message),
+    );
+    step.ice?.close();
+    return undefined;
+  }
+}
+
+async function punchRounds(ctx: PunchContext, step: PunchStep): Promise<Connection | undefined> {
   const { t, signal: stageSignal, attempts } = step;
   const { dialer } = ctx;
   const sig = step.signaling;
@@ -98,6 +120,11 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
       session?.close();
       return undefined;
     }
+    if (round === 1 && !session && step.iceError) {
+      // my ICE agent could not be made for the request/accept: a failure, with its reason
+      attempts.push(dialer.record('hole-punch', addrs)('failed', `round 1: ${step.iceError}`));
+      continue; // a further round makes a fresh agent
+    }
     if (!session || !remoteIce) {
       attempts.push(dialer.record('hole-punch', addrs)('skipped', `round ${round}: no ICE parameters on one side`));
       session?.close();
@@ -122,7 +149,21 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
               dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET,
             )
           : undefined;
-      if (bd && 'plan' in bd) return runBirthday(ctx, step, session, remoteIce, bd.plan, at);
+      if (bd && 'plan' in bd) {
+        const first = await runBirthday(ctx, session, remoteIce, bd.plan, at, 1, stageSignal, (a) => attempts.push(a));
+        if (first.connection) return first.connection;
+        // no pair in the budget: ONE further birthday round (fresh sealed parameters over the
+        // signaling channel) while the relay carries the data; it lives with the ladder session
+        const life = step.roundSignal ?? stageSignal;
+        const again = furtherBirthdayRound({
+          role: ctx.role,
+          missed: first.missed,
+          rounds: 1,
+          signaling: !!sig,
+          aborted: life.aborted || dialer.deps.birthday === false,
+        });
+        return again && sig ? birthdayRound(ctx, step, sig, 2, life) : undefined;
+      }
       if (bd) attempts.push(dialer.record('birthday', [])('skipped', bd.why));
       session.close();
       return undefined;
@@ -158,16 +199,19 @@ export async function runPunch(ctx: PunchContext, step: PunchStep): Promise<Conn
   return undefined;
 }
 
-/** The birthday round (ladder-birthday.ts): probe for a pair of ports, then ICE over it; one
- *  attempt row 'birthday' with the probes' target and outcome. */
+/** A birthday round (ladder-birthday.ts): probe for a pair of ports, then ICE over it; one
+ *  attempt row 'birthday' with the probes' target and outcome (`round N: …` from the second on).
+ *  `missed`: the probing found no pair within its budget. */
 async function runBirthday(
   ctx: PunchContext,
-  step: PunchStep,
   session: IcePunchSession,
   remoteIce: IceParams,
   plan: BirthdayPlan,
   at: number,
-): Promise<Connection | undefined> {
+  round: number,
+  signal: AbortSignal,
+  push: (a: AttemptRecord) => void,
+): Promise<{ connection?: Connection; missed: boolean }> {
   const { dialer } = ctx;
   const budget = dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET;
   const target =
@@ -176,31 +220,81 @@ async function runBirthday(
       : `${plan.peerIp}:random ports, ${plan.ratePerSec}/s, ≤ ${plan.maxProbes}`;
   const done = dialer.record('birthday', [target]);
   const t0 = Date.now();
+  const prefix = round > 1 ? `round ${round}: ` : '';
+  // bounded whatever a step does: its start, the probing, the agent, ICE, and the upgrade
+  const boundMs = Math.max(0, at - t0) + plan.easyDelayMs + plan.probeMs + budget.iceMs + BIRTHDAY_MARGIN_MS;
+  const bound = AbortSignal.timeout(boundMs);
+  const roundSignal = AbortSignal.any([signal, bound]);
+  const log = dialer.deps.log;
+  log.debug({ peer: dialer.peer, round, role: plan.role, target, startsInMs: at - t0, boundMs }, 'birthday round');
   try {
-    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, step.signal, at);
+    // the round's punchAt (round 1 is there already): the hard side's sockets open at it
+    if (at > Date.now()) await sleep(at - Date.now(), roundSignal);
+    if (roundSignal.aborted) throw new Error('aborted before its start');
+    const { connection, pair, counters } = await session.birthday(remoteIce, plan, budget.iceMs, roundSignal, at);
     dialer.deps.tracker.annotate(connection, {
       pair,
       counters,
       requestId: dialer.requestId,
       kind: punchedKind(pair, remoteIce, currentNat(ctx)) ?? 'hole-punched',
     });
-    step.attempts.push(done('ok'));
-    return connection;
+    push(done('ok'));
+    return { connection, missed: false };
   } catch (err) {
     const found = session.birthdayPair;
-    const why =
-      err instanceof BirthdayError
+    const missed = err instanceof BirthdayError && !found && !signal.aborted && !bound.aborted;
+    const why = bound.aborted
+      ? `did not finish within ${boundMs} ms (${session.birthdayStage})`
+      : err instanceof BirthdayError
         ? `${plan.role} side: ${err.message} (${err.sent} ${plan.role === 'hard' ? 'sockets' : 'probes'})`
         : `${found ? `pair ${found.localPort}→${found.remote.ip}:${found.remote.port} found in ${found.ms} ms; ` : ''}${(err as Error).message}`;
-    const outcome = step.signal.aborted
-      ? 'skipped'
-      : Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
-        ? 'timeout'
-        : 'failed';
-    step.attempts.push(done(outcome, why));
+    const outcome =
+      signal.aborted && !bound.aborted
+        ? 'skipped'
+        : bound.aborted || Date.now() - t0 >= budget.probeMs * 0.9 || /within/.test(why)
+          ? 'timeout'
+          : 'failed';
+    log.debug({ peer: dialer.peer, round, outcome, why, stage: session.birthdayStage }, 'birthday round ended');
+    push(done(outcome, prefix + why));
     session.close();
+    return { missed };
+  }
+}
+
+/** Initiator: the further birthday round — offer fresh sealed ICE parameters over the signaling
+ *  channel (PunchSync), and probe at its punchAt when the two infos of THIS round call for it. */
+async function birthdayRound(
+  ctx: PunchContext,
+  step: PunchStep,
+  sig: Signaling,
+  round: number,
+  signal: AbortSignal,
+): Promise<Connection | undefined> {
+  const { dialer } = ctx;
+  const push = (a: AttemptRecord): void => void step.attempts.push(a);
+  await sleep(50 + Math.random() * 200, signal);
+  if (signal.aborted) return undefined;
+  const next = await offerRound(ctx, sig, round, step.t, signal);
+  if ('error' in next) {
+    push(dialer.record('birthday', [])(signal.aborted ? 'skipped' : 'failed', `round ${round}: ${next.error}`));
     return undefined;
   }
+  const budget = dialer.deps.birthday || DEFAULT_BIRTHDAY_BUDGET;
+  const bd = next.remoteIce
+    ? birthdayPlan(
+        'initiator',
+        { nat: next.sent.nat, ice: next.sent.ice!, localPort: next.session.localPort() },
+        { nat: next.remoteNat, ice: next.remoteIce },
+        budget,
+      )
+    : undefined;
+  if (!bd || !('plan' in bd) || !next.remoteIce) {
+    const why = bd && 'why' in bd ? bd.why : 'the NAT verdicts of this round call for no birthday probing';
+    push(dialer.record('birthday', [])('skipped', `round ${round}: ${next.remoteIce ? why : 'no ICE parameters'}`));
+    next.session.close();
+    return undefined;
+  }
+  return (await runBirthday(ctx, next.session, next.remoteIce, bd.plan, next.at, round, signal, push)).connection;
 }
 
 /** Initiator: offer a further round (fresh ICE parameters, a new punchAt) and wait for the answer. */
@@ -211,15 +305,23 @@ async function offerRound(
   t: LadderTimeouts,
   signal: AbortSignal,
 ): Promise<
-  { session: IcePunchSession; remoteIce?: IceParams; remoteNat: ConnectInfo['nat']; at: number } | { error: string }
+  | { session: IcePunchSession; sent: ConnectInfo; remoteIce?: IceParams; remoteNat: ConnectInfo['nat']; at: number }
+  | { error: string }
 > {
   const { dialer } = ctx;
   const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'initiator', dialer.peerId);
   ctx.rounds.add(session);
+  let params: IceParams;
   try {
-    const params = await session.prepare();
+    params = await session.prepare();
+  } catch (err) {
+    session.close();
+    return { error: (err as Error).message };
+  }
+  try {
     const punchAt = Date.now() + ROUND_LEAD_MS;
-    await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt });
+    const sent: ConnectInfo = { ...dialer.deps.localInfo(), ice: params };
+    await sig.send(sent, { round, punchAt });
     const answer = await sig.receive(AbortSignal.any([signal, AbortSignal.timeout(t.punchMs + ROUND_ANSWER_EXTRA_MS)]));
     if (!answer.ice) {
       ctx.learn(answer);
@@ -227,7 +329,7 @@ async function offerRound(
       return { error: 'the peer answered without ICE parameters' };
     }
     ctx.learn(answer);
-    return { session, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
+    return { session, sent, remoteIce: answer.ice, remoteNat: answer.nat, at: answer.punchAt ?? punchAt };
   } catch (err) {
     session.close();
     return { error: `no answer over the signaling channel (${(err as Error).message})` };
@@ -242,6 +344,13 @@ export async function answerPunchRounds(
   t: LadderTimeouts,
   signal: AbortSignal,
 ): Promise<void> {
+  // started without awaiting (void): anything it throws is logged, never an unhandled rejection
+  await answerRounds(ctx, sig, t, signal).catch((err: unknown) =>
+    ctx.dialer.deps.log.warn({ peer: ctx.dialer.peer, err: (err as Error).message }, 'answering punch rounds failed'),
+  );
+}
+
+async function answerRounds(ctx: PunchContext, sig: Signaling, t: LadderTimeouts, signal: AbortSignal): Promise<void> {
   const { dialer } = ctx;
   if (!dialer.deps.punchEnabled) return;
   while (!signal.aborted) {
@@ -251,15 +360,50 @@ export async function answerPunchRounds(
     } catch {
       return;
     }
-    ctx.learn(offer);
-    if (!offer.ice) continue;
+    if (!offer.ice) {
+      ctx.learn(offer);
+      continue;
+    }
     const round = offer.round ?? 0;
-    const session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
-    ctx.rounds.add(session);
-    const done = dialer.record('hole-punch', candidateList(offer.ice));
+    const offered = offer.ice;
+    // the round's row: 'hole-punch', unless it turns out a birthday round (runBirthday's own row)
+    let done: ReturnType<typeof dialer.record> | undefined;
+    const punchRow = (): ReturnType<typeof dialer.record> =>
+      (done ??= dialer.record('hole-punch', candidateList(offered)));
+    let session: IcePunchSession | undefined;
     try {
+      ctx.learn(offer);
+      session = new IcePunchSession(dialer.deps.punch, dialer.deps.punchInit, 'responder', dialer.peerId);
+      ctx.rounds.add(session);
       const params = await session.prepare(offer.ice);
-      await sig.send({ ...dialer.deps.localInfo(), ice: params }, { round, punchAt: offer.punchAt ?? Date.now() });
+      const mine: ConnectInfo = { ...dialer.deps.localInfo(), ice: params };
+      await sig.send(mine, { round, punchAt: offer.punchAt ?? Date.now() });
+      // a birthday round when the two infos of this round call for one (the initiator decides
+      // from the same two): only the initiator offers a round for such a pair after a miss
+      const budget = dialer.deps.birthday;
+      const bd =
+        budget !== false
+          ? birthdayPlan(
+              'responder',
+              { nat: mine.nat, ice: params, localPort: session.localPort() },
+              { nat: offer.nat, ice: offer.ice },
+              budget || DEFAULT_BIRTHDAY_BUDGET,
+            )
+          : undefined;
+      if (bd && 'plan' in bd) {
+        await runBirthday(
+          ctx,
+          session,
+          offer.ice,
+          bd.plan,
+          offer.punchAt ?? Date.now(),
+          round,
+          signal,
+          () => undefined,
+        );
+        continue;
+      }
+      punchRow();
       const { connection, pair, counters } = await session.connect(
         undefined,
         t.punchMs + ROUND_LEAD_MS,
@@ -272,10 +416,11 @@ export async function answerPunchRounds(
         requestId: dialer.requestId,
         kind: punchedKind(pair, offer.ice, currentNat(ctx)),
       });
-      done('ok');
+      punchRow()('ok');
     } catch (err) {
-      done(signal.aborted ? 'skipped' : 'timeout', `answered round ${round}: ${(err as Error).message}`);
-      session.close();
+      const outcome = signal.aborted ? 'skipped' : err instanceof IceAgentError ? 'failed' : 'timeout';
+      punchRow()(outcome, `answered round ${round}: ${(err as Error).message}`);
+      session?.close();
     }
   }
 }

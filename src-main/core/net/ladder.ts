@@ -55,6 +55,8 @@ export class LadderSession implements ConnectSession {
   readonly peerId: PeerId;
   localInfo!: ConnectInfo;
   #ice?: IcePunchSession;
+  /** Why #ice could not be prepared (recorded as the punch's round-1 outcome). */
+  #iceError?: string;
   readonly #rounds = new Set<IcePunchSession>();
   #remote?: ConnectInfo;
   readonly #abort = new AbortController();
@@ -103,6 +105,7 @@ export class LadderSession implements ConnectSession {
         ice = await this.#ice.prepare(remote?.ice);
       } catch (err) {
         this.deps.log.warn({ peer: this.peer, err: (err as Error).message }, 'ICE preparation failed; no hole punch');
+        this.#iceError = (err as Error).message; // the punch step records it as its outcome
         this.#ice.close();
         this.#ice = undefined;
       }
@@ -149,6 +152,10 @@ export class LadderSession implements ConnectSession {
       signal: stageSignal,
       signaling: opts.signaling,
       attempts,
+      // a further birthday round outlives the ladder's total budget (the relay carries the data
+      // meanwhile); it ends with the session, the caller's signal, or a better path's win
+      roundSignal: AbortSignal.any([this.#abort.signal, ...(opts.signal ? [opts.signal] : []), stage.signal]),
+      ...(this.#iceError ? { iceError: this.#iceError } : {}),
     });
     // the responder answers further rounds (PunchSync) for as long as the session lives: the
     // initiator may start one after this ladder ended (a round that failed late, a redial)
