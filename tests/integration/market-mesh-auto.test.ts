@@ -225,4 +225,54 @@ describe('mesh: automatic rebroadcasters', () => {
       'the offer withdrawn',
     );
   });
+
+  it('all rebroadcasts full: the full rebroadcaster asks the automatic one, which takes the stream one hop deeper', async () => {
+    const [b1, b2] = buyers as [AxonNode, AxonNode, AxonNode];
+    const [origin, r1, auto] = await Promise.all([
+      node(),
+      node(),
+      node({ roles: { relay: 'on' }, mesh: { autoRebroadcast: { enabled: true, idleSec: IDLE_SEC } } }),
+    ]);
+    await origin.sell({
+      streamId: 'deep',
+      title: 'Deep feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+      capacity: 1,
+    });
+    const oid = `${origin.identity.address}:deep`;
+    await waitFor(() => r1.listing(oid), 45_000, 'the origin listing on R1');
+    // R1 rebroadcasts by hand with room for one buyer; it holds the origin's one place
+    const one = await r1.rebroadcast(oid, { price: PER_MIN / 2n, minutes: 5, capacity: 1 });
+    const r1id = `${r1.identity.address}:${one.offer.streamId}`;
+    await waitFor(
+      () => [b1, b2, origin, auto].every((n) => n.listing(r1id)) && r1.autoRebroadcastOffers().length > 0,
+      45_000,
+      "R1's rebroadcast everywhere and the automatic offer on R1",
+    );
+    const frames = new Map<string, number>();
+    for (const b of [b1, b2]) b.on('frame', (f) => frames.set(f.purchaseId, (frames.get(f.purchaseId) ?? 0) + 1));
+    const p1 = await b1.buy(oid, { minutes: 2 });
+    await waitFor(() => (frames.get(p1.id) ?? 0) >= 3, 60_000, 'b1 streaming through R1');
+    expect(b1.purchase(p1.id)!.seller).toBe(r1.identity.address);
+    const p2 = await b2.buy(oid, { minutes: 2 });
+    await waitFor(() => (frames.get(p2.id) ?? 0) >= 3, 60_000, 'b2 streaming');
+    // origin → R1 (full) → the automatic rebroadcaster at hop 2 → b2
+    const taken = auto.autoRebroadcasts();
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({ listingId: r1id, askedBy: r1.identity.address });
+    const row = b2.purchase(p2.id)!;
+    expect(row.seller).toBe(auto.identity.address);
+    expect(b2.listing(row.listingId)).toMatchObject({ origin: oid, upstream: r1id, hops: 2 });
+    expect(b2.history('purchase', p2.id).filter((t) => t.from === 'requested' && t.to === 'requested')).toHaveLength(2);
+    await waitFor(() => b2.purchase(p2.id)!.paidThrough >= 0, 45_000, 'b2 paid the automatic rebroadcaster');
+    await waitFor(
+      () => auto.purchase(taken[0]!.purchaseId)!.paidThrough >= 0,
+      45_000,
+      'the automatic rebroadcaster paid R1',
+    );
+    expect(origin.sales().map((s) => s.buyer)).toEqual([r1.identity.address]);
+    await Promise.all([b1.stop(p1.id), b2.stop(p2.id)]);
+  });
 });

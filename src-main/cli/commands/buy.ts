@@ -13,7 +13,7 @@ import type { PurchaseRow } from '../../core/store/trades';
 import { isFinal } from '../../../src-shared/contract/states';
 import { amount, money, parseLamports, parsePositiveInt, payloadText, safeText } from '../format';
 import { progress, type Progress } from '../progress';
-import { openNode, findListing, untilInterrupted } from './node-context';
+import { openNodeShown, findListing, untilInterrupted } from './node-context';
 import { connectionLine, paymentLine, purchaseLine } from './trade-log';
 import { checkTier } from './listings';
 import type { RawSinksInput } from '../../core/market/sinks/raw';
@@ -158,8 +158,7 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   };
   const p = progress();
   const stop = untilInterrupted();
-  p.step('starting the node…');
-  const opened = await openNode(ctx, { endpoint: o.serve ? {} : false });
+  const opened = await openNodeShown(ctx, p, { endpoint: o.serve ? {} : false });
   const { node } = opened;
   let followed: FollowedPurchase | null = null;
   let final: PurchaseRow;
@@ -167,7 +166,6 @@ export async function buyCommand(ctx: CliContext, listingText: string, o: BuyCli
   let exposure: ReturnType<AxonNode['exposure']>;
   let shares: ReturnType<AxonNode['relayPayments']>;
   try {
-    p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     const id = await findListing(node, ctx, listingText, p);
     const { listing, terms } = node.quote(id, { tier, ...(minutes ? { minutes } : {}), maxLamports });
     p.succeed(

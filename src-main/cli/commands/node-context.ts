@@ -10,6 +10,7 @@ import { NodeView } from '../../core/node-view';
 import type { ListingFilter, ListingRow } from '../../core/store/listings';
 import type { Identity } from '../../core/identity/identity';
 import { CliError, type CliContext } from '../context';
+import type { Progress } from '../progress';
 
 export type { LedgerEndpoint };
 
@@ -97,6 +98,19 @@ export async function openNode(
       return closed;
     },
   };
+}
+
+/** `openNode` as the long-running commands (sell, buy, rebroadcast) show it: "starting the node…",
+ *  then the node's address and listen port. */
+export async function openNodeShown(
+  ctx: CliContext,
+  p: Progress,
+  o: Parameters<typeof openNode>[1] = {},
+): Promise<OpenedNode> {
+  p.step('starting the node…');
+  const opened = await openNode(ctx, o);
+  p.succeed(`node ${opened.node.identity.address} listening on port ${opened.node.net.port}`);
+  return opened;
 }
 
 /** What the read-only commands need: the history and the ledger, no libp2p (core/node-view.ts). */

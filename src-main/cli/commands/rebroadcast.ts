@@ -8,7 +8,7 @@ import { CliError } from '../context';
 import { MarketError } from '../../core/market/types';
 import { money, parseLamports, parsePositiveInt, safeText } from '../format';
 import { progress } from '../progress';
-import { openNode, findListing, untilInterrupted } from './node-context';
+import { openNodeShown, findListing, untilInterrupted } from './node-context';
 import { followPurchase } from './buy';
 import { followSeller } from './sell';
 
@@ -34,13 +34,11 @@ export async function rebroadcastCommand(
   const p = progress();
   const print = (l: string): void => p.log(l);
   const stop = untilInterrupted();
-  p.step('starting the node…');
-  const opened = await openNode(ctx, { endpoint: false });
+  const opened = await openNodeShown(ctx, p, { endpoint: false });
   const { node } = opened;
   let streamId: string | null = null;
   let purchaseId: string | null = null;
   try {
-    p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     const id = await findListing(node, ctx, listingText, p);
     p.step('buying it and publishing the rebroadcast (waits for the ledger)…');
     const { purchase, offer } = await node

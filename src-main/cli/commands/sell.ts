@@ -8,7 +8,7 @@ import type { AxonNode } from '../../core/node';
 import { amount, money, parseLamports, parsePositiveInt, safeText, short } from '../format';
 import { parseAmount, SOL, type Asset } from '../../core/ledger/assets';
 import { progress, type Progress } from '../progress';
-import { openNode, untilInterrupted, type LedgerEndpoint } from './node-context';
+import { openNodeShown, untilInterrupted, type LedgerEndpoint } from './node-context';
 import { connectionLine, onStateChange, paymentLine, saleLine } from './trade-log';
 import type { SaleRow } from '../../core/store/trades';
 import { parseSchemaHint } from '../../../src-shared/stream-schema';
@@ -244,13 +244,11 @@ export async function sellCommand(ctx: CliContext, o: SellCliOptions): Promise<v
   const p = progress();
   const print = (l: string): void => p.log(l);
   const stop = untilInterrupted();
-  p.step('starting the node…');
-  const opened = await openNode(ctx, { endpoint: false });
+  const opened = await openNodeShown(ctx, p, { endpoint: false });
   const { node } = opened;
   let streamId: string | null = null;
   let summary: string;
   try {
-    p.succeed(`node ${node.identity.address} listening on port ${node.net.port}`);
     if (!params) {
       const asset = await node.ledger.assetByName(o.asset!).catch((e: unknown) => {
         throw new CliError(`--asset ${o.asset}: ${(e as Error).message}`);

@@ -33,6 +33,8 @@ export const MAX_OFFER_TTL_SEC = 2 * OFFER_TTL_SEC;
 export const ASK_HOLD_MS = 30_000;
 /** An offering node that did not take an ask is not asked again for this long. */
 export const DECLINED_COOLDOWN_MS = 10 * 60_000;
+/** Offers a node keeps at most (one per offering node). */
+export const MAX_KNOWN_OFFERS = 5000;
 /** Minutes an automatic rebroadcaster buys for (its spending cap ends it sooner when lower). */
 export const AUTO_MINUTES = 24 * 60;
 /** Buyers of an automatic rebroadcast it serves at most (its upload budget may turn them away sooner). */
@@ -243,6 +245,12 @@ export class MeshAuto {
     }
     const m = rx.message;
     if (m.streams === 0) return void this.#offers.delete(rx.sender);
+    // bounded: expired offers go first, then the least recently posted
+    if (this.#offers.size >= MAX_KNOWN_OFFERS && !this.#offers.has(rx.sender)) {
+      for (const [k, v] of this.#offers) if (v.expiresAt <= Date.now()) this.#offers.delete(k);
+      if (this.#offers.size >= MAX_KNOWN_OFFERS) this.#offers.delete(this.#offers.keys().next().value as string);
+    }
+    this.#offers.delete(rx.sender); // re-inserted last: the map's order is least recently posted first
     this.#offers.set(rx.sender, {
       node: rx.sender,
       pricePercent: m.pricePercent,

@@ -153,6 +153,18 @@ function offerFromRow(r: Raw): OfferRow {
 
 export const listingId = (seller: string, streamId: string): string => `${seller}:${streamId}`;
 
+/** An offer as the seller writes it: the row without its timestamps, the optional fields optional. */
+type NewOffer = Omit<
+  OfferRow,
+  'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
+> & {
+  nextSeq?: number;
+  mint?: string | null;
+  upstream?: string | null;
+  hops?: number;
+  uploadBps?: number | null;
+};
+
 export class ListingStore {
   constructor(private readonly db: Db) {}
 
@@ -293,20 +305,7 @@ export class ListingStore {
 
   // ---- offers (the seller's own streams) ----
 
-  putOffer(
-    o: Omit<
-      OfferRow,
-      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
-    > & {
-      nextSeq?: number;
-      mint?: string | null;
-      schemaHint?: string | null;
-      preview?: 'recent' | 'off';
-      upstream?: string | null;
-      hops?: number;
-      uploadBps?: number | null;
-    },
-  ): void {
+  putOffer(o: NewOffer & { schemaHint?: string | null; preview?: 'recent' | 'off' }): void {
     const { schemaHint, preview, ...rest } = o;
     this.#putOffer(rest);
     this.db
@@ -319,18 +318,7 @@ export class ListingStore {
     this.db.prepare(`UPDATE offers SET schema_hint = ? WHERE stream_id = ?`).run(hint, streamId);
   }
 
-  #putOffer(
-    o: Omit<
-      OfferRow,
-      'createdAt' | 'updatedAt' | 'nextSeq' | 'mint' | 'schemaHint' | 'preview' | 'upstream' | 'hops' | 'uploadBps'
-    > & {
-      nextSeq?: number;
-      mint?: string | null;
-      upstream?: string | null;
-      hops?: number;
-      uploadBps?: number | null;
-    },
-  ): void {
+  #putOffer(o: NewOffer): void {
     const t = now();
     this.db
       .prepare(
