@@ -131,6 +131,8 @@ describe('payment vouchers', () => {
     await waitFor(() => released(buyer, q.id), 60_000, 'nonce account kept again');
     const second = (await signedBy(buyer, me)).length - first.length;
     expect(second).toBe(2);
+    // the seller books its settlement once its confirmation comes back (the buyer may see the nonce move first)
+    await waitFor(() => seller.exposure('sale', q.id)!.settlements >= 1, 15_000, 'the seller booked its settlement');
     expect(seller.exposure('sale', q.id)!.settlements).toBe(1);
 
     // the user closes the kept account: its rent comes back (one transaction, booked on the last purchase)
