@@ -19,6 +19,7 @@ import { RoleStore, type RelayUseRow, type StoredAnnouncement, type StoredRoleSt
 import { PortMapStore, type PortMapStatus } from './store/portmap';
 import { MeshAutoStore, type AutoRebroadcastRow } from './store/mesh-auto';
 import { Catalog, marketCursor, waitCatalogCaughtUp } from './market/catalog';
+import { pathOf, type PathHop } from './market/mesh';
 import { loadEndpointToken } from './market/sinks/local-endpoint';
 
 export class NodeView {
@@ -80,6 +81,12 @@ export class NodeView {
   }
   purchases(o: { active?: boolean; limit?: number } = {}): PurchaseRow[] {
     return this.#trades.purchases(o);
+  }
+  /** The path a purchase's data takes (origin → rebroadcasters → you) with each hop's added latency,
+   *  as the running node last measured it (docs/mesh.md); empty when its listing is gone. */
+  purchasePath(p: PurchaseRow): PathHop[] {
+    const l = this.#listings.get(p.listingId);
+    return l ? pathOf(this.#listings, l, this.identity.address, p.latencyMs ?? undefined) : [];
   }
   sales(o: { active?: boolean; streamId?: string; limit?: number } = {}): SaleRow[] {
     return this.#trades.sales(o);

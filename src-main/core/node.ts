@@ -419,7 +419,8 @@ export class AxonNode extends EventEmitter<AxonNodeEvents> {
     const p = this.#market.trades.purchase(purchaseId);
     const l = p ? this.#market.listingsStore.get(p.listingId) : undefined;
     if (!p || !l) return [];
-    return pathOf(this.#market.listingsStore, l, this.identity.address, this.#market.latency.median(purchaseId));
+    const ms = this.#market.latency.median(purchaseId) ?? p.latencyMs ?? undefined;
+    return pathOf(this.#market.listingsStore, l, this.identity.address, ms);
   }
   /** The chain a listing's data takes, origin first and the listing last (an origin: itself
    *  alone); a string says why the chain is broken here; undefined when the listing is unknown. */

@@ -198,12 +198,11 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
       // wait for the first payment before stopping: a buyer that stops inside the first period's
       // grace without paying is refused by that seller for 10 minutes (the seller's rule against
       // streaming through grace windows) — under load a payment took over 20 s
-      const paid =
-        ok &&
-        (await next(buyer, 'paid', before.paid, 60_000).then(
-          () => true,
-          () => false,
-        ));
+      const pay = ok ? await next<Ev>(buyer, 'paid', before.paid, 60_000).catch(() => undefined) : undefined;
+      // a payment event is also emitted when it failed: only an accepted one is paid
+      const paid = pay !== undefined && ['vouched', 'confirmed'].includes(String(pay.state));
+      if (ok && !paid)
+        reason = `first frame, then the first payment ${pay ? `${String(pay.state)}: ${String(pay.reason ?? '')}` : 'did not come within 60 s'}`;
       trials.push({
         ok,
         path: ok ? String(r!.path ?? '?') : null,

@@ -239,6 +239,12 @@ describe('the app in a real browser', () => {
     expect(await peerRow.getByTestId('identity').getAttribute('data-peer-id')).toBe(
       seller.host.node.identity.peerId.toString(),
     );
+    // the stream bought, with the path its data takes (origin → you) and the latency it adds
+    const streamPath = buyerPage.getByTestId('stream-path');
+    await expect.poll(() => streamPath.count(), { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => streamPath.getByTestId('purchase-path').textContent(), { timeout: 15_000 })
+      .toMatch(/origin[\s\S]*you[\s\S]*\+\d+ ms/);
     await shot(buyerPage, '4-buyer-connections');
     // the status bar totals the transfer rates
     await expect.poll(() => buyerPage.getByTestId('rate-down').textContent(), { timeout: 10_000 }).not.toBe('↓ 0 B/s');

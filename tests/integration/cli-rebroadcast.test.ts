@@ -83,6 +83,23 @@ describe('axon rebroadcast', () => {
     expect(rb.out()).toMatch(/^hop\s+1 of at most 3 rebroadcasters from the origin /m);
     expect(rb.out()).toMatch(/^price\s+90000 lamports .* per minute to your buyers/m);
 
+    // honest status: `axon status` on the rebroadcaster's data dir shows the path of the stream it
+    // buys — origin → you — with the latency its data takes, as the running node measured it
+    type Hop = { node: string; role: string; addsMs: number | null };
+    let path: Hop[] = [];
+    for (let end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
+      const st = await run(['--data-dir', rbDir, 'status', '--json']);
+      expect(st.status, st.stderr).toBe(0);
+      const ps = (JSON.parse(st.stdout) as { purchases: { listingId: string; path: Hop[] }[] }).purchases;
+      path = ps.find((p) => p.listingId === id)?.path ?? [];
+      if (path.at(-1)?.addsMs != null) break;
+    }
+    expect(path.map((h) => h.role)).toEqual(['origin', 'you']);
+    expect(path[0]!.node).toBe(id.split(':')[0]);
+    expect(path[1]!.addsMs).toBeGreaterThanOrEqual(0);
+    const text = await run(['--data-dir', rbDir, 'status']);
+    expect(text.stdout).toMatch(/ path: origin \S+ → you \+\d+ ms/);
+
     const listed = await run(['--data-dir', viewerDir, 'listings', '--json']);
     expect(listed.status, listed.stderr).toBe(0);
     const rows = JSON.parse(listed.stdout) as { id: string; origin: string | null; hops: number; priceRelay: string }[];

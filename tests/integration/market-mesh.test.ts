@@ -6,6 +6,7 @@ import type { AxonNode } from '../../src-main/core/node';
 import { MarketError } from '../../src-main/core/market/types';
 import { StreamHub } from '../../src-main/core/market/hub';
 import { Identity } from '../../src-main/core/identity/identity';
+import type { PurchaseRow } from '../../src-main/core/store/trades';
 import { nodePool, startChildNode, tempDir, waitFor, type ChildNode } from './market-helpers';
 
 const SOL = 1_000_000_000n;
@@ -15,7 +16,10 @@ describe('mesh: a rebroadcast tree', () => {
   const timing = { periodSec: 3, graceSec: 12, requestTimeoutMs: 45_000, keepAliveMs: 2000, listingTtlSec: 600 };
   const pool = nodePool({ timing });
   const children: ChildNode[] = [];
-  const node = (): Promise<AxonNode> => pool.node();
+  /** Faults: periods longer than a failover takes and a short grace, so a period paid to a lost
+   *  rebroadcaster has time left when the buyer moves, and a seller cuts an unpaid buyer soon. */
+  const LONG = { ...timing, periodSec: 20, graceSec: 4 };
+  const node = (t?: typeof LONG): Promise<AxonNode> => pool.node(t ? { timing: t } : {});
   /** End a test's purchases (and so its streams and payments): the next test runs on a quiet ledger. */
   const quiet = async (...ns: AxonNode[]): Promise<void> => {
     for (const n of ns) await Promise.all(n.purchases({ active: true }).map((p) => n.stop(p.id)));
@@ -223,7 +227,7 @@ describe('mesh: a rebroadcast tree', () => {
   });
 
   it('a rebroadcaster killed mid-stream: its buyer is back within 10 s from another source, paying nothing twice', async () => {
-    const [origin, r2, buyer] = await Promise.all([node(), node(), node()]);
+    const [origin, r2, buyer] = await Promise.all([node(LONG), node(LONG), node(LONG)]);
     await origin.sell({
       streamId: 'kl',
       title: 'Kill feed',
@@ -236,7 +240,7 @@ describe('mesh: a rebroadcast tree', () => {
     const r1 = await startChildNode(pool.ledger, {
       dataDir: t.dir,
       identity: Identity.generate(),
-      timing,
+      timing: LONG,
     });
     children.push(r1);
     pool.defer(t.cleanup);
@@ -294,5 +298,100 @@ describe('mesh: a rebroadcast tree', () => {
     );
     const first = buyer.purchase(p1.id)!;
     expect(cap + first.spent + first.fees).toBeLessThanOrEqual(old.maxLamports);
+    await expectPaidOnce(buyer, r2, first, p2.id);
+  });
+
+  it('a rebroadcaster that stays connected but stops forwarding: its buyer moves within 10 s, paying nothing twice', async () => {
+    const [origin, r1, r2, buyer] = await Promise.all([node(LONG), node(LONG), node(LONG), node(LONG)]);
+    await origin.sell({
+      streamId: 'st',
+      title: 'Stall feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:st`;
+    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
+    const [a, b] = await Promise.all([
+      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
+      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
+    ]);
+    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
+    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
+    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    const frames = new Map<string, number>();
+    buyer.on('frame', (f) => frames.set(f.purchaseId, (frames.get(f.purchaseId) ?? 0) + 1));
+    const p1 = await buyer.buy(r1id, { minutes: 2 });
+    await waitFor(
+      () => (frames.get(p1.id) ?? 0) >= 20 && buyer.purchase(p1.id)!.paidThrough >= 0,
+      45_000,
+      'streaming from R1',
+    );
+    // R1 stalls: its hub for our buyer stops passing frames on; the connection and the stream stay up
+    const publish = StreamHub.prototype.publish;
+    let stalledAt = 0;
+    const victim = new Set<StreamHub>(); // R1's hub (R2's rebroadcast has the same stream id)
+    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, sig) {
+      if (victim.size === 0 && this.streamId === a.offer.streamId && this.subscribers.size > 0) victim.add(this);
+      if (victim.has(this)) {
+        stalledAt ||= Date.now();
+        return { seq: -1, ts: ts ?? Date.now(), payload, wire: new Uint8Array(0) };
+      }
+      return publish.call(this, payload, ts, sig);
+    };
+    try {
+      await waitFor(() => stalledAt || null, 10_000, 'the stall began');
+      const p2 = await waitFor(
+        () => buyer.purchases().find((p) => p.id !== p1.id && (frames.get(p.id) ?? 0) > 0),
+        10_000,
+        'frames again from another source',
+      ).catch((e: unknown) => {
+        console.error(buyer.history('purchase', p1.id));
+        throw e;
+      });
+      expect(Date.now() - stalledAt).toBeLessThan(10_000);
+      expect(p2.listingId).toBe(r2id);
+      const old = buyer.purchase(p1.id)!;
+      expect(old.state).toBe('ended');
+      expect(old.reason).toMatch(/no frame from the rebroadcaster for .* while connected \(stalled/);
+      expect(old.reason).toContain(`moving to the rebroadcast ${r2id}`);
+      await expectPaidOnce(buyer, r2, old, p2.id);
+    } finally {
+      StreamHub.prototype.publish = publish;
+    }
+    await quiet(buyer, r1, r2);
   });
 });
+
+/**
+ * Never paid twice: the failover purchase `id` (bought from `seller`) starts its period 0 when what
+ * the lost purchase `lost` paid for runs out — the seller's sale agrees — streams on credit until
+ * then (nothing paid yet), then pays and is not cut for it (frames after the credit + grace).
+ */
+async function expectPaidOnce(buyer: AxonNode, seller: AxonNode, lost: PurchaseRow, id: string): Promise<void> {
+  const paidTo = lost.startedAt! + (lost.paidThrough + 1) * lost.periodMs!;
+  const p = buyer.purchase(id)!;
+  expect(p.startedAt).toBe(paidTo);
+  expect(p.paidThrough).toBe(-1);
+  expect(p.spent).toBe(0n);
+  const sale = await waitFor(() => seller.sales().find((s) => s.id === id), 10_000, "the new seller's sale");
+  expect(sale.startedAt).toBe(paidTo);
+  expect(buyer.history('purchase', id)[0]!.reason).toMatch(
+    new RegExp(`failover from ${lost.id} .* was paid through period ${lost.paidThrough} `),
+  );
+  expect(buyer.history('purchase', id).find((t) => t.to === 'streaming')?.reason).toMatch(
+    /period 0 starts at .* \(failover credit: nothing paid twice\)/,
+  );
+  // period 0 is paid shortly before it starts; the stream goes on past the credit and the grace
+  await waitFor(() => buyer.purchase(id)!.paidThrough >= 0 || null, 30_000, 'period 0 paid to the new seller');
+  const late = paidTo + (sale.graceMs ?? 0) + 1000;
+  await new Promise((r) => setTimeout(r, Math.max(0, late - Date.now())));
+  const at = buyer.purchase(id)!;
+  expect(at.state).toBe('streaming');
+  const before = at.frames;
+  await waitFor(() => buyer.purchase(id)!.frames > before || null, 10_000, 'frames after the credit ran out');
+  // each period paid once: the lost source's through paidTo, the new one's from paidTo on
+  expect(lost.spent).toBe(BigInt(lost.paidThrough + 1) * lost.pricePerPeriod!);
+  const now = buyer.purchase(id)!;
+  expect(now.spent).toBe(BigInt(now.paidThrough + 1) * now.pricePerPeriod!);
+}

@@ -15,7 +15,12 @@ import {
   MeshError,
   pickRedirect,
   planRebroadcast,
+  SDATA_OVERHEAD,
+  earlyRate,
+  failoverCredit,
+  wireBytes,
 } from '../../src-main/core/market/mesh';
+import { StreamHub } from '../../src-main/core/market/hub';
 
 const A = [
   '9AhnrBWxtLFKREGaVypo45577Xb5mjkgZnPBAXXSr4ew',
@@ -133,6 +138,44 @@ describe('mesh chains', () => {
       /upload budget 100 KiB\/s: 10 buyers × 10\.0 KiB\/s/,
     );
     expect(fullBecause({ held: 10, capacity: 50, rateBps: 0, uploadBps: 102_400 })).toBeNull(); // not measured yet
+  });
+
+  it("the upload budget counts each frame's origin signature: a signed stream takes fewer buyers", () => {
+    const origin = Identity.generate();
+    const signed = new StreamHub('wx');
+    signed.signer = frameSigner(origin.seed(), `${origin.address}:wx`);
+    const plain = new StreamHub('plain');
+    const payload = Buffer.alloc(1024, 1);
+    for (let i = 0; i < 10; i++) {
+      signed.publish(payload, 1_700_000_000_000 + i * 100);
+      plain.publish(payload, 1_700_000_000_000 + i * 100);
+    }
+    // 10 frames of 1 KiB: the signed ones take 64 bytes more each on every buyer's stream
+    expect(wireBytes(signed)).toBe(10 * (1024 + SDATA_OVERHEAD));
+    expect(wireBytes(signed) - wireBytes(plain)).toBe(10 * 64);
+    // over one second, a budget of 10.5 × (1 KiB + 21) per frame at 10 Hz: 10 plain buyers fit, 9 signed
+    const budget = Math.floor(10.5 * 10 * (1024 + 21));
+    const at = signed.firstFrameAt! + 1000;
+    const fits = (hub: StreamHub): number => {
+      let held = 0;
+      while (fullBecause({ held, capacity: 50, rateBps: earlyRate(hub, at), uploadBps: budget }) === null) held++;
+      return held;
+    };
+    expect(fits(plain)).toBe(10);
+    expect(fits(signed)).toBe(9);
+  });
+
+  it("a failover's credit: period 0 starts when the lost source's paid time ends — at most one period away, once per cooldown", () => {
+    const now = 1_700_000_000_000;
+    const o = { now, periodMs: 60_000, lastGrantAt: undefined, cooldownMs: 600_000 };
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000 })).toBe(now + 25_000);
+    // paid time already over: nothing to credit
+    expect(failoverCredit({ ...o, creditUntil: now - 1 })).toBeNull();
+    // more than a period ahead: one period, what the seller risks
+    expect(failoverCredit({ ...o, creditUntil: now + 300_000 })).toBe(now + 60_000);
+    // a second credit for the same buyer and stream within the cooldown: none; after it, again
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000, lastGrantAt: now - 599_000 })).toBeNull();
+    expect(failoverCredit({ ...o, creditUntil: now + 25_000, lastGrantAt: now - 600_000 })).toBe(now + 25_000);
   });
 
   it('a redirect is followed only to the same stream at no more than the price the user accepted', () => {

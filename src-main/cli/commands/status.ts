@@ -5,7 +5,7 @@ import { dataDirHolder } from '../../core/lock';
 import type { CliContext } from '../context';
 import { ago, amount, money, short, table, toJson } from '../format';
 import { openLedgerView, ledgerEndpoint } from './node-context';
-import { pathText } from './trade-log';
+import { pathText as connectionPathText } from './trade-log';
 import { isFinal } from '../../../src-shared/contract/states';
 import { portMapLabel } from '../../core/store/portmap';
 
@@ -100,7 +100,8 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           knownRelays: directory.filter((a) => a.roles.includes('relay')).length,
           knownReflectors: directory.filter((a) => a.roles.includes('reflector')).length,
           offers,
-          purchases,
+          // each purchase with the path its data takes and the latency each hop adds (docs/mesh.md)
+          purchases: purchases.map((p) => ({ ...p, path: view.purchasePath(p) })),
           sales,
           peers: [...peers.values()].map((c) => ({
             peerId: c.peer_id,
@@ -205,6 +206,9 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           ]),
         ),
       );
+    // the path each stream's data takes, origin → rebroadcaster(s) → you, with what each hop adds
+    const paths = purchases.filter((p) => !isFinal(p.state)).map((p) => [p, view.purchasePath(p)] as const);
+    for (const [p, path] of paths) if (path.length) console.log(`  ${p.id} path: ${pathText(path)}`);
     console.log(`\nSALES (${sales.length}${sales.length === limit ? ', newest' : ''})`);
     if (sales.length)
       console.log(
@@ -231,7 +235,7 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
           ['PEER', 'PATH', 'VIA', 'REMOTE ADDRESS', 'STATE', 'RTT', 'IN/OUT bytes'],
           [...peers.values()].map((c) => [
             short(c.peer_id, 6),
-            pathText(c.path),
+            connectionPathText(c.path),
             c.relay ? short(c.relay, 6) : '-',
             c.remote_addr ?? '-',
             c.closed_at === null
@@ -252,6 +256,16 @@ export async function statusCommand(ctx: CliContext, o: { json?: boolean; all?: 
   } finally {
     await view.close();
   }
+}
+
+/** A purchase's path in one line: `origin ABCD…WXYZ → rebroadcaster EFGH…STUV +3 ms → you +2 ms`. */
+function pathText(path: ReturnType<Awaited<ReturnType<typeof openLedgerView>>['purchasePath']>): string {
+  return path
+    .map((h) => {
+      const who = h.role === 'you' ? 'you' : `${h.role} ${short(h.node)}`;
+      return h.role === 'origin' ? who : `${who} ${h.addsMs === null ? '(measuring…)' : `+${h.addsMs} ms`}`;
+    })
+    .join(' → ');
 }
 
 type Attempt = ReturnType<Awaited<ReturnType<typeof openLedgerView>>['connectAttempts']>[number];

@@ -154,7 +154,12 @@ export class BuyerSide {
     this.runs.clear();
   }
 
-  async buy(listing: ListingRow, o: BuyOptions): Promise<PurchaseRow> {
+  /** `failover`: a purchase moving from a lost source (#failover) — its credit and history reason. */
+  async buy(
+    listing: ListingRow,
+    o: BuyOptions,
+    failover?: { creditUntil: number | undefined; reason: string },
+  ): Promise<PurchaseRow> {
     const minutes = o.minutes ?? 60;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 525_600)
       throw new MarketError('bad-input', 'minutes must be a whole number from 1 to 525600');
@@ -234,10 +239,11 @@ export class BuyerSide {
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
-      ...(live ? { reason: `buy; ${live}` } : {}),
+      ...(live || failover ? { reason: [failover?.reason ?? 'buy', live].filter(Boolean).join('; ') } : {}),
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
+    if (failover?.creditUntil !== undefined) run.creditUntil = failover.creditUntil;
     try {
       await this.#request(run, listing, tier, minutes, maxLamports);
     } catch (e) {
@@ -363,8 +369,6 @@ export class BuyerSide {
     const originId = from?.origin ?? null;
     const ceiling = from ? pricePerMinute(from, p.tier) : null;
     const me = this.ctx.identity.address;
-    const usedMin = p.startedAt ? Math.floor((Date.now() - p.startedAt) / 60_000) : 0;
-    const minutes = Math.max(1, p.maxMinutes - usedMin);
     let next: ListingRow | null = null;
     if (originId && ceiling !== null) {
       const origin = this.ctx.listings.get(originId);
@@ -385,13 +389,26 @@ export class BuyerSide {
       next = alts[0] ?? null;
     }
     const moving = next ? `; moving to ${next.origin ? `the rebroadcast ${next.id}` : `the origin ${next.id}`}` : '';
-    await this.stopPurchase(p.id, `${reason}${moving || '; no other source of this stream within your price'}`);
-    if (!next) return;
-    // what is left of the user's cap once the stopped purchase is done: read after its stop (the
-    // ServiceStop's fee is booked), less the fees it still has to pay (closing its nonce account:
-    // the two fees its own cap reserved), so the two together never cost more than accepted
-    // a payment on its way when the stop came (the first period's voucher, say) lands in spent and
-    // fees: wait for it (bounded) before reading what is left
+    // the purchase ends now (stopPurchase finishes it before its first await); its ServiceStop goes
+    // on the ledger while the next source is asked — one ledger round trip less before data flows again
+    const stopped = this.stopPurchase(
+      p.id,
+      `${reason}${moving || '; no other source of this stream within your price'}`,
+    );
+    if (!next) return void (await stopped);
+    try {
+      await this.#failoverTo(run, p, next, reason);
+    } finally {
+      await stopped;
+    }
+  }
+
+  /** The second half of #failover: buy `next` with what is left of the stopped purchase's cap and time. */
+  async #failoverTo(run: Run, p: PurchaseRow, next: ListingRow, reason: string): Promise<void> {
+    // what is left of the user's cap once the stopped purchase is done, less the fees it still has
+    // to pay (closing its nonce account: the two fees its own cap reserved), so the two together
+    // never cost more than accepted; a payment on its way when the stop came (the first period's
+    // voucher, say) lands in spent and fees: wait for it (bounded) before reading what is left
     for (let i = 0; run.paying && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
     const done = this.ctx.trades.purchase(p.id) ?? p;
     const open = this.#payments.vouchers.store.get(p.id, 'out');
@@ -401,14 +418,24 @@ export class BuyerSide {
       this.ctx.log.info({ id: p.id, left: String(left) }, 'no failover: nothing left of the spending cap');
       return;
     }
+    // never pay twice for the same time: what the lost source was paid for and did not deliver is
+    // the new purchase's credit — its seller starts period 0 when that runs out (docs/mesh.md "Faults")
+    const now = Date.now();
+    const paidTo = paidUntil(done);
+    const creditUntil = done.paidThrough >= 0 && paidTo > now ? paidTo : undefined;
+    // the minutes the user bought that are left after what is paid for already
+    const endsAt = (done.startedAt ?? now) + p.maxMinutes * 60_000;
+    const minutes = Math.max(1, Math.ceil((endsAt - Math.max(now, creditUntil ?? now)) / 60_000));
+    const credit = creditUntil
+      ? `; ${done.seller} was paid through period ${done.paidThrough} (until ${new Date(creditUntil).toISOString()}): period 0 here is asked to start then`
+      : '';
     try {
-      const q = await this.buy(next, {
-        minutes,
-        maxLamports: left,
-        serve: p.sinks.serve,
-        ...(p.sinks.file ? { out: p.sinks.file } : {}),
-      });
-      this.ctx.log.info({ from: p.id, to: q.id, listing: next.id, cap: String(left) }, 'failed over');
+      const q = await this.buy(
+        next,
+        { minutes, maxLamports: left, serve: p.sinks.serve, ...(p.sinks.file ? { out: p.sinks.file } : {}) },
+        { creditUntil, reason: `failover from ${p.id} (${reason})${credit}` },
+      );
+      this.ctx.log.info({ from: p.id, to: q.id, listing: next.id, cap: String(left), creditUntil }, 'failed over');
     } catch (e) {
       this.ctx.log.warn({ id: p.id, err: (e as Error).message }, 'failover purchase could not start');
     }

@@ -70,6 +70,9 @@ export const TicketSchema = z
     streamId,
     /** Last sequence number the buyer received (resume); -1 or absent = from now. */
     lastSeq: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+    /** A failover (docs/mesh.md "Faults"): the buyer paid another source of this stream's origin up
+     *  to this unix ms; it asks that period 0 start then. Read on the purchase's first stream only. */
+    creditUntil: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 export type Ticket = z.infer<typeof TicketSchema>;
@@ -89,6 +92,9 @@ export const WelcomeSchema = z
     missed: z.number().int().min(0),
     /** Unix ms until which the seller streams without a further payment (incl. grace). */
     paidUntil: z.number().int().min(0),
+    /** Unix ms at which period 0 of this purchase starts (its paid time counts from there): later
+     *  than now when the seller granted the ticket's creditUntil; absent = when the stream opened. */
+    startsAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     keepAliveMs: z.number().int().min(100).max(600_000),
     format: z.string().max(128),
     /** The stream's framing: a buyer's raw sinks rebuild the device's bytes with it. */

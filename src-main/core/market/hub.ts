@@ -136,6 +136,8 @@ export class StreamHub extends EventEmitter<HubEvents> {
   readonly replayBytesMax: number;
   framesIn = 0;
   bytesIn = 0;
+  /** Bytes of the frames as each buyer's stream carries them (header, origin signature, payload). */
+  wireBytesIn = 0;
   /** When the first frame came (unix ms; null: none yet). */
   firstFrameAt: number | null = null;
 
@@ -164,6 +166,7 @@ export class StreamHub extends EventEmitter<HubEvents> {
     const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload, s), ...(s ? { sig: s } : {}) };
     this.framesIn++;
     this.bytesIn += payload.length;
+    this.wireBytesIn += f.wire.length;
     this.firstFrameAt ??= Date.now();
     this.#replay.push(f);
     this.#replayBytes += f.wire.length;

@@ -87,6 +87,8 @@ export class Market extends EventEmitter<MarketEvents> {
   readonly latency = new LatencyMeter();
   /** Rebroadcast feeds whose listing was republished with the measured hop latency. */
   #hopPublished = new Set<string>();
+  /** When each purchase's latency was last written to its row (once a second at most). */
+  #latencySaved = new Map<string, number>();
   #abort = new AbortController();
   #loops: Promise<void>[] = [];
   #purgeTimer: NodeJS.Timeout | null = null;
@@ -130,6 +132,7 @@ export class Market extends EventEmitter<MarketEvents> {
     this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
       // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
       this.latency.add(purchaseId, Date.now() - f.ts);
+      this.#saveLatency(purchaseId);
       const hubs = this.seller.hubsFedBy(purchaseId);
       // a rebroadcast's listing says its latency from the origin as soon as it is measured (once;
       // later refreshes carry the current figure)
@@ -180,6 +183,17 @@ export class Market extends EventEmitter<MarketEvents> {
   }
 
   #stopped: Promise<void> | null = null;
+  /** Keep a purchase's median latency in its row (migration 018: `axon status` reads it), ≤ 1/s. */
+  #saveLatency(purchaseId: string): void {
+    const now = Date.now();
+    if (now - (this.#latencySaved.get(purchaseId) ?? 0) < 1000) return;
+    const ms = this.latency.median(purchaseId);
+    if (ms === undefined) return;
+    if (this.#latencySaved.size > 10_000) this.#latencySaved.clear();
+    this.#latencySaved.set(purchaseId, now);
+    this.ctx.trades.updatePurchase(purchaseId, { latencyMs: Math.round(ms) });
+  }
+
   stop(): Promise<void> {
     this.#stopped ??= this.#stop();
     return this.#stopped;

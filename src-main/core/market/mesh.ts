@@ -26,6 +26,32 @@ export interface MeshOptions {
 
 /** Bytes on the wire per DATA frame besides its payload (length, kind, seq, ts: frames.ts). */
 export const DATA_OVERHEAD = 21;
+/** …and per signed DATA frame (SDATA: the origin's 64-byte signature too), what an origin whose
+ *  stream may be rebroadcast sends each buyer. The upload budget counts these bytes (wireBytes). */
+export const SDATA_OVERHEAD = DATA_OVERHEAD + 64;
+
+/** The bytes a hub's frames take on each buyer's stream: payload + header + signature (if signed). */
+export function wireBytes(hub: { wireBytesIn: number }): number {
+  return hub.wireBytesIn;
+}
+
+/**
+ * When period 0 of a failover's sale starts (docs/mesh.md "Faults"; null: now, no credit): the
+ * ticket's `creditUntil` when later than now, at most one period away, and only when this buyer
+ * got no credit on this stream within `cooldownMs` (`lastGrantAt`). What the seller risks is one
+ * period of its stream per buyer per cooldown, like a grace window.
+ */
+export function failoverCredit(o: {
+  creditUntil: number;
+  now: number;
+  periodMs: number;
+  lastGrantAt: number | undefined;
+  cooldownMs: number;
+}): number | null {
+  if (o.creditUntil <= o.now) return null;
+  if (o.lastGrantAt !== undefined && o.now - o.lastGrantAt < o.cooldownMs) return null;
+  return Math.min(o.creditUntil, o.now + o.periodMs);
+}
 
 /** A stream's rate on the wire (bytes/s per buyer), from its hub's counters sampled each second. */
 export class StreamRate {
@@ -58,12 +84,12 @@ export class StreamRate {
  * did not apply to the buyers of a stream's first second (bench mesh: all of them took the origin).
  */
 export function earlyRate(
-  hub: { bytesIn: number; framesIn: number; firstFrameAt: number | null } | undefined,
+  hub: { wireBytesIn: number; firstFrameAt: number | null } | undefined,
   now = Date.now(),
 ): number {
   if (!hub || hub.firstFrameAt === null) return 0;
   const dt = (now - hub.firstFrameAt) / 1000;
-  return dt < 0.2 ? 0 : (hub.bytesIn + hub.framesIn * DATA_OVERHEAD) / dt;
+  return dt < 0.2 ? 0 : wireBytes(hub) / dt;
 }
 
 /**

@@ -30,6 +30,13 @@ export interface Run {
   frames: number;
   /** Redirects by full sellers followed so far (docs/mesh.md). */
   redirects?: number;
+  /** A failover purchase: the lost source was paid until this unix ms; its first stream asks the
+   *  seller to start period 0 then (docs/mesh.md "Faults"). */
+  creditUntil?: number;
+  /** Rebroadcast purchases: the data-stall watchdog (a rebroadcaster connected but not forwarding). */
+  stallTimer?: NodeJS.Timeout | null;
+  /** Gaps between the last frames received (ms), for the stall watchdog's limit. */
+  gaps?: number[];
 }
 
 /** What the payment scheduler and the stream keeper ask of the purchase state machine (BuyerSide). */
@@ -66,8 +73,8 @@ export function newRun(id: string): Run {
 }
 
 export function clearRunTimers(r: Run): void {
-  for (const t of [r.payTimer, r.endTimer, r.expiryTimer]) if (t) clearTimeout(t);
-  r.payTimer = r.endTimer = r.expiryTimer = null;
+  for (const t of [r.payTimer, r.endTimer, r.expiryTimer, r.stallTimer]) if (t) clearTimeout(t);
+  r.payTimer = r.endTimer = r.expiryTimer = r.stallTimer = null;
 }
 
 /** When the paid time of a purchase runs out (epoch ms; 0 before it started). */

@@ -88,6 +88,33 @@ export function sendUplink(s: StreamSession, bytes: Uint8Array): boolean {
   return true;
 }
 
+/** A rebroadcast stalls after this many usual gaps between frames without one… */
+const STALL_GAPS = 8;
+/** …and never in less than this (ms): a 10 Hz stream fails over 3 s after its last frame. */
+const STALL_MIN_MS = 3000;
+/** The stall watchdog looks this often (ms). */
+const STALL_TICK_MS = 500;
+
+function noteGap(run: Run, ms: number): void {
+  const g = (run.gaps ??= []);
+  g.push(ms);
+  if (g.length > 32) g.shift();
+}
+
+/** The mean gap between the last frames (ms; null: fewer than 8 measured). The mean, not the
+ *  median: frames that come in bursts have a median gap of 0. */
+function usualGap(run: Run): number | null {
+  const g = run.gaps;
+  if (!g || g.length < 8) return null;
+  return Math.round(g.reduce((a, b) => a + b, 0) / g.length);
+}
+
+/** How long a rebroadcast purchase may go without a frame before it counts as stalled (ms). */
+export function stallLimit(run: Run, dataStallMs: number): number {
+  const gap = usualGap(run);
+  return gap === null ? dataStallMs : Math.min(dataStallMs, Math.max(STALL_MIN_MS, STALL_GAPS * gap));
+}
+
 export class PurchaseStreams {
   constructor(
     private readonly ctx: MarketContext,
@@ -163,6 +190,8 @@ export class PurchaseStreams {
         streamId: p.streamId,
         lastSeq,
         openTimeoutMs: 5000,
+        // a failover's first stream: what the lost source was paid for is not paid again
+        ...(p.startedAt === null && run.creditUntil !== undefined ? { creditUntil: run.creditUntil } : {}),
       });
     } catch (e) {
       const err = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: string };
@@ -198,7 +227,9 @@ export class PurchaseStreams {
         this.ctx.log.warn({ id: run.id, seller: p.seller, seq: f.seq }, why);
         return void this.control.failover(run, why);
       }
-      run.lastFrameAt = run.dataAt = Date.now();
+      const at = Date.now();
+      if (verify && run.dataAt !== null) noteGap(run, at - run.dataAt);
+      run.lastFrameAt = run.dataAt = at;
       run.outputs?.write(f, framing);
       if (f.seq <= have) return; // fetched again for the raw file only
       run.frames++;
@@ -232,12 +263,54 @@ export class PurchaseStreams {
       }
       this.#retry(run, `stream lost: ${e.message}`);
     });
+    if (verify) this.#watchStall(run, p);
     const cur = this.ctx.trades.purchase(run.id)!;
-    if (cur.startedAt === null) this.ctx.trades.updatePurchase(run.id, { startedAt: Date.now() });
-    if (cur.state !== 'streaming') this.control.move(run.id, 'streaming', 'stream open');
-    // the connection is up: pay the first period now, then schedule the next ones
-    if (cur.paidThrough < 0) await this.payments.pay(run, 0);
+    let startedAt = cur.startedAt;
+    let opened = 'stream open';
+    if (startedAt === null) {
+      // a failover whose seller granted the credit: period 0 starts when the lost source's paid time ends
+      const starts = session.welcome.startsAt;
+      startedAt = starts !== undefined && starts > Date.now() ? starts : Date.now();
+      if (startedAt > Date.now())
+        opened = `stream open; period 0 starts at ${new Date(startedAt).toISOString()}, when what the lost source was paid for runs out (failover credit: nothing paid twice)`;
+      else if (run.creditUntil !== undefined && run.creditUntil > Date.now())
+        opened = `stream open; the seller granted no failover credit: period 0 is paid now`;
+      this.ctx.trades.updatePurchase(run.id, { startedAt });
+    }
+    if (cur.state !== 'streaming') this.control.move(run.id, 'streaming', opened);
+    // the connection is up: pay the first period now (a failover credit: when it starts), then schedule the next ones
+    if (cur.paidThrough < 0 && startedAt <= Date.now()) await this.payments.pay(run, 0);
     this.payments.schedule(run);
+  }
+
+  /**
+   * A rebroadcast purchase whose rebroadcaster stays connected but stops forwarding: no frame for
+   * STALL_GAPS × the stream's usual gap between frames (at least STALL_MIN_MS, at most the data
+   * stall limit) → fail over like a lost one (docs/mesh.md "Faults"). Checked twice a second; a
+   * tick that comes late (this process was busy) does not judge.
+   */
+  #watchStall(run: Run, p: PurchaseRow): void {
+    if (run.stallTimer) clearInterval(run.stallTimer);
+    let lastTick = Date.now();
+    const tick = (): void => {
+      if (run.stopping || !run.session) return;
+      // a late tick means this process was busy (a loaded machine): frames may be waiting unread
+      // behind the timer — not the rebroadcaster's fault; look again at the next tick
+      const now = Date.now();
+      const late = now - lastTick > 3 * STALL_TICK_MS;
+      lastTick = now;
+      if (late) return;
+      const limit = stallLimit(run, this.ctx.timing.dataStallMs);
+      const quiet = Date.now() - run.lastFrameAt;
+      if (quiet <= limit) return;
+      run.stopping = true; // nothing more from this stream reaches a sink
+      if (run.stallTimer) clearInterval(run.stallTimer);
+      const why = `no frame from the rebroadcaster for ${(quiet / 1000).toFixed(1)} s while connected (stalled; its frames came about every ${usualGap(run) ?? '?'} ms)`;
+      this.ctx.log.warn({ id: run.id, seller: p.seller, quietMs: quiet, limit }, 'rebroadcaster stalled');
+      this.control.failover(run, why);
+    };
+    run.stallTimer = setInterval(tick, STALL_TICK_MS);
+    run.stallTimer.unref();
   }
 
   #attachSinks(run: Run, p: PurchaseRow): void {

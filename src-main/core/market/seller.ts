@@ -12,7 +12,7 @@ import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
-import { DATA_OVERHEAD, StreamRate, earlyRate, fullBecause, rebroadcastsOf } from './mesh';
+import { StreamRate, earlyRate, failoverCredit, fullBecause, rebroadcastsOf, wireBytes } from './mesh';
 import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
@@ -57,6 +57,8 @@ export class SellerSide {
   #sessions = new Map<string, number>();
   /** Request rate per buyer key: tokens left and when they were counted. */
   #rate = new Map<string, { tokens: number; at: number }>();
+  /** Failover credits granted: `buyer|stream` → when (one per grace cooldown; docs/mesh.md "Faults"). */
+  #credits = new Map<string, number>();
   /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
   #rates = new StreamRate();
 
@@ -416,14 +418,22 @@ export class SellerSide {
         return { refuse: { code: 'full', recover: 'abort', message: 'stream is at capacity' } };
     }
     let startedAt = sale.startedAt;
+    let credit: string | null = null;
     if (startedAt === null) {
       startedAt = Date.now();
+      // a failover: the buyer paid another source of this stream until creditUntil (docs/mesh.md
+      // "Faults"); period 0 starts then — at most one period away, once per buyer and stream per cooldown
+      const until = ticket.creditUntil !== undefined ? this.#creditFor(sale, ticket.creditUntil, startedAt) : null;
+      if (until !== null) {
+        credit = `stream open; the buyer paid another source of the stream until ${new Date(until).toISOString()} (failover): period 0 starts then`;
+        startedAt = until;
+      }
       this.ctx.trades.updateSale(sale.id, { startedAt });
     }
     if (Date.now() > this.#deadline(sale.id))
       return { refuse: { code: 'payment-overdue', recover: 'renew', message: 'not paid' } };
     if (sale.state !== 'streaming')
-      this.#move(sale.id, 'streaming', 'stream open; grace until the first payment is verified');
+      this.#move(sale.id, 'streaming', credit ?? 'stream open; grace until the first payment is verified');
     this.#sessions.set(sale.id, open + 1);
     return {
       hub: l.hub,
@@ -431,6 +441,7 @@ export class SellerSide {
       framing: framingOf(l.offer.source as SourceConfig) ?? l.hub.framing,
       uplink: uplinkGrantFor(l.offer.source as SourceConfig, l.supervisor?.source, sale.buyer),
       deadline: () => this.#deadline(sale.id),
+      ...(startedAt > Date.now() ? { startsAt: startedAt } : {}),
       onVoucher: (v) => this.vouchers.onVoucher(sale.id, v),
       onClose: (info, reason) => {
         const left = (this.#sessions.get(sale.id) ?? 1) - 1;
@@ -481,6 +492,31 @@ export class SellerSide {
     }
     this.#rate.set(buyer, { tokens: tokens - 1, at: now });
     return true;
+  }
+
+  /**
+   * When period 0 of a failover's sale starts (null: now, no credit): the ticket's creditUntil, if
+   * later than now, at most one period away, and only once per buyer and stream per grace cooldown
+   * (what the seller risks: one period of its stream, like a grace window).
+   */
+  #creditFor(sale: SaleRow, creditUntil: number, now: number): number | null {
+    const key = `${sale.buyer}|${sale.streamId}`;
+    const lastGrantAt = this.#credits.get(key);
+    const until = failoverCredit({
+      creditUntil,
+      now,
+      periodMs: sale.periodMs,
+      lastGrantAt,
+      cooldownMs: SELLER_LIMITS.graceCooldownMs,
+    });
+    if (until === null) {
+      if (creditUntil > now)
+        this.ctx.log.info({ id: sale.id, buyer: sale.buyer }, 'failover credit refused: one per cooldown');
+      return null;
+    }
+    if (this.#credits.size >= SELLER_LIMITS.rateKeys) this.#credits.delete(this.#credits.keys().next().value as string);
+    this.#credits.set(key, now);
+    return until;
   }
 
   /** paid-until + grace, in unix ms, from the stored sale. */
@@ -562,8 +598,7 @@ export class SellerSide {
   #sweep(): void {
     const now = Date.now();
     // each stream's rate on the wire, for the upload budget (mesh.ts)
-    for (const l of this.live.values())
-      this.#rates.sample(l.offer.streamId, l.hub.bytesIn + l.hub.framesIn * DATA_OVERHEAD, now);
+    for (const l of this.live.values()) this.#rates.sample(l.offer.streamId, wireBytes(l.hub), now);
     for (const s of this.ctx.trades.sales({ active: true })) {
       const streaming = this.server.sessionsFor(s.id).length > 0;
       if (s.startedAt === null) {

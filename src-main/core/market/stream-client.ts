@@ -55,6 +55,8 @@ export interface OpenStreamOptions {
   requestId: string;
   streamId: string;
   lastSeq?: number;
+  /** A failover's first stream: the buyer paid another source of the origin until then (frames.ts Ticket). */
+  creditUntil?: number;
   signal?: AbortSignal;
   /** Give up if no welcome arrives within this time. */
   welcomeTimeoutMs?: number;
@@ -226,6 +228,7 @@ export async function openStream(
       requestId: opts.requestId,
       streamId: opts.streamId,
       lastSeq: opts.lastSeq ?? -1,
+      ...(opts.creditUntil !== undefined ? { creditUntil: Math.floor(opts.creditUntil) } : {}),
     }),
   );
   return new Promise<StreamSession>((resolve, reject) => {

@@ -42,6 +42,8 @@ export interface StreamGrant {
   framing?: Framing;
   /** Unix ms after which the session is cut (paid-until + grace); read on every tick. */
   deadline(): number;
+  /** Unix ms at which the purchase's period 0 starts, when later than now (a failover credit). */
+  startsAt?: number;
   /** Called once when the session ends, with what it moved. */
   onClose?(info: SessionInfo, reason: string): void;
   /** A payment voucher from the buyer (market/voucher.ts): the answer is sent back as is. */
@@ -307,6 +309,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         nextSeq,
         missed,
         paidUntil: Math.max(0, Math.floor(grant.deadline())),
+        ...(grant.startsAt !== undefined ? { startsAt: Math.floor(grant.startsAt) } : {}),
         keepAliveMs: this.keepAliveMs,
         format: grant.format,
         ...(grant.framing ? { framing: grant.framing } : {}),

@@ -59,6 +59,8 @@ export interface PurchaseRow {
   /** The raw file's checkpoint (migration 011): the last frame in it and the file's size after it. */
   rawFileSeq: number | null;
   rawFileOffset: number | null;
+  /** Median latency of its data from the origin (ms, migration 018); null: not measured. */
+  latencyMs?: number | null;
 }
 
 export interface SaleRow {
@@ -132,6 +134,7 @@ function purchaseFrom(r: Raw): PurchaseRow {
     mint: (r.mint as string | null) ?? null,
     rawFileSeq: nOrNull(r.raw_file_seq),
     rawFileOffset: nOrNull(r.raw_file_offset),
+    latencyMs: nOrNull(r.latency_ms),
   };
 }
 
@@ -238,6 +241,7 @@ export class TradeStore {
         | 'peerInfo'
         | 'rawFileSeq'
         | 'rawFileOffset'
+        | 'latencyMs'
       >
     >,
   ): void {
@@ -257,6 +261,7 @@ export class TradeStore {
       peerInfo: 'peer_info',
       rawFileSeq: 'raw_file_seq',
       rawFileOffset: 'raw_file_offset',
+      latencyMs: 'latency_ms',
     };
     for (const [k, v] of Object.entries(u)) {
       if (v === undefined) continue;

@@ -15,6 +15,7 @@ import m014 from './014_nat';
 import m015 from './015_mesh';
 import m016 from './016_role_health';
 import m017 from './017_nonce_pool';
+import m018 from './018_purchase_latency';
 import m019 from './019_mesh_auto';
 
 export interface Migration {
@@ -39,5 +40,6 @@ export const MIGRATIONS: Migration[] = [
   { version: 15, name: 'mesh', sql: m015 },
   { version: 16, name: 'role health', sql: m016 },
   { version: 17, name: 'nonce pool', sql: m017 },
+  { version: 18, name: 'purchase latency', sql: m018 },
   { version: 19, name: 'mesh auto', sql: m019 },
 ];
