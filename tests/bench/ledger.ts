@@ -227,6 +227,8 @@ async function rpcInProcess(): Promise<Row[]> {
 }
 
 export const sections: (() => Promise<Row[]>)[] = [ceilingLiteSvm, rpcSeparateProcess, rpcInProcess];
+/** LEDGER_BENCH_ONLY=costs | rpc: only the cost table or the RPC budget (the rest takes minutes on a busy machine). */
+const ONLY = process.env.LEDGER_BENCH_ONLY;
 
 export function printTable(rows: Row[]): void {
   const w = Math.max(...rows.map((r) => r.measurement.length));
@@ -239,6 +241,10 @@ export function printTable(rows: Row[]): void {
 
 export default async function run(): Promise<void> {
   const rows: Row[] = [];
+  if (ONLY === 'costs' || ONLY === 'rpc') {
+    printTable(await (ONLY === 'costs' ? ledgerCosts : rpcBudget)());
+    return;
+  }
   for (const s of sections) rows.push(...(await s()));
   const [signCeiling, execCeiling] = [rows[0]!.value, rows[1]!.value];
   for (const r of rows.slice(2)) {

@@ -78,7 +78,7 @@ describe('full purchase', () => {
     // money: exactly the periods paid moved from buyer to seller
     // the seller settles the rest at the end; the buyer books it and keeps its nonce account for
     // the next purchase — closed here by the user (rent back, its fee booked on this purchase)
-    await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 30_000, 'nonce account kept');
+    await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 60_000, 'nonce account kept');
     expect(await buyer.closeNonceAccounts()).toBe(1);
     const final = buyer.purchase(p.id)!;
     const periods = BigInt(final.paidThrough + 1);

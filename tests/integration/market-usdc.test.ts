@@ -90,7 +90,7 @@ describe.each<MarketTiming['payments']>(['voucher', 'per-period'])('a stream pri
     // vouchers: the seller settles the rest at the end; the buyer books it and keeps its nonce
     // account for the next purchase — closed here by the user (rent back, the fee on this purchase)
     if (mode === 'voucher') {
-      await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 30_000, 'nonce account kept');
+      await waitFor(() => buyer.voucher(p.id, 'out')?.closedAt, 60_000, 'nonce account kept');
       expect(await buyer.closeNonceAccounts()).toBe(1);
     }
     const final = buyer.purchase(p.id)!;

@@ -103,7 +103,7 @@ describe('payment vouchers', () => {
       'settled at the end',
     );
     expect(seller.sale(p.id)!.reason).toMatch(/buyer ended: stopped by the buyer/);
-    await waitFor(() => released(buyer, p.id), 30_000, 'nonce account kept for the next purchase');
+    await waitFor(() => released(buyer, p.id), 60_000, 'nonce account kept for the next purchase');
     const account = vouchers(buyer, p.id)!.nonceAccount;
     expect(buyer.nonceAccounts()).toMatchObject([{ address: account, inUseBy: null, closedAt: null }]);
 
@@ -128,9 +128,11 @@ describe('payment vouchers', () => {
     expect(vouchers(buyer, q.id)!.nonceAccount).toBe(account);
     expect(seller.exposure('sale', q.id)!.settlements).toBe(0);
     await buyer.stop(q.id);
-    await waitFor(() => released(buyer, q.id), 30_000, 'nonce account kept again');
+    await waitFor(() => released(buyer, q.id), 60_000, 'nonce account kept again');
     const second = (await signedBy(buyer, me)).length - first.length;
     expect(second).toBe(2);
+    // the seller books its settlement once its confirmation comes back (the buyer may see the nonce move first)
+    await waitFor(() => seller.exposure('sale', q.id)!.settlements >= 1, 15_000, 'the seller booked its settlement');
     expect(seller.exposure('sale', q.id)!.settlements).toBe(1);
 
     // the user closes the kept account: its rent comes back (one transaction, booked on the last purchase)
@@ -154,7 +156,7 @@ describe('payment vouchers', () => {
       expect(ins.map((x) => x.lamports).reduce((a, b) => a + b, 0n)).toBe(buyer.purchase(id)!.spent);
       expect(new Set(ins.map((x) => x.signature)).size).toBe(ins.length);
     }
-  }, 150_000);
+  }, 200_000);
 
   it('a replayed voucher is refused; one with a wrong amount is refused with its reason and cuts the stream', async () => {
     const buyer = await buyerNode();

@@ -334,6 +334,8 @@ export class VoucherBuyer {
       const p = this.ctx.trades.purchase(a.inUseBy);
       if (!p || isFinal(p.state)) this.pool.release(a.address);
     }
+    // the fee is asked of the ledger only when there is something to close (an idle node reads nothing)
+    if (this.#idle(NONCE_IDLE_CLOSE_MS).length === 0) return;
     await this.closeIdle(await fee()).catch((e) =>
       this.ctx.log.warn({ err: (e as Error).message }, 'idle nonce accounts not closed (yet)'),
     );
@@ -380,11 +382,16 @@ export class VoucherBuyer {
    * free ones beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. The close's fee is booked on
    * the last purchase that used the account.
    */
+  /** Free accounts to close: unused for `idleMs`, or beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. */
+  #idle(idleMs: number): ReturnType<NonceAccountStore['free']> {
+    return this.pool
+      .free()
+      .filter((a, i) => i >= MAX_FREE_NONCE_ACCOUNTS || Date.now() - (a.releasedAt ?? a.createdAt) >= idleMs);
+  }
+
   async closeIdle(f: bigint, idleMs = NONCE_IDLE_CLOSE_MS): Promise<number> {
     let closed = 0;
-    const free = this.pool.free();
-    for (const [i, a] of free.entries()) {
-      if (i < MAX_FREE_NONCE_ACCOUNTS && Date.now() - (a.releasedAt ?? a.createdAt) < idleMs) continue;
+    for (const a of this.#idle(idleMs)) {
       const st = await readNonce(this.ctx.ledger.rpc, a.address as Address);
       if (st) {
         const sent = await closeNonceAccount(
