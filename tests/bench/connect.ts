@@ -152,6 +152,7 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
           .catch(() => 0),
       ),
     );
+    let lastBuy = 0;
     for (let i = 0; i < N; i++) {
       const before = {
         ff: count(buyer, 'first-frame'),
@@ -161,8 +162,12 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
         errors: count(buyer, 'error'),
       };
       const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
+      // a seller answers 6 requests per buyer key a minute (SELLER_LIMITS.requestsPerMinute; more are
+      // ignored unanswered): trials start at least 10.5 s apart, or a fast pair's trials run into it
+      if (lastBuy) await new Promise((res) => setTimeout(res, Math.max(0, lastBuy + 10_500 - Date.now())));
       buyer.send({ cmd: 'buy', listingId: listed.listingId });
       const buyStart = Date.now();
+      lastBuy = buyStart;
       const end = Date.now() + TRIAL_MS;
       let r: Ev | undefined;
       while (!r && Date.now() < end) {
