@@ -154,17 +154,17 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
     );
     let lastBuy = 0;
     for (let i = 0; i < N; i++) {
+      // a seller answers 6 requests per buyer key a minute (SELLER_LIMITS.requestsPerMinute; more are
+      // ignored unanswered): trials start at least 10.5 s apart, or a fast pair's trials run into it
+      if (lastBuy) await new Promise((res) => setTimeout(res, Math.max(0, lastBuy + 10_500 - Date.now())));
       const before = {
         ff: count(buyer, 'first-frame'),
-        paid: count(buyer, 'paid'),
         stopped: count(buyer, 'stopped'),
         attempts: count(buyer, 'attempts'),
         errors: count(buyer, 'error'),
       };
       const finals = buyer.jsonSoFar<Ev>().filter(isFinalPurchase).length;
-      // a seller answers 6 requests per buyer key a minute (SELLER_LIMITS.requestsPerMinute; more are
-      // ignored unanswered): trials start at least 10.5 s apart, or a fast pair's trials run into it
-      if (lastBuy) await new Promise((res) => setTimeout(res, Math.max(0, lastBuy + 10_500 - Date.now())));
+      const nBought = count(buyer, 'bought');
       buyer.send({ cmd: 'buy', listingId: listed.listingId });
       const buyStart = Date.now();
       lastBuy = buyStart;
@@ -203,7 +203,9 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
       // wait for the first payment before stopping: a buyer that stops inside the first period's
       // grace without paying is refused by that seller for 10 minutes (the seller's rule against
       // streaming through grace windows) — under load a payment took over 20 s
-      const pay = ok ? await next<Ev>(buyer, 'paid', before.paid, 60_000).catch(() => undefined) : undefined;
+      // this trial's own payment: the last purchase's settlement may land while this one runs
+      const id = ok ? (await next<Ev>(buyer, 'bought', nBought, 5000).catch(() => undefined))?.requestId : undefined;
+      const pay = id ? await paymentOf(buyer, String(id), 60_000) : undefined;
       // a payment event is also emitted when it failed: only an accepted one is paid
       const paid = pay !== undefined && ['vouched', 'confirmed'].includes(String(pay.state));
       if (ok && !paid)
@@ -232,6 +234,16 @@ async function productPair(lab: NatLab, rpcUrl: string, hs: LabHost, hb: LabHost
     await Promise.all([seller.kill('SIGTERM', 3000), buyer.kill('SIGTERM', 3000)]);
   }
   return trials;
+}
+
+/** The first payment event of purchase `id` (the product peer tags each with its purchase). */
+async function paymentOf(buyer: LabProcess, id: string, ms: number): Promise<Ev | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const e = buyer.jsonSoFar<Ev>().find((x) => x.event === 'paid' && x.requestId === id);
+    if (e || Date.now() > end) return e;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 let pathQuery = 0;

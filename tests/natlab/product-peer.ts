@@ -103,7 +103,7 @@ node.on('frame', (f) => {
 });
 node.on('payment', (p) => {
   if (p.requestId === requestId && p.direction === 'out')
-    out({ event: 'paid', period: p.period, state: p.state, ...(p.reason ? { reason: p.reason } : {}) });
+    out({ event: 'paid', requestId, period: p.period, state: p.state, ...(p.reason ? { reason: p.reason } : {}) });
 });
 node.on('purchase', (p) => {
   if (p.id !== requestId) return;
