@@ -280,15 +280,23 @@ describe('restart', () => {
         .map((l) => (JSON.parse(l) as { seq: number }).seq);
       expect(seqs.length).toBeGreaterThan(before.frames);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
-      const periods = b.payments(p.id).map((x) => x.period);
-      expect(new Set(periods).size).toBe(periods.length); // never twice
       await waitFor(() => seller.sale(p.id)!.paidThrough === b.purchase(p.id)!.paidThrough, 10_000, 'seller saw all');
+      // every settlement the seller verified shows in the buyer's history too: the last one lands
+      // after the stop (the seller settles at the end) and the buyer books it when it reads it back
+      const verified = (): number => seller.payments(p.id).filter((x) => x.state === 'verified').length;
       // on a mismatch, both sides' payments (period, state) say which one a side does not know of
       const sides = (): string =>
         JSON.stringify({
           buyer: b.payments(p.id).map((x) => [x.period, x.state]),
           seller: seller.payments(p.id).map((x) => [x.period, x.state]),
         });
+      await waitFor(
+        () => verified() > 0 && b.payments(p.id).length === verified(),
+        30_000,
+        `the buyer's history to hold every settlement ${sides()}`,
+      ).catch(() => undefined);
+      const periods = b.payments(p.id).map((x) => x.period);
+      expect(new Set(periods).size).toBe(periods.length); // never twice
       expect(
         seller.payments(p.id).filter((x) => x.state === 'verified'),
         sides(),
