@@ -358,17 +358,8 @@ export class VoucherBuyer {
       return;
     }
     if (now.tx && Date.now() - p.updatedAt < closeAfterMs) return; // the seller may still settle
-    const st = await readNonce(this.ctx.ledger.rpc, v.nonceAccount as Address);
-    if (st) {
-      const sent = await closeNonceAccount(
-        this.ctx.ledger.rpc,
-        await this.ctx.identity.signer(),
-        v.nonceAccount as Address,
-        st.lamports,
-        this.ctx.ledger.fees,
-      );
-      this.#addFees(v.requestId, sent.fee); // no close of ours (already gone): no fee
-    }
+    const fee = await this.#closeAccount(v.nonceAccount);
+    if (fee !== undefined) this.#addFees(v.requestId, fee); // no close of ours (already gone): no fee
     if (kept) this.pool.closed(v.nonceAccount);
     this.store.update(v.requestId, 'out', {
       closedAt: Date.now(),
@@ -377,11 +368,20 @@ export class VoucherBuyer {
     this.ctx.log.info({ id: v.requestId, nonceAccount: v.nonceAccount }, 'nonce account closed (rent back)');
   }
 
-  /**
-   * Close the pool's idle accounts (rent back): free ones unused for `idleMs` (a day), and the
-   * free ones beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. The close's fee is booked on
-   * the last purchase that used the account.
-   */
+  /** Close a nonce account of ours (its rent back); the close's fee, or undefined when it is gone already. */
+  async #closeAccount(address: string): Promise<bigint | undefined> {
+    const st = await readNonce(this.ctx.ledger.rpc, address as Address);
+    if (!st) return undefined;
+    const sent = await closeNonceAccount(
+      this.ctx.ledger.rpc,
+      await this.ctx.identity.signer(),
+      address as Address,
+      st.lamports,
+      this.ctx.ledger.fees,
+    );
+    return sent.fee;
+  }
+
   /** Free accounts to close: unused for `idleMs`, or beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. */
   #idle(idleMs: number): ReturnType<NonceAccountStore['free']> {
     return this.pool
@@ -389,20 +389,16 @@ export class VoucherBuyer {
       .filter((a, i) => i >= MAX_FREE_NONCE_ACCOUNTS || Date.now() - (a.releasedAt ?? a.createdAt) >= idleMs);
   }
 
+  /**
+   * Close the pool's idle accounts (rent back): free ones unused for `idleMs` (a day), and the
+   * free ones beyond the MAX_FREE_NONCE_ACCOUNTS most recently used. The close's fee is booked on
+   * the last purchase that used the account.
+   */
   async closeIdle(f: bigint, idleMs = NONCE_IDLE_CLOSE_MS): Promise<number> {
     let closed = 0;
     for (const a of this.#idle(idleMs)) {
-      const st = await readNonce(this.ctx.ledger.rpc, a.address as Address);
-      if (st) {
-        const sent = await closeNonceAccount(
-          this.ctx.ledger.rpc,
-          await this.ctx.identity.signer(),
-          a.address as Address,
-          st.lamports,
-          this.ctx.ledger.fees,
-        );
-        this.#addFees(a.lastUsedBy, sent.fee || f);
-      }
+      const fee = await this.#closeAccount(a.address);
+      if (fee !== undefined) this.#addFees(a.lastUsedBy, fee || f);
       this.pool.closed(a.address);
       closed++;
       this.ctx.log.info({ nonceAccount: a.address }, 'idle nonce account closed (rent back)');
