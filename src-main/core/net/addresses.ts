@@ -12,6 +12,9 @@ function v4(ip: string): number[] | undefined {
   return ip.split('.').map(Number);
 }
 
+/** The relay's peer id in a circuit address (…/p2p/<relay>/p2p-circuit…), or undefined. */
+export const circuitRelay = (a: string): string | undefined => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1];
+
 export function ipScope(ip: string): IpScope {
   const a = v4(ip);
   if (a) {

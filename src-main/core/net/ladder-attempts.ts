@@ -7,7 +7,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
 import type { ConnectInfo } from './connect-info';
-import { directAddrsWorthDialing } from './addresses';
+import { circuitRelay, directAddrsWorthDialing } from './addresses';
 import type { IcePunchComponents, IcePunchInit } from './ice-punch';
 import type { PathTracker } from './status';
 import type { BirthdayBudget } from './ladder-birthday';
@@ -194,7 +194,7 @@ export class AttemptDialer {
     for (const r of remote.relays) {
       const circuit = r.includes('p2p-circuit') ? r : `${r}/p2p-circuit`;
       const ma = multiaddr(circuit).encapsulate(`/p2p/${this.peer}`);
-      const relay = circuit.match(/\/p2p\/([^/]+)\/p2p-circuit/)?.[1] ?? circuit;
+      const relay = circuitRelay(circuit) ?? circuit;
       const list = groups.get(relay) ?? [];
       if (!list.some((x) => x.equals(ma))) list.push(ma);
       groups.set(relay, list);

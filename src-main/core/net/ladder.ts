@@ -10,6 +10,7 @@
 import type { Connection, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { ConnectInfo } from './connect-info';
+import { circuitRelay } from './addresses';
 import { IcePunchSession } from './ice-punch';
 import { AttemptDialer, DEFAULT_TIMEOUTS, firstDefined, type LadderDeps } from './ladder-attempts';
 import { sleep } from '../sleep';
@@ -34,9 +35,6 @@ export class LadderError extends Error {
     super(message);
   }
 }
-
-/** The relay's peer id in a circuit address (…/p2p/<relay>/p2p-circuit…). */
-const circuitRelay = (a: string): string | undefined => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1];
 
 /** `info` with only the relays (and circuit addresses) `allowed` accepts. */
 function offeredRelays<T extends Pick<ConnectInfo, 'addrs' | 'relays'>>(
