@@ -165,6 +165,36 @@ describe('mesh: a rebroadcast tree', () => {
     await quiet(buyer, r1);
   });
 
+  it('a rebroadcaster whose own purchase is refused lists nothing and sells nothing; its rebroadcast stops', async () => {
+    const [origin, b0, r1] = await Promise.all([node(), node(), node()]);
+    await origin.sell({
+      streamId: 'one',
+      title: 'One place',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+      capacity: 1,
+    });
+    const oid = `${origin.identity.address}:one`;
+    await waitFor(() => b0.listing(oid) && r1.listing(oid), 45_000, 'the origin listing');
+    // b0 takes the one place; no rebroadcast exists to send anyone else to
+    const p0 = await b0.buy(oid, { minutes: 2 });
+    await waitFor(() => b0.purchase(p0.id)!.state === 'streaming', 45_000, 'b0 streaming');
+    const { purchase, offer } = await r1.rebroadcast(oid, { price: 40_000n, minutes: 5 });
+    const rid = `${r1.identity.address}:${offer.streamId}`;
+    await waitFor(() => r1.purchase(purchase.id)!.state === 'rejected', 45_000, "R1's own purchase refused");
+    expect(r1.purchase(purchase.id)!.reason).toMatch(/full/);
+    // its data never flowed: never listed, and the rebroadcast stops with the reason
+    await waitFor(
+      () => !r1.ownStreams().some((s) => s.offer.streamId === offer.streamId),
+      30_000,
+      'the rebroadcast gone',
+    );
+    expect(r1.listing(rid)).toBeUndefined();
+    expect(b0.listing(rid)).toBeUndefined();
+    await quiet(b0);
+  });
+
   it('a rebroadcaster that alters frames is caught by the origin signature; the buyer moves on to another', async () => {
     const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
     await origin.sell({
