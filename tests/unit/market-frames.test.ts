@@ -130,6 +130,7 @@ describe('fan-out hub of a chained stream (docs/mesh.md "Tampering")', () => {
     for (let i = 0; i < 25; i++) hub.publish(Buffer.from(`{"n":${i}}`), 1_700_000_000_000 + i);
     const live = hub.subscribe();
     expect(live.nextSeq).toBe(20); // checkpoints: 0, 10, 20
+    expect(live.liveSeq).toBe(25); // 20..24 are replayed (the buyer keeps them out of its latency figures)
     expect(live.missed).toBe(0);
     expect(live.sub.length).toBe(5);
     expect(drain(id, live.sub)).toEqual({ seqs: [20, 21, 22, 23, 24], problem: null });

@@ -109,6 +109,9 @@ export const WelcomeSchema = z
     nextSeq: z.number().int().min(0),
     /** Frames the buyer asked for that were no longer in the replay buffer. */
     missed: z.number().int().min(0),
+    /** Seq of the first frame sent live: the ones before it are replayed (a resume, or a chained
+     *  stream's start at its newest checkpoint: hub.ts), older than their timestamps say. */
+    liveSeq: z.number().int().min(0).optional(),
     /** Unix ms until which the seller streams without a further payment (incl. grace). */
     paidUntil: z.number().int().min(0),
     /** Unix ms at which period 0 of this purchase starts (its paid time counts from there): later

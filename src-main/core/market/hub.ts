@@ -264,7 +264,7 @@ export class StreamHub extends EventEmitter<HubEvents> {
    * one at or before where the subscriber asks to start (live: the newest), else the first after
    * (frames were lost), else the next one published.
    */
-  subscribe(opts: SubscriberOptions = {}): { sub: Subscriber; nextSeq: number; missed: number } {
+  subscribe(opts: SubscriberOptions = {}): { sub: Subscriber; nextSeq: number; missed: number; liveSeq: number } {
     const sub = new Subscriber(this, opts.maxQueueFrames ?? 256, opts.maxQueueBytes ?? 4 * 1024 * 1024 + 64);
     let nextSeq = this.#nextSeq;
     let missed = 0;
@@ -287,7 +287,7 @@ export class StreamHub extends EventEmitter<HubEvents> {
     }
     this.subscribers.add(sub);
     this.emit('subscribers', this.subscribers.size);
-    return { sub, nextSeq, missed };
+    return { sub, nextSeq, missed, liveSeq: this.#nextSeq };
   }
 
   /** Index in the replay buffer of the newest checkpoint with seq ≤ from, else of the oldest one

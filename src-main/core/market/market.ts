@@ -129,9 +129,10 @@ export class Market extends EventEmitter<MarketEvents> {
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
-    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing, gap) => {
-      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
-      this.latency.add(purchaseId, Date.now() - f.ts);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing, { gap, replayed }) => {
+      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's
+      // hopMs (not of the recent frames a seller replays first: they were waiting in its buffer)
+      if (!replayed) this.latency.add(purchaseId, Date.now() - f.ts);
       this.#saveLatency(purchaseId);
       const hubs = this.seller.hubsFedBy(purchaseId);
       // a rebroadcast's listing says its latency from the origin as soon as it is measured (once;

@@ -29,9 +29,13 @@ export type FrameListener = (
   f: { seq: number; ts: number; payload: Uint8Array; chain?: ChainFields },
   /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
   framing: Framing | undefined,
-  /** Frames were lost before this one (or it is the first this run hands on): a rebroadcast's
-   *  chain of origin frames breaks here (hub.ts chainGap). */
-  gap: boolean,
+  o: {
+    /** Frames were lost before this one (or it is the first this run hands on): a rebroadcast's
+     *  chain of origin frames breaks here (hub.ts chainGap). */
+    gap: boolean;
+    /** Sent from the seller's replay buffer, not live (welcome.liveSeq): its latency says nothing. */
+    replayed: boolean;
+  },
 ) => void;
 
 /**
@@ -222,6 +226,7 @@ export class PurchaseStreams {
     // stream reaches a sink, and the purchase moves to another source
     const listing = this.ctx.listings.get(p.listingId);
     const chain = listing?.origin ? new ChainVerifier(listing.origin) : null;
+    const liveSeq = session.welcome.liveSeq ?? 0;
     session.on('frame', (f) => {
       const problem = chain?.check(f);
       if (problem) {
@@ -248,7 +253,7 @@ export class PurchaseStreams {
       this.endpoint?.publish(run.id, f);
       const gap = run.handedSeq === undefined || f.seq !== run.handedSeq + 1;
       run.handedSeq = f.seq;
-      this.onFrame(run.id, f, framing, gap);
+      this.onFrame(run.id, f, framing, { gap, replayed: f.seq < liveSeq });
     });
     session.on('settled', (st) =>
       this.tasks.run('booking a settlement', async () =>
