@@ -139,9 +139,10 @@ export class Market extends EventEmitter<MarketEvents> {
     };
     this.endpoint = opts.endpoint === false ? null : new LocalEndpoint(opts.endpoint ?? {});
     this.seller = new SellerSide(this.ctx);
-    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing) => {
-      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's hopMs
-      this.latency.add(purchaseId, Date.now() - f.ts);
+    this.buyer = new BuyerSide(this.ctx, this.endpoint, (purchaseId, f, framing, { gap, replayed }) => {
+      // latency from the origin's timestamp (kept through every hop): the path view, a rebroadcast's
+      // hopMs (not of the recent frames a seller replays first: they were waiting in its buffer)
+      if (!replayed) this.latency.add(purchaseId, Date.now() - f.ts);
       this.#saveLatency(purchaseId);
       const hubs = this.seller.hubsFedBy(purchaseId);
       // a rebroadcast's listing says its latency from the origin as soon as it is measured (once;
@@ -156,7 +157,10 @@ export class Market extends EventEmitter<MarketEvents> {
       if (hubs.length) this.seller.offers.fed(purchaseId); // listed once its data flows
       for (const hub of hubs) {
         hub.framing = framing; // a rebroadcast keeps its origin's framing
-        hub.publish(f.payload, f.ts, f.sig); // the origin's signature goes on unchanged
+        // frames were lost before this one: the origin's chain breaks here, so our buyers' frames
+        // start again at the next checkpoint (hub.ts)
+        if (gap) hub.chainGap();
+        hub.publish(f.payload, f.ts, f.chain); // the origin's chain fields go on unchanged
       }
       this.ctx.emit('frame', { purchaseId, ...f });
     });

@@ -11,7 +11,7 @@ import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig }
 import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
-import { frameSigner } from './mesh';
+import { frameChainer } from './mesh';
 import { publicAddrs } from './preview';
 import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
 import {
@@ -527,10 +527,10 @@ export class OfferBook {
 
   async #startOffer(offer: OfferRow, check = false): Promise<void> {
     const hub = new StreamHub(offer.streamId);
-    // a stream that may be rebroadcast: its origin signs each frame, so the buyers of a rebroadcast
-    // can tell an altered frame (mesh.ts, docs/mesh.md)
+    // a stream that may be rebroadcast: its origin hash-chains its frames and signs checkpoints, so
+    // the buyers of a rebroadcast can tell an altered, dropped or reordered frame (mesh.ts, docs/mesh.md)
     if (!offer.origin && offer.priceRelay !== null)
-      hub.signer = frameSigner(this.ctx.identity.seed(), listingId(this.ctx.identity.address, offer.streamId));
+      hub.chainer = frameChainer(this.ctx.identity.seed(), listingId(this.ctx.identity.address, offer.streamId));
     // next_seq is saved every SEQ_SAVE_EVERY frames (exactly on a clean stop): after a crash it may lag
     // by up to that much, so continue beyond it — seq must never go back for a resuming buyer
     hub.setNextSeq(offer.nextSeq + SEQ_SAVE_EVERY);
