@@ -75,6 +75,8 @@ export interface MeshResult {
   buyToFirst: { n: number; missing: number; p50: number; p99: number; max: number };
   /** Where Buy → first frame goes: median ms after Buy at which buyers' purchases reached each state. */
   buySteps: Record<string, number>;
+  /** CPU each process used in the window (user + system, share of one core) and its memory (MiB). */
+  cpu: { label: string; core: number; rssMiB: number }[];
   /** How the receivers are connected to their upstream: "direct tcp" → count, … */
   paths: Record<string, number>;
   svg: string;
@@ -351,6 +353,11 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     await prof.stop('buy');
     await sleep(2000);
     await prof.start();
+    type Usage = { rss: number; cpu: { user: number; system: number } };
+    const usage = (): Promise<(Usage | null)[]> =>
+      Promise.all(all.map((w) => w.call<Usage>('usage').catch(() => null)));
+    const cpu0 = await usage();
+    const own0 = process.cpuUsage();
     await Promise.all(all.map((w) => w.call('mark').catch(() => undefined)));
     const tMark = performance.now();
     const from = feed.index();
@@ -359,6 +366,24 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     await Promise.all(all.map((w) => w.call('markEnd').catch(() => undefined)));
     await prof.stop('window');
     const windowSec = (performance.now() - tMark) / 1000;
+    const cpu1 = await usage();
+    const ownCpu = process.cpuUsage(own0);
+    const cpu = [
+      ...all.map((w, k) => {
+        const a = cpu0[k];
+        const b = cpu1[k];
+        return {
+          label: w.label,
+          core: a && b ? (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1e6 / windowSec : NaN,
+          rssMiB: b ? b.rss / 2 ** 20 : NaN,
+        };
+      }),
+      {
+        label: 'bench (ledger, feeder)',
+        core: (ownCpu.user + ownCpu.system) / 1e6 / windowSec,
+        rssMiB: process.memoryUsage().rss / 2 ** 20,
+      },
+    ];
     await sleep(1500); // frames of the window still on their way
     const load = loadavg();
     const reports = (
@@ -468,6 +493,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       originUploadRatio: upBps / STREAM_RATE,
       buyToFirst,
       buySteps,
+      cpu,
       paths,
       svg,
       tree,
@@ -521,6 +547,11 @@ export default async function run(): Promise<void> {
     `    median ms after Buy: ${Object.entries(r.buySteps)
       .map(([k, v]) => `${k} ${f1(v)}`)
       .join(' → ')}`,
+  );
+  console.log(
+    `  CPU in the window (share of one core; the machine has 2): ${r.cpu
+      .map((c) => `${c.label} ${c.core.toFixed(2)} (${c.rssMiB.toFixed(0)} MiB)`)
+      .join(', ')} = ${r.cpu.reduce((a, c) => a + c.core, 0).toFixed(2)}`,
   );
   console.log(
     `  connections to the upstream: ${Object.entries(r.paths)
