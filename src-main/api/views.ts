@@ -68,6 +68,7 @@ export function listingView(l: ListingRow): ListingView {
     upstream: l.upstream,
     hops: l.hops,
     hopMs: l.hopMs,
+    full: l.full,
     receiving: null,
     asset: assetView(l.mint),
     schemaHint: l.schemaHint,

@@ -44,6 +44,8 @@ export interface ListingView {
   hops?: number;
   /** A rebroadcast: the latency its data already has from the origin when it leaves it (ms). */
   hopMs?: number | null;
+  /** Its seller takes no further buyer now: a Buy goes to one of its rebroadcasts (docs/mesh.md). */
+  full?: boolean;
   /** Id of this node's running purchase of the listing ("Receiving"), null when none. */
   receiving: string | null;
   /** What the prices are in (SOL or a token such as USDC); absent = SOL. */

@@ -20,8 +20,9 @@
 // AXON_BENCH_MESH_ORIGIN_SLOTS (buyers the origin's upload budget allows; 10).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalLedger } from '../../src-main/local-ledger/index';
@@ -74,6 +75,8 @@ export interface MeshResult {
   buyToFirst: { n: number; missing: number; p50: number; p99: number; max: number };
   /** Where Buy → first frame goes: median ms after Buy at which buyers' purchases reached each state. */
   buySteps: Record<string, number>;
+  /** How the receivers are connected to their upstream: "direct tcp" → count, … */
+  paths: Record<string, number>;
   svg: string;
   json: string;
   tree: string;
@@ -180,6 +183,34 @@ function feeder(port: number): { index: () => number; stop: () => void } {
   };
 }
 
+/**
+ * CPU profiles of every process (AXON_BENCH_MESH_PROFILE=DIR): the Buy phase and the window,
+ * written as DIR/<process>-<phase>.cpuprofile (open them in Chrome's DevTools or speedscope).
+ */
+function profiler(workers: Worker[]): { start: () => Promise<void>; stop: (what: string) => Promise<void> } {
+  const dir = process.env.AXON_BENCH_MESH_PROFILE;
+  let own: Session | null = null;
+  if (!dir) return { start: async () => undefined, stop: async () => undefined };
+  mkdirSync(dir, { recursive: true });
+  return {
+    start: async () => {
+      own = new Session();
+      own.connect();
+      await own.post('Profiler.enable');
+      await own.post('Profiler.start');
+      await Promise.all(workers.map((w) => w.call('profStart').catch(() => undefined)));
+    },
+    stop: async (what) => {
+      await Promise.all(workers.map((w) => w.call('profStop', { dir, what }).catch(() => undefined)));
+      if (!own) return;
+      const { profile } = await own.post('Profiler.stop');
+      writeFileSync(join(dir, `bench-${what}.cpuprofile`), JSON.stringify(profile));
+      own.disconnect();
+      own = null;
+    },
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
@@ -263,6 +294,8 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
     // buyers click Buy one after another (buysPerSec), spread over the rebroadcasters
     const buys: Promise<unknown>[] = [];
     let returned = 0;
+    const prof = profiler(all);
+    await prof.start();
     const tBuys = performance.now();
     let j = 0;
     const maxPer = Math.max(...perWorker);
@@ -307,13 +340,16 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       await sleep(500);
     }
     say(`${have}/${want} nodes streaming; measuring ${o.windowSec} s`);
+    await prof.stop('buy');
     await sleep(2000);
+    await prof.start();
     await Promise.all(all.map((w) => w.call('mark').catch(() => undefined)));
     const tMark = performance.now();
     const from = feed.index();
     await sleep(o.windowSec * 1000);
     const to = feed.index() - 1;
     await Promise.all(all.map((w) => w.call('markEnd').catch(() => undefined)));
+    await prof.stop('window');
     const windowSec = (performance.now() - tMark) / 1000;
     await sleep(1500); // frames of the window still on their way
     const load = loadavg();
@@ -380,6 +416,13 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
         stepAt.set(state, [...(stepAt.get(state) ?? []), ms]);
     stepAt.set('first frame', ff);
     const buySteps = Object.fromEntries([...stepAt].map(([k, v]) => [k, pct(v, 50)]));
+    const paths: Record<string, number> = {};
+    for (const r of receivers) {
+      const [kind, addr = ''] = (r.upstreamPath ?? 'not connected').split(' ');
+      const t = /\/webrtc/.test(addr) ? 'webrtc' : /\/tcp\//.test(addr) ? 'tcp' : /\/udp\//.test(addr) ? 'udp' : '';
+      const k = `${kind}${t ? ` ${t}` : ''}`;
+      paths[k] = (paths[k] ?? 0) + 1;
+    }
     const upBps = origin.uploadBytesPerSec;
     const { root, orphans } = buildTree(origin.address, receivers);
     for (const x of orphans) failures.push(`${x.address} is not under the origin (upstream ${x.upstream ?? 'none'})`);
@@ -417,6 +460,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       originUploadRatio: upBps / STREAM_RATE,
       buyToFirst,
       buySteps,
+      paths,
       svg,
       tree,
       nodes,
@@ -469,6 +513,11 @@ export default async function run(): Promise<void> {
     `    median ms after Buy: ${Object.entries(r.buySteps)
       .map(([k, v]) => `${k} ${f1(v)}`)
       .join(' → ')}`,
+  );
+  console.log(
+    `  connections to the upstream: ${Object.entries(r.paths)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
   );
   console.log(
     `  ${r.nodes.length} Axon nodes in ${r.processes} processes (nodes per worker: ${r.nodesPerProcess.join(', ')}; the ledger and the feeder in this one); load average ${r.loadavg.map((x) => x.toFixed(2)).join(' ')}`,

@@ -153,13 +153,22 @@ describe('mesh: automatic rebroadcasters', () => {
     };
     const p1 = await buy(b1);
     await waitFor(() => (frames.get(p1.id) ?? 0) >= 3, 45_000, 'the first buyer streaming from the origin');
+    // full now, and its listing says so; no rebroadcast yet: b2's Buy asks the origin itself
+    await waitFor(() => b2.listing(oid)?.full, 45_000, "the origin's listing says full");
     const p2 = await buy(b2);
     await waitFor(() => (frames.get(p2.id) ?? 0) >= 3, 60_000, 'the second buyer streaming');
+    // b3 sees the automatic rebroadcast listed: its Buy asks it at once
+    const took = () => auto.autoRebroadcasts()[0];
+    await waitFor(
+      () => took() && b3.listing(oid)?.full && b3.listing(`${auto.identity.address}:${took()!.streamId}`),
+      45_000,
+      'the automatic rebroadcast listed on b3',
+    );
     const p3 = await buy(b3);
     await waitFor(() => (frames.get(p3.id) ?? 0) >= 3, 60_000, 'the third buyer streaming');
     // measured, not asserted (no timing assertion): Buy → first frame of each buyer
     console.info(
-      `auto rebroadcast: Buy → first frame ${[p1, p2, p3].map((p, i) => `b${i + 1} ${firstFrameAt.get(p.id)! - boughtAt.get(p.id)!} ms`).join(', ')} (b2: ask + take + redirect, b3: redirect)`,
+      `auto rebroadcast: Buy → first frame ${[p1, p2, p3].map((p, i) => `b${i + 1} ${firstFrameAt.get(p.id)! - boughtAt.get(p.id)!} ms`).join(', ')} (b2: ask + take + redirect, b3: straight to the rebroadcast)`,
     );
 
     // 1 from the origin, 2 through the automatic rebroadcaster's derived listing
@@ -169,17 +178,17 @@ describe('mesh: automatic rebroadcasters', () => {
     expect(running).toHaveLength(1);
     expect(running[0]).toMatchObject({ listingId: oid, askedBy: origin.identity.address, stoppedAt: null });
     const aid = `${auto.identity.address}:${running[0]!.streamId}`;
-    for (const [b, r] of [
-      [b2, r2],
-      [b3, r3],
-    ] as const) {
+    for (const r of [r2, r3]) {
       expect(r.seller).toBe(auto.identity.address);
       expect(r.listingId).toBe(aid);
-      const moved = b.history('purchase', r.id).find((t) => t.from === 'requested' && t.to === 'requested');
-      expect(moved?.reason).toMatch(
-        /redirected by the full seller \(full: \d buyers, its capacity\) to the rebroadcast/,
-      );
     }
+    // b2 asked the full origin, which had the automatic rebroadcaster take the stream and redirected it
+    const moved = b2.history('purchase', r2.id).find((t) => t.from === 'requested' && t.to === 'requested');
+    expect(moved?.reason).toMatch(/redirected by the full seller \(full: \d buyers, its capacity\) to the rebroadcast/);
+    // b3's node read the origin's full flag and asked the rebroadcast at once: no request to the origin
+    const steps3 = b3.history('purchase', r3.id);
+    expect(steps3[0]?.reason).toMatch(/the seller's listing says it is full: asking its rebroadcast/);
+    expect(steps3.some((t) => t.from === 'requested' && t.to === 'requested')).toBe(false);
     // its price: 100 % of the origin's rebroadcast price, under the direct price the buyers accepted
     expect(b2.listing(aid)!.priceRelay).toBe(PER_MIN / 2n);
     expect(b2.listing(aid)!.origin).toBe(oid);
@@ -256,6 +265,9 @@ describe('mesh: automatic rebroadcasters', () => {
     const p1 = await b1.buy(oid, { minutes: 2 });
     await waitFor(() => (frames.get(p1.id) ?? 0) >= 3, 60_000, 'b1 streaming through R1');
     expect(b1.purchase(p1.id)!.seller).toBe(r1.identity.address);
+    // origin and R1 both say full: b2's Buy asks the origin (no rebroadcast with room to go to),
+    // which names R1 (full, the only one), which has the automatic rebroadcaster take it deeper
+    await waitFor(() => b2.listing(oid)?.full && b2.listing(r1id)?.full, 45_000, 'origin and R1 full on b2');
     const p2 = await b2.buy(oid, { minutes: 2 });
     await waitFor(() => (frames.get(p2.id) ?? 0) >= 3, 60_000, 'b2 streaming');
     // origin → R1 (full) → the automatic rebroadcaster at hop 2 → b2

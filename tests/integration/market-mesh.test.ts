@@ -120,7 +120,7 @@ describe('mesh: a rebroadcast tree', () => {
     await quiet(buyer, r2, r1);
   });
 
-  it('full is not the end: a full origin redirects the buyer to a rebroadcast and its node follows by itself', async () => {
+  it('full is not the end: a full origin says so in its listing; a Buy on it goes to its rebroadcast at once', async () => {
     const [origin, r1, buyer] = await Promise.all([node(), node(), node()]);
     // room for one buyer: the rebroadcaster takes it
     await origin.sell({
@@ -138,9 +138,12 @@ describe('mesh: a rebroadcast tree', () => {
     // R1 holds the one place: streaming and paid
     await waitFor(() => origin.sales().some((s) => s.paidThrough >= 0), 45_000, 'R1 paid the origin');
     await waitFor(() => buyer.listing(rid) && origin.listing(rid), 45_000, 'the rebroadcast on buyer and origin');
+    // the full origin republishes its listing with the flag; Browse and `axon listings` show it
+    await waitFor(() => buyer.listing(oid)?.full, 45_000, "the origin's listing says full");
+    expect(buyer.listing(rid)!.full).toBe(false);
     let frames = 0;
     buyer.on('frame', () => frames++);
-    // the user buys the ORIGIN at its direct price; the origin is full
+    // the user buys the ORIGIN at its direct price; its listing says full
     const p = await buyer.buy(oid, { minutes: 2 });
     await waitFor(() => frames >= 5, 45_000, 'frames through the rebroadcast');
     const row = buyer.purchase(p.id)!;
@@ -150,10 +153,12 @@ describe('mesh: a rebroadcast tree', () => {
     // never above what the user accepted: the rebroadcast's price, under the origin's direct price
     await waitFor(() => buyer.purchase(p.id)!.paidThrough >= 0, 45_000, 'paid the rebroadcaster');
     expect(buyer.purchase(p.id)!.pricePerPeriod).toBe((45_000n * 3n + 59n) / 60n);
-    const redirect = buyer.history('purchase', p.id).find((t) => t.from === 'requested' && t.to === 'requested');
-    expect(redirect?.reason).toMatch(
-      /redirected by the full seller \(full: 1 buyers, its capacity\) to the rebroadcast/,
+    // asked the rebroadcast at once: no request to the full origin, no redirect
+    const steps = buyer.history('purchase', p.id);
+    expect(steps[0]?.reason).toMatch(
+      new RegExp(`the seller's listing says it is full: asking its rebroadcast ${rid} \\(hop 1, 45000 per minute\\)`),
     );
+    expect(steps.some((t) => t.from === 'requested' && t.to === 'requested')).toBe(false);
     // the origin sold nothing to the buyer (it never took a place), R1 did
     expect(origin.sales().some((s) => s.buyer === buyer.identity.address)).toBe(false);
     expect(r1.sales().map((s) => s.buyer)).toEqual([buyer.identity.address]);

@@ -147,6 +147,7 @@ describe('which automatic rebroadcaster a full seller asks', () => {
     hops: 0,
     hopMs: null,
     addrs: [],
+    full: false,
   };
   const known = (node: string, o: Partial<KnownAutoOffer> = {}): KnownAutoOffer => ({
     node,

@@ -14,6 +14,7 @@ import {
   fullBecause,
   MeshError,
   pickRedirect,
+  rebroadcastsOf,
   planRebroadcast,
   SDATA_OVERHEAD,
   earlyRate,
@@ -53,6 +54,7 @@ const row = (seller: Address, streamId: string, o: Partial<ListingRow> = {}): Li
   mint: null,
   schemaHint: null,
   addrs: [],
+  full: false,
   upstream: null,
   hops: 0,
   hopMs: null,
@@ -189,6 +191,22 @@ describe('mesh chains', () => {
     expect(none.listing).toBeNull();
     expect(none.why).toMatch(/90 per minute is above the 50 you accepted/);
     expect(none.why).toMatch(/another stream/);
+  });
+
+  it('a rebroadcast whose listing says full is named and picked last', () => {
+    const open = row(A[1]!, 'rb-wx', { origin: origin.id, hops: 1, priceRelay: 60n });
+    const full = row(A[2]!, 'rb-wx', { origin: origin.id, hops: 1, priceRelay: 40n, full: true });
+    const all = [origin, open, full];
+    const st = {
+      get: (id: string) => all.find((l) => l.id === id),
+      search: () => all,
+    };
+    // cheaper, but full: named after the one with room
+    expect(rebroadcastsOf(st, origin.id).map((l) => l.id)).toEqual([open.id, full.id]);
+    const o = { me: A[4]!, originId: origin.id, ceiling: 100n, mint: null, avoid: [A[0]!] };
+    for (let i = 0; i < 20; i++) expect(pickRedirect(st, [ref(full), ref(open)], o).listing?.id).toBe(open.id);
+    // the only one: still picked (a full rebroadcaster may hand the buyer on one hop deeper)
+    expect(pickRedirect(st, [ref(full)], o).listing?.id).toBe(full.id);
   });
 
   it("frames carry the origin's signature through a hop; an altered payload or timestamp fails the check", () => {

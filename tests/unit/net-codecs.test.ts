@@ -12,7 +12,7 @@ import {
 import { encodeBindingRequest, encodeBindingResponse, parseStun, parseHostPort } from '../../src-main/core/net/stun';
 import { parseIceParams, synthesizeSdp } from '../../src-main/core/net/ice-sdp';
 import { directAddrsWorthDialing, ipScope, makeAnnounceFilter } from '../../src-main/core/net/addresses';
-import { classifyConnection } from '../../src-main/core/net/status';
+import { betterPath, classifyConnection } from '../../src-main/core/net/status';
 import { pickRoles } from '../../src-main/core/net/roles';
 import { nextBackoff, BACKOFF_MAX_MS } from '../../src-main/core/net/ladder';
 import { udpResponder } from '../../src-main/core/net/discovery';
@@ -198,6 +198,27 @@ describe('addresses and paths', () => {
     ).toBe('direct-wan');
     const viaRelayWebrtc = multiaddr(`/ip4/198.18.1.2/tcp/4001/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${PEER}`);
     expect(classifyConnection({ remoteAddr: viaRelayWebrtc, limits: undefined }).kind).toBe('hole-punched');
+  });
+
+  test('the better of two connections: its kind first, then the cheaper transport (TCP over a data channel)', () => {
+    const tcpLan = classifyConnection({
+      remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`),
+      limits: undefined,
+    });
+    const ep = (address: string) => ({ type: 'host', address, port: 5000 });
+    const rtcLan = classifyConnection(
+      { remoteAddr: multiaddr(`/ip4/127.0.0.1/udp/5000/webrtc/p2p/${PEER}`), limits: undefined },
+      { local: ep('127.0.0.1'), remote: ep('127.0.0.1') },
+    );
+    expect([tcpLan.kind, rtcLan.kind]).toEqual(['direct-lan', 'direct-lan']);
+    expect(betterPath(tcpLan, rtcLan)).toBe(true);
+    expect(betterPath(rtcLan, tcpLan)).toBe(false);
+    // a direct data channel still beats a relayed TCP connection
+    const relayed = classifyConnection({
+      remoteAddr: multiaddr(`/ip4/198.18.1.2/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`),
+      limits: { seconds: 60 },
+    });
+    expect(betterPath(rtcLan, relayed)).toBe(true);
   });
 
   test('a reflector UDP responder address is recognised; a libp2p address is not', () => {

@@ -82,8 +82,9 @@ export function groupTiers(rows: ListingRow[]): ListingRow[] {
 
 /** "direct" or "hop k (+N ms)": how far from the origin a listing's buyers are. */
 export function tierText(l: ListingRow): string {
-  if (!l.origin) return 'direct';
-  return `hop ${l.hops}` + (l.hopMs !== null ? ` (+${l.hopMs} ms)` : '');
+  const full = l.full ? ', full' : '';
+  if (!l.origin) return `direct${full}`;
+  return `hop ${l.hops}` + (l.hopMs !== null ? ` (+${l.hopMs} ms)` : '') + full;
 }
 
 export function printListings(rows: ListingRow[]): void {

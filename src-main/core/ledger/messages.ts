@@ -136,6 +136,12 @@ export const CATALOG: Record<MessageType, FieldSpec[]> = {
       optional: true,
       doc: 'where the seller answers before a purchase (free preview): public or relay multiaddrs, without /p2p/<seller>',
     },
+    {
+      name: 'full',
+      kind: { k: 'bool' },
+      optional: true,
+      doc: 'the stream takes no further buyer now (its capacity or upload budget): buyers go to its rebroadcasts',
+    },
   ],
   Delist: [streamId],
   NodeAnnounce: [

@@ -46,6 +46,8 @@ export interface Listing extends Base {
   hopMs?: number;
   /** Where the seller answers before a purchase (free preview): public or relay multiaddrs. */
   addrs?: string[];
+  /** The stream takes no further buyer now (capacity or upload budget): buyers go to its rebroadcasts. */
+  full?: boolean;
 }
 export interface Delist extends Base {
   type: 'Delist';

@@ -225,32 +225,70 @@ export class BuyerSide {
         );
       }
     }
+    // a full seller's listing says so: ask one of its rebroadcasts at once — the one its redirect
+    // would name, by the same rule (pickRedirect), one ledger round trip sooner (docs/mesh.md)
+    const routed = failover ? null : this.#routeFull(listing, tier);
+    const target = routed?.listing ?? listing;
     // a listing past its refresh point: is its seller still there? (peer to peer, no transaction)
-    const live = await this.#liveness(listing);
+    const live = await this.#liveness(target);
     const id = `req-${randomBytes(9).toString('base64url')}`;
     const row = this.ctx.trades.insertPurchase({
       id,
-      listingId: listing.id,
-      seller: listing.seller,
-      streamId: listing.streamId,
-      tier,
+      listingId: target.id,
+      seller: target.seller,
+      streamId: target.streamId,
+      tier: routed ? 'relay' : tier,
       maxMinutes: minutes,
       maxLamports,
       sinks: { ...(o.out ? { file: o.out } : {}), serve: o.serve ?? true, ...(raw ? { raw } : {}) },
       expiresAt: Date.now() + this.ctx.timing.requestTimeoutMs,
       mint: asset.mint,
-      ...(live || failover ? { reason: [failover?.reason ?? 'buy', live].filter(Boolean).join('; ') } : {}),
+      ...(live || failover || routed
+        ? { reason: [failover?.reason ?? routed?.reason ?? 'buy', live].filter(Boolean).join('; ') }
+        : {}),
     });
     this.ctx.emit('purchase', row);
     const run = this.#newRun(id);
     if (failover?.creditUntil !== undefined) run.creditUntil = failover.creditUntil;
     try {
-      await this.#request(run, listing, tier, minutes, maxLamports);
+      await this.#request(run, target, routed ? 'relay' : tier, minutes, maxLamports);
     } catch (e) {
       this.#finish(run, 'failed', `could not send the request: ${(e as Error).message}`);
       throw e;
     }
     return this.ctx.trades.purchase(id)!;
+  }
+
+  /**
+   * A Buy on a listing whose seller says it is full: the rebroadcast of its stream to ask instead
+   * (the cheapest live, healthy, not full one priced at most what the user accepted per minute,
+   * in the same asset: pickRedirect, the redirect's own rule); null: ask the seller as bought.
+   */
+  #routeFull(listing: ListingRow, tier: Tier): { listing: ListingRow; reason: string } | null {
+    if (!listing.full) return null;
+    const ceiling = pricePerMinute(listing, tier);
+    if (ceiling === null) return null;
+    const me = this.ctx.identity.address;
+    const originId = listing.origin ?? listing.id;
+    const refs = rebroadcastsOf(this.ctx.listings, originId, { except: [me, listing.seller] }).map((l) => ({
+      seller: l.seller,
+      streamId: l.streamId,
+    }));
+    const pick = pickRedirect(this.ctx.listings, refs, {
+      me,
+      originId,
+      ceiling,
+      mint: listing.mint ?? null,
+      avoid: [listing.seller],
+    });
+    // all of them full: ask the seller as bought (its redirect lets a full rebroadcast hand the
+    // buyer on one hop deeper, or it has room again)
+    if (!pick.listing || pick.listing.full) return null;
+    const to = pick.listing;
+    return {
+      listing: to,
+      reason: `the seller's listing says it is full: asking its rebroadcast ${to.id} (hop ${to.hops}, ${pricePerMinute(to, 'relay')} per minute) instead`,
+    };
   }
 
   /** Prepare the connect info for the listing's seller and post the ServiceRequest (expiry timer). */

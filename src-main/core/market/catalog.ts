@@ -88,6 +88,7 @@ export class Catalog {
       hops: m.origin ? (m.hops ?? 1) : 0,
       hopMs: m.hopMs ?? null,
       addrs: m.addrs ?? [],
+      full: m.full === true,
     });
     this.ctx.emit('listing', { id: listingId(rx.sender, m.streamId), change: 'seen' });
   }

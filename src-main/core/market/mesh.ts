@@ -108,6 +108,9 @@ export function fullBecause(o: {
   return null;
 }
 
+/** A stream's listing says "full" (or no longer) at most this often: each change is a transaction. */
+export const FULL_FLAG_MIN_MS = 10_000;
+
 const live = (l: ListingRow | undefined, now: number): l is ListingRow =>
   !!l && l.delistedAt === null && l.expiresAt > now;
 
@@ -222,7 +225,11 @@ export function planRebroadcast(
 export const rebroadcastStreamId = (origin: ListingRow): string =>
   `rb-${origin.streamId}`.slice(0, 48).replace(/[^A-Za-z0-9._-]/g, '-');
 
-/** Live, healthy rebroadcasts of an origin listing (any depth), cheapest first, then shallowest. */
+/**
+ * Live, healthy rebroadcasts of an origin listing (any depth): the ones with room first (a full
+ * one costs the buyer one more request; it is still named when nothing else is, as it may hand the
+ * buyer on one hop deeper), then cheapest first, then shallowest.
+ */
 export function rebroadcastsOf(
   store: Pick<ListingStore, 'search'>,
   originId: string,
@@ -234,7 +241,17 @@ export function rebroadcastsOf(
     .filter((d) => d.origin === originId && !except.has(d.seller))
     .map((d) => ({ d, price: pricePerMinute(d, o.tier ?? tierOf(d)) }))
     .filter((x): x is { d: ListingRow; price: bigint } => x.price !== null)
-    .sort((a, b) => (a.price < b.price ? -1 : a.price > b.price ? 1 : a.d.hops - b.d.hops))
+    .sort((a, b) =>
+      a.d.full !== b.d.full
+        ? a.d.full
+          ? 1
+          : -1
+        : a.price < b.price
+          ? -1
+          : a.price > b.price
+            ? 1
+            : a.d.hops - b.d.hops,
+    )
     .map((x) => x.d);
 }
 
@@ -274,7 +291,8 @@ export class LatencyMeter {
  * The listing a redirected purchase asks next (docs/mesh.md): among the rebroadcasts a full
  * seller named, the cheapest live, healthy one of the same stream (same origin) that costs at
  * most `ceiling` per minute (what the user accepted) in the same asset, not sold by this node or
- * by a seller to avoid. `why` says why there is none.
+ * by a seller to avoid — one whose listing does not say full when there is one. `why` says why
+ * there is none.
  */
 export function pickRedirect(
   store: Pick<ListingStore, 'get'>,
@@ -316,9 +334,11 @@ export function pickRedirect(
   // the cheapest; among equally cheap ones any at random, so that the buyers a full seller sends
   // away spread over its rebroadcasts instead of all filling the first one named (bench mesh:
   // 68 of 100 buyers were turned away while 8 of 10 rebroadcasters had none)
-  if (fit.length) {
-    const min = fit.reduce((m, x) => (x.price < m ? x.price : m), fit[0]!.price);
-    const cheapest = fit.filter((x) => x.price === min);
+  const withRoom = fit.filter((x) => !x.l.full);
+  const pool = withRoom.length ? withRoom : fit;
+  if (pool.length) {
+    const min = pool.reduce((m, x) => (x.price < m ? x.price : m), pool[0]!.price);
+    const cheapest = pool.filter((x) => x.price === min);
     return { listing: cheapest[randomInt(cheapest.length)]!.l };
   }
   return { listing: null, why: seen.length ? seen.join('; ') : 'no rebroadcast named' };

@@ -134,6 +134,8 @@ export class OfferBook {
   #healthTimers = new Map<string, NodeJS.Timeout>();
   /** A rebroadcast's measured latency from its origin (ms), put in its listing (mesh.ts). */
   hopMs: ((l: LiveOffer) => number | undefined) | undefined = undefined;
+  /** Whether the stream takes no further buyer now, as its listing says (the seller's sweep). */
+  full: ((streamId: string) => boolean) | undefined = undefined;
 
   constructor(
     private readonly ctx: MarketContext,
@@ -388,6 +390,7 @@ export class OfferBook {
     const upstream = o.upstream ? ref(o.upstream) : undefined;
     const hopMs = origin ? this.hopMs?.(l) : undefined;
     const schema = this.#schemaHint(l);
+    const full = this.full?.(o.streamId) === true;
     // where strangers reach this node for a free preview (preview.ts), when the stream offers one
     const addrs =
       o.preview === 'off' ? [] : publicAddrs(this.ctx.net.multiaddrs?.() ?? [], this.ctx.net.libp2p.peerId.toString());
@@ -414,6 +417,7 @@ export class OfferBook {
       ...(origin ? { hops: Math.max(1, o.hops) } : {}),
       ...(hopMs !== undefined ? { hopMs: Math.min(600_000, Math.max(0, Math.round(hopMs))) } : {}),
       ...(addrs.length ? { addrs } : {}),
+      ...(full ? { full } : {}),
     };
     msg = fitListing(msg);
     const res = await this.ctx.ledger.post(this.ctx.marketTopic, msg);
@@ -443,6 +447,7 @@ export class OfferBook {
       hops: origin ? Math.max(1, o.hops) : 0,
       hopMs: msg.hopMs ?? null,
       addrs: msg.addrs ?? [],
+      full,
     });
     this.ctx.emit('listing', { id: listingId(this.ctx.identity.address, o.streamId), change: 'published' });
   }

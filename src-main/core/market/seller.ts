@@ -12,7 +12,15 @@ import { decodeConnectInfo, encodeConnectInfo } from '../net/connect-info';
 import type { ConnectSession } from '../net/types';
 import { isFinal, type SaleRow } from '../store/trades';
 import { listingId, type OfferRow } from '../store/listings';
-import { StreamRate, earlyRate, failoverCredit, fullBecause, rebroadcastsOf, wireBytes } from './mesh';
+import {
+  FULL_FLAG_MIN_MS,
+  StreamRate,
+  earlyRate,
+  failoverCredit,
+  fullBecause,
+  rebroadcastsOf,
+  wireBytes,
+} from './mesh';
 import { markRebroadcastSales } from '../store/mesh';
 import type { StreamHub } from './hub';
 import { StreamServer, type Authorize } from './stream-server';
@@ -61,6 +69,8 @@ export class SellerSide {
   #credits = new Map<string, number>();
   /** Each stream's rate on the wire (bytes/s per buyer): the upload budget's measure. */
   #rates = new StreamRate();
+  /** Streams whose listing says "full", and when that flag last changed (docs/mesh.md). */
+  #announcedFull = new Map<string, { full: boolean; at: number }>();
 
   /** Free previews of the live streams (preview.ts). */
   readonly previews: PreviewServer;
@@ -69,6 +79,7 @@ export class SellerSide {
 
   constructor(private readonly ctx: MarketContext) {
     this.offers = new OfferBook(ctx, (id, reason) => this.#endSale(id, 'ended', reason));
+    this.offers.full = (streamId) => this.#announcedFull.get(streamId)?.full === true;
     this.previews = new PreviewServer(
       ctx.net.libp2p,
       {
@@ -231,12 +242,7 @@ export class SellerSide {
       if (!isFinal(s.state) && s.startedAt === null && s.paidThrough < 0)
         this.#endSale(s.id, 'failed', `replaced by a newer request (${m.requestId}) of the same buyer`);
     // full (buyers or upload budget): the buyer is sent to the stream's rebroadcasts (docs/mesh.md)
-    const full = fullBecause({
-      held: this.#holding(o.streamId, now),
-      capacity: o.capacity,
-      rateBps: this.#rates.rate(o.streamId) || earlyRate(l.hub, now),
-      uploadBps: o.uploadBps ?? this.ctx.mesh?.uploadBps ?? null,
-    });
+    const full = this.#fullNow(l, now);
     // (the automatic rebroadcaster we asked to take the stream is admitted past it: mesh-auto.ts)
     if (full && !this.auto?.admits(buyer, o.streamId))
       return this.#redirect(buyer, m.requestId, o, full, reject, m.expiresAt * 1000);
@@ -595,10 +601,37 @@ export class SellerSide {
   }
 
   /** Sales whose paid time + grace ran out with no stream, or that never connected. */
+  /** Why a stream takes no further buyer now (null: it does) — its capacity and upload budget (mesh.ts). */
+  #fullNow(l: LiveOffer, now: number): string | null {
+    const o = l.offer;
+    return fullBecause({
+      held: this.#holding(o.streamId, now),
+      capacity: o.capacity,
+      rateBps: this.#rates.rate(o.streamId) || earlyRate(l.hub, now),
+      uploadBps: o.uploadBps ?? this.ctx.mesh?.uploadBps ?? null,
+    });
+  }
+
   #sweep(): void {
     const now = Date.now();
-    // each stream's rate on the wire, for the upload budget (mesh.ts)
-    for (const l of this.live.values()) this.#rates.sample(l.offer.streamId, wireBytes(l.hub), now);
+    for (const l of this.live.values()) {
+      const id = l.offer.streamId;
+      // each stream's rate on the wire, for the upload budget (mesh.ts)
+      this.#rates.sample(id, wireBytes(l.hub), now);
+      // its listing says when it is full, so buyers' nodes go to its rebroadcasts at once (one
+      // transaction per change, at most one per FULL_FLAG_MIN_MS)
+      const full = this.#fullNow(l, now) !== null;
+      const was = this.#announcedFull.get(id);
+      if (full !== (was?.full ?? false) && now - (was?.at ?? 0) >= FULL_FLAG_MIN_MS && !l.offer.paused) {
+        this.#announcedFull.set(id, { full, at: now });
+        this.ctx.log.info({ streamId: id, full }, full ? 'stream full: its listing says so' : 'stream has room again');
+        void this.offers
+          .publish(id)
+          .catch((e) =>
+            this.ctx.log.warn({ err: (e as Error).message, streamId: id }, 'could not publish the full flag'),
+          );
+      }
+    }
     for (const s of this.ctx.trades.sales({ active: true })) {
       const streaming = this.server.sessionsFor(s.id).length > 0;
       if (s.startedAt === null) {

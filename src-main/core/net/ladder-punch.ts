@@ -5,7 +5,7 @@ import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
 import { IcePunchSession } from './ice-punch';
 import { IceAgentError } from './ice-ports';
-import { type BirthdayPlan, type IcePair } from './ice-punch-types';
+import type { BirthdayPlan, IcePair } from './ice-punch-types';
 import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET, furtherBirthdayRound } from './ladder-birthday';
 import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';

@@ -25,6 +25,13 @@ export { BACKOFF_MAX_MS, BACKOFF_START_MS, nextBackoff } from './ladder-upkeep';
 
 /** The responder waits this long for the initiator's direct dial before dialing back. */
 const REVERSE_DELAY_MS = 400;
+/**
+ * A data channel (hole punch) won while the direct TCP dial is still under way: how long the
+ * ladder waits for that dial before it settles for the data channel. On a busy machine the punch
+ * (DTLS in libdatachannel's own threads) beat TCP + Noise (JavaScript) to loopback and LAN peers,
+ * and every frame then went through the costlier transport (mesh bench: 85 of 110 links).
+ */
+const PREFER_DIRECT_MS = 2000;
 
 export class LadderError extends Error {
   override name = 'LadderError';
@@ -207,8 +214,12 @@ export class LadderSession implements ConnectSession {
         sleep(t.totalMs, outer).then(() => undefined),
       ]);
     }
-    // the winner may be a connection seen before its own dial returned: let that step record itself
-    if (conn) await Promise.race([Promise.allSettled([direct]), sleep(300)]);
+    // the winner may be a connection seen before its own dial returned: let that step record itself;
+    // a punched data channel gives a direct dial still under way a little longer (cheaper per frame)
+    if (conn) {
+      const dataChannel = this.deps.tracker.pathOf(conn).transport === 'webrtc';
+      await Promise.race([Promise.allSettled([direct]), sleep(dataChannel ? PREFER_DIRECT_MS : 300, outer)]);
+    }
     const relayedWin = conn !== undefined && this.deps.tracker.pathOf(conn).kind === 'relayed';
     if (!relayedWin)
       stage.abort(); // else let a running punch finish: it may still upgrade the path

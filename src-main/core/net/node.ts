@@ -402,6 +402,12 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [axonYamux()],
     connectionManager: { maxConnections: 512 },
+    // libp2p's connection monitor pings every connection every 10 s and ABORTS it when a ping
+    // takes more than ~5 s: on a busy machine that killed healthy connections carrying streams
+    // (mesh bench: rebroadcasters' buyers lost their stream "aborted due to timeout" and failed
+    // over). Liveness is decided where it is known: the stream protocol's own PING/PONG and stall
+    // watchdogs (market), the ladder's upkeep; RTT for the Connections screen is PathTracker's.
+    connectionMonitor: { enabled: false },
     services: services as never,
   });
   if (!captured) throw new Error('libp2p did not construct the axon service');

@@ -36,6 +36,8 @@ export interface ListingRow {
   hopMs: number | null;
   /** Where the seller answers a preview (multiaddrs without /p2p/<seller>); empty: none given. */
   addrs: string[];
+  /** Its seller said it takes no further buyer now (docs/mesh.md "Full is not the end"). */
+  full: boolean;
 }
 
 export interface ListingFilter {
@@ -119,6 +121,7 @@ function listingFromRow(r: Raw): ListingRow {
     hops: n(r.hops ?? 0),
     hopMs: r.hop_ms === null || r.hop_ms === undefined ? null : n(r.hop_ms),
     addrs: r.addrs ? (JSON.parse(r.addrs as string) as string[]) : [],
+    full: n(r.full ?? 0) === 1,
   };
 }
 
@@ -170,8 +173,12 @@ export class ListingStore {
 
   /** Insert or refresh a listing seen on the market topic (newer publishedAt wins). */
   upsert(
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
+    l: Omit<
+      ListingRow,
+      'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs' | 'full'
+    > & {
       mint?: string | null;
+      full?: boolean;
       schemaHint?: string | null;
       upstream?: string | null;
       hops?: number;
@@ -180,16 +187,19 @@ export class ListingStore {
     },
   ): void {
     const id = listingId(l.seller, l.streamId);
-    const { schemaHint, addrs, ...rest } = l;
+    const { schemaHint, addrs, full, ...rest } = l;
     this.#upsert(id, rest);
     this.db
-      .prepare(`UPDATE listings SET schema_hint = ?, addrs = ? WHERE id = ? AND published_at = ?`)
-      .run(schemaHint ?? null, addrs?.length ? JSON.stringify(addrs) : null, id, l.publishedAt);
+      .prepare(`UPDATE listings SET schema_hint = ?, addrs = ?, full = ? WHERE id = ? AND published_at = ?`)
+      .run(schemaHint ?? null, addrs?.length ? JSON.stringify(addrs) : null, full ? 1 : 0, id, l.publishedAt);
   }
 
   #upsert(
     id: string,
-    l: Omit<ListingRow, 'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs'> & {
+    l: Omit<
+      ListingRow,
+      'id' | 'delistedAt' | 'mint' | 'schemaHint' | 'upstream' | 'hops' | 'hopMs' | 'addrs' | 'full'
+    > & {
       mint?: string | null;
       upstream?: string | null;
       hops?: number;

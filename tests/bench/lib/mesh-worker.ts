@@ -4,11 +4,12 @@
 // frames are timed on arrival: the payload carries the feeder's send time (float64 ms, wall
 // clock shared by every process of the machine) and the frame's index (uint32).
 // Commands arrive over IPC ({ id, cmd, arg }); each gets one { ev: 'reply', id, result | error }.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxonNode } from '../../../src-main/core/node';
-import { Identity } from '../../../src-main/core/identity/identity';
+import { Identity, addressToPeerId } from '../../../src-main/core/identity/identity';
 import { createLogger } from '../../../src-main/core/log';
 import type { SellOptions } from '../../../src-main/core/market/offers';
 
@@ -48,6 +49,8 @@ export interface NodeReport {
   uploadBytesPerSec: number;
   /** The purchase's states after Buy: [state, ms after the Buy call]. */
   steps: [string, number][];
+  /** How the node is connected to its upstream (direct / hole-punched / relayed, and its remote address). */
+  upstreamPath: string | null;
   /** What it sold (origin, rebroadcasters): each sale's buyer, state, reason and lamports earned. */
   sales: { buyer: string; state: string; reason: string | null; earned: string }[];
 }
@@ -73,6 +76,7 @@ const crashes: string[] = [];
 /** The measurement window as this process timed it (ms). */
 let markAt = 0;
 let markEndAt = 0;
+let prof: Session | null = null;
 const log = process.env.AXON_TEST_LOG ? createLogger({ level: process.env.AXON_TEST_LOG }) : undefined;
 
 function uploadOf(h: Hosted): number {
@@ -202,6 +206,12 @@ const handlers: Record<string, Handler> = {
         lat,
         uploadBytes: h.upload1 - h.upload0,
         uploadBytesPerSec: ((h.upload1 - h.upload0) * 1000) / Math.max(1, markEndAt - markAt),
+        upstreamPath: (() => {
+          const up = p?.seller ?? h.upstream;
+          const id = up ? addressToPeerId(up).toString() : null;
+          const peer = h.node.status().peers.find((x) => x.peer === id);
+          return peer?.path ? `${peer.path.kind} ${peer.path.remoteAddr}` : null;
+        })(),
         steps: h.purchaseId
           ? h.node.history('purchase', h.purchaseId).map((t) => [t.to, Math.round(t.at - h.tBuy)] as [string, number])
           : [],
@@ -211,6 +221,23 @@ const handlers: Record<string, Handler> = {
       };
     }),
   crashes: async () => crashes,
+  /** CPU profile of this process (AXON_BENCH_MESH_PROFILE=DIR): start, then stop and write DIR/<label>-<what>.cpuprofile. */
+  profStart: async () => {
+    prof ??= new Session();
+    prof.connect();
+    await prof.post('Profiler.enable');
+    await prof.post('Profiler.start');
+    return true;
+  },
+  profStop: async (a: { dir: string; what: string }) => {
+    if (!prof) return false;
+    const { profile } = await prof.post('Profiler.stop');
+    const file = join(a.dir, `${cfg.label}-${a.what}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    prof.disconnect();
+    prof = null;
+    return file;
+  },
   usage: async () => ({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() }),
   stop: async () => {
     await Promise.all(hosted.map((h) => h.node.shutdown().catch(() => undefined)));

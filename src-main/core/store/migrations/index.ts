@@ -17,6 +17,7 @@ import m016 from './016_role_health';
 import m017 from './017_nonce_pool';
 import m018 from './018_purchase_latency';
 import m019 from './019_mesh_auto';
+import m020 from './020_listing_full';
 
 export interface Migration {
   version: number;
@@ -42,4 +43,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 17, name: 'nonce pool', sql: m017 },
   { version: 18, name: 'purchase latency', sql: m018 },
   { version: 19, name: 'mesh auto', sql: m019 },
+  { version: 20, name: 'listing full', sql: m020 },
 ];
