@@ -6,52 +6,6 @@
 // Its runtime half (names, IPC channels, errors, the client) is client.ts, and its view types are
 // views-trade.ts, views-node.ts and views-settings.ts, all re-exported here: the UI imports this module.
 
-export { FINAL_STATES, isFinal, TRADE_STATES, type TradeState } from './states';
-/** What one transaction of this wallet was (History). */
-export { ACTIVITY_KINDS, type ActivityKind } from './activity';
-export type {
-  LamportsString,
-  Tier,
-  ConnectionPath,
-  AssetView,
-  ListingView,
-  RebroadcastRequest,
-  ListingQuery,
-  BuyRequest,
-  BuyQuote,
-  PurchaseState,
-  RiskView,
-  PurchaseView,
-  FrameView,
-  PreviewView,
-  SourceSpec,
-  SourceKind,
-  SellRequest,
-  OwnStreamView,
-  SaleView,
-} from './views-trade';
-export type {
-  StatusView,
-  RpcStatusView,
-  AttemptView,
-  PeerView,
-  WalletView,
-  PaymentView,
-  ActivityView,
-  ActivityTotal,
-  HistoryView,
-  ConnectionRecordView,
-} from './views-node';
-export type {
-  RoleMode,
-  RolesSettings,
-  RelayUseView,
-  RoleStateView,
-  AutoRebroadcastSettings,
-  SettingsView,
-  SettingsPatch,
-  SettingsResult,
-} from './views-settings';
 import type {
   LamportsString,
   AssetView,
@@ -69,6 +23,13 @@ import type {
 } from './views-trade';
 import type { StatusView, PeerView, WalletView, PaymentView, HistoryView, ConnectionRecordView } from './views-node';
 import type { SettingsView, SettingsPatch, SettingsResult } from './views-settings';
+
+export { FINAL_STATES, isFinal, TRADE_STATES, type TradeState } from './states';
+/** What one transaction of this wallet was (History). */
+export { ACTIVITY_KINDS, type ActivityKind } from './activity';
+export type * from './views-trade';
+export type * from './views-node';
+export type * from './views-settings';
 
 export interface Notice {
   level: 'info' | 'warning' | 'error';
