@@ -289,7 +289,15 @@ export async function runMesh(o: MeshOptions): Promise<MeshResult> {
       ),
     );
     const relayListings = [...level1, ...level2];
-    say(`${level1.length} rebroadcasters listed${deep ? ` and ${deep} more one hop deeper` : ''}`);
+    // a rebroadcast is listed once its data flows (docs/mesh.md): the buyers come when the origin sees them
+    const tListed = performance.now();
+    await originW.call('seen', { i: 0, ids: relayListings, ms: 120_000 }).catch((e: Error) => failures.push(e.message));
+    say(
+      `${level1.length} rebroadcasters listed${deep ? ` and ${deep} more one hop deeper` : ''} (${(
+        (performance.now() - tListed) /
+        1000
+      ).toFixed(1)} s after their rebroadcast() returned)`,
+    );
 
     // buyers click Buy one after another (buysPerSec), spread over the rebroadcasters
     const buys: Promise<unknown>[] = [];

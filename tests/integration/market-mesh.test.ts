@@ -165,6 +165,36 @@ describe('mesh: a rebroadcast tree', () => {
     await quiet(buyer, r1);
   });
 
+  it('a rebroadcaster whose own purchase is refused lists nothing and sells nothing; its rebroadcast stops', async () => {
+    const [origin, b0, r1] = await Promise.all([node(), node(), node()]);
+    await origin.sell({
+      streamId: 'one',
+      title: 'One place',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+      capacity: 1,
+    });
+    const oid = `${origin.identity.address}:one`;
+    await waitFor(() => b0.listing(oid) && r1.listing(oid), 45_000, 'the origin listing');
+    // b0 takes the one place; no rebroadcast exists to send anyone else to
+    const p0 = await b0.buy(oid, { minutes: 2 });
+    await waitFor(() => b0.purchase(p0.id)!.state === 'streaming', 45_000, 'b0 streaming');
+    const { purchase, offer } = await r1.rebroadcast(oid, { price: 40_000n, minutes: 5 });
+    const rid = `${r1.identity.address}:${offer.streamId}`;
+    await waitFor(() => r1.purchase(purchase.id)!.state === 'rejected', 45_000, "R1's own purchase refused");
+    expect(r1.purchase(purchase.id)!.reason).toMatch(/full/);
+    // its data never flowed: never listed, and the rebroadcast stops with the reason
+    await waitFor(
+      () => !r1.ownStreams().some((s) => s.offer.streamId === offer.streamId),
+      30_000,
+      'the rebroadcast gone',
+    );
+    expect(r1.listing(rid)).toBeUndefined();
+    expect(b0.listing(rid)).toBeUndefined();
+    await quiet(b0);
+  });
+
   it('a rebroadcaster that alters frames is caught by the origin signature; the buyer moves on to another', async () => {
     const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
     await origin.sell({
@@ -198,13 +228,16 @@ describe('mesh: a rebroadcast tree', () => {
       );
       throw e;
     });
-    // R1 turns bad: its rebroadcast hub (the one serving our buyer) alters what it passes on
+    // R1 turns bad: its rebroadcast hub (the one serving our buyer) alters what it passes on, from
+    // one of the origin's checkpoints on (a frame altered between two checkpoints shows at the next
+    // one, ≤ 10 frames later: tests/unit/market-mesh.test.ts)
     const publish = StreamHub.prototype.publish;
     const victim = new Set<StreamHub>();
-    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, sig) {
-      if (victim.size === 0 && this.streamId === a.offer.streamId && this.subscribers.size > 0) victim.add(this);
+    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, chain) {
+      if (victim.size === 0 && this.streamId === a.offer.streamId && this.subscribers.size > 0 && chain?.checkpoint)
+        victim.add(this);
       if (victim.has(this)) payload = Buffer.from('{"TAMPERED":true}');
-      return publish.call(this, payload, ts, sig);
+      return publish.call(this, payload, ts, chain);
     };
     try {
       const ended = await waitFor(
@@ -212,7 +245,9 @@ describe('mesh: a rebroadcast tree', () => {
         10_000,
         'the altered stream stopped',
       );
-      expect(ended!.reason).toMatch(/does not match the origin's signature: altered; moving to the rebroadcast/);
+      expect(ended!.reason).toMatch(
+        /does not match the origin's signature: altered, dropped or reordered; moving to the rebroadcast/,
+      );
       expect(ended!.reason).toContain(r2id);
       const p2 = await waitFor(
         () => buyer.purchases().find((p) => p.listingId === r2id),
@@ -225,6 +260,79 @@ describe('mesh: a rebroadcast tree', () => {
       const first = buyer.purchase(ended!.id)!;
       expect(p2.maxLamports).toBeGreaterThan(0n);
       expect(p2.maxLamports + first.spent + first.fees).toBeLessThanOrEqual(first.maxLamports);
+    } finally {
+      StreamHub.prototype.publish = publish;
+    }
+    await quiet(buyer, r1, r2);
+  });
+
+  it("a rebroadcaster that drops a frame (renumbering the rest) is caught at the origin's next checkpoint; the buyer moves on", async () => {
+    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
+    await origin.sell({
+      streamId: 'td',
+      title: 'Chained feed',
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:td`;
+    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
+    const [a, b] = await Promise.all([
+      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
+      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
+    ]);
+    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
+    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
+    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    const got = new Map<string, string[]>(); // purchase → its frames (origin timestamp and payload)
+    const key = (ts: number, payload: Uint8Array): string => `${ts} ${Buffer.from(payload).toString('utf8')}`;
+    buyer.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), key(f.ts, f.payload)]));
+    const p1 = await buyer.buy(r1id, { minutes: 2 });
+    await waitFor(() => (got.get(p1.id)?.length ?? 0) >= 5, 45_000, 'honest frames from R1');
+    // R1 turns bad: its hub serving our buyer leaves out one frame between two checkpoints and
+    // numbers the rest on as if nothing was missing (no seq gap to see)
+    const publish = StreamHub.prototype.publish;
+    const victim = new Set<StreamHub>();
+    let dropped: string | null = null;
+    const passedOn = new Set<string>(); // what R1 passed on after the frame it left out
+    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, chain) {
+      if (
+        victim.size === 0 &&
+        this.streamId === a.offer.streamId &&
+        this.subscribers.size > 0 &&
+        chain &&
+        !chain.checkpoint
+      )
+        victim.add(this);
+      if (victim.has(this) && dropped === null) {
+        dropped = key(ts ?? 0, payload);
+        return null;
+      }
+      if (victim.has(this)) passedOn.add(key(ts ?? 0, payload));
+      return publish.call(this, payload, ts, chain);
+    };
+    try {
+      const ended = await waitFor(
+        () => (buyer.purchase(p1.id)!.state === 'ended' ? buyer.purchase(p1.id) : null),
+        10_000,
+        'the stream with a frame left out stopped',
+      );
+      expect(ended!.reason).toMatch(
+        /does not match the origin's signature: altered, dropped or reordered; moving to the rebroadcast/,
+      );
+      expect(ended!.reason).toContain(r2id);
+      // the frames after the one left out that reached the buyer before the next checkpoint: fewer than 10
+      // after the frame left out, the buyer's sinks got fewer than 10 frames from R1 (those up to the
+      // origin's next checkpoint, which does not continue the chain the buyer saw), never that one
+      expect(got.get(p1.id)!.filter((k) => passedOn.has(k)).length).toBeLessThan(10);
+      expect(got.get(p1.id)).not.toContain(dropped);
+      const p2 = await waitFor(
+        () => buyer.purchases().find((p) => p.listingId === r2id),
+        10_000,
+        'a purchase of the honest rebroadcast',
+      );
+      await waitFor(() => (got.get(p2.id)?.length ?? 0) >= 5, 45_000, 'frames from R2');
+      expect(buyer.purchase(p2.id)!.state).not.toBe('ended');
     } finally {
       StreamHub.prototype.publish = publish;
     }
@@ -336,13 +444,13 @@ describe('mesh: a rebroadcast tree', () => {
     const publish = StreamHub.prototype.publish;
     let stalledAt = 0;
     const victim = new Set<StreamHub>(); // R1's hub (R2's rebroadcast has the same stream id)
-    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, sig) {
+    StreamHub.prototype.publish = function (this: StreamHub, payload, ts, chain) {
       if (victim.size === 0 && this.streamId === a.offer.streamId && this.subscribers.size > 0) victim.add(this);
       if (victim.has(this)) {
         stalledAt ||= Date.now();
         return { seq: -1, ts: ts ?? Date.now(), payload, wire: new Uint8Array(0) };
       }
-      return publish.call(this, payload, ts, sig);
+      return publish.call(this, payload, ts, chain);
     };
     try {
       await waitFor(() => stalledAt || null, 10_000, 'the stall began');

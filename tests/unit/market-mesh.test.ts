@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { address, type Address } from '@solana/kit';
 import type { Listing } from '../../src-main/core/ledger/types';
 import { Identity } from '../../src-main/core/identity/identity';
-import { FrameDecoder, encodeData } from '../../src-main/core/market/frames';
+import { FrameDecoder, encodeData, type ChainFields } from '../../src-main/core/market/frames';
 import type { ListingRow } from '../../src-main/core/store/listings';
 import {
   chainOf,
   derivedListingProblem,
-  frameSigner,
-  frameVerifier,
+  ChainVerifier,
+  CHECKPOINT_FRAMES,
+  frameChainer,
   fullBecause,
   MeshError,
   pickRedirect,
@@ -142,21 +143,25 @@ describe('mesh chains', () => {
     expect(fullBecause({ held: 10, capacity: 50, rateBps: 0, uploadBps: 102_400 })).toBeNull(); // not measured yet
   });
 
-  it("the upload budget counts each frame's origin signature: a signed stream takes fewer buyers", () => {
+  it("the upload budget counts the origin's chain fields: a 1 KiB 10 Hz chained stream still takes 10 buyers in 10.5 × its rate", () => {
     const origin = Identity.generate();
     const signed = new StreamHub('wx');
-    signed.signer = frameSigner(origin.seed(), `${origin.address}:wx`);
+    // the clock stands still: one checkpoint in 10 frames (a slower stream checkpoints each second)
+    signed.chainer = frameChainer(origin.seed(), `${origin.address}:wx`, () => 0);
     const plain = new StreamHub('plain');
     const payload = Buffer.alloc(1024, 1);
     for (let i = 0; i < 10; i++) {
       signed.publish(payload, 1_700_000_000_000 + i * 100);
       plain.publish(payload, 1_700_000_000_000 + i * 100);
     }
-    // 10 frames of 1 KiB: the signed ones take 64 bytes more each on every buyer's stream
-    expect(wireBytes(signed)).toBe(10 * (1024 + SDATA_OVERHEAD));
-    expect(wireBytes(signed) - wireBytes(plain)).toBe(10 * 64);
-    // over one second, a budget of 10.5 × (1 KiB + 21) per frame at 10 Hz: 10 plain buyers fit, 9 signed
+    // 10 frames of 1 KiB: the chained ones take a 1-byte flag each, and one checkpoint's chain hash
+    // and signature (96 bytes), more on every buyer's stream
+    expect(wireBytes(signed)).toBeCloseTo(10 * (1024 + SDATA_OVERHEAD), 6);
+    expect(wireBytes(signed) - wireBytes(plain)).toBe(10 + 96);
+    // over one second, a budget of 10.5 × (1 KiB + 21) per frame at 10 Hz: 10 buyers fit either way
+    // (with a signature on every frame, 64 bytes more each, only 9 did)
     const budget = Math.floor(10.5 * 10 * (1024 + 21));
+    expect(11 * 10 * (1024 + 21) > budget && 10 * 10 * (1024 + 21 + 64) > budget).toBe(true);
     const at = signed.firstFrameAt! + 1000;
     const fits = (hub: StreamHub): number => {
       let held = 0;
@@ -164,7 +169,7 @@ describe('mesh chains', () => {
       return held;
     };
     expect(fits(plain)).toBe(10);
-    expect(fits(signed)).toBe(9);
+    expect(fits(signed)).toBe(10);
   });
 
   it("a failover's credit: period 0 starts when the lost source's paid time ends — at most one period away, once per cooldown", () => {
@@ -209,24 +214,122 @@ describe('mesh chains', () => {
     expect(pickRedirect(st, [ref(full)], o).listing?.id).toBe(full.id);
   });
 
-  it("frames carry the origin's signature through a hop; an altered payload or timestamp fails the check", () => {
-    const origin = Identity.generate();
-    const id = `${origin.address}:wx`;
-    const sign = frameSigner(origin.seed(), id);
-    const payload = Buffer.from('{"t":1}');
-    const sig = sign(1_700_000_000_000, payload);
-    // the origin's wire frame, decoded by a rebroadcaster and encoded again with its own seq
-    const [f] = new FrameDecoder().push(encodeData(7, 1_700_000_000_000, payload, sig));
-    const hop = f!.kind === 1 ? f : null;
-    const [g] = new FrameDecoder().push(encodeData(42, hop!.ts, hop!.payload, hop!.sig));
-    const check = frameVerifier(id);
-    expect(g).toMatchObject({ kind: 1, seq: 42, ts: 1_700_000_000_000 });
-    expect(check(g as { ts: number; payload: Uint8Array; sig?: Uint8Array })).toBe(true);
-    expect(check({ ts: 1_700_000_000_000, payload: Buffer.from('{"t":2}'), sig })).toBe(false);
-    expect(check({ ts: 1_700_000_000_001, payload, sig })).toBe(false);
-    expect(check({ ts: 1_700_000_000_000, payload })).toBe(false);
+  it("frames carry the origin's chain through a hop: every frame checks out, one checkpoint in 10", () => {
+    const { id, frames } = chainedFrames(25);
+    expect(frames.map((f, i) => (f.chain.checkpoint ? i : -1)).filter((i) => i >= 0)).toEqual([0, 10, 20]);
+    // the origin's wire frames, decoded by a rebroadcaster and encoded again with its own seq
+    const hop = frames.map((f, i) => {
+      const [a] = new FrameDecoder().push(encodeData(7 + i, f.ts, f.payload, f.chain));
+      if (a?.kind !== 1) throw new Error('not DATA');
+      const [b] = new FrameDecoder().push(encodeData(100 + i, a.ts, a.payload, a.chain));
+      if (b?.kind !== 1) throw new Error('not DATA');
+      return b;
+    });
+    expect(hop[0]).toMatchObject({ seq: 100, ts: frames[0]!.ts });
+    expect(Buffer.from(hop[3]!.payload).toString()).toBe('{"n":3}');
+    expect(run(id, hop)).toEqual({ problem: null, checkpoints: 3 });
+    // a checkpoint costs 1 + 32 + 64 bytes on the wire, any other frame 1 byte
+    expect(encodeData(0, 1, Buffer.alloc(1024), frames[0]!.chain).length).toBe(21 + 1 + 96 + 1024);
+    expect(encodeData(0, 1, Buffer.alloc(1024), frames[1]!.chain).length).toBe(21 + 1 + 1024);
+  });
+
+  it('an altered frame is caught at the next checkpoint at the latest; an altered checkpoint at once', () => {
+    const { id, frames } = chainedFrames(25);
+    const payloadFlip = frames.map((f) => ({ ...f }));
+    payloadFlip[4] = { ...payloadFlip[4]!, payload: flip(payloadFlip[4]!.payload) };
+    expect(run(id, payloadFlip)).toEqual({ problem: 'broken', at: 10, checkpoints: 1 });
+    const tsShift = frames.map((f, i) => (i === 7 ? { ...f, ts: f.ts + 1 } : f));
+    expect(run(id, tsShift)).toEqual({ problem: 'broken', at: 10, checkpoints: 1 });
+    const cpPayload = frames.map((f, i) => (i === 10 ? { ...f, payload: flip(f.payload) } : f));
+    expect(run(id, cpPayload)).toEqual({ problem: 'broken', at: 10, checkpoints: 1 });
+    const cpSig = frames.map((f, i) =>
+      i === 20 ? { ...f, chain: { checkpoint: { ...f.chain.checkpoint!, sig: flip(f.chain.checkpoint!.sig) } } } : f,
+    );
+    expect(run(id, cpSig)).toEqual({ problem: 'broken', at: 20, checkpoints: 2 });
+    // a checkpoint that claims another chain before it: its prev does not match what came
+    const cpPrev = frames.map((f, i) =>
+      i === 10 ? { ...f, chain: { checkpoint: { ...f.chain.checkpoint!, prev: flip(f.chain.checkpoint!.prev) } } } : f,
+    );
+    expect(run(id, cpPrev)).toEqual({ problem: 'broken', at: 10, checkpoints: 1 });
+  });
+
+  it('a dropped, an inserted frame or a reordered pair (seq renumbered by the hop) breaks the chain at the next checkpoint', () => {
+    const { id, frames } = chainedFrames(25);
+    const dropped = frames.filter((_, i) => i !== 5);
+    expect(run(id, dropped)).toEqual({ problem: 'broken', at: 9, checkpoints: 1 }); // the old frame 10, renumbered 9
+    const inserted = [...frames.slice(0, 6), { ...frames[5]!, ts: frames[5]!.ts + 50 }, ...frames.slice(6)];
+    expect(run(id, inserted)).toEqual({ problem: 'broken', at: 11, checkpoints: 1 });
+    const swapped = [...frames.slice(0, 3), frames[4]!, frames[3]!, ...frames.slice(5)];
+    expect(run(id, swapped)).toEqual({ problem: 'broken', at: 10, checkpoints: 1 });
+    // a checkpoint dropped: the next one does not continue what came
+    expect(
+      run(
+        id,
+        frames.filter((_, i) => i !== 10),
+      ),
+    ).toEqual({ problem: 'broken', at: 19, checkpoints: 1 });
+  });
+
+  it('a buyer joins mid-stream at a checkpoint; a first frame that is no checkpoint, or unchained, is refused', () => {
+    const { id, frames } = chainedFrames(25);
+    expect(run(id, frames.slice(10))).toEqual({ problem: null, checkpoints: 2 });
+    expect(run(id, frames.slice(5))).toEqual({ problem: 'broken', at: 0, checkpoints: 0 });
+    const v = new ChainVerifier(id);
+    expect(v.check({ seq: 0, ts: 1, payload: Buffer.from('{}') })).toBe('unsigned');
+    // after a seq gap (frames the seller could not send) the next frame must be a checkpoint again
+    const gap = new ChainVerifier(id);
+    frames.slice(0, 4).forEach((f, i) => expect(gap.check({ ...f, seq: i })).toBeNull());
+    expect(gap.check({ ...frames[10]!, seq: 10 })).toBeNull();
+    expect(gap.check({ ...frames[11]!, seq: 11 })).toBeNull();
+    expect(gap.check({ ...frames[13]!, seq: 13 })).toBe('broken');
     // another origin's key, or the same key for another stream, does not verify
-    expect(frameVerifier(`${Identity.generate().address}:wx`)({ ts: 1_700_000_000_000, payload, sig })).toBe(false);
-    expect(frameVerifier(`${origin.address}:other`)({ ts: 1_700_000_000_000, payload, sig })).toBe(false);
+    expect(run(`${Identity.generate().address}:wx`, frames)).toEqual({ problem: 'broken', at: 0, checkpoints: 0 });
+    expect(run(`${id.split(':')[0]}:other`, frames)).toEqual({ problem: 'broken', at: 0, checkpoints: 0 });
+  });
+
+  it('a slow stream: a frame ≥ 1 s after the last checkpoint is a checkpoint too', () => {
+    const origin = Identity.generate();
+    let now = 0;
+    const chain = frameChainer(origin.seed(), `${origin.address}:slow`, () => now);
+    const marks = [0, 300, 700, 1000, 1100, 2500, 2600].map((t) => {
+      now = t;
+      return chain(1_700_000_000_000 + t, Buffer.from('{}')).checkpoint ? t : -1;
+    });
+    expect(marks).toEqual([0, -1, -1, 1000, -1, 2500, -1]);
+    expect(CHECKPOINT_FRAMES).toBe(10);
   });
 });
+
+type Chained = { seq: number; ts: number; payload: Uint8Array; chain: ChainFields };
+
+/** `n` frames of one origin's chained stream (its clock standing still: a checkpoint every 10th). */
+function chainedFrames(n: number): { id: string; frames: Chained[] } {
+  const origin = Identity.generate();
+  const id = `${origin.address}:wx`;
+  const chain = frameChainer(origin.seed(), id, () => 0);
+  const frames = Array.from({ length: n }, (_, i) => {
+    const ts = 1_700_000_000_000 + i * 100;
+    const payload = Buffer.from(`{"n":${i}}`);
+    return { seq: i, ts, payload, chain: chain(ts, payload) };
+  });
+  return { id, frames };
+}
+
+/** A buyer's check of `frames` as one session delivers them (numbered 0, 1, … by the last hop). */
+function run(
+  id: string,
+  frames: { ts: number; payload: Uint8Array; chain?: ChainFields }[],
+): { problem: string | null; at?: number; checkpoints: number } {
+  const v = new ChainVerifier(id);
+  for (let i = 0; i < frames.length; i++) {
+    const p = v.check({ ...frames[i]!, seq: i });
+    if (p) return { problem: p, at: i, checkpoints: v.checkpoints };
+  }
+  return { problem: null, checkpoints: v.checkpoints };
+}
+
+function flip(b: Uint8Array): Uint8Array {
+  const c = Uint8Array.from(b);
+  c[c.length - 1]! ^= 1;
+  return c;
+}

@@ -8,9 +8,12 @@
 //   CONTROL UTF-8 JSON validated by ControlSchema (ticket, welcome, stats, error, end, and the
 //           payment vouchers: voucher (buyer → seller), voucher-ack and settled (seller → buyer),
 //           and uplink notices (seller → buyer: buyer messages refused, and why))
-//   SDATA   seq u64 ‖ source ts u64 ‖ origin's Ed25519 signature (64) ‖ payload    (seller → buyer)
-//           a stream that may be rebroadcast: the origin signs each frame, every hop passes the
-//           signature on, and a rebroadcast's buyer checks it (market/mesh.ts, docs/mesh.md)
+//   SDATA   seq u64 ‖ source ts u64 ‖ flag u8 ‖ [h_{i-1} (32) ‖ origin's Ed25519 signature (64)
+//           if flag = 1] ‖ payload                                    (seller → buyer)
+//           a stream that may be rebroadcast: the origin hash-chains its frames and signs the
+//           chain at checkpoints (flag 1: the first frame, then every 10th or ≥ 1 s later); every
+//           hop passes the chain fields on unchanged and a rebroadcast's buyer checks the chain
+//           (market/mesh.ts, docs/mesh.md "Tampering")
 //   UPLINK  payload                                                   (buyer → seller, ≤ MAX_UPLINK_BYTES)
 //           bytes for the seller's source (device, stdin, MQTT topic) when the listing accepts
 //           them (sources/uplink.ts); refused ones are answered with CONTROL uplink, at most 1/s
@@ -35,9 +38,25 @@ export const KIND_PING = 2;
 export const KIND_PONG = 3;
 export const KIND_CONTROL = 4;
 export const KIND_UPLINK = 5;
-/** DATA signed by the stream's origin: seq u64 ‖ ts u64 ‖ Ed25519 signature (64) ‖ payload (docs/mesh.md). */
+/** DATA hash-chained by the stream's origin: seq u64 ‖ ts u64 ‖ flag u8 ‖ [prev (32) ‖ sig (64)] ‖
+ *  payload (docs/mesh.md "Tampering"). */
 export const KIND_SDATA = 6;
 export const SIG_BYTES = 64;
+/** A checkpoint's chain hash before its frame (SHA-256). */
+export const CHAIN_HASH_BYTES = 32;
+/** SDATA flag: 0 = a chained frame, 1 = a checkpoint (prev ‖ sig follow). */
+export const SDATA_PLAIN = 0;
+export const SDATA_CHECKPOINT = 1;
+const CHECKPOINT_BYTES = CHAIN_HASH_BYTES + SIG_BYTES;
+
+/**
+ * The origin's chain fields of a frame of a stream that may be rebroadcast (KIND_SDATA): every
+ * frame is a link of the origin's hash chain; a checkpoint also carries the chain hash before it
+ * (`prev`) and the origin's signature of the chain hash after it (market/mesh.ts).
+ */
+export interface ChainFields {
+  checkpoint?: { prev: Uint8Array; sig: Uint8Array };
+}
 /** Largest uplink message: it must fit a buyer frame. */
 export const MAX_UPLINK_BYTES = MAX_BUYER_FRAME_BYTES - 5;
 
@@ -90,6 +109,9 @@ export const WelcomeSchema = z
     nextSeq: z.number().int().min(0),
     /** Frames the buyer asked for that were no longer in the replay buffer. */
     missed: z.number().int().min(0),
+    /** Seq of the first frame sent live: the ones before it are replayed (a resume, or a chained
+     *  stream's start at its newest checkpoint: hub.ts), older than their timestamps say. */
+    liveSeq: z.number().int().min(0).optional(),
     /** Unix ms until which the seller streams without a further payment (incl. grace). */
     paidUntil: z.number().int().min(0),
     /** Unix ms at which period 0 of this purchase starts (its paid time counts from there): later
@@ -190,7 +212,7 @@ export const ControlSchema = z.discriminatedUnion('t', [
 export type Control = z.infer<typeof ControlSchema>;
 
 export type Frame =
-  | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array; sig?: Uint8Array }
+  | { kind: typeof KIND_DATA; seq: number; ts: number; payload: Uint8Array; chain?: ChainFields }
   | { kind: typeof KIND_PING; ts: number }
   | { kind: typeof KIND_PONG; ts: number }
   | { kind: typeof KIND_CONTROL; control: Control }
@@ -208,9 +230,9 @@ function getU64(view: DataView, off: number): number {
   return hi * TWO32 + view.getUint32(off + 4);
 }
 
-/** One DATA frame, encoded once and shared by every subscriber of a hub. */
-export function encodeData(seq: number, ts: number, payload: Uint8Array, sig?: Uint8Array): Uint8Array {
-  if (sig) return encodeSignedData(seq, ts, payload, sig);
+/** One DATA frame, encoded once and shared by every subscriber of a hub; with `chain`, an SDATA frame. */
+export function encodeData(seq: number, ts: number, payload: Uint8Array, chain?: ChainFields): Uint8Array {
+  if (chain) return encodeChainedData(seq, ts, payload, chain);
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new FrameError('frame-too-large', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   }
@@ -225,23 +247,30 @@ export function encodeData(seq: number, ts: number, payload: Uint8Array, sig?: U
   return out;
 }
 
-/** A DATA frame with the origin's signature (KIND_SDATA). */
-function encodeSignedData(seq: number, ts: number, payload: Uint8Array, sig: Uint8Array): Uint8Array {
-  if (sig.length !== SIG_BYTES) throw new FrameError('bad-frame', `a frame signature has ${SIG_BYTES} bytes`);
-  if (payload.length > MAX_PAYLOAD_BYTES - SIG_BYTES) {
+/** A DATA frame with the origin's chain fields (KIND_SDATA). */
+function encodeChainedData(seq: number, ts: number, payload: Uint8Array, chain: ChainFields): Uint8Array {
+  const cp = chain.checkpoint;
+  if (cp && (cp.prev.length !== CHAIN_HASH_BYTES || cp.sig.length !== SIG_BYTES))
     throw new FrameError(
-      'frame-too-large',
-      `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES - SIG_BYTES}`,
+      'bad-frame',
+      `a checkpoint carries a ${CHAIN_HASH_BYTES}-byte chain hash and a ${SIG_BYTES}-byte signature`,
     );
+  const extra = 1 + (cp ? CHECKPOINT_BYTES : 0);
+  if (payload.length > MAX_PAYLOAD_BYTES - extra) {
+    throw new FrameError('frame-too-large', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES - extra}`);
   }
-  const out = Buffer.allocUnsafe(4 + 1 + 16 + SIG_BYTES + payload.length);
+  const out = Buffer.allocUnsafe(4 + 1 + 16 + extra + payload.length);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(0, 1 + 16 + SIG_BYTES + payload.length);
+  view.setUint32(0, 1 + 16 + extra + payload.length);
   out[4] = KIND_SDATA;
   putU64(view, 5, seq);
   putU64(view, 13, ts);
-  out.set(sig, 21);
-  out.set(payload, 21 + SIG_BYTES);
+  out[21] = cp ? SDATA_CHECKPOINT : SDATA_PLAIN;
+  if (cp) {
+    out.set(cp.prev, 22);
+    out.set(cp.sig, 22 + CHAIN_HASH_BYTES);
+  }
+  out.set(payload, 21 + extra);
   return out;
 }
 
@@ -286,15 +315,28 @@ function decodeBody(body: Uint8Array): Frame {
     case KIND_DATA:
       if (body.length < 17) throw new FrameError('bad-frame', 'DATA frame shorter than its header');
       return { kind, seq: getU64(view, 1), ts: getU64(view, 9), payload: body.subarray(17) };
-    case KIND_SDATA:
-      if (body.length < 17 + SIG_BYTES) throw new FrameError('bad-frame', 'signed DATA frame shorter than its header');
+    case KIND_SDATA: {
+      if (body.length < 18) throw new FrameError('bad-frame', 'chained DATA frame shorter than its header');
+      const flag = body[17];
+      const seq = getU64(view, 1);
+      const ts = getU64(view, 9);
+      if (flag === SDATA_PLAIN) return { kind: KIND_DATA, seq, ts, chain: {}, payload: body.subarray(18) };
+      if (flag !== SDATA_CHECKPOINT) throw new FrameError('bad-frame', `chained DATA frame with unknown flag ${flag}`);
+      if (body.length < 18 + CHECKPOINT_BYTES)
+        throw new FrameError('bad-frame', 'chained DATA checkpoint shorter than its chain hash and signature');
       return {
         kind: KIND_DATA,
-        seq: getU64(view, 1),
-        ts: getU64(view, 9),
-        sig: body.subarray(17, 17 + SIG_BYTES),
-        payload: body.subarray(17 + SIG_BYTES),
+        seq,
+        ts,
+        chain: {
+          checkpoint: {
+            prev: body.subarray(18, 18 + CHAIN_HASH_BYTES),
+            sig: body.subarray(18 + CHAIN_HASH_BYTES, 18 + CHECKPOINT_BYTES),
+          },
+        },
+        payload: body.subarray(18 + CHECKPOINT_BYTES),
       };
+    }
     case KIND_PING:
     case KIND_PONG:
       if (body.length !== 9) throw new FrameError('bad-frame', 'PING/PONG frame must hold 8 bytes');

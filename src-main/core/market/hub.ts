@@ -4,15 +4,22 @@
 // subscriber. Each subscriber has its own bounded queue (frames and bytes): when a buyer reads
 // too slowly its OLDEST queued frames are dropped and counted — it never slows the hub or the
 // other buyers. A short replay buffer lets a reconnecting buyer resume from its last seq.
+//
+// A chained stream (one that may be rebroadcast: its frames carry the origin's hash chain,
+// docs/mesh.md "Tampering") has one more rule: a buyer can check the chain only from a checkpoint
+// on, so every subscriber starts at one (the newest still in the replay buffer: up to 9 recent
+// frames at once, then live ones), and whenever frames are lost — a slow subscriber's dropped
+// frames, a rebroadcast's own incoming gap (chainGap) — the frames after the loss wait for the next
+// checkpoint: an honest hop never looks like a tamperer.
 import { EventEmitter } from 'node:events';
-import { encodeData, type Framing } from './frames';
+import { encodeData, type ChainFields, type Framing } from './frames';
 
 export interface HubFrame {
   seq: number;
   ts: number;
   payload: Uint8Array;
-  /** The origin's signature of the frame (a stream that may be rebroadcast; docs/mesh.md). */
-  sig?: Uint8Array;
+  /** The origin's hash-chain fields (a stream that may be rebroadcast; docs/mesh.md). */
+  chain?: ChainFields;
   /** The encoded DATA frame (length prefix included), shared by all subscribers. */
   wire: Uint8Array;
 }
@@ -25,7 +32,8 @@ export interface HubOptions {
 }
 
 export interface SubscriberOptions {
-  /** Resume after this seq if it is still in the replay buffer (-1/undefined = live only). */
+  /** Resume after this seq if it is still in the replay buffer (-1/undefined = live only; a
+   *  chained stream: from the checkpoint at or before it, or the first one after). */
   lastSeq?: number;
   maxQueueFrames?: number;
   maxQueueBytes?: number;
@@ -39,6 +47,8 @@ export class Subscriber {
   #head = 0;
   #wake: (() => void) | null = null;
   #closed = false;
+  /** Chained frames lost: the next ones are dropped until a checkpoint comes. */
+  #resync = false;
 
   constructor(
     readonly hub: StreamHub,
@@ -54,23 +64,40 @@ export class Subscriber {
     return this.queue.length - this.#head;
   }
 
-  /** Called by the hub: enqueue, dropping the oldest frames beyond the bounds. */
+  /** Waiting for a checkpoint (chained frames were lost before). */
+  get resyncing(): boolean {
+    return this.#resync;
+  }
+
+  /** Called by the hub: enqueue, dropping the oldest frames beyond the bounds (a chained stream:
+   *  and the frames after them up to the next checkpoint). */
   offer(f: HubFrame): void {
     if (this.#closed) return;
+    if (this.#resync && f.chain && !f.chain.checkpoint) {
+      this.dropped++;
+      return;
+    }
+    this.#resync = false;
     this.queue.push(f);
     this.queuedBytes += f.wire.length;
+    let lost = false;
     while (this.length > 1 && (this.length > this.maxFrames || this.queuedBytes > this.maxBytes)) {
-      const old = this.queue[this.#head]!;
-      this.#head++;
-      this.queuedBytes -= old.wire.length;
-      this.dropped++;
+      this.#dropHead();
+      lost = true;
     }
+    if (lost) this.#skipToCheckpoint();
     this.#compact();
     const w = this.#wake;
     if (w) {
       this.#wake = null;
       w();
     }
+  }
+
+  /** Start waiting for a checkpoint (a chained stream whose replay buffer holds none to start at). */
+  resync(): void {
+    this.#resync = true;
+    this.#skipToCheckpoint();
   }
 
   /** Queue replayed frames without applying the bounds (a resume gets all it asked for). */
@@ -110,6 +137,27 @@ export class Subscriber {
     w?.();
   }
 
+  #dropHead(): void {
+    const old = this.queue[this.#head]!;
+    this.#head++;
+    this.queuedBytes -= old.wire.length;
+    this.dropped++;
+  }
+
+  /** After lost frames of a chained stream: drop queued frames up to the next checkpoint (none
+   *  queued: the next offered ones until it comes). */
+  #skipToCheckpoint(): void {
+    for (;;) {
+      const f = this.queue[this.#head];
+      if (!f) {
+        this.#resync = true;
+        return;
+      }
+      if (!f.chain || f.chain.checkpoint) return;
+      this.#dropHead();
+    }
+  }
+
   #compact(): void {
     if (this.#head > 1024 && this.#head * 2 > this.queue.length) {
       this.queue.splice(0, this.#head);
@@ -126,12 +174,18 @@ export interface HubEvents {
 export class StreamHub extends EventEmitter<HubEvents> {
   /** The framing of a hub fed by a purchase (a rebroadcast): its origin's (frames.ts). */
   framing: Framing | undefined = undefined;
-  /** An origin whose stream may be rebroadcast signs each frame (market/mesh.ts frameSigner). */
-  signer: ((ts: number, payload: Uint8Array) => Uint8Array) | undefined = undefined;
+  /** An origin whose stream may be rebroadcast hash-chains its frames (market/mesh.ts frameChainer). */
+  chainer: ((ts: number, payload: Uint8Array) => ChainFields) | undefined = undefined;
   readonly subscribers = new Set<Subscriber>();
   #nextSeq = 0;
   #replay: HubFrame[] = [];
   #replayBytes = 0;
+  /** The stream's frames carry the origin's chain (seen on the last frame published). */
+  #chained = false;
+  /** Chained frames were lost before the next one (a fresh hub, chainGap): hold them back until a checkpoint. */
+  #chainBroken = true;
+  /** Chained frames held back so (they take a seq each: subscribers see the gap). */
+  chainSkipped = 0;
   readonly replayFrames: number;
   readonly replayBytesMax: number;
   framesIn = 0;
@@ -159,11 +213,23 @@ export class StreamHub extends EventEmitter<HubEvents> {
     if (seq > this.#nextSeq) this.#nextSeq = seq;
   }
 
-  /** Publish a frame; `sig` is the origin's signature a rebroadcast passes on (else the hub's signer's). */
-  publish(payload: Uint8Array, ts = Date.now(), sig?: Uint8Array): HubFrame {
+  /**
+   * Publish a frame; `chain` is the origin's chain fields a rebroadcast passes on unchanged (else
+   * the hub's chainer's). null: a chained frame held back after lost frames, waiting for a
+   * checkpoint (its seq is used up, so every subscriber sees the gap).
+   */
+  publish(payload: Uint8Array, ts = Date.now(), chain?: ChainFields): HubFrame | null {
     const seq = this.#nextSeq++;
-    const s = sig ?? this.signer?.(ts, payload);
-    const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload, s), ...(s ? { sig: s } : {}) };
+    const c = chain ?? this.chainer?.(ts, payload);
+    this.#chained = c !== undefined;
+    if (c) {
+      if (c.checkpoint) this.#chainBroken = false;
+      else if (this.#chainBroken) {
+        this.chainSkipped++;
+        return null;
+      }
+    }
+    const f: HubFrame = { seq, ts, payload, wire: encodeData(seq, ts, payload, c), ...(c ? { chain: c } : {}) };
     this.framesIn++;
     this.bytesIn += payload.length;
     this.wireBytesIn += f.wire.length;
@@ -186,16 +252,33 @@ export class StreamHub extends EventEmitter<HubEvents> {
     return n > 0 ? this.#replay.slice(-n) : [];
   }
 
+  /** A rebroadcast's own incoming stream lost frames: the chain breaks here for its buyers, so the
+   *  next chained frames are held back until a checkpoint. */
+  chainGap(): void {
+    this.#chainBroken = true;
+  }
+
   /**
    * New subscriber. With lastSeq, frames after it still in the replay buffer are queued first;
-   * `missed` counts those that were no longer there.
+   * `missed` counts those that were no longer there. A chained stream starts at a checkpoint: the
+   * one at or before where the subscriber asks to start (live: the newest), else the first after
+   * (frames were lost), else the next one published.
    */
-  subscribe(opts: SubscriberOptions = {}): { sub: Subscriber; nextSeq: number; missed: number } {
+  subscribe(opts: SubscriberOptions = {}): { sub: Subscriber; nextSeq: number; missed: number; liveSeq: number } {
     const sub = new Subscriber(this, opts.maxQueueFrames ?? 256, opts.maxQueueBytes ?? 4 * 1024 * 1024 + 64);
     let nextSeq = this.#nextSeq;
     let missed = 0;
     const last = opts.lastSeq ?? -1;
-    if (last >= 0 && last + 1 < this.#nextSeq) {
+    if (this.#chained) {
+      const from = last >= 0 ? last + 1 : this.#nextSeq;
+      const at = this.#checkpointAt(from);
+      if (at >= 0) {
+        const frames = this.#replay.slice(at);
+        sub.preload(frames);
+        nextSeq = frames[0]!.seq;
+      } else sub.resync();
+      if (last >= 0) missed = Math.max(0, (at >= 0 ? nextSeq : this.#nextSeq) - from);
+    } else if (last >= 0 && last + 1 < this.#nextSeq) {
       const from = last + 1;
       const oldest = this.#replay[0]?.seq ?? this.#nextSeq;
       missed = Math.max(0, oldest - from);
@@ -204,7 +287,20 @@ export class StreamHub extends EventEmitter<HubEvents> {
     }
     this.subscribers.add(sub);
     this.emit('subscribers', this.subscribers.size);
-    return { sub, nextSeq, missed };
+    return { sub, nextSeq, missed, liveSeq: this.#nextSeq };
+  }
+
+  /** Index in the replay buffer of the newest checkpoint with seq ≤ from, else of the oldest one
+   *  (all are after from); -1: none. */
+  #checkpointAt(from: number): number {
+    let at = -1;
+    for (let i = this.#replay.length - 1; i >= 0; i--) {
+      const f = this.#replay[i]!;
+      if (!f.chain?.checkpoint) continue;
+      at = i;
+      if (f.seq <= from) break;
+    }
+    return at;
   }
 
   unsubscribe(sub: Subscriber): void {

@@ -11,7 +11,7 @@ import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig }
 import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
-import { frameSigner } from './mesh';
+import { frameChainer } from './mesh';
 import { publicAddrs } from './preview';
 import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
 import {
@@ -238,10 +238,10 @@ export class OfferBook {
     const l = this.live.get(streamId);
     if (!l) return null;
     const sup = l.supervisor;
+    // a rebroadcast (purchase source) stays 'checking' — not listed — until its first frame comes
+    // (fed()): a rebroadcaster whose own purchase is refused or never streams sells nothing
+    if (!sup) return null;
     try {
-      // a rebroadcast (purchase source) has no supervisor: nothing to check, but it must still
-      // leave 'checking' (publish() skips a stream being checked: it was never listed)
-      if (!sup) return null;
       if (!sup.health.healthy) return sup.health.lastError ?? 'the source did not start';
       return await new Promise<string | null>((resolve) => {
         const done = (v: string | null) => {
@@ -276,7 +276,7 @@ export class OfferBook {
    * and a health change republishes — which must find nothing to publish), let a listing refresh
    * already on its way land, then delist and end its sales.
    */
-  async remove(streamId: string): Promise<void> {
+  async remove(streamId: string, reason = 'seller stopped selling'): Promise<void> {
     const l = this.live.get(streamId);
     if (!l && !this.ctx.listings.offer(streamId))
       throw new MarketError('unknown-stream', `no stream '${streamId}' for sale`);
@@ -286,14 +286,52 @@ export class OfferBook {
       l.hub.close();
     }
     await this.#publishing.get(streamId)?.catch(() => undefined);
-    await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
-    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.onRemoved(s.id, 'seller stopped selling');
+    // a stream never listed (a rebroadcast whose data never flowed) has nothing to delist
+    if (!l?.checking)
+      await this.#delist(streamId).catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'delist failed'));
+    for (const s of this.ctx.trades.sales({ active: true, streamId })) this.onRemoved(s.id, reason);
     this.ctx.listings.deleteOffer(streamId);
   }
 
   /** The hub of a stream (rebroadcast feeds it from a purchase). */
   hub(streamId: string): StreamHub | undefined {
     return this.live.get(streamId)?.hub;
+  }
+
+  /**
+   * A frame from purchase `purchaseId` reached its rebroadcasts' hubs: a rebroadcast not listed yet
+   * (its data did not flow before) is listed now.
+   */
+  fed(purchaseId: string): void {
+    for (const l of this.live.values()) {
+      const s = l.offer.source as SourceConfig;
+      if (!l.checking || s.kind !== 'purchase' || s.purchaseId !== purchaseId) continue;
+      l.checking = false;
+      void this.publish(l.offer.streamId).catch((e) =>
+        this.ctx.log.warn({ err: (e as Error).message, streamId: l.offer.streamId }, 'could not list the rebroadcast'),
+      );
+    }
+  }
+
+  /** Stream ids of the rebroadcasts fed by this purchase. */
+  fedBy(purchaseId: string): string[] {
+    return [...this.live.values()]
+      .filter((l) => {
+        const s = l.offer.source as SourceConfig;
+        return s.kind === 'purchase' && s.purchaseId === purchaseId;
+      })
+      .map((l) => l.offer.streamId);
+  }
+
+  /**
+   * A rebroadcast's own purchase moved to another source (its failover): the new purchase feeds
+   * the hub, and the listing names the new chain (upstream, hops) at its next publish.
+   */
+  refeed(streamId: string, f: { purchaseId: string; upstream: string | null; hops: number }): void {
+    const l = this.live.get(streamId);
+    if (!l) return;
+    this.ctx.listings.setOfferFeed(streamId, f);
+    l.offer = this.ctx.listings.offer(streamId) ?? l.offer;
   }
 
   /** Rebroadcast offers fed by this purchase. */
@@ -489,10 +527,10 @@ export class OfferBook {
 
   async #startOffer(offer: OfferRow, check = false): Promise<void> {
     const hub = new StreamHub(offer.streamId);
-    // a stream that may be rebroadcast: its origin signs each frame, so the buyers of a rebroadcast
-    // can tell an altered frame (mesh.ts, docs/mesh.md)
+    // a stream that may be rebroadcast: its origin hash-chains its frames and signs checkpoints, so
+    // the buyers of a rebroadcast can tell an altered, dropped or reordered frame (mesh.ts, docs/mesh.md)
     if (!offer.origin && offer.priceRelay !== null)
-      hub.signer = frameSigner(this.ctx.identity.seed(), listingId(this.ctx.identity.address, offer.streamId));
+      hub.chainer = frameChainer(this.ctx.identity.seed(), listingId(this.ctx.identity.address, offer.streamId));
     // next_seq is saved every SEQ_SAVE_EVERY frames (exactly on a clean stop): after a crash it may lag
     // by up to that much, so continue beyond it — seq must never go back for a resuming buyer
     hub.setNextSeq(offer.nextSeq + SEQ_SAVE_EVERY);

@@ -37,6 +37,12 @@ export interface Run {
   stallTimer?: NodeJS.Timeout | null;
   /** Gaps between the last frames received (ms), for the stall watchdog's limit. */
   gaps?: number[];
+  /** The newest seq this run received (a chained stream's session starts at a checkpoint: the
+   *  frames up to here that come again are skipped). */
+  seenSeq?: number;
+  /** The seq of the last frame this run handed on (rebroadcast hubs, UI): a frame that does not
+   *  follow it breaks a rebroadcast's chain (hub.ts chainGap). */
+  handedSeq?: number;
 }
 
 /** What the payment scheduler and the stream keeper ask of the purchase state machine (BuyerSide). */

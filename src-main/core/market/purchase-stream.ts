@@ -10,14 +10,14 @@ import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
-import { MAX_UPLINK_BYTES, type Framing } from './frames';
+import { MAX_UPLINK_BYTES, type ChainFields, type Framing } from './frames';
 import { RawOutputs, parseRawSinks } from './sinks/raw';
 import type { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
-import { frameVerifier } from './mesh';
+import { ChainVerifier } from './mesh';
 
 /** A rebroadcast purchase whose stream dropped fails over at once (a rebroadcaster that went away
  *  rarely comes back within the 10 s its buyers may wait; docs/mesh.md "Faults"). */
@@ -26,9 +26,16 @@ const FAILOVER_AFTER_RECONNECTS = 0;
 /** Where the frames of a purchase go besides its own sinks (rebroadcast hubs, UI events). */
 export type FrameListener = (
   purchaseId: string,
-  f: { seq: number; ts: number; payload: Uint8Array; sig?: Uint8Array },
+  f: { seq: number; ts: number; payload: Uint8Array; chain?: ChainFields },
   /** The stream's framing (a rebroadcast passes it on: docs/streams.md). */
-  framing?: Framing,
+  framing: Framing | undefined,
+  o: {
+    /** Frames were lost before this one (or it is the first this run hands on): a rebroadcast's
+     *  chain of origin frames breaks here (hub.ts chainGap). */
+    gap: boolean;
+    /** Sent from the seller's replay buffer, not live (welcome.liveSeq): its latency says nothing. */
+    replayed: boolean;
+  },
 ) => void;
 
 /**
@@ -213,29 +220,40 @@ export class PurchaseStreams {
     const framing = session.welcome.framing ?? 'lines';
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
-    // a rebroadcast: every frame must carry its origin's signature (mesh.ts); an altered one is
-    // dropped before any sink sees it, and the purchase moves to another source
+    // a rebroadcast: its frames must carry its origin's hash chain, checked from the session's
+    // first frame (a checkpoint) on (mesh.ts ChainVerifier). A frame goes to the sinks at once;
+    // a break shows at the next checkpoint (≤ 10 frames or ~1 s later): nothing more from this
+    // stream reaches a sink, and the purchase moves to another source
     const listing = this.ctx.listings.get(p.listingId);
-    const verify = listing?.origin ? frameVerifier(listing.origin) : null;
+    const chain = listing?.origin ? new ChainVerifier(listing.origin) : null;
+    const liveSeq = session.welcome.liveSeq ?? 0;
     session.on('frame', (f) => {
-      if (verify && !verify(f)) {
+      const problem = chain?.check(f);
+      if (problem) {
         if (run.stopping) return;
         run.stopping = true; // nothing more from this stream reaches a sink
-        const why = f.sig
-          ? `frame #${f.seq} from the rebroadcaster does not match the origin's signature: altered`
-          : `frame #${f.seq} from the rebroadcaster carries no origin signature`;
+        const why =
+          problem === 'broken'
+            ? `frame #${f.seq} from the rebroadcaster does not match the origin's signature: altered, dropped or reordered`
+            : `frame #${f.seq} from the rebroadcaster carries no origin signature`;
         this.ctx.log.warn({ id: run.id, seller: p.seller, seq: f.seq }, why);
         return void this.control.failover(run, why);
       }
       const at = Date.now();
-      if (verify && run.dataAt !== null) noteGap(run, at - run.dataAt);
-      run.lastFrameAt = run.dataAt = at;
+      run.lastFrameAt = at;
+      // a chained stream's session starts at a checkpoint: up to 9 frames this run had before may come again
+      if (run.seenSeq !== undefined && f.seq <= run.seenSeq) return;
+      run.seenSeq = f.seq;
+      if (chain && run.dataAt !== null) noteGap(run, at - run.dataAt);
+      run.dataAt = at;
       run.outputs?.write(f, framing);
       if (f.seq <= have) return; // fetched again for the raw file only
       run.frames++;
       run.file?.write(f);
       this.endpoint?.publish(run.id, f);
-      this.onFrame(run.id, f, framing);
+      const gap = run.handedSeq === undefined || f.seq !== run.handedSeq + 1;
+      run.handedSeq = f.seq;
+      this.onFrame(run.id, f, framing, { gap, replayed: f.seq < liveSeq });
     });
     session.on('settled', (st) =>
       this.tasks.run('booking a settlement', async () =>
@@ -263,7 +281,7 @@ export class PurchaseStreams {
       }
       this.#retry(run, `stream lost: ${e.message}`);
     });
-    if (verify) this.#watchStall(run, p);
+    if (chain) this.#watchStall(run, p);
     const cur = this.ctx.trades.purchase(run.id)!;
     let startedAt = cur.startedAt;
     let opened = 'stream open';

@@ -15,6 +15,7 @@ import {
   encodeControl,
   encodePing,
   encodeUplink,
+  type ChainFields,
   type UplinkNotice,
   type Settled,
   type VoucherAck,
@@ -27,8 +28,8 @@ export interface ReceivedFrame {
   seq: number;
   ts: number;
   payload: Uint8Array;
-  /** The origin's signature (signed streams: docs/mesh.md). */
-  sig?: Uint8Array;
+  /** The origin's hash-chain fields (a stream that may be rebroadcast: docs/mesh.md "Tampering"). */
+  chain?: ChainFields;
 }
 
 export interface SessionEnd {

@@ -269,7 +269,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
   }
 
   #open(stream: Stream, connection: Connection, ticket: Ticket, grant: StreamGrant): Session {
-    const { sub, nextSeq, missed } = grant.hub.subscribe({
+    const { sub, nextSeq, missed, liveSeq } = grant.hub.subscribe({
       lastSeq: ticket.lastSeq,
       maxQueueFrames: this.opts.maxQueueFrames,
       maxQueueBytes: this.opts.maxQueueBytes,
@@ -308,6 +308,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         streamId: ticket.streamId,
         nextSeq,
         missed,
+        liveSeq,
         paidUntil: Math.max(0, Math.floor(grant.deadline())),
         ...(grant.startsAt !== undefined ? { startsAt: Math.floor(grant.startsAt) } : {}),
         keepAliveMs: this.keepAliveMs,

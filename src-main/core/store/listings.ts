@@ -324,6 +324,13 @@ export class ListingStore {
   }
 
   /** The schema hint inferred from a stream's first frames (kept: the listing stays stable). */
+  /** A rebroadcast fed by another purchase (its upstream failed over): its source and chain. */
+  setOfferFeed(streamId: string, f: { purchaseId: string; upstream: string | null; hops: number }): void {
+    this.db
+      .prepare(`UPDATE offers SET source = ?, upstream = ?, hops = ?, updated_at = ? WHERE stream_id = ?`)
+      .run(JSON.stringify({ kind: 'purchase', purchaseId: f.purchaseId }), f.upstream, f.hops, now(), streamId);
+  }
+
   setOfferSchema(streamId: string, hint: string): void {
     this.db.prepare(`UPDATE offers SET schema_hint = ? WHERE stream_id = ?`).run(hint, streamId);
   }

@@ -172,6 +172,11 @@ const handlers: Record<string, Handler> = {
     h.upstream = p.seller;
     return p.id;
   },
+  /** Node `i` sees every listing of `ids` live and healthy (e.g. the origin, its rebroadcasts). */
+  seen: async (a: { i: number; ids: string[]; ms: number }) => {
+    for (const id of a.ids) await waitListing(hosted[a.i]!, id, a.ms);
+    return true;
+  },
   /** How many hosted nodes have their first frame. */
   progress: async () => hosted.filter((h) => h.tFirst !== null).length,
   /** Start of the measurement window: upload counters from now. */
