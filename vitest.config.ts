@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 // Nodes started by these tests (and the processes they spawn) never ask the machine's real router
 // for a port mapping: NAT-PMP and UPnP would leave loopback. The NAT lab tests it against its own.
 const NO_ROUTER = { AXON_PORT_MAPPING: 'off' };
+// Removes the temp dirs a test file made (tests/helpers/cli.ts tempDir) after the file.
+const SETUP = './tests/helpers/setup.ts';
 
 export default defineConfig({
   test: {
@@ -18,6 +20,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: ['tests/unit/**/*.test.ts'],
+          setupFiles: [SETUP],
           env: NO_ROUTER,
           testTimeout: 30_000,
           pool: 'forks',
@@ -28,6 +31,7 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 0 },
           include: ['tests/integration/**/*.test.ts'],
+          setupFiles: [SETUP],
           env: NO_ROUTER,
           testTimeout: 120_000,
           hookTimeout: 120_000,

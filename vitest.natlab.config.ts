@@ -8,6 +8,7 @@ export default defineConfig({
     name: 'natlab',
     sequence: { groupOrder: 1 },
     include: ['tests/natlab/**/*.test.ts'],
+    setupFiles: ['./tests/helpers/setup.ts'], // removes the temp dirs a file made with tempDir
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 180_000,

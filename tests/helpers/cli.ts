@@ -1,6 +1,6 @@
 // Run the real `axon` command (bin/axon.mjs under the pinned Node 22) in a child process.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,8 +9,21 @@ export const ROOT = resolve(__dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
 export const AXON = join(ROOT, 'bin', 'axon.mjs');
 
+const created: string[] = [];
+
+/**
+ * A new dir under the OS temp dir. Every dir made here is removed after the test file
+ * (`removeTempDirs`, run by tests/helpers/setup.ts after each file).
+ */
 export function tempDir(prefix = 'axon-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every dir `tempDir` made so far in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A new data dir whose settings.json holds `settings`. */

@@ -4,23 +4,19 @@
 // rotated at its size bound, and the user's own calls are answered throughout
 // (docs/security.md, "Logs" and "Bridge").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { startLocalLedger, type LocalLedger } from '../../src-main/local-ledger/index';
 import { Identity } from '../../src-main/core/identity/identity';
 import type { Serving } from '../../src-main/cli/commands/serve';
 import { serveWithUi } from '../helpers/serve';
+import { tempDir } from '../helpers/cli';
 import { createLogger, LOG_FILE_MAX_BYTES, LOG_FILES_KEPT, LOG_LINES_PER_SEC } from '../../src-main/core/log';
 import type { ApiResult } from '../../src-shared/contract/api';
 
-const dirs: string[] = [];
-const tmp = (p: string): string => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+// removed after the file (tests/helpers/setup.ts), after every describe's own afterAll
+const tmp = tempDir;
 
 /** status + body of a raw HTTP request (never throws on a refusal; a reset is 'reset'). */
 function raw(port: number, path: string, method = 'GET', body?: Buffer): Promise<number | 'reset'> {
@@ -59,7 +55,6 @@ describe('bridge and log under a flood', () => {
   afterAll(async () => {
     await s?.close();
     await ledger?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('logs refused requests at a bounded rate, with a summary of what it left out, and no token from a query string', async () => {

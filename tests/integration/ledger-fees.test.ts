@@ -35,14 +35,9 @@ import {
   setComputeUnitLimitInstruction,
   setComputeUnitPriceInstruction,
 } from '../../src-main/core/ledger/transactions';
-import {
-  checkVoucher,
-  createNonceAccount,
-  readNonce,
-  signVoucher,
-  submitAndConfirm,
-  voucherInstructions,
-} from '../../src-main/core/ledger/nonce';
+import { createNonceAccount, readNonce } from '../../src-main/core/ledger/nonce';
+import { submitAndConfirm } from '../../src-main/core/ledger/send';
+import { checkVoucher, signVoucher, voucherInstructions } from '../../src-main/core/ledger/voucher-tx';
 import { sendInstructions, stop, tempDir, testClient, type TestClient } from './ledger-helpers';
 
 let tmp: ReturnType<typeof tempDir>;

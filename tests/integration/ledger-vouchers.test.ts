@@ -3,16 +3,9 @@
 // and a settlement that fails once the buyer advanced its nonce or emptied its account.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
-import {
-  checkVoucher,
-  closeNonceAccount,
-  createNonceAccount,
-  readNonce,
-  signVoucher,
-  submitAndConfirm,
-  TxFailedError,
-  type VoucherExpectation,
-} from '../../src-main/core/ledger/nonce';
+import { closeNonceAccount, createNonceAccount, readNonce } from '../../src-main/core/ledger/nonce';
+import { submitAndConfirm, TxFailedError } from '../../src-main/core/ledger/send';
+import { checkVoucher, signVoucher, type VoucherExpectation } from '../../src-main/core/ledger/voucher-tx';
 import { getAdvanceNonceAccountInstruction } from '@solana-program/system';
 import { SOL, airdrop, startTestLedger, type TestLedger } from './local-ledger-helpers';
 import {

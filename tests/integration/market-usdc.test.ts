@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSigner, type Address } from '@solana/kit';
 import { transferInstructions } from '../../src-main/core/ledger/assets';
-import { sendInstructions } from '../../src-main/core/ledger/nonce';
+import { sendInstructions } from '../../src-main/core/ledger/send';
 import type { AxonNode } from '../../src-main/core/node';
 import type { Asset } from '../../src-main/core/ledger/assets';
 import { expiresIn, newNonce } from '../../src-main/core/ledger/messages';

@@ -2,7 +2,7 @@
 // over TCP, MAVLink v2 over UDP generated with node-mavlink), a buyer node on loopback buys it on
 // the real local ledger, and the buyer's raw outputs (a TCP port, a UDP forwarder, a raw file)
 // hand on exactly the bytes the device emitted.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,19 +10,13 @@ import { join } from 'node:path';
 import { MavLinkProtocolV2, minimal, common } from 'node-mavlink';
 import type { AxonNode } from '../../src-main/core/node';
 import type { RawSinksInput } from '../../src-main/core/market/sinks/raw';
-import { runCleanups, startSellerAndBuyer, tempDir, waitFor } from './market-helpers';
+import { tempDir, waitFor } from './market-helpers';
+import { listingOnBuyer, useSellerAndBuyer } from './seller-buyer';
 
 const SOL = 1_000_000_000n;
-const cleanups: (() => Promise<void> | void)[] = [];
 let seller: AxonNode;
 let buyer: AxonNode;
-
-beforeAll(async () => {
-  ({ seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
-});
-afterAll(async () => {
-  await runCleanups(cleanups);
-});
+const pair = useSellerAndBuyer(SOL, (p) => ({ seller, buyer } = p));
 
 /** A Beast frame (as readsb/dump1090 emit on port 30005): 0x1a, type, 6-byte MLAT clock, signal,
  *  the Mode S message; every 0x1a after the start byte doubled. */
@@ -66,7 +60,7 @@ async function freeUdpPort(): Promise<number> {
 
 async function buyAndStream(streamId: string, raw: RawSinksInput): Promise<{ id: string; tcpPort: number | null }> {
   const listingId = `${seller.identity.address}:${streamId}`;
-  await waitFor(() => buyer.listings({}).find((l) => l.id === listingId), 15_000, 'listing on the buyer');
+  await listingOnBuyer(pair, streamId);
   const p = await buyer.buy(listingId, { minutes: 5, raw });
   const stats = await waitFor(() => buyer.purchaseOutputs(p.id), 20_000, 'raw outputs open');
   return { id: p.id, tcpPort: stats.tcpPort };
@@ -81,7 +75,7 @@ describe('byte-exact streams', () => {
       s.on('close', () => devClients.delete(s));
     });
     await new Promise<void>((r) => dev.listen(0, '127.0.0.1', r));
-    cleanups.unshift(() => new Promise<void>((r) => dev.close(() => r())));
+    pair.cleanups.unshift(() => new Promise<void>((r) => dev.close(() => r())));
     const devPort = (dev.address() as AddressInfo).port;
     await seller.sell({
       streamId: 'beast',
@@ -93,7 +87,7 @@ describe('byte-exact streams', () => {
     await waitFor(() => devClients.size > 0, 10_000, 'seller connected to the receiver');
 
     const t = tempDir();
-    cleanups.unshift(t.cleanup);
+    pair.cleanups.unshift(t.cleanup);
     const rawFile = join(t.dir, 'beast.bin');
     const { id, tcpPort } = await buyAndStream('beast', { tcp: { port: 0 }, file: rawFile });
     expect(tcpPort).toBeGreaterThan(0);
@@ -101,7 +95,7 @@ describe('byte-exact streams', () => {
     const got: Buffer[] = [];
     const client = connect(tcpPort!, '127.0.0.1');
     client.on('data', (d: Buffer) => got.push(d));
-    cleanups.unshift(() => void client.destroy());
+    pair.cleanups.unshift(() => void client.destroy());
     await new Promise<void>((r) => client.once('connect', () => r()));
     await waitFor(() => buyer.purchaseOutputs(id)!.tcpClients === 1, 5000, 'client counted');
     await waitFor(() => buyer.purchase(id)!.state === 'streaming', 20_000, 'streaming');
@@ -143,11 +137,11 @@ describe('byte-exact streams', () => {
     // the buyer's ground station (QGroundControl listens on UDP 14550; here a free port)
     const gcs: UdpSocket = createSocket('udp4');
     await new Promise<void>((r) => gcs.bind(0, '127.0.0.1', r));
-    cleanups.unshift(() => new Promise<void>((r) => gcs.close(() => r())));
+    pair.cleanups.unshift(() => new Promise<void>((r) => gcs.close(() => r())));
     const datagrams: Buffer[] = [];
     gcs.on('message', (m) => datagrams.push(m));
     const t = tempDir();
-    cleanups.unshift(t.cleanup);
+    pair.cleanups.unshift(t.cleanup);
     const rawFile = join(t.dir, 'mav.bin');
     const tcpPort = await freeTcpPort();
     const { id } = await buyAndStream('mavlink', {
@@ -185,7 +179,7 @@ describe('byte-exact streams', () => {
       sent.push(proto.serialize(msg, i & 0xff));
     }
     const tx = createSocket('udp4');
-    cleanups.unshift(() => new Promise<void>((r) => tx.close(() => r())));
+    pair.cleanups.unshift(() => new Promise<void>((r) => tx.close(() => r())));
     for (const [i, d] of sent.entries()) {
       tx.send(d, srcPort, '127.0.0.1');
       if (i % 10 === 9) await new Promise((r) => setTimeout(r, 10)); // a drone's pace, not a flood
@@ -207,10 +201,10 @@ describe('byte-exact streams', () => {
     });
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
-    cleanups.unshift(() => new Promise<void>((r) => taken.close(() => r())));
+    pair.cleanups.unshift(() => new Promise<void>((r) => taken.close(() => r())));
     const port = (taken.address() as AddressInfo).port;
     const listingId = `${seller.identity.address}:lines`;
-    await waitFor(() => buyer.listings({}).find((l) => l.id === listingId), 15_000, 'listing');
+    await listingOnBuyer(pair, 'lines');
     await expect(buyer.buy(listingId, { raw: { tcp: { port: 70_000 } } })).rejects.toThrow(/raw\.tcp\.port|tcp\.port/);
     const p = await buyer.buy(listingId, { minutes: 5, raw: { tcp: { port } } });
     const done = await waitFor(
@@ -227,7 +221,7 @@ describe('byte-exact streams', () => {
     const devClients = new Set<Socket>();
     const dev: Server = createServer((sock) => devClients.add(sock));
     await new Promise<void>((r) => dev.listen(0, '127.0.0.1', r));
-    cleanups.unshift(() => {
+    pair.cleanups.unshift(() => {
       for (const c of devClients) c.destroy();
       return new Promise<void>((r) => dev.close(() => r()));
     });
@@ -241,7 +235,7 @@ describe('byte-exact streams', () => {
     });
     const got: Buffer[] = [];
     const t = tempDir();
-    cleanups.unshift(t.cleanup);
+    pair.cleanups.unshift(t.cleanup);
     const { id } = await buyAndStream('lp', { file: join(t.dir, 'lp.bin') });
     buyer.on('frame', (f) => f.purchaseId === id && got.push(Buffer.from(f.payload)));
     await waitFor(() => buyer.purchase(id)!.state === 'streaming', 20_000, 'streaming');

@@ -1,30 +1,17 @@
 // What a buyer learns about a stream before paying, on the product path: the Listing's schema
 // hint (given by the seller, or inferred by the seller's node from its first frames) reaches the
 // buyer's catalog through the real local ledger.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AxonNode } from '../../src-main/core/node';
 import { parseSchemaHint } from '../../src-shared/stream-schema';
 import { PreviewError } from '../../src-main/core/market/preview';
-import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
+import { waitFor } from './market-helpers';
+import { listingOnBuyer, useSellerAndBuyer } from './seller-buyer';
 
 const SOL = 1_000_000_000n;
-const cleanups: (() => Promise<void> | void)[] = [];
 let seller: AxonNode;
 let buyer: AxonNode;
-
-beforeAll(async () => {
-  ({ seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
-});
-afterAll(async () => {
-  await runCleanups(cleanups);
-});
-
-const listingOnBuyer = (streamId: string) =>
-  waitFor(
-    () => buyer.listings({}).find((l) => l.id === `${seller.identity.address}:${streamId}`),
-    15_000,
-    `listing ${streamId} on the buyer`,
-  );
+const pair = useSellerAndBuyer(SOL, (p) => ({ seller, buyer } = p));
 
 describe('schema hint in the listing', () => {
   it("the seller's words travel in the Listing: fields with units, checked on read", async () => {
@@ -35,7 +22,7 @@ describe('schema hint in the listing', () => {
       priceDirect: 60_000n,
       schema: 'json key=station: temp_c °C, wind_kt kt, pressure_hpa hPa',
     });
-    const l = await listingOnBuyer('wx-given');
+    const l = await listingOnBuyer(pair, 'wx-given');
     expect(l.schemaHint).toBe('json key=station: temp_c °C, wind_kt kt, pressure_hpa hPa');
     const r = parseSchemaHint(l.schemaHint!);
     expect(r.ok && r.schema.fields.find((f) => f.name === 'temp_c')?.unit).toBe('°C');
@@ -43,7 +30,7 @@ describe('schema hint in the listing', () => {
 
   it('without one, the seller node infers it from the first frames (aircraft: key hex, positions, units)', async () => {
     await seller.sell({ streamId: 'adsb-inferred', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: 60_000n });
-    const l = await listingOnBuyer('adsb-inferred');
+    const l = await listingOnBuyer(pair, 'adsb-inferred');
     const r = parseSchemaHint(l.schemaHint ?? '');
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -70,7 +57,7 @@ describe('schema hint in the listing', () => {
 describe('free preview before paying', () => {
   it('a stranger previews a few recent frames peer to peer; the limit answers with a clear error; no money moves', async () => {
     await seller.sell({ streamId: 'adsb-preview', title: 'Aircraft', source: { kind: 'adsb' }, priceDirect: 60_000n });
-    const l = await listingOnBuyer('adsb-preview');
+    const l = await listingOnBuyer(pair, 'adsb-preview');
     // the listing says where to ask: no purchase, no earlier connection between the two nodes
     expect(l.addrs.length).toBeGreaterThan(0);
     const balanceBefore = await buyer.ledger.balance();
@@ -117,7 +104,7 @@ describe('free preview before paying', () => {
       priceDirect: 60_000n,
       preview: 'off',
     });
-    const l = await listingOnBuyer('wx-private');
+    const l = await listingOnBuyer(pair, 'wx-private');
     expect(l.addrs).toEqual([]); // no address published for it
     // over the connection the first test opened, the seller still refuses
     const e = await buyer.preview(l.id).catch((x: unknown) => x as PreviewError);

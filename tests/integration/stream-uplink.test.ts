@@ -2,26 +2,23 @@
 // seller's source — a TCP device (a MAVLink command to a "drone"), a command's stdin — only when
 // the listing takes them, only from the buyers the seller chose, rate limited, and refused with a
 // reason otherwise. A flood from the buyer does not stop the data flowing down.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { MavLinkProtocolV2, common } from 'node-mavlink';
 import type { AxonNode } from '../../src-main/core/node';
 import type { RawSinksInput } from '../../src-main/core/market/sinks/raw';
 import { Identity } from '../../src-main/core/identity/identity';
-import { runCleanups, startSellerAndBuyer, waitFor } from './market-helpers';
+import { waitFor } from './market-helpers';
+import { listingOnBuyer, useSellerAndBuyer } from './seller-buyer';
 
 const SOL = 1_000_000_000n;
-const cleanups: (() => Promise<void> | void)[] = [];
 let seller: AxonNode;
 let buyer: AxonNode;
+const pair = useSellerAndBuyer(SOL, (p) => ({ seller, buyer } = p));
 const notices: { purchaseId: string; code: string; refused: number; message: string }[] = [];
 
-beforeAll(async () => {
-  ({ seller, buyer } = await startSellerAndBuyer(SOL, cleanups));
+beforeAll(() => {
   buyer.on('uplink', (n) => notices.push(n));
-});
-afterAll(async () => {
-  await runCleanups(cleanups);
 });
 
 /** A "drone" on TCP: sends telemetry lines every 50 ms, records every byte it is sent. */
@@ -39,7 +36,7 @@ async function drone(): Promise<{ port: number; received: () => Buffer }> {
   const t = setInterval(() => {
     for (const s of socks) s.write(`telemetry ${n++}\n`);
   }, 50);
-  cleanups.unshift(() => {
+  pair.cleanups.unshift(() => {
     clearInterval(t);
     for (const s of socks) s.destroy();
     return new Promise<void>((r) => srv.close(() => r()));
@@ -49,7 +46,7 @@ async function drone(): Promise<{ port: number; received: () => Buffer }> {
 
 async function streaming(streamId: string, raw?: RawSinksInput): Promise<string> {
   const listingId = `${seller.identity.address}:${streamId}`;
-  await waitFor(() => buyer.listings({}).find((l) => l.id === listingId), 15_000, 'listing');
+  await listingOnBuyer(pair, streamId);
   const p = await buyer.buy(listingId, { minutes: 5, ...(raw ? { raw } : {}) });
   await waitFor(() => buyer.purchase(p.id)!.state === 'streaming', 20_000, 'streaming');
   return p.id;
@@ -105,7 +102,7 @@ describe('uplink', () => {
     for (const c of cmds.slice(0, 2)) buyer.uplink(id, c);
     // the buyer's ground station on the raw TCP port talks back: its bytes go up too
     const gcs = connect(buyer.purchaseOutputs(id)!.tcpPort!, '127.0.0.1');
-    cleanups.unshift(() => void gcs.destroy());
+    pair.cleanups.unshift(() => void gcs.destroy());
     await new Promise<void>((r) => gcs.once('connect', () => r()));
     gcs.write(cmds[2]!);
     const want = Buffer.concat(cmds);

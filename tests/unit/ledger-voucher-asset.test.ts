@@ -3,7 +3,7 @@
 // accepts exactly that, and refuses a voucher in SOL or in another mint as 'wrong-mint'.
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSigner } from '@solana/kit';
-import { checkVoucher, signVoucher, type VoucherTerms } from '../../src-main/core/ledger/nonce';
+import { checkVoucher, signVoucher, type VoucherTerms } from '../../src-main/core/ledger/voucher-tx';
 import { SOL, usdcFor, type Asset } from '../../src-main/core/ledger/assets';
 
 const usdc = usdcFor('devnet')!;

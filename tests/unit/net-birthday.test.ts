@@ -12,7 +12,8 @@ import {
   MAX_BIRTHDAY_ROUNDS,
 } from '../../src-main/core/net/ladder-birthday';
 import { createDtlsCertificate } from '../../src-main/core/net/dtls-cert';
-import { IceAgentError, parseIceParams, portFree } from '../../src-main/core/net/ice-punch';
+import { parseIceParams } from '../../src-main/core/net/ice-sdp';
+import { IceAgentError, portFree } from '../../src-main/core/net/ice-ports';
 import { createSocket } from 'node:dgram';
 
 type Nat = ConnectInfo['nat'];

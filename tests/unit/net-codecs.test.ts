@@ -10,7 +10,7 @@ import {
   type ConnectInfo,
 } from '../../src-main/core/net/connect-info';
 import { encodeBindingRequest, encodeBindingResponse, parseStun, parseHostPort } from '../../src-main/core/net/stun';
-import { parseIceParams, synthesizeSdp } from '../../src-main/core/net/ice-punch';
+import { parseIceParams, synthesizeSdp } from '../../src-main/core/net/ice-sdp';
 import { directAddrsWorthDialing, ipScope, makeAnnounceFilter } from '../../src-main/core/net/addresses';
 import { betterPath, classifyConnection } from '../../src-main/core/net/status';
 import { pickRoles } from '../../src-main/core/net/roles';

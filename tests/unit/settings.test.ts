@@ -1,13 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadSettings, updateSettings, SettingsError } from '../../src-main/core/settings';
 import { resolveDataDir, DATA_DIR_ENV } from '../../src-main/core/paths';
+import { tempDir } from '../helpers/cli';
 
 describe('settings and data dir', () => {
   it('defaults to the embedded local ledger', () => {
-    const s = loadSettings(join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json'));
+    const s = loadSettings(join(tempDir('axs-'), 'settings.json'));
     expect(s.cluster).toBe('local');
     expect(s.roles).toEqual({
       relay: 'auto',
@@ -27,7 +27,7 @@ describe('settings and data dir', () => {
   });
 
   it('reads the old boolean roles as on/off and writes them back migrated; a bad mode is named', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const f = join(tempDir('axs-'), 'settings.json');
     writeFileSync(f, JSON.stringify({ roles: { relay: true, reflector: false } }));
     const s = loadSettings(f);
     expect(s.roles).toMatchObject({ relay: 'on', reflector: 'off', limits: { maxReservations: 128 } });
@@ -47,7 +47,7 @@ describe('settings and data dir', () => {
   });
 
   it('names each bad field and why', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const f = join(tempDir('axs-'), 'settings.json');
     writeFileSync(f, JSON.stringify({ cluster: 'moon', stunServers: ['nope'], extra: 1 }));
     try {
       loadSettings(f);
@@ -71,7 +71,7 @@ describe('settings and data dir', () => {
   });
 
   it('birthday probing: on with its budgets by default; a budget past its bound is named', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const f = join(tempDir('axs-'), 'settings.json');
     expect(loadSettings(f).birthday).toEqual({
       enabled: true,
       sockets: 256,
@@ -86,7 +86,7 @@ describe('settings and data dir', () => {
   });
 
   it('accepts an RPC URL as cluster and saves updates atomically with mode 0600', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const f = join(tempDir('axs-'), 'settings.json');
     const s = updateSettings(f, { cluster: 'https://rpc.example.org', stunServers: ['stun.example.org:3478'] });
     expect(s.cluster).toBe('https://rpc.example.org');
     expect(JSON.parse(readFileSync(f, 'utf8')).stunServers).toEqual(['stun.example.org:3478']);
@@ -96,7 +96,7 @@ describe('settings and data dir', () => {
   });
 
   it('a roles update from a form that knows only some fields keeps the relay price and caps', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'axs-')), 'settings.json');
+    const f = join(tempDir('axs-'), 'settings.json');
     updateSettings(f, { roles: { relayPrice: 600, maxRelayPrice: 100, limits: { dailyMiB: 1024 } } });
     const s = updateSettings(f, {
       roles: {

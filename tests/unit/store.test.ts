@@ -1,11 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { BEFORE_APPLIED_SET, openDb, migrate, schemaVersion } from '../../src-main/core/store/db';
 import { MIGRATIONS } from '../../src-main/core/store/migrations/index';
+import { tempDir } from '../helpers/cli';
 
-const tmp = () => join(mkdtempSync(join(tmpdir(), 'axon-store-')), 'axon.sqlite');
+const tmp = () => join(tempDir('axon-store-'), 'axon.sqlite');
 
 describe('store', () => {
   it('creates every table at the latest schema version, in WAL mode', () => {

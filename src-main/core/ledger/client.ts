@@ -30,7 +30,7 @@ import { encodeEnvelope, GarbageStats, MessageTooLargeError } from './envelope';
 import { expiresIn, newNonce } from './messages';
 import { verifyPayment } from './payments';
 import { DEFAULT_FEE_POLICY, FeePlanner, type Budget, type FeePolicy } from './fees';
-import { watchLamports, watchTokenBalance } from './nonce';
+import { watchLamports, watchTokenBalance } from './account-watch';
 import {
   backoffMs,
   createRpc,

@@ -253,7 +253,7 @@ export interface LedgerClient {
   verifyPayment(signature: string, expected: PaymentExpectation): Promise<PaymentVerdict>;
   /** A relay's reader of the shares paid to it (ledger/relay-shares.ts), from now on. */
   relayShareReader(): import('./relay-shares').RelayShareReader;
-  /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts). */
+  /** The JSON-RPC client (vouchers: nonce accounts, settlements; ledger/nonce.ts, ledger/voucher-tx.ts). */
   readonly rpc: LedgerRpc;
   /** Compute-unit limit + priority fee of every transaction this client's identity signs (fees.ts). */
   readonly fees: import('./fees').FeePlanner;

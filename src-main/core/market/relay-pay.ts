@@ -23,7 +23,8 @@ import type { RelayMeter } from '../net/relay-meter';
 import { addressToPeerId, peerIdToAddress } from '../identity/identity';
 import type { RoleStore } from '../store/roles';
 import type { RelayPricing, RelayVoucher } from './types';
-import { checkVoucher, readNonce } from '../ledger/nonce';
+import { readNonce } from '../ledger/nonce';
+import { checkVoucher } from '../ledger/voucher-tx';
 
 /** The protocol a buyer hands a priced relay the vouchers that carry its share on. */
 export const RELAY_VOUCHER_PROTOCOL = '/axon/relay-voucher/1.0.0';

@@ -5,16 +5,9 @@
 // and an account is closed (rent back) only when idle for a day or left with a voucher the seller
 // never settled.
 import type { Address } from '@solana/kit';
-import {
-  closeNonceAccount,
-  sendInstructions,
-  createNonceAccount,
-  readNonce,
-  signVoucher,
-  lastSettledVoucher,
-  voucherInstructions,
-  type VoucherTransfer,
-} from '../ledger/nonce';
+import { closeNonceAccount, createNonceAccount, readNonce } from '../ledger/nonce';
+import { sendInstructions } from '../ledger/send';
+import { signVoucher, lastSettledVoucher, voucherInstructions, type VoucherTransfer } from '../ledger/voucher-tx';
 import type { Budget } from '../ledger/fees';
 import { createTokenAccountInstruction } from '../ledger/assets';
 import { isFinal, type PurchaseRow } from '../store/trades';

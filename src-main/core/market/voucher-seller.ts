@@ -7,7 +7,9 @@ import {
   getTransactionDecoder,
   type Address,
 } from '@solana/kit';
-import { checkVoucher, readNonce, submitAndConfirm, txStatus, type VoucherRefusal } from '../ledger/nonce';
+import { readNonce } from '../ledger/nonce';
+import { submitAndConfirm, txStatus } from '../ledger/send';
+import { checkVoucher, type VoucherRefusal } from '../ledger/voucher-tx';
 import { addressToPeerId, peerIdToAddress } from '../identity/identity';
 import { relayOf } from './relay-pay';
 import { isFinal, type SaleRow } from '../store/trades';

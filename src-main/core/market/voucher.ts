@@ -1,6 +1,6 @@
 // Runs in: Node. Payment vouchers over the stream (docs/market.md "Vouchers"): instead of one
 // ledger transaction per period, the buyer signs a durable-nonce transaction per period
-// (cumulative since the last settlement: each supersedes the one before; ledger/nonce.ts) and
+// (cumulative since the last settlement: each supersedes the one before; ledger/voucher-tx.ts) and
 // hands it to the seller on the stream; the seller checks it at once, locally, stores it, and
 // settles on the ledger only from time to time:
 //   - when its unsettled credit reaches the credit limit (one period at first, then 3 × what this

@@ -19,142 +19,22 @@
 // (what a symmetric responder needs to reach a full-cone initiator).
 import { RTCPeerConnection, RTCSessionDescription, type RTCDataChannel } from 'node-datachannel/polyfill';
 import { PeerConnection } from 'node-datachannel';
-import { createSocket } from 'node:dgram';
-import { isIPv4 } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { ComponentLogger, Connection, PeerId, Upgrader } from '@libp2p/interface';
+import type { Connection, PeerId } from '@libp2p/interface';
 import { toMultiaddrConnection, DataChannelMuxerFactory } from './webrtc-internals';
 import type { IceCandidateInfo, IceCandidateType, IceParams } from './connect-info';
-import { ipAllowed, deniedInterfaceIps, isLanIp } from './addresses';
+import { ipAllowed, deniedInterfaceIps } from './addresses';
 import { birthdayProbe, type BirthdayResult } from './birthday';
 import { createDtlsCertificate, type DtlsCertificate } from './dtls-cert';
-import type { AnnounceFilterOptions } from './types';
 
-export interface IcePunchComponents {
-  upgrader: Upgrader;
-  logger: ComponentLogger;
-}
-
-export interface IcePunchInit {
-  stunServers: string[];
-  announceFilter?: AnnounceFilterOptions;
-  /** Max wait for candidate gathering (STUN); default 2500 ms. */
-  gatherTimeoutMs?: number;
-}
-
-/** Birthday probing in place of a hopeless punch (birthday.ts; the plan comes from ladder-birthday.ts). */
-export interface BirthdayPlan {
-  /** hard = behind the endpoint-dependent NAT (opens the sockets); easy = behind the EIM NAT (probes). */
-  role: 'hard' | 'easy';
-  /** The other side's public IPv4 address. */
-  peerIp: string;
-  /** hard: the easy side's public port (its server-reflexive candidate's). */
-  peerPort?: number;
-  /** easy: the local port to probe from (the port of my ICE agent, whose public port the peer knows). */
-  localPort?: number;
-  /** Probes are authenticated with this key (derived from both sealed ICE passwords). */
-  key: Uint8Array;
-  sockets: number;
-  ratePerSec: number;
-  maxProbes: number;
-  /** Probing budget, ms. */
-  probeMs: number;
-  /** easy: start probing this long after the hard side (punchAt), so its sockets are open. */
-  easyDelayMs: number;
-}
-
-/** Selected ICE pair of a punched connection, for path classification. */
-export interface IcePair {
-  local: { type: string; address: string; port: number };
-  remote: { type: string; address: string; port: number };
-}
-
-/** Making an ICE agent failed (native peer connection, certificate, port): the round's outcome. */
-export class IceAgentError extends Error {
-  override name = 'IceAgentError';
-}
+import { candidateLines, dedupeCandidates, parseIceParams, synthesizeSdp } from './ice-sdp';
+import { IceAgentError, openingPacket, openingTargets, portFree } from './ice-ports';
+import type { BirthdayPlan, IcePair, IcePunchComponents, IcePunchInit } from './ice-punch-types';
+import { waitFor } from './wait-for';
 
 export const CLOSE_LINGER_MS = 0;
-/** TTL of the responder's opening packet: past its own router (one hop), dead at the next. */
-export const PRE_PUNCH_TTL = 2;
 /** The responder checks the initiator's candidates itself this long after punchAt. */
 export const RESPONDER_LAG_MS = 1000;
-const TYPE_PREF: Record<IceCandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
-
-export function parseIceParams(sdp: string): Omit<IceParams, 'candidates'> & { candidates: IceCandidateInfo[] } {
-  const line = (re: RegExp): string | undefined => sdp.match(re)?.[1]?.trim();
-  const ufrag = line(/a=ice-ufrag:(\S+)/);
-  const pwd = line(/a=ice-pwd:(\S+)/);
-  const fp = line(/a=fingerprint:sha-256 ([0-9A-Fa-f:]+)/);
-  if (!ufrag || !pwd || !fp) throw new Error('local SDP lacks ice-ufrag, ice-pwd or a sha-256 fingerprint');
-  const fingerprint = Uint8Array.from(fp.split(':').map((h) => parseInt(h, 16)));
-  const candidates: IceCandidateInfo[] = [];
-  for (const m of sdp.matchAll(/a=candidate:\S+ 1 UDP \d+ (\S+) (\d+) typ (host|srflx|prflx|relay)/gi)) {
-    candidates.push({ ip: m[1]!, port: Number(m[2]), type: m[3]!.toLowerCase() as IceCandidateType });
-  }
-  return { ufrag, pwd, fingerprint, candidates };
-}
-
-export function candidateLines(candidates: IceCandidateInfo[]): string[] {
-  return candidates.map((c, i) => {
-    const prio = (TYPE_PREF[c.type] << 24) + ((65535 - i) << 8) + 255;
-    return `candidate:${i + 1} 1 UDP ${prio} ${c.ip} ${c.port} typ ${c.type}${c.type === 'host' ? '' : ' raddr 0.0.0.0 rport 0'}`;
-  });
-}
-
-export function synthesizeSdp(p: IceParams, type: 'offer' | 'answer', endOfCandidates = true): string {
-  const fp = Array.from(p.fingerprint, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
-  const cands = candidateLines(p.candidates).map((l) => `a=${l}`);
-  return [
-    'v=0',
-    `o=- ${Date.now()} 0 IN IP4 0.0.0.0`,
-    's=-',
-    't=0 0',
-    'a=group:BUNDLE 0',
-    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
-    'c=IN IP4 0.0.0.0',
-    'a=mid:0',
-    'a=sendrecv',
-    `a=ice-ufrag:${p.ufrag}`,
-    `a=ice-pwd:${p.pwd}`,
-    `a=fingerprint:sha-256 ${fp}`,
-    // DTLS roles: the initiator is the client (active), the responder the server (passive). The
-    // responder's ICE checks may succeed before the initiator has the answer (the ledger takes
-    // seconds); as DTLS server it then just waits, where as client it would hand its hello to an
-    // initiator that cannot verify it yet — which closes the initiator's peer connection.
-    `a=setup:${type === 'offer' ? 'active' : 'passive'}`,
-    'a=sctp-port:5000',
-    'a=max-message-size:262144',
-    ...cands,
-    ...(endOfCandidates ? ['a=end-of-candidates'] : []),
-    '',
-  ].join('\r\n');
-}
-
-function waitFor(
-  check: () => boolean,
-  target: EventTarget,
-  events: string[],
-  ms: number,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (check()) return resolve(true);
-    const done = (v: boolean): void => {
-      clearTimeout(timer);
-      for (const e of events) target.removeEventListener(e, on);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(v);
-    };
-    const on = (): void => {
-      if (check()) done(true);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(check()), ms);
-    for (const e of events) target.addEventListener(e, on);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** One ICE negotiation with one peer. prepare() → local params to send; connect() → libp2p Connection. */
 export class IcePunchSession {
@@ -274,7 +154,7 @@ export class IcePunchSession {
     // libjuice never gathers loopback; for tests on 127.0.0.1 add it on the host socket's port
     const hostPort = params.candidates.find((c) => c.type === 'host')?.port;
     if (filter.allowLoopback && hostPort !== undefined) kept.unshift({ type: 'host', ip: '127.0.0.1', port: hostPort });
-    params.candidates = dedupe(kept).slice(0, 8);
+    params.candidates = dedupeCandidates(kept).slice(0, 8);
     this.#local = { ...params, candidates: [...params.candidates] };
     return params;
   }
@@ -525,69 +405,5 @@ export class IcePunchSession {
     const shut = (): void => this.#closeAgent();
     if (lingerMs <= 0) shut();
     else setTimeout(shut, lingerMs).unref();
-  }
-}
-
-/** The initiator's candidates a packet from here reaches only through our NAT: public IPv4. */
-export function openingTargets(candidates: IceCandidateInfo[]): IceCandidateInfo[] {
-  return candidates.filter((c) => isIPv4(c.ip) && !isLanIp(c.ip) && c.type !== 'relay');
-}
-
-/**
- * Send one PRE_PUNCH_TTL packet to each target from a fresh UDP port and free the port again;
- * resolves with the port (the responder's ICE agent binds it next). The packet makes our NAT map
- * port → target before any packet of the peer's can arrive, and expires before the peer's router.
- */
-export async function openingPacket(targets: IceCandidateInfo[]): Promise<number> {
-  const sock = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, () => resolve());
-    });
-    const { port } = sock.address();
-    if (targets.length > 0) sock.setTTL(PRE_PUNCH_TTL);
-    for (const t of targets) {
-      // one zero byte: neither STUN nor DTLS to anyone it might still reach
-      await new Promise<void>((resolve) => sock.send(new Uint8Array(1), t.port, t.ip, () => resolve()));
-    }
-    return port;
-  } finally {
-    await new Promise<void>((resolve) => sock.close(() => resolve()));
-  }
-}
-
-function dedupe(c: IceCandidateInfo[]): IceCandidateInfo[] {
-  const seen = new Set<string>();
-  return c.filter((x) => {
-    const k = `${x.ip}:${x.port}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-/**
- * Resolve once `port` can be bound (UDP, IPv4): retried for up to 1 s while it is still in use (the
- * probe sockets, closed just before, are freed by libuv); rejects with IceAgentError otherwise.
- */
-export async function portFree(port: number): Promise<void> {
-  for (let i = 0; ; i++) {
-    const sock = createSocket('udp4');
-    try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(port, () => resolve());
-      });
-      await new Promise<void>((resolve) => sock.close(() => resolve()));
-      return;
-    } catch (err) {
-      sock.removeAllListeners();
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i >= 20)
-        throw new IceAgentError(`the ICE agent could not be made: port ${port}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }

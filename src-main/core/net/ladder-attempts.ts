@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
 import type { ConnectInfo } from './connect-info';
 import { circuitRelay, directAddrsWorthDialing } from './addresses';
-import type { IcePunchComponents, IcePunchInit } from './ice-punch';
+import type { IcePunchComponents, IcePunchInit } from './ice-punch-types';
 import type { PathTracker } from './status';
 import type { BirthdayBudget } from './ladder-birthday';
 import type { AttemptMethod, AttemptOutcome, AttemptRecord, LadderTimeouts } from './types';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { ConnectInfo, IceParams } from './connect-info';
-import type { BirthdayPlan } from './ice-punch';
+import type { BirthdayPlan } from './ice-punch-types';
 import { isLanIp } from './addresses';
 
 /** The budgets (docs/net.md "Birthday probing"): bounded so a router's conntrack table is not

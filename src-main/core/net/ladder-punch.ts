@@ -3,7 +3,9 @@
 // those rounds, when a punch is hopeless for two NATs, and what a punched connection is to the user.
 import type { Connection } from '@libp2p/interface';
 import type { ConnectInfo, IceParams } from './connect-info';
-import { IceAgentError, IcePunchSession, type BirthdayPlan, type IcePair } from './ice-punch';
+import { IcePunchSession } from './ice-punch';
+import { IceAgentError } from './ice-ports';
+import type { BirthdayPlan, IcePair } from './ice-punch-types';
 import { birthdayPlan, DEFAULT_BIRTHDAY_BUDGET, furtherBirthdayRound } from './ladder-birthday';
 import { BirthdayError } from './birthday';
 import { isLanIp, isOnLink } from './addresses';

@@ -8,7 +8,7 @@ import type { Connection, Libp2p } from '@libp2p/interface';
 import type { Logger } from '../log';
 import type { ConnectionStore } from '../store/connections';
 import { isOnLink, multiaddrIp } from './addresses';
-import type { IcePair } from './ice-punch';
+import type { IcePair } from './ice-punch-types';
 import type { PathChange, PathInfo, PathKind, PeerStatus } from './types';
 
 export const PATH_RANK: Record<PathKind, number> = { 'direct-lan': 0, 'direct-wan': 1, 'hole-punched': 2, relayed: 3 };
