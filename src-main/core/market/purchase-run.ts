@@ -1,6 +1,7 @@
 // Runs in: Node. One purchase in progress on the buyer side (the in-memory half of a `purchases`
 // row): its connect session, stream, timers and counters, plus the small rules the buyer's parts
 // share about it. The SQLite row stays the source of truth; a Run only lives while the node runs.
+import type { Connection } from '@libp2p/interface';
 import type { ConnectSession } from '../net/types';
 import type { PurchaseRow } from '../store/trades';
 import type { StreamSession } from './stream-client';
@@ -33,6 +34,10 @@ export interface Run {
   /** A failover purchase: the lost source was paid until this unix ms; its first stream asks the
    *  seller to start period 0 then (docs/mesh.md "Faults"). */
   creditUntil?: number;
+  /** The connection the stream runs on now (a better path to the seller moves it: BuyerSide.#onPath). */
+  conn?: Connection | null;
+  /** The stream is being moved to a better connection: its end reopens it there at once. */
+  moving?: boolean;
   /** Rebroadcast purchases: the data-stall watchdog (a rebroadcaster connected but not forwarding). */
   stallTimer?: NodeJS.Timeout | null;
   /** Gaps between the last frames received (ms), for the stall watchdog's limit. */

@@ -217,6 +217,7 @@ export class PurchaseStreams {
       return void this.#retry(run, `stream open failed: ${err.message}`);
     }
     run.session = session;
+    run.conn = connection;
     const framing = session.welcome.framing ?? 'lines';
     run.reconnects = 0;
     run.lastFrameAt = Date.now();
@@ -269,8 +270,14 @@ export class PurchaseStreams {
     });
     session.on('end', (e) => {
       run.session = null;
+      run.conn = null;
       saveProgress(this.ctx, run, session);
       if (run.stopping) return;
+      // moved to a better path (BuyerSide.#onPath): reopened there at once, resuming after the last seq
+      if (run.moving) {
+        run.moving = false;
+        return void this.tasks.run('moving the stream to a better path', () => this.open(run));
+      }
       if (e.code === 'payment-overdue')
         return void this.control.finish(run, 'ended', 'seller cut the stream: payment overdue');
       if (e.kind === 'end' || e.kind === 'error') {

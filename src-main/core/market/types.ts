@@ -15,6 +15,9 @@ export interface MarketNet {
   bestConnection(peer: PeerId | string): Connection | undefined;
   /** Addresses to announce with /p2p/<self> (for relays' NodeAnnounce); optional. */
   multiaddrs?(): string[];
+  /** 'path': a peer's best path changed (CustomEvent<PathChange>, net/types.ts); optional. */
+  addEventListener?(type: 'path', listener: (e: Event) => void): void;
+  removeEventListener?(type: 'path', listener: (e: Event) => void): void;
 }
 
 /** Priced relays as the buyer sees them (market/relay-pay.ts): which relays a purchase may use and
