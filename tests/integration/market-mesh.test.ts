@@ -24,6 +24,30 @@ describe('mesh: a rebroadcast tree', () => {
   const quiet = async (...ns: AxonNode[]): Promise<void> => {
     for (const n of ns) await Promise.all(n.purchases({ active: true }).map((p) => n.stop(p.id)));
   };
+  /**
+   * An origin, two rebroadcasters of it (R1 at 50 000 per minute, R2 cheaper at 40 000, so a buyer
+   * of R1 moving to R2 stays within the price it accepted) and a buyer who sees both listed.
+   */
+  const twoRebroadcasts = async (streamId: string, title: string) => {
+    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
+    await origin.sell({
+      streamId,
+      title,
+      source: { kind: 'weather', hz: 10 },
+      priceDirect: PER_MIN,
+      priceRelay: PER_MIN / 2n,
+    });
+    const oid = `${origin.identity.address}:${streamId}`;
+    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
+    const [a, b] = await Promise.all([
+      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
+      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
+    ]);
+    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
+    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
+    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    return { origin, r1, r2, buyer, a, b, r1id, r2id };
+  };
   beforeAll(pool.start);
   afterAll(async () => {
     await Promise.all(children.map((c) => c.kill()));
@@ -196,24 +220,7 @@ describe('mesh: a rebroadcast tree', () => {
   });
 
   it('a rebroadcaster that alters frames is caught by the origin signature; the buyer moves on to another', async () => {
-    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
-    await origin.sell({
-      streamId: 'tw',
-      title: 'Signed feed',
-      source: { kind: 'weather', hz: 10 },
-      priceDirect: PER_MIN,
-      priceRelay: PER_MIN / 2n,
-    });
-    const oid = `${origin.identity.address}:tw`;
-    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
-    const [a, b] = await Promise.all([
-      // the buyer picks R1; R2 is cheaper, so moving to it stays within the price the user accepted
-      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
-      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
-    ]);
-    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
-    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
-    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    const { r1, r2, buyer, a, r1id, r2id } = await twoRebroadcasts('tw', 'Signed feed');
     const texts = new Map<string, string[]>();
     buyer.on('frame', (f) =>
       texts.set(f.purchaseId, [...(texts.get(f.purchaseId) ?? []), Buffer.from(f.payload).toString('utf8')]),
@@ -267,23 +274,7 @@ describe('mesh: a rebroadcast tree', () => {
   });
 
   it("a rebroadcaster that drops a frame (renumbering the rest) is caught at the origin's next checkpoint; the buyer moves on", async () => {
-    const [origin, r1, r2, buyer] = await Promise.all([node(), node(), node(), node()]);
-    await origin.sell({
-      streamId: 'td',
-      title: 'Chained feed',
-      source: { kind: 'weather', hz: 10 },
-      priceDirect: PER_MIN,
-      priceRelay: PER_MIN / 2n,
-    });
-    const oid = `${origin.identity.address}:td`;
-    await waitFor(() => r1.listing(oid) && r2.listing(oid), 45_000, 'origin listing on R1 and R2');
-    const [a, b] = await Promise.all([
-      r1.rebroadcast(oid, { price: 50_000n, minutes: 5 }),
-      r2.rebroadcast(oid, { price: 40_000n, minutes: 5 }),
-    ]);
-    const r1id = `${r1.identity.address}:${a.offer.streamId}`;
-    const r2id = `${r2.identity.address}:${b.offer.streamId}`;
-    await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
+    const { r1, r2, buyer, a, r1id, r2id } = await twoRebroadcasts('td', 'Chained feed');
     const got = new Map<string, string[]>(); // purchase → its frames (origin timestamp and payload)
     const key = (ts: number, payload: Uint8Array): string => `${ts} ${Buffer.from(payload).toString('utf8')}`;
     buyer.on('frame', (f) => got.set(f.purchaseId, [...(got.get(f.purchaseId) ?? []), key(f.ts, f.payload)]));
