@@ -10,7 +10,7 @@ import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify }
 import { getAddressEncoder, type Address } from '@solana/kit';
 import { Identity } from '../../src-main/core/identity/identity';
 import { encodeData, type ChainFields } from '../../src-main/core/market/frames';
-import { ChainVerifier, CHECKPOINT_FRAMES, frameChainer } from '../../src-main/core/market/mesh';
+import { ChainVerifier, CHECKPOINT_FRAMES, frameChainer } from '../../src-main/core/market/frame-chain';
 
 const PAYLOAD = 1024;
 const FRAMES = 4000;

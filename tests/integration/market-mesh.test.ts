@@ -48,6 +48,19 @@ describe('mesh: a rebroadcast tree', () => {
     await waitFor(() => buyer.listing(r1id) && buyer.listing(r2id), 45_000, 'both rebroadcasts on the buyer');
     return { origin, r1, r2, buyer, a, b, r1id, r2id };
   };
+  /** The buyer's purchase of a rebroadcast that broke the origin's chain ended, saying so and where it moved. */
+  const caughtAndMoved = async (buyer: AxonNode, id: string, to: string): Promise<PurchaseRow> => {
+    const ended = await waitFor(
+      () => (buyer.purchase(id)!.state === 'ended' ? buyer.purchase(id) : null),
+      10_000,
+      'the broken stream stopped',
+    );
+    expect(ended!.reason).toMatch(
+      /does not match the origin's signature: altered, dropped or reordered; moving to the rebroadcast/,
+    );
+    expect(ended!.reason).toContain(to);
+    return ended!;
+  };
   beforeAll(pool.start);
   afterAll(async () => {
     await Promise.all(children.map((c) => c.kill()));
@@ -247,15 +260,7 @@ describe('mesh: a rebroadcast tree', () => {
       return publish.call(this, payload, ts, chain);
     };
     try {
-      const ended = await waitFor(
-        () => (buyer.purchase(p1.id)!.state === 'ended' ? buyer.purchase(p1.id) : null),
-        10_000,
-        'the altered stream stopped',
-      );
-      expect(ended!.reason).toMatch(
-        /does not match the origin's signature: altered, dropped or reordered; moving to the rebroadcast/,
-      );
-      expect(ended!.reason).toContain(r2id);
+      const ended = await caughtAndMoved(buyer, p1.id, r2id);
       const p2 = await waitFor(
         () => buyer.purchases().find((p) => p.listingId === r2id),
         10_000,
@@ -303,16 +308,7 @@ describe('mesh: a rebroadcast tree', () => {
       return publish.call(this, payload, ts, chain);
     };
     try {
-      const ended = await waitFor(
-        () => (buyer.purchase(p1.id)!.state === 'ended' ? buyer.purchase(p1.id) : null),
-        10_000,
-        'the stream with a frame left out stopped',
-      );
-      expect(ended!.reason).toMatch(
-        /does not match the origin's signature: altered, dropped or reordered; moving to the rebroadcast/,
-      );
-      expect(ended!.reason).toContain(r2id);
-      // the frames after the one left out that reached the buyer before the next checkpoint: fewer than 10
+      await caughtAndMoved(buyer, p1.id, r2id);
       // after the frame left out, the buyer's sinks got fewer than 10 frames from R1 (those up to the
       // origin's next checkpoint, which does not continue the chain the buyer saw), never that one
       expect(got.get(p1.id)!.filter((k) => passedOn.has(k)).length).toBeLessThan(10);

@@ -11,7 +11,7 @@ import {
   encodePing,
 } from '../../src-main/core/market/frames';
 import { StreamHub, type Subscriber } from '../../src-main/core/market/hub';
-import { ChainVerifier, frameChainer } from '../../src-main/core/market/mesh';
+import { ChainVerifier, frameChainer } from '../../src-main/core/market/frame-chain';
 import { Identity } from '../../src-main/core/identity/identity';
 import { greatCircleStep } from '../../src-main/core/market/sources/synthetic';
 import { parseSourceSpec } from '../../src-main/core/market/sources/index';

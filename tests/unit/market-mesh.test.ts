@@ -9,9 +9,6 @@ import type { ListingRow } from '../../src-main/core/store/listings';
 import {
   chainOf,
   derivedListingProblem,
-  ChainVerifier,
-  CHECKPOINT_FRAMES,
-  frameChainer,
   fullBecause,
   MeshError,
   pickRedirect,
@@ -22,6 +19,7 @@ import {
   failoverCredit,
   wireBytes,
 } from '../../src-main/core/market/mesh';
+import { ChainVerifier, CHECKPOINT_FRAMES, frameChainer } from '../../src-main/core/market/frame-chain';
 import { StreamHub } from '../../src-main/core/market/hub';
 
 const A = [

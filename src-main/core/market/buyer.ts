@@ -23,7 +23,6 @@ import type {
 import { newNonce, expiresIn, MAX_LAMPORTS } from '../ledger/messages';
 import { seal, open } from '../ledger/crypto';
 import { decodeConnectInfo, encodeConnectInfo, type ConnectInfo } from '../net/connect-info';
-import { betterPath } from '../net/status';
 import type { PathChange } from '../net/types';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import type { ListingRow } from '../store/listings';
@@ -84,30 +83,9 @@ export class BuyerSide {
     ctx.net.addEventListener?.('path', this.#onPath);
   }
 
-  /**
-   * A better path to a seller came up while purchases from it stream over a worse connection (a
-   * direct TCP connection that landed after a hole-punched data channel won the ladder — the data
-   * channel costs far more CPU per frame — or a relayed pair that upgraded): each such stream moves
-   * to it, reopened there after its last seq (a resume: nothing lost, nothing paid twice).
-   */
-  readonly #onPath = (e: Event): void => {
-    const { peer, from, to } = (e as CustomEvent<PathChange>).detail;
-    if (!to || !from || !betterPath(to, from)) return;
-    const best = this.ctx.net.bestConnection(peer);
-    if (!best) return;
-    for (const run of this.runs.values()) {
-      const s = run.session;
-      const conn = run.conn;
-      if (!s || !conn || run.stopping || run.moving || conn.id === best.id) continue;
-      if (conn.remotePeer.toString() !== peer) continue;
-      run.moving = true;
-      this.ctx.log.info(
-        { id: run.id, from: `${from.kind} ${from.transport}`, to: `${to.kind} ${to.transport}` },
-        'a better path to the seller: moving the stream to it',
-      );
-      s.abort('moving to a better path');
-    }
-  };
+  /** A peer's best path changed: streams on a worse connection move (PurchaseStreams.moveToBetterPath). */
+  readonly #onPath = (e: Event): void =>
+    this.#streams.moveToBetterPath((e as CustomEvent<PathChange>).detail, this.runs.values());
 
   async start(): Promise<void> {
     this.#flushTimer = setInterval(() => this.#flush(), 1000);

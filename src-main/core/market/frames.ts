@@ -13,7 +13,7 @@
 //           a stream that may be rebroadcast: the origin hash-chains its frames and signs the
 //           chain at checkpoints (flag 1: the first frame, then every 10th or ≥ 1 s later); every
 //           hop passes the chain fields on unchanged and a rebroadcast's buyer checks the chain
-//           (market/mesh.ts, docs/mesh.md "Tampering")
+//           (market/frame-chain.ts, docs/mesh.md "Tampering")
 //   UPLINK  payload                                                   (buyer → seller, ≤ MAX_UPLINK_BYTES)
 //           bytes for the seller's source (device, stdin, MQTT topic) when the listing accepts
 //           them (sources/uplink.ts); refused ones are answered with CONTROL uplink, at most 1/s
@@ -52,7 +52,7 @@ const CHECKPOINT_BYTES = CHAIN_HASH_BYTES + SIG_BYTES;
 /**
  * The origin's chain fields of a frame of a stream that may be rebroadcast (KIND_SDATA): every
  * frame is a link of the origin's hash chain; a checkpoint also carries the chain hash before it
- * (`prev`) and the origin's signature of the chain hash after it (market/mesh.ts).
+ * (`prev`) and the origin's signature of the chain hash after it (market/frame-chain.ts).
  */
 export interface ChainFields {
   checkpoint?: { prev: Uint8Array; sig: Uint8Array };

@@ -174,7 +174,7 @@ export interface HubEvents {
 export class StreamHub extends EventEmitter<HubEvents> {
   /** The framing of a hub fed by a purchase (a rebroadcast): its origin's (frames.ts). */
   framing: Framing | undefined = undefined;
-  /** An origin whose stream may be rebroadcast hash-chains its frames (market/mesh.ts frameChainer). */
+  /** An origin whose stream may be rebroadcast hash-chains its frames (market/frame-chain.ts frameChainer). */
   chainer: ((ts: number, payload: Uint8Array) => ChainFields) | undefined = undefined;
   readonly subscribers = new Set<Subscriber>();
   #nextSeq = 0;

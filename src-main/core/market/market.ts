@@ -19,15 +19,8 @@ import { MAX_ANNOUNCE_TTL_SEC } from './roles';
 import { LocalEndpoint } from './sinks/local-endpoint';
 import type { MarketContext } from './context';
 import { PunchSignals } from './punch-signaling';
-import {
-  chainOf,
-  LatencyMeter,
-  MAX_MESH_HOPS,
-  MeshError,
-  planRebroadcast,
-  rebroadcastStreamId,
-  type MeshOptions,
-} from './mesh';
+import { LatencyMeter, MeshError, planRebroadcast, rebroadcastStreamId, type MeshOptions } from './mesh';
+import { RebroadcastFeed } from './rebroadcast-feed';
 import { MeshAuto, type AutoRebroadcastOptions } from './mesh-auto';
 import { fetchPreview, PreviewError, type FetchPreviewOptions, type Preview } from './preview';
 import { addressToPeerId } from '../identity/identity';
@@ -48,8 +41,6 @@ import {
 export const STDIN_LOOKBACK_SEC = 3600;
 /** Frames measured before a rebroadcast's listing is republished with its latency (hopMs). */
 const HOP_SAMPLES = 10;
-/** How long a rebroadcast whose own purchase ended waits for the purchase that replaces it (its failover). */
-const REFEED_WAIT_MS = 10_000;
 export const MARKET_LOOKBACK_SEC = Math.max(MAX_LISTING_TTL_SEC, MAX_ANNOUNCE_TTL_SEC) + 600;
 export interface MarketOptions {
   identity: Identity;
@@ -165,8 +156,9 @@ export class Market extends EventEmitter<MarketEvents> {
       this.ctx.emit('frame', { purchaseId, ...f });
     });
     this.catalog = new Catalog(this.ctx);
-    // a rebroadcast follows its own purchase: fed by the one that replaces it, or stopped (#onPurchase)
-    this.on('purchase', (row) => this.#onPurchase(row));
+    // a rebroadcast follows its own purchase: fed by the one that replaces it, or stopped
+    const feed = new RebroadcastFeed(this.ctx, this.seller, () => this.#stopped !== null);
+    this.on('purchase', (row) => feed.onPurchase(row));
     this.auto = new MeshAuto({
       ctx: this.ctx,
       db: opts.db,
@@ -201,93 +193,6 @@ export class Market extends EventEmitter<MarketEvents> {
 
   #stopped: Promise<void> | null = null;
   /** Keep a purchase's median latency in its row (migration 018: `axon status` reads it), ≤ 1/s. */
-  /**
-   * A rebroadcast's own purchase ended (refused, failed, stopped, or left for another source by its
-   * failover, docs/mesh.md "Faults"): the purchase that replaces it — an active one of the same
-   * origin stream whose chain does not run through this node — feeds the rebroadcast from now on,
-   * its listing naming the new chain; none within REFEED_WAIT_MS: the rebroadcast stops (delisted,
-   * or never listed; its sales end with the reason), so nobody pays for a stream with no source.
-   */
-  #onPurchase(row: PurchaseRow): void {
-    const fed = this.seller.offers.fedBy(row.id);
-    if (!fed.length) return;
-    if (!isFinal(row.state)) return this.#followChain(row, fed);
-    const since = Date.now();
-    const tick = (): void => {
-      if (this.#stopped) return;
-      const live = fed.filter((id) => this.seller.live.has(id));
-      for (const streamId of live) {
-        const offer = this.seller.live.get(streamId)!.offer;
-        const next = offer.origin ? this.#feedFor(offer.origin, row.id) : null;
-        if (!next) continue;
-        this.seller.offers.refeed(streamId, next);
-        this.ctx.log.info(
-          { streamId, from: row.id, to: next.purchaseId },
-          'rebroadcast fed by the purchase that replaced its own',
-        );
-        void this.seller
-          .publish(streamId)
-          .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not publish the new chain'));
-        fed.splice(fed.indexOf(streamId), 1);
-      }
-      if (!fed.length) return;
-      if (Date.now() - since < REFEED_WAIT_MS) return void setTimeout(tick, 500).unref();
-      for (const streamId of fed.filter((id) => this.seller.live.has(id)))
-        void this.seller.offers
-          .remove(streamId, `the stream it rebroadcasts ended upstream: ${row.reason ?? row.state}`.slice(0, 200))
-          .catch((e) => this.ctx.log.warn({ err: (e as Error).message, streamId }, 'could not stop the rebroadcast'));
-    };
-    tick();
-  }
-
-  /**
-   * A running rebroadcast purchase moved to another listing (a full seller's redirect or its listing's
-   * full flag sent it to a rebroadcast): the rebroadcasts it feeds name the chain the data really
-   * takes (upstream, hops) — or stop when that chain would loop through this node or be too deep.
-   */
-  #followChain(row: PurchaseRow, fed: string[]): void {
-    const f = this.#chainFeed(row);
-    for (const streamId of fed) {
-      const l = this.seller.live.get(streamId);
-      if (!l) continue;
-      if (!f) {
-        void this.seller.offers
-          .remove(streamId, `its data would come through a chain it cannot resell (${row.listingId})`)
-          .catch((e) => this.ctx.log.warn({ err: (e as Error).message, streamId }, 'could not stop the rebroadcast'));
-        continue;
-      }
-      if (l.offer.upstream === f.upstream && l.offer.hops === f.hops) continue;
-      this.seller.offers.refeed(streamId, f);
-      if (!l.checking)
-        void this.seller
-          .publish(streamId)
-          .catch((e) => this.ctx.log.warn({ err: (e as Error).message }, 'could not publish the new chain'));
-    }
-  }
-
-  /** An active purchase of origin `originId`'s stream (not `except`) that can feed a rebroadcast of it, with its chain. */
-  #feedFor(originId: string, except: string): { purchaseId: string; upstream: string | null; hops: number } | null {
-    for (const p of this.trades.purchases({ active: true, limit: 1000 })) {
-      if (p.id === except) continue;
-      const l = this.listingsStore.get(p.listingId);
-      if (!l || (l.origin ?? l.id) !== originId) continue;
-      const f = this.#chainFeed(p);
-      if (f) return f;
-    }
-    return null;
-  }
-
-  /** What a rebroadcast fed by purchase `p` names (upstream, hops); null: a loop through us, or too deep. */
-  #chainFeed(p: PurchaseRow): { purchaseId: string; upstream: string | null; hops: number } | null {
-    const l = this.listingsStore.get(p.listingId);
-    if (!l) return null;
-    const chain = chainOf(this.listingsStore, l);
-    const hops = l.origin ? l.hops + 1 : 1;
-    if (!Array.isArray(chain) || chain.some((c) => c.seller === this.ctx.identity.address) || hops > MAX_MESH_HOPS)
-      return null;
-    return { purchaseId: p.id, upstream: l.origin ? l.id : null, hops };
-  }
-
   #saveLatency(purchaseId: string): void {
     const now = Date.now();
     if (now - (this.#latencySaved.get(purchaseId) ?? 0) < 1000) return;

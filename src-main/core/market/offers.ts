@@ -11,7 +11,7 @@ import { SourceConfigSchema, SourceSupervisor, createSource, type SourceConfig }
 import type { MarketContext } from './context';
 import { MarketError } from './types';
 import { MAX_LISTING_TTL_SEC } from './catalog';
-import { frameChainer } from './mesh';
+import { frameChainer } from './frame-chain';
 import { publicAddrs } from './preview';
 import { encodePayload, MAX_PAYLOAD_BYTES, MessageTooLargeError } from '../ledger/envelope';
 import {
@@ -298,14 +298,21 @@ export class OfferBook {
     return this.live.get(streamId)?.hub;
   }
 
+  /** The rebroadcasts fed by this purchase (their source is it). */
+  #fedBy(purchaseId: string): LiveOffer[] {
+    return [...this.live.values()].filter((l) => {
+      const s = l.offer.source as SourceConfig;
+      return s.kind === 'purchase' && s.purchaseId === purchaseId;
+    });
+  }
+
   /**
    * A frame from purchase `purchaseId` reached its rebroadcasts' hubs: a rebroadcast not listed yet
    * (its data did not flow before) is listed now.
    */
   fed(purchaseId: string): void {
-    for (const l of this.live.values()) {
-      const s = l.offer.source as SourceConfig;
-      if (!l.checking || s.kind !== 'purchase' || s.purchaseId !== purchaseId) continue;
+    for (const l of this.#fedBy(purchaseId)) {
+      if (!l.checking) continue;
       l.checking = false;
       void this.publish(l.offer.streamId).catch((e) =>
         this.ctx.log.warn({ err: (e as Error).message, streamId: l.offer.streamId }, 'could not list the rebroadcast'),
@@ -315,12 +322,7 @@ export class OfferBook {
 
   /** Stream ids of the rebroadcasts fed by this purchase. */
   fedBy(purchaseId: string): string[] {
-    return [...this.live.values()]
-      .filter((l) => {
-        const s = l.offer.source as SourceConfig;
-        return s.kind === 'purchase' && s.purchaseId === purchaseId;
-      })
-      .map((l) => l.offer.streamId);
+    return this.#fedBy(purchaseId).map((l) => l.offer.streamId);
   }
 
   /**
@@ -336,12 +338,7 @@ export class OfferBook {
 
   /** Rebroadcast offers fed by this purchase. */
   hubsFedBy(purchaseId: string): StreamHub[] {
-    const out: StreamHub[] = [];
-    for (const l of this.live.values()) {
-      const s = l.offer.source as SourceConfig;
-      if (s.kind === 'purchase' && s.purchaseId === purchaseId) out.push(l.hub);
-    }
-    return out;
+    return this.#fedBy(purchaseId).map((l) => l.hub);
   }
 
   status(): {

@@ -6,7 +6,8 @@ import type { Connection } from '@libp2p/interface';
 import type { Address } from '@solana/kit';
 import { addressToPeerId } from '../identity/identity';
 import type { ConnectInfo } from '../net/connect-info';
-import type { ConnectOptions, ConnectResult, ConnectSession } from '../net/types';
+import type { ConnectOptions, ConnectResult, ConnectSession, PathChange } from '../net/types';
+import { betterPath } from '../net/status';
 import { isFinal, type PurchaseRow } from '../store/trades';
 import { openStream, type StreamSession } from './stream-client';
 import { FileSink } from './sinks/file';
@@ -17,7 +18,7 @@ import type { MarketContext } from './context';
 import type { BackgroundTasks } from './background-tasks';
 import type { PaymentScheduler } from './payment-scheduler';
 import { paidUntil, type PurchaseControl, type Run } from './purchase-run';
-import { ChainVerifier } from './mesh';
+import { ChainVerifier } from './frame-chain';
 
 /** A rebroadcast purchase whose stream dropped fails over at once (a rebroadcaster that went away
  *  rarely comes back within the 10 s its buyers may wait; docs/mesh.md "Faults"). */
@@ -137,6 +138,32 @@ export class PurchaseStreams {
   #pickConnection(seller: string, given?: Connection): Connection | undefined {
     if (given && given.status === 'open') return given;
     return this.ctx.net.bestConnection(addressToPeerId(seller));
+  }
+
+  /**
+   * A better path to a seller came up while purchases from it stream over a worse connection (a
+   * direct TCP connection that landed after a hole-punched data channel won the ladder — the data
+   * channel costs far more CPU per frame — or a relayed pair that upgraded): each such stream moves
+   * to it, reopened there after its last seq (a resume: nothing lost, nothing paid twice; the
+   * session's end sees `moving` and reopens at once).
+   */
+  moveToBetterPath(change: PathChange, runs: Iterable<Run>): void {
+    const { peer, from, to } = change;
+    if (!to || !from || !betterPath(to, from)) return;
+    const best = this.ctx.net.bestConnection(peer);
+    if (!best) return;
+    for (const run of runs) {
+      const s = run.session;
+      const conn = run.conn;
+      if (!s || !conn || run.stopping || run.moving || conn.id === best.id) continue;
+      if (conn.remotePeer.toString() !== peer) continue;
+      run.moving = true;
+      this.ctx.log.info(
+        { id: run.id, from: `${from.kind} ${from.transport}`, to: `${to.kind} ${to.transport}` },
+        'a better path to the seller: moving the stream to it',
+      );
+      s.abort('moving to a better path');
+    }
   }
 
   /** Open the purchase's stream (on `conn` if given and open), then pay / schedule payments. */
